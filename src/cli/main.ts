@@ -1,0 +1,64 @@
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { ConfigError, SeclakeError, errorMessage } from '../core/errors.js';
+import { registerIngest } from './commands/ingest.js';
+import { registerQuery } from './commands/query.js';
+import { registerValidate } from './commands/validate.js';
+import { registerQuarantine } from './commands/quarantine.js';
+import { registerCatalog } from './commands/catalog.js';
+import { registerPairs } from './commands/pairs.js';
+import { registerTrain } from './commands/train.js';
+import { registerScore } from './commands/score.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('seclake')
+    .description(
+      'Security data lake with machine-learned anomaly detection. ' +
+        'Normalizes AWS logs (VPC Flow, Route 53, CloudTrail, OCSF) to OCSF 1.1.0, stores them in a ' +
+        'Security Lake-style Parquet lake, queries them with SQL, and learns which IPs each entity uses.',
+    )
+    .version(pkg.version)
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ sortSubcommands: false })
+    .exitOverride();
+  registerIngest(program);
+  registerQuery(program);
+  registerValidate(program);
+  registerQuarantine(program);
+  registerCatalog(program);
+  registerPairs(program);
+  registerTrain(program);
+  registerScore(program);
+  for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version "fail" with exit code 0 by design.
+      return err.exitCode;
+    }
+    if (err instanceof ConfigError) {
+      process.stderr.write(`seclake: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof SeclakeError) {
+      process.stderr.write(`seclake: ${err.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`seclake: unexpected error: ${errorMessage(err)}\n${err instanceof Error && err.stack ? err.stack + '\n' : ''}`);
+    return 1;
+  }
+}
+
+const code = await main(process.argv);
+process.exitCode = code;
