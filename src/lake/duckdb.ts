@@ -1,0 +1,116 @@
+/**
+ * The one DuckDB wrapper. Owns instance/connection lifecycle, parameter binding and identifier/string
+ * quoting. No other module builds SQL from user values: identifiers go through `quoteIdent`, values
+ * are bound as `$1, $2, ...` parameters (or `quoteString` for the few places DuckDB cannot bind,
+ * such as file paths inside COPY ... TO).
+ */
+import { DuckDBInstance, JSDuckDBValueConverter, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { LakeError, errorMessage } from '../core/errors.js';
+
+export type SqlParams = DuckDBValue[] | Record<string, DuckDBValue>;
+
+/** Quote an identifier (table, view, column): "a""b". */
+export function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** Quote a string literal: 'it''s'. Only for places DuckDB cannot bind a parameter. */
+export function quoteString(value: string): string {
+  if (value.includes('\0')) throw new LakeError('string literal contains a NUL byte');
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+/** Plain JS values from a DuckDB row: BIGINT -> number when safe, nested structs/lists kept. */
+export type Row = Record<string, unknown>;
+
+export interface DuckOptions {
+  /** Database file; default in-memory. */
+  path?: string;
+  threads?: number;
+  memoryLimit?: string;
+}
+
+export class Duck {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    readonly con: DuckDBConnection,
+  ) {}
+
+  static async open(opts: DuckOptions = {}): Promise<Duck> {
+    const config: Record<string, string> = {
+      // Extensions that are not built in cannot be downloaded here: fail fast instead of hanging.
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'false',
+    };
+    if (opts.threads) config.threads = String(opts.threads);
+    if (opts.memoryLimit) config.memory_limit = opts.memoryLimit;
+    const instance = await DuckDBInstance.create(opts.path ?? ':memory:', config);
+    const con = await instance.connect();
+    return new Duck(instance, con);
+  }
+
+  /** Run a statement; no result rows. */
+  async run(sql: string, params?: SqlParams): Promise<void> {
+    try {
+      await this.con.run(sql, params);
+    } catch (err) {
+      throw new LakeError(`SQL failed: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+
+  /** Run a query and return all rows as plain JS objects (BIGINT as number when it fits). */
+  async all(sql: string, params?: SqlParams): Promise<Row[]> {
+    try {
+      const reader = await this.con.runAndReadAll(sql, params);
+      return reader.getRowObjectsJS().map((r) => normalize(r) as Row);
+    } catch (err) {
+      throw new LakeError(`SQL failed: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+
+  /** Column names and DuckDB type names of a query's result. */
+  async describe(sql: string, params?: SqlParams): Promise<{ name: string; type: string }[]> {
+    const reader = await this.con.runAndReadUntil(sql, 0, params);
+    return reader.columnNames().map((name, i) => ({ name, type: reader.columnTypes()[i]!.toString() }));
+  }
+
+  /**
+   * Stream a query's rows in chunks (bounded memory). Each chunk is an array of row arrays in column order.
+   */
+  async *stream(sql: string, params?: SqlParams): AsyncGenerator<{ columns: string[]; rows: unknown[][] }> {
+    let result;
+    try {
+      result = await this.con.stream(sql, params);
+    } catch (err) {
+      throw new LakeError(`SQL failed: ${errorMessage(err)}`, { cause: err });
+    }
+    const columns = result.columnNames();
+    while (true) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      yield { columns, rows: chunk.convertRows(JSDuckDBValueConverter).map((r) => r.map(normalize)) };
+    }
+  }
+
+  close(): void {
+    try {
+      this.con.closeSync();
+    } finally {
+      this.instance.closeSync();
+    }
+  }
+}
+
+/** BigInt -> number when safe; recurse into arrays and plain objects. */
+export function normalize(v: unknown): unknown {
+  if (typeof v === 'bigint') {
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+  }
+  if (Array.isArray(v)) return v.map(normalize);
+  if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = normalize(x);
+    return out;
+  }
+  return v;
+}
