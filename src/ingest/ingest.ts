@@ -1,0 +1,292 @@
+/**
+ * Ingest: raw inputs -> source detection -> parse/map -> OCSF derive + validate -> lake writer ->
+ * publish. One bad record never fails a file (it is quarantined with its reason); an unreadable or
+ * unrecognised file fails only itself; re-ingesting the same content adds nothing.
+ */
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { createReadStream, createWriteStream, renameSync, rmSync } from 'node:fs';
+import { errorMessage } from '../core/errors.js';
+import { Duck } from '../lake/duckdb.js';
+import { readInputs } from '../lake/catalog.js';
+import { META_DIR } from '../lake/layout.js';
+import { QuarantineWriter } from '../lake/quarantine.js';
+import { LakeWriter, publishInput, partitionOf, type WriterOptions } from '../lake/writer.js';
+import { deriveEvent } from '../ocsf/derive.js';
+import { validateEvent } from '../ocsf/validate.js';
+import { detectSource, sourceByType } from '../sources/index.js';
+import type { SourceDefinition, SourceHints, SourceType } from '../sources/types.js';
+import { expandPaths, hintsFromName, linesOf, openInput, removeQuietly, spoolStdin, type InputRef } from './inputs.js';
+import { partitionDir } from '../lake/layout.js';
+
+export interface IngestOptions extends WriterOptions {
+  lakeDir: string;
+  paths: string[];
+  /** Force a source type instead of detecting it. */
+  sourceType?: SourceType;
+  /** Defaults for records that carry no region/account. */
+  region?: string;
+  accountId?: string;
+  /** Validate every event against the OCSF schema (default true). */
+  validate?: boolean;
+  onProgress?: (p: { inputsDone: number; inputsTotal: number; events: number; current: string }) => void;
+}
+
+export type InputStatus = 'ingested' | 'duplicate' | 'skipped' | 'failed';
+
+export interface InputResult {
+  name: string;
+  status: InputStatus;
+  source_type?: SourceType;
+  hash?: string;
+  events: number;
+  rejects: number;
+  objects: string[];
+  message?: string;
+}
+
+export interface IngestSummary {
+  lake: string;
+  inputs: InputResult[];
+  totals: { inputs: number; ingested: number; duplicates: number; skipped: number; failed: number; events: number; rejects: number };
+  by_class: { source: string; class_uid: number; class_name: string; events: number }[];
+  by_partition: { partition: string; events: number }[];
+  rejects_by_reason: { reason: string; count: number }[];
+  warnings_by_code: { code: string; count: number }[];
+  elapsed_ms: number;
+  events_per_sec: number;
+}
+
+const MAX_REASON_KEYS = 1000;
+
+/** Reason text without the per-record values, for grouping: "srcport: 'abc' is not an integer" -> "srcport: … is not an integer". */
+function reasonKey(reason: string): string {
+  return reason.replace(/'[^']*'|"[^"]*"|\b\d+(\.\d+)?\b/g, '…').slice(0, 160);
+}
+
+export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
+  const t0 = performance.now();
+  const lakeDir = path.resolve(opts.lakeDir);
+  const runId = `${Date.now()}-${randomUUID().slice(0, 8)}`;
+  const tmpDir = path.join(lakeDir, META_DIR, 'staging', `${runId}-tmp`);
+  const refs = expandPaths(opts.paths, lakeDir);
+  const duck = await Duck.open({ memoryLimit: '1GB' });
+  await duck.run(`SET temp_directory = '${path.join(lakeDir, META_DIR, 'staging', 'duckdb-tmp').replaceAll("'", "''")}'`);
+  const results: InputResult[] = [];
+  const byClass = new Map<string, { source: string; class_uid: number; class_name: string; events: number }>();
+  const byPartition = new Map<string, number>();
+  const reasons = new Map<string, number>();
+  const warnings = new Map<string, number>();
+  let eventsTotal = 0;
+  const known = readInputs(lakeDir);
+  try {
+    for (let i = 0; i < refs.length; i++) {
+      const ref = refs[i]!;
+      opts.onProgress?.({ inputsDone: i, inputsTotal: refs.length, events: eventsTotal, current: ref.name });
+      const res = await ingestOne(ref, {
+        opts,
+        lakeDir,
+        duck,
+        runId: `${runId}-${i}`,
+        tmpDir,
+        known,
+        onEvent: (cls, part) => {
+          const k = `${cls.source}|${cls.class_uid}`;
+          const c = byClass.get(k) ?? { ...cls, events: 0 };
+          c.events++;
+          byClass.set(k, c);
+          byPartition.set(part, (byPartition.get(part) ?? 0) + 1);
+          eventsTotal++;
+          if ((eventsTotal & 0xffff) === 0) opts.onProgress?.({ inputsDone: i, inputsTotal: refs.length, events: eventsTotal, current: ref.name });
+        },
+        onReject: (reason) => {
+          const k = reasonKey(reason);
+          if (reasons.has(k) || reasons.size < MAX_REASON_KEYS) reasons.set(k, (reasons.get(k) ?? 0) + 1);
+        },
+        onWarning: (code) => warnings.set(code, (warnings.get(code) ?? 0) + 1),
+      });
+      results.push(res);
+    }
+    opts.onProgress?.({ inputsDone: refs.length, inputsTotal: refs.length, events: eventsTotal, current: '' });
+  } finally {
+    duck.close();
+    rmSync(tmpDir, { recursive: true, force: true });
+    rmSync(path.join(lakeDir, META_DIR, 'staging', 'duckdb-tmp'), { recursive: true, force: true });
+  }
+  const elapsed = performance.now() - t0;
+  const ingested = results.filter((r) => r.status === 'ingested');
+  const events = ingested.reduce((a, r) => a + r.events, 0);
+  return {
+    lake: lakeDir,
+    inputs: results,
+    totals: {
+      inputs: results.length,
+      ingested: ingested.length,
+      duplicates: results.filter((r) => r.status === 'duplicate').length,
+      skipped: results.filter((r) => r.status === 'skipped').length,
+      failed: results.filter((r) => r.status === 'failed').length,
+      events,
+      rejects: ingested.reduce((a, r) => a + r.rejects, 0),
+    },
+    by_class: [...byClass.values()].sort((a, b) => b.events - a.events),
+    by_partition: [...byPartition].map(([partition, n]) => ({ partition, events: n })).sort((a, b) => a.partition.localeCompare(b.partition)),
+    rejects_by_reason: [...reasons].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count).slice(0, 20),
+    warnings_by_code: [...warnings].map(([code, count]) => ({ code, count })).sort((a, b) => b.count - a.count),
+    elapsed_ms: Math.round(elapsed),
+    events_per_sec: elapsed > 0 ? Math.round((events / elapsed) * 1000) : 0,
+  };
+}
+
+interface OneCtx {
+  opts: IngestOptions;
+  lakeDir: string;
+  duck: Duck;
+  runId: string;
+  tmpDir: string;
+  known: ReturnType<typeof readInputs>;
+  onEvent: (cls: { source: string; class_uid: number; class_name: string }, partition: string) => void;
+  onReject: (reason: string) => void;
+  onWarning: (code: string) => void;
+}
+
+async function ingestOne(ref: InputRef, ctx: OneCtx): Promise<InputResult> {
+  const { opts, lakeDir } = ctx;
+  const base: InputResult = { name: ref.name, status: 'failed', events: 0, rejects: 0, objects: [] };
+  let cleanup: string[] = [];
+  let writer: LakeWriter | undefined;
+  try {
+    if (ref.name === '-') {
+      ref = { ...ref, file: await spoolStdin(ctx.tmpDir) };
+      cleanup.push(ref.file);
+    }
+    const opened = await openInput(ref, ctx.tmpDir);
+    cleanup = cleanup.concat(opened.cleanup);
+    if (ref.name !== '-') {
+      const same = ctx.known.find((k) => k.input_name === ref.name && k.size === opened.size && k.mtime_ms === opened.mtimeMs);
+      if (same) return { ...base, status: 'duplicate', hash: same.input_hash, source_type: same.source_type as SourceType, message: 'already ingested (same file)' };
+    }
+    let source: SourceDefinition | undefined;
+    if (opts.sourceType) {
+      source = sourceByType(opts.sourceType);
+    } else {
+      let columns: string[] | undefined;
+      if (opened.input.isParquet) {
+        columns = (await ctx.duck.describe('SELECT * FROM read_parquet($1)', [opened.input.path])).map((c) => c.name);
+      }
+      source = detectSource(opened.head, ref.name, columns)?.source;
+    }
+    if (!source) {
+      return {
+        ...base,
+        status: ref.walked ? 'skipped' : 'failed',
+        message: 'not a recognised log format (VPC Flow Logs, Route 53 resolver query logs, CloudTrail, OCSF); use --source to force one',
+      };
+    }
+    base.source_type = source.type;
+    const hints: SourceHints = { ...hintsFromName(ref.name) };
+    if (opts.region && !hints.region) hints.region = opts.region;
+    if (opts.accountId && !hints.accountId) hints.accountId = opts.accountId;
+    writer = new LakeWriter(lakeDir, ctx.duck, ctx.runId, opts);
+    const quarantine = new QuarantineWriter(path.join(writer.stagingDir, 'quarantine.jsonl'));
+    const validate = opts.validate !== false;
+    let events = 0;
+    const qBase = { input_name: ref.name, input_hash: '', source_type: source.type };
+    const pending: { line: number; field?: string; reason: string; raw: string }[] = [];
+    const reject = (r: { line: number; field?: string; reason: string; raw: string }): void => {
+      pending.push(r);
+      ctx.onReject(r.reason);
+    };
+    for await (const batch of source.read(opened.input, hints)) {
+      for (const item of batch) {
+        if (item.kind === 'reject') {
+          reject({ line: item.line, reason: item.reason, raw: item.raw, ...(item.field ? { field: item.field } : {}) });
+          continue;
+        }
+        let ev = item.event;
+        try {
+          ev = deriveEvent(ev);
+        } catch (err) {
+          reject({ line: item.line, reason: `cannot derive OCSF names: ${errorMessage(err)}`, raw: safeJson(ev) });
+          continue;
+        }
+        if (validate) {
+          const issues = validateEvent(ev);
+          const errors = issues.filter((x) => x.severity === 'error');
+          for (const w of issues) if (w.severity === 'warning') ctx.onWarning(w.code);
+          if (errors.length > 0) {
+            reject({
+              line: item.line,
+              field: errors[0]!.path,
+              reason: `OCSF validation: ${errors.map((e) => e.message).join('; ')}`,
+              raw: safeJson(ev),
+            });
+            continue;
+          }
+        }
+        const err = writer.add(item, hints);
+        if (err) {
+          reject({ line: item.line, reason: err, raw: safeJson(ev) });
+          continue;
+        }
+        events++;
+        const key = partitionOf(item, hints);
+        ctx.onEvent({ source: key.source, class_uid: key.classUid, class_name: String(ev.class_name ?? '') }, partitionDir(key));
+      }
+      if (pending.length > 0) {
+        for (const r of pending) quarantine.add({ ...qBase, ...r });
+        pending.length = 0;
+      }
+    }
+    const staged = await writer.finish();
+    const hash = await opened.contentHash();
+    // Quarantine lines carry the input hash: rewrite the staged file's records now that it is known.
+    quarantine.close();
+    const quarantineFile = quarantine.count > 0 ? await stampHash(quarantine.file, hash) : undefined;
+    const pub = await publishInput({
+      lakeDir,
+      inputHash: hash,
+      inputName: ref.name,
+      sourceType: source.type,
+      staged,
+      events,
+      rejects: quarantine.count,
+      stagingDir: writer.stagingDir,
+      size: ref.name === '-' ? undefined : opened.size,
+      mtimeMs: ref.name === '-' ? undefined : opened.mtimeMs,
+      ...(quarantineFile ? { quarantineFile } : {}),
+    });
+    writer = undefined;
+    if (pub.status === 'duplicate') {
+      return { ...base, status: 'duplicate', hash, message: 'already ingested (same content)' };
+    }
+    return { ...base, status: 'ingested', hash, events, rejects: quarantine.count, objects: pub.objects.map((o) => o.path) };
+  } catch (err) {
+    return { ...base, status: 'failed', message: errorMessage(err) };
+  } finally {
+    writer?.abort();
+    removeQuietly(cleanup);
+  }
+}
+
+/** Stream-rewrite the staged quarantine file with the input hash now that it is known (bounded memory). */
+async function stampHash(file: string, hash: string): Promise<string> {
+  const out = `${file}.stamped`;
+  const ws = createWriteStream(out);
+  for await (const line of linesOf(createReadStream(file) as AsyncIterable<Buffer>)) {
+    if (!line) continue;
+    if (!ws.write(JSON.stringify({ ...(JSON.parse(line) as object), input_hash: hash }) + '\n')) {
+      await new Promise((r) => ws.once('drain', r));
+    }
+  }
+  await new Promise<void>((resolve, reject) => ws.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  renameSync(out, file);
+  return file;
+}
+
+function safeJson(v: unknown): string {
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return String(v);
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * Parquet column types for OCSF events. While events stream into the writer, their shape (the union of
+ * attributes actually present) is tracked, and each attribute's type comes from the OCSF schema, so a
+ * port is INTEGER, a byte count BIGINT, `unmapped` a MAP(VARCHAR, VARCHAR), and nested objects structs.
+ * Only attributes present in the data become columns, as Security Lake does.
+ */
+import { attributeAt } from '../ocsf/schema.js';
+import { quoteIdent } from './duckdb.js';
+
+type Leaf = 'BOOLEAN' | 'INTEGER' | 'BIGINT' | 'DOUBLE' | 'VARCHAR' | 'MAP';
+export type Shape = { k: 'leaf'; t: Leaf } | { k: 'struct'; fields: Map<string, Shape> } | { k: 'list'; el: Shape | undefined };
+
+const INT32_MIN = -2147483648;
+const INT32_MAX = 2147483647;
+
+interface AttrKind {
+  base: 'string' | 'integer' | 'long' | 'float' | 'boolean' | 'json' | 'object' | 'struct' | 'unknown';
+}
+
+const attrCache = new Map<string, AttrKind>();
+
+function attrKind(classUid: number, pathKey: string, segs: string[]): AttrKind {
+  const key = `${classUid}|${pathKey}`;
+  let k = attrCache.get(key);
+  if (!k) {
+    const info = attributeAt(classUid, segs);
+    k = { base: info ? info.base : 'unknown' };
+    attrCache.set(key, k);
+  }
+  return k;
+}
+
+/**
+ * Merge `event` into `shape` (a struct). Returns an error message when a value cannot be stored in its
+ * schema type (e.g. an integer_t outside 32 bits); the caller quarantines that event. May rewrite
+ * free-form `object` attributes (unmapped) into flat string maps in place.
+ */
+export function mergeEvent(shape: Shape & { k: 'struct' }, event: Record<string, unknown>, classUid: number): string | undefined {
+  return mergeObject(shape, event, classUid, '', []);
+}
+
+function mergeObject(
+  shape: Shape & { k: 'struct' },
+  obj: Record<string, unknown>,
+  classUid: number,
+  prefix: string,
+  segs: string[],
+): string | undefined {
+  for (const key in obj) {
+    const value = obj[key];
+    if (value === null || value === undefined) continue;
+    const pathKey = prefix ? `${prefix}.${key}` : key;
+    segs.push(key);
+    const err = mergeValue(shape.fields, key, value, classUid, pathKey, segs, obj);
+    segs.pop();
+    if (err) return err;
+  }
+  return undefined;
+}
+
+function mergeValue(
+  fields: Map<string, Shape>,
+  key: string,
+  value: unknown,
+  classUid: number,
+  pathKey: string,
+  segs: string[],
+  parent: Record<string, unknown>,
+): string | undefined {
+  const kind = attrKind(classUid, pathKey, segs).base;
+  if (Array.isArray(value)) {
+    let node = fields.get(key);
+    if (!node || node.k !== 'list') {
+      node = { k: 'list', el: undefined };
+      fields.set(key, node);
+    }
+    for (const item of value) {
+      if (item === null || item === undefined) continue;
+      const holder = new Map<string, Shape>();
+      if (node.el) holder.set('el', node.el);
+      const err = mergeValue(holder, 'el', item, classUid, pathKey, segs, {});
+      if (err) return err;
+      node.el = holder.get('el');
+    }
+    return undefined;
+  }
+  if (kind === 'object' || kind === 'json') {
+    if (kind === 'object' && typeof value === 'object') {
+      parent[key] = flattenToStrings(value as Record<string, unknown>);
+      setLeaf(fields, key, 'MAP');
+    } else {
+      setLeaf(fields, key, 'VARCHAR');
+    }
+    return undefined;
+  }
+  if (typeof value === 'object') {
+    let node = fields.get(key);
+    if (!node || node.k !== 'struct') {
+      node = { k: 'struct', fields: new Map() };
+      fields.set(key, node);
+    }
+    return mergeObject(node, value as Record<string, unknown>, classUid, pathKey, segs);
+  }
+  switch (kind) {
+    case 'integer':
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < INT32_MIN || value > INT32_MAX) {
+        return `${pathKey}: ${JSON.stringify(value)} does not fit a 32-bit integer`;
+      }
+      setLeaf(fields, key, 'INTEGER');
+      return undefined;
+    case 'long':
+      if (typeof value !== 'number' || !Number.isInteger(value)) return `${pathKey}: ${JSON.stringify(value)} is not an integer`;
+      setLeaf(fields, key, 'BIGINT');
+      return undefined;
+    case 'float':
+      if (typeof value !== 'number') return `${pathKey}: ${JSON.stringify(value)} is not a number`;
+      setLeaf(fields, key, 'DOUBLE');
+      return undefined;
+    case 'boolean':
+      if (typeof value !== 'boolean') return `${pathKey}: ${JSON.stringify(value)} is not a boolean`;
+      setLeaf(fields, key, 'BOOLEAN');
+      return undefined;
+    case 'string':
+      if (typeof value !== 'string') return `${pathKey}: ${JSON.stringify(value)} is not a string`;
+      setLeaf(fields, key, 'VARCHAR');
+      return undefined;
+    default:
+      // Not in the schema (only reachable when validation is off): infer from the value.
+      setLeaf(
+        fields,
+        key,
+        typeof value === 'boolean' ? 'BOOLEAN' : typeof value === 'number' ? (Number.isInteger(value) ? 'BIGINT' : 'DOUBLE') : 'VARCHAR',
+      );
+      return undefined;
+  }
+}
+
+const WIDEN: Record<Leaf, number> = { BOOLEAN: 0, INTEGER: 1, BIGINT: 2, DOUBLE: 3, MAP: 4, VARCHAR: 5 };
+
+function setLeaf(fields: Map<string, Shape>, key: string, t: Leaf): void {
+  const cur = fields.get(key);
+  if (cur && cur.k === 'leaf') {
+    if (cur.t !== t && WIDEN[t] > WIDEN[cur.t]) cur.t = t;
+    return;
+  }
+  fields.set(key, { k: 'leaf', t });
+}
+
+/** `unmapped`-style free-form objects become flat string maps with dotted keys (as Security Lake stores them). */
+export function flattenToStrings(obj: Record<string, unknown>, prefix = '', out: Record<string, string> = {}): Record<string, string> {
+  for (const [k, v] of Object.entries(obj)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (v === null || v === undefined) continue;
+    if (typeof v === 'string') out[key] = v;
+    else if (typeof v === 'object' && !Array.isArray(v)) flattenToStrings(v as Record<string, unknown>, key, out);
+    else out[key] = JSON.stringify(v);
+  }
+  return out;
+}
+
+/** DuckDB type text for a shape node. */
+export function duckType(shape: Shape): string {
+  switch (shape.k) {
+    case 'leaf':
+      return shape.t === 'MAP' ? 'MAP(VARCHAR, VARCHAR)' : shape.t;
+    case 'list':
+      return `${shape.el ? duckType(shape.el) : 'VARCHAR'}[]`;
+    case 'struct':
+      return `STRUCT(${[...shape.fields].map(([n, s]) => `${quoteIdent(n)} ${duckType(s)}`).join(', ')})`;
+  }
+}
+
+/** The `columns={...}` argument of read_json for a top-level struct shape. */
+export function readJsonColumns(shape: Shape & { k: 'struct' }): string {
+  const cols = [...shape.fields].map(([n, s]) => `${sqlString(n)}: ${sqlString(duckType(s))}`);
+  return `{${cols.join(', ')}}`;
+}
+
+function sqlString(s: string): string {
+  return `'${s.replaceAll("'", "''")}'`;
+}

@@ -1,0 +1,94 @@
+/**
+ * SQL over the lake: a DuckDB connection with one view per source (short names such as `vpc_flow`)
+ * and one per Glue table name Security Lake uses (e.g. amazon_security_lake_table_us_east_1_vpc_flow_2_0).
+ * Views read only objects the catalog lists, so half-written or unpublished files are never visible.
+ */
+import path from 'node:path';
+import { existsSync } from 'node:fs';
+import { Duck, quoteIdent, quoteString } from './duckdb.js';
+import { readObjects, type CatalogObject } from './catalog.js';
+import { SHORT_VIEWS, glueTableName, resolveInLake, META_DIR } from './layout.js';
+import type { LakeSourceName } from '../sources/types.js';
+
+/** Columns every empty view still has, so queries written for a source run (and return nothing) on an empty lake. */
+const EMPTY_COLUMNS =
+  'NULL::BIGINT AS time, NULL::INTEGER AS class_uid, NULL::INTEGER AS activity_id, NULL::BIGINT AS type_uid, ' +
+  'NULL::INTEGER AS severity_id, ' +
+  'NULL::STRUCT(ip VARCHAR, port INTEGER, instance_uid VARCHAR, interface_uid VARCHAR, vpc_uid VARCHAR, subnet_uid VARCHAR, hostname VARCHAR, domain VARCHAR) AS src_endpoint, ' +
+  'NULL::STRUCT(ip VARCHAR, port INTEGER, instance_uid VARCHAR, interface_uid VARCHAR, vpc_uid VARCHAR, subnet_uid VARCHAR, hostname VARCHAR, domain VARCHAR) AS dst_endpoint, ' +
+  'NULL::STRUCT(provider VARCHAR, region VARCHAR, account STRUCT(uid VARCHAR)) AS cloud, ' +
+  'NULL::STRUCT(version VARCHAR, uid VARCHAR, product STRUCT(name VARCHAR, vendor_name VARCHAR)) AS metadata, ' +
+  'NULL::VARCHAR AS region, NULL::VARCHAR AS accountId, NULL::VARCHAR AS eventDay';
+
+function viewSql(lakeDir: string, objects: CatalogObject[]): string {
+  if (objects.length === 0) return `SELECT ${EMPTY_COLUMNS} WHERE false`;
+  const files = objects.map((o) => quoteString(resolveInLake(lakeDir, o.path))).join(', ');
+  return (
+    `SELECT * FROM read_parquet([${files}], union_by_name = true, hive_partitioning = true, ` +
+    `hive_types = {'region': VARCHAR, 'accountId': VARCHAR, 'eventDay': VARCHAR})`
+  );
+}
+
+export interface LakeViews {
+  /** view name -> number of objects behind it */
+  views: Record<string, number>;
+}
+
+/** Create (or replace) the lake views on an open connection. */
+export async function createLakeViews(db: Duck, lakeDir: string): Promise<LakeViews> {
+  const objects = readObjects(lakeDir);
+  const views: Record<string, number> = {};
+  for (const def of SHORT_VIEWS) {
+    const objs = objects.filter((o) => def.sources.includes(o.source) && (!def.classUids || def.classUids.includes(o.class_uid)));
+    await db.run(`CREATE OR REPLACE VIEW ${quoteIdent(def.name)} AS ${viewSql(lakeDir, objs)}`);
+    views[def.name] = objs.length;
+  }
+  // Glue-named views: one per (region, source) present; always the us-east-1 ones of the main sources.
+  const glue = new Map<string, CatalogObject[]>();
+  for (const base of ['VPC_FLOW', 'ROUTE53', 'CLOUD_TRAIL_MGMT'] as LakeSourceName[]) glue.set(glueTableName('us-east-1', base), []);
+  for (const o of objects) {
+    const name = glueTableName(o.region, o.source);
+    if (!glue.has(name)) glue.set(name, []);
+    glue.get(name)!.push(o);
+  }
+  for (const [name, objs] of glue) {
+    await db.run(`CREATE OR REPLACE VIEW ${quoteIdent(name)} AS ${viewSql(lakeDir, objs)}`);
+    views[name] = objs.length;
+  }
+  // Every custom (ext/) source also gets a short view named after it, e.g. `seclake_findings`.
+  for (const src of new Set(objects.map((o) => o.source).filter((s) => s.startsWith('EXT_')))) {
+    const name = src.slice(4).toLowerCase();
+    if (views[name] !== undefined) continue;
+    const objs = objects.filter((o) => o.source === src);
+    await db.run(`CREATE OR REPLACE VIEW ${quoteIdent(name)} AS ${viewSql(lakeDir, objs)}`);
+    views[name] = objs.length;
+  }
+  // The catalog itself, and the quarantine, are queryable too.
+  const catalogFile = path.join(lakeDir, META_DIR, 'catalog', 'objects.jsonl');
+  await db.run(
+    existsSync(catalogFile) && objects.length > 0
+      ? `CREATE OR REPLACE VIEW lake_objects AS SELECT * FROM read_json(${quoteString(catalogFile)}, format = 'newline_delimited')`
+      : `CREATE OR REPLACE VIEW lake_objects AS SELECT NULL::BIGINT AS seq, NULL::VARCHAR AS path, NULL::VARCHAR AS source, NULL::INTEGER AS class_uid, NULL::BIGINT AS rows WHERE false`,
+  );
+  views.lake_objects = objects.length;
+  const qGlob = path.join(lakeDir, META_DIR, 'quarantine', '*.jsonl');
+  const hasQuarantine = existsSync(path.join(lakeDir, META_DIR, 'quarantine'));
+  await db.run(
+    hasQuarantine
+      ? `CREATE OR REPLACE VIEW quarantine AS SELECT * FROM read_json(${quoteString(qGlob)}, format = 'newline_delimited', union_by_name = true, columns = {input_name: 'VARCHAR', input_hash: 'VARCHAR', source_type: 'VARCHAR', line: 'BIGINT', field: 'VARCHAR', reason: 'VARCHAR', raw: 'VARCHAR', quarantined_at: 'VARCHAR'})`
+      : `CREATE OR REPLACE VIEW quarantine AS SELECT NULL::VARCHAR AS input_name, NULL::VARCHAR AS input_hash, NULL::VARCHAR AS source_type, NULL::BIGINT AS line, NULL::VARCHAR AS field, NULL::VARCHAR AS reason, NULL::VARCHAR AS raw, NULL::VARCHAR AS quarantined_at WHERE false`,
+  );
+  return { views };
+}
+
+/** Open an in-memory DuckDB with the lake's views defined. Caller closes it. */
+export async function openLakeQuery(lakeDir: string): Promise<Duck> {
+  const db = await Duck.open();
+  try {
+    await createLakeViews(db, lakeDir);
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
