@@ -275,10 +275,13 @@ async function stampHash(file: string, hash: string): Promise<string> {
   for await (const line of linesOf(createReadStream(file) as AsyncIterable<Buffer>)) {
     if (!line) continue;
     if (!ws.write(JSON.stringify({ ...(JSON.parse(line) as object), input_hash: hash }) + '\n')) {
-      await new Promise((r) => ws.once('drain', r));
+      await new Promise<void>((r) => ws.once('drain', () => r()));
     }
   }
-  await new Promise<void>((resolve, reject) => ws.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  await new Promise<void>((resolve, reject) => {
+    ws.once('error', reject);
+    ws.end(() => resolve());
+  });
   renameSync(out, file);
   return file;
 }
