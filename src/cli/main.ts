@@ -9,6 +9,7 @@ import { registerCatalog } from './commands/catalog.js';
 import { registerPairs } from './commands/pairs.js';
 import { registerTrain } from './commands/train.js';
 import { registerScore } from './commands/score.js';
+import { registerDemo } from './commands/demo.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: false })
     .exitOverride();
+  registerDemo(program);
   registerIngest(program);
   registerQuery(program);
   registerValidate(program);
