@@ -1,0 +1,418 @@
+/**
+ * The inference server as a plain node:http request handler (no listen; see server.ts).
+ *
+ * It plays two parts, like SageMaker hosting does:
+ * - the **runtime front end** (`POST /endpoints/{name}/invocations`): endpoint lookup, the body-size limit
+ *   and (optionally) SigV4; its own errors are runtime errors (400 ValidationError, 403 ...), and any error
+ *   of the model container is wrapped as 424 ModelError with OriginalStatusCode/OriginalMessage;
+ * - the **model container** (`POST /invocations`, `GET /ping`, `GET /execution-parameters`): it answers
+ *   container errors directly (400 bad record, 406 unsupported Accept, 415 unsupported Content-Type).
+ * Every reply carries `x-amzn-RequestId`; every error reply carries `x-amzn-ErrorType` and a JSON body.
+ */
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { ParseError, errorMessage } from '../core/errors.js';
+import { BodyAbortedError, BodyTooLargeError, discardRest, readBody } from './body.js';
+import { negotiateAccept, parseJsonInstances, parseJsonLines, requestFormat, type Pair, type ResponseFormat } from './formats.js';
+import { ServeMetrics, type RouteLabel } from './metrics.js';
+import { isValidEndpointName, ENDPOINT_NAME_RE, type LoadedModel, type ModelRegistry, type ScoreResultLike, type ServableModel } from './registry.js';
+import { verifySigV4 } from './sigv4.js';
+
+/** SageMaker's InvokeEndpoint body limit (6 MiB). */
+export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
+/** The production variant name SDK-created endpoints use. */
+export const DEFAULT_VARIANT = 'AllTraffic';
+
+/** CSV parsing and response formatting, shared with `seclake score` (src/detectors/ipinsights/wire.ts). */
+export interface WireCodec<R extends ScoreResultLike = ScoreResultLike> {
+  parseCsvPairs(body: string, source: string): Pair[];
+  formatPredictions(results: R[], accept: ResponseFormat, verbose: boolean): string;
+}
+
+export interface ServeLogger {
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
+export interface ServeAppOptions<M extends ServableModel> {
+  registry: ModelRegistry<M>;
+  codec: WireCodec<ReturnType<M['scorePairs']>[number]>;
+  /** Largest accepted request body in bytes (default 6 MiB, as SageMaker). */
+  maxBodyBytes?: number;
+  /** Bearer token required on /invocations, /execution-parameters, /metrics and mounted routes. /ping stays open. */
+  authToken?: string;
+  /** access key id -> secret. When set, the runtime route requires a valid SigV4 signature by one of them. */
+  accessKeys?: ReadonlyMap<string, string>;
+  /** Allowed clock skew for SigV4 (default 15 min). */
+  maxSkewMs?: number;
+  /** Value of x-Amzn-Invoked-Production-Variant (default AllTraffic). */
+  variant?: string;
+  metrics?: ServeMetrics;
+  log?: ServeLogger;
+}
+
+export interface RouteContext {
+  /** Path below the mount prefix, always starting with '/'. */
+  path: string;
+  requestId: string;
+}
+
+export type MountedHandler = (req: IncomingMessage, res: ServerResponse, ctx: RouteContext) => void | Promise<void>;
+
+export interface MountOptions {
+  /** 'bearer' (default) applies --auth-token when configured; 'none' leaves the routes open. */
+  auth?: 'bearer' | 'none';
+}
+
+/** An error that the model container answers (wrapped as ModelError on the runtime route). */
+class ContainerError extends Error {
+  readonly status: number;
+  readonly errorType: string;
+  constructor(status: number, errorType: string, message: string) {
+    super(message);
+    this.name = 'ContainerError';
+    this.status = status;
+    this.errorType = errorType;
+  }
+}
+
+interface Mount {
+  prefix: string;
+  handler: MountedHandler;
+  auth: 'bearer' | 'none';
+}
+
+const REQUEST_SOURCE: Record<string, string> = {
+  'text/csv': 'text/csv body',
+  'application/json': 'application/json body',
+  'application/jsonlines': 'application/jsonlines body',
+};
+
+/** How much of a refused oversize body is read and thrown away (so the client can read the reply). */
+const DISCARD_MAX_BYTES = 64 * 1024 * 1024;
+const DISCARD_MAX_MS = 10_000;
+
+export class ServeApp<M extends ServableModel = ServableModel> {
+  readonly registry: ModelRegistry<M>;
+  readonly metrics: ServeMetrics;
+  readonly maxBodyBytes: number;
+  /** Set by the server while shutting down: replies say `Connection: close`. */
+  draining = false;
+  private readonly codec: WireCodec<ReturnType<M['scorePairs']>[number]>;
+  private readonly authToken: Buffer | undefined;
+  private readonly accessKeys: ReadonlyMap<string, string> | undefined;
+  private readonly maxSkewMs: number | undefined;
+  private readonly variant: string;
+  private readonly log: ServeLogger;
+  private readonly mounts: Mount[] = [];
+
+  /** The node:http request listener. Never throws and never rejects. */
+  readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
+
+  constructor(opts: ServeAppOptions<M>) {
+    this.registry = opts.registry;
+    this.codec = opts.codec;
+    this.metrics = opts.metrics ?? new ServeMetrics();
+    this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.authToken = opts.authToken ? Buffer.from(opts.authToken, 'utf8') : undefined;
+    this.accessKeys = opts.accessKeys && opts.accessKeys.size > 0 ? opts.accessKeys : undefined;
+    this.maxSkewMs = opts.maxSkewMs;
+    this.variant = opts.variant ?? DEFAULT_VARIANT;
+    this.log = opts.log ?? { info: () => {}, warn: () => {}, error: () => {} };
+    this.registry.on((ev) => {
+      if (ev.kind === 'reloaded') this.metrics.reload(ev.name, true);
+      else if (ev.kind === 'failed') this.metrics.reload(ev.name, false);
+    });
+    this.handler = (req, res) => {
+      this.dispatch(req, res).catch((err: unknown) => this.internalError(res, err));
+    };
+  }
+
+  /**
+   * Serves `handler` for every path equal to `prefix` or below `prefix/` (e.g. a dashboard at `/dashboard`).
+   * Mounted routes are matched before the built-in ones' 404; the longest prefix wins.
+   */
+  mount(prefix: string, handler: MountedHandler, opts: MountOptions = {}): this {
+    const p = prefix.replace(/\/+$/, '');
+    if (!p.startsWith('/') || p === '') throw new Error(`mount prefix must start with '/' and not be '/': '${prefix}'`);
+    this.mounts.push({ prefix: p, handler, auth: opts.auth ?? 'bearer' });
+    this.mounts.sort((a, b) => b.prefix.length - a.prefix.length);
+    return this;
+  }
+
+  private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const t0 = performance.now();
+    const requestId = randomUUID();
+    this.metrics.requestStarted();
+    const path = requestPath(req.url);
+    const method = req.method ?? 'GET';
+
+    if (path.startsWith('/endpoints/')) {
+      const rest = path.slice('/endpoints/'.length);
+      const slash = rest.indexOf('/');
+      if (slash > 0 && rest.slice(slash) === '/invocations') {
+        if (method !== 'POST') return this.methodNotAllowed(req, res, requestId, t0, 'endpoint', 'POST');
+        return this.invoke(req, res, requestId, t0, 'endpoint', rest.slice(0, slash));
+      }
+    }
+    switch (path) {
+      case '/invocations':
+        if (method !== 'POST') return this.methodNotAllowed(req, res, requestId, t0, 'invocations', 'POST');
+        return this.invoke(req, res, requestId, t0, 'invocations', undefined);
+      case '/ping':
+        if (method !== 'GET' && method !== 'HEAD') return this.methodNotAllowed(req, res, requestId, t0, 'ping', 'GET, HEAD');
+        return this.finish(res, requestId, t0, '', 'ping', 200, PING_BODY, JSON_TYPE, undefined);
+      case '/execution-parameters':
+        if (method !== 'GET' && method !== 'HEAD') return this.methodNotAllowed(req, res, requestId, t0, 'execution_parameters', 'GET, HEAD');
+        if (!this.bearerOk(req)) return this.unauthorized(res, requestId, t0, 'execution_parameters');
+        return this.finish(res, requestId, t0, '', 'execution_parameters', 200, this.executionParameters(), JSON_TYPE, undefined);
+      case '/metrics':
+        if (method !== 'GET' && method !== 'HEAD') return this.methodNotAllowed(req, res, requestId, t0, 'metrics', 'GET, HEAD');
+        if (!this.bearerOk(req)) return this.unauthorized(res, requestId, t0, 'metrics');
+        // Count this scrape before rendering so the numbers include it.
+        return this.finish(res, requestId, t0, '', 'metrics', 200, () => this.metrics.render(this.registry.names().map((n) => this.registry.get(n)!)), 'text/plain; version=0.0.4; charset=utf-8', undefined);
+    }
+    for (const m of this.mounts) {
+      if (path === m.prefix || path.startsWith(m.prefix + '/')) return this.runMounted(req, res, requestId, t0, m, path);
+    }
+    return this.error(res, requestId, t0, '', 'unknown', 404, 'UnknownOperationException', `No route for ${method} ${truncate(path, 200)}`);
+  }
+
+  private async invoke(req: IncomingMessage, res: ServerResponse, requestId: string, t0: number, route: 'endpoint' | 'invocations', rawName: string | undefined): Promise<void> {
+    const runtime = route === 'endpoint';
+    // Take the model snapshot first: a reload during this request does not change it.
+    let snap: LoadedModel<M>;
+    if (runtime) {
+      let name: string;
+      try {
+        name = decodeURIComponent(rawName!);
+      } catch {
+        name = rawName!;
+      }
+      if (!isValidEndpointName(name)) {
+        return this.error(res, requestId, t0, '', route, 400, 'ValidationError',
+          `1 validation error detected: Value '${truncate(name, 100)}' at 'endpointName' failed to satisfy constraint: ` +
+            `Member must satisfy regular expression pattern: ${ENDPOINT_NAME_RE.source} and have length less than or equal to 63`);
+      }
+      const found = this.registry.get(name);
+      if (!found) {
+        return this.error(res, requestId, t0, '', route, 400, 'ValidationError',
+          `Endpoint ${name} not found. This server serves: ${this.registry.names().join(', ')}.`);
+      }
+      snap = found;
+    } else {
+      if (!this.bearerOk(req)) return this.unauthorized(res, requestId, t0, route);
+      snap = this.registry.default;
+    }
+    const model = snap.name;
+
+    let body: Buffer;
+    try {
+      body = await readBody(req, this.maxBodyBytes);
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) {
+        discardRest(req, DISCARD_MAX_BYTES, DISCARD_MAX_MS);
+        res.shouldKeepAlive = false;
+        return this.error(res, requestId, t0, model, route, 400, 'ValidationError',
+          `Request body is too large: ${err.seen} bytes > ${this.maxBodyBytes} bytes. The maximum payload size is ${this.maxBodyBytes} bytes.`);
+      }
+      if (err instanceof BodyAbortedError) {
+        this.metrics.requestFinished(model, route, 499, (performance.now() - t0) / 1000, 'ClientClosedRequest');
+        return;
+      }
+      throw err;
+    }
+
+    if (runtime && this.accessKeys) {
+      const v = verifySigV4(
+        { method: req.method ?? 'POST', url: req.url ?? '/', rawHeaders: req.rawHeaders, body },
+        { keys: this.accessKeys, service: 'sagemaker', ...(this.maxSkewMs !== undefined ? { maxSkewMs: this.maxSkewMs } : {}) },
+      );
+      if (!v.ok) return this.error(res, requestId, t0, model, route, 403, v.code, v.message);
+    }
+
+    let out: string;
+    let accept: ResponseFormat;
+    let pairs: number;
+    try {
+      [out, accept, pairs] = this.score(snap, req, body);
+    } catch (err) {
+      const ce = err instanceof ContainerError ? err : undefined;
+      if (!ce) this.log.error(`Scoring failed for model ${model} (request ${requestId}): ${errorMessage(err)}`);
+      const status = ce?.status ?? 500;
+      const type = ce?.errorType ?? 'InternalFailure';
+      const message = ce ? ce.message : `Internal error while scoring: ${truncate(errorMessage(err), 500)}`;
+      if (!runtime) return this.error(res, requestId, t0, model, route, status, type, message);
+      return this.modelError(res, requestId, t0, model, status, message);
+    }
+    this.metrics.pairsScored(model, pairs);
+    return this.finish(res, requestId, t0, model, route, 200, out, accept, undefined);
+  }
+
+  /** Parses, scores and formats; throws ContainerError for anything the container would refuse. */
+  private score(snap: LoadedModel<M>, req: IncomingMessage, body: Buffer): [string, ResponseFormat, number] {
+    const ctHeader = req.headers['content-type'];
+    const fmt = requestFormat(ctHeader);
+    if (fmt === undefined) {
+      throw new ContainerError(415, 'UnsupportedMediaType',
+        `${ctHeader === undefined ? 'Missing Content-Type' : `Unsupported Content-Type '${truncate(ctHeader, 100)}'`}; ` +
+          'supported: text/csv, application/json, application/jsonlines');
+    }
+    const acceptHeader = req.headers.accept;
+    const accept = negotiateAccept(acceptHeader);
+    if (accept === undefined) {
+      throw new ContainerError(406, 'NotAcceptable',
+        `Unsupported Accept '${truncate(acceptHeader ?? '', 100)}'; supported: application/json, application/jsonlines (optionally with verbose=True)`);
+    }
+    const text = body.toString('utf8');
+    const source = REQUEST_SOURCE[fmt]!;
+    let pairs: Pair[];
+    try {
+      pairs = fmt === 'text/csv' ? this.codec.parseCsvPairs(text, source) : fmt === 'application/json' ? parseJsonInstances(text, source) : parseJsonLines(text, source);
+    } catch (err) {
+      if (err instanceof ParseError) throw new ContainerError(400, 'ValidationError', err.message);
+      throw err;
+    }
+    if (pairs.length === 0) throw new ContainerError(400, 'ValidationError', `${source}: no records (expected at least one entity, ip pair)`);
+    let results: ReturnType<M['scorePairs']>;
+    try {
+      results = snap.model.scorePairs(pairs, { verbose: accept.verbose }) as ReturnType<M['scorePairs']>;
+    } catch (err) {
+      if (err instanceof ParseError) throw new ContainerError(400, 'ValidationError', err.message);
+      throw err;
+    }
+    return [this.codec.formatPredictions(results, accept.type, accept.verbose), accept.type, pairs.length];
+  }
+
+  private async runMounted(req: IncomingMessage, res: ServerResponse, requestId: string, t0: number, m: Mount, path: string): Promise<void> {
+    if (m.auth === 'bearer' && !this.bearerOk(req)) return this.unauthorized(res, requestId, t0, 'mounted');
+    res.setHeader('x-amzn-RequestId', requestId);
+    if (this.draining) res.setHeader('Connection', 'close');
+    res.once('close', () => this.metrics.requestFinished('', 'mounted', res.statusCode, (performance.now() - t0) / 1000, res.statusCode >= 400 ? String(res.getHeader('x-amzn-ErrorType') ?? 'HttpError') : undefined));
+    try {
+      await m.handler(req, res, { path: path.slice(m.prefix.length) || '/', requestId });
+    } catch (err) {
+      this.log.error(`Mounted route ${m.prefix} failed (request ${requestId}): ${errorMessage(err)}`);
+      if (!res.headersSent) {
+        const body = errorBody(`Internal error: ${truncate(errorMessage(err), 500)}`);
+        res.writeHead(500, { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(body), 'x-amzn-ErrorType': 'InternalFailure' });
+        res.end(body);
+      } else {
+        res.destroy();
+      }
+    }
+  }
+
+  private bearerOk(req: IncomingMessage): boolean {
+    if (!this.authToken) return true;
+    const h = req.headers.authorization;
+    if (h === undefined || h.length < 7 || h.slice(0, 7).toLowerCase() !== 'bearer ') return false;
+    const given = Buffer.from(h.slice(7).trim(), 'utf8');
+    return given.length === this.authToken.length && timingSafeEqual(given, this.authToken);
+  }
+
+  private unauthorized(res: ServerResponse, requestId: string, t0: number, route: RouteLabel): void {
+    res.setHeader('WWW-Authenticate', 'Bearer realm="seclake"');
+    return this.error(res, requestId, t0, '', route, 401, 'UnauthorizedException', 'Missing or invalid bearer token (Authorization: Bearer <token>)');
+  }
+
+  private methodNotAllowed(req: IncomingMessage, res: ServerResponse, requestId: string, t0: number, route: RouteLabel, allow: string): void {
+    res.setHeader('Allow', allow);
+    return this.error(res, requestId, t0, '', route, 405, 'MethodNotAllowed', `Method ${truncate(req.method ?? '', 20)} is not allowed here; use ${allow}`);
+  }
+
+  /** The runtime's wrapping of a container error (§7): 424 ModelError. */
+  private modelError(res: ServerResponse, requestId: string, t0: number, model: string, originalStatus: number, originalMessage: string): void {
+    const kind = originalStatus >= 500 ? 'server' : 'client';
+    const body = JSON.stringify({
+      ErrorCode: originalStatus >= 500 ? 'SERVER_ERROR_FROM_MODEL' : 'CLIENT_ERROR_FROM_MODEL',
+      Message: `Received ${kind} error (${originalStatus}) from primary with message "${originalMessage}". See the seclake serve log for more information.`,
+      OriginalStatusCode: originalStatus,
+      OriginalMessage: originalMessage,
+    });
+    return this.finish(res, requestId, t0, model, 'endpoint', 424, body, JSON_TYPE, 'ModelError');
+  }
+
+  private error(res: ServerResponse, requestId: string, t0: number, model: string, route: RouteLabel, status: number, errorType: string, message: string): void {
+    return this.finish(res, requestId, t0, model, route, status, errorBody(message), JSON_TYPE, errorType);
+  }
+
+  private finish(
+    res: ServerResponse,
+    requestId: string,
+    t0: number,
+    model: string,
+    route: RouteLabel,
+    status: number,
+    body: string | (() => string),
+    contentType: string,
+    errorType: string | undefined,
+  ): void {
+    if (res.headersSent || res.destroyed) {
+      this.metrics.requestFinished(model, route, 499, (performance.now() - t0) / 1000, 'ClientClosedRequest');
+      return;
+    }
+    // Counted before rendering so a /metrics scrape includes itself.
+    this.metrics.requestFinished(model, route, status, (performance.now() - t0) / 1000, errorType);
+    const text = typeof body === 'function' ? body() : body;
+    const headers: string[] = ['Content-Type', contentType, 'Content-Length', String(Buffer.byteLength(text)), 'x-amzn-RequestId', requestId];
+    if (errorType !== undefined) headers.push('x-amzn-ErrorType', errorType);
+    else if (route === 'endpoint' || route === 'invocations') headers.push('x-Amzn-Invoked-Production-Variant', this.variant);
+    if (this.draining || !res.shouldKeepAlive) headers.push('Connection', 'close');
+    res.writeHead(status, headers);
+    res.end(text);
+  }
+
+  private internalError(res: ServerResponse, err: unknown): void {
+    this.log.error(`Request failed: ${errorMessage(err)}`);
+    try {
+      if (!res.headersSent && !res.destroyed) {
+        const body = errorBody('Internal server error');
+        res.writeHead(500, { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(body), 'x-amzn-ErrorType': 'InternalFailure', 'x-amzn-RequestId': randomUUID() });
+        res.end(body);
+      } else {
+        res.destroy();
+      }
+    } catch {
+      res.destroy();
+    }
+  }
+
+  private executionParameters(): string {
+    // What the IP Insights container told batch transform (ipinsights.md §3.2, §3.4).
+    return JSON.stringify({ MaxConcurrentTransforms: 4, BatchStrategy: 'MULTI_RECORD', MaxPayloadInMB: Math.max(1, Math.floor(this.maxBodyBytes / (1024 * 1024))) });
+  }
+}
+
+/** Creates the app; `app.handler` is the node:http request listener. */
+export function createServeApp<M extends ServableModel>(opts: ServeAppOptions<M>): ServeApp<M> {
+  return new ServeApp(opts);
+}
+
+const JSON_TYPE = 'application/json';
+const PING_BODY = '{"status":"Healthy"}';
+
+function errorBody(message: string): string {
+  return JSON.stringify({ message });
+}
+
+/** The path part of a request target (origin-form or absolute-form), without the query. */
+function requestPath(url: string | undefined): string {
+  if (url === undefined || url === '') return '/';
+  let p = url;
+  if (p.charCodeAt(0) !== 47 /* / */) {
+    try {
+      p = new URL(p).pathname;
+    } catch {
+      return p;
+    }
+  }
+  const q = p.indexOf('?');
+  return q < 0 ? p : p.slice(0, q);
+}
+
+function truncate(s: string, n: number): string {
+  return s.length > n ? s.slice(0, n) + '…' : s;
+}

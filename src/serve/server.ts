@@ -1,0 +1,115 @@
+/**
+ * Listening, signals and graceful shutdown for a ServeApp.
+ */
+import { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import type { ServeApp, ServeLogger } from './app.js';
+import type { ServableModel } from './registry.js';
+
+export interface ListenOptions {
+  /** Default 8080 (the SageMaker container port); 0 picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+}
+
+export interface RunningServer<M extends ServableModel = ServableModel> {
+  readonly app: ServeApp<M>;
+  readonly server: Server;
+  readonly host: string;
+  readonly port: number;
+  /** e.g. http://127.0.0.1:8080 */
+  readonly url: string;
+  /**
+   * Graceful shutdown: stop accepting, let in-flight requests finish (their replies say
+   * `Connection: close`), close idle keep-alive connections, stop watching model files.
+   * Connections still open after `timeoutMs` (default 30 s) are destroyed.
+   */
+  close(opts?: { timeoutMs?: number }): Promise<void>;
+}
+
+/** SageMaker containers must answer within 60 s; allow a little more for the body upload. */
+const REQUEST_TIMEOUT_MS = 65_000;
+
+export function listen<M extends ServableModel>(app: ServeApp<M>, opts: ListenOptions = {}): Promise<RunningServer<M>> {
+  const host = opts.host ?? '127.0.0.1';
+  const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: 5_000 }, app.handler);
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    // Malformed HTTP framing: answer in the same shape as every other error, then close.
+    if (!socket.writable || (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const [status, reason, type] =
+      err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large', 'ValidationError']
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout', 'RequestTimeout']
+          : [400, 'Bad Request', 'ValidationError'];
+    const body = JSON.stringify({ message: `${reason}: ${err.code ?? err.message}` });
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `x-amzn-ErrorType: ${type}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once('error', onError);
+    server.listen(opts.port ?? 8080, host, () => {
+      server.off('error', onError);
+      const addr = server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : (opts.port ?? 8080);
+      const urlHost = host.includes(':') ? `[${host}]` : host;
+      let closing: Promise<void> | undefined;
+      resolve({
+        app,
+        server,
+        host,
+        port,
+        url: `http://${urlHost}:${port}`,
+        close(closeOpts = {}) {
+          closing ??= new Promise<void>((done) => {
+            app.draining = true;
+            app.registry.close();
+            const timer = setTimeout(() => server.closeAllConnections(), closeOpts.timeoutMs ?? 30_000);
+            timer.unref();
+            server.close(() => {
+              clearTimeout(timer);
+              done();
+            });
+            server.closeIdleConnections();
+          });
+          return closing;
+        },
+      });
+    });
+  });
+}
+
+/**
+ * SIGHUP reloads every model (forced); SIGTERM and SIGINT shut down gracefully. Returns a promise that
+ * resolves once the server has closed after a signal, and a function that removes the handlers.
+ */
+export function handleSignals<M extends ServableModel>(running: RunningServer<M>, log: ServeLogger): { closed: Promise<string>; dispose: () => void } {
+  let dispose = (): void => {};
+  const closed = new Promise<string>((resolve) => {
+    const onHup = (): void => {
+      log.info('SIGHUP: reloading all models');
+      running.app.registry.reloadAll({ force: true, trigger: 'signal' }).catch((err: unknown) => log.error(`Reload failed: ${String(err)}`));
+    };
+    const onStop = (signal: NodeJS.Signals): void => {
+      log.info(`${signal}: shutting down (finishing in-flight requests)`);
+      dispose();
+      void running.close().then(() => resolve(signal));
+    };
+    const onTerm = (): void => onStop('SIGTERM');
+    const onInt = (): void => onStop('SIGINT');
+    process.on('SIGHUP', onHup);
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onInt);
+    dispose = () => {
+      process.off('SIGHUP', onHup);
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+    };
+  });
+  return { closed, dispose };
+}
