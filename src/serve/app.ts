@@ -13,7 +13,7 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { ParseError, errorMessage } from '../core/errors.js';
-import { BodyAbortedError, BodyTooLargeError, discardRest, readBody } from './body.js';
+import { collectBody, discardRest, type BodyAbortedError, BodyTooLargeError, type BodyTarget } from './body.js';
 import { negotiateAccept, parseJsonInstances, parseJsonLines, requestFormat, type Pair, type ResponseFormat } from './formats.js';
 import { ServeMetrics, type RouteLabel } from './metrics.js';
 import { isValidEndpointName, ENDPOINT_NAME_RE, type LoadedModel, type ModelRegistry, type ScoreResultLike, type ServableModel } from './registry.js';
@@ -36,9 +36,12 @@ export interface ServeLogger {
   error(msg: string): void;
 }
 
+/** The result type of a model's scorePairs. */
+export type ResultOf<M extends ServableModel> = ReturnType<M['scorePairs']>[number];
+
 export interface ServeAppOptions<M extends ServableModel> {
   registry: ModelRegistry<M>;
-  codec: WireCodec<ReturnType<M['scorePairs']>[number]>;
+  codec: WireCodec<ResultOf<M>>;
   /** Largest accepted request body in bytes (default 6 MiB, as SageMaker). */
   maxBodyBytes?: number;
   /** Bearer token required on /invocations, /execution-parameters, /metrics and mounted routes. /ping stays open. */
@@ -94,13 +97,73 @@ const REQUEST_SOURCE: Record<string, string> = {
 const DISCARD_MAX_BYTES = 64 * 1024 * 1024;
 const DISCARD_MAX_MS = 10_000;
 
+/** The request headers the server reads, found in one pass over rawHeaders (no headers object is built). */
+interface WantedHeaders {
+  contentType: string | undefined;
+  accept: string | undefined;
+  contentLength: string | undefined;
+  authorization: string | undefined;
+}
+
+function scanHeaders(raw: readonly string[]): WantedHeaders {
+  const h: WantedHeaders = { contentType: undefined, accept: undefined, contentLength: undefined, authorization: undefined };
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    switch (name.length) {
+      case 6:
+        if (name.toLowerCase() === 'accept') h.accept = h.accept === undefined ? raw[i + 1]! : `${h.accept}, ${raw[i + 1]!}`;
+        break;
+      case 12:
+        if (h.contentType === undefined && name.toLowerCase() === 'content-type') h.contentType = raw[i + 1]!;
+        break;
+      case 13:
+        if (h.authorization === undefined && name.toLowerCase() === 'authorization') h.authorization = raw[i + 1]!;
+        break;
+      case 14:
+        if (h.contentLength === undefined && name.toLowerCase() === 'content-length') h.contentLength = raw[i + 1]!;
+        break;
+    }
+  }
+  return h;
+}
+
+/** One invocation in progress: holds the model snapshot it started with until it is answered. */
+class Invocation<M extends ServableModel> implements BodyTarget {
+  constructor(
+    readonly app: ServeApp<M>,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly requestId: string,
+    readonly t0: number,
+    readonly route: 'endpoint' | 'invocations',
+    readonly snap: LoadedModel<M>,
+    readonly headers: WantedHeaders,
+  ) {}
+
+  onBody(body: Buffer): void {
+    try {
+      this.app.completeInvocation(this, body);
+    } catch (err) {
+      this.app.internalError(this.res, err);
+    }
+  }
+
+  onBodyError(err: BodyTooLargeError | BodyAbortedError): void {
+    try {
+      this.app.failInvocationBody(this, err);
+    } catch (e) {
+      this.app.internalError(this.res, e);
+    }
+  }
+}
+
 export class ServeApp<M extends ServableModel = ServableModel> {
   readonly registry: ModelRegistry<M>;
   readonly metrics: ServeMetrics;
   readonly maxBodyBytes: number;
   /** Set by the server while shutting down: replies say `Connection: close`. */
   draining = false;
-  private readonly codec: WireCodec<ReturnType<M['scorePairs']>[number]>;
+  private readonly codec: WireCodec<ResultOf<M>>;
   private readonly authToken: Buffer | undefined;
   private readonly accessKeys: ReadonlyMap<string, string> | undefined;
   private readonly maxSkewMs: number | undefined;
@@ -108,7 +171,7 @@ export class ServeApp<M extends ServableModel = ServableModel> {
   private readonly log: ServeLogger;
   private readonly mounts: Mount[] = [];
 
-  /** The node:http request listener. Never throws and never rejects. */
+  /** The node:http request listener. Never throws. */
   readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
 
   constructor(opts: ServeAppOptions<M>) {
@@ -126,7 +189,11 @@ export class ServeApp<M extends ServableModel = ServableModel> {
       else if (ev.kind === 'failed') this.metrics.reload(ev.name, false);
     });
     this.handler = (req, res) => {
-      this.dispatch(req, res).catch((err: unknown) => this.internalError(res, err));
+      try {
+        this.dispatch(req, res);
+      } catch (err) {
+        this.internalError(res, err);
+      }
     };
   }
 
@@ -142,7 +209,7 @@ export class ServeApp<M extends ServableModel = ServableModel> {
     return this;
   }
 
-  private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private dispatch(req: IncomingMessage, res: ServerResponse): void {
     const t0 = performance.now();
     const requestId = randomUUID();
     this.metrics.requestStarted();
@@ -166,85 +233,89 @@ export class ServeApp<M extends ServableModel = ServableModel> {
         return this.finish(res, requestId, t0, '', 'ping', 200, PING_BODY, JSON_TYPE, undefined);
       case '/execution-parameters':
         if (method !== 'GET' && method !== 'HEAD') return this.methodNotAllowed(req, res, requestId, t0, 'execution_parameters', 'GET, HEAD');
-        if (!this.bearerOk(req)) return this.unauthorized(res, requestId, t0, 'execution_parameters');
+        if (!this.bearerOk(req.headers.authorization)) return this.unauthorized(res, requestId, t0, 'execution_parameters');
         return this.finish(res, requestId, t0, '', 'execution_parameters', 200, this.executionParameters(), JSON_TYPE, undefined);
       case '/metrics':
         if (method !== 'GET' && method !== 'HEAD') return this.methodNotAllowed(req, res, requestId, t0, 'metrics', 'GET, HEAD');
-        if (!this.bearerOk(req)) return this.unauthorized(res, requestId, t0, 'metrics');
-        // Count this scrape before rendering so the numbers include it.
-        return this.finish(res, requestId, t0, '', 'metrics', 200, () => this.metrics.render(this.registry.names().map((n) => this.registry.get(n)!)), 'text/plain; version=0.0.4; charset=utf-8', undefined);
+        if (!this.bearerOk(req.headers.authorization)) return this.unauthorized(res, requestId, t0, 'metrics');
+        // Rendered after this scrape is counted, so the numbers include it.
+        return this.finish(res, requestId, t0, '', 'metrics', 200, () => this.metrics.render(this.registry.names().map((n) => this.registry.get(n)!)),
+          'text/plain; version=0.0.4; charset=utf-8', undefined);
     }
     for (const m of this.mounts) {
-      if (path === m.prefix || path.startsWith(m.prefix + '/')) return this.runMounted(req, res, requestId, t0, m, path);
+      if (path === m.prefix || path.startsWith(m.prefix + '/')) {
+        this.runMounted(req, res, requestId, t0, m, path).catch((err: unknown) => this.internalError(res, err));
+        return;
+      }
     }
-    return this.error(res, requestId, t0, '', 'unknown', 404, 'UnknownOperationException', `No route for ${method} ${truncate(path, 200)}`);
+    return this.error(res, requestId, t0, '', 'unknown', 404, 'UnknownOperationException', `No route for ${truncate(method, 20)} ${truncate(path, 200)}`);
   }
 
-  private async invoke(req: IncomingMessage, res: ServerResponse, requestId: string, t0: number, route: 'endpoint' | 'invocations', rawName: string | undefined): Promise<void> {
-    const runtime = route === 'endpoint';
+  private invoke(req: IncomingMessage, res: ServerResponse, requestId: string, t0: number, route: 'endpoint' | 'invocations', rawName: string | undefined): void {
+    const headers = scanHeaders(req.rawHeaders);
     // Take the model snapshot first: a reload during this request does not change it.
     let snap: LoadedModel<M>;
-    if (runtime) {
-      let name: string;
-      try {
-        name = decodeURIComponent(rawName!);
-      } catch {
-        name = rawName!;
-      }
-      if (!isValidEndpointName(name)) {
-        return this.error(res, requestId, t0, '', route, 400, 'ValidationError',
-          `1 validation error detected: Value '${truncate(name, 100)}' at 'endpointName' failed to satisfy constraint: ` +
-            `Member must satisfy regular expression pattern: ${ENDPOINT_NAME_RE.source} and have length less than or equal to 63`);
+    if (route === 'endpoint') {
+      let name = rawName!;
+      if (name.includes('%')) {
+        try {
+          name = decodeURIComponent(name);
+        } catch {
+          // keep it as sent; it fails the name check below
+        }
       }
       const found = this.registry.get(name);
       if (!found) {
+        if (!isValidEndpointName(name)) {
+          return this.error(res, requestId, t0, '', route, 400, 'ValidationError',
+            `1 validation error detected: Value '${truncate(name, 100)}' at 'endpointName' failed to satisfy constraint: ` +
+              `Member must satisfy regular expression pattern: ${ENDPOINT_NAME_RE.source} and have length less than or equal to 63`);
+        }
         return this.error(res, requestId, t0, '', route, 400, 'ValidationError',
           `Endpoint ${name} not found. This server serves: ${this.registry.names().join(', ')}.`);
       }
       snap = found;
     } else {
-      if (!this.bearerOk(req)) return this.unauthorized(res, requestId, t0, route);
+      if (!this.bearerOk(headers.authorization)) return this.unauthorized(res, requestId, t0, route);
       snap = this.registry.default;
     }
-    const model = snap.name;
+    collectBody(req, this.maxBodyBytes, headers.contentLength, new Invocation(this, req, res, requestId, t0, route, snap, headers));
+  }
 
-    let body: Buffer;
-    try {
-      body = await readBody(req, this.maxBodyBytes);
-    } catch (err) {
-      if (err instanceof BodyTooLargeError) {
-        discardRest(req, DISCARD_MAX_BYTES, DISCARD_MAX_MS);
-        res.shouldKeepAlive = false;
-        return this.error(res, requestId, t0, model, route, 400, 'ValidationError',
-          `Request body is too large: ${err.seen} bytes > ${this.maxBodyBytes} bytes. The maximum payload size is ${this.maxBodyBytes} bytes.`);
-      }
-      if (err instanceof BodyAbortedError) {
-        this.metrics.requestFinished(model, route, 499, (performance.now() - t0) / 1000, 'ClientClosedRequest');
-        return;
-      }
-      throw err;
+  /** @internal The body of an invocation was refused or lost. */
+  failInvocationBody(inv: Invocation<M>, err: BodyTooLargeError | BodyAbortedError): void {
+    const model = inv.snap.name;
+    if (err instanceof BodyTooLargeError) {
+      discardRest(inv.req, DISCARD_MAX_BYTES, DISCARD_MAX_MS);
+      inv.res.shouldKeepAlive = false;
+      return this.error(inv.res, inv.requestId, inv.t0, model, inv.route, 400, 'ValidationError',
+        `Request body is too large: ${err.seen} bytes > ${this.maxBodyBytes} bytes. The maximum payload size is ${this.maxBodyBytes} bytes.`);
     }
+    this.metrics.requestFinished(model, inv.route, 499, (performance.now() - inv.t0) / 1000, 'ClientClosedRequest');
+  }
 
-    if (runtime && this.accessKeys) {
+  /** @internal The body of an invocation is complete: authenticate, parse, score, answer. */
+  completeInvocation(inv: Invocation<M>, body: Buffer): void {
+    const { res, requestId, t0, route } = inv;
+    const model = inv.snap.name;
+    if (route === 'endpoint' && this.accessKeys) {
       const v = verifySigV4(
-        { method: req.method ?? 'POST', url: req.url ?? '/', rawHeaders: req.rawHeaders, body },
+        { method: inv.req.method ?? 'POST', url: inv.req.url ?? '/', rawHeaders: inv.req.rawHeaders, body },
         { keys: this.accessKeys, service: 'sagemaker', ...(this.maxSkewMs !== undefined ? { maxSkewMs: this.maxSkewMs } : {}) },
       );
       if (!v.ok) return this.error(res, requestId, t0, model, route, 403, v.code, v.message);
     }
-
     let out: string;
     let accept: ResponseFormat;
     let pairs: number;
     try {
-      [out, accept, pairs] = this.score(snap, req, body);
+      [out, accept, pairs] = this.score(inv.snap, inv.headers, body);
     } catch (err) {
       const ce = err instanceof ContainerError ? err : undefined;
       if (!ce) this.log.error(`Scoring failed for model ${model} (request ${requestId}): ${errorMessage(err)}`);
       const status = ce?.status ?? 500;
-      const type = ce?.errorType ?? 'InternalFailure';
       const message = ce ? ce.message : `Internal error while scoring: ${truncate(errorMessage(err), 500)}`;
-      if (!runtime) return this.error(res, requestId, t0, model, route, status, type, message);
+      if (route === 'invocations') return this.error(res, requestId, t0, model, route, status, ce?.errorType ?? 'InternalFailure', message);
       return this.modelError(res, requestId, t0, model, status, message);
     }
     this.metrics.pairsScored(model, pairs);
@@ -252,19 +323,17 @@ export class ServeApp<M extends ServableModel = ServableModel> {
   }
 
   /** Parses, scores and formats; throws ContainerError for anything the container would refuse. */
-  private score(snap: LoadedModel<M>, req: IncomingMessage, body: Buffer): [string, ResponseFormat, number] {
-    const ctHeader = req.headers['content-type'];
-    const fmt = requestFormat(ctHeader);
+  private score(snap: LoadedModel<M>, headers: WantedHeaders, body: Buffer): [string, ResponseFormat, number] {
+    const fmt = requestFormat(headers.contentType);
     if (fmt === undefined) {
       throw new ContainerError(415, 'UnsupportedMediaType',
-        `${ctHeader === undefined ? 'Missing Content-Type' : `Unsupported Content-Type '${truncate(ctHeader, 100)}'`}; ` +
+        `${headers.contentType === undefined ? 'Missing Content-Type' : `Unsupported Content-Type '${truncate(headers.contentType, 100)}'`}; ` +
           'supported: text/csv, application/json, application/jsonlines');
     }
-    const acceptHeader = req.headers.accept;
-    const accept = negotiateAccept(acceptHeader);
+    const accept = negotiateAccept(headers.accept);
     if (accept === undefined) {
       throw new ContainerError(406, 'NotAcceptable',
-        `Unsupported Accept '${truncate(acceptHeader ?? '', 100)}'; supported: application/json, application/jsonlines (optionally with verbose=True)`);
+        `Unsupported Accept '${truncate(headers.accept ?? '', 100)}'; supported: application/json, application/jsonlines (optionally with verbose=True)`);
     }
     const text = body.toString('utf8');
     const source = REQUEST_SOURCE[fmt]!;
@@ -276,9 +345,9 @@ export class ServeApp<M extends ServableModel = ServableModel> {
       throw err;
     }
     if (pairs.length === 0) throw new ContainerError(400, 'ValidationError', `${source}: no records (expected at least one entity, ip pair)`);
-    let results: ReturnType<M['scorePairs']>;
+    let results: ResultOf<M>[];
     try {
-      results = snap.model.scorePairs(pairs, { verbose: accept.verbose }) as ReturnType<M['scorePairs']>;
+      results = snap.model.scorePairs(pairs, { verbose: accept.verbose }) as ResultOf<M>[];
     } catch (err) {
       if (err instanceof ParseError) throw new ContainerError(400, 'ValidationError', err.message);
       throw err;
@@ -287,10 +356,13 @@ export class ServeApp<M extends ServableModel = ServableModel> {
   }
 
   private async runMounted(req: IncomingMessage, res: ServerResponse, requestId: string, t0: number, m: Mount, path: string): Promise<void> {
-    if (m.auth === 'bearer' && !this.bearerOk(req)) return this.unauthorized(res, requestId, t0, 'mounted');
+    if (m.auth === 'bearer' && !this.bearerOk(req.headers.authorization)) return this.unauthorized(res, requestId, t0, 'mounted');
     res.setHeader('x-amzn-RequestId', requestId);
     if (this.draining) res.setHeader('Connection', 'close');
-    res.once('close', () => this.metrics.requestFinished('', 'mounted', res.statusCode, (performance.now() - t0) / 1000, res.statusCode >= 400 ? String(res.getHeader('x-amzn-ErrorType') ?? 'HttpError') : undefined));
+    res.once('close', () => {
+      const status = res.headersSent ? res.statusCode : 499;
+      this.metrics.requestFinished('', 'mounted', status, (performance.now() - t0) / 1000, status >= 400 ? String(res.getHeader('x-amzn-ErrorType') ?? 'HttpError') : undefined);
+    });
     try {
       await m.handler(req, res, { path: path.slice(m.prefix.length) || '/', requestId });
     } catch (err) {
@@ -305,9 +377,9 @@ export class ServeApp<M extends ServableModel = ServableModel> {
     }
   }
 
-  private bearerOk(req: IncomingMessage): boolean {
+  private bearerOk(authorization: string | undefined): boolean {
     if (!this.authToken) return true;
-    const h = req.headers.authorization;
+    const h = authorization;
     if (h === undefined || h.length < 7 || h.slice(0, 7).toLowerCase() !== 'bearer ') return false;
     const given = Buffer.from(h.slice(7).trim(), 'utf8');
     return given.length === this.authToken.length && timingSafeEqual(given, this.authToken);
@@ -354,7 +426,6 @@ export class ServeApp<M extends ServableModel = ServableModel> {
       this.metrics.requestFinished(model, route, 499, (performance.now() - t0) / 1000, 'ClientClosedRequest');
       return;
     }
-    // Counted before rendering so a /metrics scrape includes itself.
     this.metrics.requestFinished(model, route, status, (performance.now() - t0) / 1000, errorType);
     const text = typeof body === 'function' ? body() : body;
     const headers: string[] = ['Content-Type', contentType, 'Content-Length', String(Buffer.byteLength(text)), 'x-amzn-RequestId', requestId];
@@ -365,7 +436,8 @@ export class ServeApp<M extends ServableModel = ServableModel> {
     res.end(text);
   }
 
-  private internalError(res: ServerResponse, err: unknown): void {
+  /** @internal Last-resort reply for an unexpected exception; never throws. */
+  internalError(res: ServerResponse, err: unknown): void {
     this.log.error(`Request failed: ${errorMessage(err)}`);
     try {
       if (!res.headersSent && !res.destroyed) {
