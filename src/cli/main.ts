@@ -10,6 +10,7 @@ import { registerPairs } from './commands/pairs.js';
 import { registerTrain } from './commands/train.js';
 import { registerScore } from './commands/score.js';
 import { registerDemo } from './commands/demo.js';
+import { registerServe } from './commands/serve.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerPairs(program);
   registerTrain(program);
   registerScore(program);
+  registerServe(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
