@@ -1,0 +1,318 @@
+/**
+ * `seclake calibrate` without the command line: read the inputs, score them with the model, evaluate, fold in
+ * analyst labels, store the calibration in the model file and write the report/plots. Model access goes through a
+ * small interface (model.ts adapts the IP Insights engine), so tests can run it against a stand-in model.
+ */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ConfigError, SeclakeError, errorMessage } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
+import { createProgress } from '../cli/progress.js';
+import type { Calibration } from './apply.js';
+import { loadAsnTable } from './asn.js';
+import { evaluate, evaluateWithFeedback, DEFAULT_RULE, type CalibrationRule, type Evaluation, type FeedbackEffect } from './evaluate.js';
+import { generateAbnormal, type AbnormalGenerator } from './generate.js';
+import { readLabels, readPairCsv, type Pair } from './inputs.js';
+import { readLakeWindowPairs, type LakeWindow } from './lake.js';
+import { svgToPng } from './png.js';
+import { chartsFor, reportHtml, reportJson, type InputSummary, type ReportInput, type ReportJson } from './report.js';
+
+export interface ScoredLike {
+  dot_product: number;
+  entity_known?: boolean;
+}
+
+/** What calibration needs from a loaded model. */
+export interface CalibratableModel {
+  scorePairs(pairs: Pair[], opts?: { verbose?: boolean }): ScoredLike[];
+  /**
+   * Whether the entity was seen in training, when the model can tell. Used when scorePairs does not report
+   * `entity_known`. Returning undefined means "cannot tell" (all pairs are then used).
+   */
+  entityKnown?(entity: string): boolean | undefined;
+  hyperparameters(): Record<string, unknown>;
+  metadata(): Record<string, unknown>;
+}
+
+export interface ModelAccess {
+  load(file: string): Promise<CalibratableModel>;
+  /** Write the calibration into the model file's header, atomically. */
+  storeCalibration(file: string, calibration: Calibration): Promise<void>;
+}
+
+export type NormalSource = { kind: 'csv'; file: string } | ({ kind: 'lake' } & LakeWindow);
+export type AbnormalSource = { kind: 'csv'; file: string } | { kind: 'generate'; generator: AbnormalGenerator; count?: number };
+
+export interface CalibrateOptions {
+  model: string;
+  normal: NormalSource;
+  abnormal: AbnormalSource;
+  rule?: CalibrationRule;
+  /** Use at most this many normal pairs, sampled without replacement (tutorial: 100,000). 0 = all. */
+  sample?: number;
+  seed?: number;
+  asnTable?: string;
+  labels?: string;
+  labelWeight?: number;
+  /** Do not write the calibration into the model file. */
+  dryRun?: boolean;
+  report?: string;
+  plots?: string[];
+  /** Progress bars on a TTY. */
+  progress?: boolean;
+  now?: Date;
+}
+
+export interface CalibrateResult {
+  json: ReportJson;
+  evaluation: Evaluation;
+  feedback?: FeedbackEffect;
+  written: string[];
+}
+
+export const DEFAULT_SAMPLE = 100_000;
+export const DEFAULT_SEED = 1;
+const CHUNK = 10_000;
+
+function scoreAll(model: CalibratableModel, pairs: Pair[], label: string, progress: boolean): ScoredLike[] {
+  const bar = progress ? createProgress(`Scoring ${label}`, pairs.length, 'pairs') : undefined;
+  const out: ScoredLike[] = [];
+  try {
+    for (let i = 0; i < pairs.length; i += CHUNK) {
+      const res = model.scorePairs(pairs.slice(i, i + CHUNK), { verbose: false });
+      for (const r of res) out.push(r);
+      bar?.update(Math.min(pairs.length, i + CHUNK));
+    }
+  } finally {
+    bar?.stop();
+  }
+  return out;
+}
+
+interface Split {
+  scores: number[];
+  /** The pairs behind `scores` (entity seen in training, or cannot tell). */
+  known: Pair[];
+  summary: InputSummary;
+}
+
+/** Score pairs and set aside those whose entity the model never saw. */
+function scoreAndSplit(model: CalibratableModel, pairs: Pair[], source: string, readCount: number, skipped: number, label: string, progress: boolean): Split {
+  const results = scoreAll(model, pairs, label, progress);
+  const scores: number[] = [];
+  const known: Pair[] = [];
+  const unknownScores: number[] = [];
+  const unknown = new Set<string>();
+  for (let i = 0; i < pairs.length; i++) {
+    const r = results[i]!;
+    const seen = r.entity_known ?? model.entityKnown?.(pairs[i]!.entity);
+    if (seen === false) {
+      unknown.add(pairs[i]!.entity);
+      unknownScores.push(r.dot_product);
+    } else {
+      scores.push(r.dot_product);
+      known.push(pairs[i]!);
+    }
+  }
+  unknownScores.sort((a, b) => a - b);
+  return {
+    scores,
+    known,
+    summary: {
+      source,
+      pairs: readCount,
+      used: scores.length,
+      unknownEntityPairs: unknownScores.length,
+      unknownEntities: unknown.size,
+      unknownExamples: [...unknown].slice(0, 5),
+      unknownMedianScore: unknownScores.length > 0 ? unknownScores[unknownScores.length >> 1]! : null,
+      skippedLines: skipped,
+    },
+  };
+}
+
+/** k of n without replacement (partial Fisher–Yates), order preserved by index for reproducibility. */
+export function sampleWithoutReplacement<T>(items: readonly T[], k: number, rng: Rng): T[] {
+  if (k <= 0 || k >= items.length) return items.slice();
+  const idx = Array.from({ length: items.length }, (_, i) => i);
+  for (let i = 0; i < k; i++) {
+    const j = i + rng.int(items.length - i);
+    const t = idx[i]!;
+    idx[i] = idx[j]!;
+    idx[j] = t;
+  }
+  return idx
+    .slice(0, k)
+    .sort((a, b) => a - b)
+    .map((i) => items[i]!);
+}
+
+const GENERATOR_TEXT: Record<AbnormalGenerator, string> = {
+  random: 'uniform random IPv4 for known entities',
+  shuffled: "known entities with another entity's IP",
+  asn: "known entities with IPs drawn from ASN ranges (tutorial's draw_ip)",
+};
+
+export const ASN_ATTRIBUTION =
+  'Abnormal IPs drawn from the <code>@ip-location-db/asn</code> range table (CC BY 4.0): IP to ASN data by ' +
+  '<a href="https://db-ip.com">DB-IP</a>, RouteViews and NRO.';
+
+function displayName(file: string): string {
+  return path.isAbsolute(file) ? path.basename(file) : file;
+}
+
+export async function runCalibration(opts: CalibrateOptions, access: ModelAccess): Promise<CalibrateResult> {
+  const seed = opts.seed ?? DEFAULT_SEED;
+  const rng = new Rng(seed);
+  const progress = opts.progress ?? false;
+  const model = await access.load(opts.model);
+
+  // Normal pairs.
+  let normalPairs: Pair[];
+  let normalSkipped = 0;
+  let normalSource: string;
+  if (opts.normal.kind === 'csv') {
+    const f = await readPairCsv(opts.normal.file);
+    normalPairs = f.pairs;
+    normalSkipped = f.skipped;
+    normalSource = displayName(opts.normal.file);
+  } else {
+    normalPairs = await readLakeWindowPairs(opts.normal);
+    normalSource = `lake ${new Date(opts.normal.sinceMs).toISOString()} .. ${new Date(opts.normal.untilMs).toISOString()}`;
+    if (normalPairs.length === 0) throw new SeclakeError(`no (entity, ip) pairs in the lake between ${new Date(opts.normal.sinceMs).toISOString()} and ${new Date(opts.normal.untilMs).toISOString()}`);
+  }
+  const normalRead = normalPairs.length;
+  const sample = opts.sample ?? DEFAULT_SAMPLE;
+  if (sample > 0 && normalPairs.length > sample) normalPairs = sampleWithoutReplacement(normalPairs, sample, rng);
+  const normal = scoreAndSplit(model, normalPairs, normalSource, normalRead, normalSkipped, 'normal', progress);
+  if (normal.scores.length === 0) {
+    throw new SeclakeError(`none of the ${normalPairs.length} normal pairs has an entity the model saw in training; nothing to calibrate on`);
+  }
+
+  // Abnormal pairs: generated for the *known* entities of the normal set.
+  let abnormalPairs: Pair[];
+  let abnormalSkipped = 0;
+  let abnormalSourceText: string;
+  let abnormalKind: string;
+  let description: string;
+  let attribution: string | undefined;
+  if (opts.abnormal.kind === 'csv') {
+    const f = await readPairCsv(opts.abnormal.file);
+    abnormalPairs = f.pairs;
+    abnormalSkipped = f.skipped;
+    abnormalSourceText = displayName(opts.abnormal.file);
+    abnormalKind = 'file';
+    description = `labelled pairs from ${displayName(opts.abnormal.file)}`;
+  } else {
+    const table = opts.abnormal.generator === 'asn' ? await loadAsnTable(opts.asnTable) : undefined;
+    abnormalPairs = generateAbnormal(normal.known, {
+      kind: opts.abnormal.generator,
+      rng,
+      ...(opts.abnormal.count !== undefined ? { count: opts.abnormal.count } : { count: normal.scores.length }),
+      ...(table ? { asnTable: table } : {}),
+    });
+    abnormalSourceText = `generated: ${opts.abnormal.generator}`;
+    abnormalKind = opts.abnormal.generator;
+    description = GENERATOR_TEXT[opts.abnormal.generator];
+    if (opts.abnormal.generator === 'asn' && opts.asnTable === undefined) attribution = ASN_ATTRIBUTION;
+  }
+  const abnormal = scoreAndSplit(model, abnormalPairs, abnormalSourceText, abnormalPairs.length, abnormalSkipped, 'abnormal', progress);
+  if (abnormal.scores.length === 0) throw new SeclakeError('no abnormal pairs with an entity the model saw in training; nothing to calibrate against');
+
+  const rule = opts.rule ?? DEFAULT_RULE;
+  const input = { normal: normal.scores, abnormal: abnormal.scores, rule, abnormalSource: abnormalKind, ...(opts.now ? { now: opts.now } : {}) };
+
+  // Analyst labels.
+  let evaluation: Evaluation;
+  let feedback: ReportInput['feedback'];
+  let normalScores: number[] = normal.scores;
+  let abnormalScores: number[] = abnormal.scores;
+  if (opts.labels) {
+    const lf = await readLabels(opts.labels);
+    const fps = lf.labels.filter((l) => l.label === 'false_positive');
+    const tps = lf.labels.filter((l) => l.label === 'true_positive');
+    let unseen = 0;
+    const scoreKnown = (pairs: Pair[]): number[] => {
+      if (pairs.length === 0) return [];
+      const out: number[] = [];
+      model.scorePairs(pairs).forEach((r, i) => {
+        if ((r.entity_known ?? model.entityKnown?.(pairs[i]!.entity)) === false) unseen++;
+        else out.push(r.dot_product);
+      });
+      return out;
+    };
+    const fpScores = scoreKnown(fps);
+    const tpScores = scoreKnown(tps);
+    const res = evaluateWithFeedback(input, { falsePositives: fpScores, truePositives: tpScores, ...(opts.labelWeight !== undefined ? { weight: opts.labelWeight } : {}) });
+    evaluation = res.after;
+    feedback = { effect: res.effect, unresolved: lf.unresolved.length, unseen, before: res.before };
+    normalScores = normal.scores.concat(fpScores);
+    abnormalScores = abnormal.scores.concat(tpScores);
+  } else {
+    evaluation = evaluate(input);
+  }
+
+  const stored = !opts.dryRun;
+  if (stored) {
+    try {
+      await access.storeCalibration(opts.model, evaluation.calibration);
+    } catch (err) {
+      if (err instanceof SeclakeError) throw err;
+      throw new SeclakeError(`cannot store the calibration in ${opts.model}: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+
+  const reportInput: ReportInput = {
+    modelName: displayName(opts.model),
+    hyperparameters: model.hyperparameters(),
+    modelMetadata: model.metadata(),
+    normal: normal.summary,
+    abnormal: { ...abnormal.summary, kind: abnormalKind, description },
+    evaluation,
+    normalScores,
+    abnormalScores,
+    seed,
+    stored,
+    ...(feedback ? { feedback } : {}),
+    ...(attribution ? { attribution } : {}),
+  };
+  const written: string[] = [];
+  const needCharts = opts.report !== undefined || (opts.plots?.length ?? 0) > 0;
+  const charts = needCharts ? chartsFor(reportInput) : undefined;
+  if (opts.report && charts) {
+    await writeOut(opts.report, reportHtml(reportInput, charts));
+    written.push(opts.report);
+  }
+  for (const plot of opts.plots ?? []) {
+    for (const [file, content] of plotFiles(plot, charts!)) {
+      await writeOut(file, content);
+      written.push(file);
+    }
+  }
+  const json = reportJson(reportInput);
+  return { json, evaluation, ...(feedback ? { feedback: feedback.effect } : {}), written };
+}
+
+/**
+ * `--plot OUT.svg|OUT.png` names the histogram (the tutorial's figure); the ROC and PR charts go next to it as
+ * `OUT-roc.svg` and `OUT-pr.svg` (same extension).
+ */
+export function plotFiles(plot: string, charts: { histogram: string; roc: string; pr: string }): [string, string | Buffer][] {
+  const ext = path.extname(plot).toLowerCase();
+  if (ext !== '.svg' && ext !== '.png') throw new ConfigError(`--plot: file name must end in .svg or .png, got '${plot}'`, ['plot']);
+  const base = plot.slice(0, -ext.length);
+  const render = (svg: string): string | Buffer => (ext === '.png' ? svgToPng(svg) : svg);
+  return [
+    [plot, render(charts.histogram)],
+    [`${base}-roc${ext}`, render(charts.roc)],
+    [`${base}-pr${ext}`, render(charts.pr)],
+  ];
+}
+
+async function writeOut(file: string, content: string | Buffer): Promise<void> {
+  try {
+    await writeFile(file, content);
+  } catch (err) {
+    throw new SeclakeError(`cannot write ${file}: ${errorMessage(err)}`, { cause: err });
+  }
+}
