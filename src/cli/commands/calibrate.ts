@@ -1,0 +1,218 @@
+import { Command, Option } from 'commander';
+import { ConfigError } from '../../core/errors.js';
+import { log } from '../../core/log.js';
+import { resolveLakeDir } from '../../lake/layout.js';
+import { ruleText } from '../../calibrate/report.js';
+import { ABNORMAL_GENERATORS, type AbnormalGenerator } from '../../calibrate/generate.js';
+import { parseInstant } from '../../calibrate/lake.js';
+import { ipInsightsAccess } from '../../calibrate/model.js';
+import { DEFAULT_SAMPLE, DEFAULT_SEED, runCalibration, type AbnormalSource, type CalibrateOptions, type NormalSource } from '../../calibrate/run.js';
+import type { CalibrationRule } from '../../calibrate/evaluate.js';
+import { fmtNum, fmtPct } from '../../calibrate/svg.js';
+import { jsonValue, renderTable } from '../format.js';
+
+interface CalibrateCliOptions {
+  model: string;
+  normal?: string;
+  lake?: string;
+  since?: string;
+  until?: string;
+  abnormal?: string;
+  abnormalGen?: AbnormalGenerator;
+  abnormalCount?: string;
+  maxFpr?: string;
+  minPrecision?: string;
+  mix?: string;
+  threshold?: string;
+  sample: string;
+  seed: string;
+  asnTable?: string;
+  labels?: string;
+  labelWeight: string;
+  report?: string;
+  plot?: string[];
+  json?: boolean;
+  dryRun?: boolean;
+}
+
+/** A rate as a fraction (0.01) or a percentage (1%). */
+export function parseRate(option: string, text: string, { allowZero }: { allowZero: boolean }): number {
+  const t = text.trim();
+  const pct = t.endsWith('%');
+  const v = Number(pct ? t.slice(0, -1) : t) / (pct ? 100 : 1);
+  if (t === '' || !Number.isFinite(v) || v > 1 || v < 0 || (!allowZero && v === 0)) {
+    throw new ConfigError(`${option}: expected a rate in ${allowZero ? '[0, 1]' : '(0, 1]'} such as 0.01 or 1%, got '${text}'`, [option.replace(/^--/, '')]);
+  }
+  return v;
+}
+
+function parseIntOpt(option: string, text: string, min: number): number {
+  const v = Number(text);
+  if (!Number.isInteger(v) || v < min) throw new ConfigError(`${option}: expected an integer >= ${min}, got '${text}'`, [option.replace(/^--/, '')]);
+  return v;
+}
+
+function parseNumber(option: string, text: string): number {
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isFinite(v)) throw new ConfigError(`${option}: expected a number, got '${text}'`, [option.replace(/^--/, '')]);
+  return v;
+}
+
+/** Turn the command-line options into run options (all validation up front, before the model is loaded). */
+export function toCalibrateOptions(o: CalibrateCliOptions): CalibrateOptions {
+  let normal: NormalSource;
+  if (o.normal !== undefined && o.lake !== undefined) throw new ConfigError('give either --normal FILE or --lake DIR --since --until, not both', ['normal', 'lake']);
+  if (o.normal !== undefined) {
+    if (o.since !== undefined || o.until !== undefined) throw new ConfigError('--since/--until only apply with --lake', ['since', 'until']);
+    normal = { kind: 'csv', file: o.normal };
+  } else if (o.lake !== undefined || o.since !== undefined || o.until !== undefined) {
+    if (o.since === undefined || o.until === undefined) throw new ConfigError('--lake needs both --since and --until (a held-out window after the training data)', ['since', 'until']);
+    normal = { kind: 'lake', lakeDir: resolveLakeDir(o.lake), sinceMs: parseInstant(o.since, '--since'), untilMs: parseInstant(o.until, '--until') };
+    if (!(normal.untilMs > normal.sinceMs)) throw new ConfigError('--until must be later than --since', ['until']);
+  } else {
+    throw new ConfigError('normal traffic is required: --normal FILE (entity,ip CSV) or --lake DIR --since ISO --until ISO', ['normal']);
+  }
+
+  if (o.abnormal !== undefined && o.abnormalGen !== undefined) throw new ConfigError('give either --abnormal FILE or --abnormal-gen, not both', ['abnormal', 'abnormal-gen']);
+  const count = o.abnormalCount !== undefined ? parseIntOpt('--abnormal-count', o.abnormalCount, 1) : undefined;
+  if (count !== undefined && o.abnormal !== undefined) throw new ConfigError('--abnormal-count only applies to generated abnormal pairs', ['abnormal-count']);
+  const abnormal: AbnormalSource =
+    o.abnormal !== undefined
+      ? { kind: 'csv', file: o.abnormal }
+      : { kind: 'generate', generator: o.abnormalGen ?? 'random', ...(count !== undefined ? { count } : {}) };
+
+  const rules = [o.maxFpr, o.minPrecision, o.threshold].filter((x) => x !== undefined).length;
+  if (rules > 1) throw new ConfigError('give at most one of --max-fpr, --min-precision, --threshold', ['max-fpr', 'min-precision', 'threshold']);
+  if (o.mix !== undefined && o.minPrecision === undefined) throw new ConfigError('--mix only applies with --min-precision', ['mix']);
+  let rule: CalibrationRule | undefined;
+  if (o.maxFpr !== undefined) rule = { kind: 'max_fpr', max_fpr: parseRate('--max-fpr', o.maxFpr, { allowZero: true }) };
+  else if (o.minPrecision !== undefined) {
+    rule = { kind: 'min_precision', min_precision: parseRate('--min-precision', o.minPrecision, { allowZero: false }) };
+    if (o.mix !== undefined) {
+      const m = parseNumber('--mix', o.mix);
+      if (!(m > 0)) throw new ConfigError(`--mix: expected normal pairs per abnormal pair (> 0), got '${o.mix}'`, ['mix']);
+      rule.ratio = m;
+    }
+  } else if (o.threshold !== undefined) rule = { kind: 'threshold', threshold: parseNumber('--threshold', o.threshold) };
+
+  if (o.asnTable !== undefined && abnormal.kind === 'generate' && abnormal.generator !== 'asn') {
+    throw new ConfigError('--asn-table only applies with --abnormal-gen asn', ['asn-table']);
+  }
+  if (o.report !== undefined && !/\.html?$/i.test(o.report)) throw new ConfigError(`--report: file name must end in .html, got '${o.report}'`, ['report']);
+  for (const p of o.plot ?? []) {
+    if (!/\.(svg|png)$/i.test(p)) throw new ConfigError(`--plot: file name must end in .svg or .png, got '${p}'`, ['plot']);
+  }
+  return {
+    model: o.model,
+    normal,
+    abnormal,
+    ...(rule ? { rule } : {}),
+    sample: parseIntOpt('--sample', o.sample, 0),
+    seed: parseIntOpt('--seed', o.seed, 0),
+    ...(o.asnTable !== undefined ? { asnTable: o.asnTable } : {}),
+    ...(o.labels !== undefined ? { labels: o.labels } : {}),
+    labelWeight: parseIntOpt('--label-weight', o.labelWeight, 1),
+    dryRun: o.dryRun === true,
+    ...(o.report !== undefined ? { report: o.report } : {}),
+    ...(o.plot ? { plots: o.plot } : {}),
+    progress: o.json !== true,
+  };
+}
+
+/** Where the command writes (tests capture it; default the process streams). */
+export interface CalibrateIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+const PROCESS_IO: CalibrateIo = {
+  stdout: (t) => void process.stdout.write(t),
+  stderr: (t) => log.info(t.replace(/\n$/, '')),
+};
+
+export function registerCalibrate(program: Command, io: CalibrateIo = PROCESS_IO): void {
+  program
+    .command('calibrate')
+    .description('Choose an IP Insights alert threshold from held-out normal traffic vs abnormal pairs; store it with the model and report AUC, precision/recall and plots')
+    .requiredOption('--model <path>', 'model file to calibrate (the calibration is written into its header)')
+    .option('--normal <file>', 'held-out normal traffic: headerless entity,ip CSV')
+    .option('--lake <dir>', 'take normal traffic from the lake instead (same pair query as training)')
+    .option('--since <iso>', 'with --lake: start of the held-out window (inclusive)')
+    .option('--until <iso>', 'with --lake: end of the held-out window (exclusive)')
+    .option('--abnormal <file>', 'labelled abnormal pairs: entity,ip CSV')
+    .addOption(new Option('--abnormal-gen <kind>', 'generate abnormal pairs for the normal entities (default random)').choices([...ABNORMAL_GENERATORS]))
+    .option('--abnormal-count <n>', 'how many abnormal pairs to generate (default: as many as normal pairs)')
+    .option('--max-fpr <rate>', 'choose the threshold with the highest recall at this false positive rate, e.g. 0.01 or 1% (default 1%)')
+    .option('--min-precision <rate>', 'choose the threshold with the highest recall at this precision')
+    .option('--mix <ratio>', 'with --min-precision: judge precision at this many normal pairs per abnormal pair (default: the evaluation mix)')
+    .option('--threshold <dot>', 'use this threshold (flag when dot_product < T) and just evaluate it')
+    .option('--sample <n>', 'use at most N normal pairs, sampled without replacement (0 = all)', String(DEFAULT_SAMPLE))
+    .option('--seed <n>', 'seed for sampling and generated pairs', String(DEFAULT_SEED))
+    .option('--asn-table <file>', 'with --abnormal-gen asn: IPv4 range table (start,end,... as u32; default @ip-location-db/asn)')
+    .option('--labels <file>', 'analyst labels to fold in: CSV entity,ip,label or JSON lines; label true_positive|false_positive')
+    .option('--label-weight <n>', 'count each labelled false positive as N normal pairs', '1')
+    .option('--report <file.html>', 'write a self-contained HTML report (numbers, tables, charts)')
+    .option('--plot <file...>', 'write charts: FILE.svg|FILE.png is the score histogram; FILE-roc and FILE-pr go next to it')
+    .option('--json', 'print the full result as JSON on stdout')
+    .option('--dry-run', 'do not write the calibration into the model file')
+    .addHelpText(
+      'after',
+      `
+A pair is flagged when dot_product < threshold (anomaly score -dot_product > -threshold). The chosen threshold,
+its measured FPR/recall/precision and the normal-score quantiles are stored in the model header, so score,
+serve and monitor report is_anomaly and anomaly_percentile (share of normal pairs scoring higher).
+Pairs whose entity the model never saw in training are reported separately and not used.
+
+Examples:
+  seclake calibrate --model logins.model --normal heldout.csv --abnormal-gen asn --max-fpr 1% --report cal.html
+  seclake calibrate --model vpc.model --lake ./seclake-data --since 2024-05-08 --until 2024-05-09 --abnormal-gen shuffled
+  seclake calibrate --model logins.model --normal heldout.csv --labels triage.jsonl --plot cal.png --json`,
+    )
+    .action(async (o: CalibrateCliOptions) => {
+      const opts = toCalibrateOptions(o);
+      const res = await runCalibration(opts, ipInsightsAccess);
+      if (o.json) {
+        io.stdout(jsonValue(res.json) + '\n');
+        return;
+      }
+      const j = res.json;
+      const lines: string[] = [];
+      lines.push(`Calibrated ${j.model}: ${ruleText(j.rule, j.threshold)}`);
+      lines.push(`  threshold     flag when dot_product < ${fmtNum(j.threshold, 6)}`);
+      lines.push(`  AUC           ${j.auc.toFixed(4)}    average precision ${j.average_precision.toFixed(4)}`);
+      lines.push(`  at threshold  FPR ${fmtPct(j.fpr ?? Number.NaN, 2)}, recall ${fmtPct(j.recall ?? Number.NaN, 2)}, precision ${fmtPct(j.precision ?? Number.NaN, 2)} (evaluation mix)`);
+      lines.push(`  pairs         ${j.normal.used.toLocaleString('en-US')} normal (${j.normal.source}), ${j.abnormal.used.toLocaleString('en-US')} abnormal (${j.abnormal.description})`);
+      for (const s of [j.normal, j.abnormal]) {
+        if (s.unknownEntityPairs > 0) lines.push(`  not used      ${s.unknownEntityPairs.toLocaleString('en-US')} pairs of ${s.unknownEntities} entities never seen in training (${s.source})`);
+        if (s.skippedLines > 0) lines.push(`  skipped       ${s.skippedLines} unreadable line(s) in ${s.source}`);
+      }
+      lines.push('');
+      lines.push(
+        renderTable(
+          ['FPR budget', 'threshold', 'FPR', 'recall', 'precision'],
+          j.thresholds_at_fpr.map((t) => [fmtPct(t.target_fpr, 1) + (t.under_resolved ? '*' : ''), fmtNum(t.threshold, 5), fmtPct(t.fpr, 3), fmtPct(t.recall, 2), fmtPct(t.precision ?? Number.NaN, 2)]),
+        ),
+      );
+      if (j.thresholds_at_fpr.some((t) => t.under_resolved)) lines.push('* fewer normal pairs than the budget can resolve');
+      lines.push('');
+      lines.push('At the chosen threshold, per 1,000,000 pairs (precision depends on how rare attacks are):');
+      lines.push(
+        renderTable(
+          ['normal:abnormal', 'abnormal', 'TP', 'FN', 'FP', 'TN', 'precision'],
+          j.mixes.map((m) => [`${m.ratio.toLocaleString('en-US')}:1`, m.abnormal, m.tp, m.fn, m.fp, m.tn, fmtPct(m.precision, 2)]),
+        ),
+      );
+      if (j.feedback) {
+        const f = j.feedback;
+        lines.push('');
+        lines.push(
+          `Feedback: ${f.false_positives} false positive(s) → normal, ${f.true_positives} true positive(s) → abnormal` +
+            (f.unresolved ? `, ${f.unresolved} unresolved finding uid(s)` : '') +
+            `; threshold ${fmtNum(f.threshold_before, 5)} → ${fmtNum(f.threshold_after, 5)}; labelled FPs still flagged ${f.fp_flagged_before} → ${f.fp_flagged_after}`,
+        );
+      }
+      io.stdout(lines.join('\n') + '\n');
+      io.stderr((j.stored ? `Stored the calibration in ${j.model}` : 'Dry run: the model file was not changed') + '\n');
+      for (const f of res.written) io.stderr(`Wrote ${f}\n`);
+    });
+}
