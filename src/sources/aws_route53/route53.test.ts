@@ -1,0 +1,189 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { deriveEvent } from '../../ocsf/derive.js';
+import { validateEvent } from '../../ocsf/validate.js';
+import type { OcsfEvent, SourceItem } from '../types.js';
+import { assertGolden, collect, deletePath, dtToInstant, fileInput, goldenItems, textInput, validationErrors } from '../ocsf/test-input.js';
+import { awsRoute53, detectRoute53 } from './index.js';
+import { parseRoute53 } from './parse.js';
+import { RCODE_ID, dnsHostname, toOcsf } from './to-ocsf.js';
+
+const SAMPLES = fileURLToPath(new URL('../../../../shared/data/samples/', import.meta.url));
+const TESTDATA = fileURLToPath(new URL('./testdata/', import.meta.url));
+
+function mapOne(raw: unknown): OcsfEvent {
+  const p = parseRoute53(raw);
+  if (!p.ok) throw new Error(p.reason);
+  return deriveEvent(toOcsf(p.record));
+}
+
+const events = (items: SourceItem[]): OcsfEvent[] => items.flatMap((i) => (i.kind === 'event' ? [i.event] : []));
+
+test('AWS v1.1.0 sample pair: raw -> OCSF equals the expected event except documented differences', () => {
+  const dir = path.join(SAMPLES, 'ocsf-examples-aws/v1.1.0/route53');
+  const raw = JSON.parse(readFileSync(path.join(dir, 'route53.raw.json'), 'utf8'));
+  const expected = JSON.parse(readFileSync(path.join(dir, 'route53.ocsf.json'), 'utf8')) as Record<string, unknown>;
+  const ours = mapOne(raw) as Record<string, unknown>;
+  assert.deepEqual(validateEvent(ours).filter((i) => i.severity === 'error'), []);
+
+  // 1. Trailing dot: AWS keeps `ip-….canary.` in query.hostname (and the observable), which fails the
+  //    hostname_t regex; we strip it and keep the original FQDN in unmapped.query_name.
+  assert.equal((ours.query as Record<string, unknown>).hostname, 'ip-127-0-0-62.alert.firewall.canary');
+  assert.equal((ours.unmapped as Record<string, unknown>).query_name, 'ip-127-0-0-62.alert.firewall.canary.');
+  deletePath(ours, 'unmapped.query_name');
+  const exp = structuredClone(expected);
+  (exp.query as Record<string, unknown>).hostname = dnsHostname('ip-127-0-0-62.alert.firewall.canary.');
+  for (const o of exp.observables as Record<string, unknown>[]) if (o.name === 'query.hostname') o.value = 'ip-127-0-0-62.alert.firewall.canary';
+  // 2. The sample carries only the caption `disposition: "Alert"`; we set the authoritative disposition_id 19
+  //    (derive then writes the same caption).
+  assert.equal(ours.disposition_id, 19);
+  assert.equal(ours.disposition, exp.disposition);
+  delete ours.disposition_id;
+  // 3. time_dt: the sample renders a local offset (-04:00); derive writes UTC. Compare instants.
+  assert.deepEqual(dtToInstant(ours), dtToInstant(exp));
+});
+
+test('every raw Route 53 sample maps with zero rejects and validates', async () => {
+  const dir = path.join(SAMPLES, 'route53-resolver');
+  let n = 0;
+  for (const f of readdirSync(dir).sort()) {
+    const items = await collect(awsRoute53, fileInput(path.join(dir, f)));
+    assert.deepEqual(items.filter((i) => i.kind === 'reject'), [], f);
+    assert.deepEqual(validationErrors(items), [], f);
+    for (const i of items) assert.equal(i.kind === 'event' && i.lakeSource, 'ROUTE53');
+    n += items.length;
+  }
+  assert.equal(n, 6, '4 JSON lines + 1 pretty-printed AWS docs object + 1 pretty-printed dossier object');
+  // The pretty-printed single object is record 1.
+  const one = await collect(awsRoute53, fileInput(path.join(dir, 'aws-docs-example-firewall-block-ptr.json')));
+  assert.equal(one.length, 1);
+  assert.equal(one[0]!.line, 1);
+});
+
+test('golden: mixed.jsonl (CNAME+A answers, IPv6, TCP, BLOCK, unknown action and rcode, SRV/root names, extra fields)', async () => {
+  const items = await collect(awsRoute53, fileInput(path.join(TESTDATA, 'mixed.jsonl')));
+  assert.deepEqual(validationErrors(items), []);
+  assertGolden(path.join(TESTDATA, 'mixed.expected.json'), goldenItems(items));
+  const ev = events(items).map(deriveEvent);
+  // line 1: answers keys lower-cased; only IP answers are observables; srcport is an integer
+  assert.deepEqual(ev[0]!.answers, [
+    { rdata: 'www.example.com.cdn.example.net.', type: 'CNAME', class: 'IN' },
+    { rdata: '198.51.100.7', type: 'A', class: 'IN' },
+  ]);
+  assert.equal((ev[0]!.src_endpoint as Record<string, unknown>).port, 53211);
+  assert.equal(ev[0]!.time, Date.UTC(2024, 4, 1, 10, 0, 0, 123));
+  assert.deepEqual(ev[0]!.metadata && (ev[0]!.metadata as Record<string, unknown>).profiles, ['cloud', 'datetime']);
+  // line 2: NXDOMAIN -> 3
+  assert.equal(ev[1]!.rcode_id, 3);
+  assert.equal(ev[1]!.rcode, 'NXDomain');
+  // line 3: BLOCK -> Denied / Blocked, security_control declared
+  assert.equal(ev[2]!.action_id, 2);
+  assert.equal(ev[2]!.disposition_id, 2);
+  assert.deepEqual((ev[2]!.metadata as Record<string, unknown>).profiles, ['cloud', 'security_control', 'datetime']);
+  // line 4: unknown rcode -> 99 with the source text; unknown action -> action 0, disposition 99 with the text;
+  // the SRV name with underscores cannot be a hostname_t: no `query`, raw fields in unmapped
+  assert.equal(ev[3]!.rcode_id, 99);
+  assert.equal(ev[3]!.rcode, 'BADCOOKIE2');
+  assert.equal(ev[3]!.action_id, 0);
+  assert.equal(ev[3]!.disposition_id, 99);
+  assert.equal(ev[3]!.disposition, 'COUNT');
+  assert.equal(ev[3]!.query, undefined);
+  assert.equal((ev[3]!.unmapped as Record<string, string>).query_name, '_ldap._tcp.dc.corp.example.');
+  // line 5: root name, unknown srcids key and unknown top-level field kept in unmapped
+  assert.equal(ev[4]!.query, undefined);
+  assert.deepEqual(ev[4]!.unmapped, { query_name: '.', query_type: 'NS', query_class: 'IN', 'srcids.outpost': 'op-0000000000000001', 'new_field.x': '1' });
+});
+
+test('golden: a JSON array is numbered by element; a bad element is rejected, the others land', async () => {
+  const items = await collect(awsRoute53, fileInput(path.join(TESTDATA, 'array.json')));
+  assert.deepEqual(
+    items.map((i) => [i.line, i.kind]),
+    [
+      [1, 'event'],
+      [2, 'reject'],
+      [3, 'event'],
+    ],
+  );
+  assert.deepEqual(validationErrors(items), []);
+  assertGolden(path.join(TESTDATA, 'array.expected.json'), goldenItems(items));
+});
+
+test('malformed records are rejected with their line, a reason naming the field, and the raw text', async () => {
+  const items = await collect(awsRoute53, fileInput(path.join(TESTDATA, 'malformed.jsonl')));
+  const rejects = items.filter((i) => i.kind === 'reject');
+  assert.deepEqual(
+    rejects.map((r) => [r.line, r.reason]),
+    [
+      [2, rejects[0]!.reason], // JSON.parse's message varies by Node version
+      [3, 'query_timestamp: missing'],
+      [4, "query_timestamp: 'yesterday' is not an ISO-8601 timestamp"],
+      [5, "srcport: 'abc' is not a port number"],
+      [6, 'query_name: missing'],
+      [7, "srcaddr: '-' is not an IP address"],
+      [8, 'srcaddr: missing (and no srcids.instance)'],
+      [9, 'record: not a JSON object (array)'],
+      [10, 'record: not a JSON object (null)'],
+      [12, 'answers[0].Rdata: missing'],
+    ],
+  );
+  assert.match(rejects[0]!.reason, /^malformed JSON: /);
+  assert.deepEqual(
+    rejects.map((r) => r.field),
+    [undefined, 'query_timestamp', 'query_timestamp', 'srcport', 'query_name', 'srcaddr', 'srcaddr', 'record', 'record', 'answers[0].Rdata'],
+  );
+  const lines = readFileSync(path.join(TESTDATA, 'malformed.jsonl'), 'utf8').split('\n');
+  for (const r of rejects) assert.equal(r.raw, lines[r.line - 1], `raw of line ${r.line}`);
+  assert.deepEqual(
+    items.filter((i) => i.kind === 'event').map((i) => i.line),
+    [1, 13],
+  );
+  assert.deepEqual(validationErrors(items), []);
+});
+
+test('null and empty inputs produce nothing; a non-JSON document is one reject', async () => {
+  assert.deepEqual(await collect(awsRoute53, fileInput(path.join(TESTDATA, 'empty.jsonl'))), []);
+  assert.deepEqual(await collect(awsRoute53, textInput('\n \n')), []);
+  assert.deepEqual(await collect(awsRoute53, textInput('[]')), []);
+  const bad = await collect(awsRoute53, textInput('{\n  "query_name": "x.",\n'));
+  assert.equal(bad.length, 1);
+  assert.equal(bad[0]!.kind, 'reject');
+  assert.equal(bad[0]!.line, 1);
+  assert.match((bad[0] as { reason: string }).reason, /^malformed JSON document: /);
+});
+
+test('rcode table: every named code maps to its OCSF id, case-insensitively', () => {
+  const base = { query_timestamp: '2024-01-01T00:00:00Z', query_name: 'a.example.', srcaddr: '10.0.0.1' };
+  for (const [name, id] of Object.entries(RCODE_ID)) {
+    const ev = mapOne({ ...base, rcode: name.toLowerCase() });
+    assert.equal(ev.rcode_id, id, name);
+    assert.deepEqual(validateEvent(ev).filter((i) => i.severity === 'error'), [], name);
+  }
+  const none = mapOne(base);
+  assert.equal(none.rcode_id, undefined);
+  assert.equal(none.dst_endpoint, undefined, 'no resolver endpoint ids -> no dst_endpoint');
+});
+
+test('timestamps with and without milliseconds, numeric srcport, ALLOW action', () => {
+  const base = { query_name: 'a.example.', srcaddr: '10.0.0.1' };
+  assert.equal(mapOne({ ...base, query_timestamp: '2024-01-01T00:00:00Z' }).time, Date.UTC(2024, 0, 1));
+  assert.equal(mapOne({ ...base, query_timestamp: '2024-01-01T00:00:00.5Z' }).time, Date.UTC(2024, 0, 1) + 500);
+  const ev = mapOne({ ...base, query_timestamp: '2024-01-01T00:00:00Z', srcport: 53, firewall_rule_action: 'ALLOW', firewall_rule_group_id: 'g' });
+  assert.equal((ev.src_endpoint as Record<string, unknown>).port, 53);
+  assert.equal(ev.action_id, 1);
+  assert.equal(ev.disposition_id, 1);
+  assert.deepEqual(validateEvent(ev).filter((i) => i.severity === 'error'), []);
+});
+
+test('detect: Route 53 samples score high; CloudTrail, OCSF and text get 0', () => {
+  const head = (p: string): string => readFileSync(path.join(SAMPLES, p), 'utf8').slice(0, 65536);
+  assert.ok(detectRoute53(head('route53-resolver/all-distinct-records.jsonl'), 'x') >= 0.9);
+  assert.ok(detectRoute53(head('route53-resolver/aws-docs-example-firewall-block-ptr.json'), 'x') >= 0.9);
+  assert.ok(detectRoute53(head('route53-resolver/ocsf-examples-firewall-alert-a.json'), 'x') >= 0.9);
+  assert.equal(detectRoute53(head('ocsf-examples-aws/v1.1.0/route53/route53.ocsf.json'), 'x'), 0);
+  assert.equal(detectRoute53(head('cloudtrail/aws-docs/log-file-examples--iam-log-examples-1.json'), 'x'), 0);
+  assert.equal(detectRoute53('version account-id interface-id\n2 1 eni-1', 'x'), 0);
+  assert.equal(detectRoute53('', 'x.parquet', ['query_name', 'query_timestamp']), 0);
+});
