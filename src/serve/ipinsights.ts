@@ -1,0 +1,72 @@
+/**
+ * The inference server wired to the IP Insights detector: model files loaded with IpInsightsModel.load,
+ * CSV parsing and response formatting shared with `seclake score` (src/detectors/ipinsights/wire.ts).
+ */
+import { IpInsightsModel } from '../detectors/ipinsights/index.js';
+import { formatPredictions, parseCsvPairs } from '../detectors/ipinsights/wire.js';
+import { createServeApp, type ServeLogger, type WireCodec } from './app.js';
+import { ModelRegistry, type ModelSpec, type ReloadEvent } from './registry.js';
+import { listen, type RunningServer } from './server.js';
+
+export const ipInsightsCodec: WireCodec = {
+  parseCsvPairs,
+  formatPredictions: (results, accept, verbose) => formatPredictions(results, accept, verbose),
+};
+
+export interface IpInsightsServerOptions {
+  /** The first model is the default (served on /invocations). */
+  models: ModelSpec[];
+  port?: number;
+  host?: string;
+  authToken?: string;
+  accessKeys?: ReadonlyMap<string, string>;
+  maxBodyBytes?: number;
+  /** Watch model files for changes (default true). */
+  watch?: boolean;
+  debounceMs?: number;
+  log?: ServeLogger;
+}
+
+/** Loads every model (fails fast on a bad file), builds the app and listens. */
+export async function startIpInsightsServer(opts: IpInsightsServerOptions): Promise<RunningServer<IpInsightsModel>> {
+  const log = opts.log;
+  // Reload events can arrive before create() returns (a watch error), so the listener reads a holder.
+  const holder: { registry?: ModelRegistry<IpInsightsModel> } = {};
+  const registry = await ModelRegistry.create(opts.models, {
+    loader: (file) => IpInsightsModel.load(file),
+    watch: opts.watch ?? true,
+    ...(opts.debounceMs !== undefined ? { debounceMs: opts.debounceMs } : {}),
+    ...(log ? { onEvent: (ev: ReloadEvent) => logReload(log, ev, holder.registry) } : {}),
+  });
+  holder.registry = registry;
+  const app = createServeApp({
+    registry,
+    codec: ipInsightsCodec,
+    ...(opts.authToken !== undefined ? { authToken: opts.authToken } : {}),
+    ...(opts.accessKeys !== undefined ? { accessKeys: opts.accessKeys } : {}),
+    ...(opts.maxBodyBytes !== undefined ? { maxBodyBytes: opts.maxBodyBytes } : {}),
+    ...(log ? { log } : {}),
+  });
+  try {
+    return await listen(app, { ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.host !== undefined ? { host: opts.host } : {}) });
+  } catch (err) {
+    registry.close();
+    throw err;
+  }
+}
+
+function logReload(log: ServeLogger, ev: ReloadEvent, registry: ModelRegistry<IpInsightsModel> | undefined): void {
+  switch (ev.kind) {
+    case 'reloaded':
+      log.info(`Reloaded model ${ev.name} from ${ev.path} (generation ${ev.generation}, ${ev.trigger})`);
+      break;
+    case 'failed':
+      log.warn(`Reload of model ${ev.name} from ${ev.path} failed (${ev.trigger}); still serving generation ${registry?.get(ev.name)?.generation ?? '?'}: ${ev.error}`);
+      break;
+    case 'watch-error':
+      log.warn(`Cannot watch ${ev.path} for model ${ev.name}; reload with SIGHUP instead: ${ev.error}`);
+      break;
+    case 'unchanged':
+      break;
+  }
+}
