@@ -270,7 +270,8 @@ export function histogramSvg(input: HistogramInput): string {
   // Put the legend in the top corner where it covers the least of the bars.
   const lw = legendWidth(items);
   const lh = items.length * 19 + 10;
-  const covered = (x0: number, x1: number): number => {
+  // Height (px) of the tallest bar under [x0, x1], and how far it reaches into the legend's band.
+  const tallest = (x0: number, x1: number): number => {
     let worst = 0;
     for (let k = 0; k < bins.count; k++) {
       const bx0 = x(bins.lo + k * bins.width);
@@ -278,11 +279,25 @@ export function histogramSvg(input: HistogramInput): string {
       if (bx1 < x0 || bx0 > x1) continue;
       worst = Math.max(worst, ha.density[k]!, hb.density[k]!);
     }
-    return Math.max(0, y(0) - y(worst) - (box.height - 28 - lh));
+    return y(0) - y(worst);
   };
+  // Slide it along the top: least overlap first, then the most clearance (bars under and 30 px either side),
+  // then the position nearest a corner.
   const leftX = box.left + 10;
   const rightX = box.left + box.width - 10 - lw;
-  s += covered(rightX, rightX + lw) < covered(leftX, leftX + lw) ? legend(rightX, box.top + 28, items) : legend(leftX, box.top + 28, items);
+  const band = box.height - 28 - lh;
+  let bestX = leftX;
+  let bestCost = Infinity;
+  for (let lx = leftX; lx <= rightX + 0.5; lx += 8) {
+    const overlap = Math.max(0, tallest(lx, lx + lw) - band);
+    const near = tallest(lx - 30, lx + lw + 30);
+    const cost = overlap * 1e6 + Math.round(near / 10) * 1e3 + Math.min(lx - leftX, rightX - lx);
+    if (cost < bestCost) {
+      bestCost = cost;
+      bestX = lx;
+    }
+  }
+  s += legend(Math.min(bestX, rightX), box.top + 28, items);
   const outside = ha.outside + hb.outside;
   if (outside > 0) {
     s += text(width - 28, height - 12, `${outside.toLocaleString('en-US')} pairs in the outer tails are outside the plotted range`, {

@@ -122,6 +122,14 @@ export function ruleText(rule: Calibration['rule'], threshold?: number): string 
 // ---------------------------------------------------------------------------------------------------------------
 // Charts (shared by the HTML report and --plot)
 
+/** Legend names for the abnormal sources (the subtitle has the long description). */
+const SHORT_KIND: Record<string, string> = {
+  random: 'random IPv4',
+  shuffled: 'shuffled pairs',
+  asn: 'ASN draw_ip',
+  file: 'labelled pairs',
+};
+
 export function chartsFor(r: ReportInput): { histogram: string; roc: string; pr: string } {
   const ev = r.evaluation;
   const sub = `${r.modelName} · normal: ${r.normal.source} · abnormal: ${r.abnormal.description}`;
@@ -130,7 +138,7 @@ export function chartsFor(r: ReportInput): { histogram: string; roc: string; pr:
     normal: r.normalScores,
     abnormal: r.abnormalScores,
     normalLabel: `Normal pairs (n=${r.normal.used.toLocaleString('en-US')})`,
-    abnormalLabel: `Abnormal: ${r.abnormal.description} (n=${r.abnormal.used.toLocaleString('en-US')})`,
+    abnormalLabel: `Abnormal: ${SHORT_KIND[r.abnormal.kind] ?? r.abnormal.kind} (n=${r.abnormal.used.toLocaleString('en-US')})`,
     threshold: {
       value: thr,
       label: `Threshold ${fmtNum(thr, 4)}: FPR ${fmtPct(ev.chosen.fpr, 2)}, recall ${fmtPct(ev.chosen.recall)}`,

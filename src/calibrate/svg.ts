@@ -58,7 +58,10 @@ export function fmtPct(x: number, digits = 1): string {
   if (!Number.isFinite(x)) return 'n/a';
   const p = x * 100;
   if (p !== 0 && Math.abs(p) < 0.1) return `${Number(p.toPrecision(2))}%`;
-  return `${p.toFixed(digits)}%`;
+  // Never round a rate that is not exactly 100% (or 0%) up (down) to look like it.
+  let d = digits;
+  while (d < 4 && ((x < 1 && Number(p.toFixed(d)) >= 100) || (x > 0 && Number(p.toFixed(d)) <= 0))) d++;
+  return `${p.toFixed(d)}%`;
 }
 
 /** Ticks at 1, 2 or 5 × 10^k covering [lo, hi], about `target` of them. */

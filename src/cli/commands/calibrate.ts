@@ -9,7 +9,7 @@ import { ipInsightsAccess } from '../../calibrate/model.js';
 import { DEFAULT_SAMPLE, DEFAULT_SEED, runCalibration, type AbnormalSource, type CalibrateOptions, type NormalSource } from '../../calibrate/run.js';
 import type { CalibrationRule } from '../../calibrate/evaluate.js';
 import { fmtNum, fmtPct } from '../../calibrate/svg.js';
-import { jsonValue, renderTable } from '../format.js';
+import { fmtInt, jsonValue, renderTable } from '../format.js';
 
 interface CalibrateCliOptions {
   model: string;
@@ -199,7 +199,7 @@ Examples:
       lines.push(
         renderTable(
           ['normal:abnormal', 'abnormal', 'TP', 'FN', 'FP', 'TN', 'precision'],
-          j.mixes.map((m) => [`${m.ratio.toLocaleString('en-US')}:1`, m.abnormal, m.tp, m.fn, m.fp, m.tn, fmtPct(m.precision, 2)]),
+          j.mixes.map((m) => [`${m.ratio.toLocaleString('en-US')}:1`, ...[m.abnormal, m.tp, m.fn, m.fp, m.tn].map(fmtInt), fmtPct(m.precision, 2)]),
         ),
       );
       if (j.feedback) {
