@@ -27,6 +27,8 @@ export const DEFAULT_VARIANT = 'AllTraffic';
 /** CSV parsing and response formatting, shared with `seclake score` (src/detectors/ipinsights/wire.ts). */
 export interface WireCodec<R extends ScoreResultLike = ScoreResultLike> {
   parseCsvPairs(body: string, source: string): Pair[];
+  /** The model's notion of a valid IP address, used to name the bad JSON instance or line. */
+  isValidIp?(ip: string): boolean;
   formatPredictions(results: R[], accept: ResponseFormat, verbose: boolean): string;
 }
 
@@ -164,6 +166,7 @@ export class ServeApp<M extends ServableModel = ServableModel> {
   /** Set by the server while shutting down: replies say `Connection: close`. */
   draining = false;
   private readonly codec: WireCodec<ResultOf<M>>;
+  private readonly isValidIp: ((ip: string) => boolean) | undefined;
   private readonly authToken: Buffer | undefined;
   private readonly accessKeys: ReadonlyMap<string, string> | undefined;
   private readonly maxSkewMs: number | undefined;
@@ -177,6 +180,7 @@ export class ServeApp<M extends ServableModel = ServableModel> {
   constructor(opts: ServeAppOptions<M>) {
     this.registry = opts.registry;
     this.codec = opts.codec;
+    this.isValidIp = opts.codec.isValidIp?.bind(opts.codec);
     this.metrics = opts.metrics ?? new ServeMetrics();
     this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.authToken = opts.authToken ? Buffer.from(opts.authToken, 'utf8') : undefined;
@@ -339,7 +343,10 @@ export class ServeApp<M extends ServableModel = ServableModel> {
     const source = REQUEST_SOURCE[fmt]!;
     let pairs: Pair[];
     try {
-      pairs = fmt === 'text/csv' ? this.codec.parseCsvPairs(text, source) : fmt === 'application/json' ? parseJsonInstances(text, source) : parseJsonLines(text, source);
+      pairs =
+        fmt === 'text/csv' ? this.codec.parseCsvPairs(text, source)
+          : fmt === 'application/json' ? parseJsonInstances(text, source, this.isValidIp)
+            : parseJsonLines(text, source, this.isValidIp);
     } catch (err) {
       if (err instanceof ParseError) throw new ContainerError(400, 'ValidationError', err.message);
       throw err;

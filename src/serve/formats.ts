@@ -83,9 +83,10 @@ function unquote(s: string): string {
 /**
  * `{"instances": [...]}` where each instance is `{"features": [entity, ip]}` or
  * `{"data": {"features": {"values": [entity, ip]}}}`; the two shapes may be mixed (§3.1).
- * Throws ParseError naming the instance (and the line and column for a JSON syntax error).
+ * Throws ParseError naming the instance (and the line for a JSON syntax error). With `isValidIp`, IP
+ * addresses are checked here too, so the error names the instance rather than a record number.
  */
-export function parseJsonInstances(body: string, source: string): Pair[] {
+export function parseJsonInstances(body: string, source: string, isValidIp?: (ip: string) => boolean): Pair[] {
   let doc: unknown;
   try {
     doc = JSON.parse(body);
@@ -98,13 +99,13 @@ export function parseJsonInstances(body: string, source: string): Pair[] {
   const instances = doc.instances as unknown[];
   const pairs: Pair[] = new Array(instances.length);
   for (let i = 0; i < instances.length; i++) {
-    pairs[i] = instancePair(instances[i], source, undefined, `instances[${i}]`);
+    pairs[i] = instancePair(instances[i], source, undefined, `instances[${i}]`, isValidIp);
   }
   return pairs;
 }
 
 /** One instance object per line, in either shape; blank lines are skipped. Errors name the line (1-based). */
-export function parseJsonLines(body: string, source: string): Pair[] {
+export function parseJsonLines(body: string, source: string, isValidIp?: (ip: string) => boolean): Pair[] {
   const pairs: Pair[] = [];
   let start = 0;
   let line = 0;
@@ -122,12 +123,12 @@ export function parseJsonLines(body: string, source: string): Pair[] {
     } catch (err) {
       throw jsonSyntaxError(err, text, source, line);
     }
-    pairs.push(instancePair(doc, source, line, undefined));
+    pairs.push(instancePair(doc, source, line, undefined, isValidIp));
   }
   return pairs;
 }
 
-function instancePair(inst: unknown, source: string, line: number | undefined, field: string | undefined): Pair {
+function instancePair(inst: unknown, source: string, line: number | undefined, field: string | undefined, isValidIp: ((ip: string) => boolean) | undefined): Pair {
   const fail = (msg: string): never => {
     throw new ParseError(msg, { file: source, ...(line !== undefined ? { line } : {}), ...(field !== undefined ? { field } : {}) });
   };
@@ -149,8 +150,13 @@ function instancePair(inst: unknown, source: string, line: number | undefined, f
   else if (typeof entity === 'number' && Number.isFinite(entity)) e = String(entity);
   else return fail(`entity must be a string, got ${describe(entity)}`);
   if (typeof ip !== 'string') return fail(`ip must be a string, got ${describe(ip)}`);
-  if (e.trim() === '') return fail('entity is empty');
-  return { entity: e.trim(), ip: ip.trim() };
+  const entityText = e.trim();
+  const ipText = ip.trim();
+  if (entityText === '') return fail('entity is empty');
+  if (isValidIp !== undefined && !isValidIp(ipText)) {
+    return fail(`invalid IP address ${JSON.stringify(ipText.length > 80 ? ipText.slice(0, 80) + '…' : ipText)}`);
+  }
+  return { entity: entityText, ip: ipText };
 }
 
 function jsonSyntaxError(err: unknown, text: string, source: string, line: number | undefined): ParseError {

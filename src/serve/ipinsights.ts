@@ -3,13 +3,17 @@
  * CSV parsing and response formatting shared with `seclake score` (src/detectors/ipinsights/wire.ts).
  */
 import { IpInsightsModel } from '../detectors/ipinsights/index.js';
+import { parseIpInto } from '../detectors/ipinsights/ip.js';
 import { formatPredictions, parseCsvPairs } from '../detectors/ipinsights/wire.js';
 import { createServeApp, type ServeLogger, type WireCodec } from './app.js';
 import { ModelRegistry, type ModelSpec, type ReloadEvent } from './registry.js';
 import { listen, type RunningServer } from './server.js';
 
+const ipWords = new Uint32Array(4);
+
 export const ipInsightsCodec: WireCodec = {
   parseCsvPairs,
+  isValidIp: (ip) => parseIpInto(ip, ipWords) !== 0,
   formatPredictions: (results, accept, verbose) => formatPredictions(results, accept, verbose),
 };
 

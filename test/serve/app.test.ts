@@ -112,6 +112,9 @@ describe('serve app', () => {
     const l = await send(srv.url, 'POST', '/invocations', '{"features": ["a", "1.2.3.4"]}\n\n{"features": ["a", 7]}\n', { 'Content-Type': 'application/jsonlines' });
     assert.equal(l.status, 400);
     assert.match(l.body, /body:3/);
+    const ip = await send(srv.url, 'POST', '/endpoints/first/invocations', '{"features": ["a", "1.2.3.4"]}\n\n{"features": ["a", "1.2.3.999"]}\n', { 'Content-Type': 'application/jsonlines' });
+    assert.equal(ip.status, 424);
+    assert.match(String((JSON.parse(ip.body) as { OriginalMessage: string }).OriginalMessage), /^application\/jsonlines body:3: invalid IP address "1\.2\.3\.999"/);
     const s = await send(srv.url, 'POST', '/invocations', '{"instances": [\n{"features": ["a", "1.2.3.4"]},\n{oops}]}', { 'Content-Type': 'application/json' });
     assert.equal(s.status, 400);
     assert.match(s.body, /body:3: invalid JSON/);

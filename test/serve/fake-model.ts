@@ -61,6 +61,7 @@ function vec(s: string): number[] {
 }
 
 export const fakeCodec: WireCodec = {
+  isValidIp: (ip) => isIP(ip) !== 0,
   parseCsvPairs(body: string, source: string): Pair[] {
     const out: Pair[] = [];
     const lines = body.split('\n');
