@@ -57,6 +57,17 @@ test('Records unwrapping: single-line delivery file and pretty-printed document'
     [1, { a: 1 }],
     [2, { a: 2 }],
   ]);
+  // A wrapper on a later line of JSON lines: its records carry that line's number.
+  assert.deepEqual(summary(await read('\n{"a":0}\n{"Records":[{"a":1},{"a":2}]}\n', 'Records')), [
+    [2, { a: 0 }],
+    [3, { a: 1 }],
+    [3, { a: 2 }],
+  ]);
+  // Leading blank lines do not change position numbering of a one-line delivery file.
+  assert.deepEqual(summary(await read('\n\n{"Records":[{"a":1},{"a":2}]}', 'Records')), [
+    [1, { a: 1 }],
+    [2, { a: 2 }],
+  ]);
   // Without unwrapKey the wrapper is one record.
   assert.deepEqual(summary(await read('{"Records":[{"a":1}]}')), [[1, { Records: [{ a: 1 }] }]]);
 });

@@ -10,7 +10,8 @@
  *   concatenated ones (`{…}{…}`, pretty-printed objects one after another, as Firehose writes them),
  *   each is parsed on its own and numbered by the line it starts on.
  * - With `unwrapKey` (CloudTrail's `Records`): an object holding an array under that key stands for its
- *   elements, numbered by their 1-based position (counted across the input).
+ *   elements, numbered by their 1-based position when the object is the whole document or the first
+ *   line (a one-line delivery file); on a later line of JSON lines, its elements get that line's number.
  *
  * Nothing here throws on bad content: malformed JSON becomes an error item with its line and the raw
  * text (truncated), and the caller turns it into a reject.
@@ -77,9 +78,8 @@ export async function* readJsonRecords(input: SourceInput, opts: ReadJsonOptions
     yield* documentRecords(await input.text(), opts);
     return;
   }
-  const counter = { n: 0 };
   if (firstError !== undefined) yield { ok: false, line: lineNo, reason: `malformed JSON: ${firstError}`, raw: truncateRaw(first) };
-  else yield* lineRecords(firstValue, first, lineNo, opts, counter);
+  else yield* lineRecords(firstValue, first, lineNo, opts, true);
   for (;;) {
     const r = await it.next();
     if (r.done) break;
@@ -93,18 +93,21 @@ export async function* readJsonRecords(input: SourceInput, opts: ReadJsonOptions
       yield { ok: false, line: lineNo, reason: `malformed JSON: ${parseError(err)}`, raw: truncateRaw(line) };
       continue;
     }
-    yield* lineRecords(value, line, lineNo, opts, counter);
+    yield* lineRecords(value, line, lineNo, opts, false);
   }
 }
 
 /** One line (or one of several concatenated documents): a record, or an `unwrapKey` object's records. */
-function* lineRecords(value: unknown, line: string, lineNo: number, opts: ReadJsonOptions, counter: { n: number }): Generator<JsonRecordItem> {
+function* lineRecords(value: unknown, line: string, lineNo: number, opts: ReadJsonOptions, first: boolean): Generator<JsonRecordItem> {
   const list = Array.isArray(value) ? undefined : wrapped(value, opts);
   if (!list) {
     yield { ok: true, line: lineNo, value, raw: () => line };
     return;
   }
-  for (const v of list) yield { ok: true, line: ++counter.n, value: v, raw: () => JSON.stringify(v) };
+  // A wrapper on the first line (a one-line delivery file) numbers its records by position; a wrapper on
+  // a later line of a JSON-lines file gives its records that line's number.
+  let i = 0;
+  for (const v of list) yield { ok: true, line: first ? ++i : lineNo, value: v, raw: () => JSON.stringify(v) };
 }
 
 /** The records an array or an `unwrapKey` object stands for, or undefined if `value` is one record. */
@@ -125,8 +128,7 @@ function* documentRecords(text: string, opts: ReadJsonOptions): Generator<JsonRe
       yield { ok: false, line: 1, reason: `malformed JSON document: ${parseError(err)}`, raw: truncateRaw(text) };
       return;
     }
-    const counter = { n: 0 };
-    for (const p of parts) {
+    for (const [n, p] of parts.entries()) {
       let v: unknown;
       try {
         v = JSON.parse(p.text);
@@ -134,7 +136,7 @@ function* documentRecords(text: string, opts: ReadJsonOptions): Generator<JsonRe
         yield { ok: false, line: p.line, reason: `malformed JSON: ${parseError(e)}`, raw: truncateRaw(p.text) };
         continue;
       }
-      yield* lineRecords(v, p.text, p.line, opts, counter);
+      yield* lineRecords(v, p.text, p.line, opts, n === 0);
     }
     return;
   }
