@@ -136,6 +136,47 @@ test('every raw CloudTrail sample (aws-docs + 55 invictus files, 2,919 records) 
   });
 });
 
+test('the raw CloudTrail records of every ocsf/examples version (rc.2, 1.1.0, 1.5.0) map and validate', async () => {
+  const root = path.join(SAMPLES, 'ocsf-examples-aws');
+  let n = 0;
+  for (const version of readdirSync(root).sort()) {
+    for (const sub of readdirSync(path.join(root, version)).filter((d) => d.startsWith('cloudtrail-'))) {
+      for (const f of readdirSync(path.join(root, version, sub)).filter((x) => x.endsWith('.raw.json'))) {
+        const items = await collect(awsCloudtrail, fileInput(path.join(root, version, sub, f)));
+        assert.deepEqual(
+          items.map((i) => [i.line, i.kind]),
+          [[1, 'event']],
+          `${version}/${sub}/${f}`,
+        );
+        assert.deepEqual(validationErrors(items), [], `${version}/${sub}/${f}`);
+        n++;
+      }
+    }
+  }
+  assert.equal(n, 9);
+  // v1.5.0 writes absent values as "" (`"resources": ""`, `"responseElements": ""`): treated as absent.
+  const v15 = await collect(awsCloudtrail, fileInput(path.join(root, 'v1.5.0/cloudtrail-account-change/account_change.raw.json')));
+  const ev = (v15[0] as { event: OcsfEvent }).event;
+  assert.equal(((ev.api as Obj).response as Obj | undefined)?.data, undefined);
+  assert.equal(Object.values(ev.unmapped as Obj).includes(''), false);
+});
+
+test('the raw inputs of real Security Lake v1 output (aws-samples validation set, 21 records) map and validate', async () => {
+  const root = path.join(SAMPLES, 'security-lake-ocsf-validation/1.0.0-rc.2/CLOUD_TRAIL');
+  const classes: Record<string, number> = {};
+  for (const kind of ['account_change', 'api_activity', 'authentication']) {
+    const dir = path.join(root, kind, 'input');
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.decompressed.json'))) {
+      const items = await collect(awsCloudtrail, fileInput(path.join(dir, f)));
+      assert.deepEqual(items.filter((i) => i.kind === 'reject'), [], f);
+      assert.deepEqual(validationErrors(items), [], f);
+      for (const i of items) if (i.kind === 'event') classes[`${kind} ${String(i.event.class_uid)}`] = (classes[`${kind} ${String(i.event.class_uid)}`] ?? 0) + 1;
+    }
+  }
+  // Security Lake v1 put these in the same classes (API Activity was 3005 in rc.2, 6003 in 1.1.0).
+  assert.deepEqual(classes, { 'account_change 3001': 7, 'api_activity 6003': 7, 'authentication 3002': 7 });
+});
+
 test('Insights events become Detection Findings linked by sharedEventID', async () => {
   const items = await collect(awsCloudtrail, fileInput(path.join(SAMPLES, 'cloudtrail/aws-docs/log-file-examples--cloudtrail-insights-event-log-example.json')));
   const ev = items.map((i) => (i.kind === 'event' ? deriveEvent(i.event) : undefined));

@@ -62,11 +62,13 @@ export function parseCloudTrail(value: unknown): ParseResult<CloudTrailRecord> {
     const v = value[f];
     if (v !== undefined && v !== null && typeof v !== 'string') return fail(f, `${show(v)} is not a string`);
   }
+  // An empty string stands for "absent" in some exports (the ocsf/examples v1.5.0 raw sample has
+  // `"resources": ""`); only other non-object values are errors.
   for (const f of ['userIdentity', 'additionalEventData', 'insightDetails'] as const) {
     const v = value[f];
-    if (v !== undefined && v !== null && !isPlainObject(v)) return fail(f, `${show(v)} is not an object`);
+    if (v !== undefined && v !== null && v !== '' && !isPlainObject(v)) return fail(f, `${show(v)} is not an object`);
   }
-  if (value.resources !== undefined && value.resources !== null && !Array.isArray(value.resources)) {
+  if (value.resources !== undefined && value.resources !== null && value.resources !== '' && !Array.isArray(value.resources)) {
     return fail('resources', `${show(value.resources)} is not an array`);
   }
   if (isInsight(value)) return { ok: true, record: { kind: 'insight', time, raw: value } };

@@ -256,7 +256,7 @@ class Rest {
 }
 
 function jsonText(v: unknown): string | undefined {
-  return v === undefined || v === null ? undefined : JSON.stringify(v);
+  return v === undefined || v === null || v === '' ? undefined : JSON.stringify(v);
 }
 
 function boolText(v: unknown, yes: string, no: string): boolean | undefined {

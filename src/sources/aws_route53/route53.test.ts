@@ -63,6 +63,34 @@ test('every raw Route 53 sample maps with zero rejects and validates', async () 
   assert.equal(one[0]!.line, 1);
 });
 
+test('the raw Route 53 records of every ocsf/examples version (rc.2, 1.1.0, 1.5.0) map and validate', async () => {
+  const root = path.join(SAMPLES, 'ocsf-examples-aws');
+  for (const version of readdirSync(root).sort()) {
+    const file = path.join(root, version, 'route53', 'route53.raw.json');
+    const items = await collect(awsRoute53, fileInput(file));
+    assert.deepEqual(
+      items.map((i) => [i.line, i.kind]),
+      [[1, 'event']],
+      version,
+    );
+    assert.deepEqual(validationErrors(items), [], version);
+  }
+});
+
+test('the raw inputs of real Security Lake v1 Route 53 output map and validate (rcode as v1 mapped it)', async () => {
+  const dir = path.join(SAMPLES, 'security-lake-ocsf-validation/1.0.0-rc.2/ROUTE53');
+  for (let i = 0; i < 4; i++) {
+    const items = await collect(awsRoute53, fileInput(path.join(dir, 'inputs', `route53-inputs${i}.json.decompressed.json`)));
+    assert.equal(items.length, 1);
+    assert.deepEqual(validationErrors(items), []);
+    const v1 = (JSON.parse(readFileSync(path.join(dir, `example${i}.json.gz.rendered.json`), 'utf8')) as Record<string, unknown>[])[0]!;
+    const ours = deriveEvent((items[0] as { event: OcsfEvent }).event);
+    assert.equal(ours.rcode_id, v1.rcode_id, `example${i} rcode_id`);
+    assert.equal(ours.rcode, v1.rcode, `example${i} rcode`);
+    assert.equal(ours.time, v1.time, `example${i} time`);
+  }
+});
+
 test('golden: mixed.jsonl (CNAME+A answers, IPv6, TCP, BLOCK, unknown action and rcode, SRV/root names, extra fields)', async () => {
   const items = await collect(awsRoute53, fileInput(path.join(TESTDATA, 'mixed.jsonl')));
   assert.deepEqual(validationErrors(items), []);

@@ -31,13 +31,13 @@ export const HOSTNAME_RE = /^(([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])\
 
 /**
  * Flatten leftover raw fields into `unmapped`: dotted keys, string values (numbers and booleans as their
- * JSON text, arrays as JSON), nulls and empty objects dropped. This is how Security Lake stores
- * `unmapped` (MAP<string,string>) and what the lake writer does to free-form objects.
+ * JSON text, arrays as JSON), nulls, empty strings and empty objects dropped. This is how Security Lake
+ * stores `unmapped` (MAP<string,string>) and what the lake writer does to free-form objects.
  */
 export function flattenUnmapped(obj: Record<string, unknown>, prefix = '', out: Record<string, string> = {}): Record<string, string> {
   for (const [k, v] of Object.entries(obj)) {
     const key = prefix ? `${prefix}.${k}` : k;
-    if (v === null || v === undefined) continue;
+    if (v === null || v === undefined || v === '') continue;
     if (typeof v === 'string') out[key] = v;
     else if (isPlainObject(v)) flattenUnmapped(v, key, out);
     else out[key] = JSON.stringify(v);
