@@ -8,16 +8,16 @@ import path from 'node:path';
 import { createReadStream, createWriteStream, renameSync, rmSync } from 'node:fs';
 import { errorMessage } from '../core/errors.js';
 import { Duck } from '../lake/duckdb.js';
-import { readInputs } from '../lake/catalog.js';
+import { readInputs, type CatalogObject } from '../lake/catalog.js';
+import { classByUid } from '../ocsf/schema.js';
 import { META_DIR } from '../lake/layout.js';
 import { QuarantineWriter } from '../lake/quarantine.js';
-import { LakeWriter, publishInput, partitionOf, type WriterOptions } from '../lake/writer.js';
+import { LakeWriter, publishInput, type WriterOptions } from '../lake/writer.js';
 import { deriveEvent } from '../ocsf/derive.js';
 import { validateEvent } from '../ocsf/validate.js';
 import { detectSource, sourceByType } from '../sources/index.js';
 import type { SourceDefinition, SourceHints, SourceType } from '../sources/types.js';
 import { expandPaths, hintsFromName, linesOf, openInput, removeQuietly, spoolStdin, type InputRef } from './inputs.js';
-import { partitionDir } from '../lake/layout.js';
 
 export interface IngestOptions extends WriterOptions {
   lakeDir: string;
@@ -90,15 +90,16 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
         runId: `${runId}-${i}`,
         tmpDir,
         known,
-        onEvent: (cls, part) => {
-          const k = `${cls.source}|${cls.class_uid}`;
-          const c = byClass.get(k) ?? { ...cls, events: 0 };
-          c.events++;
+        onObject: (o) => {
+          const k = `${o.source}|${o.class_uid}`;
+          const c = byClass.get(k) ?? { source: o.source, class_uid: o.class_uid, class_name: classByUid(o.class_uid)?.caption ?? '', events: 0 };
+          c.events += o.rows;
           byClass.set(k, c);
-          byPartition.set(part, (byPartition.get(part) ?? 0) + 1);
-          eventsTotal++;
-          if ((eventsTotal & 0xffff) === 0) opts.onProgress?.({ inputsDone: i, inputsTotal: refs.length, events: eventsTotal, current: ref.name });
+          const part = o.path.slice(0, o.path.lastIndexOf('/'));
+          byPartition.set(part, (byPartition.get(part) ?? 0) + o.rows);
+          eventsTotal += o.rows;
         },
+        onProgress: (n) => opts.onProgress?.({ inputsDone: i, inputsTotal: refs.length, events: eventsTotal + n, current: ref.name }),
         onReject: (reason) => {
           const k = reasonKey(reason);
           if (reasons.has(k) || reasons.size < MAX_REASON_KEYS) reasons.set(k, (reasons.get(k) ?? 0) + 1);
@@ -144,7 +145,8 @@ interface OneCtx {
   runId: string;
   tmpDir: string;
   known: ReturnType<typeof readInputs>;
-  onEvent: (cls: { source: string; class_uid: number; class_name: string }, partition: string) => void;
+  onObject: (o: CatalogObject) => void;
+  onProgress: (eventsInInput: number) => void;
   onReject: (reason: string) => void;
   onWarning: (code: string) => void;
 }
@@ -229,8 +231,7 @@ async function ingestOne(ref: InputRef, ctx: OneCtx): Promise<InputResult> {
           continue;
         }
         events++;
-        const key = partitionOf(item, hints);
-        ctx.onEvent({ source: key.source, class_uid: key.classUid, class_name: String(ev.class_name ?? '') }, partitionDir(key));
+        if ((events & 0xffff) === 0) ctx.onProgress(events);
       }
       if (pending.length > 0) {
         for (const r of pending) quarantine.add({ ...qBase, ...r });
@@ -259,6 +260,7 @@ async function ingestOne(ref: InputRef, ctx: OneCtx): Promise<InputResult> {
     if (pub.status === 'duplicate') {
       return { ...base, status: 'duplicate', hash, message: 'already ingested (same content)' };
     }
+    for (const o of pub.objects) ctx.onObject(o);
     return { ...base, status: 'ingested', hash, events, rejects: quarantine.count, objects: pub.objects.map((o) => o.path) };
   } catch (err) {
     return { ...base, status: 'failed', message: errorMessage(err) };

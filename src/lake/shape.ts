@@ -8,7 +8,12 @@ import { attributeAt } from '../ocsf/schema.js';
 import { quoteIdent } from './duckdb.js';
 
 type Leaf = 'BOOLEAN' | 'INTEGER' | 'BIGINT' | 'DOUBLE' | 'VARCHAR' | 'MAP';
-export type Shape = { k: 'leaf'; t: Leaf } | { k: 'struct'; fields: Map<string, Shape> } | { k: 'list'; el: Shape | undefined };
+type Base = AttrKind['base'];
+/** Shape nodes remember their schema kind (`b`), so the schema is consulted once per attribute path, not per event. */
+export type Shape =
+  | { k: 'leaf'; t: Leaf; b?: Base }
+  | { k: 'struct'; fields: Map<string, Shape>; b?: Base }
+  | { k: 'list'; el: Shape | undefined; b?: Base };
 
 const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
@@ -19,8 +24,8 @@ interface AttrKind {
 
 const attrCache = new Map<string, AttrKind>();
 
-function attrKind(classUid: number, pathKey: string, segs: string[]): AttrKind {
-  const key = `${classUid}|${pathKey}`;
+function attrKind(classUid: number, segs: string[]): AttrKind {
+  const key = `${classUid}|${segs.join('.')}`;
   let k = attrCache.get(key);
   if (!k) {
     const info = attributeAt(classUid, segs);
@@ -36,22 +41,20 @@ function attrKind(classUid: number, pathKey: string, segs: string[]): AttrKind {
  * free-form `object` attributes (unmapped) into flat string maps in place.
  */
 export function mergeEvent(shape: Shape & { k: 'struct' }, event: Record<string, unknown>, classUid: number): string | undefined {
-  return mergeObject(shape, event, classUid, '', []);
+  return mergeObject(shape, event, classUid, []);
 }
 
 function mergeObject(
   shape: Shape & { k: 'struct' },
   obj: Record<string, unknown>,
   classUid: number,
-  prefix: string,
   segs: string[],
 ): string | undefined {
   for (const key in obj) {
     const value = obj[key];
     if (value === null || value === undefined) continue;
-    const pathKey = prefix ? `${prefix}.${key}` : key;
     segs.push(key);
-    const err = mergeValue(shape.fields, key, value, classUid, pathKey, segs, obj);
+    const err = mergeValue(shape.fields, key, value, classUid, segs, obj);
     segs.pop();
     if (err) return err;
   }
@@ -63,22 +66,22 @@ function mergeValue(
   key: string,
   value: unknown,
   classUid: number,
-  pathKey: string,
   segs: string[],
   parent: Record<string, unknown>,
 ): string | undefined {
-  const kind = attrKind(classUid, pathKey, segs).base;
+  const existing = fields.get(key);
+  const kind = existing?.b ?? attrKind(classUid, segs).base;
   if (Array.isArray(value)) {
-    let node = fields.get(key);
+    let node = existing;
     if (!node || node.k !== 'list') {
-      node = { k: 'list', el: undefined };
+      node = { k: 'list', el: undefined, b: kind };
       fields.set(key, node);
     }
     for (const item of value) {
       if (item === null || item === undefined) continue;
       const holder = new Map<string, Shape>();
       if (node.el) holder.set('el', node.el);
-      const err = mergeValue(holder, 'el', item, classUid, pathKey, segs, {});
+      const err = mergeValue(holder, 'el', item, classUid, segs, {});
       if (err) return err;
       node.el = holder.get('el');
     }
@@ -87,42 +90,42 @@ function mergeValue(
   if (kind === 'object' || kind === 'json') {
     if (kind === 'object' && typeof value === 'object') {
       parent[key] = flattenToStrings(value as Record<string, unknown>);
-      setLeaf(fields, key, 'MAP');
+      setLeaf(fields, key, 'MAP', kind);
     } else {
-      setLeaf(fields, key, 'VARCHAR');
+      setLeaf(fields, key, 'VARCHAR', kind);
     }
     return undefined;
   }
   if (typeof value === 'object') {
-    let node = fields.get(key);
+    let node = existing;
     if (!node || node.k !== 'struct') {
-      node = { k: 'struct', fields: new Map() };
+      node = { k: 'struct', fields: new Map(), b: kind };
       fields.set(key, node);
     }
-    return mergeObject(node, value as Record<string, unknown>, classUid, pathKey, segs);
+    return mergeObject(node, value as Record<string, unknown>, classUid, segs);
   }
   switch (kind) {
     case 'integer':
       if (typeof value !== 'number' || !Number.isInteger(value) || value < INT32_MIN || value > INT32_MAX) {
-        return `${pathKey}: ${JSON.stringify(value)} does not fit a 32-bit integer`;
+        return `${segs.join('.')}: ${JSON.stringify(value)} does not fit a 32-bit integer`;
       }
-      setLeaf(fields, key, 'INTEGER');
+      setLeaf(fields, key, 'INTEGER', kind);
       return undefined;
     case 'long':
-      if (typeof value !== 'number' || !Number.isInteger(value)) return `${pathKey}: ${JSON.stringify(value)} is not an integer`;
-      setLeaf(fields, key, 'BIGINT');
+      if (typeof value !== 'number' || !Number.isInteger(value)) return `${segs.join('.')}: ${JSON.stringify(value)} is not an integer`;
+      setLeaf(fields, key, 'BIGINT', kind);
       return undefined;
     case 'float':
-      if (typeof value !== 'number') return `${pathKey}: ${JSON.stringify(value)} is not a number`;
-      setLeaf(fields, key, 'DOUBLE');
+      if (typeof value !== 'number') return `${segs.join('.')}: ${JSON.stringify(value)} is not a number`;
+      setLeaf(fields, key, 'DOUBLE', kind);
       return undefined;
     case 'boolean':
-      if (typeof value !== 'boolean') return `${pathKey}: ${JSON.stringify(value)} is not a boolean`;
-      setLeaf(fields, key, 'BOOLEAN');
+      if (typeof value !== 'boolean') return `${segs.join('.')}: ${JSON.stringify(value)} is not a boolean`;
+      setLeaf(fields, key, 'BOOLEAN', kind);
       return undefined;
     case 'string':
-      if (typeof value !== 'string') return `${pathKey}: ${JSON.stringify(value)} is not a string`;
-      setLeaf(fields, key, 'VARCHAR');
+      if (typeof value !== 'string') return `${segs.join('.')}: ${JSON.stringify(value)} is not a string`;
+      setLeaf(fields, key, 'VARCHAR', kind);
       return undefined;
     default:
       // Not in the schema (only reachable when validation is off): infer from the value.
@@ -130,6 +133,7 @@ function mergeValue(
         fields,
         key,
         typeof value === 'boolean' ? 'BOOLEAN' : typeof value === 'number' ? (Number.isInteger(value) ? 'BIGINT' : 'DOUBLE') : 'VARCHAR',
+        kind,
       );
       return undefined;
   }
@@ -137,13 +141,13 @@ function mergeValue(
 
 const WIDEN: Record<Leaf, number> = { BOOLEAN: 0, INTEGER: 1, BIGINT: 2, DOUBLE: 3, MAP: 4, VARCHAR: 5 };
 
-function setLeaf(fields: Map<string, Shape>, key: string, t: Leaf): void {
+function setLeaf(fields: Map<string, Shape>, key: string, t: Leaf, b: Base): void {
   const cur = fields.get(key);
   if (cur && cur.k === 'leaf') {
     if (cur.t !== t && WIDEN[t] > WIDEN[cur.t]) cur.t = t;
     return;
   }
-  fields.set(key, { k: 'leaf', t });
+  fields.set(key, { k: 'leaf', t, b });
 }
 
 /** `unmapped`-style free-form objects become flat string maps with dotted keys (as Security Lake stores them). */

@@ -21,6 +21,7 @@ export const DEFAULT_ROWS_PER_OBJECT = 250_000;
 
 interface Part {
   key: PartitionKey;
+  dayStart: number;
   index: number;
   jsonl: string;
   parquet: string;
@@ -55,20 +56,24 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
-/** Partition of one event: region/account from the event, then from hints, else `unknown`. */
-export function partitionOf(item: EventItem, hints: SourceHints): PartitionKey {
-  const e = item.event;
+const DAY_MS = 86_400_000;
+
+/** Region and account of one event: from the event, then from hints, else `unknown`. */
+function regionAccount(e: Record<string, unknown>, hints: SourceHints): [string, string] {
   const cloud = (e.cloud ?? {}) as Record<string, unknown>;
   const account = (cloud.account ?? {}) as Record<string, unknown>;
-  const actorUser = (((e.actor ?? {}) as Record<string, unknown>).user ?? {}) as Record<string, unknown>;
-  const actorAccount = (actorUser.account ?? {}) as Record<string, unknown>;
-  return {
-    source: item.lakeSource,
-    classUid: Number(e.class_uid),
-    region: str(cloud.region) ?? hints.region ?? 'unknown',
-    accountId: str(account.uid) ?? str(actorAccount.uid) ?? hints.accountId ?? 'unknown',
-    eventDay: eventDayOf(Number(e.time)),
-  };
+  let acct = str(account.uid);
+  if (!acct) {
+    const actorUser = (((e.actor ?? {}) as Record<string, unknown>).user ?? {}) as Record<string, unknown>;
+    acct = str(((actorUser.account ?? {}) as Record<string, unknown>).uid);
+  }
+  return [str(cloud.region) ?? hints.region ?? 'unknown', acct ?? hints.accountId ?? 'unknown'];
+}
+
+/** Partition of one event (source, class, region, account, UTC day of `time`). */
+export function partitionOf(item: EventItem, hints: SourceHints): PartitionKey {
+  const [region, accountId] = regionAccount(item.event, hints);
+  return { source: item.lakeSource, classUid: Number(item.event.class_uid), region, accountId, eventDay: eventDayOf(Number(item.event.time)) };
 }
 
 /** Writes one input's events. One writer per input; several writers may share a Duck. */
@@ -79,6 +84,8 @@ export class LakeWriter {
   private readonly rowsPerObject: number;
   private convertChain: Promise<void> = Promise.resolve();
   private convertError: unknown;
+  /** The part the previous event went to: consecutive events usually share it. */
+  private last: Part | undefined;
   readonly stagingDir: string;
   rows = 0;
 
@@ -99,24 +106,34 @@ export class LakeWriter {
    */
   add(item: EventItem, hints: SourceHints): string | undefined {
     if (this.convertError) throw this.convertError;
-    const key = partitionOf(item, hints);
-    const k = partKey(key);
-    let part = this.parts.get(k);
-    if (!part) {
-      part = this.openPart(key, k);
+    const e = item.event;
+    const t = Number(e.time);
+    const [region, accountId] = regionAccount(e, hints);
+    let part = this.last;
+    if (
+      !part ||
+      part.key.source !== item.lakeSource ||
+      part.key.classUid !== e.class_uid ||
+      part.key.region !== region ||
+      part.key.accountId !== accountId ||
+      !(t >= part.dayStart && t < part.dayStart + DAY_MS)
+    ) {
+      const key: PartitionKey = { source: item.lakeSource, classUid: Number(e.class_uid), region, accountId, eventDay: eventDayOf(t) };
+      const k = partKey(key);
+      part = this.parts.get(k) ?? this.openPart(key, k);
+      this.last = part;
     }
-    const err = mergeEvent(part.shape, item.event, key.classUid);
+    const err = mergeEvent(part.shape, item.event, part.key.classUid);
     if (err) return err;
     const line = JSON.stringify(item.event) + '\n';
     part.buf.push(line);
     part.bufLen += line.length;
     part.rows++;
     this.rows++;
-    const t = Number(item.event.time);
     if (t < part.timeMin) part.timeMin = t;
     if (t > part.timeMax) part.timeMax = t;
     if (part.bufLen > 1 << 20) this.flushBuf(part);
-    if (part.rows >= this.rowsPerObject) this.closePart(k, part);
+    if (part.rows >= this.rowsPerObject) this.closePart(partKey(part.key), part);
     return undefined;
   }
 
@@ -126,6 +143,7 @@ export class LakeWriter {
     const base = path.join(this.stagingDir, `p${this.finished.length + this.parts.size}-${index}`);
     const part: Part = {
       key,
+      dayStart: key.eventDay === 'unknown' ? NaN : Date.UTC(Number(key.eventDay.slice(0, 4)), Number(key.eventDay.slice(4, 6)) - 1, Number(key.eventDay.slice(6, 8))),
       index,
       jsonl: `${base}.jsonl`,
       parquet: `${base}.parquet`,
@@ -152,6 +170,7 @@ export class LakeWriter {
     this.flushBuf(part);
     closeSync(part.fd);
     this.parts.delete(k);
+    if (this.last === part) this.last = undefined;
     this.finished.push(part);
     // Convert in the background (DuckDB's own threads) while parsing goes on; one at a time.
     part.done = this.convertChain = this.convertChain.then(() => this.convert(part)).catch((err) => {
