@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { deriveEvent } from './derive.js';
 import { vpcFlowMapped } from './sample-events.js';
-import { ValidationCollector, groupPath, validateEvent, validateEvents, type ValidateOptions, type ValidationIssue } from './validate.js';
+import { typeByName } from './schema.js';
+import { ValidationCollector, groupPath, isDatetime, isPlainIPv4, validateEvent, validateEvents, type ValidateOptions, type ValidationIssue } from './validate.js';
 
 type Ev = Record<string, any>;
 
@@ -502,5 +503,50 @@ describe('summaries', () => {
     const s = c.summary();
     assert.deepEqual([s.events, s.eventsWithErrors, s.errors, s.warnings], [2, 0, 0, 1]);
     assert.equal(s.groups[0]!.first.where, 7);
+  });
+});
+
+describe('hand-written fast paths agree with the schema regexes', () => {
+  /** Deterministic pseudo-random strings: valid values with random edits, and random junk. */
+  function* variants(seeds: string[], alphabet: string, count: number): Generator<string> {
+    let x = 42;
+    const rnd = (n: number): number => {
+      x = (x * 1103515245 + 12345) % 2 ** 31;
+      return x % n;
+    };
+    for (let i = 0; i < count; i++) {
+      let s = seeds[rnd(seeds.length)]!;
+      for (let k = rnd(3); k >= 0; k--) {
+        const pos = rnd(s.length + 1);
+        const ch = alphabet[rnd(alphabet.length)]!;
+        const op = rnd(3);
+        s = op === 0 ? s.slice(0, pos) + ch + s.slice(pos + 1) : op === 1 ? s.slice(0, pos) + ch + s.slice(pos) : s.slice(0, pos) + s.slice(pos + 1);
+      }
+      yield s;
+    }
+  }
+
+  it('isDatetime is exactly the datetime_t regex', () => {
+    const re = new RegExp(typeByName('datetime_t')!.regex!);
+    const seeds = ['2024-01-31T12:00:00.123Z', '2024-01-31T12:00:00Z', '2024-01-31T12:00:00+05:30', '2024-01-31T12:00:00.5-04:00', '2024-01-31T12:00:00', '2021-09-07 20:37:30.642000'];
+    let accepted = 0;
+    for (const s of variants(seeds, '0123456789-T:.Z+ x', 50_000)) {
+      assert.equal(isDatetime(s), re.test(s), JSON.stringify(s));
+      if (re.test(s)) accepted++;
+    }
+    assert.ok(accepted > 1_000, `the variants exercise both outcomes (${accepted} accepted)`);
+  });
+
+  it('isPlainIPv4 accepts only what the ip_t regex accepts', () => {
+    const re = new RegExp(typeByName('ip_t')!.regex!);
+    const seeds = ['10.0.0.1', '192.168.200.24', '255.255.255.255', '0.0.0.0', '12.000.22.33', '1.2.3.4'];
+    let accepted = 0;
+    for (const s of variants(seeds, '0123456789.:a ', 50_000)) {
+      if (isPlainIPv4(s)) {
+        accepted++;
+        assert.ok(re.test(s), JSON.stringify(s));
+      }
+    }
+    assert.ok(accepted > 1_000, `${accepted} accepted`);
   });
 });

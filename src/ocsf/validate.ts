@@ -261,10 +261,10 @@ const FORMAT_HINTS: Record<string, string> = {
 };
 
 /**
- * Dotted-quad IPv4 without leading zeros: a quick accept for the common case before the schema's long
+ * Dotted-quad IPv4 without leading zeros (exported for tests): a quick accept for the common case before the schema's long
  * ip_t regex (which accepts exactly these, and more: IPv6, zone ids, surrounding blanks).
  */
-function isPlainIPv4(s: string): boolean {
+export function isPlainIPv4(s: string): boolean {
   const n = s.length;
   if (n < 7 || n > 15) return false;
   let parts = 0;
@@ -286,7 +286,38 @@ function isPlainIPv4(s: string): boolean {
   return parts === 4;
 }
 
-const QUICK_ACCEPT: Record<string, (s: string) => boolean> = { ip_t: isPlainIPv4 };
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/**
+ * Exactly the datetime_t regex `^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(Z|[\+-]\d{2}:\d{2})?$`, by hand:
+ * every event carries a few of these, and a regex call costs more than this loop. Exported for tests.
+ */
+export function isDatetime(s: string): boolean {
+  const n = s.length;
+  if (n < 19) return false;
+  for (let i = 0; i < 19; i++) {
+    const c = s.charCodeAt(i);
+    const ok = i === 4 || i === 7 ? c === 45 : i === 10 ? c === 84 : i === 13 || i === 16 ? c === 58 : isDigit(c);
+    if (!ok) return false;
+  }
+  let i = 19;
+  if (i < n && s.charCodeAt(i) === 46) {
+    i++;
+    const start = i;
+    while (i < n && isDigit(s.charCodeAt(i))) i++;
+    if (i === start) return false;
+  }
+  if (i === n) return true;
+  const c = s.charCodeAt(i);
+  if (c === 90) return i + 1 === n;
+  if (c !== 43 && c !== 45) return false;
+  return i + 6 === n && isDigit(s.charCodeAt(i + 1)) && isDigit(s.charCodeAt(i + 2)) && s.charCodeAt(i + 3) === 58 && isDigit(s.charCodeAt(i + 4)) && isDigit(s.charCodeAt(i + 5));
+}
+
+/** Hand-written accepts tried before a type's regex (which still decides every value they do not accept). */
+const QUICK_ACCEPT: Record<string, (s: string) => boolean> = { ip_t: isPlainIPv4, datetime_t: isDatetime };
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
@@ -383,30 +414,54 @@ class Compiler {
       return false;
     };
     switch (base) {
-      case 'string':
-        return (v, ctx, key) => {
-          if (typeof v !== 'string') return wrong(ctx, key, v, 'a string');
-          if (maxLen !== undefined && v.length > maxLen) {
-            here(ctx, key, 'error', 'attribute_value_exceeds_max_len', `string of ${v.length} characters is longer than ${typeName} allows (${maxLen})`);
-            return false;
-          }
-          if (regex !== undefined && !(quick !== undefined && quick(v)) && !regex.test(v)) {
-            here(ctx, key, regexSeverity, 'attribute_value_regex_not_matched', `${show(v)} is not a valid ${typeName} (${hint})`);
-            return regexSeverity !== 'error';
-          }
-          if (typeName === 'subnet_t' && !looksLikeCidr(v)) {
-            here(ctx, key, 'warning', 'attribute_value_format_invalid', `${show(v)} is not a subnet_t (CIDR notation, e.g. 10.0.0.0/16)`);
-          } else if (typeName === 'url_t' && !URL.canParse(v)) {
-            here(ctx, key, 'warning', 'attribute_value_format_invalid', `${show(v)} is not an absolute URL (url_t)`);
-          }
-          return true;
+      case 'string': {
+        // Specialised per type so the common case (plain string_t) does only what it must.
+        const tooLong = (ctx: Ctx, key: Seg, v: string): false => {
+          here(ctx, key, 'error', 'attribute_value_exceeds_max_len', `string of ${v.length} characters is longer than ${typeName} allows (${maxLen})`);
+          return false;
         };
+        const max = maxLen ?? Number.POSITIVE_INFINITY;
+        if (regex !== undefined) {
+          const accept = quick ?? ((): boolean => false);
+          return function checkPattern(v, ctx, key) {
+            if (typeof v !== 'string') return wrong(ctx, key, v, 'a string');
+            if (v.length > max) return tooLong(ctx, key, v);
+            if (!accept(v) && !regex.test(v)) {
+              here(ctx, key, regexSeverity, 'attribute_value_regex_not_matched', `${show(v)} is not a valid ${typeName} (${hint})`);
+              return regexSeverity !== 'error';
+            }
+            return true;
+          };
+        }
+        if (typeName === 'subnet_t') {
+          return function checkSubnet(v, ctx, key) {
+            if (typeof v !== 'string') return wrong(ctx, key, v, 'a string');
+            if (v.length > max) return tooLong(ctx, key, v);
+            if (!looksLikeCidr(v)) here(ctx, key, 'warning', 'attribute_value_format_invalid', `${show(v)} is not a subnet_t (CIDR notation, e.g. 10.0.0.0/16)`);
+            return true;
+          };
+        }
+        if (typeName === 'url_t') {
+          return function checkUrl(v, ctx, key) {
+            if (typeof v !== 'string') return wrong(ctx, key, v, 'a string');
+            if (v.length > max) return tooLong(ctx, key, v);
+            if (!URL.canParse(v)) here(ctx, key, 'warning', 'attribute_value_format_invalid', `${show(v)} is not an absolute URL (url_t)`);
+            return true;
+          };
+        }
+        return function checkString(v, ctx, key) {
+          if (typeof v !== 'string') return wrong(ctx, key, v, 'a string');
+          return v.length > max ? tooLong(ctx, key, v) : true;
+        };
+      }
       case 'integer':
       case 'long': {
         const expected = typeName === 'timestamp_t' ? 'integer milliseconds since the epoch' : 'an integer';
-        if (!range) return (v, ctx, key) => (isInteger(v) ? true : wrong(ctx, key, v, expected));
+        if (!range) return function checkInteger(v, ctx, key) {
+          return isInteger(v) ? true : wrong(ctx, key, v, expected);
+        };
         const [lo, hi] = range;
-        return (v, ctx, key) => {
+        return function checkIntegerRange(v, ctx, key) {
           if (!isInteger(v)) return wrong(ctx, key, v, expected);
           if ((v as number) < lo || (v as number) > hi) {
             here(ctx, key, 'error', 'attribute_value_exceeds_range', `${show(v)} is not a ${typeName} (${lo}..${hi})`);
@@ -416,13 +471,19 @@ class Compiler {
         };
       }
       case 'float':
-        return (v, ctx, key) => (typeof v === 'number' && Number.isFinite(v) ? true : wrong(ctx, key, v, 'a number'));
+        return function checkFloat(v, ctx, key) {
+          return typeof v === 'number' && Number.isFinite(v) ? true : wrong(ctx, key, v, 'a number');
+        };
       case 'boolean':
-        return (v, ctx, key) => (typeof v === 'boolean' ? true : wrong(ctx, key, v, 'true or false'));
+        return function checkBoolean(v, ctx, key) {
+          return typeof v === 'boolean' ? true : wrong(ctx, key, v, 'true or false');
+        };
       case 'json':
-        return () => true;
+        return function checkJson() {
+          return true;
+        };
       default:
-        return (v, ctx, key) => {
+        return function checkUndefinedType(v, ctx, key) {
           here(ctx, key, 'error', 'schema_bug_type_missing', `type ${typeName} of value ${show(v)} is not defined by the schema`);
           return false;
         };
@@ -435,7 +496,7 @@ class Compiler {
     let elem: ValueCheck;
     let obj: ObjCheck | undefined;
     if (attr.type === 'object') {
-      elem = (v, ctx, key) => {
+      elem = function checkFreeForm(v, ctx, key) {
         if (isObject(v)) return true;
         here(ctx, key, 'error', 'attribute_wrong_type', `${show(v)} is not an object (free-form object expected)`);
         return false;
@@ -443,14 +504,14 @@ class Compiler {
     } else if (baseOfType(attr.type) === 'struct') {
       const def = objectOfAttribute(attr);
       if (!def) {
-        elem = (v, ctx, key) => {
+        elem = function checkUndefinedObject(v, ctx, key) {
           here(ctx, key, 'error', 'schema_bug_type_missing', `object type ${attr.type} of value ${show(v)} is not defined by the schema`);
           return false;
         };
       } else {
         const oc = this.objCheck(def);
         obj = oc;
-        elem = (v, ctx, key) => {
+        elem = function checkStruct(v, ctx, key) {
           if (!isObject(v)) {
             here(ctx, key, 'error', 'attribute_wrong_type', `${show(v)} is not a ${def.name} object`);
             return false;
@@ -474,7 +535,7 @@ class Compiler {
 
     let check: AttrCheck['check'];
     if (isArray) {
-      check = (v, ctx, owner, key) => {
+      check = function checkArray(v, ctx, owner, key) {
         if (deprecated) here(ctx, key, 'warning', 'attribute_deprecated', `attribute is deprecated: ${deprecated}`);
         if (!Array.isArray(v)) {
           here(ctx, key, 'error', 'attribute_wrong_type', `${show(v)} is not an array (expected an array of ${typeLabel})`);
@@ -488,7 +549,7 @@ class Compiler {
         segs.pop();
       };
     } else {
-      check = (v, ctx, owner, key) => {
+      check = function checkAttribute(v, ctx, owner, key) {
         if (deprecated) here(ctx, key, 'warning', 'attribute_deprecated', `attribute is deprecated: ${deprecated}`);
         if (elem(v, ctx, key) && enumCheck) enumCheck(v, ctx, owner, key, undefined);
       };
@@ -506,17 +567,19 @@ function compileEnum(name: string, attr: OcsfAttribute, mode: EnumMode): EnumChe
   if (!e) return undefined;
   const numeric = baseOfType(attr.type) === 'integer' || baseOfType(attr.type) === 'long';
   const captions = new Map<unknown, string>();
+  const dense: (string | undefined)[] = [];
   const deprecatedValues = new Map<unknown, string>();
   for (const [k, def] of Object.entries(e)) {
     const key = numeric ? Number(k) : k;
     captions.set(key, def.caption);
+    if (typeof key === 'number' && Number.isInteger(key) && key >= 0 && key < 1024) dense[key] = def.caption;
     if (def.deprecated) deprecatedValues.set(key, plainText(def.deprecated.message ?? 'deprecated'));
   }
   const sibling = attr.sibling;
   const known = [...captions.keys()].join(', ');
-  return (v, ctx, owner, key, index) => {
+  return function checkEnum(v, ctx, owner, key, index) {
     const value = typeof v === 'bigint' ? Number(v) : v;
-    const caption = captions.get(value);
+    const caption = typeof value === 'number' && value >= 0 && value < 1024 ? dense[value] : captions.get(value);
     if (caption === undefined) {
       if (mode === 'siblingOnly') return;
       if (mode === 'category') {
