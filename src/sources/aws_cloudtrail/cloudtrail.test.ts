@@ -328,7 +328,9 @@ test('detect: CloudTrail samples score high; Route 53, OCSF and the digest/licen
 
 test('unmapped keeps every field the mapping did not consume (nothing silently dropped)', () => {
   const raw = JSON.parse(readFileSync(path.join(PAIRS, 'cloudtrail-account-change/account_change.raw.json'), 'utf8')) as Obj;
+  const before = structuredClone(raw);
   const ev = mapOne(raw);
+  assert.deepEqual(raw, before, 'mapping does not modify the decoded record (rejects quote it)');
   assert.deepEqual(ev.unmapped, {
     'userIdentity.sessionContext.sessionIssuer.type': 'Role',
     'userIdentity.sessionContext.sessionIssuer.principalId': 'AROA2W7SOKHEXAMPLE',

@@ -216,11 +216,29 @@ export type MapResult = { ok: true; event: OcsfEvent; lakeSource: LakeSourceName
 
 type Obj = Record<string, unknown>;
 
-/** Removes fields from a private copy of the raw record as they are mapped; the rest is `unmapped`. */
+/** Deep copy of a decoded JSON value (plain objects and arrays only; much cheaper than structuredClone). */
+function copyJson(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(copyJson);
+  if (isPlainObject(v)) {
+    const out: Obj = {};
+    for (const k in v) out[k] = copyJson(v[k]);
+    return out;
+  }
+  return v;
+}
+
+/** Objects inside which the mapping removes single fields; everything else is taken or left whole. */
+const NESTED_CONSUMED = ['userIdentity', 'additionalEventData', 'insightDetails'];
+
+/**
+ * Removes fields from a private copy of the raw record as they are mapped; the rest is `unmapped`.
+ * The copy is shallow except for the objects the mapping removes nested fields from.
+ */
 class Rest {
   readonly obj: Obj;
   constructor(raw: Obj) {
-    this.obj = structuredClone(raw);
+    this.obj = { ...raw };
+    for (const k of NESTED_CONSUMED) if (isPlainObject(raw[k])) this.obj[k] = copyJson(raw[k]);
   }
 
   /** The value at `path` (removed), or undefined. */
@@ -273,22 +291,22 @@ function hasIdentity(u: Obj): boolean {
 
 /** `actor` from `userIdentity` (EX v1.1.0 field map). Consumes what it maps. */
 function actorFrom(rest: Rest): Obj {
-  const user: Obj = {
-    type: rest.peek('userIdentity', 'type'),
+  const type = str(rest.peek('userIdentity', 'type'));
+  const user = compact({
+    type,
     uid: rest.str('userIdentity', 'arn'),
     uid_alt: rest.str('userIdentity', 'principalId'),
     name: rest.str('userIdentity', 'userName'),
     credential_uid: rest.str('userIdentity', 'accessKeyId'),
     account: { uid: rest.str('userIdentity', 'accountId') },
-  };
-  compact(user);
+  });
   const actor: Obj = {};
+  // user.type alone cannot make a user (it needs a uid, name or account): then the type stays in unmapped.
   if (hasIdentity(user)) {
-    if (user.type !== undefined) rest.take('userIdentity', 'type');
-    user.type = str(user.type);
-    actor.user = compact(user);
+    if (type !== undefined) rest.take('userIdentity', 'type');
+    actor.user = user;
   }
-  const session: Obj = {};
+  let session: Obj = {};
   const created = rest.peek('userIdentity', 'sessionContext', 'attributes', 'creationDate');
   const createdMs = typeof created === 'string' ? parseIsoTime(created) : undefined;
   if (createdMs !== undefined) {
@@ -301,7 +319,7 @@ function actorFrom(rest: Rest): Obj {
     rest.take('userIdentity', 'sessionContext', 'attributes', 'mfaAuthenticated');
   }
   session.issuer = rest.str('userIdentity', 'sessionContext', 'sessionIssuer', 'arn');
-  compact(session);
+  session = compact(session);
   if (Object.keys(session).length > 0) actor.session = session;
   actor.invoked_by = rest.str('userIdentity', 'invokedBy');
   const idp = rest.str('userIdentity', 'sessionContext', 'webIdFederationData', 'federatedProvider') ?? rest.str('userIdentity', 'identityProvider');

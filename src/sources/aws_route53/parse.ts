@@ -7,8 +7,8 @@ import { isIpAddress, parseIsoTime, str } from '../ocsf/values.js';
 
 export interface Route53Answer {
   rdata: string;
-  type?: string;
-  class?: string;
+  type: string | undefined;
+  class: string | undefined;
   /** Keys other than Rdata/Type/Class, kept for `unmapped`. */
   extra: Record<string, unknown>;
 }
@@ -77,15 +77,36 @@ export function parseRoute53(value: unknown): ParseResult<Route53Record> {
   if (qn === undefined || qn === null || qn === '') return fail('query_name', 'missing');
   if (typeof qn !== 'string') return fail('query_name', `${show(qn)} is not a string`);
 
-  const rec: Route53Record = { query_timestamp: ts, time, query_name: qn, answers: [], srcids: {}, extra: {} };
+  const strings: Partial<Record<(typeof STRING_FIELDS)[number], string>> = {};
   for (const f of STRING_FIELDS) {
     const v = value[f];
     if (v === undefined || v === null || v === '') continue;
     const s = str(v);
     if (s === undefined) return fail(f, `${show(v)} is not a string`);
-    rec[f] = s;
+    strings[f] = s;
   }
-
+  // Built with every key in one literal so all records share one object shape.
+  const rec: Route53Record = {
+    version: strings.version,
+    account_id: strings.account_id,
+    region: strings.region,
+    vpc_id: strings.vpc_id,
+    query_timestamp: ts,
+    time,
+    query_name: qn,
+    query_type: strings.query_type,
+    query_class: strings.query_class,
+    rcode: strings.rcode,
+    answers: [],
+    srcaddr: strings.srcaddr,
+    srcport: undefined,
+    transport: strings.transport,
+    srcids: {},
+    firewall_rule_action: strings.firewall_rule_action,
+    firewall_rule_group_id: strings.firewall_rule_group_id,
+    firewall_domain_list_id: strings.firewall_domain_list_id,
+    extra: {},
+  };
   if (rec.srcaddr !== undefined && !isIpAddress(rec.srcaddr)) return fail('srcaddr', `${show(rec.srcaddr)} is not an IP address`);
 
   const sp = value.srcport;
@@ -105,7 +126,8 @@ export function parseRoute53(value: unknown): ParseResult<Route53Record> {
       let rdata: string | undefined;
       let type: string | undefined;
       let cls: string | undefined;
-      for (const [k, v] of Object.entries(a)) {
+      for (const k in a) {
+        const v = a[k];
         const lk = k.toLowerCase();
         if (lk === 'rdata' && typeof v === 'string') rdata = v;
         else if (lk === 'type' && typeof v === 'string') type = v;
@@ -113,14 +135,15 @@ export function parseRoute53(value: unknown): ParseResult<Route53Record> {
         else extra[k] = v;
       }
       if (rdata === undefined) return fail(`answers[${i}].Rdata`, 'missing');
-      rec.answers.push({ rdata, ...(type !== undefined ? { type } : {}), ...(cls !== undefined ? { class: cls } : {}), extra });
+      rec.answers.push({ rdata, type, class: cls, extra });
     }
   }
 
   const srcids = value.srcids;
   if (srcids !== undefined && srcids !== null) {
     if (!isPlainObject(srcids)) return fail('srcids', `${show(srcids)} is not an object`);
-    for (const [k, v] of Object.entries(srcids)) {
+    for (const k in srcids) {
+      const v = srcids[k];
       const s = str(v);
       if (s !== undefined) rec.srcids[k] = s;
       else if (v !== null && v !== undefined && v !== '') return fail(`srcids.${k}`, `${show(v)} is not a string`);
@@ -130,6 +153,6 @@ export function parseRoute53(value: unknown): ParseResult<Route53Record> {
   // src_endpoint is required by DNS Activity and needs an ip or an instance id.
   if (rec.srcaddr === undefined && rec.srcids.instance === undefined) return fail('srcaddr', 'missing (and no srcids.instance)');
 
-  for (const [k, v] of Object.entries(value)) if (!KNOWN.has(k)) rec.extra[k] = v;
+  for (const k in value) if (!KNOWN.has(k)) rec.extra[k] = value[k];
   return { ok: true, record: rec };
 }
