@@ -297,6 +297,28 @@ test('null, empty and non-JSON inputs', async () => {
   );
 });
 
+test('EventBridge events carrying a CloudTrail record are unwrapped', async () => {
+  const record = JSON.parse(readFileSync(path.join(PAIRS, 'cloudtrail-api-activity/generic_api_activity.raw.json'), 'utf8')) as Obj;
+  const envelope = {
+    version: '0',
+    id: '6f2d7a8e-0000-4000-8000-000000000000',
+    'detail-type': 'AWS API Call via CloudTrail',
+    source: 'aws.directconnect',
+    account: '1111111111111',
+    time: '2023-09-21T22:22:52Z',
+    region: 'us-east-1',
+    resources: [],
+    detail: record,
+  };
+  const head = JSON.stringify(envelope);
+  assert.ok(detectCloudTrail(head, 'events.jsonl') >= 0.9);
+  const wrapped = await collect(awsCloudtrail, textInput(`${head}\n`));
+  const direct = await collect(awsCloudtrail, textInput(JSON.stringify(record)));
+  assert.equal(wrapped.length, 1);
+  assert.equal(wrapped[0]!.kind, 'event');
+  assert.deepEqual(wrapped, direct);
+});
+
 test('classification tables', () => {
   assert.equal(classify('ConsoleLogin', 'signin.amazonaws.com'), 3002);
   assert.equal(classify('AssumeRoleWithSAML', 'sts.amazonaws.com'), 3002);

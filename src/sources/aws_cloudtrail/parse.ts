@@ -51,8 +51,22 @@ export function isInsight(v: Record<string, unknown>): boolean {
   return v.eventType === 'AwsCloudTrailInsight' || (v.eventCategory === 'Insight' && v.eventName === undefined);
 }
 
-export function parseCloudTrail(value: unknown): ParseResult<CloudTrailRecord> {
-  if (!isPlainObject(value)) return fail('record', `not a JSON object (${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value})`);
+/**
+ * An EventBridge event carrying a CloudTrail record (`"detail-type": "AWS API Call via CloudTrail"`,
+ * `"AWS Console Sign In via CloudTrail"`, …): the record is its `detail`; the envelope (id, time, region,
+ * account, resources) repeats it and is dropped.
+ */
+function unwrapEventBridge(value: Record<string, unknown>): Record<string, unknown> {
+  const detail = value.detail;
+  if (value.eventTime === undefined && typeof value['detail-type'] === 'string' && isPlainObject(detail) && detail.eventVersion !== undefined) {
+    return detail;
+  }
+  return value;
+}
+
+export function parseCloudTrail(input: unknown): ParseResult<CloudTrailRecord> {
+  if (!isPlainObject(input)) return fail('record', `not a JSON object (${input === null ? 'null' : Array.isArray(input) ? 'array' : typeof input})`);
+  const value = unwrapEventBridge(input);
   const et = value.eventTime;
   if (et === undefined || et === null || et === '') return fail('eventTime', 'missing');
   if (typeof et !== 'string') return fail('eventTime', `${show(et)} is not a string`);
