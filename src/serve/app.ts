@@ -14,7 +14,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { ParseError, errorMessage } from '../core/errors.js';
 import { collectBody, discardRest, type BodyAbortedError, BodyTooLargeError, type BodyTarget } from './body.js';
-import { negotiateAccept, parseJsonInstances, parseJsonLines, requestFormat, type Pair, type ResponseFormat } from './formats.js';
+import { negotiateAccept, parseJsonInstances, parseJsonLines, requestFormat, type AcceptChoice, type Pair, type RequestFormat, type ResponseFormat } from './formats.js';
 import { ServeMetrics, type RouteLabel } from './metrics.js';
 import { isValidEndpointName, ENDPOINT_NAME_RE, type LoadedModel, type ModelRegistry, type ScoreResultLike, type ServableModel } from './registry.js';
 import { verifySigV4 } from './sigv4.js';
@@ -30,6 +30,16 @@ export interface WireCodec<R extends ScoreResultLike = ScoreResultLike> {
   /** The model's notion of a valid IP address, used to name the bad JSON instance or line. */
   isValidIp?(ip: string): boolean;
   formatPredictions(results: R[], accept: ResponseFormat, verbose: boolean): string;
+}
+
+/**
+ * Scores large bodies elsewhere (worker threads, see score-pool.ts). It parses, scores and formats like the
+ * main thread, and rejects with a ParseError for a bad record.
+ */
+export interface Offloader<M extends ServableModel> {
+  /** Whether a body of this many bytes should be offloaded. */
+  accepts(bodyBytes: number): boolean;
+  score(snap: LoadedModel<M>, fmt: RequestFormat, text: string, accept: AcceptChoice, source: string): Promise<{ body: string; pairs: number }>;
 }
 
 export interface ServeLogger {
@@ -56,6 +66,8 @@ export interface ServeAppOptions<M extends ServableModel> {
   variant?: string;
   metrics?: ServeMetrics;
   log?: ServeLogger;
+  /** Scores large bodies on worker threads (optional; without it everything is scored inline). */
+  offload?: Offloader<M>;
 }
 
 export interface RouteContext {
@@ -173,6 +185,7 @@ export class ServeApp<M extends ServableModel = ServableModel> {
   private readonly variant: string;
   private readonly log: ServeLogger;
   private readonly mounts: Mount[] = [];
+  private readonly offload: Offloader<M> | undefined;
 
   /** The node:http request listener. Never throws. */
   readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
@@ -181,6 +194,7 @@ export class ServeApp<M extends ServableModel = ServableModel> {
     this.registry = opts.registry;
     this.codec = opts.codec;
     this.isValidIp = opts.codec.isValidIp?.bind(opts.codec);
+    this.offload = opts.offload;
     this.metrics = opts.metrics ?? new ServeMetrics();
     this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.authToken = opts.authToken ? Buffer.from(opts.authToken, 'utf8') : undefined;
@@ -313,21 +327,39 @@ export class ServeApp<M extends ServableModel = ServableModel> {
     let accept: ResponseFormat;
     let pairs: number;
     try {
-      [out, accept, pairs] = this.score(inv.snap, inv.headers, body);
+      const req = this.negotiate(inv.headers);
+      if (this.offload?.accepts(body.length)) {
+        const source = REQUEST_SOURCE[req.fmt]!;
+        this.offload.score(inv.snap, req.fmt, body.toString('utf8'), req.accept, source).then(
+          (r) => {
+            this.metrics.pairsScored(model, r.pairs);
+            this.finish(res, requestId, t0, model, route, 200, r.body, req.accept.type, undefined);
+          },
+          (err: unknown) => this.scoreFailed(inv, err instanceof ParseError ? new ContainerError(400, 'ValidationError', err.message) : err),
+        ).catch((err: unknown) => this.internalError(res, err));
+        return;
+      }
+      [out, accept, pairs] = this.score(inv.snap, req.fmt, req.accept, body);
     } catch (err) {
-      const ce = err instanceof ContainerError ? err : undefined;
-      if (!ce) this.log.error(`Scoring failed for model ${model} (request ${requestId}): ${errorMessage(err)}`);
-      const status = ce?.status ?? 500;
-      const message = ce ? ce.message : `Internal error while scoring: ${truncate(errorMessage(err), 500)}`;
-      if (route === 'invocations') return this.error(res, requestId, t0, model, route, status, ce?.errorType ?? 'InternalFailure', message);
-      return this.modelError(res, requestId, t0, model, status, message);
+      return this.scoreFailed(inv, err);
     }
     this.metrics.pairsScored(model, pairs);
     return this.finish(res, requestId, t0, model, route, 200, out, accept, undefined);
   }
 
-  /** Parses, scores and formats; throws ContainerError for anything the container would refuse. */
-  private score(snap: LoadedModel<M>, headers: WantedHeaders, body: Buffer): [string, ResponseFormat, number] {
+  private scoreFailed(inv: Invocation<M>, err: unknown): void {
+    const { res, requestId, t0, route } = inv;
+    const model = inv.snap.name;
+    const ce = err instanceof ContainerError ? err : undefined;
+    if (!ce) this.log.error(`Scoring failed for model ${model} (request ${requestId}): ${errorMessage(err)}`);
+    const status = ce?.status ?? 500;
+    const message = ce ? ce.message : `Internal error while scoring: ${truncate(errorMessage(err), 500)}`;
+    if (route === 'invocations') return this.error(res, requestId, t0, model, route, status, ce?.errorType ?? 'InternalFailure', message);
+    return this.modelError(res, requestId, t0, model, status, message);
+  }
+
+  /** Content negotiation; throws ContainerError 415 / 406. */
+  private negotiate(headers: WantedHeaders): { fmt: RequestFormat; accept: AcceptChoice } {
     const fmt = requestFormat(headers.contentType);
     if (fmt === undefined) {
       throw new ContainerError(415, 'UnsupportedMediaType',
@@ -339,6 +371,11 @@ export class ServeApp<M extends ServableModel = ServableModel> {
       throw new ContainerError(406, 'NotAcceptable',
         `Unsupported Accept '${truncate(headers.accept ?? '', 100)}'; supported: application/json, application/jsonlines (optionally with verbose=True)`);
     }
+    return { fmt, accept };
+  }
+
+  /** Parses, scores and formats; throws ContainerError for anything the container would refuse. */
+  private score(snap: LoadedModel<M>, fmt: RequestFormat, accept: AcceptChoice, body: Buffer): [string, ResponseFormat, number] {
     const text = body.toString('utf8');
     const source = REQUEST_SOURCE[fmt]!;
     let pairs: Pair[];

@@ -8,6 +8,7 @@ export {
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_VARIANT,
   type MountedHandler,
+  type Offloader,
   type MountOptions,
   type ResultOf,
   type RouteContext,
@@ -31,3 +32,4 @@ export { ServeMetrics, LATENCY_BUCKETS } from './metrics.js';
 export { negotiateAccept, parseJsonInstances, parseJsonLines, requestFormat, type AcceptChoice, type Pair, type RequestFormat, type ResponseFormat } from './formats.js';
 export { verifySigV4, type SigV4Result, type SigV4VerifyOptions } from './sigv4.js';
 export { startIpInsightsServer, ipInsightsCodec, type IpInsightsServerOptions } from './ipinsights.js';
+export { ScorePool, shareModel, defaultWorkerCount, DEFAULT_OFFLOAD_MIN_BYTES } from './score-pool.js';

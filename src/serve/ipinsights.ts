@@ -7,6 +7,7 @@ import { parseIpInto } from '../detectors/ipinsights/ip.js';
 import { formatPredictions, parseCsvPairs } from '../detectors/ipinsights/wire.js';
 import { createServeApp, type ServeLogger, type WireCodec } from './app.js';
 import { ModelRegistry, type ModelSpec, type ReloadEvent } from './registry.js';
+import { ScorePool, shareModel } from './score-pool.js';
 import { listen, type RunningServer } from './server.js';
 
 const ipWords = new Uint32Array(4);
@@ -29,6 +30,10 @@ export interface IpInsightsServerOptions {
   watch?: boolean;
   debounceMs?: number;
   log?: ServeLogger;
+  /** Worker threads for large bodies (default 0: score everything on the main thread). */
+  workers?: number;
+  /** Bodies at least this large go to a worker (default 16 KiB). */
+  offloadMinBytes?: number;
 }
 
 /** Loads every model (fails fast on a bad file), builds the app and listens. */
@@ -36,13 +41,16 @@ export async function startIpInsightsServer(opts: IpInsightsServerOptions): Prom
   const log = opts.log;
   // Reload events can arrive before create() returns (a watch error), so the listener reads a holder.
   const holder: { registry?: ModelRegistry<IpInsightsModel> } = {};
+  const workers = opts.workers ?? 0;
   const registry = await ModelRegistry.create(opts.models, {
-    loader: (file) => IpInsightsModel.load(file),
+    // With workers, weights live in SharedArrayBuffers so every thread scores from the same memory.
+    loader: workers > 0 ? async (file) => shareModel(await IpInsightsModel.load(file)) : (file) => IpInsightsModel.load(file),
     watch: opts.watch ?? true,
     ...(opts.debounceMs !== undefined ? { debounceMs: opts.debounceMs } : {}),
     ...(log ? { onEvent: (ev: ReloadEvent) => logReload(log, ev, holder.registry) } : {}),
   });
   holder.registry = registry;
+  const pool = workers > 0 ? new ScorePool({ threads: workers, ...(opts.offloadMinBytes !== undefined ? { minBodyBytes: opts.offloadMinBytes } : {}) }) : undefined;
   const app = createServeApp({
     registry,
     codec: ipInsightsCodec,
@@ -50,11 +58,17 @@ export async function startIpInsightsServer(opts: IpInsightsServerOptions): Prom
     ...(opts.accessKeys !== undefined ? { accessKeys: opts.accessKeys } : {}),
     ...(opts.maxBodyBytes !== undefined ? { maxBodyBytes: opts.maxBodyBytes } : {}),
     ...(log ? { log } : {}),
+    ...(pool ? { offload: pool } : {}),
   });
   try {
-    return await listen(app, { ...(opts.port !== undefined ? { port: opts.port } : {}), ...(opts.host !== undefined ? { host: opts.host } : {}) });
+    return await listen(app, {
+      ...(opts.port !== undefined ? { port: opts.port } : {}),
+      ...(opts.host !== undefined ? { host: opts.host } : {}),
+      ...(pool ? { onClose: () => pool.close() } : {}),
+    });
   } catch (err) {
     registry.close();
+    await pool?.close();
     throw err;
   }
 }

@@ -11,6 +11,8 @@ export interface ListenOptions {
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
+  /** Called once the server has closed (e.g. to stop worker threads). */
+  onClose?: () => void | Promise<void>;
 }
 
 export interface RunningServer<M extends ServableModel = ServableModel> {
@@ -73,7 +75,10 @@ export function listen<M extends ServableModel>(app: ServeApp<M>, opts: ListenOp
             timer.unref();
             server.close(() => {
               clearTimeout(timer);
-              done();
+              Promise.resolve()
+                .then(() => opts.onClose?.())
+                .catch(() => {})
+                .then(() => done());
             });
             server.closeIdleConnections();
           });

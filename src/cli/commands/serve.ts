@@ -4,6 +4,7 @@ import { log } from '../../core/log.js';
 import { DEFAULT_MAX_BODY_BYTES } from '../../serve/app.js';
 import { startIpInsightsServer } from '../../serve/ipinsights.js';
 import { isValidEndpointName, type ModelSpec } from '../../serve/registry.js';
+import { DEFAULT_OFFLOAD_MIN_BYTES, defaultWorkerCount } from '../../serve/score-pool.js';
 import { handleSignals } from '../../serve/server.js';
 
 interface ServeCliOptions {
@@ -16,6 +17,7 @@ interface ServeCliOptions {
   maxBodyBytes: string;
   watch: boolean;
   reloadDebounceMs: string;
+  workers: string;
 }
 
 export function registerServe(program: Command): void {
@@ -31,6 +33,7 @@ export function registerServe(program: Command): void {
     .option('--max-body-bytes <n>', 'largest request body accepted', String(DEFAULT_MAX_BODY_BYTES))
     .option('--no-watch', 'do not watch model files for changes (SIGHUP still reloads)')
     .option('--reload-debounce-ms <n>', 'quiet time after a model file changes before it is reloaded', '250')
+    .option('--workers <n>', `worker threads that score large batches (bodies of ${DEFAULT_OFFLOAD_MIN_BYTES / 1024} KiB or more); "auto" = one per core, 0 = score on the main thread`, 'auto')
     .addHelpText(
       'after',
       `
@@ -58,6 +61,7 @@ Examples:
       const port = parseIntOption('--port', o.port, 0, 65535);
       const maxBodyBytes = parseIntOption('--max-body-bytes', o.maxBodyBytes, 1, 1 << 30);
       const debounceMs = parseIntOption('--reload-debounce-ms', o.reloadDebounceMs, 0, 60_000);
+      const workers = o.workers === 'auto' ? defaultWorkerCount() : parseIntOption('--workers', o.workers, 0, 256);
       if ((o.accessKeyId === undefined) !== (o.secretAccessKey === undefined)) {
         throw new ConfigError('--access-key-id and --secret-access-key must be given together', ['access-key-id', 'secret-access-key']);
       }
@@ -73,6 +77,7 @@ Examples:
           maxBodyBytes,
           watch: o.watch,
           debounceMs,
+          workers,
           log,
           ...(o.authToken !== undefined ? { authToken: o.authToken } : {}),
           ...(accessKeys ? { accessKeys } : {}),
@@ -84,7 +89,7 @@ Examples:
         throw err;
       }
       const names = models.map((m, i) => `${m.name}${i === 0 ? ' (default)' : ''}`).join(', ');
-      log.info(`Serving ${names} on ${running.url} (max body ${maxBodyBytes} bytes${o.watch ? ', watching model files' : ''})`);
+      log.info(`Serving ${names} on ${running.url} (max body ${maxBodyBytes} bytes, ${workers} scoring worker${workers === 1 ? '' : 's'}${o.watch ? ', watching model files' : ''})`);
       if (accessKeys) log.info(`SigV4 required on /endpoints/{name}/invocations (access key ${o.accessKeyId})`);
       else log.info('/endpoints/{name}/invocations accepts any SigV4 signature (no --access-key-id)');
       if (o.authToken !== undefined) log.info('Bearer token required on /invocations, /execution-parameters and /metrics');
