@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'seclake-data/**', 'coverage/**', '**/testdata/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'seclake-data/**', 'coverage/**', '**/testdata/**', '.exp/**', '.bench-tmp/**', '.tmp-*', 'test-artifacts/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
