@@ -3,6 +3,7 @@
  * lake writes it). Events pass through unchanged; the ingest pipeline derives missing names and validates.
  * The lake source comes from `metadata.product`. See README.md.
  */
+import { ParseError, errorMessage } from '../../core/errors.js';
 import { Duck } from '../../lake/duckdb.js';
 import { HIVE_PARTITION_COLUMNS, rowToEvent } from '../../ocsf/from-row.js';
 import type { LakeSourceName, OcsfEvent, SourceDefinition, SourceHints, SourceInput, SourceItem } from '../types.js';
@@ -93,12 +94,24 @@ function safeJson(v: unknown): string {
   }
 }
 
-/** Parquet rows, streamed through DuckDB; rows are numbered from 1. */
+/**
+ * Parquet rows, streamed through DuckDB; rows are numbered from 1. A file DuckDB cannot read fails as a
+ * whole (ParseError, kind `total`): nothing of it is published, so it can be retried once repaired.
+ */
 async function* parquetBatches(input: SourceInput): AsyncGenerator<SourceItem[]> {
   const db = await Duck.open({ threads: 1 });
   try {
     let n = 0;
-    for await (const chunk of db.stream('SELECT * FROM read_parquet($1, hive_partitioning = false)', [input.path])) {
+    const rows = db.stream('SELECT * FROM read_parquet($1, hive_partitioning = false)', [input.path]);
+    const next = async (): Promise<IteratorResult<{ columns: string[]; rows: unknown[][] }>> => {
+      try {
+        return await rows.next();
+      } catch (err) {
+        throw new ParseError(`cannot read Parquet after ${n} rows: ${errorMessage(err)}`, { file: input.name, line: n + 1, kind: 'total' }, { cause: err });
+      }
+    };
+    for (let r = await next(); !r.done; r = await next()) {
+      const chunk = r.value;
       const batch: SourceItem[] = [];
       for (const values of chunk.rows) {
         n++;

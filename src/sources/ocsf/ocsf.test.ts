@@ -182,6 +182,16 @@ test('Parquet written by Security Lake (OCSF 1.1.0 EKS, rc.2 VPC) passes through
   );
 });
 
+test('an unreadable Parquet file fails as a whole with a ParseError naming it', async () => {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'seclake-ocsf-')), 'broken.parquet');
+  writeFileSync(file, Buffer.concat([Buffer.from('PAR1'), Buffer.alloc(64, 7), Buffer.from('PAR1')]));
+  await assert.rejects(collect(ocsfSource, parquetInput(file)), (err: Error) => {
+    assert.equal(err.name, 'ParseError');
+    assert.ok(err.message.startsWith(`${file}:1: cannot read Parquet after 0 rows: `), err.message);
+    return true;
+  });
+});
+
 test('detectors are mutually exclusive on every sample file', () => {
   const detectors = { aws_route53: detectRoute53, aws_cloudtrail: detectCloudTrail, ocsf: detectOcsf };
   const claimed: Record<string, number> = { aws_route53: 0, aws_cloudtrail: 0, ocsf: 0, none: 0 };
