@@ -45,7 +45,16 @@ function generate(n: number, seed = 1): string[] {
 }
 
 const total = Number(process.argv[2] ?? 1_000_000);
-const lines = generate(Math.min(total, 200_000));
+// Lines as the ingest hands them over (src/ingest/inputs.ts linesOf): slices of a decoded text chunk,
+// not the concatenated strings the generator builds.
+const text = generate(Math.min(total, 200_000)).join('\n');
+const lines: string[] = [];
+for (let s = 0; s <= text.length; ) {
+  let nl = text.indexOf('\n', s);
+  if (nl < 0) nl = text.length;
+  lines.push(text.slice(s, nl));
+  s = nl + 1;
+}
 const plan = parseHeader(HEADER, 1)!;
 const ctx: MapContext = { region: undefined, accountId: undefined, fallbackTimeMs: 0 };
 
