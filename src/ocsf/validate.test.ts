@@ -253,7 +253,9 @@ describe('types', () => {
   it('hostname_t: labels, no trailing dot', () => {
     only(dns((e) => (e.query.hostname = 'ip-127-0-0-62.alert.firewall.canary')), []);
     only(dns((e) => (e.query.hostname = 'ip-127-0-0-62.alert.firewall.canary.')), ['error attribute_value_regex_not_matched query.hostname']);
-    only(dns((e) => (e.query.hostname = 'bad_host.example.com')), ['error attribute_value_regex_not_matched query.hostname']);
+    // Underscores are real in DNS (SRV, DMARC): a warning, the record is kept. Other violations stay errors.
+    only(dns((e) => (e.query.hostname = '_ldap._tcp.example.com')), ['warning attribute_value_hostname_underscore query.hostname']);
+    only(dns((e) => (e.query.hostname = 'bad host.example.com')), ['error attribute_value_regex_not_matched query.hostname']);
   });
 
   it('subnet_t: CIDR (format warning)', () => {

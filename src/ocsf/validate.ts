@@ -427,6 +427,12 @@ class Compiler {
             if (typeof v !== 'string') return wrong(ctx, key, v, 'a string');
             if (v.length > max) return tooLong(ctx, key, v);
             if (!accept(v) && !regex.test(v)) {
+              // DNS names carry underscores (SRV `_ldap._tcp`, `_dmarc`, DKIM): hostname_t's regex refuses them, but
+              // the name is real data, so this is a warning rather than a reason to lose the record.
+              if (typeName === 'hostname_t' && v.includes('_') && regex.test(v.replaceAll('_', 'a'))) {
+                here(ctx, key, 'warning', 'attribute_value_hostname_underscore', `${show(v)} has underscores, which hostname_t does not allow`);
+                return true;
+              }
               here(ctx, key, regexSeverity, 'attribute_value_regex_not_matched', `${show(v)} is not a valid ${typeName} (${hint})`);
               return regexSeverity !== 'error';
             }

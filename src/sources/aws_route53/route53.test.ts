@@ -112,13 +112,14 @@ test('golden: mixed.jsonl (CNAME+A answers, IPv6, TCP, BLOCK, unknown action and
   assert.equal(ev[2]!.disposition_id, 2);
   assert.deepEqual((ev[2]!.metadata as Record<string, unknown>).profiles, ['cloud', 'security_control', 'datetime']);
   // line 4: unknown rcode -> 99 with the source text; unknown action -> action 0, disposition 99 with the text;
-  // the SRV name with underscores cannot be a hostname_t: no `query`, raw fields in unmapped
+  // the SRV name keeps its underscores in query.hostname (the validator only warns about them); the raw name
+  // with its trailing dot stays in unmapped
   assert.equal(ev[3]!.rcode_id, 99);
   assert.equal(ev[3]!.rcode, 'BADCOOKIE2');
   assert.equal(ev[3]!.action_id, 0);
   assert.equal(ev[3]!.disposition_id, 99);
   assert.equal(ev[3]!.disposition, 'COUNT');
-  assert.equal(ev[3]!.query, undefined);
+  assert.deepEqual(ev[3]!.query, { hostname: '_ldap._tcp.dc.corp.example', type: 'SRV', class: 'IN' });
   assert.equal((ev[3]!.unmapped as Record<string, string>).query_name, '_ldap._tcp.dc.corp.example.');
   // line 5: root name, unknown srcids key and unknown top-level field kept in unmapped
   assert.equal(ev[4]!.query, undefined);

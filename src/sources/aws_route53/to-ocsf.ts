@@ -91,12 +91,13 @@ export function toOcsf(r: Route53Record): OcsfEvent {
 
   // ---- primary
   const hostname = dnsHostname(r.query_name);
-  const validHostname = HOSTNAME_RE.test(hostname);
+  // Underscores (SRV, DMARC, DKIM names) only draw a validator warning: keep those names in query.hostname.
+  const validHostname = HOSTNAME_RE.test(hostname.replaceAll('_', 'a'));
   if (validHostname) {
     if (hostname !== r.query_name) unmapped.query_name = r.query_name;
     ev.query = { hostname, type: r.query_type, class: r.query_class };
   } else {
-    // Names hostname_t cannot hold (`_dmarc.example.com.`, SRV `_ldap._tcp…`, the root `.`): the query
+    // Names hostname_t cannot hold even with underscores allowed (the root `.`, spaces, ...): the query
     // object (whose hostname is required) is left out and the raw fields are kept in unmapped.
     Object.assign(unmapped, { query_name: r.query_name, query_type: r.query_type, query_class: r.query_class });
   }
