@@ -12,7 +12,7 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { ParseError, errorMessage } from '../core/errors.js';
+import { HttpError, ParseError, errorMessage } from '../core/errors.js';
 import { collectBody, discardRest, type BodyAbortedError, BodyTooLargeError, type BodyTarget } from './body.js';
 import { negotiateAccept, parseJsonInstances, parseJsonLines, requestFormat, type AcceptChoice, type Pair, type RequestFormat, type ResponseFormat } from './formats.js';
 import { ServeMetrics, type RouteLabel } from './metrics.js';
@@ -81,18 +81,6 @@ export type MountedHandler = (req: IncomingMessage, res: ServerResponse, ctx: Ro
 export interface MountOptions {
   /** 'bearer' (default) applies --auth-token when configured; 'none' leaves the routes open. */
   auth?: 'bearer' | 'none';
-}
-
-/** An error that the model container answers (wrapped as ModelError on the runtime route). */
-class ContainerError extends Error {
-  readonly status: number;
-  readonly errorType: string;
-  constructor(status: number, errorType: string, message: string) {
-    super(message);
-    this.name = 'ContainerError';
-    this.status = status;
-    this.errorType = errorType;
-  }
 }
 
 interface Mount {
@@ -335,7 +323,7 @@ export class ServeApp<M extends ServableModel = ServableModel> {
             this.metrics.pairsScored(model, r.pairs);
             this.finish(res, requestId, t0, model, route, 200, r.body, req.accept.type, undefined);
           },
-          (err: unknown) => this.scoreFailed(inv, err instanceof ParseError ? new ContainerError(400, 'ValidationError', err.message) : err),
+          (err: unknown) => this.scoreFailed(inv, err instanceof ParseError ? new HttpError(400, 'ValidationError', err.message) : err),
         ).catch((err: unknown) => this.internalError(res, err));
         return;
       }
@@ -350,7 +338,7 @@ export class ServeApp<M extends ServableModel = ServableModel> {
   private scoreFailed(inv: Invocation<M>, err: unknown): void {
     const { res, requestId, t0, route } = inv;
     const model = inv.snap.name;
-    const ce = err instanceof ContainerError ? err : undefined;
+    const ce = err instanceof HttpError ? err : undefined;
     if (!ce) this.log.error(`Scoring failed for model ${model} (request ${requestId}): ${errorMessage(err)}`);
     const status = ce?.status ?? 500;
     const message = ce ? ce.message : `Internal error while scoring: ${truncate(errorMessage(err), 500)}`;
@@ -358,23 +346,23 @@ export class ServeApp<M extends ServableModel = ServableModel> {
     return this.modelError(res, requestId, t0, model, status, message);
   }
 
-  /** Content negotiation; throws ContainerError 415 / 406. */
+  /** Content negotiation; throws HttpError 415 / 406. */
   private negotiate(headers: WantedHeaders): { fmt: RequestFormat; accept: AcceptChoice } {
     const fmt = requestFormat(headers.contentType);
     if (fmt === undefined) {
-      throw new ContainerError(415, 'UnsupportedMediaType',
+      throw new HttpError(415, 'UnsupportedMediaType',
         `${headers.contentType === undefined ? 'Missing Content-Type' : `Unsupported Content-Type '${truncate(headers.contentType, 100)}'`}; ` +
           'supported: text/csv, application/json, application/jsonlines');
     }
     const accept = negotiateAccept(headers.accept);
     if (accept === undefined) {
-      throw new ContainerError(406, 'NotAcceptable',
+      throw new HttpError(406, 'NotAcceptable',
         `Unsupported Accept '${truncate(headers.accept ?? '', 100)}'; supported: application/json, application/jsonlines (optionally with verbose=True)`);
     }
     return { fmt, accept };
   }
 
-  /** Parses, scores and formats; throws ContainerError for anything the container would refuse. */
+  /** Parses, scores and formats; throws HttpError (the container's answer) for anything the container refuses. */
   private score(snap: LoadedModel<M>, fmt: RequestFormat, accept: AcceptChoice, body: Buffer): [string, ResponseFormat, number] {
     const text = body.toString('utf8');
     const source = REQUEST_SOURCE[fmt]!;
@@ -385,15 +373,15 @@ export class ServeApp<M extends ServableModel = ServableModel> {
           : fmt === 'application/json' ? parseJsonInstances(text, source, this.isValidIp)
             : parseJsonLines(text, source, this.isValidIp);
     } catch (err) {
-      if (err instanceof ParseError) throw new ContainerError(400, 'ValidationError', err.message);
+      if (err instanceof ParseError) throw new HttpError(400, 'ValidationError', err.message);
       throw err;
     }
-    if (pairs.length === 0) throw new ContainerError(400, 'ValidationError', `${source}: no records (expected at least one entity, ip pair)`);
+    if (pairs.length === 0) throw new HttpError(400, 'ValidationError', `${source}: no records (expected at least one entity, ip pair)`);
     let results: ResultOf<M>[];
     try {
       results = snap.model.scorePairs(pairs, { verbose: accept.verbose }) as ResultOf<M>[];
     } catch (err) {
-      if (err instanceof ParseError) throw new ContainerError(400, 'ValidationError', err.message);
+      if (err instanceof ParseError) throw new HttpError(400, 'ValidationError', err.message);
       throw err;
     }
     return [this.codec.formatPredictions(results, accept.type, accept.verbose), accept.type, pairs.length];
@@ -410,10 +398,12 @@ export class ServeApp<M extends ServableModel = ServableModel> {
     try {
       await m.handler(req, res, { path: path.slice(m.prefix.length) || '/', requestId });
     } catch (err) {
-      this.log.error(`Mounted route ${m.prefix} failed (request ${requestId}): ${errorMessage(err)}`);
+      // A thrown HttpError is answered as such; anything else is a 500 and is logged.
+      const he = err instanceof HttpError ? err : undefined;
+      if (!he) this.log.error(`Mounted route ${m.prefix} failed (request ${requestId}): ${errorMessage(err)}`);
       if (!res.headersSent) {
-        const body = errorBody(`Internal error: ${truncate(errorMessage(err), 500)}`);
-        res.writeHead(500, { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(body), 'x-amzn-ErrorType': 'InternalFailure' });
+        const body = errorBody(he ? he.message : `Internal error: ${truncate(errorMessage(err), 500)}`);
+        res.writeHead(he?.status ?? 500, { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(body), 'x-amzn-ErrorType': he?.errorType ?? 'InternalFailure' });
         res.end(body);
       } else {
         res.destroy();

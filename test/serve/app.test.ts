@@ -5,6 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
+import { HttpError } from '../../src/core/errors.js';
 import { send, startFakeServer, type FakeServer } from './helpers.js';
 
 const CSV = 'user_1,10.0.0.1\nuser_2, 192.168.1.2\n';
@@ -231,6 +232,13 @@ describe('serve app', () => {
     assert.equal(b.body, 'dash:/');
     const c = await send(srv.url, 'GET', '/dashboard');
     assert.equal(c.status, 404);
+    srv.running.app.mount('/boom', () => {
+      throw new HttpError(409, 'ConflictException', 'already there');
+    });
+    const d = await send(srv.url, 'GET', '/boom/x');
+    assert.equal(d.status, 409);
+    assert.equal(d.headers['x-amzn-errortype'], 'ConflictException');
+    assert.deepEqual(JSON.parse(d.body), { message: 'already there' });
   });
 
   it('answers malformed HTTP with a JSON error and an error type', async () => {
