@@ -135,6 +135,43 @@ function legend(x: number, y: number, items: LegendItem[], alignRight = false): 
   return s + '</g>';
 }
 
+/** Legend items laid out in centred rows no wider than `maxWidth` (outside the plot area, so they never hide data). */
+function legendLines(items: LegendItem[], maxWidth: number): LegendItem[][] {
+  const lines: LegendItem[][] = [[]];
+  let used = 0;
+  for (const item of items) {
+    const w = 30 + textWidth(item.label, 12) + 26;
+    if (used + w > maxWidth && lines[lines.length - 1]!.length > 0) {
+      lines.push([]);
+      used = 0;
+    }
+    lines[lines.length - 1]!.push(item);
+    used += w;
+  }
+  return lines;
+}
+
+const LEGEND_LINE = 21;
+
+/** Draw legend rows centred at cx, the first row's centre line at y. */
+function legendRows(cx: number, y: number, lines: LegendItem[][]): string {
+  const size = 12;
+  const gap = 26;
+  let s = '<g>';
+  lines.forEach((items, row) => {
+    const widths = items.map((i) => 30 + textWidth(i.label, size));
+    const total = widths.reduce((a, b) => a + b, 0) + gap * (items.length - 1);
+    let x = cx - total / 2;
+    const cy = y + row * LEGEND_LINE;
+    items.forEach((item, i) => {
+      s += legendSwatch(x, cy, item);
+      s += text(x + 30, cy + 4, item.label, { size });
+      x += widths[i]! + gap;
+    });
+  });
+  return s + '</g>';
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Histogram
 
@@ -224,10 +261,17 @@ export function histogramSvg(input: HistogramInput): string {
   const bins = chooseBins(a, b, include, input.bins);
   const ha = histogram(a, bins);
   const hb = histogram(b, bins);
-  const box: Box = { left: 78, top: 70, width: width - 78 - 28, height: height - 70 - 78 };
+  const items: LegendItem[] = [
+    { label: input.normalLabel, color: COLORS.blue, kind: 'fill' },
+    { label: input.abnormalLabel, color: COLORS.vermillion, kind: 'fill' },
+  ];
+  if (input.threshold) items.push({ label: input.threshold.label, color: COLORS.black, kind: 'dash' });
+  const lines = legendLines(items, width - 60);
+  const top = 70 + lines.length * LEGEND_LINE + 1;
+  const box: Box = { left: 78, top, width: width - 78 - 28, height: height - top - 78 };
   const hiX = bins.lo + bins.count * bins.width;
   const x = linearScale([bins.lo, hiX], [box.left, box.left + box.width]);
-  const maxY = Math.max(...ha.density, ...hb.density) * 1.12 || 1;
+  const maxY = (Math.max(...ha.density, ...hb.density) || 1) * 1.08;
   const yTicks = niceTicks(0, maxY, 5);
   const y = linearScale([0, maxY], [box.top + box.height, box.top]);
 
@@ -262,42 +306,7 @@ export function histogramSvg(input: HistogramInput): string {
     s += `<line x1="${r2(tx)}" y1="${box.top}" x2="${r2(tx)}" y2="${box.top + box.height}" stroke="${COLORS.black}" stroke-width="2" stroke-dasharray="7 4"/>`;
     s += text(tx - 6, box.top + 16, '◀ flagged', { size: 11.5, anchor: 'end', weight: 'bold' });
   }
-  const items: LegendItem[] = [
-    { label: input.normalLabel, color: COLORS.blue, kind: 'fill' },
-    { label: input.abnormalLabel, color: COLORS.vermillion, kind: 'fill' },
-  ];
-  if (input.threshold) items.push({ label: input.threshold.label, color: COLORS.black, kind: 'dash' });
-  // Put the legend in the top corner where it covers the least of the bars.
-  const lw = legendWidth(items);
-  const lh = items.length * 19 + 10;
-  // Height (px) of the tallest bar under [x0, x1], and how far it reaches into the legend's band.
-  const tallest = (x0: number, x1: number): number => {
-    let worst = 0;
-    for (let k = 0; k < bins.count; k++) {
-      const bx0 = x(bins.lo + k * bins.width);
-      const bx1 = x(bins.lo + (k + 1) * bins.width);
-      if (bx1 < x0 || bx0 > x1) continue;
-      worst = Math.max(worst, ha.density[k]!, hb.density[k]!);
-    }
-    return y(0) - y(worst);
-  };
-  // Slide it along the top: least overlap first, then the most clearance (bars under and 30 px either side),
-  // then the position nearest a corner.
-  const leftX = box.left + 10;
-  const rightX = box.left + box.width - 10 - lw;
-  const band = box.height - 28 - lh;
-  let bestX = leftX;
-  let bestCost = Infinity;
-  for (let lx = leftX; lx <= rightX + 0.5; lx += 8) {
-    const overlap = Math.max(0, tallest(lx, lx + lw) - band);
-    const near = tallest(lx - 30, lx + lw + 30);
-    const cost = overlap * 1e6 + Math.round(near / 10) * 1e3 + Math.min(lx - leftX, rightX - lx);
-    if (cost < bestCost) {
-      bestCost = cost;
-      bestX = lx;
-    }
-  }
-  s += legend(Math.min(bestX, rightX), box.top + 28, items);
+  s += legendRows(width / 2, 66, lines);
   const outside = ha.outside + hb.outside;
   if (outside > 0) {
     s += text(width - 28, height - 12, `${outside.toLocaleString('en-US')} pairs in the outer tails are outside the plotted range`, {
@@ -330,10 +339,10 @@ function curvePoints(curve: Curve, x: Scale, y: Scale): [number, number][] {
 
 export function rocSvg(input: RocInput): string {
   const width = input.width ?? 1000;
-  const height = input.height ?? 540;
+  const height = input.height ?? 570;
   const title = input.title ?? 'ROC curve';
-  const top = 70;
-  const bottomPad = 62;
+  const top = 84;
+  const bottomPad = 70;
   const gap = 90;
   const panelW = (width - 78 - 24 - gap) / 2;
   const left: Box = { left: 78, top, width: panelW, height: height - top - bottomPad - 40 };
@@ -371,18 +380,6 @@ export function rocSvg(input: RocInput): string {
   for (const t of input.targets ?? []) {
     s += `<circle cx="${r2(xr(t.target))}" cy="${r2(yr(t.point.recall))}" r="4" fill="#fff" stroke="${COLORS.axis}" stroke-width="1.5"/>`;
   }
-  if (input.targets && input.targets.length > 0) {
-    const rows = input.targets.map((t) => `FPR ≤ ${logPct(t.target)}: recall ${fmtPct(t.point.recall)}, threshold ${fmtNum(t.point.threshold)}`);
-    const w = Math.max(...rows.map((r) => textWidth(r, 11.5))) + 20;
-    const h = rows.length * 18 + 30;
-    const bx = right.left + right.width - w - 8;
-    const by = right.top + right.height - h - 8;
-    s += `<rect x="${r2(bx)}" y="${r2(by)}" width="${r2(w)}" height="${h}" fill="#fff" fill-opacity="0.92" stroke="#ccc" rx="3"/>`;
-    s += text(bx + 10, by + 18, 'Budgets (hollow markers)', { size: 11.5, weight: 'bold', color: COLORS.axis });
-    rows.forEach((r, i) => {
-      s += text(bx + 10, by + 36 + i * 18, r, { size: 11.5, color: COLORS.axis });
-    });
-  }
   if (input.chosen) s += `<circle cx="${r2(xr(Math.max(input.chosen.fpr, minFpr)))}" cy="${r2(yr(input.chosen.recall))}" r="5.5" fill="${COLORS.vermillion}" stroke="#fff" stroke-width="1.5"/>`;
   s += text(right.left + right.width / 2, right.top - 8, 'Log FPR axis (the low-FPR region)', { size: 12.5, anchor: 'middle', weight: 'bold', color: COLORS.axis });
 
@@ -394,7 +391,11 @@ export function rocSvg(input: RocInput): string {
     items.push({ label: `Chosen threshold: FPR ${fmtPct(input.chosen.fpr, 2)}, recall ${fmtPct(input.chosen.recall)}`, color: COLORS.vermillion, kind: 'marker' });
   }
   s += legend(left.left + left.width - 8, left.top + left.height - 8 - (items.length * 19 + 10), items, true);
-  s += text(width / 2, height - 14, `${input.curve.nNormal.toLocaleString('en-US')} normal and ${input.curve.nAbnormal.toLocaleString('en-US')} abnormal pairs; a pair is flagged when dot_product < threshold`, {
+  if (input.targets && input.targets.length > 0) {
+    const budgets = input.targets.map((t) => `FPR ≤ ${logPct(t.target)}: recall ${fmtPct(t.point.recall)} (threshold ${fmtNum(t.point.threshold)})`);
+    s += text(width / 2, height - 32, `Hollow markers: ${budgets.join(' · ')}`, { size: 12, anchor: 'middle', color: COLORS.axis });
+  }
+  s += text(width / 2, height - 12, `${input.curve.nNormal.toLocaleString('en-US')} normal and ${input.curve.nAbnormal.toLocaleString('en-US')} abnormal pairs; a pair is flagged when dot_product < threshold`, {
     size: 11,
     anchor: 'middle',
     color: COLORS.muted,
@@ -438,15 +439,23 @@ export function prSvg(input: PrInput): string {
   const width = input.width ?? 900;
   const height = input.height ?? 560;
   const title = input.title ?? 'Precision-recall';
-  const box: Box = { left: 78, top: 70, width: width - 78 - 28, height: height - 70 - 90 };
+  const items: LegendItem[] = input.mixes.map((ratio, i) => {
+    const st = MIX_STYLE[i % MIX_STYLE.length]!;
+    return { label: `${mixLabel(ratio, input.curve)}: AP ${input.ap[i]!.toFixed(3)}`, color: st.color, kind: st.kind };
+  });
+  const chosen = input.chosen && input.chosen.tp > 0 ? input.chosen : undefined;
+  if (chosen) items.push({ label: `Chosen threshold (recall ${fmtPct(chosen.recall)})`, color: COLORS.axis, kind: 'marker' });
+  const lines = legendLines(items, width - 60);
+  const top = 70 + lines.length * LEGEND_LINE + 6;
+  const box: Box = { left: 78, top, width: width - 78 - 28, height: height - top - 90 };
   const x = linearScale([0, 1], [box.left, box.left + box.width]);
   const y = linearScale([0, 1.02], [box.top + box.height, box.top]);
   const ticks01 = [0, 0.2, 0.4, 0.6, 0.8, 1];
   const pct = (v: number): string => fmtPct(v, 0);
   let s = svgOpen(width, height, title) + titleBlock(width, title, input.subtitle);
+  s += legendRows(width / 2, 66, lines);
   s += axes(box, { scale: x, ticks: ticks01, label: 'Recall (abnormal pairs flagged)', format: pct }, { scale: y, ticks: ticks01, label: 'Precision (flagged pairs that are abnormal)', format: pct });
   s += `<defs><clipPath id="pr-clip"><rect x="${box.left}" y="${box.top}" width="${box.width}" height="${box.height}"/></clipPath></defs><g clip-path="url(#pr-clip)">`;
-  const items: LegendItem[] = [];
   input.mixes.forEach((ratio, i) => {
     const st = MIX_STYLE[i % MIX_STYLE.length]!;
     const pts: [number, number][] = [];
@@ -455,16 +464,14 @@ export function prSvg(input: PrInput): string {
       pts.push([x(p.recall), y(precisionAt(p, ratio))]);
     }
     s += `<path d="${pathD(simplify(pts, 0.4))}" fill="none" stroke="${st.color}" stroke-width="2.2" ${st.dash ? `stroke-dasharray="${st.dash}"` : ''} stroke-linejoin="round"/>`;
-    if (input.chosen && input.chosen.tp > 0) {
-      s += `<circle cx="${r2(x(input.chosen.recall))}" cy="${r2(y(precisionAt(input.chosen, ratio)))}" r="4.5" fill="${st.color}" stroke="#fff" stroke-width="1.5"/>`;
-    }
-    items.push({ label: `${mixLabel(ratio, input.curve)}: AP ${input.ap[i]!.toFixed(3)}`, color: st.color, kind: st.kind });
   });
   s += '</g>';
-  if (input.chosen && input.chosen.tp > 0) {
-    items.push({ label: `Chosen threshold (recall ${fmtPct(input.chosen.recall)})`, color: COLORS.axis, kind: 'marker' });
+  if (chosen) {
+    input.mixes.forEach((ratio, i) => {
+      const st = MIX_STYLE[i % MIX_STYLE.length]!;
+      s += `<circle cx="${r2(x(chosen.recall))}" cy="${r2(y(precisionAt(chosen, ratio)))}" r="5" fill="${st.color}" stroke="#fff" stroke-width="1.5"/>`;
+    });
   }
-  s += legend(box.left + 12, box.top + box.height - 12 - (items.length * 19 + 10), items);
   s += text(width / 2, height - 30, 'Precision depends on how rare abnormal pairs are: the same threshold (same recall and FPR) gives', { size: 11, anchor: 'middle', color: COLORS.muted });
   s += text(width / 2, height - 14, 'lower precision the more normal traffic there is per attack. Curves re-weight the normal pairs to each mix.', { size: 11, anchor: 'middle', color: COLORS.muted });
   return s + '</svg>';

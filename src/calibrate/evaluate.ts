@@ -10,8 +10,8 @@ import {
   pointAtMaxFpr,
   pointAtMinPrecision,
   pointAtThreshold,
-  precisionAt,
   quantiles,
+  selectionPrecision,
   rocAuc,
   type Curve,
   type MixRow,
@@ -67,11 +67,12 @@ function choose(curve: Curve, rule: CalibrationRule, normal: ArrayLike<number>, 
       const pt = pointAtMinPrecision(curve, rule.min_precision, rule.ratio);
       if (pt) return pt;
       let best = 0;
-      for (const p of curve.points) if (p.tp > 0) best = Math.max(best, precisionAt(p, rule.ratio));
+      for (const p of curve.points) if (p.tp > 0) best = Math.max(best, selectionPrecision(p, curve, rule.ratio));
       throw new CalibrationError(
         `no threshold reaches precision ${rule.min_precision}` +
           (rule.ratio !== undefined ? ` at ${rule.ratio}:1 normal:abnormal` : '') +
-          `; the best this model reaches on this data is ${best.toFixed(4)}`,
+          `; the best this model reaches on this data is ${best.toFixed(4)}` +
+          (rule.ratio !== undefined ? ' (counting one more false positive than observed, since the mix multiplies them)' : ''),
       );
     }
     case 'threshold':

@@ -130,9 +130,15 @@ test('threshold at a minimum precision: highest recall whose precision is high e
   const p100 = pointAtMinPrecision(curve, 1)!;
   assert.equal(p100.tp, 2);
   assert.equal(p100.fp, 0);
-  // At 10 normal per abnormal, only the two perfectly clean points keep precision 1, and 0.8 is out of reach
-  // after the first false positive (recall 0.6 / (0.6 + 0.25·10) < 0.8).
-  assert.equal(pointAtMinPrecision(curve, 0.8, 10)!.tp, 2);
+  // Re-weighted to a mix, the FPR is taken as (fp + 1) / n: at 10:1 the clean point (recall 0.4, fp 0) has
+  // 0.4 / (0.4 + 0.25·10) = 0.138 and (recall 0.8, fp 1) 0.8 / (0.8 + 0.5·10) = 0.138 too (more recall wins);
+  // (recall 0.6, fp 1) has 0.107. At 0.1:1 the point with 4 TP and 1 FP has 0.8 / (0.8 + 0.5·0.1) = 0.941.
+  assert.equal(pointAtMinPrecision(curve, 0.8, 10), undefined);
+  assert.equal(pointAtMinPrecision(curve, 0.13, 10)!.tp, 4);
+  assert.equal(pointAtMinPrecision(curve, 0.1, 10)!.tp, 4);
+  const mixed = pointAtMinPrecision(curve, 0.94, 0.1)!;
+  assert.equal(mixed.tp, 4);
+  assert.equal(mixed.fp, 1);
   assert.equal(pointAtMinPrecision(buildCurve([1], [2]), 0.6), undefined);
 });
 

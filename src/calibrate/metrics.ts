@@ -115,15 +115,28 @@ export function pointAtMaxFpr(curve: Curve, maxFpr: number): OperatingPoint {
 }
 
 /**
- * The highest-recall point whose precision (at `ratio` normal per abnormal; default the evaluation mix) is at least
- * `minPrecision`; among equal recall, the one with fewest false positives. `undefined` when no point qualifies.
+ * Precision used to *select* a threshold. At the evaluation mix it is the plain count ratio. Re-weighted to a mix of
+ * `ratio` normal per abnormal, the false-positive rate is taken pessimistically as (fp + 1) / n: multiplying a
+ * handful of false positives by a large ratio is noisy, and a threshold must not be chosen just because no normal
+ * pair happened to fall below it (with 0 of 100,000 normal pairs flagged, the FPR can still be ~1e-5).
+ */
+export function selectionPrecision(pt: OperatingPoint, curve: Curve, ratio?: number): number {
+  if (ratio === undefined) return precisionAt(pt);
+  const fpr = (pt.fp + 1) / curve.nNormal;
+  return pt.recall === 0 ? Number.NaN : pt.recall / (pt.recall + fpr * ratio);
+}
+
+/**
+ * The highest-recall point whose precision (at `ratio` normal per abnormal, see selectionPrecision; default the
+ * evaluation mix) is at least `minPrecision`; among equal recall, the one with fewest false positives.
+ * `undefined` when no point qualifies.
  */
 export function pointAtMinPrecision(curve: Curve, minPrecision: number, ratio?: number): OperatingPoint | undefined {
   if (!(minPrecision > 0 && minPrecision <= 1)) throw new RangeError(`min precision must be in (0, 1], got ${minPrecision}`);
   let best: OperatingPoint | undefined;
   for (const pt of curve.points) {
     if (pt.tp === 0) continue;
-    const prec = precisionAt(pt, ratio);
+    const prec = selectionPrecision(pt, curve, ratio);
     if (prec + 1e-12 < minPrecision) continue;
     if (!best || pt.tp > best.tp) best = pt;
   }
