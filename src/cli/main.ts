@@ -11,6 +11,7 @@ import { registerTrain } from './commands/train.js';
 import { registerScore } from './commands/score.js';
 import { registerDemo } from './commands/demo.js';
 import { registerServe } from './commands/serve.js';
+import { registerCalibrate } from './commands/calibrate.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerPairs(program);
   registerTrain(program);
   registerScore(program);
+  registerCalibrate(program);
   registerServe(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
