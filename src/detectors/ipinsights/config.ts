@@ -53,6 +53,11 @@ export const hyperparametersSchema = z
       .enum(OPTIMIZERS, { message: `must be one of ${OPTIMIZERS.join(', ')}` })
       .default('sgd')
       .describe('seclake extra. sgd: word2vec-style Hogwild SGD with linear decay (default, see docs/ipinsights.md); adam: lazy (row-sparse) Adam as SageMaker.'),
+    random_negative_entity: z
+      .enum(['uniform', 'batch'], { message: 'must be one of uniform, batch' })
+      .default('uniform')
+      .describe('seclake extra. Entity a random-IP negative is paired with: uniform = drawn uniformly from the training entities (default; the model also learns how active each entity is), batch = the positive\'s own entity (SageMaker).'),
+    entity_max_norm: num('float', 0, 1e6, 2, 'seclake extra. Entity vectors are scaled back to this L2 norm after each update (0 = no cap); keeps scores of busy and quiet entities on one scale.'),
     threads: num('int', 0, 256, 0, 'seclake extra. Training worker threads; 0 = one per available core.'),
     seed: num('int', 0, 0xffffffff, 1, 'seclake extra. Seed of every random choice; with threads=1 training is bit-for-bit reproducible.'),
     num_ip_vectors: num('int', 0, 1 << 28, 0,
