@@ -1,12 +1,80 @@
-import type { Command } from 'commander';
-import { SeclakeError } from '../../core/errors.js';
+import { Command, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { ParseError, errorMessage } from '../../core/errors.js';
+import { IpInsightsModel } from '../../detectors/ipinsights/index.js';
+import { formatPredictions, parseCsvPairs, type ResponseType } from '../../detectors/ipinsights/wire.js';
 
-// Placeholder until the owning component lands.
+interface ScoreCliOptions {
+  model: string;
+  input: string;
+  accept: ResponseType;
+  verbose?: boolean;
+}
+
+/** Score this many pairs per call, so huge inputs stream out instead of building one giant array of results. */
+const CHUNK = 10_000;
+
+function readInput(file: string): string {
+  let buf: Buffer;
+  try {
+    buf = file === '-' ? readFileSync(0) : readFileSync(file);
+  } catch (err) {
+    throw new ParseError(`cannot read: ${errorMessage(err)}`, { file, kind: 'total' }, { cause: err });
+  }
+  if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) buf = gunzipSync(buf);
+  return buf.toString('utf8');
+}
+
 export function registerScore(program: Command): void {
   program
     .command('score')
-    .description('(not yet available)')
-    .action(() => {
-      throw new SeclakeError('score is not available yet');
+    .description('Score entity,ip pairs with an IP Insights model; prints the SageMaker response body (dot_product: larger = more normal).')
+    .requiredOption('--model <path>', 'model file (from seclake train)')
+    .requiredOption('--input <file>', "headerless CSV entity,ip per line ('-' = stdin, gzip allowed)")
+    .addOption(new Option('--accept <type>', 'response format').choices(['application/json', 'application/jsonlines']).default('application/json'))
+    .option('--verbose', "add entity_embedding and ip_embedding (SageMaker's verbose=True); unknown entities get \"entity_known\": false")
+    .addHelpText(
+      'after',
+      `
+Output is byte-for-byte what a SageMaker IP Insights endpoint returns:
+  application/json       {"predictions": [{"dot_product": 1.23}, ...]}
+  application/jsonlines  {"dot_product": 1.23} per line
+A malformed input line (wrong column count, empty entity, invalid IP) is an error naming the line.
+Entities never seen in training are scored against the population of trained entities; a count of them
+is printed on stderr.
+
+Examples:
+  seclake score --model ipi.model --input pairs.csv
+  seclake score --model ipi.model --input pairs.csv --accept application/jsonlines --verbose`,
+    )
+    .action(async (o: ScoreCliOptions) => {
+      const model = await IpInsightsModel.load(o.model);
+      const source = o.input === '-' ? '(stdin)' : o.input;
+      const pairs = parseCsvPairs(readInput(o.input), source);
+      const verbose = o.verbose === true;
+      const out = process.stdout;
+      let unknown = 0;
+      const json = o.accept === 'application/json';
+      if (json) out.write('{"predictions": [');
+      for (let i = 0; i < pairs.length; i += CHUNK) {
+        const results = model.scorePairs(pairs.slice(i, i + CHUNK), { verbose, source });
+        for (const r of results) if (r.entity_known === false) unknown++;
+        const body = formatPredictions(results, 'application/jsonlines', verbose);
+        if (json) {
+          // The JSON array's members are exactly the JSON Lines records, joined with ", ".
+          const members = body.slice(0, -1).split('\n').join(', ');
+          out.write((i > 0 ? ', ' : '') + members);
+        } else {
+          out.write(body);
+        }
+      }
+      // Exactly the endpoint's body: no trailing newline after the JSON document.
+      if (json) out.write(']}');
+      if (unknown > 0) {
+        process.stderr.write(
+          `seclake score: ${unknown} of ${pairs.length} pairs have entities not seen in training (scored against the population; "entity_known": false with --verbose)\n`,
+        );
+      }
     });
 }

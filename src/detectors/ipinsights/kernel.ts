@@ -19,7 +19,9 @@
  */
 import { Rng } from '../../core/rng.js';
 import type { OptimizerName } from './config.js';
-import { murmur3Words2, murmur3Words5 } from './hash.js';
+import { murmur3Words2 } from './hash.js';
+import type { IpFamily } from './ip.js';
+import { ipv4Rows, ipv6Rows, type EncoderSpec } from './model.js';
 
 /** Slots of the per-worker stats row in the shared stats array. */
 export const STAT_BATCHES = 0;
@@ -92,6 +94,10 @@ export interface KernelBuffers {
   /** Distinct entity rows of the training data. */
   entities: Uint32Array;
   rows: Uint32Array;
+  /** Per training row: a 32-bit key of its full address (for the pair set). */
+  ipKey: Uint32Array;
+  /** Open-addressing set of (entity row, address) keys seen in training (0 = empty slot); length a power of two. */
+  pairSet: Uint32Array;
   order: Uint32Array;
   /** workers x STATS_WIDTH; each worker writes only its own row. */
   stats: Float64Array;
@@ -188,6 +194,8 @@ export class Kernel {
   private gPool = new Float32Array(0);
   private poolAct = new Float32Array(0);
   private readonly eSlots: Int32Array;
+  private readonly words = new Uint32Array(4);
+  private readonly spec: EncoderSpec;
   private readonly perm: Int32Array;
   private readonly biasGrad: Float32Array;
   private readonly gGrad: Float32Array;
@@ -212,6 +220,7 @@ export class Kernel {
     this.gPos = new Float32Array(B * d);
     this.ge = new Float32Array(d);
     this.eSlots = new Int32Array(B);
+    this.spec = { v4_prefixes: cfg.v4, v6_prefixes: cfg.v6, num_ip_vectors: cfg.nP, hash_seed: cfg.hashSeed, layers: [] };
     this.perm = new Int32Array(B);
     this.biasGrad = new Float32Array(d);
     this.gGrad = new Float32Array(d);
@@ -269,45 +278,12 @@ export class Kernel {
 
   /** A uniformly random address's hashed prefix rows into out[off..off+K). */
   private randomRows(rng: Rng, out: Uint32Array, off: number): void {
-    const { v4, v6, nP, hashSeed, p6 } = this.cfg;
-    if (p6 > 0 && (p6 >= 1 || rng.next() < p6)) {
-      // Global unicast 2000::/3, uniformly.
-      const w0 = (0x20000000 | (rng.nextU32() & 0x1fffffff)) >>> 0;
-      const w1 = rng.nextU32();
-      const w2 = rng.nextU32();
-      const w3 = rng.nextU32();
-      for (let k = 0; k < v6.length; k++) {
-        const len = v6[k]!;
-        out[off + k] =
-          murmur3Words5(mask(w0, 0, len), mask(w1, 1, len), mask(w2, 2, len), mask(w3, 3, len), 0x600 | len, hashSeed) % nP;
-      }
-    } else {
-      const a = rng.nextU32();
-      for (let k = 0; k < v4.length; k++) {
-        const len = v4[k]!;
-        out[off + k] = murmur3Words2(len === 0 ? 0 : a >>> (32 - len), 0x400 | len, hashSeed) % nP;
-      }
-    }
+    if (randomAddress(rng, this.cfg.p6, this.words) === 4) ipv4Rows(this.spec, this.words[0]!, out, off);
+    else ipv6Rows(this.spec, this.words, out, off);
   }
 
-  /** Derangement of 0..m-1 into perm (Fisher-Yates, then fixed points swapped with a neighbour). */
   private derange(m: number, rng: Rng): void {
-    const perm = this.perm;
-    for (let i = 0; i < m; i++) perm[i] = i;
-    for (let i = m - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      const t = perm[i]!;
-      perm[i] = perm[j]!;
-      perm[j] = t;
-    }
-    for (let i = 0; i < m; i++) {
-      if (perm[i] === i) {
-        const j = i + 1 < m ? i + 1 : 0;
-        const t = perm[i]!;
-        perm[i] = perm[j]!;
-        perm[j] = t;
-      }
-    }
+    derangement(this.perm, m, rng);
   }
 
   /** h = sum of P rows (+ dense layers, caching activations at act[actOff..]) + bias. */
@@ -405,6 +381,8 @@ export class Kernel {
     const L2 = dense * 2 * d;
     const spE = this.sparseE;
     const uniformNeg = this.cfg.uniformNegatives;
+    const pairSet = this.buf.pairSet;
+    const ipKey = this.buf.ipKey;
     const entities = this.buf.entities;
     const maxNorm2 = this.cfg.maxNorm > 0 ? this.cfg.maxNorm * this.cfg.maxNorm : Infinity;
     let loss = 0;
@@ -443,7 +421,8 @@ export class Kernel {
       for (let b = 0; b < m; b++) {
         const b2 = perm[b]!;
         const er = entRow[order[start + b]!]!;
-        if (er === entRow[order[start + b2]!]!) continue;
+        // Skip re-pairings that are pairs of the training data (a shuffle of true pairs is not a negative).
+        if (er === entRow[order[start + b2]!]! || hasPair(pairSet, er, ipKey[order[start + b2]!]!)) continue;
         const oe = er * d;
         const ho = b2 * d;
         let sc = 0;
@@ -680,11 +659,78 @@ function adamDense(W: Float32Array, M: Float32Array, V: Float32Array, G: Float32
   }
 }
 
-function mask(w: number, wordIndex: number, len: number): number {
-  const keep = len - wordIndex * 32;
-  if (keep >= 32) return w;
-  if (keep <= 0) return 0;
-  return (w & (0xffffffff << (32 - keep))) >>> 0;
+/** Key of an (entity row, address key) pair in the pair set: never 0. */
+export function pairKey(entityRow: number, ipKey: number): number {
+  return (murmur3Words2(entityRow, ipKey, 0x9a1e) | 1) >>> 0;
+}
+
+/** Insert into an open-addressing pair set (length a power of two, at most half full). */
+export function addPair(set: Uint32Array, entityRow: number, ipKey: number): void {
+  const key = pairKey(entityRow, ipKey);
+  const mask = set.length - 1;
+  let h = Math.imul(key, 0x9e3779b1) >>> 0;
+  while (true) {
+    const i = h & mask;
+    const v = set[i]!;
+    if (v === key) return;
+    if (v === 0) {
+      set[i] = key;
+      return;
+    }
+    h++;
+  }
+}
+
+/** Whether (entity row, address key) is in the pair set (false positives at ~ n / 2^32). */
+export function hasPair(set: Uint32Array, entityRow: number, ipKey: number): boolean {
+  if (set.length === 0) return false;
+  const key = pairKey(entityRow, ipKey);
+  const mask = set.length - 1;
+  let h = Math.imul(key, 0x9e3779b1) >>> 0;
+  while (true) {
+    const v = set[h & mask]!;
+    if (v === key) return true;
+    if (v === 0) return false;
+    h++;
+  }
+}
+
+/**
+ * A random negative address into words[0..3]: IPv6 with probability p6 (uniform over global unicast
+ * 2000::/3), else IPv4 uniform over all 2^32 addresses (SageMaker: each octet uniform in 0..255).
+ */
+export function randomAddress(rng: Rng, p6: number, words: Uint32Array): IpFamily {
+  if (p6 > 0 && (p6 >= 1 || rng.next() < p6)) {
+    words[0] = (0x20000000 | (rng.nextU32() & 0x1fffffff)) >>> 0;
+    words[1] = rng.nextU32();
+    words[2] = rng.nextU32();
+    words[3] = rng.nextU32();
+    return 6;
+  }
+  words[0] = rng.nextU32();
+  words[1] = 0;
+  words[2] = 0;
+  words[3] = 0;
+  return 4;
+}
+
+/** A random permutation of 0..m-1 without fixed points (m >= 2): Fisher-Yates, then fixed points swapped with a neighbour. */
+export function derangement(perm: Int32Array, m: number, rng: Rng): void {
+  for (let i = 0; i < m; i++) perm[i] = i;
+  for (let i = m - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    const t = perm[i]!;
+    perm[i] = perm[j]!;
+    perm[j] = t;
+  }
+  for (let i = 0; i < m; i++) {
+    if (perm[i] === i) {
+      const j = i + 1 < m ? i + 1 : 0;
+      const t = perm[i]!;
+      perm[i] = perm[j]!;
+      perm[j] = t;
+    }
+  }
 }
 
 /** Typed-array views over the buffers of a SharedBufferSpec. */

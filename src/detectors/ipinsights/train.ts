@@ -12,8 +12,9 @@ import { Rng } from '../../core/rng.js';
 import { rocAuc } from './auc.js';
 import { parseHyperparameters, type HyperparameterInput, type Hyperparameters } from './config.js';
 import { countDistinctPrefixes, knownEntities, type PairData, type BadRowReport } from './data.js';
-import { murmur3Words2 } from './hash.js';
+import { murmur3Words2, murmur3Words5 } from './hash.js';
 import {
+  addPair,
   Kernel,
   STATS_WIDTH,
   STAT_BATCHES,
@@ -90,6 +91,13 @@ function seclakeVersion(): string {
   } catch {
     return 'unknown';
   }
+}
+
+/** Slots of the training pair set: a power of two >= 2 x rows. */
+function pairSetSize(n: number): number {
+  let size = 1024;
+  while (size < 2 * n) size *= 2;
+  return size;
 }
 
 function sharedF32(n: number): { buffer: SharedArrayBuffer; kind: 'f32' } {
@@ -273,6 +281,8 @@ export async function trainIpInsights(opts: TrainOptions): Promise<TrainResult> 
     denseBv: sharedF32(dense * d),
     entRow: { buffer: new SharedArrayBuffer(n * 4), kind: 'u32' },
     entities: { buffer: new SharedArrayBuffer(distinctRows.length * 4), kind: 'u32' },
+    ipKey: { buffer: new SharedArrayBuffer(n * 4), kind: 'u32' },
+    pairSet: { buffer: new SharedArrayBuffer(S > 0 ? pairSetSize(n) * 4 : 0), kind: 'u32' },
     rows: { buffer: new SharedArrayBuffer(n * k * 4), kind: 'u32' },
     order: { buffer: new SharedArrayBuffer(n * 4), kind: 'u32' },
     stats: { buffer: new SharedArrayBuffer(threads * STATS_WIDTH * 8), kind: 'f64' },
@@ -290,6 +300,16 @@ export async function trainIpInsights(opts: TrainOptions): Promise<TrainResult> 
   }
   buf.entRow.set(entRowLocal);
   buf.entities.set(distinctRows);
+  for (let i = 0; i < n; i++) {
+    let key: number;
+    if (data.fam[i] === 4) key = data.addr[i]!;
+    else {
+      const o = data.addr[i]! * 4;
+      key = murmur3Words5(data.v6[o]!, data.v6[o + 1]!, data.v6[o + 2]!, data.v6[o + 3]!, 6, 0x1b6);
+    }
+    buf.ipKey[i] = key;
+    if (S > 0) addPair(buf.pairSet, entRowLocal[i]!, key);
+  }
   pairRows(spec, data, buf.rows);
   const known = knownEntities(data.fp);
   const p6 = data.v6Rows === 0 ? 0 : data.v6Rows === n ? 1 : Math.min(0.9, Math.max(0.1, data.v6Rows / n));
