@@ -6,10 +6,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { IpInsightsModel, formatPredictions, parseCsvPairs } from '../../src/detectors/ipinsights/index.js';
 import type { ReloadEvent } from '../../src/serve/registry.js';
-import { send, startFakeServer, writeFakeModel, type FakeServer } from './helpers.js';
+import { send, startFakeServer, tempDir, writeFakeModel, type FakeServer } from './helpers.js';
+import { startServer, trainTinyModel } from './real-model.js';
 
 const CSV = 'user_1,10.0.0.1\n';
 
@@ -142,5 +144,44 @@ describe('graceful close', () => {
     assert.equal(r.connection, 'close');
     await closed;
     await assert.rejects(send(srv.url, 'GET', '/ping'), /ECONNREFUSED/);
+  });
+});
+
+describe('hot reload with the real model on worker threads', () => {
+  it('an offloaded request in flight during a swap is scored by the model it started with', async () => {
+    const tmp = tempDir('reload-real');
+    const modelA = await trainTinyModel(tmp.dir, 'a.model', 1);
+    const modelB = await trainTinyModel(tmp.dir, 'b.model', 2);
+    const live = path.join(tmp.dir, 'live.model');
+    copyFileSync(modelA, live);
+    const srv = await startServer({ name: 'ep', modelPath: live, workers: 1, offloadMinBytes: 0, watch: true, debounceMs: 50 });
+    try {
+      const body = 'user_1,10.1.2.3\nuser_2,10.2.3.4\n'.repeat(20);
+      const pairs = parseCsvPairs(body, 'x');
+      const expectA = formatPredictions((await IpInsightsModel.load(modelA)).scorePairs(pairs), 'application/json', false);
+      const expectB = formatPredictions((await IpInsightsModel.load(modelB)).scorePairs(pairs), 'application/json', false);
+      assert.notEqual(expectA, expectB);
+      assert.equal((await send(srv.url, 'POST', '/invocations', body, { 'Content-Type': 'text/csv' })).body, expectA);
+
+      const slow = await startSlowPost(srv.url, '/endpoints/ep/invocations', body);
+      const reloaded = new Promise<void>((resolve) => {
+        const off = srv.running.app.registry.on((ev) => {
+          if (ev.kind === 'reloaded') {
+            off();
+            resolve();
+          }
+        });
+      });
+      copyFileSync(modelB, live + '.tmp');
+      renameSync(live + '.tmp', live);
+      await reloaded;
+      const r = await slow.finish();
+      assert.equal(r.status, 200);
+      assert.equal(r.body, expectA, 'the in-flight request used the old model');
+      assert.equal((await send(srv.url, 'POST', '/invocations', body, { 'Content-Type': 'text/csv' })).body, expectB, 'new requests use the new model');
+    } finally {
+      await srv.close();
+      tmp.cleanup();
+    }
   });
 });
