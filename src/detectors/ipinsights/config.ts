@@ -61,7 +61,7 @@ export const hyperparametersSchema = z
     threads: num('int', 0, 256, 0, 'seclake extra. Training worker threads; 0 = one per available core.'),
     seed: num('int', 0, 0xffffffff, 1, 'seclake extra. Seed of every random choice; with threads=1 training is bit-for-bit reproducible.'),
     num_ip_vectors: num('int', 0, 1 << 28, 0,
-      'seclake extra. Rows of the hashed IP-prefix table; 0 = sized from the data (2 x distinct prefixes, power of two, at most 512 MiB).'),
+      'seclake extra. Rows of the hashed IP-prefix table; 0 = sized from the data (distinct prefixes rounded up to a power of two, at most 128 MiB).'),
   })
   .strict()
   .superRefine((hp, ctx) => {

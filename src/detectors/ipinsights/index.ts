@@ -12,7 +12,7 @@ import { ParseError } from '../../core/errors.js';
 import { entityFingerprint, entityRow } from './hash.js';
 import { parseIpInto, type IpFamily } from './ip.js';
 import { loadModelFile, type ModelHeader } from './model-file.js';
-import { dot, encodeRows, findFingerprint, ipRows, rowsPerIp, type Weights } from './model.js';
+import { dot, encodeRows, findFingerprint, ipRows, rowsPerIp, touchRows, type Weights } from './model.js';
 import type { Pair, ScoreResult } from './wire.js';
 
 export type { ModelHeader, TrainingMetadata, MetadataPatch, SectionInfo } from './model-file.js';
@@ -21,6 +21,9 @@ export type { Pair, ScoreResult, ResponseType } from './wire.js';
 export { parseCsvPairs, formatPredictions } from './wire.js';
 export type { Hyperparameters, HyperparameterInput } from './config.js';
 export { parseHyperparameters, hyperparametersSchema, SAGEMAKER_HYPERPARAMETERS } from './config.js';
+
+/** How many pairs ahead scorePairs touches prefix rows (measured: 1.6x on a 512 MiB table, random IPs). */
+const PREFETCH = 4;
 
 export interface ScoreOptions {
   /** Add entity_embedding and ip_embedding (SageMaker's verbose=True). */
@@ -43,7 +46,10 @@ export class IpInsightsModel {
   readonly weights: Weights;
   private readonly k: number;
   private readonly words = new Uint32Array(4);
-  private readonly rows: Uint32Array;
+  private rows: Uint32Array;
+  private eOff = new Int32Array(0);
+  /** Keeps the prefetch loads of scorePairs observable (otherwise they could be optimised away). */
+  prefetchSink = 0;
   private readonly ipVec: Float32Array;
   private readonly tmp: Float32Array;
 
@@ -52,7 +58,7 @@ export class IpInsightsModel {
     this.header = header;
     this.weights = weights;
     this.k = rowsPerIp(header.encoder);
-    this.rows = new Uint32Array(this.k);
+    this.rows = new Uint32Array(this.k * 1024);
     this.ipVec = new Float32Array(weights.dim);
     this.tmp = new Float32Array(weights.dim);
   }
@@ -86,42 +92,41 @@ export class IpInsightsModel {
     const k = this.k;
     const spec = this.header.encoder;
     const words = this.words;
-    const rows = this.rows;
     const ipVec = this.ipVec;
     const tmp = this.tmp;
     const E = w.entity;
-    const out: ScoreResult[] = new Array(pairs.length);
-    for (let i = 0; i < pairs.length; i++) {
+    const n = pairs.length;
+    // Pass 1: parse, hash, look up the entity. Pass 2: encode and score, touching the rows of the address
+    // PREFETCH pairs ahead so their cache misses overlap.
+    const rows = this.rows.length >= n * k ? this.rows : (this.rows = new Uint32Array(Math.max(n, 1024) * k));
+    const eOff = this.eOff.length >= n ? this.eOff : (this.eOff = new Int32Array(Math.max(n, 1024)));
+    for (let i = 0; i < n; i++) {
       const p = pairs[i]!;
       let fam = parseIpInto(p.ip, words);
       if (fam === 0 && typeof p.ip === 'string') fam = parseIpInto(p.ip.trim(), words);
       if (fam === 0) {
         throw new ParseError(`invalid IP address ${JSON.stringify(String(p.ip).slice(0, 80))}`, { file: opts.source ?? 'request', line: i + 1, field: 'ip' });
       }
-      ipRows(spec, fam as IpFamily, words, rows, 0);
-      encodeRows(w, rows, 0, k, ipVec, tmp);
+      ipRows(spec, fam as IpFamily, words, rows, i * k);
       const known = findFingerprint(w.knownFp, entityFingerprint(p.entity)) >= 0;
-      let vec: Float32Array;
-      let off: number;
-      if (known) {
-        vec = E;
-        off = entityRow(p.entity, w.numEntityVectors) * d;
-      } else {
-        vec = w.population;
-        off = 0;
-      }
-      const s = dot(vec, off, ipVec, 0, d);
-      if (verbose) {
-        out[i] = {
-          dot_product: s,
-          ip_embedding: Array.from(ipVec),
-          entity_embedding: Array.from(vec.subarray(off, off + d)),
-          entity_known: known,
-        };
-      } else {
-        out[i] = { dot_product: s, entity_known: known };
-      }
+      eOff[i] = known ? entityRow(p.entity, w.numEntityVectors) * d : -1;
     }
+    const out: ScoreResult[] = new Array(n);
+    const P = w.ip;
+    let sink = 0;
+    for (let i = 0; i < n; i++) {
+      if (i + PREFETCH < n) sink += touchRows(P, rows, (i + PREFETCH) * k, k, d);
+      encodeRows(w, rows, i * k, k, ipVec, tmp);
+      const off = eOff[i]!;
+      const known = off >= 0;
+      const vec = known ? E : w.population;
+      const o = known ? off : 0;
+      const s = dot(vec, o, ipVec, 0, d);
+      out[i] = verbose
+        ? { dot_product: s, ip_embedding: Array.from(ipVec), entity_embedding: Array.from(vec.subarray(o, o + d)), entity_known: known }
+        : { dot_product: s, entity_known: known };
+    }
+    this.prefetchSink = sink;
     return out;
   }
 }

@@ -3,25 +3,28 @@
  * (Hogwild: workers read and write the same rows without locks). Runs in a worker thread or, for
  * tests and threads=1, in the calling thread; the arithmetic is the same either way.
  *
- * Per mini-batch of B positives (entity e_b, IP x_b):
- *   - encode every positive IP once: h_b = enc(x_b);
- *   - for each positive: the positive record (label 1), S shuffled negatives (e_b, x_{pi(b)}) with pi a
- *     derangement of the batch (label 0), and R random-IP negatives (e_b, random address; label 0);
- *   - logistic loss on score = e . h; the entity's gradient is summed over its 1+S+R records.
+ * Per mini-batch of B positives (entity e_b, IP x_b), all with label 1 except negatives (label 0):
+ *   - encode every positive IP once: h_b = enc(x_b); draw a pool of ceil(R * B / NEG_POOL_REUSE) uniformly
+ *     random addresses and encode each once;
+ *   - S shuffled rounds: entity e_b with the IP of positive pi(b), pi a derangement of the batch; pairs
+ *     present in the training data are skipped (a re-created true pair is not a negative);
+ *   - for each positive: the positive record and R random negatives, each a random pool member paired with
+ *     a uniformly drawn training entity (random_negative_entity=uniform, default) or with e_b (batch);
+ *   - logistic loss on score = (E[e] + G) . h, G a shared entity offset folded into E when saved.
  * Optimizers:
- *   - sgd  (default): word2vec-style. The entity row and the random negatives' prefix rows are updated
- *     right away; the positives' prefix rows once per batch (their gradient is summed over the positive
- *     and shuffled uses). lr decays linearly to 1e-4 * lr over the whole run.
+ *   - sgd (default): word2vec-style. Entity rows are updated after each record group; the prefix rows of
+ *     the batch's positives and of the pool once per batch with their summed gradient; the step decays
+ *     linearly to 1e-4 of its start over the run. Entity rows are scaled back to entity_max_norm.
  *   - adam: lazy Adam as SageMaker: per batch, the gradient of every touched row is summed (row-sparse)
  *     and only those rows get an Adam step (bias correction by the global step count).
- * Weight decay: L2 on the rows a step touches (lazy). Dense layers (num_ip_encoder_layers >= 2) are
- * trained with Adam on the batch gradient in both modes.
+ * Weight decay: L2 on the rows a step touches (lazy). Dense layers (num_ip_encoder_layers >= 2), the IP
+ * bias and G are updated once per batch (dense layers with Adam in both modes).
  */
 import { Rng } from '../../core/rng.js';
 import type { OptimizerName } from './config.js';
 import { murmur3Words2 } from './hash.js';
 import type { IpFamily } from './ip.js';
-import { ipv4Rows, ipv6Rows, type EncoderSpec } from './model.js';
+import { ipv4Rows, ipv6Rows, touchRows, type EncoderSpec } from './model.js';
 
 /** Slots of the per-worker stats row in the shared stats array. */
 export const STAT_BATCHES = 0;
@@ -112,6 +115,8 @@ const BETA2 = 0.999;
 const EPS = 1e-8;
 /** Each random address of a batch's negative pool is used by this many (entity, random IP) records on average. */
 export const NEG_POOL_REUSE = 4;
+/** Rows are touched this many addresses ahead of their use, so cache misses overlap. */
+const PREFETCH = 4;
 const MIN_LR_FRACTION = 1e-4;
 
 /** Deterministic seed of a worker's RNG for an epoch. */
@@ -210,6 +215,8 @@ export class Kernel {
   private readonly sparseP: SparseGrad | undefined;
   private loss = 0;
   private correct = 0;
+  /** Keeps the prefetch loads observable. */
+  sink = 0;
 
   constructor(cfg: KernelConfig, buf: KernelBuffers, worker: number) {
     this.cfg = cfg;
@@ -398,7 +405,12 @@ export class Kernel {
       spE!.clear();
       this.sparseP!.clear();
     }
-    for (let b = 0; b < m; b++) this.encode(rows, order[start + b]! * k, hPos, b * d, this.posAct, b * L2);
+    const P = this.buf.P;
+    let sink = 0;
+    for (let b = 0; b < m; b++) {
+      if (b + PREFETCH < m) sink += touchRows(P, rows, order[start + b + PREFETCH]! * k, k, d) + E[entRow[order[start + b + PREFETCH]!]! * d]!;
+      this.encode(rows, order[start + b]! * k, hPos, b * d, this.posAct, b * L2);
+    }
     gPos.fill(0, 0, m * d);
     // The batch's pool of random addresses.
     const M = R === 0 ? 0 : Math.max(1, Math.ceil((R * m) / NEG_POOL_REUSE));
@@ -406,10 +418,12 @@ export class Kernel {
     const poolRows = this.poolRows;
     const hPool = this.hPool;
     const gPool = this.gPool;
+    for (let j = 0; j < M; j++) this.randomRows(rng, poolRows, j * k);
     for (let j = 0; j < M; j++) {
-      this.randomRows(rng, poolRows, j * k);
+      if (j + PREFETCH < M) sink += touchRows(P, poolRows, (j + PREFETCH) * k, k, d);
       this.encode(poolRows, j * k, hPool, j * d, this.poolAct, j * L2);
     }
+    this.sink = sink;
     gPool.fill(0, 0, M * d);
     const eSlots = this.eSlots;
     if (adam) for (let b = 0; b < m; b++) eSlots[b] = spE!.slot(entRow[order[start + b]!]!);

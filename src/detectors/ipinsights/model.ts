@@ -150,6 +150,17 @@ export function applyLayers(layers: readonly Layer[], d: number, h: Float32Array
   }
 }
 
+/**
+ * Touch the first cache line of each prefix row of an address that will be encoded soon, so the memory
+ * loads of several addresses overlap (a software prefetch: random rows of a large table are cache misses).
+ * Returns a value only to keep the loads alive.
+ */
+export function touchRows(P: Float32Array, rows: Uint32Array, off: number, k: number, d: number): number {
+  let s = 0;
+  for (let j = 0; j < k; j++) s += P[rows[off + j]! * d]!;
+  return s;
+}
+
 /** Sequential float64 dot product of two float32 vectors (what `dot_product` reports). */
 export function dot(a: Float32Array, aOff: number, b: Float32Array, bOff: number, d: number): number {
   let s = 0;

@@ -39,8 +39,8 @@ const ENTITY_INIT = 0.5;
  * the tutorial's 0.01 then means an SGD step of 0.05, the best of 0.01 / 0.02 / 0.05 / 0.1 we measured.
  */
 export const SGD_LR_SCALE = 5;
-/** Largest auto-sized IP table, in bytes. */
-const AUTO_IP_TABLE_BYTES = 512 * 1024 * 1024;
+/** Largest auto-sized IP table, in bytes (2^18 rows at vector_dim 128; see docs/ipinsights.md). */
+const AUTO_IP_TABLE_BYTES = 128 * 1024 * 1024;
 
 export interface TrainOptions {
   train: PairData;
@@ -104,11 +104,11 @@ function sharedF32(n: number): { buffer: SharedArrayBuffer; kind: 'f32' } {
   return { buffer: new SharedArrayBuffer(n * 4), kind: 'f32' };
 }
 
-/** Rows of the auto-sized IP table: 2 x distinct prefixes, a power of two, within [1024, cap]. */
+/** Rows of the auto-sized IP table: distinct prefixes rounded up to a power of two, within [1024, cap]. */
 export function autoIpVectors(distinctPrefixes: number, d: number): number {
   const cap = 2 ** Math.floor(Math.log2(AUTO_IP_TABLE_BYTES / (4 * d)));
   let n = 1024;
-  while (n < 2 * distinctPrefixes && n < cap) n *= 2;
+  while (n < distinctPrefixes && n < cap) n *= 2;
   return Math.min(n, cap);
 }
 
