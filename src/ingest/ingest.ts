@@ -29,6 +29,11 @@ export interface IngestOptions extends WriterOptions {
   accountId?: string;
   /** Validate every event against the OCSF schema (default true). */
   validate?: boolean;
+  /**
+   * Use a source's bulk path where it offers one (default true; VPC flow text). `false` forces the
+   * generic per-event path (tests, debugging). Without validation the generic path is always used.
+   */
+  bulk?: boolean;
   onProgress?: (p: { inputsDone: number; inputsTotal: number; events: number; current: string }) => void;
 }
 
@@ -42,6 +47,8 @@ export interface InputResult {
   events: number;
   rejects: number;
   objects: string[];
+  /** Which path wrote the input's events (`bulk`: the source's SQL plan; `generic`: per-event objects). */
+  mode?: 'bulk' | 'generic';
   message?: string;
 }
 
@@ -70,8 +77,13 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
   const runId = `${Date.now()}-${randomUUID().slice(0, 8)}`;
   const tmpDir = path.join(lakeDir, META_DIR, 'staging', `${runId}-tmp`);
   const refs = expandPaths(opts.paths, lakeDir);
-  const duck = await Duck.open({ memoryLimit: '1GB' });
-  await duck.run(`SET temp_directory = '${path.join(lakeDir, META_DIR, 'staging', 'duckdb-tmp').replaceAll("'", "''")}'`);
+  // Two single-threaded DuckDB instances convert parts: one COPY to Parquet gains little from more
+  // threads (the writer is mostly serial) but costs more CPU; two parts at once use a second core.
+  const duck = await openConverter(lakeDir, 'duckdb-tmp', '1GB');
+  const duck2 = await openConverter(lakeDir, 'duckdb-tmp-2', '512MB').catch((err: unknown) => {
+    duck.close();
+    throw err;
+  });
   const results: InputResult[] = [];
   const byClass = new Map<string, { source: string; class_uid: number; class_name: string; events: number }>();
   const byPartition = new Map<string, number>();
@@ -87,6 +99,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
         opts,
         lakeDir,
         duck,
+        duck2,
         runId: `${runId}-${i}`,
         tmpDir,
         known,
@@ -111,8 +124,10 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
     opts.onProgress?.({ inputsDone: refs.length, inputsTotal: refs.length, events: eventsTotal, current: '' });
   } finally {
     duck.close();
+    duck2.close();
     rmSync(tmpDir, { recursive: true, force: true });
     rmSync(path.join(lakeDir, META_DIR, 'staging', 'duckdb-tmp'), { recursive: true, force: true });
+    rmSync(path.join(lakeDir, META_DIR, 'staging', 'duckdb-tmp-2'), { recursive: true, force: true });
   }
   const elapsed = performance.now() - t0;
   const ingested = results.filter((r) => r.status === 'ingested');
@@ -138,10 +153,24 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
   };
 }
 
+async function openConverter(lakeDir: string, tmpName: string, memoryLimit: string): Promise<Duck> {
+  const duck = await Duck.open({ memoryLimit, threads: 1 });
+  try {
+    // DuckDB keeps freed memory for reuse; background threads return it to the OS between conversions.
+    await duck.run('SET allocator_background_threads = true');
+    await duck.run(`SET temp_directory = '${path.join(lakeDir, META_DIR, 'staging', tmpName).replaceAll("'", "''")}'`);
+    return duck;
+  } catch (err) {
+    duck.close();
+    throw err;
+  }
+}
+
 interface OneCtx {
   opts: IngestOptions;
   lakeDir: string;
   duck: Duck;
+  duck2: Duck;
   runId: string;
   tmpDir: string;
   known: ReturnType<typeof readInputs>;
@@ -188,7 +217,7 @@ async function ingestOne(ref: InputRef, ctx: OneCtx): Promise<InputResult> {
     const hints: SourceHints = { ...hintsFromName(ref.name) };
     if (opts.region && !hints.region) hints.region = opts.region;
     if (opts.accountId && !hints.accountId) hints.accountId = opts.accountId;
-    writer = new LakeWriter(lakeDir, ctx.duck, ctx.runId, opts);
+    writer = new LakeWriter(lakeDir, ctx.duck, ctx.runId, opts, [ctx.duck2]);
     const quarantine = new QuarantineWriter(path.join(writer.stagingDir, 'quarantine.jsonl'));
     const validate = opts.validate !== false;
     let events = 0;
@@ -198,48 +227,65 @@ async function ingestOne(ref: InputRef, ctx: OneCtx): Promise<InputResult> {
       pending.push(r);
       ctx.onReject(r.reason);
     };
-    for await (const batch of source.read(opened.input, hints)) {
-      for (const item of batch) {
-        if (item.kind === 'reject') {
-          reject({ line: item.line, reason: item.reason, raw: item.raw, ...(item.field ? { field: item.field } : {}) });
-          continue;
+    const flushRejects = (): void => {
+      for (const r of pending) quarantine.add({ ...qBase, ...r });
+      pending.length = 0;
+    };
+    const bulk = validate && opts.bulk !== false && source.bulk ? await source.bulk(opened.input, hints) : undefined;
+    base.mode = bulk ? 'bulk' : 'generic';
+    if (bulk) {
+      // Rows are checked by the source (see BulkReader); the writer maps them with one COPY per object.
+      for await (const b of bulk.batches()) {
+        for (const r of b.rejects) reject({ line: r.line, reason: r.reason, raw: r.raw, ...(r.field ? { field: r.field } : {}) });
+        for (const w of b.warnings) ctx.onWarning(w);
+        if (b.n > 0) {
+          writer.addBulk(b, hints);
+          if (((events + b.n) >> 16) !== events >> 16) ctx.onProgress(events + b.n);
+          events += b.n;
         }
-        let ev = item.event;
-        try {
-          ev = deriveEvent(ev);
-        } catch (err) {
-          reject({ line: item.line, reason: `cannot derive OCSF names: ${errorMessage(err)}`, raw: safeJson(ev) });
-          continue;
-        }
-        if (validate) {
-          const issues = validateEvent(ev);
-          const errors = issues.filter((x) => x.severity === 'error');
-          for (const w of issues) if (w.severity === 'warning') ctx.onWarning(w.code);
-          if (errors.length > 0) {
-            reject({
-              line: item.line,
-              field: errors[0]!.path,
-              reason: `OCSF validation: ${errors.map((e) => e.message).join('; ')}`,
-              raw: safeJson(ev),
-            });
+        if (pending.length > 0) flushRejects();
+      }
+    } else {
+      for await (const batch of source.read(opened.input, hints)) {
+        for (const item of batch) {
+          if (item.kind === 'reject') {
+            reject({ line: item.line, reason: item.reason, raw: item.raw, ...(item.field ? { field: item.field } : {}) });
             continue;
           }
+          let ev = item.event;
+          try {
+            ev = deriveEvent(ev);
+          } catch (err) {
+            reject({ line: item.line, reason: `cannot derive OCSF names: ${errorMessage(err)}`, raw: safeJson(ev) });
+            continue;
+          }
+          if (validate) {
+            const issues = validateEvent(ev);
+            const errors = issues.filter((x) => x.severity === 'error');
+            for (const w of issues) if (w.severity === 'warning') ctx.onWarning(w.code);
+            if (errors.length > 0) {
+              reject({
+                line: item.line,
+                field: errors[0]!.path,
+                reason: `OCSF validation: ${errors.map((e) => e.message).join('; ')}`,
+                raw: safeJson(ev),
+              });
+              continue;
+            }
+          }
+          const err = writer.add(item, hints);
+          if (err) {
+            reject({ line: item.line, reason: err, raw: safeJson(ev) });
+            continue;
+          }
+          events++;
+          if ((events & 0xffff) === 0) ctx.onProgress(events);
         }
-        const err = writer.add(item, hints);
-        if (err) {
-          reject({ line: item.line, reason: err, raw: safeJson(ev) });
-          continue;
-        }
-        events++;
-        if ((events & 0xffff) === 0) ctx.onProgress(events);
-      }
-      if (pending.length > 0) {
-        for (const r of pending) quarantine.add({ ...qBase, ...r });
-        pending.length = 0;
+        if (pending.length > 0) flushRejects();
       }
     }
     const staged = await writer.finish();
-    const hash = await opened.contentHash();
+    const hash = bulk?.contentHash?.() ?? (await opened.contentHash());
     // Quarantine lines carry the input hash: rewrite the staged file's records now that it is known.
     quarantine.close();
     const quarantineFile = quarantine.count > 0 ? await stampHash(quarantine.file, hash) : undefined;
@@ -265,7 +311,11 @@ async function ingestOne(ref: InputRef, ctx: OneCtx): Promise<InputResult> {
   } catch (err) {
     return { ...base, status: 'failed', message: errorMessage(err) };
   } finally {
-    writer?.abort();
+    if (writer) {
+      // Conversions may still run on the shared DuckDB instances: let them end before the next input.
+      await writer.settle();
+      writer.abort();
+    }
     removeQuietly(cleanup);
   }
 }

@@ -5,6 +5,7 @@
  * Only attributes present in the data become columns, as Security Lake does.
  */
 import { attributeAt } from '../ocsf/schema.js';
+import type { BulkExpr } from '../sources/types.js';
 import { quoteIdent } from './duckdb.js';
 
 type Leaf = 'BOOLEAN' | 'INTEGER' | 'BIGINT' | 'DOUBLE' | 'VARCHAR' | 'MAP';
@@ -182,4 +183,62 @@ export function readJsonColumns(shape: Shape & { k: 'struct' }): string {
 
 function sqlString(s: string): string {
   return `'${s.replaceAll("'", "''")}'`;
+}
+
+// ---- SQL from a shape (bulk path) -------------------------------------------------------------------
+
+/** Thrown when a bulk plan has no expression for an attribute its events have (a plan that is out of date). */
+export class BulkPlanError extends Error {}
+
+/**
+ * The SELECT list that produces exactly the columns of `shape` (names, order, types) from the bulk
+ * expressions `exprs` (see {@link BulkExpr}). Every leaf is cast to its shape type, objects are
+ * `struct_pack`s in shape order, lists of objects are built from their candidate elements. Paths of
+ * `exprs` the shape lacks are ignored (no event of this part has them); a shape path without an
+ * expression throws {@link BulkPlanError}.
+ */
+export function selectFromShape(shape: Shape & { k: 'struct' }, exprs: Readonly<Record<string, BulkExpr>>): string {
+  const cols: string[] = [];
+  for (const [name, node] of shape.fields) cols.push(`${sqlOf(node, name, exprs)} AS ${quoteIdent(name)}`);
+  return cols.join(',\n  ');
+}
+
+function exprAt(exprs: Readonly<Record<string, BulkExpr>>, path: string): BulkExpr | undefined {
+  return Object.hasOwn(exprs, path) ? exprs[path] : undefined;
+}
+
+function sqlOf(node: Shape, path: string, exprs: Readonly<Record<string, BulkExpr>>): string {
+  const e = exprAt(exprs, path);
+  switch (node.k) {
+    case 'leaf':
+      if (typeof e !== 'string') throw new BulkPlanError(`bulk plan has no SQL for ${path}`);
+      return `CAST(${e} AS ${duckType(node)})`;
+    case 'struct': {
+      const packed = `struct_pack(${[...node.fields].map(([n, s]) => `${quoteIdent(n)} := ${sqlOf(s, `${path}.${n}`, exprs)}`).join(', ')})`;
+      if (e === undefined) return packed;
+      if (typeof e === 'object' && 'when' in e) return `CASE WHEN ${e.when} THEN ${packed} END`;
+      throw new BulkPlanError(`bulk plan: ${path} is an object, its SQL must be { when }`);
+    }
+    case 'list': {
+      if (node.el?.k !== 'struct') {
+        if (typeof e !== 'string') throw new BulkPlanError(`bulk plan has no SQL for ${path}`);
+        return `CAST(${e} AS ${duckType(node)})`;
+      }
+      if (typeof e !== 'object' || !('items' in e) || e.items.length === 0) throw new BulkPlanError(`bulk plan: ${path} is a list of objects, its SQL must be { items: [...] }`);
+      const el = node.el;
+      const items = e.items.map((item) => {
+        const fields = [...el.fields].map(([n, s]) => {
+          if (s.k !== 'leaf') throw new BulkPlanError(`bulk plan: ${path}[].${n} must be a scalar`);
+          const f = Object.hasOwn(item.fields, n) ? item.fields[n] : undefined;
+          if (f === undefined) throw new BulkPlanError(`bulk plan has no SQL for ${path}[].${n}`);
+          return `${quoteIdent(n)} := CAST(${f} AS ${duckType(s)})`;
+        });
+        const packed = `struct_pack(${fields.join(', ')})`;
+        return item.when ? `CASE WHEN ${item.when} THEN ${packed} END` : packed;
+      });
+      const conditional = e.items.every((i) => i.when);
+      const list = e.items.some((i) => i.when) ? `list_filter([${items.join(', ')}], x -> x IS NOT NULL)` : `[${items.join(', ')}]`;
+      return conditional ? `CASE WHEN ${e.items.map((i) => `(${i.when})`).join(' OR ')} THEN ${list} END` : list;
+    }
+  }
 }

@@ -189,4 +189,5 @@ export const awsVpcFlow: SourceDefinition = {
     const ctx = mapContext(input, hints);
     return input.isParquet ? readParquet(input, ctx) : readText(input, ctx);
   },
+  bulk: async (input, hints) => (await import('./bulk.js')).openBulk(input, hints),
 };
