@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -62,30 +63,38 @@ test('calibrate writes the calibration into the model header, with report and PN
   }
 });
 
-test('the stored threshold changes what scoring flags (annotate over a model file round trip)', async () => {
+test('the stored threshold changes what `seclake score --verbose` flags (real CLI process)', async () => {
   const t = setup();
   try {
-    const pairs = [
-      { entity: 'user_3', ip: '10.20.30.40' }, // usual network: ≈ 6
-      { entity: 'user_3', ip: '198.51.100.7' }, // elsewhere: ≈ 0
-    ];
-    const flags = async (): Promise<boolean[]> => {
-      const m = await IpInsightsModel.load(t.model);
-      const cal = readCalibration(m.header, t.model)!;
-      return m.scorePairs(pairs, { verbose: true }).map((r) => annotate(r, cal).is_anomaly);
+    const pairsCsv = path.join(t.dir, 'pairs.csv');
+    // user_3 on its usual network (≈ 6), user_3 elsewhere (≈ 0), an entity the model never saw
+    writeFileSync(pairsCsv, 'user_3,10.20.30.40\nuser_3,198.51.100.7\nnobody,10.1.1.1\n');
+    const score = (verbose: boolean): Record<string, unknown>[] => {
+      const args = ['--import', 'tsx', 'src/cli/main.ts', 'score', '--model', t.model, '--input', pairsCsv, '--accept', 'application/jsonlines'];
+      if (verbose) args.push('--verbose');
+      const out = execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      return out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     };
+    const flags = (): unknown[] => score(true).map((r) => r.is_anomaly);
+    // Uncalibrated: the SageMaker shape only.
+    assert.deepEqual(score(true).map((r) => 'is_anomaly' in r || 'anomaly_percentile' in r), [false, false, false]);
     await calibrate(['--model', t.model, '--normal', t.normal, '--threshold', '-5', '--json']);
-    assert.deepEqual(await flags(), [false, false]);
+    assert.deepEqual(flags(), [false, false, false]);
     await calibrate(['--model', t.model, '--normal', t.normal, '--max-fpr', '0.01', '--json']);
-    assert.deepEqual(await flags(), [false, true]);
+    assert.deepEqual(flags(), [false, true, true]);
     await calibrate(['--model', t.model, '--normal', t.normal, '--threshold', '100', '--json']);
-    assert.deepEqual(await flags(), [true, true]);
+    assert.deepEqual(flags(), [true, true, true]);
     // percentile: the usual pair sits inside the normal distribution, the odd one below all of it
-    const m = await IpInsightsModel.load(t.model);
-    const cal = readCalibration(m.header)!;
-    const [usual, odd] = m.scorePairs(pairs).map((r) => annotate(r, cal));
-    assert.ok(usual!.anomaly_percentile > 0 && usual!.anomaly_percentile < 1);
+    const [usual, odd, unknown] = score(true);
+    assert.ok((usual!.anomaly_percentile as number) > 0 && (usual!.anomaly_percentile as number) < 1);
     assert.equal(odd!.anomaly_percentile, 1);
+    assert.equal(unknown!.entity_known, false);
+    // Without --verbose the body stays exactly SageMaker's: dot_product only.
+    for (const r of score(false)) assert.deepEqual(Object.keys(r), ['dot_product']);
+    // The library view agrees with the CLI.
+    const m = await IpInsightsModel.load(t.model);
+    assert.equal(m.calibration?.threshold, 100);
+    assert.equal(annotate(m.scorePairs([{ entity: 'user_3', ip: '10.20.30.40' }])[0]!, readCalibration(m.header)!).is_anomaly, true);
   } finally {
     t.cleanup();
   }

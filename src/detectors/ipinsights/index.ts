@@ -8,6 +8,7 @@
  * - model-file.ts: readModelHeader, updateModelMetadata (calibration/extras slots)
  * - train.ts: trainIpInsights (worker-thread Hogwild training)
  */
+import { annotate, readCalibration, type Calibration } from '../../calibrate/apply.js';
 import { ParseError } from '../../core/errors.js';
 import { entityFingerprint, entityRow } from './hash.js';
 import { parseIpInto, type IpFamily } from './ip.js';
@@ -56,11 +57,15 @@ export class IpInsightsModel {
   prefetchSink = 0;
   private readonly ipVec: Float32Array;
   private readonly tmp: Float32Array;
+  /** The stored calibration (threshold and normal-score quantiles), if `seclake calibrate` has run on this model. */
+  readonly calibration: Calibration | undefined;
 
+  /** Throws CalibrationError naming the file when the header's calibration is malformed. */
   constructor(path: string, header: ModelHeader, weights: Weights) {
     this.path = path;
     this.header = header;
     this.weights = weights;
+    this.calibration = readCalibration(header, path);
     this.k = rowsPerIp(header.encoder);
     this.rows = new Uint32Array(this.k * 1024);
     this.ipVec = new Float32Array(weights.dim);
@@ -116,6 +121,7 @@ export class IpInsightsModel {
       eOff[i] = known ? entityRow(p.entity, w.numEntityVectors) * d : -1;
     }
     const out: ScoreResult[] = new Array(n);
+    const cal = this.calibration;
     const P = w.ip;
     let sink = 0;
     for (let i = 0; i < n; i++) {
@@ -126,9 +132,17 @@ export class IpInsightsModel {
       const vec = known ? E : w.population;
       const o = known ? off : 0;
       const s = dot(vec, o, ipVec, 0, d);
-      out[i] = verbose
-        ? { dot_product: s, ip_embedding: Array.from(ipVec), entity_embedding: Array.from(vec.subarray(o, o + d)), entity_known: known }
-        : { dot_product: s, entity_known: known };
+      if (verbose) {
+        const r: ScoreResult = { dot_product: s, ip_embedding: Array.from(ipVec), entity_embedding: Array.from(vec.subarray(o, o + d)), entity_known: known };
+        if (cal) {
+          const a = annotate(r, cal);
+          r.anomaly_percentile = a.anomaly_percentile;
+          r.is_anomaly = a.is_anomaly;
+        }
+        out[i] = r;
+      } else {
+        out[i] = { dot_product: s, entity_known: known };
+      }
     }
     this.prefetchSink = sink;
     return out;

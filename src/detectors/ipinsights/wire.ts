@@ -18,6 +18,10 @@ export interface ScoreResult {
   ip_embedding?: number[];
   /** false when the entity was not seen in training (its score uses the population vector). */
   entity_known?: boolean;
+  /** Verbose only, when the model is calibrated: share of normal traffic scoring higher, in [0, 1]. */
+  anomaly_percentile?: number;
+  /** Verbose only, when the model is calibrated: dot_product below the calibrated threshold. */
+  is_anomaly?: boolean;
 }
 
 export type ResponseType = 'application/json' | 'application/jsonlines';
@@ -149,6 +153,9 @@ function formatOne(r: ScoreResult, verbose: boolean): string {
   if (r.ip_embedding) s += `, "ip_embedding": ${floatList(r.ip_embedding)}`;
   if (r.entity_embedding) s += `, "entity_embedding": ${floatList(r.entity_embedding)}`;
   if (r.entity_known === false) s += ', "entity_known": false';
+  // seclake additions after SageMaker's keys, present only for calibrated models.
+  if (r.anomaly_percentile !== undefined) s += `, "anomaly_percentile": ${pyFloat(r.anomaly_percentile)}`;
+  if (r.is_anomaly !== undefined) s += `, "is_anomaly": ${r.is_anomaly ? 'true' : 'false'}`;
   return s + '}';
 }
 
