@@ -63,6 +63,8 @@ export interface TrainingMetadata {
   /** Training records (positives + negatives) per second, as SageMaker counts them. */
   records_per_second: number;
   seclake_version: string;
+  /** Per-epoch statistics (the training curve); absent in models trained before it was recorded. */
+  epoch_history?: { epoch: number; loss: number; accuracy: number; validation_auc: number | null; seconds: number }[];
 }
 
 export interface ModelHeader {

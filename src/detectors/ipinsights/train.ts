@@ -509,6 +509,7 @@ export async function trainIpInsights(opts: TrainOptions): Promise<TrainResult> 
       training_seconds: seconds,
       records_per_second: allRecs / trainSecs,
       seclake_version: seclakeVersion(),
+      epoch_history: epochs.map((e) => ({ epoch: e.epoch, loss: e.loss, accuracy: e.accuracy, validation_auc: e.validationAuc, seconds: e.seconds })),
     },
     calibration: null,
     extras: {},
