@@ -117,11 +117,11 @@ async function main(): Promise<void> {
 
   log(`# IP Insights login benchmark (tutorial ipinsights_login), node ${process.version}`);
   let t = performance.now();
-  const table = loadAsnTable();
+  const table = await loadAsnTable();
   const data = generateLogins(table, users, seed);
   const ev = evaluationSet(table, data, evalCount, seed);
   log(
-    `data: ${table.length} ASN rows; ${users} users -> ${data.totalEvents} logins (train ${data.trainUser.length}, test ${data.testUser.length}); ` +
+    `data: ${table.size} ASN rows; ${users} users -> ${data.totalEvents} logins (train ${data.trainUser.length}, test ${data.testUser.length}); ` +
       `eval ${ev.normalUser.length} normal + ${ev.attackUser.length} attacks; generated in ${((performance.now() - t) / 1000).toFixed(1)} s`,
   );
   const ref = machineReference();

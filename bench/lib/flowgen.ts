@@ -13,19 +13,13 @@ export const V5_FIELDS = [
   'flow-direction', 'traffic-path',
 ];
 
-export async function writeFlowLog(file: string, lines: number, seed = 1, startSec = 1_700_000_000): Promise<void> {
+/**
+ * The record lines (no header, no trailing newline), one per call. Deterministic for a seed: 200 instances in
+ * 10.0.0.0/20, half ingress, 70% of peers inside the VPC, start times 50 records per second from `startSec`.
+ */
+export function* flowLines(lines: number, seed = 1, startSec = 1_700_000_000): Generator<string> {
   const rng = new Rng(seed);
-  const gz = createGzip({ level: 6 });
-  const out = createWriteStream(file);
-  gz.pipe(out);
-  const done = new Promise<void>((resolve, reject) => {
-    out.on('finish', resolve);
-    out.on('error', reject);
-  });
   const instances = Array.from({ length: 200 }, (_, i) => `i-0${(0xa000000000000000n + BigInt(i) * 7919n).toString(16).slice(0, 16)}`);
-  const write = (s: string): Promise<void> | undefined => (gz.write(s) ? undefined : new Promise((r) => gz.once('drain', () => r())));
-  await write(V5_FIELDS.join(' ') + '\n');
-  let buf = '';
   for (let i = 0; i < lines; i++) {
     const inst = rng.int(instances.length);
     const priv = `10.0.${inst >> 4}.${(inst & 15) * 16 + 4}`;
@@ -37,10 +31,26 @@ export async function writeFlowLog(file: string, lines: number, seed = 1, startS
     const dport = ingress ? [443, 80, 5432, 22][rng.int(4)]! : 1024 + rng.int(60000);
     const start = startSec + Math.floor(i / 50);
     const accept = rng.next() < 0.95;
-    buf +=
-      `5 123456789012 eni-0${inst.toString(16).padStart(16, '0')} ${src} ${dst} ${sport} ${dport} 6 ${1 + rng.int(100)} ${40 + rng.int(100000)} ` +
+    yield `5 123456789012 eni-0${inst.toString(16).padStart(16, '0')} ${src} ${dst} ${sport} ${dport} 6 ${1 + rng.int(100)} ${40 + rng.int(100000)} ` +
       `${start} ${start + 60} ${accept ? 'ACCEPT' : 'REJECT'} OK vpc-0a1b2c3d4e5f60718 subnet-0${(inst >> 4).toString(16).padStart(16, '0')} ${instances[inst]} ` +
-      `${[2, 18, 19, 3][rng.int(4)]} IPv4 ${src} ${dst} us-east-1 use1-az${1 + (inst % 6)} - - - - ${ingress ? 'ingress' : 'egress'} ${ingress ? '-' : String(1 + rng.int(8))}\n`;
+      `${[2, 18, 19, 3][rng.int(4)]} IPv4 ${src} ${dst} us-east-1 use1-az${1 + (inst % 6)} - - - - ${ingress ? 'ingress' : 'egress'} ${ingress ? '-' : String(1 + rng.int(8))}`;
+  }
+}
+
+/** A gzip VPC flow log file: the v5 header line, then `lines` records from flowLines(). */
+export async function writeFlowLog(file: string, lines: number, seed = 1, startSec = 1_700_000_000): Promise<void> {
+  const gz = createGzip({ level: 6 });
+  const out = createWriteStream(file);
+  gz.pipe(out);
+  const done = new Promise<void>((resolve, reject) => {
+    out.on('finish', resolve);
+    out.on('error', reject);
+  });
+  const write = (s: string): Promise<void> | undefined => (gz.write(s) ? undefined : new Promise((r) => gz.once('drain', () => r())));
+  await write(V5_FIELDS.join(' ') + '\n');
+  let buf = '';
+  for (const line of flowLines(lines, seed, startSec)) {
+    buf += line + '\n';
     if (buf.length > 1 << 16) {
       await write(buf);
       buf = '';

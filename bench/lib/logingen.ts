@@ -9,45 +9,10 @@
  * 7 days are training data (§5.2). Attacks (§5.3) are a uniformly chosen training user with `drawIp()`
  * (uniform row, uniform address in it). Everything is seeded (the tutorial's generator was not).
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import type { AsnTable } from '../../src/calibrate/asn.js';
 import { Rng } from '../../src/core/rng.js';
 
-export interface AsnTable {
-  start: Uint32Array;
-  end: Uint32Array;
-  length: number;
-}
-
-/** Path of asn-ipv4-num.csv inside the installed @ip-location-db/asn package. */
-export function asnTablePath(): string {
-  const require = createRequire(import.meta.url);
-  return require.resolve('@ip-location-db/asn/asn-ipv4-num.csv');
-}
-
-/** Load the ordered [start, end] ranges (the first two columns; both are plain integers). */
-export function loadAsnTable(file = asnTablePath()): AsnTable {
-  const text = readFileSync(file, 'utf8');
-  const starts: number[] = [];
-  const ends: number[] = [];
-  let pos = 0;
-  while (pos < text.length) {
-    let nl = text.indexOf('\n', pos);
-    if (nl < 0) nl = text.length;
-    const c1 = text.indexOf(',', pos);
-    if (c1 > pos && c1 < nl) {
-      const c2 = text.indexOf(',', c1 + 1);
-      const s = Number(text.slice(pos, c1));
-      const e = Number(text.slice(c1 + 1, c2 > 0 && c2 < nl ? c2 : nl));
-      if (Number.isInteger(s) && Number.isInteger(e) && e >= s) {
-        starts.push(s);
-        ends.push(e);
-      }
-    }
-    pos = nl + 1;
-  }
-  return { start: Uint32Array.from(starts), end: Uint32Array.from(ends), length: starts.length };
-}
+export { loadAsnTable, type AsnTable } from '../../src/calibrate/asn.js';
 
 export interface LoginEvent {
   user: number;
@@ -88,19 +53,19 @@ function pyMod(a: number, n: number): number {
 
 /** IP drawn like the tutorial's draw_ip(): a uniform row, then a uniform address inside it. */
 export function drawIp(rng: Rng, table: AsnTable): number {
-  const row = rng.int(table.length);
+  const row = rng.int(table.size);
   return ipInRow(rng, table, row);
 }
 
 function ipInRow(rng: Rng, table: AsnTable, row: number): number {
-  const s = table.start[row]!;
-  const span = table.end[row]! - s + 1;
+  const s = table.starts[row]!;
+  const span = table.ends[row]! - s + 1;
   return s + Math.floor(rng.next() * span);
 }
 
 /** Generate the login data set for `users` users. */
 export function generateLogins(table: AsnTable, users: number, seed: number): LoginData {
-  const nAsn = table.length;
+  const nAsn = table.size;
   const trU: number[] = [];
   const trI: number[] = [];
   const teU: number[] = [];
@@ -209,16 +174,16 @@ export function dotted(v: number): string {
 /** Row of the table containing `ip`, or -1 (binary search over the sorted starts). */
 export function rowOf(table: AsnTable, ip: number): number {
   let lo = 0;
-  let hi = table.length - 1;
+  let hi = table.size - 1;
   let ans = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
-    if (table.start[mid]! <= ip) {
+    if (table.starts[mid]! <= ip) {
       ans = mid;
       lo = mid + 1;
     } else hi = mid - 1;
   }
-  return ans >= 0 && ip <= table.end[ans]! ? ans : -1;
+  return ans >= 0 && ip <= table.ends[ans]! ? ans : -1;
 }
 
 /**
@@ -229,7 +194,7 @@ export function rowOf(table: AsnTable, ip: number): number {
 export function oracleLogLikelihood(table: AsnTable, data: LoginData, user: number, ip: number): number {
   const row = rowOf(table, ip);
   if (row < 0) return Number.NEGATIVE_INFINITY;
-  const n = table.length;
+  const n = table.size;
   const p = data.users;
   const pr = (base: number): number => {
     let dist = Math.abs(row - base);
@@ -239,7 +204,7 @@ export function oracleLogLikelihood(table: AsnTable, data: LoginData, user: numb
     return phi(dist + 1) - phi(dist);
   };
   const rowP = p.pTravel[user]! / n + (1 - p.pTravel[user]!) * (p.pHome[user]! * pr(p.home[user]!) + (1 - p.pHome[user]!) * pr(p.work[user]!));
-  return Math.log(rowP) - Math.log(table.end[row]! - table.start[row]! + 1);
+  return Math.log(rowP) - Math.log(table.ends[row]! - table.starts[row]! + 1);
 }
 
 function erf(x: number): number {

@@ -24,13 +24,13 @@ export interface AsnTable {
   source: string;
 }
 
-/** Locate the bundled table (a dev dependency); throws a SeclakeError saying how to pass one when it is missing. */
+/** Locate the bundled table (the @ip-location-db/asn dependency); throws a SeclakeError saying how to pass one when it is missing. */
 export function defaultAsnTablePath(): string {
   try {
     return createRequire(import.meta.url).resolve(DEFAULT_ASN_TABLE_MODULE);
   } catch (err) {
     throw new SeclakeError(
-      `the ASN range table ${DEFAULT_ASN_TABLE_MODULE} is not installed (it is a development dependency); ` +
+      `the ASN range table ${DEFAULT_ASN_TABLE_MODULE} is not installed; ` +
         'install @ip-location-db/asn or pass a table with --asn-table FILE',
       { cause: err },
     );

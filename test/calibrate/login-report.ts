@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   mkdirSync(outDir, { recursive: true });
   const say = (s: string): void => void process.stderr.write(s + '\n');
 
-  const table = loadAsnTable();
+  const table = await loadAsnTable();
   const data = generateLogins(table, users, seed);
   say(`logins: ${data.totalEvents} (train ${data.trainUser.length}, test ${data.testUser.length}) for ${users} users`);
   const trainCsv = path.join(work, 'train.csv');

@@ -23,7 +23,7 @@ import { toOcsf, type MapContext } from './to-ocsf.js';
  * Items per yielded batch. Small on purpose: a batch's events stay alive until the consumer is done
  * with it, and with 4096 events (~6 MB) per batch V8 copies and promotes them on every young-generation
  * scavenge. Measured on 1M v5 lines (read() alone, CPU time): 4096 -> ~150k lines/s, 1024 -> ~450k,
- * 256 -> ~650k (parse.bench.ts; GC was 63% of the profile at 4096).
+ * 256 -> ~650k (bench/vpc-parse.bench.ts; GC was 63% of the profile at 4096).
  */
 export const BATCH_SIZE = 256;
 

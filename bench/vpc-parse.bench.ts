@@ -2,52 +2,26 @@
  * Throughput of the aws_vpc_flow hot path on one core, on synthetic v5 custom-format lines (the
  * format of the ingest benchmark, bench/lib/flowgen.ts).
  *
- *   node --import tsx src/sources/aws_vpc_flow/parse.bench.ts [lines]
+ *   npm run bench:vpc-parse [-- lines]
+ *
  *
  * Prints lines/s for: split + parse, + map to OCSF, + deriveEvent, + validateEvent, and for the
  * source's `read()` (batches, header handling) over in-memory lines with derive + validate.
  */
-import { Rng } from '../../core/rng.js';
-import { deriveEvent } from '../../ocsf/derive.js';
-import { validateEvent } from '../../ocsf/validate.js';
-import type { SourceInput } from '../types.js';
-import { awsVpcFlow } from './index.js';
-import { RecordParser, parseHeader } from './parse.js';
-import { toOcsf, type MapContext } from './to-ocsf.js';
+import { deriveEvent } from '../src/ocsf/derive.js';
+import { validateEvent } from '../src/ocsf/validate.js';
+import type { SourceInput } from '../src/sources/types.js';
+import { awsVpcFlow } from '../src/sources/aws_vpc_flow/index.js';
+import { RecordParser, parseHeader } from '../src/sources/aws_vpc_flow/parse.js';
+import { toOcsf, type MapContext } from '../src/sources/aws_vpc_flow/to-ocsf.js';
+import { V5_FIELDS, flowLines } from './lib/flowgen.js';
 
-const HEADER =
-  'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status vpc-id subnet-id ' +
-  'instance-id tcp-flags type pkt-srcaddr pkt-dstaddr region az-id sublocation-type sublocation-id pkt-src-aws-service pkt-dst-aws-service ' +
-  'flow-direction traffic-path';
-
-/** Distinct synthetic lines; the bench cycles through them (1M distinct strings would cost ~0.5 GB). */
-function generate(n: number, seed = 1): string[] {
-  const rng = new Rng(seed);
-  const out: string[] = new Array(n);
-  const start0 = 1_700_000_000;
-  for (let i = 0; i < n; i++) {
-    const inst = rng.int(200);
-    const priv = `10.0.${inst >> 4}.${(inst & 15) * 16 + 4}`;
-    const ingress = rng.next() < 0.5;
-    const peer = rng.next() < 0.7 ? `10.0.${rng.int(16)}.${rng.int(250) + 2}` : `${rng.int(223) + 1}.${rng.int(256)}.${rng.int(256)}.${rng.int(254) + 1}`;
-    const src = ingress ? peer : priv;
-    const dst = ingress ? priv : peer;
-    const sport = ingress ? 1024 + rng.int(60000) : [443, 80, 5432, 22][rng.int(4)]!;
-    const dport = ingress ? [443, 80, 5432, 22][rng.int(4)]! : 1024 + rng.int(60000);
-    const start = start0 + Math.floor(i / 50);
-    out[i] =
-      `5 123456789012 eni-0${inst.toString(16).padStart(16, '0')} ${src} ${dst} ${sport} ${dport} 6 ${1 + rng.int(100)} ${40 + rng.int(100000)} ` +
-      `${start} ${start + 60} ${rng.next() < 0.95 ? 'ACCEPT' : 'REJECT'} OK vpc-0a1b2c3d4e5f60718 subnet-0${(inst >> 4).toString(16).padStart(16, '0')} ` +
-      `i-0${inst.toString(16).padStart(16, 'a')} ${[2, 18, 19, 3][rng.int(4)]} IPv4 ${src} ${dst} us-east-1 use1-az${1 + (inst % 6)} - - - - ` +
-      `${ingress ? 'ingress' : 'egress'} ${ingress ? '-' : String(1 + rng.int(8))}`;
-  }
-  return out;
-}
+const HEADER = V5_FIELDS.join(' ');
 
 const total = Number(process.argv[2] ?? 1_000_000);
 // Lines as the ingest hands them over (src/ingest/inputs.ts linesOf): slices of a decoded text chunk,
 // not the concatenated strings the generator builds.
-const text = generate(Math.min(total, 200_000)).join('\n');
+const text = [...flowLines(Math.min(total, 200_000))].join('\n');
 const lines: string[] = [];
 for (let s = 0; s <= text.length; ) {
   let nl = text.indexOf('\n', s);

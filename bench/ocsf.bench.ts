@@ -1,6 +1,6 @@
 /**
  * Throughput of `deriveEvent` and `validateEvent` on a VPC-flow-sized Network Activity event (about 40
- * attributes as mapped, 66 after derive). Run: `node --import tsx src/ocsf/ocsf.bench.ts`.
+ * attributes as mapped, 66 after derive). Run: `npm run bench:ocsf`.
  * Targets: derive >= 1M events/s, validate >= 300k events/s, one thread.
  *
  * Times are CPU time of this process (user + system), not wall time, so that other work on the machine
@@ -9,9 +9,9 @@
  *   stage costs are differences between loops that stop after each stage;
  * - batch: derive a batch of 2,000 fresh events, then validate the batch (colder caches).
  */
-import { deriveEvent } from './derive.js';
-import { vpcFlowMapped } from './sample-events.js';
-import { validateEvent } from './validate.js';
+import { deriveEvent } from '../src/ocsf/derive.js';
+import { vpcFlowMapped } from '../src/ocsf/sample-events.js';
+import { validateEvent } from '../src/ocsf/validate.js';
 
 function cpuMs(): number {
   const u = process.cpuUsage();
