@@ -57,6 +57,11 @@ export interface EntityHistory {
    * in bits; undefined when the entity has no stored history or the family differs.
    */
   nearest(entity: string, ip: string): { ip: string; prefix_len: number } | undefined;
+  /**
+   * (Optional, added by the findings builder.) Training addresses actually stored for this entity: the model keeps
+   * a capped sample, so `nearest` is searched among `stored(entity)` of the `size(entity)` addresses.
+   */
+  stored?(entity: string): number;
 }
 
 /** An OCSF 1.1.0 Detection Finding (class_uid 2004) as a plain JSON object that validates against the schema. */

@@ -1,0 +1,453 @@
+/**
+ * ScoredRecord -> OCSF 1.1.0 Detection Finding (class 2004). Pure: the same record and context give the same
+ * finding, byte for byte (the finding's `time` is the event time; `now` only fills `metadata.processed_time` and
+ * `finding_info.created_time` when the caller passes it).
+ *
+ * Where things go (docs/findings.md has an example):
+ * - `finding_info.uid`: sha256 of (source object, row, model name, kind), 32 hex digits, so re-processing an object
+ *   gives the same uids; `metadata.correlation_uid`: sha256 of (model name, kind, entity, ip), shared by every
+ *   finding about the same pair (the dedup key);
+ * - `finding_info.analytic`: the model (type_id 4 "Learning (ML/DL)", name, uid, version);
+ * - `finding_info.data_sources`: the source object; `evidences[0].data`: `{source_object, source_row, source,
+ *   event_time, event_class_uid, event_uid}` (the exact reference to the row); `evidences[0]`: the source event's
+ *   src/dst endpoints, connection info, DNS query, actor and API, whichever it has;
+ * - `resources[0]`: the entity; `observables`: the entity and the IP;
+ * - `message`: the human explanation; `unmapped.explanation`: the same, structured;
+ * - severity: see `severityOf()` (calibrated percentile bands, or the margin below the threshold when uncalibrated;
+ *   new-entity findings are Low or Informational).
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { deriveEvent } from '../ocsf/derive.js';
+import { OCSF_VERSION } from '../ocsf/schema.js';
+import { validateEvent, type ValidationIssue } from '../ocsf/validate.js';
+import { SeclakeError } from '../core/errors.js';
+import type { DetectionFinding, EntityHistory, ModelRef, ScoredRecord } from './types.js';
+
+export type FindingKind = 'anomaly' | 'new_entity';
+
+/** Threshold on dot_product used when the model is uncalibrated: the SageMaker tutorial's (dot_product < 0). */
+export const DEFAULT_UNCALIBRATED_THRESHOLD = 0;
+
+export const SEVERITY = { INFORMATIONAL: 1, LOW: 2, MEDIUM: 3, HIGH: 4, CRITICAL: 5 } as const;
+export const SEVERITY_NAMES: Record<number, string> = { 0: 'Unknown', 1: 'Informational', 2: 'Low', 3: 'Medium', 4: 'High', 5: 'Critical', 6: 'Fatal', 99: 'Other' };
+
+export interface BuildContext {
+  model: ModelRef;
+  /** Training history of entities, for the explanation (nearest training address, history size). */
+  history?: EntityHistory;
+  kind: FindingKind;
+  /** Occurrences this finding stands for (dedup); default 1. */
+  count?: number;
+  /** Event time of the last occurrence (dedup); default the record's time. */
+  lastSeen?: number;
+  /** Threshold to use when `model.threshold` is undefined (uncalibrated); default DEFAULT_UNCALIBRATED_THRESHOLD. */
+  threshold?: number;
+  /** Processing time (epoch ms) for metadata.processed_time and finding_info.created_time; omit for byte-stable output. */
+  now?: number;
+}
+
+/** The structured explanation (`unmapped.explanation`). */
+export interface Explanation {
+  entity_history_size: number;
+  /** Training addresses stored for the entity (the model keeps a capped sample); null when unknown. */
+  entity_history_stored: number | null;
+  nearest_ip: string | null;
+  nearest_prefix_len: number | null;
+  dot_product: number;
+  threshold: number;
+  threshold_source: 'calibrated' | 'default';
+  percentile: number | null;
+}
+
+export class FindingBuildError extends SeclakeError {
+  readonly issues: ValidationIssue[];
+  constructor(message: string, issues: ValidationIssue[]) {
+    super(message);
+    this.name = 'FindingBuildError';
+    this.issues = issues;
+  }
+}
+
+let cachedVersion: string | undefined;
+function seclakeVersion(): string {
+  if (cachedVersion !== undefined) return cachedVersion;
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    cachedVersion = pkg.version ?? 'unknown';
+  } catch {
+    cachedVersion = 'unknown';
+  }
+  return cachedVersion;
+}
+
+function sha256Hex(parts: readonly (string | number)[]): string {
+  const h = createHash('sha256');
+  for (const p of parts) {
+    h.update(String(p));
+    h.update('\0');
+  }
+  return h.digest('hex');
+}
+
+/** Stable finding uid: 32 hex digits of sha256(source object, row, model name, kind). */
+export function findingUid(rec: Pick<ScoredRecord, 'ref'>, modelName: string, kind: FindingKind): string {
+  return sha256Hex(['seclake-finding/1', rec.ref.object, rec.ref.row, modelName, kind]).slice(0, 32);
+}
+
+/** The dedup key's hash (metadata.correlation_uid): same model, kind, entity and IP. */
+export function correlationUid(modelName: string, kind: FindingKind, entity: string, ip: string): string {
+  return sha256Hex(['seclake-correlation/1', modelName, kind, entity, ip]).slice(0, 32);
+}
+
+// ---- severity -------------------------------------------------------------------------------------------
+
+export interface SeverityResult {
+  severity_id: number;
+  confidence_id: number;
+  /** 0..100 */
+  confidence_score: number;
+}
+
+/** Percentile bands (calibrated models): share of normal traffic scoring higher. */
+export const PERCENTILE_BANDS: readonly { min: number; severity_id: number }[] = [
+  { min: 0.9999, severity_id: SEVERITY.CRITICAL },
+  { min: 0.999, severity_id: SEVERITY.HIGH },
+  { min: 0.99, severity_id: SEVERITY.MEDIUM },
+  { min: 0, severity_id: SEVERITY.LOW },
+];
+/** Margin bands (uncalibrated models): how far dot_product is below the threshold, in logits. */
+export const MARGIN_BANDS: readonly { min: number; severity_id: number }[] = [
+  { min: 4, severity_id: SEVERITY.HIGH },
+  { min: 2, severity_id: SEVERITY.MEDIUM },
+  { min: -Infinity, severity_id: SEVERITY.LOW },
+];
+
+function sigmoid(x: number): number {
+  return 1 / (1 + Math.exp(-x));
+}
+
+/**
+ * Severity and confidence of a finding.
+ * - anomaly, calibrated (`anomaly_percentile` present): Critical >= 99.99%, High >= 99.9%, Medium >= 99%, else Low;
+ * - anomaly, uncalibrated: margin = threshold - dot_product; High >= 4, Medium >= 2, else Low (never Critical);
+ * - new_entity: Low when its (population-vector) score is below the threshold, else Informational.
+ * confidence_score = round(100 x percentile) when calibrated, else round(100 x (1 - sigmoid(dot_product))) (the model's
+ * probability that the pair is not a genuine one); confidence_id High >= 90, Medium >= 70, else Low.
+ */
+export function severityOf(rec: ScoredRecord, kind: FindingKind, threshold: number): SeverityResult {
+  const p = rec.anomaly_percentile;
+  const calibrated = typeof p === 'number' && Number.isFinite(p);
+  const below = rec.is_anomaly ?? rec.dot_product < threshold;
+  let severity_id: number;
+  if (kind === 'new_entity') severity_id = below ? SEVERITY.LOW : SEVERITY.INFORMATIONAL;
+  else if (calibrated) severity_id = PERCENTILE_BANDS.find((b) => p >= b.min)!.severity_id;
+  else severity_id = (MARGIN_BANDS.find((b) => threshold - rec.dot_product >= b.min) ?? MARGIN_BANDS[MARGIN_BANDS.length - 1]!).severity_id;
+  const raw = calibrated ? p : 1 - sigmoid(rec.dot_product);
+  const confidence_score = Math.max(0, Math.min(100, Math.round(100 * (Number.isFinite(raw) ? raw : 0))));
+  const confidence_id = confidence_score >= 90 ? 3 : confidence_score >= 70 ? 2 : 1;
+  return { severity_id, confidence_id, confidence_score };
+}
+
+// ---- evidence -------------------------------------------------------------------------------------------
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Deep copy of plain JSON without null/undefined values and empty objects; bigint -> number/string. */
+function cleanJson(v: unknown): unknown {
+  if (v === null || v === undefined) return undefined;
+  if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (typeof v === 'string' || typeof v === 'boolean') return v;
+  if (v instanceof Date) return v.getTime();
+  if (Array.isArray(v)) {
+    const out = v.map(cleanJson).filter((x) => x !== undefined);
+    return out.length > 0 ? out : undefined;
+  }
+  if (typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    let any = false;
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      const c = cleanJson(x);
+      if (c !== undefined) {
+        out[k] = c;
+        any = true;
+      }
+    }
+    return any ? out : undefined;
+  }
+  return undefined;
+}
+
+const EVIDENCE_KEYS = ['src_endpoint', 'dst_endpoint', 'connection_info', 'query', 'actor', 'api'] as const;
+/** Enum names derive() recomputes; dropping them avoids sibling-mismatch warnings from source quirks. */
+const DERIVED_NAMES = new Set(['type', 'direction', 'boundary', 'protocol_ver', 'opcode']);
+
+function evidenceOf(rec: ScoredRecord): Record<string, unknown> {
+  const ev: Record<string, unknown> = {};
+  const e = rec.event ?? {};
+  for (const k of EVIDENCE_KEYS) {
+    const c = cleanJson(e[k]);
+    if (!isObj(c)) continue;
+    // `type` of an endpoint is the sibling of type_id; keep source labels only where they are not enum siblings.
+    if ((k === 'src_endpoint' || k === 'dst_endpoint') && c.type_id !== undefined) for (const n of DERIVED_NAMES) delete c[n];
+    if (k === 'api') {
+      // Request/response bodies can be large and say nothing about the pair; the source row has them.
+      for (const part of ['request', 'response'] as const) {
+        const x = c[part];
+        if (isObj(x)) {
+          delete x.data;
+          if (Object.keys(x).length === 0) delete c[part];
+        }
+      }
+    }
+    ev[k] = c;
+  }
+  const meta = isObj(e.metadata) ? e.metadata : undefined;
+  const data: Record<string, unknown> = {
+    source_object: rec.ref.object,
+    source_row: rec.ref.row,
+  };
+  if (rec.ref.source) data.source = rec.ref.source;
+  data.event_time = rec.time;
+  if (typeof e.class_uid === 'number') data.event_class_uid = e.class_uid;
+  if (meta && typeof meta.uid === 'string') data.event_uid = meta.uid;
+  ev.data = data;
+  return ev;
+}
+
+/** Delete the attribute at a validator path (`evidences[0].src_endpoint.ip`); returns whether something was removed. */
+function deletePath(root: Record<string, unknown>, path: string): boolean {
+  const segs: (string | number)[] = [];
+  for (const part of path.split('.')) {
+    const m = /^([^[\]]+)((?:\[\d+\])*)$/.exec(part);
+    if (!m) return false;
+    segs.push(m[1]!);
+    for (const idx of m[2]!.matchAll(/\[(\d+)\]/g)) segs.push(Number(idx[1]));
+  }
+  let cur: unknown = root;
+  for (let i = 0; i < segs.length - 1; i++) {
+    if (cur === null || typeof cur !== 'object') return false;
+    cur = (cur as Record<string | number, unknown>)[segs[i]!];
+  }
+  const last = segs[segs.length - 1]!;
+  if (cur === null || typeof cur !== 'object') return false;
+  if (Array.isArray(cur) && typeof last === 'number') {
+    if (last >= cur.length) return false;
+    cur.splice(last, 1);
+    return true;
+  }
+  if (!(last in (cur as object))) return false;
+  delete (cur as Record<string, unknown>)[last as string];
+  return true;
+}
+
+// ---- explanation ----------------------------------------------------------------------------------------
+
+function fmtNum(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  const a = Math.abs(x);
+  const s = a >= 100 ? x.toFixed(0) : a >= 10 ? x.toFixed(1) : x.toFixed(2);
+  return s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s;
+}
+
+/** 0.99734 -> "99.73"; 0.5 -> "50". */
+export function fmtPercent(p: number): string {
+  const pct = p * 100;
+  const digits = pct >= 99.9 && pct < 100 ? 3 : pct >= 99 ? 2 : 1;
+  let s = pct.toFixed(digits);
+  // Never round a value below 100 up to "100".
+  if (pct < 100 && Number(s) >= 100) s = (Math.floor(pct * 10 ** digits) / 10 ** digits).toFixed(digits);
+  return s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s;
+}
+
+function verbOf(rec: ScoredRecord): string {
+  const cls = rec.event?.class_uid;
+  if (cls === 4001) return 'talked to';
+  if (typeof cls === 'number' && (Math.floor(cls / 1000) === 3 || Math.floor(cls / 1000) === 6)) return 'was used from';
+  return 'was seen with';
+}
+
+export function explain(rec: ScoredRecord, kind: FindingKind, threshold: number, thresholdSource: 'calibrated' | 'default', history?: EntityHistory): { message: string; explanation: Explanation } {
+  const size = history ? history.size(rec.entity) : 0;
+  const stored = history?.stored ? history.stored(rec.entity) : null;
+  const nearest = history && size > 0 ? history.nearest(rec.entity, rec.ip) : undefined;
+  const p = typeof rec.anomaly_percentile === 'number' && Number.isFinite(rec.anomaly_percentile) ? rec.anomaly_percentile : null;
+  const explanation: Explanation = {
+    entity_history_size: size,
+    entity_history_stored: stored,
+    nearest_ip: nearest?.ip ?? null,
+    nearest_prefix_len: nearest?.prefix_len ?? null,
+    dot_product: rec.dot_product,
+    threshold,
+    threshold_source: thresholdSource,
+    percentile: p,
+  };
+  const parts: string[] = [];
+  if (kind === 'new_entity') {
+    parts.push(`${rec.entity} is not in the model's training data (first seen with ${rec.ip})`);
+  } else {
+    let hist: string;
+    const fam = isIP(rec.ip) === 6 ? 'IPv6' : 'IPv4';
+    const n = `${size} training address${size === 1 ? '' : 'es'}`;
+    const sampled = stored !== null && stored < size ? ` (${stored} kept in the model)` : '';
+    if (size === 0) hist = history ? 'the model stores no training addresses for it' : 'no training history available';
+    else if (!nearest) hist = `none of its ${n}${sampled} is ${fam}`;
+    else if (nearest.prefix_len === (fam === 'IPv6' ? 128 : 32)) hist = `it was seen with this address in training (${n}${sampled})`;
+    else hist = `its ${n}${sampled} never shared more than /${nearest.prefix_len} with it (nearest ${nearest.ip})`;
+    parts.push(`${rec.entity} ${verbOf(rec)} ${rec.ip}; ${hist}`);
+  }
+  const cmp = rec.dot_product < threshold ? '<' : '>=';
+  let score = `score ${fmtNum(rec.dot_product)} ${cmp} threshold ${fmtNum(threshold)}${thresholdSource === 'default' ? ' (uncalibrated default)' : ''}`;
+  if (kind === 'new_entity') score = `scored against the population: ${score}`;
+  if (p !== null) score += `, more unusual than ${fmtPercent(p)}% of normal traffic`;
+  parts.push(score);
+  return { message: parts.join('; '), explanation };
+}
+
+// ---- the finding ----------------------------------------------------------------------------------------
+
+function resourceType(entity: string): string | undefined {
+  if (/^i-[0-9a-f]{8,17}$/.test(entity)) return 'AWS::EC2::Instance';
+  if (/^eni-[0-9a-f]{8,17}$/.test(entity)) return 'AWS::EC2::NetworkInterface';
+  if (/^arn:aws[a-z-]*:iam::\d{12}:user\//.test(entity)) return 'AWS::IAM::User';
+  if (/^arn:aws[a-z-]*:(iam|sts)::\d{12}:(assumed-)?role\//.test(entity)) return 'AWS::IAM::Role';
+  return undefined;
+}
+
+/**
+ * Build the Detection Finding for one scored record. Every finding it returns validates against OCSF 1.1.0
+ * (`validateEvent` gives no errors): evidence attributes from the source event that do not validate are dropped
+ * (and named in `unmapped.dropped_evidence`). Throws FindingBuildError only if the finding itself is invalid (a bug).
+ */
+export function buildFinding(rec: ScoredRecord, ctx: BuildContext): DetectionFinding {
+  const { model, kind } = ctx;
+  const calibrated = typeof model.threshold === 'number' && Number.isFinite(model.threshold);
+  const threshold = calibrated ? model.threshold! : (ctx.threshold ?? DEFAULT_UNCALIBRATED_THRESHOLD);
+  const sev = severityOf(rec, kind, threshold);
+  const { message, explanation } = explain(rec, kind, threshold, calibrated ? 'calibrated' : 'default', ctx.history);
+  const uid = findingUid(rec, model.name, kind);
+  const count = Math.max(1, Math.floor(ctx.count ?? 1));
+  const lastSeen = ctx.lastSeen !== undefined && ctx.lastSeen >= rec.time ? ctx.lastSeen : rec.time;
+  const event = rec.event ?? {};
+  const cloud = cleanJson(event.cloud);
+  const hasCloud = isObj(cloud) && typeof cloud.provider === 'string';
+  const profiles = hasCloud ? ['cloud', 'datetime'] : ['datetime'];
+
+  const evidence = evidenceOf(rec);
+  const title = kind === 'anomaly' ? `Unusual IP address for ${rec.entity}: ${rec.ip}` : `New entity ${rec.entity} seen with ${rec.ip}`;
+  const desc =
+    kind === 'anomaly'
+      ? `The IP Insights model ${model.name} (version ${model.version}) scored the pair (${rec.entity}, ${rec.ip}) as unlikely for this entity.`
+      : `${rec.entity} was not in the training data of the IP Insights model ${model.name} (version ${model.version}); it was scored with the population vector.`;
+  const finding_info: Record<string, unknown> = {
+    uid,
+    title,
+    desc,
+    types: kind === 'anomaly' ? ['Anomalous Entity-IP Pair', 'IP Insights'] : ['New Entity', 'IP Insights'],
+    analytic: { name: model.name, uid: `seclake-ipinsights/${model.name}`, type_id: 4, version: model.version },
+    first_seen_time: rec.time,
+    last_seen_time: lastSeen,
+    data_sources: [rec.ref.object],
+  };
+  if (ctx.now !== undefined) finding_info.created_time = ctx.now;
+  const metadata: Record<string, unknown> = {
+    version: OCSF_VERSION,
+    product: { name: 'seclake', vendor_name: 'seclake', version: seclakeVersion(), feature: { name: 'IP Insights monitor' } },
+    profiles,
+    uid,
+    correlation_uid: correlationUid(model.name, kind, rec.entity, rec.ip),
+    log_name: 'seclake_findings',
+  };
+  if (ctx.now !== undefined) metadata.processed_time = ctx.now;
+  const resource: Record<string, unknown> = { uid: rec.entity };
+  const rtype = resourceType(rec.entity);
+  if (rtype) resource.type = rtype;
+  if (hasCloud && typeof cloud.region === 'string') resource.region = cloud.region;
+
+  const observables: Record<string, unknown>[] = [{ name: 'resources[].uid', type_id: 10, value: rec.entity }];
+  for (const side of ['src_endpoint', 'dst_endpoint'] as const) {
+    const ep = evidence[side];
+    if (isObj(ep) && ep.ip === rec.ip) {
+      observables.push({ name: `evidences[].${side}.ip`, type_id: 2, value: rec.ip });
+      break;
+    }
+  }
+
+  const unmapped: Record<string, unknown> = {
+    kind,
+    entity: rec.entity,
+    ip: rec.ip,
+    dot_product: rec.dot_product,
+    threshold,
+    anomaly_percentile: explanation.percentile,
+    is_anomaly: rec.is_anomaly ?? rec.dot_product < threshold,
+    entity_known: rec.entity_known,
+    entity_count: rec.entity_count,
+    source_object: rec.ref.object,
+    source_row: rec.ref.row,
+    model: { name: model.name, version: model.version, calibrated },
+    explanation,
+  };
+  if (rec.ref.source) unmapped.source = rec.ref.source;
+
+  const finding: Record<string, unknown> = {
+    class_uid: 2004,
+    activity_id: 1,
+    severity_id: sev.severity_id,
+    status_id: 1,
+    time: rec.time,
+    count,
+    confidence_id: sev.confidence_id,
+    confidence_score: sev.confidence_score,
+    message,
+    finding_info,
+    metadata,
+    evidences: [evidence],
+    resources: [resource],
+    observables,
+    unmapped,
+  };
+  if (hasCloud) finding.cloud = cloud;
+  deriveEvent(finding);
+
+  // Source events come from outside (other products' Parquet): drop what does not validate, keep the rest.
+  const dropped: string[] = [];
+  for (let pass = 0; pass < 4; pass++) {
+    const errors = validateEvent(finding).filter((i) => i.severity === 'error');
+    if (errors.length === 0) break;
+    let removed = false;
+    for (const issue of errors) {
+      if (!issue.path.startsWith('evidences[0].') && !issue.path.startsWith('cloud')) continue;
+      if (issue.code === 'constraint_failed' || issue.code === 'attribute_required_missing') {
+        // The object as a whole is unusable (e.g. an endpoint left without any identifying attribute).
+        const objPath = issue.code === 'constraint_failed' ? issue.path : issue.path.split('.').slice(0, -1).join('.');
+        if (objPath && objPath !== 'evidences[0]' && deletePath(finding, objPath)) {
+          dropped.push(objPath);
+          removed = true;
+        }
+      } else if (deletePath(finding, issue.path)) {
+        dropped.push(issue.path);
+        removed = true;
+      }
+    }
+    if (!removed) break;
+    if (!isObj(finding.cloud) && profiles.includes('cloud')) {
+      (finding.metadata as Record<string, unknown>).profiles = ['datetime'];
+      delete (finding.resources as Record<string, unknown>[])[0]!.region;
+    }
+  }
+  if (dropped.length > 0) {
+    unmapped.dropped_evidence = dropped;
+    // Observables may point at a dropped attribute.
+    finding.observables = observables.filter((o) => o.name === 'resources[].uid' || (isObj(evidence[String(o.name).split('.')[1]!]) && (evidence[String(o.name).split('.')[1]!] as Record<string, unknown>).ip === rec.ip));
+  }
+  const errors = validateEvent(finding).filter((i) => i.severity === 'error');
+  if (errors.length > 0) {
+    throw new FindingBuildError(`finding ${uid} does not validate: ${errors.map((e) => e.message).join('; ')}`, errors);
+  }
+  return finding as DetectionFinding;
+}
