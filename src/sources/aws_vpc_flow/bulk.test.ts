@@ -349,7 +349,6 @@ test('bulk == generic on a synthetic corpus over all versions, fields and edge c
   assert.ok(s.totals.rejects > 50, `rejects ${s.totals.rejects}`);
   assert.ok(s.rejects_by_reason.some((r) => /is not an (integer|IP address)/.test(r.reason)), "scanner rejects compared");
   assert.ok(s.rejects_by_reason.some((r) => r.reason.startsWith('OCSF validation')), 'validation rejects (long IPv6, toString type) compared');
-  assert.ok(s.warnings_by_code.length > 0, 'warnings (type Other) compared');
   assert.ok(s.by_partition.length >= 10, `partitions ${s.by_partition.length}`);
   const e = bulk.events;
   const some = (f: (x: Record<string, any>) => boolean, what: string): void => assert.ok(e.some((x) => f(x as Record<string, any>)), what);
@@ -368,7 +367,7 @@ test('bulk == generic on a synthetic corpus over all versions, fields and edge c
   some((x) => x.unmapped?.reject_reason === 'BPA', 'reject-reason');
   some((x) => String(x.unmapped?.future_field ?? '').includes('"'), 'a quote inside a value');
   some((x) => String(x.unmapped?.future_field ?? '').includes('\uFFFD'), 'invalid UTF-8 replaced as lines() does');
-  some((x) => x.connection_info?.protocol_ver === 'EFA' && x.connection_info.protocol_ver_id === 99, 'type other than IPv4/IPv6');
+  some((x) => x.connection_info?.protocol_ver === 'EFA' && x.connection_info.protocol_ver_id === undefined, 'type other than IPv4/IPv6');
   some((x) => x.cloud?.region === 'ap-southeast-2' && x.cloud?.account?.uid === '123456789012', 'region/account from the S3 file name');
 });
 
@@ -496,7 +495,8 @@ test('records the validator could object to are not certainly valid (they are va
   const rec = (line: string): FlowRecord => p.parseText(line) as FlowRecord;
   assert.equal(certainlyValid(rec('10.0.0.1 2001:db8::1 IPv6'), 30), true);
   assert.equal(certainlyValid(rec('10.0.0.1 0000:0000:0000:0000:0000:ffff:255.255.255.255 IPv6'), 60), false);
-  assert.equal(certainlyValid(rec('10.0.0.1 10.0.0.2 Other'), 30), false);
-  assert.equal(certainlyValid(rec('10.0.0.1 10.0.0.2 constructor'), 30), false);
+  // `type` is a raw label with no enum id, so no value of it can draw a validator issue.
+  assert.equal(certainlyValid(rec('10.0.0.1 10.0.0.2 Other'), 30), true);
+  assert.equal(certainlyValid(rec('10.0.0.1 10.0.0.2 constructor'), 30), true);
   assert.equal(certainlyValid(rec('10.0.0.1 10.0.0.2 IPv4'), 70_000), false);
 });

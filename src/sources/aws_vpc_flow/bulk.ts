@@ -10,8 +10,7 @@
  * Validity without per-event validation. What the OCSF validator checks of a mapped flow record is
  * either structural (required attributes, at-least-one constraints, enum values, types), which depends
  * only on which attributes the event has, i.e. on its presence mask, or a check of single values
- * (string and ip_t lengths, the ip_t pattern, a `type` that the mapping looks up as a property of
- * Object.prototype, the `Other` label warning). The first record of every presence mask is validated in
+ * (string and ip_t lengths, the ip_t pattern). The first record of every presence mask is validated in
  * full, as are records with a doubtful value (`certainlyValid`); a failure is a reject with the generic
  * reason and warnings are counted. Other records of a mask whose first record was clean map to valid
  * events. The lake writer checks this on every object (reference events per mask, a sample compared
@@ -127,8 +126,6 @@ function ipValid(v: string | undefined): boolean {
  */
 export function certainlyValid(r: FlowRecord, rawLength: number): boolean {
   if (rawLength > STRING_MAX_LEN) return false;
-  const type = r.type;
-  if (type !== undefined && type !== 'IPv4' && type !== 'IPv6' && type !== '-' && (type === 'Other' || type in Object.prototype)) return false;
   return ipValid(r.srcaddr) && ipValid(r.dstaddr) && ipValid(r.pktSrcaddr) && ipValid(r.pktDstaddr);
 }
 
@@ -289,10 +286,8 @@ export function buildPlan(plan: FieldPlan, ctx: MapContext): BulkPlan {
   e['connection_info.tcp_flags'] = v('tcpFlags', 'BIGINT');
   const type = col('type');
   if (type) {
-    const v4 = caption('connection_info.protocol_ver_id', 4);
-    const v6 = caption('connection_info.protocol_ver_id', 6);
-    e['connection_info.protocol_ver'] = `CASE WHEN ${type} IS NULL THEN '-' WHEN ${type} = 'IPv4' THEN ${sqlString(v4)} WHEN ${type} = 'IPv6' THEN ${sqlString(v6)} ELSE ${type} END`;
-    e['connection_info.protocol_ver_id'] = `CASE WHEN ${type} IS NULL THEN NULL WHEN ${type} = 'IPv4' THEN 4 WHEN ${type} = 'IPv6' THEN 6 ELSE 99 END`;
+    // Raw label, no protocol_ver_id: as Security Lake writes it (see to-ocsf.ts).
+    e['connection_info.protocol_ver'] = `coalesce(${type}, '-')`;
   }
   const path = col('trafficPath');
   if (path) {

@@ -156,12 +156,10 @@ function normalisePair(ours: Obj, expected: Obj, raw: Obj): void {
   // caption is its sibling). We set the id; derive gives the same caption.
   assert.equal(ours.disposition, expected.disposition);
   delete ours.disposition_id;
-  // protocol_ver_id: we go further than AWS (4/6 from `type`); deriveEvent then writes the schema
-  // caption ("Internet Protocol version 4 (IPv4)") into protocol_ver where AWS has the raw "IPv4".
-  assert.equal(ours.connection_info.protocol_ver_id, { IPv4: 4, IPv6: 6 }[raw.type as string]);
+  // protocol_ver: the raw `type` label, no protocol_ver_id, exactly as AWS writes it.
   assert.equal(expected.connection_info.protocol_ver, raw.type);
-  delete ours.connection_info.protocol_ver_id;
-  ours.connection_info.protocol_ver = expected.connection_info.protocol_ver;
+  assert.equal(ours.connection_info.protocol_ver, raw.type);
+  assert.equal(ours.connection_info.protocol_ver_id, undefined);
   // observables: same set, AWS lists them in another order.
   const key = (o: Obj): string => `${o.name}=${o.value}`;
   ours.observables.sort((a: Obj, b: Obj) => key(a).localeCompare(key(b)));
@@ -238,10 +236,7 @@ test('Parquet inputs of real Security Lake v1 output map like its OCSF (fields s
     assert.deepEqual(ours.dst_endpoint, v1.dst_endpoint, `${outFile}: dst_endpoint`);
     assert.deepEqual(ours.cloud, v1.cloud, `${outFile}: cloud`);
     assert.deepEqual(ours.metadata.product, v1.metadata.product, `${outFile}: product`);
-    // protocol_ver_id is ours (derive then writes its schema caption into protocol_ver, see above).
     const conn = { ...ours.connection_info };
-    if (conn.protocol_ver_id === 4) conn.protocol_ver = 'IPv4';
-    delete conn.protocol_ver_id;
     if (v1.connection_info.boundary === undefined) delete conn.boundary;
     assert.deepEqual(conn, v1.connection_info, `${outFile}: connection_info`);
     for (const [k, v] of Object.entries(v1.unmapped as Obj)) assert.equal(ours.unmapped[k], v, `${outFile}: unmapped.${k}`);

@@ -38,7 +38,7 @@ test('ACCEPT egress v5: ids only, endpoints by direction, boundary from traffic-
     end_time: 1616729349000,
     src_endpoint: { ip: '10.0.0.71', port: 34210, svc_name: '-', interface_uid: 'eni-1', vpc_uid: 'vpc-1', subnet_uid: 'subnet-1', instance_uid: 'i-0c50d5961bcb2d47b' },
     dst_endpoint: { ip: '52.95.128.179', port: 80, svc_name: 'S3' },
-    connection_info: { direction_id: 2, protocol_num: 6, tcp_flags: 3, protocol_ver: 'IPv4', protocol_ver_id: 4, boundary_id: 11 },
+    connection_info: { direction_id: 2, protocol_num: 6, tcp_flags: 3, protocol_ver: 'IPv4', boundary_id: 11 },
     traffic: { packets: 7, bytes: 471 },
     status_code: 'OK',
     observables: [
@@ -60,7 +60,7 @@ test('REJECT ingress: Refuse / Denied / Blocked; interface on dst; traffic-path 
   assert.equal(e.dst_endpoint.interface_uid, 'eni-1');
   assert.equal(e.dst_endpoint.instance_uid, 'i-1');
   assert.equal(e.src_endpoint.interface_uid, undefined);
-  assert.deepEqual(e.connection_info, { direction_id: 1, protocol_num: 6, tcp_flags: 2, protocol_ver: 'IPv4', protocol_ver_id: 4, boundary_id: 99, boundary: '-' });
+  assert.deepEqual(e.connection_info, { direction_id: 1, protocol_num: 6, tcp_flags: 2, protocol_ver: 'IPv4', boundary_id: 99, boundary: '-' });
 });
 
 test('NODATA / SKIPDATA: Unknown activity, no ips (`-` kept in unmapped), status_code', () => {
@@ -111,8 +111,8 @@ test('packet addresses: ip = pkt-*addr, a different interface address goes to in
 
 test('type: IPv6 -> 6, EFA -> 99 with its label; traffic-path outside 1-8 -> 99 with the value', () => {
   const h = 'srcaddr dstaddr type traffic-path flow-direction';
-  assert.deepEqual(map(h, '2001:db8::1 2001:db8::2 IPv6 1 egress').connection_info, { direction_id: 2, protocol_ver: 'IPv6', protocol_ver_id: 6, boundary_id: 4 });
-  assert.deepEqual(map(h, '10.0.0.1 10.0.0.2 EFA 9 egress').connection_info, { direction_id: 2, protocol_ver: 'EFA', protocol_ver_id: 99, boundary_id: 99, boundary: '9' });
+  assert.deepEqual(map(h, '2001:db8::1 2001:db8::2 IPv6 1 egress').connection_info, { direction_id: 2, protocol_ver: 'IPv6', boundary_id: 4 });
+  assert.deepEqual(map(h, '10.0.0.1 10.0.0.2 EFA 9 egress').connection_info, { direction_id: 2, protocol_ver: 'EFA', boundary_id: 99, boundary: '9' });
 });
 
 test('time: start, else end, else the fallback; end alone gives end_time', () => {

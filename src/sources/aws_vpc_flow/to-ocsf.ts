@@ -20,9 +20,6 @@ const DISPOSITION_ID: Readonly<Record<FlowAction, number>> = { ACCEPT: 1, REJECT
 /** flow-direction -> connection_info.direction_id (1 Inbound, 2 Outbound; `-` -> 99 with label `-`). */
 const DIRECTION_ID = { ingress: 1, egress: 2, '-': 99 } as const;
 
-/** type -> connection_info.protocol_ver_id (4 IPv4, 6 IPv6; anything else but `-` -> 99 with its label). */
-const PROTOCOL_VER_ID: Readonly<Record<string, number>> = { IPv4: 4, IPv6: 6 };
-
 /** traffic-path 1..8 -> connection_info.boundary_id 4..11 (Same VPC ... Internet Gateway). */
 const BOUNDARY_ID_BY_TRAFFIC_PATH: readonly (number | undefined)[] = [undefined, 4, 5, 6, 7, 8, 9, 10, 11];
 
@@ -142,10 +139,9 @@ export function toOcsf(r: FlowRecord, ctx: MapContext): OcsfEvent {
   if (r.protocol !== undefined) conn.protocol_num = r.protocol;
   if (r.tcpFlags !== undefined) conn.tcp_flags = r.tcpFlags;
   const type = r.type;
-  if (type !== undefined) {
-    conn.protocol_ver = type;
-    if (type !== '-') conn.protocol_ver_id = PROTOCOL_VER_ID[type] ?? 99;
-  }
+  // `type` stays the raw label in protocol_ver with no protocol_ver_id, as Security Lake writes it: with the id,
+  // deriveEvent would replace "IPv4" by the schema caption and queries written for Security Lake would miss.
+  if (type !== undefined) conn.protocol_ver = type;
   const path = r.trafficPath;
   if (path !== undefined) {
     const boundary = path === '-' ? undefined : BOUNDARY_ID_BY_TRAFFIC_PATH[path];
