@@ -37,7 +37,10 @@ export type SourceItem = EventItem | RejectItem;
 export interface SourceInput {
   /** Display name used in messages and quarantine (file path, `-` for stdin, `s3://b/k`). */
   name: string;
-  /** Path of a local file holding the (decompressed) bytes; Parquet readers need a real file. */
+  /**
+   * Local file path. For Parquet, a real decompressed file (Parquet readers need one); otherwise the file as found,
+   * possibly still gzip (a reader that opens it itself must sniff the magic, as the bulk reader does).
+   */
   path: string;
   /** True when the content is Parquet (magic `PAR1`). */
   isParquet: boolean;
