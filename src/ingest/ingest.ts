@@ -5,14 +5,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { createReadStream, createWriteStream, renameSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { errorMessage } from '../core/errors.js';
 import { Duck } from '../lake/duckdb.js';
 import { readInputs, type CatalogObject } from '../lake/catalog.js';
 import { classByUid } from '../ocsf/schema.js';
 import { META_DIR } from '../lake/layout.js';
 import { QuarantineWriter } from '../lake/quarantine.js';
-import { LakeWriter, publishInput, type WriterOptions } from '../lake/writer.js';
+import { LakeWriter, publishInput, type PublishRequest, type PublishResult, type WriterOptions } from '../lake/writer.js';
+import type { S3LakeOptions } from '../lake/s3.js';
 import { deriveEvent } from '../ocsf/derive.js';
 import { validateEvent } from '../ocsf/validate.js';
 import { detectSource, sourceByType } from '../sources/index.js';
@@ -20,7 +22,16 @@ import type { SourceDefinition, SourceHints, SourceType } from '../sources/types
 import { expandPaths, hintsFromName, linesOf, openInput, removeQuietly, spoolStdin, type InputRef } from './inputs.js';
 
 export interface IngestOptions extends WriterOptions {
+  /**
+   * Lake directory, or `s3://bucket/prefix` for a lake in S3: objects are then staged and written locally (in
+   * `stagingDir`, default a temp dir) exactly as for a local lake, uploaded under the same keys and published
+   * through the S3 catalog (see src/lake/s3.ts).
+   */
   lakeDir: string;
+  /** S3 lake only: connection settings (endpoint, region). */
+  s3?: S3LakeOptions;
+  /** S3 lake only: local staging directory (default: a fresh temp dir, removed afterwards). */
+  stagingDir?: string;
   paths: string[];
   /** Force a source type instead of detecting it. */
   sourceType?: SourceType;
@@ -73,7 +84,32 @@ function reasonKey(reason: string): string {
 
 export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
   const t0 = performance.now();
-  const lakeDir = path.resolve(opts.lakeDir);
+  // An S3 lake stages in a local directory that is shaped like a lake (its catalog stays empty) and publishes to S3.
+  const s3Url = /^s3:\/\//i.test(opts.lakeDir) ? opts.lakeDir : undefined;
+  let s3Store: import('../lake/store.js').S3LakeStore | undefined;
+  if (s3Url) {
+    // Loaded only for S3 lakes: the local path does not pay for the AWS SDK.
+    const [{ S3Lake }, { S3LakeStore }] = await Promise.all([import('../lake/s3.js'), import('../lake/store.js')]);
+    s3Store = new S3LakeStore(new S3Lake(s3Url, opts.s3));
+  }
+  const ownStaging = s3Url && !opts.stagingDir ? mkdtempSync(path.join(tmpdir(), 'seclake-s3-staging-')) : undefined;
+  const lakeDir = path.resolve(s3Url ? (opts.stagingDir ?? ownStaging!) : opts.lakeDir);
+  const publish = s3Store ? (req: PublishRequest) => s3Store.publishStaged(req) : publishInput;
+  try {
+    return await ingestInto(opts, lakeDir, publish, s3Url, t0);
+  } finally {
+    s3Store?.close();
+    if (ownStaging) rmSync(ownStaging, { recursive: true, force: true });
+  }
+}
+
+async function ingestInto(
+  opts: IngestOptions,
+  lakeDir: string,
+  publish: (req: PublishRequest) => Promise<PublishResult>,
+  s3Url: string | undefined,
+  t0: number,
+): Promise<IngestSummary> {
   const runId = `${Date.now()}-${randomUUID().slice(0, 8)}`;
   const tmpDir = path.join(lakeDir, META_DIR, 'staging', `${runId}-tmp`);
   const refs = expandPaths(opts.paths, lakeDir);
@@ -90,7 +126,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
   const reasons = new Map<string, number>();
   const warnings = new Map<string, number>();
   let eventsTotal = 0;
-  const known = readInputs(lakeDir);
+  const known = s3Url ? [] : readInputs(lakeDir);
   try {
     for (let i = 0; i < refs.length; i++) {
       const ref = refs[i]!;
@@ -103,6 +139,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
         runId: `${runId}-${i}`,
         tmpDir,
         known,
+        publish,
         onObject: (o) => {
           const k = `${o.source}|${o.class_uid}`;
           const c = byClass.get(k) ?? { source: o.source, class_uid: o.class_uid, class_name: classByUid(o.class_uid)?.caption ?? '', events: 0 };
@@ -133,7 +170,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
   const ingested = results.filter((r) => r.status === 'ingested');
   const events = ingested.reduce((a, r) => a + r.events, 0);
   return {
-    lake: lakeDir,
+    lake: s3Url ?? lakeDir,
     inputs: results,
     totals: {
       inputs: results.length,
@@ -174,6 +211,7 @@ interface OneCtx {
   runId: string;
   tmpDir: string;
   known: ReturnType<typeof readInputs>;
+  publish: (req: PublishRequest) => Promise<PublishResult>;
   onObject: (o: CatalogObject) => void;
   onProgress: (eventsInInput: number) => void;
   onReject: (reason: string) => void;
@@ -289,7 +327,7 @@ async function ingestOne(ref: InputRef, ctx: OneCtx): Promise<InputResult> {
     // Quarantine lines carry the input hash: rewrite the staged file's records now that it is known.
     quarantine.close();
     const quarantineFile = quarantine.count > 0 ? await stampHash(quarantine.file, hash) : undefined;
-    const pub = await publishInput({
+    const pub = await ctx.publish({
       lakeDir,
       inputHash: hash,
       inputName: ref.name,

@@ -529,6 +529,16 @@ export interface PublishRequest {
 
 export type PublishResult = { status: 'published'; objects: CatalogObject[] } | { status: 'duplicate' };
 
+/** Lake-relative path of a staged object once published (named after the input's content hash). */
+export function objectRelPath(inputHash: string, s: Pick<StagedObject, 'key' | 'index'>): string {
+  return `${partitionDir(s.key)}/${inputHash.slice(0, 20)}-${s.key.classUid}-${s.index}.parquet`;
+}
+
+/** Lake-relative path of an input's quarantine file. */
+export function quarantineRelPath(inputHash: string): string {
+  return `${META_DIR}/quarantine/${inputHash.slice(0, 20)}.jsonl`;
+}
+
 /** Move staged objects into the lake and record them in the catalog (atomic per input). */
 export async function publishInput(req: PublishRequest): Promise<PublishResult> {
   const { lakeDir } = req;
@@ -538,9 +548,8 @@ export async function publishInput(req: PublishRequest): Promise<PublishResult> 
       return { status: 'duplicate' as const };
     }
     const objects: Omit<CatalogObject, 'seq'>[] = [];
-    const hashTag = req.inputHash.slice(0, 20);
     for (const s of req.staged) {
-      const rel = `${partitionDir(s.key)}/${hashTag}-${s.key.classUid}-${s.index}.parquet`;
+      const rel = objectRelPath(req.inputHash, s);
       const dest = resolveInLake(lakeDir, rel);
       mkdirSync(path.dirname(dest), { recursive: true });
       renameSync(s.staged, dest);
@@ -563,7 +572,7 @@ export async function publishInput(req: PublishRequest): Promise<PublishResult> 
     }
     let quarantineRel: string | undefined;
     if (req.quarantineFile && req.rejects > 0) {
-      quarantineRel = `${META_DIR}/quarantine/${hashTag}.jsonl`;
+      quarantineRel = quarantineRelPath(req.inputHash);
       const dest = resolveInLake(lakeDir, quarantineRel);
       mkdirSync(path.dirname(dest), { recursive: true });
       renameSync(req.quarantineFile, dest);

@@ -12,7 +12,10 @@ export function registerIngest(program: Command): void {
     .command('ingest')
     .description('Normalize raw logs to OCSF 1.1.0 and write them to the lake as partitioned Parquet')
     .argument('<paths...>', 'files, folders (walked recursively) or - for stdin; gzip or plain')
-    .option('--lake <dir>', 'lake directory (default: $SECLAKE_LAKE or ./seclake-data)')
+    .option('--lake <dir|s3-url>', 'lake directory or s3://bucket/prefix (default: $SECLAKE_LAKE or ./seclake-data)')
+    .option('--s3-endpoint <url>', 'S3 lake: endpoint URL (MinIO, moto, ...); default $SECLAKE_S3_ENDPOINT, else AWS')
+    .option('--s3-region <region>', 'S3 lake: region of the bucket (default $AWS_REGION)')
+    .option('--staging <dir>', 'S3 lake: local directory to stage and write Parquet in (default: a temp dir, removed afterwards)')
     .addOption(new Option('--source <type>', 'force a source type instead of detecting it from the content').choices(SOURCE_TYPES))
     .option('--region <region>', 'region for records that carry none (default: from the file name, else "unknown")')
     .option('--account <id>', 'account id for records that carry none (default: from the file name, else "unknown")')
@@ -28,6 +31,10 @@ aws_route53 (Resolver query logs, JSON lines/arrays), aws_cloudtrail ({"Records"
 ocsf (OCSF 1.1.0 JSON lines or Parquet).
 
 Layout: <lake>/aws/<SOURCE>/2.0/region=<r>/accountId=<a>/eventDay=<YYYYMMDD>/<object>.parquet
+With --lake s3://bucket/prefix the objects are written locally, uploaded under the same keys and published
+through a catalog kept in S3 (<prefix>/_seclake/catalog/); many workers may ingest into one S3 lake at once
+(see docs/s3-lake.md).
+
 Bad records are quarantined with file, line and reason (see \`seclake quarantine\`); re-ingesting the
 same content adds nothing.
 
@@ -37,22 +44,27 @@ Exit status: 0 ok (records may have been quarantined), 1 an input failed, 2 usag
 Examples:
   seclake ingest ./flowlogs/ --lake ./lake
   zcat 123456789012_vpcflowlogs_us-east-1_fl-1_20240101T0000Z_ab12.log.gz | seclake ingest - --region us-east-1
-  seclake ingest ../shared/data/samples --lake ./lake-check --json`,
+  seclake ingest ../shared/data/samples --lake ./lake-check --json
+  seclake ingest ./flowlogs/ --lake s3://my-bucket/lake --s3-region eu-west-1`,
     )
     .action(
       async (
         paths: string[],
-        o: { lake?: string; source?: SourceType; region?: string; account?: string; rowsPerObject: string; validate: boolean; failOnReject?: boolean; json?: boolean },
+        o: { lake?: string; s3Endpoint?: string; s3Region?: string; staging?: string; source?: SourceType; region?: string; account?: string; rowsPerObject: string; validate: boolean; failOnReject?: boolean; json?: boolean },
       ) => {
         const rowsPerObject = Number(o.rowsPerObject);
         if (!Number.isInteger(rowsPerObject) || rowsPerObject < 1) throw new ConfigError(`--rows-per-object must be a positive integer, got ${o.rowsPerObject}`);
-        const lakeDir = resolveLakeDir(o.lake);
+        const lakeArg = o.lake ?? process.env.SECLAKE_LAKE;
+        const s3 = lakeArg !== undefined && /^s3:\/\//i.test(lakeArg);
+        const lakeDir = s3 ? lakeArg : resolveLakeDir(o.lake);
         let bar: ReturnType<typeof createProgress> | undefined;
         const summary = await ingest({
           lakeDir,
           paths,
           rowsPerObject,
           validate: o.validate,
+          ...(s3 ? { s3: { ...(o.s3Endpoint ? { endpoint: o.s3Endpoint } : {}), ...(o.s3Region ? { region: o.s3Region } : {}) } } : {}),
+          ...(s3 && o.staging ? { stagingDir: o.staging } : {}),
           ...(o.source ? { sourceType: o.source } : {}),
           ...(o.region ? { region: o.region } : {}),
           ...(o.account ? { accountId: o.account } : {}),
