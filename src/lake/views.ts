@@ -9,6 +9,7 @@ import { Duck, quoteIdent, quoteString } from './duckdb.js';
 import { readObjects, type CatalogObject } from './catalog.js';
 import { SHORT_VIEWS, glueTableName, resolveInLake, META_DIR } from './layout.js';
 import type { LakeSourceName } from '../sources/types.js';
+import { findingsViewSql, listFindingsObjects } from '../findings/lake.js';
 
 /** Columns every empty view still has, so queries written for a source run (and return nothing) on an empty lake. */
 const EMPTY_COLUMNS =
@@ -63,6 +64,9 @@ export async function createLakeViews(db: Duck, lakeDir: string): Promise<LakeVi
     await db.run(`CREATE OR REPLACE VIEW ${quoteIdent(name)} AS ${viewSql(lakeDir, objs)}`);
     views[name] = objs.length;
   }
+  // Findings the monitor writes (src/findings/lake.ts): not catalogued, listed from ext/seclake_findings/.
+  await db.run(`CREATE OR REPLACE VIEW findings AS ${findingsViewSql(lakeDir)}`);
+  views.findings = listFindingsObjects(lakeDir).length;
   // The catalog itself, and the quarantine, are queryable too.
   const catalogFile = path.join(lakeDir, META_DIR, 'catalog', 'objects.jsonl');
   await db.run(
