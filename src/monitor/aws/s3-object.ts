@@ -1,0 +1,242 @@
+/**
+ * One S3 object announced by a notification: download it to a temp file (streamed, bounded memory, size limit,
+ * always cleaned up), run the per-object processor on it, write its findings object and send the findings to the
+ * sinks, then record the object as done. Used by the SQS worker (sqs-monitor.ts) and the Lambda handler.
+ *
+ * Exactly-once effects under at-least-once delivery:
+ * - the findings object's key and the finding uids are functions of the source object, so processing an object twice
+ *   (redelivery, two workers, a crash before DeleteMessage) rewrites the same findings object;
+ * - a done record keyed by (bucket, key, etag) is written after the findings object and the sinks; an object that
+ *   already has one is acknowledged without being processed again, so sinks (webhooks) are not sent the same findings
+ *   twice. The only window for a repeated sink delivery is a crash between the sinks and the done record.
+ */
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, createWriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { errorMessage } from '../../core/errors.js';
+import type { DetectionFinding, Sink, SourceRef } from '../../findings/types.js';
+import { S3ObjectError } from './errors.js';
+import { parseLakeKey, s3Uri, type LakeKeyInfo, type S3ObjectRef } from './notifications.js';
+
+/** Default largest object downloaded (Security Lake objects are tens of MB at most). */
+export const DEFAULT_MAX_OBJECT_BYTES = 2 * 1024 ** 3;
+
+/** A local file name for an object: a hash of bucket and key, so a key can never name a path (no traversal). */
+export function localTempName(ref: { bucket: string; key: string }): string {
+  return `${createHash('sha256').update(ref.bucket).update('\0').update(ref.key).digest('hex').slice(0, 32)}.parquet`;
+}
+
+/** The done-record id of an object version: sha256 of bucket, key and ETag (when the notification carried one). */
+export function objectVersionId(ref: S3ObjectRef): string {
+  return createHash('sha256').update(`${ref.bucket}\0${ref.key}\0${(ref.etag ?? '').replaceAll('"', '')}`).digest('hex');
+}
+
+export interface Download {
+  file: string;
+  bytes: number;
+  etag: string | undefined;
+  cleanup(): void;
+}
+
+function httpStatus(err: unknown): number | undefined {
+  const m = (err as { $metadata?: { httpStatusCode?: number } }).$metadata;
+  return m?.httpStatusCode;
+}
+
+/**
+ * Stream GetObject into a fresh temp directory under `tmpRoot`. Memory stays bounded (stream pipeline); more than
+ * `maxBytes` (announced or actual) fails permanently; the temp directory is removed on any failure.
+ */
+export async function downloadObject(
+  s3: S3Client,
+  ref: S3ObjectRef,
+  opts: { tmpRoot?: string; maxBytes?: number; signal?: AbortSignal } = {},
+): Promise<Download> {
+  const uri = s3Uri(ref);
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_OBJECT_BYTES;
+  if (ref.size !== undefined && ref.size > maxBytes) throw new S3ObjectError(uri, `object is ${ref.size} bytes, more than the limit of ${maxBytes}`, true);
+  const root = opts.tmpRoot ?? tmpdir();
+  mkdirSync(root, { recursive: true });
+  const dir = mkdtempSync(path.join(root, 'seclake-s3-'));
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  const file = path.join(dir, localTempName(ref));
+  try {
+    let res;
+    try {
+      res = await s3.send(
+        new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, ...(ref.versionId ? { VersionId: ref.versionId } : {}) }),
+        opts.signal ? { abortSignal: opts.signal } : {},
+      );
+    } catch (err) {
+      const status = httpStatus(err);
+      const name = (err as { name?: string }).name;
+      const missing = status === 404 || name === 'NoSuchKey' || name === 'NoSuchBucket' || name === 'NoSuchVersion';
+      const denied = status === 403;
+      throw new S3ObjectError(uri, `GetObject failed: ${name ?? 'error'}: ${errorMessage(err)}`, missing || denied, { cause: err });
+    }
+    const len = res.ContentLength;
+    if (len !== undefined && len > maxBytes) {
+      (res.Body as Readable | undefined)?.destroy();
+      throw new S3ObjectError(uri, `object is ${len} bytes, more than the limit of ${maxBytes}`, true);
+    }
+    const body = res.Body as Readable | undefined;
+    if (!body || typeof (body as Readable).pipe !== 'function') throw new S3ObjectError(uri, 'GetObject returned no body stream', false);
+    let bytes = 0;
+    const limit = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        bytes += chunk.length;
+        if (bytes > maxBytes) cb(new S3ObjectError(uri, `object is more than the limit of ${maxBytes} bytes`, true));
+        else cb(null, chunk);
+      },
+    });
+    try {
+      await pipeline(body, limit, createWriteStream(file, { flags: 'wx' }), opts.signal ? { signal: opts.signal } : {});
+    } catch (err) {
+      if (err instanceof S3ObjectError) throw err;
+      throw new S3ObjectError(uri, `download failed after ${bytes} bytes: ${errorMessage(err)}`, false, { cause: err });
+    }
+    if (len !== undefined && bytes !== len) throw new S3ObjectError(uri, `download truncated: ${bytes} of ${len} bytes`, false);
+    return { file, bytes, etag: res.ETag?.replaceAll('"', ''), cleanup };
+  } catch (err) {
+    cleanup();
+    throw err;
+  }
+}
+
+/** What the per-object processor reports (the monitor's processObject). */
+export interface ProcessResult {
+  rows: number;
+  pairs: number;
+  scored: number;
+  findings: DetectionFinding[];
+}
+
+/** The per-object processor: a local Parquet file (the downloaded object) and its reference -> findings. */
+export type ProcessObjectFn = (localParquetPath: string, ref: SourceRef) => Promise<ProcessResult>;
+
+/** The record written once an object is fully processed. */
+export interface DoneRecord {
+  object: string;
+  etag: string | null;
+  rows: number;
+  pairs: number;
+  scored: number;
+  findings: number;
+  findings_object: string | null;
+  processed_at: string;
+}
+
+/** Where findings objects, done records and quarantine records go (S3 or a local lake). */
+export interface FindingsStore {
+  /** e.g. `s3://bucket/prefix` or a directory. */
+  readonly location: string;
+  /**
+   * Write the findings of one source object as one Parquet object at a key derived from the source object (so a
+   * rewrite replaces it). Returns where it went.
+   */
+  writeFindings(source: S3ObjectRef, info: LakeKeyInfo | undefined, findings: readonly DetectionFinding[]): Promise<string>;
+  getDone(id: string, source: S3ObjectRef): Promise<DoneRecord | undefined>;
+  putDone(id: string, source: S3ObjectRef, rec: DoneRecord): Promise<void>;
+}
+
+/** Where messages moved aside go when no dead-letter queue is configured. */
+export interface QuarantineStore {
+  readonly location: string;
+  /** Record a message moved aside. Returns where it went. */
+  putQuarantine(rec: QuarantineRecord): Promise<string>;
+}
+
+export interface QuarantineRecord {
+  message_id: string;
+  receive_count: number;
+  reason: string;
+  error_name: string;
+  body: string;
+  queue_url: string | null;
+  quarantined_at: string;
+}
+
+export type ObjectOutcome =
+  | { status: 'processed'; uri: string; bytes: number; result: ProcessResult; findingsObject: string | null }
+  | { status: 'already-done'; uri: string; done: DoneRecord }
+  | { status: 'skipped'; uri: string; reason: string };
+
+export interface ObjectHandlerOptions {
+  s3: S3Client;
+  process: ProcessObjectFn;
+  store: FindingsStore;
+  sinks?: readonly Sink[];
+  tmpRoot?: string;
+  maxBytes?: number;
+  /** Keys to acknowledge without processing; return the reason. Default: `defaultSkip`. */
+  skip?: (ref: S3ObjectRef) => string | undefined;
+  /** Skip the done-record check (always reprocess). */
+  ignoreDone?: boolean;
+}
+
+/**
+ * Objects the monitor does not score: not Parquet, or written by seclake itself (findings under
+ * `ext/seclake_findings/`, records under `_seclake/`): a bucket notification for every key would otherwise feed the
+ * monitor its own output.
+ */
+export function defaultSkip(ref: S3ObjectRef): string | undefined {
+  const k = ref.key;
+  if (/(^|\/)_seclake\//.test(k)) return 'a seclake bookkeeping object (_seclake/)';
+  if (/(^|\/)ext\/seclake_findings\//.test(k)) return 'a seclake findings object';
+  if (!k.endsWith('.parquet')) return 'not a Parquet object (key does not end in .parquet)';
+  if (k.endsWith('/')) return 'a folder marker';
+  return undefined;
+}
+
+export function createObjectHandler(opts: ObjectHandlerOptions): (ref: S3ObjectRef, signal?: AbortSignal) => Promise<ObjectOutcome> {
+  const skip = opts.skip ?? defaultSkip;
+  return async (ref, signal) => {
+    const uri = s3Uri(ref);
+    const why = skip(ref);
+    if (why) return { status: 'skipped', uri, reason: why };
+    const id = objectVersionId(ref);
+    if (!opts.ignoreDone) {
+      const done = await opts.store.getDone(id, ref);
+      if (done) return { status: 'already-done', uri, done };
+    }
+    const dl = await downloadObject(opts.s3, ref, { ...(opts.tmpRoot ? { tmpRoot: opts.tmpRoot } : {}), ...(opts.maxBytes ? { maxBytes: opts.maxBytes } : {}), ...(signal ? { signal } : {}) });
+    try {
+      const info = parseLakeKey(ref.key);
+      const sourceRef: SourceRef = { object: uri, row: 0, ...(info ? { source: info.source } : {}) };
+      let result: ProcessResult;
+      try {
+        result = await opts.process(dl.file, sourceRef);
+      } catch (err) {
+        throw new S3ObjectError(uri, `processing failed: ${errorMessage(err)}`, false, { cause: err });
+      }
+      let findingsObject: string | null = null;
+      if (result.findings.length > 0) {
+        findingsObject = await opts.store.writeFindings(ref, info, result.findings);
+        for (const sink of opts.sinks ?? []) await sink.send(result.findings);
+      }
+      const etag = ref.etag?.replaceAll('"', '') ?? dl.etag ?? null;
+      await opts.store.putDone(id, ref, {
+        object: uri,
+        etag,
+        rows: result.rows,
+        pairs: result.pairs,
+        scored: result.scored,
+        findings: result.findings.length,
+        findings_object: findingsObject,
+        processed_at: new Date().toISOString(),
+      });
+      return { status: 'processed', uri, bytes: dl.bytes, result, findingsObject };
+    } finally {
+      dl.cleanup();
+    }
+  };
+}
+
+/** A short random id (for temp names that must not collide between concurrent writers). */
+export function randomSuffix(): string {
+  return randomBytes(6).toString('hex');
+}
