@@ -15,6 +15,7 @@ import { parseIpInto, type IpFamily } from './ip.js';
 import { loadModelFile, type ModelHeader } from './model-file.js';
 import { dot, encodeRows, findFingerprint, ipRows, rowsPerIp, touchRows, type Weights } from './model.js';
 import type { Pair, ScoreResult } from './wire.js';
+import { ModelEntityHistory, type HistoryData } from './history.js';
 
 export type { ModelHeader, TrainingMetadata, MetadataPatch, SectionInfo } from './model-file.js';
 export { readModelHeader, updateModelMetadata, MODEL_FORMAT_VERSION, MODEL_MAGIC } from './model-file.js';
@@ -26,6 +27,8 @@ export type { TrainOptions, TrainResult, EpochStats } from './train.js';
 export { trainIpInsights } from './train.js';
 export type { PairData, BadRowReport } from './data.js';
 export { loadPairsCsv, PairCollector } from './data.js';
+export type { HistoryData } from './history.js';
+export { ModelEntityHistory, buildHistory, HISTORY_PER_ENTITY } from './history.js';
 
 /** How many pairs ahead scorePairs touches prefix rows (measured: 1.6x on a 512 MiB table, random IPs). */
 const PREFETCH = 4;
@@ -61,8 +64,11 @@ export class IpInsightsModel {
   readonly calibration: Calibration | undefined;
 
   /** Throws CalibrationError naming the file when the header's calibration is malformed. */
-  constructor(path: string, header: ModelHeader, weights: Weights) {
+  private readonly entityHistory: ModelEntityHistory;
+
+  constructor(path: string, header: ModelHeader, weights: Weights, history?: HistoryData) {
     this.path = path;
+    this.entityHistory = new ModelEntityHistory(history);
     this.header = header;
     this.weights = weights;
     this.calibration = readCalibration(header, path);
@@ -74,8 +80,16 @@ export class IpInsightsModel {
 
   /** Load a model file; throws ModelFileError naming the file (bad magic, newer format, corrupt). */
   static async load(path: string): Promise<IpInsightsModel> {
-    const { header, weights } = loadModelFile(path);
-    return new IpInsightsModel(path, header, weights);
+    const { header, weights, history } = loadModelFile(path);
+    return new IpInsightsModel(path, header, weights, history);
+  }
+
+  /**
+   * Training addresses per entity, for explanations (size, nearest training address by longest common prefix).
+   * Models written before the history sections existed give size 0 and no nearest address.
+   */
+  history(): ModelEntityHistory {
+    return this.entityHistory;
   }
 
   get vectorDim(): number {

@@ -13,6 +13,10 @@
  * region, and two slots other components may extend without touching the weights: `calibration`
  * (threshold, score distribution) and `extras` (free-form JSON), both rewritten atomically with
  * updateModelMetadata(). Loading refuses a wrong magic or a newer format_version and names the file.
+ *
+ * Optional sections may follow the weights: `history.*` (history.ts: per-entity training addresses for finding
+ * explanations). They need no new format_version: readers locate sections by name, files without them load as
+ * before, and readers that predate them ignore them (the file size check covers every listed section).
  */
 import { closeSync, copyFileSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync, fsyncSync } from 'node:fs';
 import { endianness } from 'node:os';
@@ -21,6 +25,7 @@ import { crc32 } from 'node:zlib';
 import { ModelFileError, errorMessage } from '../../core/errors.js';
 import type { Hyperparameters } from './config.js';
 import type { EncoderSpec, Layer, Weights } from './model.js';
+import type { HistoryData } from './history.js';
 
 export const MODEL_MAGIC = 'SECLAKE-IPI\n';
 export const MODEL_FORMAT_VERSION = 1;
@@ -103,6 +108,17 @@ interface SectionData {
   data: Float32Array | Float64Array | Uint32Array;
 }
 
+/** The optional entity-history sections (history.ts); old files have none and old readers ignore them. */
+function historySections(h: HistoryData): SectionData[] {
+  const m = h.fp.length;
+  return [
+    { name: 'history.fingerprint', dtype: 'float64', shape: [m], data: h.fp },
+    { name: 'history.size', dtype: 'uint32', shape: [m], data: h.size },
+    { name: 'history.offset', dtype: 'uint32', shape: [m + 1], data: h.offset },
+    { name: 'history.addr', dtype: 'uint32', shape: [h.addr.length / 4, 4], data: h.addr },
+  ];
+}
+
 function weightSections(w: Weights): SectionData[] {
   const d = w.dim;
   const out: SectionData[] = [
@@ -157,9 +173,15 @@ function tmpName(file: string): string {
  * Write a model file atomically (temp file + rename). `header` provides everything but `sections`,
  * `data_crc32` and `format_version`, which are computed here.
  */
-export function saveModel(file: string, header: Omit<ModelHeader, 'sections' | 'data_crc32' | 'format_version' | 'format'>, weights: Weights): ModelHeader {
+export function saveModel(
+  file: string,
+  header: Omit<ModelHeader, 'sections' | 'data_crc32' | 'format_version' | 'format'>,
+  weights: Weights,
+  history?: HistoryData,
+): ModelHeader {
   assertLittleEndian();
   const secs = weightSections(weights);
+  if (history) secs.push(...historySections(history));
   const sections: SectionInfo[] = [];
   let offset = 0;
   let crc = 0;
@@ -272,8 +294,11 @@ function openFile(file: string): number {
   }
 }
 
-/** Load header and weights; verifies sizes and the CRC. */
-export function loadModelFile(file: string): { header: ModelHeader; weights: Weights } {
+/**
+ * Load header and weights (and the entity history, when the file has it); verifies sizes and the CRC.
+ * The history sections are optional: files written before they existed load with `history` undefined.
+ */
+export function loadModelFile(file: string): { header: ModelHeader; weights: Weights; history?: HistoryData } {
   assertLittleEndian();
   const fd = openFile(file);
   try {
@@ -316,10 +341,35 @@ export function loadModelFile(file: string): { header: ModelHeader; weights: Wei
       knownFp: new Float64Array(data, fpSec.offset, fpSec.bytes / 8),
       knownCount: new Uint32Array(data, cntSec.offset, cntSec.bytes / 4),
     };
-    return { header, weights };
+    const history = readHistory(file, secs, data);
+    return history ? { header, weights, history } : { header, weights };
   } finally {
     closeSync(fd);
   }
+}
+
+function readHistory(file: string, secs: Map<string, SectionInfo>, data: ArrayBuffer): HistoryData | undefined {
+  const fpS = secs.get('history.fingerprint');
+  const sizeS = secs.get('history.size');
+  const offS = secs.get('history.offset');
+  const addrS = secs.get('history.addr');
+  if (!fpS && !sizeS && !offS && !addrS) return undefined;
+  const bad = (): never => {
+    throw new ModelFileError(file, 'model section history.* is incomplete or inconsistent');
+  };
+  if (!fpS || !sizeS || !offS || !addrS) return bad();
+  if (fpS.dtype !== 'float64' || sizeS.dtype !== 'uint32' || offS.dtype !== 'uint32' || addrS.dtype !== 'uint32') return bad();
+  const m = fpS.bytes / 8;
+  if (sizeS.bytes / 4 !== m || offS.bytes / 4 !== m + 1 || addrS.bytes % 16 !== 0) return bad();
+  const h: HistoryData = {
+    fp: new Float64Array(data, fpS.offset, m),
+    size: new Uint32Array(data, sizeS.offset, m),
+    offset: new Uint32Array(data, offS.offset, m + 1),
+    addr: new Uint32Array(data, addrS.offset, addrS.bytes / 4),
+  };
+  if (h.offset[0] !== 0 || h.offset[m] !== h.addr.length / 4) return bad();
+  for (let i = 0; i < m; i++) if (h.offset[i + 1]! < h.offset[i]!) return bad();
+  return h;
 }
 
 /**

@@ -28,6 +28,7 @@ import {
   type SharedBufferSpec,
 } from './kernel.js';
 import { saveModel, type ModelHeader } from './model-file.js';
+import { buildHistory, type HistoryData } from './history.js';
 import { dot, encodeRows, encoderSpecFor, ipv4Rows, ipv6Rows, rowsPerIp, type EncoderSpec, type Layer, type Weights } from './model.js';
 
 export const METRICS_HOST = 'algo-1';
@@ -72,6 +73,8 @@ export interface EpochStats {
 export interface TrainResult {
   header: ModelHeader;
   weights: Weights;
+  /** Per-entity training addresses (capped sample), stored in the model file for explanations. */
+  history: HistoryData;
   epochs: EpochStats[];
   bad: BadRowReport;
   hyperparameters: Hyperparameters;
@@ -516,11 +519,12 @@ export async function trainIpInsights(opts: TrainOptions): Promise<TrainResult> 
   };
   // Detach the weights from the shared buffers' extra state: copy only what the model needs.
   const weights: Weights = wv;
+  const history = buildHistory(data, known);
   let header: ModelHeader;
   if (opts.modelPath) {
-    header = saveModel(opts.modelPath, headerBase, weights);
+    header = saveModel(opts.modelPath, headerBase, weights, history);
   } else {
     header = { format: 'seclake-ipinsights', format_version: 1, ...headerBase, sections: [], data_crc32: 0 };
   }
-  return { header, weights, epochs, bad: data.bad, hyperparameters: hp, threads, seconds, recordsPerSecond: allRecs / trainSecs };
+  return { header, weights, history, epochs, bad: data.bad, hyperparameters: hp, threads, seconds, recordsPerSecond: allRecs / trainSecs };
 }
