@@ -1,0 +1,207 @@
+/**
+ * The demo's batch part, as library calls: generate the history -> ingest the clean baseline -> train the two
+ * models (instance -> peer on VPC flows, user -> address on CloudTrail authentications) -> calibrate each on a
+ * held-out window of the baseline (abnormal pairs generated from the ASN table). The attack period is left for
+ * the monitor (`pipeline.ts`).
+ *
+ * Timeline of the history (days = D, attack period = 1 day, held-out window = 12 h):
+ *
+ *   start ............ train ............ | held-out (calibration) | attack period (monitored) | end = now
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, SeclakeError } from '../core/errors.js';
+import { ipInsightsAccess } from '../calibrate/model.js';
+import { runCalibration } from '../calibrate/run.js';
+import { loadPairsFromLake, writeLakePairsCsv } from '../detectors/ipinsights/lake-pairs.js';
+import { trainIpInsights } from '../detectors/ipinsights/train.js';
+import { ingest, type IngestSummary } from '../ingest/ingest.js';
+import { readObjects } from '../lake/catalog.js';
+import { loadDemoNetworks, type DemoNetworks } from './asn-pools.js';
+import type { AttackKind } from './attacks.js';
+import { generateDemo, type GenerateResult } from './generate.js';
+import { pairSql, type PairModel } from './pairs.js';
+import { HOUR } from './traffic.js';
+
+export const MARKER_FILE = '.seclake-demo';
+export const STATE_FILE = 'demo-state.json';
+
+export interface ModelSettings {
+  /** SageMaker-style hyperparameters (small and fast: a handful of entities). */
+  hyperparameters: Record<string, string | number>;
+  /** Calibration budget: share of held-out normal pairs allowed above the threshold. */
+  maxFpr: number;
+}
+
+/** Small, fast settings: 10 instances and 8 users need neither big vectors nor many epochs. */
+export const MODEL_SETTINGS: Record<PairModel, ModelSettings> = {
+  flows: { hyperparameters: { vector_dim: 32, epochs: 4, num_entity_vectors: 1000, shuffled_negative_sampling_rate: 2, seed: 1 }, maxFpr: 0.001 },
+  logins: { hyperparameters: { vector_dim: 16, epochs: 30, num_entity_vectors: 100, seed: 1 }, maxFpr: 0.01 },
+};
+
+export interface SetupOptions {
+  /** The demo folder: generated/, lake/, models/, calibration/. */
+  dataDir: string;
+  seed?: number;
+  days?: number;
+  /** End of the history (default: now, to the minute). */
+  end?: number;
+  attacks?: readonly AttackKind[];
+  /** Delete the folder first (it must be a demo folder or empty). */
+  fresh?: boolean;
+  /** Training threads (default: all cores). */
+  threads?: number;
+  heldOutHours?: number;
+  /** Traffic volume multiplier (tests use less). */
+  volume?: number;
+  log?: (line: string) => void;
+  networks?: DemoNetworks;
+}
+
+export interface StepTiming {
+  step: string;
+  ms: number;
+  detail: string;
+}
+
+export interface ModelInfo {
+  name: PairModel;
+  path: string;
+  trainPairs: number;
+  entities: number;
+  heldOutPairs: number;
+  threshold: number | null;
+  auc: number;
+  /** The pair query the model was trained on (without the time window): what the monitor must score. */
+  sql: string;
+}
+
+export interface DemoSetup {
+  dataDir: string;
+  lakeDir: string;
+  generated: GenerateResult;
+  models: Record<PairModel, ModelInfo>;
+  /** Catalog sequence number of the last baseline object: the monitor starts after it. */
+  baselineSeq: number;
+  /** Raw objects of the attack period (absolute paths), not yet ingested. */
+  attackPeriodFiles: string[];
+  timings: StepTiming[];
+  reused: boolean;
+}
+
+/** Refuse to delete a folder that is not a demo folder (no marker) and not empty. */
+function clearDemoDir(dir: string): void {
+  if (!existsSync(dir)) return;
+  if (!existsSync(path.join(dir, MARKER_FILE)) && readdirSync(dir).length > 0) {
+    throw new ConfigError(`--fresh: ${dir} is not a seclake demo folder (no ${MARKER_FILE}); refusing to delete it`, ['data']);
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+async function timed<T>(timings: StepTiming[], step: string, log: (l: string) => void, fn: () => Promise<{ value: T; detail: string }>): Promise<T> {
+  const t0 = performance.now();
+  const { value, detail } = await fn();
+  const ms = Math.round(performance.now() - t0);
+  timings.push({ step, ms, detail });
+  log(`  ${step.padEnd(10)} ${(ms / 1000).toFixed(1).padStart(5)} s  ${detail}`);
+  return value;
+}
+
+function ingestDetail(s: IngestSummary): string {
+  return `${s.totals.ingested} objects, ${s.totals.events.toLocaleString('en-US')} events, ${s.totals.rejects} rejects${s.totals.failed ? `, ${s.totals.failed} FAILED` : ''}`;
+}
+
+export async function setupDemo(opts: SetupOptions): Promise<DemoSetup> {
+  const log = opts.log ?? (() => {});
+  const dataDir = path.resolve(opts.dataDir);
+  const lakeDir = path.join(dataDir, 'lake');
+  const stateFile = path.join(dataDir, STATE_FILE);
+  if (opts.fresh) clearDemoDir(dataDir);
+  if (existsSync(stateFile)) {
+    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as DemoSetup;
+    if (existsSync(state.models.flows.path) && existsSync(state.models.logins.path)) {
+      log(`Reusing the demo environment in ${dataDir} (history ${new Date(state.generated.start).toISOString()} .. ${new Date(state.generated.end).toISOString()}; --fresh starts over)`);
+      return { ...state, reused: true, timings: [] };
+    }
+  }
+  if (existsSync(dataDir) && !existsSync(path.join(dataDir, MARKER_FILE)) && readdirSync(dataDir).length > 0) {
+    throw new ConfigError(`${dataDir} exists and is not a seclake demo folder; choose another --data folder`, ['data']);
+  }
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(path.join(dataDir, MARKER_FILE), 'seclake demo folder: `seclake demo --fresh` may delete it\n');
+  const timings: StepTiming[] = [];
+  const heldOut = (opts.heldOutHours ?? 12) * HOUR;
+
+  const nets = opts.networks ?? (await loadDemoNetworks());
+  const generated = await timed(timings, 'generate', log, async () => {
+    const r = await generateDemo({
+      out: path.join(dataDir, 'generated'),
+      networks: nets,
+      ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+      ...(opts.days !== undefined ? { days: opts.days } : {}),
+      end: opts.end ?? Math.floor(Date.now() / 60_000) * 60_000,
+      ...(opts.attacks ? { attacks: opts.attacks } : {}),
+      ...(opts.volume !== undefined ? { volume: { scale: opts.volume } } : {}),
+    });
+    const n = r.records.vpc_flow + r.records.route53 + r.records.cloudtrail;
+    return { value: r, detail: `${r.objects.length} objects, ${n.toLocaleString('en-US')} records (${r.records.vpc_flow.toLocaleString('en-US')} flow, ${r.records.route53.toLocaleString('en-US')} DNS, ${r.records.cloudtrail.toLocaleString('en-US')} CloudTrail), ${r.labels.length} attacks` };
+  });
+  const heldStart = generated.attackStart - heldOut;
+  if (heldStart <= generated.start) throw new ConfigError('the history is too short for a training period before the held-out window', ['days']);
+
+  const baselineFiles = generated.objects.filter((o) => o.end < generated.attackStart).map((o) => path.join(generated.logsDir, o.key));
+  const attackPeriodFiles = generated.objects.filter((o) => o.end >= generated.attackStart).map((o) => path.join(generated.logsDir, o.key));
+  await timed(timings, 'ingest', log, async () => {
+    const s = await ingest({ lakeDir, paths: baselineFiles });
+    if (s.totals.failed > 0 || s.totals.rejects > 0) {
+      throw new SeclakeError(`ingesting the generated baseline: ${s.totals.failed} inputs failed, ${s.totals.rejects} records rejected (see seclake quarantine --lake ${lakeDir})`);
+    }
+    return { value: s, detail: `baseline (before ${new Date(generated.attackStart).toISOString()}): ${ingestDetail(s)}` };
+  });
+  const objs = readObjects(lakeDir);
+  const baselineSeq = objs.length > 0 ? objs[objs.length - 1]!.seq : 0;
+
+  const modelsDir = path.join(dataDir, 'models');
+  const calDir = path.join(dataDir, 'calibration');
+  mkdirSync(modelsDir, { recursive: true });
+  mkdirSync(calDir, { recursive: true });
+  const models = {} as Record<PairModel, ModelInfo>;
+  for (const name of ['flows', 'logins'] as const) {
+    const file = path.join(modelsDir, `${name}.model`);
+    const settings = MODEL_SETTINGS[name];
+    const trained = await timed(timings, `train ${name}`, log, async () => {
+      const data = await loadPairsFromLake(lakeDir, pairSql(name, { untilMs: heldStart }));
+      if (data.n === 0) throw new SeclakeError(`no ${name} training pairs in the lake before ${new Date(heldStart).toISOString()}`);
+      const hp: Record<string, string | number> = { ...settings.hyperparameters, ...(opts.threads !== undefined ? { threads: opts.threads } : {}) };
+      const res = await trainIpInsights({ train: data, hyperparameters: hp, modelPath: file, source: `seclake demo: ${name} pairs before ${new Date(heldStart).toISOString()}`, log: () => {} });
+      const t = res.header.training;
+      return { value: { pairs: data.n, entities: t.distinct_entities }, detail: `${data.n.toLocaleString('en-US')} pairs, ${t.distinct_entities} entities, ${t.epochs} epochs, final loss ${t.final_loss.toFixed(3)}` };
+    });
+    const normalCsv = path.join(calDir, `${name}-heldout.csv`);
+    const cal = await timed(timings, `calibrate ${name}`, log, async () => {
+      const ex = await writeLakePairsCsv(lakeDir, normalCsv, pairSql(name, { sinceMs: heldStart, untilMs: generated.attackStart }));
+      if (ex.written === 0) throw new SeclakeError(`no ${name} pairs in the held-out window ${new Date(heldStart).toISOString()} .. ${new Date(generated.attackStart).toISOString()}`);
+      const r = await runCalibration(
+        {
+          model: file,
+          normal: { kind: 'csv', file: normalCsv },
+          abnormal: { kind: 'generate', generator: 'asn' },
+          rule: { kind: 'max_fpr', max_fpr: settings.maxFpr },
+          sample: 50_000,
+          seed: generated.seed,
+          report: path.join(calDir, `${name}.html`),
+        },
+        ipInsightsAccess,
+      );
+      const thr = r.evaluation.calibration.threshold;
+      return {
+        value: { heldOut: ex.written, threshold: Number.isFinite(thr) ? thr : null, auc: r.evaluation.auc },
+        detail: `${ex.written.toLocaleString('en-US')} held-out pairs vs generated ASN pairs: AUC ${r.evaluation.auc.toFixed(4)}, threshold ${Number(thr).toFixed(3)} at FPR <= ${settings.maxFpr}`,
+      };
+    });
+    models[name] = { name, path: file, trainPairs: trained.pairs, entities: trained.entities, heldOutPairs: cal.heldOut, threshold: cal.threshold, auc: cal.auc, sql: pairSql(name) };
+  }
+  const setup: DemoSetup = { dataDir, lakeDir, generated, models, baselineSeq, attackPeriodFiles, timings, reused: false };
+  writeFileSync(stateFile, JSON.stringify(setup, null, 2) + '\n');
+  return setup;
+}
