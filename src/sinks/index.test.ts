@@ -1,0 +1,94 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { FanoutSink, FileSink, MemorySink, StdoutSink, WebhookSink, parseSinkSpec } from './index.js';
+import { ConfigError, SinkError } from '../core/errors.js';
+import { buildFinding } from '../findings/build.js';
+import type { DetectionFinding, Sink } from '../findings/types.js';
+
+function finding(i: number): DetectionFinding {
+  return buildFinding(
+    { ref: { object: 'o', row: i }, entity: `e${i}`, ip: '10.0.0.1', time: 1_760_000_000_000, dot_product: -3, entity_known: true, entity_count: 1, event: {} },
+    { model: { name: 'm', version: '1' }, kind: 'anomaly' },
+  );
+}
+
+test('parseSinkSpec builds each sink type and rejects bad specs clearly', () => {
+  assert.ok(parseSinkSpec('stdout') instanceof StdoutSink);
+  assert.ok(parseSinkSpec('memory') instanceof MemorySink);
+  const f = parseSinkSpec('file:/tmp/x/findings.jsonl');
+  assert.ok(f instanceof FileSink && f.path === '/tmp/x/findings.jsonl');
+  const w = parseSinkSpec('webhook:https://example.com/hook?token=abc');
+  assert.ok(w instanceof WebhookSink && w.format === 'json' && w.url === 'https://example.com/hook?token=abc');
+  assert.ok(!w.name.includes('token'), w.name);
+  const s = parseSinkSpec('slack:https://hooks.slack.com/services/T/B/X', { webhook: { maxAttempts: 2 } });
+  assert.ok(s instanceof WebhookSink && s.format === 'slack');
+  const bad: [string, RegExp][] = [
+    ['syslog:foo', /unknown sink "syslog:foo": expected stdout \| file:PATH \| webhook:URL \| slack:URL/],
+    ['file:', /file needs a path/],
+    ['webhook:', /webhook needs a URL/],
+    ['webhook:not a url', /is not a URL/],
+    ['slack:ftp://x/y', /must be http/],
+    ['', /unknown sink/],
+  ];
+  for (const [spec, re] of bad) assert.throws(() => parseSinkSpec(spec), (e: unknown) => e instanceof ConfigError && re.test(e.message), spec);
+});
+
+test('file sink appends JSON lines across instances and creates the directory', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'seclake-sink-'));
+  try {
+    const file = path.join(dir, 'sub', 'findings.jsonl');
+    const a = parseSinkSpec(`file:${file}`);
+    await a.send([finding(1), finding(2)]);
+    await a.send([]);
+    await a.close();
+    const b = new FileSink({ path: file });
+    await b.send([finding(3)]);
+    await b.close();
+    await b.close(); // idempotent
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    assert.deepEqual(lines.map((l) => (JSON.parse(l) as DetectionFinding).finding_info.uid), [finding(1), finding(2), finding(3)].map((f) => f.finding_info.uid));
+    // An unwritable path is a SinkError, not a crash.
+    const blocked = new FileSink({ path: path.join(file, 'cannot-be-under-a-file.jsonl') });
+    await assert.rejects(blocked.send([finding(1)]), SinkError);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('stdout sink writes one JSON line per finding', async () => {
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (c: Buffer) => (text += c.toString('utf8')));
+  const s = parseSinkSpec('stdout', { stdout: out });
+  await s.send([finding(1), finding(2)]);
+  await s.close();
+  const lines = text.trimEnd().split('\n');
+  assert.equal(lines.length, 2);
+  assert.deepEqual(JSON.parse(lines[1]!), finding(2));
+});
+
+test('fanout sends to every sink; one that throws is reported and does not stop the others', async () => {
+  const m1 = new MemorySink('m1');
+  const m2 = new MemorySink('m2');
+  const broken: Sink = {
+    name: 'broken',
+    send: async () => {
+      throw new Error('disk full');
+    },
+    close: async () => {},
+  };
+  const reported: string[] = [];
+  const fan = new FanoutSink([m1, broken, m2], (s, e) => reported.push(`${s.name}: ${(e as Error).message}`));
+  await fan.send([finding(1)]);
+  await fan.send([finding(2)]);
+  await fan.close();
+  assert.equal(m1.findings.length, 2);
+  assert.equal(m2.findings.length, 2);
+  assert.ok(m1.closed && m2.closed);
+  assert.deepEqual(reported, ['broken: disk full', 'broken: disk full']);
+  assert.equal(fan.errors.get('broken'), 2);
+});

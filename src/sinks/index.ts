@@ -1,0 +1,100 @@
+/**
+ * Sinks: where findings go besides the lake. One folder per sink type (`stdout`, `file`, `webhook`, `memory`);
+ * `parseSinkSpec` turns a command-line spec into a sink:
+ *
+ *   stdout            JSON lines on stdout
+ *   file:PATH         JSON lines appended to PATH (fsync on close)
+ *   webhook:URL       POST JSON arrays of findings to URL, with retries
+ *   slack:URL         POST Slack incoming-webhook messages ({"text": ...}) to URL, with retries
+ *   memory            kept in memory (tests)
+ *
+ * `FanoutSink` sends to several sinks; a sink that throws is reported and does not stop the others.
+ */
+import type { Writable } from 'node:stream';
+import { ConfigError, SinkError, errorMessage } from '../core/errors.js';
+import { log } from '../core/log.js';
+import type { DetectionFinding, Sink } from '../findings/types.js';
+import { FileSink } from './file/index.js';
+import { MemorySink } from './memory/index.js';
+import { StdoutSink } from './stdout/index.js';
+import { WebhookSink, type WebhookSinkOptions } from './webhook/index.js';
+
+export { FileSink } from './file/index.js';
+export { MemorySink } from './memory/index.js';
+export { StdoutSink } from './stdout/index.js';
+export { WebhookSink, slackText, parseRetryAfter, backoffMs, DEFAULT_AUTHORIZATION_ENV } from './webhook/index.js';
+export type { WebhookSinkOptions, WebhookFailure, WebhookStats, WebhookFormat } from './webhook/index.js';
+
+export const SINK_SPEC_HELP = 'stdout | file:PATH | webhook:URL | slack:URL';
+
+export interface SinkSpecOptions {
+  /** Stream for `stdout` (default process.stdout). */
+  stdout?: Writable;
+  /** Options for `webhook:` and `slack:` sinks (retries, timeouts, authorization env, ...). */
+  webhook?: Omit<WebhookSinkOptions, 'url' | 'format'>;
+}
+
+/** Build a sink from a spec (see the module comment). Throws ConfigError naming the spec when it is invalid. */
+export function parseSinkSpec(spec: string, opts: SinkSpecOptions = {}): Sink {
+  const s = spec.trim();
+  if (s === 'stdout' || s === '-') return new StdoutSink(opts.stdout ? { stream: opts.stdout } : {});
+  if (s === 'memory') return new MemorySink();
+  const colon = s.indexOf(':');
+  const type = colon < 0 ? s : s.slice(0, colon);
+  const arg = colon < 0 ? '' : s.slice(colon + 1);
+  switch (type) {
+    case 'file':
+      if (!arg.trim()) throw new ConfigError(`sink "${spec}": file needs a path (file:PATH)`, ['sink']);
+      return new FileSink({ path: arg });
+    case 'webhook':
+    case 'slack': {
+      if (!arg) throw new ConfigError(`sink "${spec}": ${type} needs a URL (${type}:https://...)`, ['sink']);
+      let url: URL;
+      try {
+        url = new URL(arg);
+      } catch {
+        throw new ConfigError(`sink "${spec}": ${JSON.stringify(arg)} is not a URL`, ['sink']);
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`sink "${spec}": the URL must be http:// or https://`, ['sink']);
+      return new WebhookSink({ ...(opts.webhook ?? {}), url: url.href, format: type === 'slack' ? 'slack' : 'json' });
+    }
+    default:
+      throw new ConfigError(`unknown sink "${spec}": expected ${SINK_SPEC_HELP}`, ['sink']);
+  }
+}
+
+/** Sends every batch to all sinks concurrently; a sink that throws is logged (once per send) and counted. */
+export class FanoutSink implements Sink {
+  readonly name: string;
+  /** Errors thrown by sinks, by sink name. */
+  readonly errors = new Map<string, number>();
+
+  constructor(
+    readonly sinks: readonly Sink[],
+    private readonly onError: (sink: Sink, err: unknown) => void = (sink, err) => log.warn(`sink ${sink.name} failed: ${errorMessage(err)}`),
+  ) {
+    this.name = `fanout(${sinks.map((s) => s.name).join(',')})`;
+  }
+
+  async send(findings: readonly DetectionFinding[]): Promise<void> {
+    if (findings.length === 0) return;
+    await Promise.all(this.sinks.map((s) => this.guard(s, () => s.send(findings))));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.sinks.map((s) => this.guard(s, () => s.close())));
+  }
+
+  private async guard(sink: Sink, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      this.errors.set(sink.name, (this.errors.get(sink.name) ?? 0) + 1);
+      try {
+        this.onError(sink, err instanceof SinkError ? err : new SinkError(errorMessage(err), false, { cause: err }));
+      } catch {
+        // reporting must not fail the send
+      }
+    }
+  }
+}
