@@ -12,6 +12,7 @@ import { registerScore } from './commands/score.js';
 import { registerDemo } from './commands/demo.js';
 import { registerServe } from './commands/serve.js';
 import { registerCalibrate } from './commands/calibrate.js';
+import { registerFindings } from './commands/findings.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerScore(program);
   registerCalibrate(program);
   registerServe(program);
+  registerFindings(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
