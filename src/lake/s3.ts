@@ -37,6 +37,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { createReadStream, createWriteStream, mkdirSync, openSync, closeSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { ConfigError, LakeError, errorMessage } from '../core/errors.js';
@@ -123,12 +124,36 @@ function isConflict(err: unknown): boolean {
   return s === 412 || s === 409 || name === 'PreconditionFailed' || name === 'ConditionalRequestConflict';
 }
 
+/** 5xx, throttling, or a response that could not be parsed (an HTML error page from a proxy): worth retrying. */
+function isTransient(err: unknown): boolean {
+  const s = status(err);
+  const name = (err as { name?: string }).name ?? '';
+  if (s !== undefined) return s >= 500 || s === 429 || name === 'SlowDown';
+  return /TimeoutError|ECONNRESET|EPIPE|socket hang up|Deserialization|XML parse/i.test(`${name} ${errorMessage(err)}`);
+}
+
+const RETRIES = 4;
+
+/** Run an S3 call, retrying transient failures with exponential backoff and jitter. */
+async function retrying<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= RETRIES || !isTransient(err)) throw err;
+      await new Promise((r) => setTimeout(r, 100 * 2 ** attempt * (0.5 + Math.random())));
+    }
+  }
+}
+
 /** Part size for multipart uploads and the threshold above which they are used. */
 export const MULTIPART_PART_BYTES = 16 * 1024 * 1024;
 
 /** A log entry: one published input and its objects. */
 export interface LogEntry {
   first_seq: number;
+  /** Random id of the publish attempt (tells a writer its own entry from a competitor's). */
+  writer: string;
   input_hash: string;
   input: CatalogInput;
   objects: CatalogObject[];
@@ -137,6 +162,7 @@ export interface LogEntry {
 
 interface InputRecord {
   input_hash: string;
+  writer: string;
   /** first_seq of the log entry that is this input's publication. */
   entry: number;
   resolved_by: 'writer' | 'reader';
@@ -216,7 +242,7 @@ export class S3Lake {
 
   async exists(rel: string): Promise<boolean> {
     try {
-      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.fullKey(rel) }));
+      await retrying(() => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.fullKey(rel) })));
       return true;
     } catch (err) {
       if (isNotFound(err)) return false;
@@ -228,7 +254,7 @@ export class S3Lake {
   async getJson<T>(rel: string): Promise<T | undefined> {
     let res;
     try {
-      res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.fullKey(rel) }));
+      res = await retrying(() => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.fullKey(rel) })));
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw new LakeError(`GET ${this.where(rel)} failed: ${errorMessage(err)}`, { cause: err });
@@ -244,14 +270,18 @@ export class S3Lake {
   /** PUT a small JSON object. With `ifNoneMatch`, returns false (and writes nothing) if the key exists. */
   async putJson(rel: string, value: unknown, ifNoneMatch = false): Promise<boolean> {
     try {
-      await this.client.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: this.fullKey(rel),
-          Body: JSON.stringify(value) + '\n',
-          ContentType: 'application/json',
-          ...(ifNoneMatch ? { IfNoneMatch: '*' } : {}),
-        }),
+      // A retried conditional PUT may answer 412 because its own first attempt landed: callers that need to
+      // know compare the stored object with what they wrote (log entries and input records carry a writer id).
+      await retrying(() =>
+        this.client.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: this.fullKey(rel),
+            Body: JSON.stringify(value) + '\n',
+            ContentType: 'application/json',
+            ...(ifNoneMatch ? { IfNoneMatch: '*' } : {}),
+          }),
+        ),
       );
       return true;
     } catch (err) {
@@ -266,12 +296,12 @@ export class S3Lake {
     const size = statSync(file).size;
     try {
       if (size <= MULTIPART_PART_BYTES) {
-        await this.client.send(
-          new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: createReadStream(file), ContentLength: size, ContentType: contentType }),
+        await retrying(() =>
+          this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: createReadStream(file), ContentLength: size, ContentType: contentType })),
         );
         return size;
       }
-      const created = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: contentType }));
+      const created = await retrying(() => this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: contentType })));
       const uploadId = created.UploadId!;
       try {
         const parts: { ETag: string; PartNumber: number }[] = [];
@@ -282,16 +312,16 @@ export class S3Lake {
             const len = Math.min(MULTIPART_PART_BYTES, size - off);
             let got = 0;
             while (got < len) got += readSync(fd, buf, got, len - got, off + got);
-            const res = await this.client.send(
-              new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: n, Body: buf.subarray(0, len), ContentLength: len }),
+            const res = await retrying(() =>
+              this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: n, Body: buf.subarray(0, len), ContentLength: len })),
             );
             parts.push({ ETag: res.ETag!, PartNumber: n });
           }
         } finally {
           closeSync(fd);
         }
-        await this.client.send(
-          new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+        await retrying(() =>
+          this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } })),
         );
       } catch (err) {
         // An unfinished multipart upload is never visible as an object; abort it so it costs nothing.
@@ -309,7 +339,7 @@ export class S3Lake {
     mkdirSync(path.dirname(file), { recursive: true });
     const part = `${file}.part-${process.pid}`;
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.fullKey(rel) }));
+      const res = await retrying(() => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.fullKey(rel) })));
       await pipeline(res.Body as Readable, createWriteStream(part));
       renameSync(part, file);
       return statSync(file).size;
@@ -326,7 +356,7 @@ export class S3Lake {
   async getParquetFooterToFile(rel: string, file: string): Promise<void> {
     const key = this.fullKey(rel);
     try {
-      const tail = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: 'bytes=-8' }));
+      const tail = await retrying(() => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: 'bytes=-8' })));
       const t = Buffer.from(await tail.Body!.transformToByteArray());
       const total = Number(/\/(\d+)$/.exec(tail.ContentRange ?? '')?.[1] ?? NaN);
       if (t.length !== 8 || t.subarray(4).toString('latin1') !== 'PAR1' || !Number.isFinite(total)) {
@@ -335,7 +365,7 @@ export class S3Lake {
       const footerLen = t.readUInt32LE(0);
       const start = total - 8 - footerLen;
       if (start < 4) throw new LakeError('corrupt Parquet footer length');
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=${start}-${total - 1}` }));
+      const res = await retrying(() => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=${start}-${total - 1}` })));
       const footer = Buffer.from(await res.Body!.transformToByteArray());
       mkdirSync(path.dirname(file), { recursive: true });
       const fd = openSync(file, 'w');
@@ -359,14 +389,16 @@ export class S3Lake {
     do {
       let res;
       try {
-        res = await this.client.send(
-          new ListObjectsV2Command({
-            Bucket: this.bucket,
-            Prefix: relPrefix.endsWith('/') ? this.fullKey(relPrefix.slice(0, -1)) + '/' : this.fullKey(relPrefix),
-            ...(startAfter && !token ? { StartAfter: this.fullKey(startAfter) } : {}),
-            ...(token ? { ContinuationToken: token } : {}),
-            ...(maxKeys ? { MaxKeys: Math.min(1000, maxKeys) } : {}),
-          }),
+        res = await retrying(() =>
+          this.client.send(
+            new ListObjectsV2Command({
+              Bucket: this.bucket,
+              Prefix: relPrefix.endsWith('/') ? this.fullKey(relPrefix.slice(0, -1)) + '/' : this.fullKey(relPrefix),
+              ...(startAfter && !token ? { StartAfter: this.fullKey(startAfter) } : {}),
+              ...(token ? { ContinuationToken: token } : {}),
+              ...(maxKeys ? { MaxKeys: Math.min(1000, maxKeys) } : {}),
+            }),
+          ),
         );
       } catch (err) {
         throw new LakeError(`listing ${this.where(relPrefix)} failed: ${errorMessage(err)}`, { cause: err });
@@ -439,10 +471,12 @@ export class S3Lake {
       next = t ? this.firstOf(tail) + S3Lake.span(t) : this.firstOf(tail) + 1;
     }
     let entry: LogEntry;
+    const writer = randomUUID();
     for (let attempt = 0; ; attempt++) {
       if (attempt > 10_000) throw new LakeError(`could not append to the catalog log of ${this.url}`);
       entry = {
         first_seq: next,
+        writer,
         input_hash: req.inputHash,
         input,
         objects: uploaded.map(({ o, bytes }, i) => ({ seq: next + i, path: o.key, ...o.meta, bytes }) as CatalogObject),
@@ -450,11 +484,12 @@ export class S3Lake {
       };
       if (await this.putJson(this.logKey(next), entry, true)) break;
       const winner = await this.readEntry(next);
+      if (winner?.writer === writer) break; // our own PUT landed before a retry of it
       next += winner ? S3Lake.span(winner) : 1;
     }
     this.spans.set(next, S3Lake.span(entry));
     // Resolve: the first entry named for this input is its publication.
-    const rec: InputRecord = { input_hash: req.inputHash, entry: next, resolved_by: 'writer', at: new Date().toISOString() };
+    const rec: InputRecord = { input_hash: req.inputHash, writer, entry: next, resolved_by: 'writer', at: new Date().toISOString() };
     let published = await this.putJson(this.inputKey(req.inputHash), rec, true);
     if (!published) {
       const other = await this.getJson<InputRecord>(this.inputKey(req.inputHash));
@@ -473,7 +508,7 @@ export class S3Lake {
     if (!rec) {
       const age = Date.now() - (lastModified?.getTime() ?? Date.parse(e.written_at));
       if (!this.resolvePending || !(age >= this.pendingGraceMs)) return undefined;
-      const mine: InputRecord = { input_hash: e.input_hash, entry: e.first_seq, resolved_by: 'reader', at: new Date().toISOString() };
+      const mine: InputRecord = { input_hash: e.input_hash, writer: randomUUID(), entry: e.first_seq, resolved_by: 'reader', at: new Date().toISOString() };
       try {
         if (await this.putJson(this.inputKey(e.input_hash), mine, true)) rec = mine;
       } catch {

@@ -203,3 +203,16 @@ export async function syncLakeToDir(store: LakeStore, dir: string, onProgress?: 
   }
   return { dir, objects: objects.length, downloaded, bytes_downloaded: bytes };
 }
+
+/** `seclake query --lake s3://...`: mirror the lake into the cache dir (progress on stderr) and return the dir. */
+export async function syncS3LakeForQuery(url: string, o: { cache?: string; s3Endpoint?: string }): Promise<string> {
+  const store = openLakeStore(url, o.s3Endpoint ? { endpoint: o.s3Endpoint } : {});
+  try {
+    const dir = path.resolve(o.cache ?? defaultCacheDir(url));
+    const r = await syncLakeToDir(store, dir);
+    if (r.downloaded > 0) process.stderr.write(`synced ${url}: ${r.downloaded} of ${r.objects} objects downloaded (${(r.bytes_downloaded / 1e6).toFixed(1)} MB) to ${dir}\n`);
+    return dir;
+  } finally {
+    store.close();
+  }
+}

@@ -1,19 +1,51 @@
-import type { Command } from 'commander';
-import { readInputs, readObjects } from '../../lake/catalog.js';
+import { Command, Option } from 'commander';
+import type { CatalogInput, CatalogObject } from '../../lake/catalog.js';
 import { resolveLakeDir } from '../../lake/layout.js';
+import { ConfigError } from '../../core/errors.js';
 import { fmtInt, renderTable } from '../format.js';
 
+const isS3 = (s: string | undefined): s is string => s !== undefined && /^s3:\/\//i.test(s);
+
+/** Catalog of a local lake (files) or an S3 lake (the SDK is only loaded for S3). */
+async function loadCatalog(lake: string | undefined, endpoint: string | undefined, afterSeq: number): Promise<{ where: string; objects: CatalogObject[]; inputs: CatalogInput[] }> {
+  const loc = lake ?? process.env.SECLAKE_LAKE;
+  if (isS3(loc)) {
+    const { S3Lake } = await import('../../lake/s3.js');
+    const s3 = new S3Lake(loc, endpoint ? { endpoint } : {});
+    try {
+      return { where: loc, objects: await s3.listCatalog(afterSeq), inputs: await s3.listInputs() };
+    } finally {
+      s3.close();
+    }
+  }
+  const { readInputs, readObjects } = await import('../../lake/catalog.js');
+  const dir = resolveLakeDir(lake);
+  return { where: dir, objects: readObjects(dir, afterSeq), inputs: readInputs(dir) };
+}
+
 export function registerCatalog(program: Command): void {
-  program
+  const catalog = program
     .command('catalog')
-    .description('Show what the lake holds: objects per source, class and partition, and ingested inputs')
-    .option('--lake <dir>', 'lake directory (default: $SECLAKE_LAKE or ./seclake-data)')
+    .description('Show what the lake holds: objects per source, class and partition, and ingested inputs; `catalog ddl` prints CREATE TABLE statements')
+    .option('--lake <dir|s3-url>', 'lake directory or s3://bucket/prefix (default: $SECLAKE_LAKE or ./seclake-data)')
+    .option('--s3-endpoint <url>', 'S3 lake: endpoint URL (default $SECLAKE_S3_ENDPOINT, else AWS)')
     .option('--objects', 'list every object (path, rows, time range, input)')
     .option('--after-seq <n>', 'only objects published after this sequence number', '0')
     .option('--json', 'print JSON')
-    .action((o: { lake?: string; objects?: boolean; afterSeq: string; json?: boolean }) => {
-      const lakeDir = resolveLakeDir(o.lake);
-      const objects = readObjects(lakeDir, Number(o.afterSeq));
+    .addHelpText(
+      'after',
+      `
+Examples:
+  seclake catalog --lake ./lake
+  seclake catalog --lake ./lake --objects --after-seq 120 --json
+  seclake catalog --lake s3://my-bucket/lake
+  seclake catalog ddl --engine athena --lake ./lake --location s3://my-bucket/lake`,
+    )
+    .action(async (o: { lake?: string; s3Endpoint?: string; objects?: boolean; afterSeq: string; json?: boolean }) => {
+      const afterSeq = Number(o.afterSeq);
+      if (!Number.isInteger(afterSeq) || afterSeq < 0) throw new ConfigError(`--after-seq must be a non-negative integer, got ${o.afterSeq}`);
+      const cat = await loadCatalog(o.lake, o.s3Endpoint, afterSeq);
+      const objects = cat.objects;
       if (o.objects) {
         if (o.json) {
           for (const ob of objects) process.stdout.write(JSON.stringify(ob) + '\n');
@@ -28,7 +60,7 @@ export function registerCatalog(program: Command): void {
         }
         return;
       }
-      const inputs = readInputs(lakeDir);
+      const inputs = cat.inputs;
       const groups = new Map<string, { source: string; class_uid: number; objects: number; rows: number; bytes: number; partitions: Set<string> }>();
       for (const ob of objects) {
         const k = `${ob.source}|${ob.class_uid}`;
@@ -40,7 +72,7 @@ export function registerCatalog(program: Command): void {
         groups.set(k, g);
       }
       const summary = {
-        lake: lakeDir,
+        lake: cat.where,
         inputs: inputs.length,
         objects: objects.length,
         rows: objects.reduce((a, b) => a + b.rows, 0),
@@ -53,7 +85,7 @@ export function registerCatalog(program: Command): void {
         return;
       }
       process.stdout.write(
-        `${lakeDir}: ${fmtInt(summary.inputs)} inputs, ${fmtInt(summary.objects)} objects, ${fmtInt(summary.rows)} events, ${fmtInt(summary.rejects)} quarantined records\n\n`,
+        `${cat.where}: ${fmtInt(summary.inputs)} inputs, ${fmtInt(summary.objects)} objects, ${fmtInt(summary.rows)} events, ${fmtInt(summary.rejects)} quarantined records\n\n`,
       );
       process.stdout.write(
         renderTable(
@@ -61,5 +93,70 @@ export function registerCatalog(program: Command): void {
           summary.by_source.map((g) => [g.source, g.class_uid, g.objects, g.partitions, fmtInt(g.rows), (g.bytes / 1e6).toFixed(2)]),
         ) + '\n',
       );
+    });
+
+  catalog
+    .command('ddl')
+    .description("Print CREATE TABLE statements for the lake's tables (Athena/Glue or DuckDB), with columns from the objects' Parquet schema")
+    .addOption(new Option('--engine <engine>', 'SQL dialect').choices(['athena', 'duckdb']).default('athena'))
+    .option('--database <name>', 'Athena database (default: Security Lake\'s amazon_security_lake_glue_db_<region>)')
+    .option('--location <url>', 'where the engine finds the lake (default: the lake itself; Athena needs s3://bucket/prefix)')
+    .option('--no-projection', 'Athena: ALTER TABLE ... ADD PARTITION for every known partition instead of partition projection')
+    .option('--max-objects <n>', 'objects whose schema is read per table (spread over the catalog)', '1000')
+    .addHelpText(
+      'after',
+      `
+Takes --lake and --s3-endpoint from \`seclake catalog\` (write them before or after \`ddl\`).
+
+One table per region and source, named as Security Lake names them (amazon_security_lake_table_us_east_1_vpc_flow_2_0,
+custom sources ..._ext_<name>_2_0, e.g. the findings table), partitioned by region, accountid, eventday. Columns
+come from the catalogued objects' Parquet schemas (union by name); nested OCSF objects become struct<...>,
+lists array<...>, unmapped map<string,string>. For an S3 lake only each object's footer is downloaded.
+
+Examples:
+  seclake catalog ddl --engine athena --lake s3://my-bucket/lake > tables.sql
+  seclake catalog ddl --engine athena --lake ./lake --location s3://my-bucket/lake --database security
+  seclake catalog ddl --engine duckdb --lake ./lake | duckdb lake.db`,
+    )
+    .exitOverride()
+    .action(async (_o: unknown, cmd: Command) => {
+      const o = cmd.optsWithGlobals<{
+        lake?: string;
+        s3Endpoint?: string;
+        engine: 'athena' | 'duckdb';
+        database?: string;
+        location?: string;
+        projection: boolean;
+        maxObjects: string;
+      }>();
+      const maxObjects = Number(o.maxObjects);
+      if (!Number.isInteger(maxObjects) || maxObjects < 1) throw new ConfigError(`--max-objects must be a positive integer, got ${o.maxObjects}`);
+      const { describeLakeTables, renderDdl } = await import('../../lake/ddl.js');
+      const loc = o.lake ?? process.env.SECLAKE_LAKE;
+      let tables;
+      let where: string;
+      if (isS3(loc)) {
+        const { S3Lake } = await import('../../lake/s3.js');
+        const s3 = new S3Lake(loc, o.s3Endpoint ? { endpoint: o.s3Endpoint } : {});
+        try {
+          tables = await describeLakeTables(await s3.listCatalog(0), { s3 }, { maxObjectsPerTable: maxObjects });
+        } finally {
+          s3.close();
+        }
+        where = loc.replace(/\/+$/, '');
+      } else {
+        const { readObjects } = await import('../../lake/catalog.js');
+        const dir = resolveLakeDir(o.lake);
+        tables = await describeLakeTables(readObjects(dir), { dir }, { maxObjectsPerTable: maxObjects });
+        where = dir;
+      }
+      const location = o.location ?? where;
+      if (o.engine === 'athena' && !isS3(location)) {
+        throw new ConfigError(`Athena reads the lake from S3: give --location s3://bucket/prefix (where ${where} is, or will be, uploaded)`);
+      }
+      process.stdout.write(
+        renderDdl(tables, { engine: o.engine, location, projection: o.projection, ...(o.database !== undefined ? { database: o.database } : {}) }),
+      );
+      if (tables.length === 0) process.stderr.write(`seclake: ${where} has no catalogued objects: no tables\n`);
     });
 }

@@ -9,7 +9,9 @@ export function registerQuery(program: Command): void {
     .command('query')
     .description('Run SQL over the lake (DuckDB). Views: vpc_flow, route53, cloudtrail_api, cloudtrail_auth, cloudtrail_account, Glue-named tables, lake_objects, quarantine')
     .argument('[sql]', 'the SQL statement (or --file)')
-    .option('--lake <dir>', 'lake directory (default: $SECLAKE_LAKE or ./seclake-data)')
+    .option('--lake <dir>', 'lake directory (default: $SECLAKE_LAKE or ./seclake-data); s3://bucket/prefix is synced to a local cache first')
+    .option('--cache <dir>', 'S3 lake: local cache directory (default $SECLAKE_CACHE or ~/.cache/seclake/s3/...)')
+    .option('--s3-endpoint <url>', 'S3 lake: endpoint URL (default $SECLAKE_S3_ENDPOINT, else AWS)')
     .option('--file <path>', 'read the SQL from a file')
     .addOption(new Option('--format <fmt>', 'output format').choices(['table', 'csv', 'json', 'jsonl']).default('table'))
     .option('--max-rows <n>', 'table format: rows to show (csv/json stream everything)', '200')
@@ -23,8 +25,10 @@ Examples:
   seclake query "SELECT * FROM amazon_security_lake_table_us_east_1_vpc_flow_2_0 LIMIT 5"
   seclake query --views`,
     )
-    .action(async (sqlArg: string | undefined, o: { lake?: string; file?: string; format: OutputFormat; maxRows: string; views?: boolean }) => {
-      const lakeDir = resolveLakeDir(o.lake);
+    .action(async (sqlArg: string | undefined, o: { lake?: string; cache?: string; s3Endpoint?: string; file?: string; format: OutputFormat; maxRows: string; views?: boolean }) => {
+      const lakeArg = o.lake ?? process.env.SECLAKE_LAKE;
+      // An S3 lake is queried through a local mirror of its catalogued objects (downloaded once, then incrementally).
+      const lakeDir = lakeArg && /^s3:\/\//i.test(lakeArg) ? await (await import('../../lake/store.js')).syncS3LakeForQuery(lakeArg, o) : resolveLakeDir(o.lake);
       const db = await openLakeQuery(lakeDir);
       try {
         if (o.views) {

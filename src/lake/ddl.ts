@@ -1,0 +1,361 @@
+/**
+ * CREATE TABLE statements for a lake's tables, so Athena/Glue (or Trino, or DuckDB) read the same Parquet objects.
+ *
+ * One table per (region, source) as Security Lake names them (`amazon_security_lake_table_us_east_1_vpc_flow_2_0`,
+ * custom sources `..._ext_<name>_2_0`, see glueTableName), columns taken from the actual Parquet schema of the
+ * table's catalogued objects (DuckDB DESCRIBE over all of them, union by name), DuckDB types mapped to Hive types
+ * (struct<...>, array<...>, map<...>). Partitions are the layout's `region=/accountId=/eventDay=` folders, declared as
+ * `region`, `accountid`, `eventday` (Glue lower-cases names). Because the folder names are camelCase, Athena's
+ * `MSCK REPAIR TABLE` cannot discover them: the default is partition projection with a storage location template;
+ * `projection: false` emits `ALTER TABLE ... ADD PARTITION` statements for the partitions the catalog knows.
+ *
+ * Everything here except `describeLakeTables` is pure, so the DDL text is golden-tested.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { LakeError } from '../core/errors.js';
+import type { LakeSourceName } from '../sources/types.js';
+import type { CatalogObject } from './catalog.js';
+import { Duck, quoteIdent, quoteString } from './duckdb.js';
+import { SOURCE_VERSION, glueTableName, resolveInLake, sourcePrefix } from './layout.js';
+import type { S3Lake } from './s3.js';
+
+// ---- DuckDB type strings -> a small type tree -------------------------------------------------------------------
+
+export type ColType =
+  | { k: 'prim'; name: string }
+  | { k: 'struct'; fields: { name: string; type: ColType }[] }
+  | { k: 'list'; item: ColType }
+  | { k: 'map'; key: ColType; value: ColType };
+
+/** Parse a DuckDB type string: `STRUCT("ip" VARCHAR, "port" INTEGER)[]`, `MAP(VARCHAR, VARCHAR)`, `DECIMAL(18,3)`. */
+export function parseDuckType(text: string): ColType {
+  let i = 0;
+  const ws = (): void => {
+    while (i < text.length && text[i] === ' ') i++;
+  };
+  const expect = (c: string): void => {
+    ws();
+    if (text[i] !== c) throw new LakeError(`cannot parse DuckDB type ${JSON.stringify(text)}: expected '${c}' at ${i}`);
+    i++;
+  };
+  const name = (): string => {
+    ws();
+    if (text[i] === '"') {
+      let out = '';
+      i++;
+      for (;;) {
+        if (i >= text.length) throw new LakeError(`cannot parse DuckDB type ${JSON.stringify(text)}: unterminated name`);
+        if (text[i] === '"') {
+          if (text[i + 1] === '"') {
+            out += '"';
+            i += 2;
+            continue;
+          }
+          i++;
+          return out;
+        }
+        out += text[i++];
+      }
+    }
+    const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i));
+    if (!m) throw new LakeError(`cannot parse DuckDB type ${JSON.stringify(text)}: expected a name at ${i}`);
+    i += m[0].length;
+    return m[0];
+  };
+  const type = (): ColType => {
+    ws();
+    let t: ColType;
+    const rest = text.slice(i);
+    if (/^STRUCT\s*\(/i.test(rest)) {
+      i += rest.indexOf('(') + 1;
+      const fields: { name: string; type: ColType }[] = [];
+      ws();
+      if (text[i] === ')') i++;
+      else
+        for (;;) {
+          const n = name();
+          fields.push({ name: n, type: type() });
+          ws();
+          if (text[i] === ',') {
+            i++;
+            continue;
+          }
+          expect(')');
+          break;
+        }
+      t = { k: 'struct', fields };
+    } else if (/^MAP\s*\(/i.test(rest)) {
+      i += rest.indexOf('(') + 1;
+      const key = type();
+      expect(',');
+      const value = type();
+      expect(')');
+      t = { k: 'map', key, value };
+    } else {
+      // A primitive: words (TIMESTAMP WITH TIME ZONE) and an optional (p,s).
+      const m = /^[A-Za-z_][A-Za-z0-9_]*(?: [A-Za-z_][A-Za-z0-9_]*)*(?:\(\s*\d+\s*(?:,\s*\d+\s*)?\))?/.exec(rest);
+      if (!m) throw new LakeError(`cannot parse DuckDB type ${JSON.stringify(text)} at ${i}`);
+      i += m[0].length;
+      t = { k: 'prim', name: m[0].toUpperCase().replace(/\s+/g, ' ') };
+    }
+    // List suffixes: T[] (and fixed-size T[n], read as a list).
+    for (;;) {
+      const m = /^\[\d*\]/.exec(text.slice(i));
+      if (!m) break;
+      i += m[0].length;
+      t = { k: 'list', item: t };
+    }
+    return t;
+  };
+  const t = type();
+  ws();
+  if (i !== text.length) throw new LakeError(`cannot parse DuckDB type ${JSON.stringify(text)}: trailing text at ${i}`);
+  return t;
+}
+
+const HIVE_PRIMS: Record<string, string> = {
+  VARCHAR: 'string',
+  BIGINT: 'bigint',
+  INTEGER: 'int',
+  SMALLINT: 'smallint',
+  TINYINT: 'tinyint',
+  BOOLEAN: 'boolean',
+  DOUBLE: 'double',
+  FLOAT: 'float',
+  DATE: 'date',
+  TIMESTAMP: 'timestamp',
+  'TIMESTAMP WITH TIME ZONE': 'timestamp',
+  TIMESTAMP_MS: 'timestamp',
+  TIMESTAMP_NS: 'timestamp',
+  TIMESTAMP_S: 'timestamp',
+  BLOB: 'binary',
+  UTINYINT: 'smallint',
+  USMALLINT: 'int',
+  UINTEGER: 'bigint',
+  UBIGINT: 'decimal(20,0)',
+  HUGEINT: 'decimal(38,0)',
+  UHUGEINT: 'decimal(38,0)',
+};
+
+/** Backtick-quote a Hive/Athena identifier (every one is quoted: reserved words need it, the others don't mind). */
+export function hiveIdent(name: string): string {
+  if (name.includes('`')) throw new LakeError(`column name ${JSON.stringify(name)} cannot be quoted for Athena`);
+  return '`' + name + '`';
+}
+
+/** Hive/Athena DDL type of a parsed DuckDB type. */
+export function hiveType(t: ColType): string {
+  switch (t.k) {
+    case 'prim': {
+      const dec = /^DECIMAL\((\d+),\s*(\d+)\)$/.exec(t.name);
+      if (dec) return `decimal(${dec[1]},${dec[2]})`;
+      return HIVE_PRIMS[t.name] ?? 'string';
+    }
+    case 'list':
+      return `array<${hiveType(t.item)}>`;
+    case 'map':
+      return `map<${hiveType(t.key)},${hiveType(t.value)}>`;
+    case 'struct':
+      return `struct<${t.fields.map((f) => `${hiveIdent(f.name)}:${hiveType(f.type)}`).join(',')}>`;
+  }
+}
+
+// ---- tables ------------------------------------------------------------------------------------------------------
+
+export interface LakeTable {
+  /** Glue table name, e.g. amazon_security_lake_table_us_east_1_vpc_flow_2_0 */
+  name: string;
+  source: LakeSourceName;
+  region: string;
+  /** Lake-relative prefix of the source: aws/VPC_FLOW/2.0 */
+  prefix: string;
+  /** Data columns in the objects' order (partition columns excluded), DuckDB type strings. */
+  columns: { name: string; type: string }[];
+  /** Known partitions (sorted). */
+  partitions: { region: string; accountId: string; eventDay: string }[];
+  objects: number;
+  rows: number;
+}
+
+const PARTITION_COLUMNS = ['region', 'accountid', 'eventday'];
+
+/** Group catalogued objects into tables: one per (region, source), in a stable order. */
+export function groupTables(objects: CatalogObject[]): { name: string; source: LakeSourceName; region: string; objects: CatalogObject[] }[] {
+  const byName = new Map<string, { name: string; source: LakeSourceName; region: string; objects: CatalogObject[] }>();
+  for (const o of objects) {
+    const name = glueTableName(o.region, o.source);
+    let t = byName.get(name);
+    if (!t) byName.set(name, (t = { name, source: o.source, region: o.region, objects: [] }));
+    t.objects.push(o);
+  }
+  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Evenly spread sample of at most n items, always including the last. */
+function spread<T>(xs: T[], n: number): T[] {
+  if (xs.length <= n) return xs;
+  const out: T[] = [];
+  for (let k = 0; k < n; k++) out.push(xs[Math.round((k * (xs.length - 1)) / (n - 1))]!);
+  return out;
+}
+
+export interface DescribeOptions {
+  /** Objects described per table (evenly spread over the catalog, newest included). Default 1000. */
+  maxObjectsPerTable?: number;
+}
+
+/**
+ * Describe a lake's tables from its catalogued objects. A local lake reads the objects' footers in place; an S3
+ * lake (`s3` given) fetches only each object's Parquet footer (two ranged GETs) into a temp dir.
+ */
+export async function describeLakeTables(objects: CatalogObject[], where: { dir: string } | { s3: S3Lake }, opts: DescribeOptions = {}): Promise<LakeTable[]> {
+  const groups = groupTables(objects);
+  const db = await Duck.open({ threads: 1 });
+  const tmp = 's3' in where ? mkdtempSync(path.join(tmpdir(), 'seclake-ddl-')) : undefined;
+  try {
+    const out: LakeTable[] = [];
+    for (const g of groups) {
+      const sample = spread(g.objects, opts.maxObjectsPerTable ?? 1000);
+      const files: string[] = [];
+      for (const o of sample) {
+        if ('dir' in where) files.push(resolveInLake(where.dir, o.path));
+        else {
+          const f = path.join(tmp!, `${files.length}.parquet`);
+          await where.s3.getParquetFooterToFile(o.path, f);
+          files.push(f);
+        }
+      }
+      const cols = await db.describe(
+        `SELECT * FROM read_parquet([${files.map(quoteString).join(', ')}], union_by_name = true, hive_partitioning = false)`,
+      );
+      const parts = new Map<string, { region: string; accountId: string; eventDay: string }>();
+      for (const o of g.objects) parts.set(`${o.region}|${o.account_id}|${o.event_day}`, { region: o.region, accountId: o.account_id, eventDay: o.event_day });
+      out.push({
+        name: g.name,
+        source: g.source,
+        region: g.region,
+        prefix: `${sourcePrefix(g.source)}/${SOURCE_VERSION}`,
+        columns: cols.filter((c) => !PARTITION_COLUMNS.includes(c.name.toLowerCase())),
+        partitions: [...parts.values()].sort((a, b) => `${a.region}|${a.accountId}|${a.eventDay}`.localeCompare(`${b.region}|${b.accountId}|${b.eventDay}`)),
+        objects: g.objects.length,
+        rows: g.objects.reduce((a, o) => a + o.rows, 0),
+      });
+    }
+    return out;
+  } finally {
+    db.close();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+// ---- DDL text ----------------------------------------------------------------------------------------------------
+
+export interface DdlOptions {
+  engine: 'athena' | 'duckdb';
+  /** Where the lake is for the engine: s3://bucket/prefix (Athena: required) or a directory (DuckDB). */
+  location: string;
+  /** Athena database; default Security Lake's `amazon_security_lake_glue_db_<region>` per table region. */
+  database?: string;
+  /** Athena: partition projection (default) or explicit ALTER TABLE ... ADD PARTITION statements. */
+  projection?: boolean;
+}
+
+function sqlString(s: string): string {
+  if (/[\0\n\r]/.test(s)) throw new LakeError(`cannot put ${JSON.stringify(s)} in a DDL string literal`);
+  return `'${s.replaceAll("'", "''")}'`;
+}
+
+const DB_RE = /^[a-z0-9_]{1,255}$/;
+
+export function glueDatabaseName(region: string): string {
+  return `amazon_security_lake_glue_db_${region.replace(/-/g, '_').toLowerCase()}`;
+}
+
+const isDay = (d: string): boolean => /^\d{8}$/.test(d);
+
+/** The statements (each ends with `;`), with `--` comment lines. */
+export function renderDdl(tables: LakeTable[], opts: DdlOptions): string {
+  const loc = opts.location.replace(/\/+$/, '');
+  const out: string[] = [];
+  if (opts.engine === 'duckdb') {
+    out.push(`-- seclake catalog ddl --engine duckdb: ${tables.length} table${tables.length === 1 ? '' : 's'} as views over ${loc}`);
+    if (/^s3:\/\//i.test(loc)) out.push('-- Reading s3:// needs the httpfs extension: INSTALL httpfs; LOAD httpfs; and S3 credentials (CREATE SECRET).');
+    for (const t of tables) {
+      out.push('');
+      out.push(`-- ${t.source} in ${t.region}: ${t.objects} objects, ${t.rows} rows; columns:`);
+      for (const c of t.columns) out.push(`--   ${c.name} ${c.type}`);
+      const glob = `${loc}/${t.prefix}/region=${t.region}/*/*/*.parquet`;
+      out.push(
+        `CREATE OR REPLACE VIEW ${quoteIdent(t.name)} AS SELECT * FROM read_parquet(${sqlString(glob)}, hive_partitioning = true, union_by_name = true, ` +
+          `hive_types = {'region': VARCHAR, 'accountId': VARCHAR, 'eventDay': VARCHAR});`,
+      );
+    }
+    return out.join('\n') + '\n';
+  }
+  if (!/^s3:\/\/[^/]+/i.test(loc)) throw new LakeError(`Athena tables need an s3:// location, got ${JSON.stringify(opts.location)} (use --location s3://bucket/prefix)`);
+  if (opts.database !== undefined && !DB_RE.test(opts.database)) throw new LakeError(`invalid Athena database name ${JSON.stringify(opts.database)} (lower-case letters, digits, _)`);
+  const projection = opts.projection ?? true;
+  out.push(`-- seclake catalog ddl --engine athena: ${tables.length} table${tables.length === 1 ? '' : 's'} over ${loc}`);
+  out.push('-- Partition folders are camelCase (accountId=, eventDay=), which MSCK REPAIR TABLE cannot discover:');
+  out.push(projection ? '-- partitions are projected (TBLPROPERTIES projection.*); regenerate when new accounts appear.' : '-- partitions are added explicitly below; re-run after ingesting new days/accounts.');
+  const dbs = [...new Set(tables.map((t) => opts.database ?? glueDatabaseName(t.region)))].sort();
+  for (const db of dbs) {
+    if (!DB_RE.test(db)) throw new LakeError(`invalid Athena database name ${JSON.stringify(db)}`);
+    out.push('', `CREATE DATABASE IF NOT EXISTS ${hiveIdent(db)};`);
+  }
+  for (const t of tables) {
+    const db = opts.database ?? glueDatabaseName(t.region);
+    const fq = `${hiveIdent(db)}.${hiveIdent(t.name)}`;
+    const tableLoc = `${loc}/${t.prefix}/`;
+    out.push('');
+    out.push(`-- ${t.source} in ${t.region}: ${t.objects} objects, ${t.rows} rows`);
+    out.push(`CREATE EXTERNAL TABLE IF NOT EXISTS ${fq} (`);
+    out.push(t.columns.map((c) => `  ${hiveIdent(c.name)} ${hiveType(parseDuckType(c.type))}`).join(',\n'));
+    out.push(')');
+    out.push('PARTITIONED BY (`region` string, `accountid` string, `eventday` string)');
+    out.push("ROW FORMAT SERDE 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe'");
+    out.push("STORED AS INPUTFORMAT 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat'");
+    out.push("OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat'");
+    out.push(`LOCATION ${sqlString(tableLoc)}`);
+    const props: [string, string][] = [
+      ['classification', 'parquet'],
+      ['parquet.compression', 'ZSTD'],
+    ];
+    if (projection) {
+      const accounts = [...new Set(t.partitions.map((p) => p.accountId))].sort();
+      const days = [...new Set(t.partitions.map((p) => p.eventDay))].sort();
+      props.push(['projection.enabled', 'true'], ['projection.region.type', 'enum'], ['projection.region.values', t.region]);
+      props.push(['projection.accountid.type', 'enum'], ['projection.accountid.values', accounts.join(',')]);
+      if (days.every(isDay)) {
+        props.push(
+          ['projection.eventday.type', 'date'],
+          ['projection.eventday.format', 'yyyyMMdd'],
+          ['projection.eventday.range', `${days[0]},NOW`],
+          ['projection.eventday.interval', '1'],
+          ['projection.eventday.interval.unit', 'DAYS'],
+        );
+      } else {
+        props.push(['projection.eventday.type', 'enum'], ['projection.eventday.values', days.join(',')]);
+      }
+      props.push(['storage.location.template', `${loc}/${t.prefix}/region=\${region}/accountId=\${accountid}/eventDay=\${eventday}/`]);
+    }
+    out.push('TBLPROPERTIES (');
+    out.push(props.map(([k, v]) => `  ${sqlString(k)} = ${sqlString(v)}`).join(',\n'));
+    out.push(');');
+    if (!projection && t.partitions.length > 0) {
+      out.push(`ALTER TABLE ${fq} ADD IF NOT EXISTS`);
+      out.push(
+        t.partitions
+          .map(
+            (p) =>
+              `  PARTITION (\`region\` = ${sqlString(p.region)}, \`accountid\` = ${sqlString(p.accountId)}, \`eventday\` = ${sqlString(p.eventDay)}) ` +
+              `LOCATION ${sqlString(`${loc}/${t.prefix}/region=${p.region}/accountId=${p.accountId}/eventDay=${p.eventDay}/`)}`,
+          )
+          .join('\n') + ';',
+      );
+    }
+  }
+  return out.join('\n') + '\n';
+}
