@@ -6,6 +6,7 @@ import { startIpInsightsServer } from '../../serve/ipinsights.js';
 import { isValidEndpointName, type ModelSpec } from '../../serve/registry.js';
 import { DEFAULT_OFFLOAD_MIN_BYTES, defaultWorkerCount } from '../../serve/score-pool.js';
 import { handleSignals } from '../../serve/server.js';
+import { mountDashboard } from '../../dashboard/index.js';
 
 interface ServeCliOptions {
   model: string[];
@@ -18,6 +19,7 @@ interface ServeCliOptions {
   watch: boolean;
   reloadDebounceMs: string;
   workers: string;
+  lake?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -34,6 +36,7 @@ export function registerServe(program: Command): void {
     .option('--no-watch', 'do not watch model files for changes (SIGHUP still reloads)')
     .option('--reload-debounce-ms <n>', 'quiet time after a model file changes before it is reloaded', '250')
     .option('--workers <n>', `worker threads that score large batches (bodies of ${DEFAULT_OFFLOAD_MIN_BYTES / 1024} KiB or more); "auto" = one per core, 0 = score on the main thread`, 'auto')
+    .option('--lake <dir>', 'also serve the web dashboard for this lake at /ui/ (lake, models, findings; see docs/dashboard.md)')
     .addHelpText(
       'after',
       `
@@ -42,6 +45,7 @@ Routes:
   POST /invocations, GET /ping         SageMaker container contract (default model)
   GET  /execution-parameters           batch-transform parameters
   GET  /metrics                        Prometheus metrics
+  GET  /ui/                            web dashboard (with --lake; with --auth-token open /ui/?token=TOKEN once)
 
 Requests: text/csv, application/json, application/jsonlines. Responses: application/json (default) or
 application/jsonlines; add "; verbose=True" to Accept for the embeddings.
@@ -53,6 +57,7 @@ SECLAKE_SERVE_SECRET_ACCESS_KEY instead of the command line. See docs/serve.md.
 
 Examples:
   seclake serve --model logins=./logins.model
+  seclake serve --model logins=./logins.model --lake ./seclake-data     # + dashboard on http://127.0.0.1:8080/ui/
   aws sagemaker-runtime invoke-endpoint --endpoint-url http://127.0.0.1:8080 --endpoint-name logins \\
       --content-type text/csv --body fileb://pairs.csv out.json`,
     )
@@ -95,6 +100,10 @@ Examples:
       if (o.authToken !== undefined) log.info('Bearer token required on /invocations, /execution-parameters and /metrics');
       if (!isLoopback(o.host) && o.authToken === undefined && !accessKeys) {
         log.warn(`listening on ${o.host} without --auth-token or --access-key-id: anyone who can reach it can score and read /metrics`);
+      }
+      if (o.lake !== undefined) {
+        const dash = mountDashboard(running.app, { lakeDir: o.lake, registry: running.app.registry, log, ...(o.authToken !== undefined ? { authToken: o.authToken } : {}) });
+        log.info(`Dashboard for lake ${dash.lakeDir} on ${running.url}${dash.prefix}/${o.authToken !== undefined ? ' (open it once with ?token=<auth token>)' : ''}`);
       }
       const { closed } = handleSignals(running, log);
       const signal = await closed;

@@ -1,0 +1,225 @@
+/**
+ * Small server-side SVG charts for the dashboard, built on the calibration charts' primitives (src/calibrate/svg.ts:
+ * scales, nice ticks, number formatting, the Okabe–Ito palette). Sized for a laptop screen; they scale with the page
+ * (viewBox) and carry a <title> for screen readers. Text values are escaped; no inline style attributes (CSP).
+ */
+import { COLORS, FONT, esc, fmtNum, linearScale, niceTicks, pathD, r2, textWidth, type Scale } from '../calibrate/svg.js';
+
+interface Box {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+function open(width: number, height: number, title: string, cls: string): string {
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" class="${esc(cls)}" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" ` +
+    `font-family="${FONT}" role="img" aria-label="${esc(title)}"><title>${esc(title)}</title>`
+  );
+}
+
+function label(x: number, y: number, s: string, o: { size?: number; anchor?: string; color?: string; weight?: string; rotate?: boolean } = {}): string {
+  return (
+    `<text x="${r2(x)}" y="${r2(y)}" font-size="${o.size ?? 11}" fill="${o.color ?? COLORS.axis}"` +
+    (o.anchor ? ` text-anchor="${o.anchor}"` : '') +
+    (o.weight ? ` font-weight="${o.weight}"` : '') +
+    (o.rotate ? ` transform="rotate(-90 ${r2(x)} ${r2(y)})"` : '') +
+    `>${esc(s)}</text>`
+  );
+}
+
+function yAxis(box: Box, y: Scale, ticks: number[], fmtY: (v: number) => string): string {
+  let s = '';
+  for (const t of ticks) {
+    const yy = y(t);
+    s += `<line x1="${box.left}" x2="${box.left + box.width}" y1="${r2(yy)}" y2="${r2(yy)}" stroke="${COLORS.grid}"/>`;
+    s += label(box.left - 6, yy + 4, fmtY(t), { anchor: 'end' });
+  }
+  return s;
+}
+
+function frame(box: Box): string {
+  return `<rect x="${box.left}" y="${box.top}" width="${box.width}" height="${box.height}" fill="none" stroke="#bbbbbb"/>`;
+}
+
+export interface Bar {
+  label: string;
+  value: number;
+}
+
+/** Vertical bars (e.g. events per day). Labels are thinned so they never overlap. */
+export function barChartSvg(bars: readonly Bar[], opts: { title: string; yLabel?: string; width?: number; height?: number }): string {
+  const width = opts.width ?? 760;
+  const height = opts.height ?? 220;
+  const box: Box = { left: 64, top: 14, width: width - 64 - 14, height: height - 14 - 46 };
+  let s = open(width, height, opts.title, 'chart bar-chart');
+  if (bars.length === 0) return s + label(width / 2, height / 2, 'no data', { anchor: 'middle', size: 13 }) + '</svg>';
+  const maxV = Math.max(...bars.map((b) => b.value), 1);
+  const ticks = niceTicks(0, maxV, 4);
+  const top = Math.max(maxV, ticks[ticks.length - 1]!);
+  const y = linearScale([0, top], [box.top + box.height, box.top]);
+  s += yAxis(box, y, ticks, (v) => fmtNum(v));
+  const slot = box.width / bars.length;
+  const bw = Math.max(1, Math.min(48, slot * 0.75));
+  const every = Math.max(1, Math.ceil(bars.length / Math.max(1, Math.floor(box.width / (textWidth(bars[0]!.label, 10.5) + 12)))));
+  bars.forEach((b, i) => {
+    const cx = box.left + slot * (i + 0.5);
+    const y0 = y(b.value);
+    s += `<rect class="bar" x="${r2(cx - bw / 2)}" y="${r2(y0)}" width="${r2(bw)}" height="${r2(box.top + box.height - y0)}" fill="${COLORS.blue}"><title>${esc(`${b.label}: ${b.value.toLocaleString('en-US')}`)}</title></rect>`;
+    if (i % every === 0) s += label(cx, box.top + box.height + 16, b.label, { anchor: 'middle', size: 10.5 });
+  });
+  s += frame(box);
+  if (opts.yLabel) s += label(14, box.top + box.height / 2, opts.yLabel, { anchor: 'middle', rotate: true });
+  return s + '</svg>';
+}
+
+export interface Series {
+  name: string;
+  color: string;
+  dash?: boolean;
+  points: [number, number][];
+}
+
+/** Lines over a shared x axis (e.g. loss and accuracy per epoch), each series on its own y range when `ownScale`. */
+export function lineChartSvg(series: readonly Series[], opts: { title: string; xLabel: string; width?: number; height?: number; yMin?: number; yMax?: number }): string {
+  const width = opts.width ?? 520;
+  const height = opts.height ?? 240;
+  const box: Box = { left: 56, top: 34, width: width - 56 - 16, height: height - 34 - 42 };
+  let s = open(width, height, opts.title, 'chart line-chart');
+  const pts = series.flatMap((x) => x.points).filter(([a, b]) => Number.isFinite(a) && Number.isFinite(b));
+  if (pts.length === 0) return s + label(width / 2, height / 2, 'no data', { anchor: 'middle', size: 13 }) + '</svg>';
+  let x0 = Math.min(...pts.map((p) => p[0]));
+  let x1 = Math.max(...pts.map((p) => p[0]));
+  if (x1 === x0) {
+    x0 -= 0.5;
+    x1 += 0.5;
+  }
+  let lo = opts.yMin ?? Math.min(...pts.map((p) => p[1]));
+  let hi = opts.yMax ?? Math.max(...pts.map((p) => p[1]));
+  if (!(hi > lo)) {
+    lo -= 0.5;
+    hi += 0.5;
+  }
+  const pad = opts.yMin === undefined ? (hi - lo) * 0.08 : 0;
+  const x = linearScale([x0, x1], [box.left, box.left + box.width]);
+  const y = linearScale([lo - pad, hi + pad], [box.top + box.height, box.top]);
+  s += yAxis(box, y, niceTicks(lo - pad, hi + pad, 4), (v) => fmtNum(v));
+  for (const t of niceTicks(x0, x1, 6).filter((t) => Number.isInteger(t))) s += label(x(t), box.top + box.height + 16, String(t), { anchor: 'middle' });
+  s += label(box.left + box.width / 2, height - 6, opts.xLabel, { anchor: 'middle', size: 11.5 });
+  let lx = box.left;
+  for (const ser of series) {
+    const p = ser.points.filter(([a, b]) => Number.isFinite(a) && Number.isFinite(b)).map(([a, b]) => [x(a), y(b)] as [number, number]);
+    if (p.length === 0) continue;
+    const dash = ser.dash ? ' stroke-dasharray="6 3"' : '';
+    s += `<path d="${pathD(p)}" fill="none" stroke="${ser.color}" stroke-width="2"${dash}/>`;
+    for (const [px, py] of p) s += `<circle cx="${r2(px)}" cy="${r2(py)}" r="3" fill="${ser.color}"/>`;
+    s += `<line x1="${lx}" x2="${lx + 20}" y1="16" y2="16" stroke="${ser.color}" stroke-width="2"${dash}/>`;
+    s += label(lx + 25, 20, ser.name, { size: 11.5, color: COLORS.text });
+    lx += 25 + textWidth(ser.name, 11.5) + 22;
+  }
+  return s + frame(box) + '</svg>';
+}
+
+/**
+ * Density of the normal scores as stored by calibration (1001 quantiles: each gap between neighbours holds 0.1% of
+ * the normal pairs), with the threshold line and, when given, the scores of this model's findings as ticks.
+ */
+export function scoreHistogramSvg(opts: {
+  quantiles: readonly number[];
+  threshold: number;
+  marks?: { value: number; label: string }[];
+  findings?: readonly number[];
+  width?: number;
+  height?: number;
+}): string {
+  const width = opts.width ?? 760;
+  const height = opts.height ?? 300;
+  const q = opts.quantiles;
+  const title = 'Score histogram: normal traffic (calibration) and the threshold';
+  let s = open(width, height, title, 'chart score-histogram');
+  const box: Box = { left: 64, top: 40, width: width - 64 - 16, height: height - 40 - 48 };
+  const k = q.length;
+  // Plot the central 99.6%, the threshold and the findings' scores; the normal tails beyond are not drawn.
+  const fmin = (opts.findings ?? []).reduce((m, f) => (Number.isFinite(f) && f < m ? f : m), Infinity);
+  const lo0 = Math.min(q[Math.round(0.002 * (k - 1))]!, opts.threshold, fmin);
+  const hi0 = Math.max(q[Math.round(0.998 * (k - 1))]!, opts.threshold);
+  const span = hi0 > lo0 ? hi0 - lo0 : 1;
+  const lo = lo0 - span * 0.04;
+  const hi = hi0 + span * 0.04;
+  const bins = 60;
+  const w = (hi - lo) / bins;
+  const mass = new Array<number>(bins).fill(0);
+  // Spread each quantile gap's mass uniformly over the bins it covers.
+  const per = 1 / (k - 1);
+  for (let i = 0; i + 1 < k; i++) {
+    const a = q[i]!;
+    const b = q[i + 1]!;
+    if (b <= a) {
+      const bi = Math.floor((a - lo) / w);
+      if (bi >= 0 && bi < bins) mass[bi]! += per;
+      continue;
+    }
+    const first = Math.max(0, Math.floor((a - lo) / w));
+    const last = Math.min(bins - 1, Math.floor((b - lo) / w));
+    for (let bi = first; bi <= last; bi++) {
+      const l = Math.max(a, lo + bi * w);
+      const r = Math.min(b, lo + (bi + 1) * w);
+      if (r > l) mass[bi]! += (per * (r - l)) / (b - a);
+    }
+  }
+  const density = mass.map((m) => m / w);
+  const maxD = Math.max(...density, 1e-12) * 1.1;
+  const x = linearScale([lo, hi], [box.left, box.left + box.width]);
+  const y = linearScale([0, maxD], [box.top + box.height, box.top]);
+  s += yAxis(box, y, niceTicks(0, maxD, 4), (v) => fmtNum(v));
+  for (const t of niceTicks(lo, hi, 8)) {
+    if (t < lo || t > hi) continue;
+    s += label(x(t), box.top + box.height + 16, fmtNum(t), { anchor: 'middle' });
+  }
+  s += label(box.left + box.width / 2, height - 8, 'dot_product (lower = more anomalous)', { anchor: 'middle', size: 11.5 });
+  // Flagged region.
+  const tx = x(opts.threshold);
+  s += `<rect x="${box.left}" y="${box.top}" width="${r2(Math.max(0, tx - box.left))}" height="${box.height}" fill="${COLORS.vermillion}" fill-opacity="0.06"/>`;
+  const pts: [number, number][] = [[x(lo), y(0)]];
+  density.forEach((d, i) => {
+    pts.push([x(lo + i * w), y(d)], [x(lo + (i + 1) * w), y(d)]);
+  });
+  pts.push([x(hi), y(0)]);
+  s += `<path class="hist-normal" d="${pathD(pts)}Z" fill="${COLORS.blue}" fill-opacity="0.3" stroke="${COLORS.blue}" stroke-width="1.5"/>`;
+  for (const m of opts.marks ?? []) {
+    if (m.value < lo || m.value > hi) continue;
+    const mx = x(m.value);
+    if (Math.abs(mx - tx) < 14) continue;
+    s += `<line x1="${r2(mx)}" x2="${r2(mx)}" y1="${box.top}" y2="${box.top + box.height}" stroke="${COLORS.muted}" stroke-dasharray="2 3"/>`;
+    s += label(mx + 3, box.top + 32, m.label, { size: 10, color: COLORS.muted });
+  }
+  let outside = 0;
+  for (const f of opts.findings ?? []) {
+    if (!(f >= lo && f <= hi)) {
+      outside++;
+      continue;
+    }
+    const fx = x(f);
+    s += `<line class="finding-tick" x1="${r2(fx)}" x2="${r2(fx)}" y1="${box.top + box.height - 22}" y2="${box.top + box.height}" stroke="${COLORS.vermillion}" stroke-width="2"/>`;
+  }
+  s += `<line class="threshold" x1="${r2(tx)}" x2="${r2(tx)}" y1="${box.top}" y2="${box.top + box.height}" stroke="${COLORS.black}" stroke-width="2" stroke-dasharray="7 4"/>`;
+  // The label goes left of the line when it fits there, else right of it (the arrow always points at the flagged side).
+  const tl = `threshold ${fmtNum(opts.threshold)}`;
+  if (tx - box.left > textWidth(`◀ flagged · ${tl}`, 11) + 10) s += label(tx - 5, box.top + 14, `◀ flagged · ${tl}`, { anchor: 'end', size: 11, weight: 'bold', color: COLORS.text });
+  else s += label(tx + 5, box.top + 14, `${tl} (◀ flagged)`, { anchor: 'start', size: 11, weight: 'bold', color: COLORS.text });
+  // Legend above the plot.
+  let lx = box.left;
+  s += `<rect x="${lx}" y="14" width="18" height="11" fill="${COLORS.blue}" fill-opacity="0.3" stroke="${COLORS.blue}"/>`;
+  s += label(lx + 24, 24, 'normal pairs (calibration)', { size: 11.5, color: COLORS.text });
+  lx += 24 + textWidth('normal pairs (calibration)', 11.5) + 24;
+  s += `<line x1="${lx}" x2="${lx + 20}" y1="19" y2="19" stroke="${COLORS.black}" stroke-width="2" stroke-dasharray="7 4"/>`;
+  s += label(lx + 26, 24, 'threshold', { size: 11.5, color: COLORS.text });
+  lx += 26 + textWidth('threshold', 11.5) + 24;
+  if (opts.findings && opts.findings.length > 0) {
+    s += `<line x1="${lx + 6}" x2="${lx + 6}" y1="13" y2="26" stroke="${COLORS.vermillion}" stroke-width="2"/>`;
+    const t = `findings' scores (${opts.findings.length}${outside > 0 ? `, ${outside} off-chart` : ''})`;
+    s += label(lx + 16, 24, t, { size: 11.5, color: COLORS.text });
+  }
+  return s + frame(box) + '</svg>';
+}

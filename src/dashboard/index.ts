@@ -1,0 +1,282 @@
+/**
+ * The seclake web dashboard: server-rendered pages (Lake, Models, Findings), a small JSON API behind them, and
+ * static assets, all served by `seclake serve` next to the SageMaker runtime API. No framework, no external requests.
+ *
+ *   const running = await startIpInsightsServer({ models, port: 8080 });
+ *   const dash = mountDashboard(running.app, { lakeDir, registry: running.app.registry, authToken });
+ *   // -> http://127.0.0.1:8080/ui/   (with a token: open /ui/?token=TOKEN once; a session cookie follows)
+ *
+ * Routes under the prefix (default `/ui`):
+ *   GET  /                         Lake: sources, events per day/partition, quarantine, query box
+ *   GET  /models                   Models: hyperparameters, training curve, calibration, score histogram
+ *   GET  /findings                 Findings: live list (polls /api/findings), filters
+ *   GET  /findings/{uid}           one finding: explanation, source event, OCSF JSON, label buttons
+ *   GET  /api/summary | /api/models | /api/findings | /api/findings/{uid} | /api/labels
+ *   POST /api/findings/{uid}/label {"label":"true_positive"|"false_positive"}  -> appended to <lake>/_seclake/labels.jsonl
+ *   POST /api/query                {"sql":"SELECT ...","limit":500}            -> read-only, sandboxed
+ *   GET  /static/{style.css,app.js,favicon.svg}
+ *
+ * Security: see http.ts (Host check, token -> HttpOnly SameSite=Strict cookie, Origin + CSRF token on POST, body
+ * limits, CSP without inline code), html.ts (escaping), query.ts (read-only SQL sandbox), findings.ts (only
+ * catalogued objects are read).
+ */
+import path from 'node:path';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpError, errorMessage } from '../core/errors.js';
+import type { MountedHandler, RouteContext, ServeApp, ServeLogger } from '../serve/app.js';
+import type { ServableModel } from '../serve/registry.js';
+import { countFindings, findingScores, getFinding, listFindings, sourceEvent, summarize, type FindingFilter } from './findings.js';
+import { errorPage, type PageContext } from './html.js';
+import { Guard, html, json, readJsonBody, searchParams, send, type Reply, HTML } from './http.js';
+import { isAnalystLabel, LabelStore } from './labels.js';
+import { lakeSummary } from './lake-summary.js';
+import { listModels, readModelInfo, type ModelEntry, type ModelSource } from './models.js';
+import { findingPage, findingsPage, lakePage, modelsPage } from './pages.js';
+import { runLakeQuery, DEFAULT_QUERY_TIMEOUT_MS } from './query.js';
+import { LakeReader } from './reader.js';
+import { APP_JS, ASSET_VERSION, FAVICON_SVG, STYLE_CSS } from './static.js';
+
+export type { ModelEntry, ModelSource } from './models.js';
+export { LabelStore, labelsPath, type LabelRecord } from './labels.js';
+export { checkReadOnly, runLakeQuery, QueryRefusedError } from './query.js';
+
+export const DEFAULT_PREFIX = '/ui';
+export const DEFAULT_POLL_MS = 3000;
+/** Largest POST body (a query or a label). */
+export const MAX_POST_BYTES = 64 * 1024;
+
+export interface DashboardOptions {
+  /** The lake to show (local directory). */
+  lakeDir: string;
+  /** Model files to show, by name. */
+  modelPaths?: readonly ModelEntry[];
+  /** Or the inference server's registry (the Models page follows its reloads). */
+  registry?: Exclude<ModelSource, readonly ModelEntry[]>;
+  /** Require this bearer token (the serve --auth-token); browsers send it once as `?token=` and get a cookie. */
+  authToken?: string;
+  /** Mount prefix (default /ui). */
+  prefix?: string;
+  /** Host names allowed besides IP literals and localhost (no token: DNS-rebinding protection). `*` = any. */
+  allowedHosts?: readonly string[];
+  /** How often the findings list polls (default 3000 ms). */
+  pollMs?: number;
+  /** Longest a query may run (default 20 s). */
+  queryTimeoutMs?: number;
+  log?: ServeLogger;
+}
+
+export interface Dashboard {
+  readonly prefix: string;
+  readonly lakeDir: string;
+  readonly labels: LabelStore;
+  /** The handler to mount (paths below the prefix). */
+  readonly handler: MountedHandler;
+  /** Closes the cached DuckDB connection. */
+  close(): void;
+}
+
+const STATIC: Record<string, { body: string; type: string }> = {
+  '/static/style.css': { body: STYLE_CSS, type: 'text/css; charset=utf-8' },
+  '/static/app.js': { body: APP_JS, type: 'text/javascript; charset=utf-8' },
+  '/static/favicon.svg': { body: FAVICON_SVG, type: 'image/svg+xml' },
+};
+
+function intParam(v: string | null, min: number, max: number): number | undefined {
+  if (v === null || v === '') return undefined;
+  const n = Number(v);
+  return Number.isInteger(n) && n >= min && n <= max ? n : undefined;
+}
+
+function filterFrom(q: URLSearchParams): FindingFilter {
+  const f: FindingFilter = {};
+  const sev = intParam(q.get('severity'), 0, 6);
+  if (sev !== undefined) f.minSeverity = sev;
+  const text = (q.get('q') ?? '').trim().slice(0, 200);
+  if (text) f.text = text;
+  const label = q.get('label') ?? '';
+  if (label === 'unlabelled' || label === 'true_positive' || label === 'false_positive') f.label = label;
+  const limit = intParam(q.get('limit'), 1, 5000);
+  if (limit !== undefined) f.limit = limit;
+  return f;
+}
+
+/** The filter as a canonical query string (what the live list polls with). */
+function filterQuery(f: FindingFilter): string {
+  const q = new URLSearchParams();
+  if (f.minSeverity) q.set('severity', String(f.minSeverity));
+  if (f.label) q.set('label', f.label);
+  if (f.text) q.set('q', f.text);
+  if (f.limit) q.set('limit', String(f.limit));
+  return q.toString();
+}
+
+export function createDashboard(opts: DashboardOptions): Dashboard {
+  const prefix = (opts.prefix ?? DEFAULT_PREFIX).replace(/\/+$/, '');
+  if (!prefix.startsWith('/') || prefix === '') throw new Error(`dashboard prefix must start with '/' and not be '/': '${opts.prefix}'`);
+  const lakeDir = path.resolve(opts.lakeDir);
+  const reader = new LakeReader(lakeDir);
+  const labels = new LabelStore(lakeDir);
+  const guard = new Guard({ cookiePath: prefix, ...(opts.authToken !== undefined ? { authToken: opts.authToken } : {}), ...(opts.allowedHosts ? { allowedHosts: opts.allowedHosts } : {}) });
+  const pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
+  const modelSource: ModelSource | undefined = opts.registry ?? opts.modelPaths;
+  const log = opts.log;
+
+  const models = (): ModelEntry[] => listModels(modelSource);
+  const findingsVersion = (query: string): string => `${reader.findingsStamp()}|${labels.stamp()}|${query}`;
+
+  async function route(req: IncomingMessage, p: string, session: string): Promise<Reply> {
+    const method = req.method ?? 'GET';
+    const ctx: PageContext = { base: prefix, lakeDir, csrf: guard.csrfToken(session), assetVersion: ASSET_VERSION };
+    const q = searchParams(req);
+    const get = method === 'GET' || method === 'HEAD';
+    const onlyGet = (): void => {
+      if (!get) throw new HttpError(405, 'MethodNotAllowed', `Method ${method.slice(0, 20)} is not allowed here; use GET`);
+    };
+    const onlyPost = (): void => {
+      if (method !== 'POST') throw new HttpError(405, 'MethodNotAllowed', `Method ${method.slice(0, 20)} is not allowed here; use POST`);
+      guard.checkCsrf(req, session);
+    };
+
+    if (p === '/' || p === '/lake') {
+      onlyGet();
+      return html(lakePage(ctx, await lakeSummary(lakeDir, reader), await countFindings(reader)));
+    }
+    if (p === '/models') {
+      onlyGet();
+      const infos = models().map(readModelInfo);
+      const withScores = [];
+      for (const info of infos) withScores.push({ info, findingScores: info.version && info.calibration ? await findingScores(reader, info.version) : [] });
+      return html(modelsPage(ctx, withScores));
+    }
+    if (p === '/findings') {
+      onlyGet();
+      const filter = filterFrom(q);
+      const fq = filterQuery(filter);
+      const version = findingsVersion(fq);
+      const items = await listFindings(reader, labels.latest(), filter);
+      return html(findingsPage(ctx, items, filter, version, fq, pollMs));
+    }
+    if (p.startsWith('/findings/')) {
+      onlyGet();
+      const uid = decodeSegment(p.slice('/findings/'.length));
+      const f = await getFinding(reader, uid);
+      if (!f) throw new HttpError(404, 'NotFound', `No finding with uid ${uid.slice(0, 80)}`);
+      const s = summarize(f, labels.latest());
+      return html(findingPage(ctx, f, s, labels.latest().get(s.uid), await sourceEvent(reader, s.source_object, s.source_row)));
+    }
+    if (p === '/api/summary') {
+      onlyGet();
+      return json(await lakeSummary(lakeDir, reader));
+    }
+    if (p === '/api/models') {
+      onlyGet();
+      return json(models().map((m) => {
+        const i = readModelInfo(m);
+        return { name: i.name, path: i.path, bytes: i.bytes, version: i.version, error: i.error, hyperparameters: i.header?.hyperparameters, training: i.header?.training, calibration: i.calibration };
+      }));
+    }
+    if (p === '/api/labels') {
+      onlyGet();
+      return json({ file: labels.file, labels: [...labels.latest().values()] });
+    }
+    if (p === '/api/findings') {
+      onlyGet();
+      const filter = filterFrom(q);
+      const fq = filterQuery(filter);
+      const version = findingsVersion(fq);
+      if (q.get('version') === version) return json({ unchanged: true, version });
+      return json({ version, findings: await listFindings(reader, labels.latest(), filter) });
+    }
+    if (p === '/api/query') {
+      onlyPost();
+      const body = await readJsonBody(req, MAX_POST_BYTES);
+      if (typeof body.sql !== 'string') throw new HttpError(400, 'ValidationError', 'Expected {"sql": "SELECT ..."}');
+      const limit = typeof body.limit === 'number' ? body.limit : undefined;
+      return json(await runLakeQuery(lakeDir, body.sql, { ...(limit !== undefined ? { limit } : {}), timeoutMs: opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS }));
+    }
+    const labelMatch = /^\/api\/findings\/([^/]+)\/label$/.exec(p);
+    if (labelMatch) {
+      onlyPost();
+      const body = await readJsonBody(req, MAX_POST_BYTES);
+      if (!isAnalystLabel(body.label)) throw new HttpError(400, 'ValidationError', 'label must be "true_positive" or "false_positive"');
+      const uid = decodeSegment(labelMatch[1]!);
+      const f = await getFinding(reader, uid);
+      if (!f) throw new HttpError(404, 'NotFound', `No finding with uid ${uid.slice(0, 80)}`);
+      // Entity and IP come from the finding in the lake, never from the request.
+      const s = summarize(f);
+      const rec = labels.add({ finding_uid: s.uid, entity: s.entity, ip: s.ip, label: body.label });
+      log?.info(`Dashboard: finding ${s.uid} labelled ${rec.label}`);
+      return json({ label: rec });
+    }
+    if (p.startsWith('/api/findings/')) {
+      onlyGet();
+      const uid = decodeSegment(p.slice('/api/findings/'.length));
+      const f = await getFinding(reader, uid);
+      if (!f) throw new HttpError(404, 'NotFound', `No finding with uid ${uid.slice(0, 80)}`);
+      const s = summarize(f, labels.latest());
+      return json({ finding: f, summary: s, label: labels.latest().get(s.uid) ?? null, source_event: await sourceEvent(reader, s.source_object, s.source_row) });
+    }
+    throw new HttpError(404, 'NotFound', `No dashboard page at ${prefix}${p.slice(0, 200)}`);
+  }
+
+  const handler: MountedHandler = async (req: IncomingMessage, res: ServerResponse, rc: RouteContext): Promise<void> => {
+    const p = rc.path;
+    const isApi = p.startsWith('/api/');
+    const fail = (status: number, title: string, message: string, type = 'Error'): void =>
+      send(res, isApi ? { ...json({ message }, status), headers: { 'x-amzn-ErrorType': type } } : html(errorPage(prefix, status, title, message), status));
+    if (!guard.hostAllowed(req.headers.host)) {
+      return fail(403, 'Forbidden', `Host ${String(req.headers.host ?? '').slice(0, 100)} is not allowed; open the dashboard by IP address or localhost (or start serve with an --auth-token)`, 'Forbidden');
+    }
+    const asset = STATIC[p];
+    if (asset) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return fail(405, 'Method not allowed', 'Use GET');
+      return send(res, { status: 200, body: asset.body, type: asset.type, headers: { 'Cache-Control': 'public, max-age=3600' } });
+    }
+    const q = searchParams(req);
+    const token = q.get('token');
+    if (token !== null && (req.method === 'GET' || req.method === 'HEAD')) {
+      const cookie = guard.loginCookie(token);
+      if (!cookie) return fail(401, 'Unauthorized', 'The token is not valid.', 'UnauthorizedException');
+      q.delete('token');
+      const rest = q.toString();
+      return send(res, { status: 303, body: '', type: HTML, headers: { Location: `${prefix}${p === '/' ? '/' : p}${rest ? `?${rest}` : ''}`, 'Set-Cookie': cookie } });
+    }
+    const auth = guard.authenticate(req);
+    if (!auth.ok) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="seclake"');
+      return fail(401, 'Unauthorized', `This dashboard needs the serve token (${auth.reason}): open ${prefix}/?token=YOUR_TOKEN once, or send Authorization: Bearer.`, 'UnauthorizedException');
+    }
+    try {
+      const reply = await route(req, p, auth.session);
+      if (req.method === 'HEAD') reply.body = '';
+      send(res, reply);
+    } catch (err) {
+      if (err instanceof HttpError) return fail(err.status, err.errorType, err.message, err.errorType);
+      log?.error(`Dashboard ${req.method} ${prefix}${p.slice(0, 200)} failed: ${errorMessage(err)}`);
+      return fail(500, 'Internal error', `Internal error: ${errorMessage(err).slice(0, 500)}`, 'InternalFailure');
+    }
+  };
+
+  return {
+    prefix,
+    lakeDir,
+    labels,
+    handler,
+    close: () => reader.close(),
+  };
+}
+
+function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new HttpError(400, 'ValidationError', 'Malformed percent-encoding in the path');
+  }
+}
+
+/** Creates the dashboard and mounts it on a serve app (auth handled by the dashboard itself, see http.ts). */
+export function mountDashboard<M extends ServableModel>(app: ServeApp<M>, opts: DashboardOptions): Dashboard {
+  const dash = createDashboard(opts);
+  app.mount(dash.prefix, dash.handler, { auth: 'none' });
+  return dash;
+}

@@ -1,0 +1,291 @@
+/**
+ * The dashboard's pages, rendered on the server from plain data (every value escaped). The script adds live updates,
+ * label buttons and the query box on top; without it the pages still show everything they hold.
+ */
+import { fmtNum } from '../calibrate/svg.js';
+import type { Calibration } from '../calibrate/apply.js';
+import { barChartSvg, lineChartSvg, scoreHistogramSvg } from './charts.js';
+import type { FindingFilter, FindingSummary, SourceEvent } from './findings.js';
+import {
+  esc,
+  fmt,
+  fmtBytes,
+  fmtDay,
+  fmtInt,
+  fmtPct,
+  fmtTime,
+  kvTable,
+  labelBadge,
+  layout,
+  severityBadge,
+  table,
+  toJson,
+  type PageContext,
+} from './html.js';
+import type { LabelRecord } from './labels.js';
+import type { LakeSummary } from './lake-summary.js';
+import type { ModelInfo } from './models.js';
+import { DEFAULT_ROW_LIMIT, MAX_ROW_LIMIT } from './query.js';
+
+const MAX_PARTITION_ROWS = 300;
+
+const EXAMPLE_QUERIES: [string, string][] = [
+  ['Events per class', 'SELECT class_uid, class_name, count(*) AS events FROM (\n  SELECT class_uid, class_name FROM vpc_flow\n  UNION ALL SELECT class_uid, class_name FROM route53\n  UNION ALL SELECT class_uid, class_name FROM cloudtrail_api\n) GROUP BY ALL ORDER BY events DESC'],
+  ['Instances and source IPs (reference query)', "SELECT src_endpoint.instance_uid AS instance_id, src_endpoint.ip AS sourceip\nFROM vpc_flow\nWHERE src_endpoint.ip IS NOT NULL AND src_endpoint.instance_uid IS NOT NULL\n  AND src_endpoint.instance_uid != '-' AND src_endpoint.ip != '-'\nLIMIT 100"],
+  ['Top talkers', 'SELECT src_endpoint.ip AS ip, count(*) AS flows, sum(traffic.bytes) AS bytes\nFROM vpc_flow GROUP BY ALL ORDER BY bytes DESC NULLS LAST LIMIT 20'],
+  ['Objects in the catalog', 'SELECT seq, source, class_uid, event_day, rows, path FROM lake_objects ORDER BY seq DESC LIMIT 50'],
+  ['Quarantined records', 'SELECT input_name, line, field, reason FROM quarantine LIMIT 100'],
+];
+
+function stat(value: string, label: string, small = false): string {
+  return `<div class="stat"><div class="v${small ? ' small' : ''}">${esc(value)}</div><div class="k">${esc(label)}</div></div>`;
+}
+
+// ---- Lake ---------------------------------------------------------------------------------------------------
+
+export function lakePage(ctx: PageContext, s: LakeSummary, findings: number): string {
+  const sources = [...new Set(s.sources.map((r) => r.source))];
+  const perDay = table(
+    s.days.slice().reverse(),
+    [
+      { label: 'Day (UTC)', html: (d) => esc(fmtDay(d.day)) },
+      ...sources.map((src) => ({ label: src, numeric: true, html: (d: LakeSummary['days'][number]) => esc(d.by_source[src] ? fmtInt(d.by_source[src]) : '') })),
+      { label: 'Events', numeric: true, html: (d) => `<strong>${esc(fmtInt(d.events))}</strong>` },
+    ],
+    { empty: 'The lake is empty. Ingest logs with seclake ingest.' },
+  );
+  const chart = barChartSvg(
+    s.days.map((d) => ({ label: fmtDay(d.day).slice(5), value: d.events })),
+    { title: 'Events per day', yLabel: 'events', width: 1300, height: 230 },
+  );
+  const parts = s.partitions.slice(0, MAX_PARTITION_ROWS);
+  const partTable = table(
+    parts,
+    [
+      { label: 'Source', html: (p) => esc(p.source) },
+      { label: 'Region', html: (p) => esc(p.region) },
+      { label: 'Account', html: (p) => `<span class="mono">${esc(p.account_id)}</span>` },
+      { label: 'Day', html: (p) => esc(fmtDay(p.day)) },
+      { label: 'Objects', numeric: true, html: (p) => esc(fmtInt(p.objects)) },
+      { label: 'Events', numeric: true, html: (p) => esc(fmtInt(p.events)) },
+    ],
+    { empty: 'No partitions yet.' },
+  );
+  const srcTable = table(
+    s.sources,
+    [
+      { label: 'Source', html: (r) => esc(r.source) },
+      { label: 'OCSF class', numeric: true, html: (r) => esc(r.class_uid) },
+      { label: 'Objects', numeric: true, html: (r) => esc(fmtInt(r.objects)) },
+      { label: 'Events', numeric: true, html: (r) => esc(fmtInt(r.events)) },
+      { label: 'Size', numeric: true, html: (r) => esc(fmtBytes(r.bytes)) },
+      { label: 'First event', numeric: true, html: (r) => esc(fmtTime(r.time_min)) },
+      { label: 'Last event', numeric: true, html: (r) => esc(fmtTime(r.time_max)) },
+    ],
+    { empty: 'No sources yet.' },
+  );
+  const qTable = table(
+    s.quarantine,
+    [
+      { label: 'Source type', html: (q) => esc(q.source_type) },
+      { label: 'Field', html: (q) => `<span class="mono">${esc(q.field)}</span>` },
+      { label: 'Reason', html: (q) => esc(q.reason) },
+      { label: 'Records', numeric: true, html: (q) => esc(fmtInt(q.count)) },
+      { label: 'Example input', html: (q) => `<span class="mono">${esc(q.example_input)}</span>` },
+    ],
+    { empty: 'Nothing quarantined: every record parsed, mapped and validated.' },
+  );
+  const examples = EXAMPLE_QUERIES.map(([label, sql]) => `<button type="button" class="chip" data-sql="${esc(sql)}">${esc(label)}</button>`).join(' ');
+  const body =
+    '<h1>Lake</h1>' +
+    '<div class="cards">' +
+    stat(fmtInt(s.events), 'events') +
+    stat(fmtInt(s.objects), 'Parquet objects') +
+    stat(fmtBytes(s.bytes), 'on disk') +
+    stat(fmtInt(s.inputs), 'inputs ingested') +
+    stat(fmtInt(s.rejects), 'records quarantined') +
+    stat(fmtInt(findings), 'findings') +
+    stat(s.last_object_at ? fmtTime(s.last_object_at) : '–', 'last object published', true) +
+    '</div>' +
+    `<section class="card"><h2>Sources</h2>${srcTable}</section>` +
+    `<section class="card"><h2>Events per day</h2>${chart}<h3>Per day and source</h3><div class="scroll">${perDay}</div></section>` +
+    `<section class="card"><h2>Partitions</h2><p class="note">source / region / account / day, newest first${s.partitions.length > MAX_PARTITION_ROWS ? ` (first ${MAX_PARTITION_ROWS} of ${fmtInt(s.partitions.length)})` : ''}.</p><div class="scroll">${partTable}</div></section>` +
+    `<section class="card"><h2>Quarantine</h2><p class="note">${esc(fmtInt(s.rejects))} record(s) from ${esc(fmtInt(s.inputs_with_rejects))} input(s) were not ingested; grouped by reason (values removed).</p>${qTable}</section>` +
+    '<section class="card" id="query"><h2>Query</h2>' +
+    '<p class="note">SQL over the lake views (<code>vpc_flow</code>, <code>route53</code>, <code>cloudtrail_api</code>, <code>cloudtrail_auth</code>, <code>findings</code>, <code>lake_objects</code>, <code>quarantine</code>, the Glue table names, …). ' +
+    'Read-only: one SELECT, WITH, FROM, DESCRIBE, SHOW or SUMMARIZE statement; files outside the lake cannot be read. Ctrl+Enter runs it.</p>' +
+    `<div class="toolbar">${examples}</div>` +
+    '<form id="query-form" autocomplete="off">' +
+    '<textarea id="query-sql" name="sql" spellcheck="false" aria-label="SQL query">SHOW TABLES</textarea>' +
+    `<div class="toolbar"><button class="primary" id="query-run" type="submit">Run query</button>` +
+    `<label for="query-limit">Row limit</label><input id="query-limit" type="number" min="1" max="${MAX_ROW_LIMIT}" value="${DEFAULT_ROW_LIMIT}"></div>` +
+    '</form><div id="query-result"></div></section>';
+  return layout(ctx, 'lake', 'Lake', body);
+}
+
+// ---- Models -------------------------------------------------------------------------------------------------
+
+function calibrationBlock(cal: Calibration, findingScores: number[]): string {
+  const at = (p: number): number => cal.normal_quantiles[Math.round(p * (cal.normal_quantiles.length - 1))]!;
+  const marks = cal.thresholds_at_fpr
+    .filter((t) => Math.abs(t.threshold - cal.threshold) > 1e-12)
+    .map((t) => ({ value: t.threshold, label: `FPR ${fmtPct(t.target_fpr, 1)}` }));
+  const hist = scoreHistogramSvg({ quantiles: cal.normal_quantiles, threshold: cal.threshold, marks, findings: findingScores });
+  const rule =
+    cal.rule.kind === 'max_fpr' ? `false-positive rate at most ${fmtPct(cal.rule.max_fpr, 2)}`
+      : cal.rule.kind === 'min_precision' ? `precision at least ${fmtPct(cal.rule.min_precision, 1)}${cal.rule.ratio ? ` at ${cal.rule.ratio}:1 normal:abnormal` : ''}`
+        : 'threshold given by hand';
+  const budgets = table(
+    cal.thresholds_at_fpr,
+    [
+      { label: 'Target FPR', numeric: true, html: (t) => esc(fmtPct(t.target_fpr, 1)) },
+      { label: 'Threshold', numeric: true, html: (t) => esc(fmt(t.threshold)) },
+      { label: 'FPR', numeric: true, html: (t) => esc(fmtPct(t.fpr, 2)) },
+      { label: 'Recall', numeric: true, html: (t) => esc(fmtPct(t.recall, 1)) },
+      { label: 'Precision', numeric: true, html: (t) => esc(fmtPct(t.precision, 1)) },
+    ],
+    { empty: 'none stored' },
+  );
+  const kv = kvTable([
+    ['AUC (ROC)', `<strong>${esc(fmt(cal.auc, 4))}</strong>`],
+    ['Average precision', esc(fmt(cal.average_precision, 4))],
+    ['Threshold', `<strong>${esc(fmt(cal.threshold, 5))}</strong> (flag when dot_product &lt; threshold)`],
+    ['Chosen by', esc(rule)],
+    ['At the threshold', esc(`FPR ${fmtPct(cal.fpr, 2)} · recall ${fmtPct(cal.recall, 1)} · precision ${fmtPct(cal.precision, 1)}`)],
+    ['Calibration set', esc(`${fmtInt(cal.n_normal)} normal pairs, ${fmtInt(cal.n_abnormal)} abnormal (${cal.abnormal_source})`)],
+    ['Normal score percentiles', esc(`p1 ${fmtNum(at(0.01))} · p5 ${fmtNum(at(0.05))} · p25 ${fmtNum(at(0.25))} · p50 ${fmtNum(at(0.5))} · p75 ${fmtNum(at(0.75))} · p99 ${fmtNum(at(0.99))}`)],
+    ['Analyst feedback', esc(cal.feedback ? `${cal.feedback.false_positives} false positives, ${cal.feedback.true_positives} true positives folded in` : 'none')],
+    ['Calibrated at', esc(fmtTime(cal.created_at))],
+  ]);
+  return `<h3>Calibration</h3><div class="row2"><div>${kv}<h3>Thresholds at false-positive budgets</h3>${budgets}</div><div>${hist}</div></div>`;
+}
+
+function modelBlock(m: ModelInfo, findingScores: number[]): string {
+  const title = `<h2>${esc(m.name)} <span class="pill">${esc(m.version ?? '?')}</span></h2><p class="note mono">${esc(m.path)}${m.bytes !== undefined ? ` · ${esc(fmtBytes(m.bytes))}` : ''}</p>`;
+  if (m.error || !m.header) return `<section class="card model" data-model="${esc(m.name)}">${title}<div class="error">${esc(m.error ?? 'unreadable')}</div></section>`;
+  const hp = m.header.hyperparameters as unknown as Record<string, unknown>;
+  const hpTable = kvTable(Object.entries(hp).map(([k, v]) => [k, esc(typeof v === 'object' ? toJson(v, 0) : String(v))]));
+  const t = m.header.training;
+  const trainKv = kvTable([
+    ['Trained at', esc(fmtTime(t.trained_at))],
+    ['Training rows', esc(`${fmtInt(t.rows)} (${fmtInt(t.bad_rows)} malformed skipped, ${fmtInt(t.ipv6_rows)} IPv6)`)],
+    ['Distinct entities', esc(fmtInt(t.distinct_entities))],
+    ['Data time range', esc(t.data_time_range ? `${fmtTime(t.data_time_range.start)} → ${fmtTime(t.data_time_range.end)}` : '–')],
+    ['Source', `<span class="mono">${esc(t.source)}</span>`],
+    ['Epochs', esc(t.epochs)],
+    ['Final loss / accuracy', esc(`${fmt(t.final_loss)} / ${fmtPct(t.final_accuracy, 1)}`)],
+    ['Validation AUC', esc(t.validation_auc === null ? '– (no validation set)' : fmt(t.validation_auc, 4))],
+    ['Time', esc(`${fmt(t.training_seconds, 3)} s, ${fmtInt(t.records_per_second)} records/s on ${t.threads} thread(s)`)],
+  ]);
+  const hist = t.epoch_history ?? [];
+  const curve =
+    hist.length > 0
+      ? lineChartSvg(
+        [
+          { name: 'loss (cross-entropy)', color: '#0072B2', points: hist.map((e) => [e.epoch + 1, e.loss]) },
+          { name: 'accuracy', color: '#009E73', dash: true, points: hist.map((e) => [e.epoch + 1, e.accuracy]) },
+          ...(hist.some((e) => e.validation_auc !== null) ? [{ name: 'validation AUC', color: '#D55E00', points: hist.filter((e) => e.validation_auc !== null).map((e) => [e.epoch + 1, e.validation_auc!] as [number, number]) }] : []),
+        ],
+        { title: 'Training curve', xLabel: 'epoch', yMin: 0, yMax: Math.max(1, ...hist.map((e) => e.loss)) },
+      )
+      : '<p class="note">This model file has no per-epoch history (trained before it was recorded); the final loss and accuracy are listed on the left.</p>';
+  const cal = m.calibration
+    ? calibrationBlock(m.calibration, findingScores)
+    : '<h3>Calibration</h3><p class="warn">Not calibrated: no threshold or percentiles yet. Run <code>seclake calibrate --model ' + esc(m.path) + ' --lake …</code>; until then findings use the uncalibrated default threshold.</p>';
+  return (
+    `<section class="card model" data-model="${esc(m.name)}">${title}` +
+    `<div class="row2"><div><h3>Training</h3>${trainKv}</div><div><h3>Training curve</h3>${curve}</div></div>` +
+    cal +
+    `<details><summary>Hyperparameters</summary>${hpTable}</details>` +
+    '</section>'
+  );
+}
+
+export function modelsPage(ctx: PageContext, models: readonly { info: ModelInfo; findingScores: number[] }[]): string {
+  const body =
+    '<h1>Models</h1>' +
+    (models.length === 0
+      ? '<section class="card"><p>No models are configured. Start <code>seclake serve --model NAME=PATH --lake DIR</code>.</p></section>'
+      : models.map((m) => modelBlock(m.info, m.findingScores)).join(''));
+  return layout(ctx, 'models', 'Models', body);
+}
+
+// ---- Findings -----------------------------------------------------------------------------------------------
+
+export function findingRows(items: readonly FindingSummary[], base: string, attrs?: Record<string, string>): string {
+  return table(
+    items,
+    [
+      { label: 'Time (UTC)', numeric: true, html: (f) => esc(fmtTime(f.time)) },
+      { label: 'Severity', html: (f) => severityBadge(f.severity_id, f.severity) },
+      { label: 'Entity', html: (f) => `<a href="${esc(base)}/findings/${esc(encodeURIComponent(f.uid))}">${esc(f.entity || '(no entity)')}</a>` },
+      { label: 'IP', html: (f) => `<span class="mono">${esc(f.ip)}</span>` },
+      { label: 'Score', numeric: true, html: (f) => esc(fmt(f.dot_product)) },
+      { label: 'Percentile', numeric: true, html: (f) => esc(pctText(f.percentile)) },
+      { label: 'Explanation', html: (f) => esc(f.explanation) },
+      { label: 'Label', html: (f) => labelBadge(f.label ?? undefined) },
+    ],
+    { empty: 'No findings yet. They appear here as the monitor writes them.', id: 'findings-table', rowAttrs: (f) => ({ 'data-uid': f.uid }), ...(attrs ? { attrs } : {}) },
+  );
+}
+
+/** Same rounding as the findings builder: never shows 100% for a value below 1. */
+function pctText(p: number | null): string {
+  if (p === null || !Number.isFinite(p)) return '–';
+  if (p >= 1) return '100%';
+  const pct = p * 100;
+  let s = pct >= 99.9 && pct < 100 ? pct.toFixed(3) : pct >= 99 ? pct.toFixed(2) : pct.toFixed(1);
+  if (pct < 100 && Number(s) >= 100) s = '99.999';
+  return `${s}%`;
+}
+
+export function findingsPage(ctx: PageContext, items: readonly FindingSummary[], filter: FindingFilter, version: string, query: string, pollMs: number): string {
+  const sevOpt = (v: number, label: string): string => `<option value="${v}"${(filter.minSeverity ?? 0) === v ? ' selected' : ''}>${esc(label)}</option>`;
+  const lblOpt = (v: string, label: string): string => `<option value="${esc(v)}"${(filter.label ?? '') === v ? ' selected' : ''}>${esc(label)}</option>`;
+  const rows = findingRows(items, ctx.base, { 'data-version': version, 'data-query': query, 'data-poll-ms': String(pollMs) });
+  const body =
+    `<h1>Findings <span class="pill" id="findings-count">${items.length}</span></h1>` +
+    '<form class="toolbar" method="get" action="">' +
+    '<label for="f-sev">Severity</label><select id="f-sev" name="severity">' +
+    sevOpt(0, 'all') + sevOpt(2, 'Low and above') + sevOpt(3, 'Medium and above') + sevOpt(4, 'High and above') + sevOpt(5, 'Critical') +
+    '</select><label for="f-label">Label</label><select id="f-label" name="label">' +
+    lblOpt('', 'any') + lblOpt('unlabelled', 'unlabelled') + lblOpt('true_positive', 'true positive') + lblOpt('false_positive', 'false positive') +
+    `</select><input type="search" name="q" placeholder="entity, IP or title" value="${esc(filter.text ?? '')}" aria-label="search">` +
+    '<button type="submit">Filter</button>' +
+    `<span class="live" id="live-status">Live · newest first, checked every ${Math.round(pollMs / 1000)} s</span></form>` +
+    `<section class="card">${rows}</section>`;
+  return layout(ctx, 'findings', 'Findings', body);
+}
+
+export function findingPage(ctx: PageContext, f: Record<string, unknown>, s: FindingSummary, label: LabelRecord | undefined, src: SourceEvent): string {
+  const kv = kvTable([
+    ['Severity', severityBadge(s.severity_id, s.severity)],
+    ['Time', esc(fmtTime(s.time))],
+    ['Entity', `<span class="mono">${esc(s.entity)}</span>`],
+    ['IP', `<span class="mono">${esc(s.ip)}</span>`],
+    ['Score (dot_product)', esc(fmt(s.dot_product, 5))],
+    ['Threshold', esc(fmt(s.threshold, 5))],
+    ['Percentile', esc(pctText(s.percentile))],
+    ['Kind', esc(s.kind ?? '–')],
+    ['Model', esc(`${s.model ?? '?'} (version ${s.model_version ?? '?'})`)],
+    ['Occurrences', esc(s.count ?? 1)],
+    ['Source', `<span class="mono">${esc(s.source_object ?? '–')}</span> row ${esc(s.source_row ?? '–')}`],
+    ['Finding uid', `<span class="mono">${esc(s.uid)}</span>`],
+  ]);
+  const srcBlock =
+    src.status === 'found'
+      ? `<pre class="json" id="source-event">${esc(toJson(src.event))}</pre>`
+      : `<p class="warn" id="source-event">Source event not shown: ${esc(src.reason)}.</p>`;
+  const body =
+    `<div class="crumbs"><a href="${esc(ctx.base)}/findings">← Findings</a></div>` +
+    `<h1>${esc(s.title || 'Finding')}</h1>` +
+    `<section class="card"><p id="explanation">${esc(s.explanation)}</p>` +
+    `<div class="actions" id="label-actions" data-uid="${esc(s.uid)}"><span>Label:</span><span id="label-current">${labelBadge(label?.label)}</span>` +
+    '<button type="button" class="tp" data-label="true_positive">Mark true positive</button>' +
+    '<button type="button" class="fp" data-label="false_positive">Mark false positive</button>' +
+    `<span id="label-message" class="note">${label ? esc(`Labelled ${fmtTime(label.at)}.`) : 'Labels are stored in labels.jsonl and folded into the next calibration.'}</span></div></section>` +
+    `<div class="row2"><section class="card"><h2>Summary</h2>${kv}</section>` +
+    `<section class="card"><h2>Source event</h2>${srcBlock}</section></div>` +
+    `<section class="card"><h2>Finding (OCSF Detection Finding 2004)</h2><pre class="json" id="finding-json">${esc(toJson(f))}</pre></section>`;
+  return layout(ctx, 'findings', s.title || 'Finding', body);
+}

@@ -1,0 +1,106 @@
+/**
+ * One DuckDB connection with the lake's views, shared by the dashboard's own (fixed, parameterised) queries.
+ * Calls are serialised; the views are rebuilt when the lake changes (a new object in the catalog, or a findings object
+ * written: those are listed from ext/seclake_findings/, not catalogued), and the connection is closed after a quiet
+ * minute so an idle dashboard holds no DuckDB memory.
+ */
+import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { listFindingsObjects } from '../findings/lake.js';
+import { Duck, type Row, type SqlParams } from '../lake/duckdb.js';
+import { META_DIR } from '../lake/layout.js';
+import { createLakeViews } from '../lake/views.js';
+
+const IDLE_CLOSE_MS = 60_000;
+
+/** Size and mtime of a file, or '-' when it does not exist: changes whenever the file is appended to. */
+export function fileStamp(file: string): string {
+  try {
+    const st = statSync(file);
+    return `${st.size}:${Math.floor(st.mtimeMs)}`;
+  } catch {
+    return '-';
+  }
+}
+
+export class LakeReader {
+  private db: Duck | undefined;
+  private stamp = '';
+  private views: Record<string, number> = {};
+  private queue: Promise<unknown> = Promise.resolve();
+  private idle: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(readonly lakeDir: string) {}
+
+  /** Changes whenever an object is published (the catalog is append-only). */
+  catalogStamp(): string {
+    return fileStamp(path.join(this.lakeDir, META_DIR, 'catalog', 'objects.jsonl'));
+  }
+
+  /** Changes whenever a findings object is written or rewritten. */
+  findingsStamp(): string {
+    const h = createHash('sha256');
+    for (const f of listFindingsObjects(this.lakeDir)) h.update(f).update('\0').update(fileStamp(f)).update('\n');
+    return h.digest('hex').slice(0, 16);
+  }
+
+  /** Catalog and findings together: what the views depend on. */
+  lakeStamp(): string {
+    return `${this.catalogStamp()}|${this.findingsStamp()}`;
+  }
+
+  /** Run `fn` with the connection, its views current, and no other call in between. */
+  use<T>(fn: (db: Duck, views: Readonly<Record<string, number>>) => Promise<T>): Promise<T> {
+    const run = async (): Promise<T> => {
+      if (this.closed) throw new Error('the lake reader is closed');
+      if (this.idle) clearTimeout(this.idle);
+      this.idle = undefined;
+      const stamp = this.lakeStamp();
+      if (!this.db) {
+        this.db = await Duck.open({ threads: 2 });
+        this.stamp = '';
+      }
+      if (stamp !== this.stamp) {
+        this.views = (await createLakeViews(this.db, this.lakeDir)).views;
+        this.stamp = stamp;
+      }
+      try {
+        return await fn(this.db, this.views);
+      } finally {
+        this.idle = setTimeout(() => this.release(), IDLE_CLOSE_MS);
+        this.idle.unref();
+      }
+    };
+    const p = this.queue.then(run, run);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  all(sql: string, params?: SqlParams): Promise<Row[]> {
+    return this.use((db) => db.all(sql, params));
+  }
+
+  /** Whether a view exists (after a refresh). */
+  hasView(name: string): Promise<boolean> {
+    return this.use(async (_db, views) => views[name] !== undefined);
+  }
+
+  private release(): void {
+    this.queue = this.queue.then(() => {
+      this.db?.close();
+      this.db = undefined;
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = undefined;
+    void this.queue.then(() => {
+      this.db?.close();
+      this.db = undefined;
+    });
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * A real lake for the dashboard tests, built with the real components:
+ * - the bundled samples (assets/samples) and a generated VPC flow log (v3 custom format: 6 instances, each on its own
+ *   subnet, over 3 days, plus a few connections from the internet, malformed lines that go to the quarantine, and one
+ *   instance id carrying HTML: log content is attacker-controlled) ingested by the ingest library;
+ * - an IP Insights model trained in-process on the lake's pairs and calibrated (seclake calibrate's library);
+ * - findings: the last day's flow records scored by that model, turned into OCSF Detection Findings by the findings
+ *   builder (src/findings/build.ts) and written to the lake by the findings writer (src/findings/lake.ts), one
+ *   findings object per source object, as the monitor does.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { annotate } from '../../src/calibrate/apply.js';
+import { ipInsightsAccess } from '../../src/calibrate/model.js';
+import { runCalibration } from '../../src/calibrate/run.js';
+import { Rng } from '../../src/core/rng.js';
+import { IpInsightsModel } from '../../src/detectors/ipinsights/index.js';
+import { loadPairsFromLake, writeLakePairsCsv } from '../../src/detectors/ipinsights/lake-pairs.js';
+import { trainIpInsights } from '../../src/detectors/ipinsights/train.js';
+import { buildFinding } from '../../src/findings/build.js';
+import { findingsObjectKey, publishFindings } from '../../src/findings/lake.js';
+import type { DetectionFinding, ScoredRecord } from '../../src/findings/types.js';
+import { ingest } from '../../src/ingest/ingest.js';
+import { readObjects } from '../../src/lake/catalog.js';
+import { Duck, quoteString } from '../../src/lake/duckdb.js';
+import { resolveInLake } from '../../src/lake/layout.js';
+
+export const REPO = path.resolve(import.meta.dirname, '../..');
+/** The instance id that carries markup (ingested from a flow log line). */
+export const XSS_ENTITY = 'i-"><img/src=x/onerror=window.__xss=1><script>window.__xss=2</script>';
+
+const INSTANCES = ['i-0a1b2c3d4e5f00001', 'i-0a1b2c3d4e5f00002', 'i-0a1b2c3d4e5f00003', 'i-0a1b2c3d4e5f00004', 'i-0a1b2c3d4e5f00005', 'i-0a1b2c3d4e5f00006'];
+const HEADER = 'version vpc-id subnet-id instance-id interface-id account-id type srcaddr dstaddr srcport dstport pkt-srcaddr pkt-dstaddr protocol bytes packets start end action tcp-flags log-status';
+
+/** A VPC flow log (v3 custom format) over three days: normal traffic, a few internet sources, junk lines. */
+export function flowLog(seed = 7): string {
+  const rng = new Rng(seed);
+  const lines = [HEADER];
+  const day0 = Date.UTC(2026, 10, 25) / 1000;
+  const line = (inst: string, src: string, dst: string, t: number, dport = 443): string =>
+    `3 vpc-0abc0abc0abc0abc0 subnet-0abc0abc0abc0abc0 ${inst} eni-0abc0abc0abc0abc0 123456789012 IPv4 ${src} ${dst} ${1024 + rng.int(60000)} ${dport} ${src} ${dst} 6 ${100 + rng.int(9000)} ${1 + rng.int(20)} ${t} ${t + 60} ACCEPT 2 OK`;
+  for (let d = 0; d < 3; d++) {
+    const n = 150 + d * 60;
+    for (let i = 0; i < n; i++) {
+      const k = rng.int(INSTANCES.length);
+      const t = day0 + d * 86400 + rng.int(86000);
+      lines.push(line(INSTANCES[k]!, `10.${k + 1}.${rng.int(4)}.${1 + rng.int(250)}`, '10.0.0.10', t));
+    }
+  }
+  // Day 3: connections from the internet to two instances (what the model should find unusual).
+  const t3 = day0 + 2 * 86400;
+  const internet = ['185.220.101.34', '45.155.205.233', '203.0.113.77', '91.240.118.172', '193.32.162.159', '141.98.10.63', '2.58.56.101', '80.94.95.181', '162.243.145.21', '71.6.135.131'];
+  internet.forEach((ip, i) => lines.push(line(INSTANCES[i % INSTANCES.length]!, ip, '10.0.0.10', t3 + 40_000 + i * 97, i % 2 === 0 ? 22 : 3389)));
+  // The attacker-controlled instance id (no spaces, so it survives the space-separated format).
+  lines.push(line(XSS_ENTITY, '198.51.100.9', '10.0.0.10', t3 + 50_000));
+  // Malformed lines: quarantined with their reasons.
+  lines.push(line(INSTANCES[1]!, '10.2.0.1', '10.0.0.10', t3 + 1000).replace(' 443 ', ' https '));
+  lines.push(line(INSTANCES[1]!, '10.2.0.2', '10.0.0.10', t3 + 1001).replace(' 443 ', ' port80 '));
+  lines.push('3 vpc-0abc too few fields');
+  return lines.join('\n') + '\n';
+}
+
+export interface DashboardFixture {
+  dir: string;
+  lakeDir: string;
+  modelPath: string;
+  findings: DetectionFinding[];
+  /** uid of the finding about XSS_ENTITY. */
+  xssUid: string;
+  cleanup(): void;
+}
+
+/** Rows of one Parquet object with their 0-based row numbers. */
+async function objectRows(db: Duck, file: string): Promise<Record<string, unknown>[]> {
+  return db.all(`SELECT * FROM read_parquet(${quoteString(file)}, file_row_number = true) ORDER BY file_row_number`);
+}
+
+export async function buildFixture(): Promise<DashboardFixture> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'seclake-dashboard-'));
+  const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
+  try {
+    const lakeDir = path.join(dir, 'lake');
+    const flow = path.join(dir, '123456789012_vpcflowlogs_us-east-1_fl-0abc_20261127T0000Z_fixture.log');
+    writeFileSync(flow, flowLog());
+    await ingest({ lakeDir, paths: [path.join(REPO, 'assets/samples'), flow] });
+
+    // Train on the lake's (instance, source IP) pairs, as `seclake train --lake` does.
+    const modelPath = path.join(dir, 'flows.model');
+    await trainIpInsights({
+      train: await loadPairsFromLake(lakeDir),
+      hyperparameters: { num_entity_vectors: 64, vector_dim: 16, epochs: 20, mini_batch_size: 64, threads: 1, seed: 3, learning_rate: 0.05 },
+      modelPath,
+      inProcess: true,
+      source: `lake:${lakeDir}`,
+      log: () => {},
+    });
+    const pairsCsv = path.join(dir, 'pairs.csv');
+    await writeLakePairsCsv(lakeDir, pairsCsv);
+    await runCalibration(
+      { model: modelPath, normal: { kind: 'csv', file: pairsCsv }, abnormal: { kind: 'generate', generator: 'random', count: 2000 }, rule: { kind: 'max_fpr', max_fpr: 0.02 }, sample: 0, seed: 1, progress: false },
+      ipInsightsAccess,
+    );
+
+    // Score the fixture flow log's records and keep what a monitor would report.
+    const model = await IpInsightsModel.load(modelPath);
+    const cal = model.calibration!;
+    const modelRef = { name: 'flows', version: (model.header.data_crc32 >>> 0).toString(16).padStart(8, '0'), threshold: cal.threshold };
+    const findings: DetectionFinding[] = [];
+    let xssUid = '';
+    const db = await Duck.open();
+    try {
+      for (const o of readObjects(lakeDir).filter((x) => x.source === 'VPC_FLOW' && x.input_name.endsWith('_fixture.log'))) {
+        const forObject: DetectionFinding[] = [];
+        for (const row of await objectRows(db, resolveInLake(lakeDir, o.path))) {
+          const src = row.src_endpoint as { ip?: string; instance_uid?: string } | null;
+          if (!src?.ip || !src.instance_uid) continue;
+          const [scored] = model.scorePairs([{ entity: src.instance_uid, ip: src.ip }]);
+          const ann = annotate(scored!, cal);
+          const info = model.entityInfo(src.instance_uid);
+          const isXss = src.instance_uid === XSS_ENTITY;
+          if (!ann.is_anomaly && info.known && !isXss) continue;
+          const { file_row_number: rowNo, ...event } = row;
+          const rec: ScoredRecord = {
+            ref: { object: o.path, row: Number(rowNo), source: o.source },
+            entity: src.instance_uid,
+            ip: src.ip,
+            time: Number(row.time),
+            dot_product: scored!.dot_product,
+            entity_known: info.known,
+            entity_count: info.count,
+            anomaly_percentile: ann.anomaly_percentile,
+            is_anomaly: ann.is_anomaly,
+            event,
+          };
+          const f = buildFinding(rec, { model: modelRef, history: model.history(), kind: info.known ? 'anomaly' : 'new_entity' });
+          if (isXss) xssUid = f.finding_info.uid;
+          forObject.push(f);
+        }
+        const key = findingsObjectKey(o.path, { region: o.region, accountId: o.account_id, eventDay: o.event_day });
+        await publishFindings(lakeDir, key, forObject, { db });
+        findings.push(...forObject);
+      }
+    } finally {
+      db.close();
+    }
+    if (!xssUid) throw new Error('fixture: the XSS record did not make it into the lake');
+    return { dir, lakeDir, modelPath, findings, xssUid, cleanup };
+  } catch (err) {
+    cleanup();
+    throw err;
+  }
+}
