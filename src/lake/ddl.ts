@@ -227,9 +227,10 @@ export async function describeLakeTables(objects: CatalogObject[], where: { dir:
           files.push(f);
         }
       }
-      const cols = await db.describe(
-        `SELECT * FROM read_parquet([${files.map(quoteString).join(', ')}], union_by_name = true, hive_partitioning = false)`,
-      );
+      // DESCRIBE reads only the footers (an S3 lake's files here are footers in sparse files; a scan would fail).
+      const cols = (
+        await db.all(`DESCRIBE SELECT * FROM read_parquet([${files.map(quoteString).join(', ')}], union_by_name = true, hive_partitioning = false)`)
+      ).map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
       const parts = new Map<string, { region: string; accountId: string; eventDay: string }>();
       for (const o of g.objects) parts.set(`${o.region}|${o.account_id}|${o.event_day}`, { region: o.region, accountId: o.account_id, eventDay: o.event_day });
       out.push({
