@@ -158,8 +158,8 @@ function parseKinds(kinds: readonly string[]): AttackKind[] {
 /** Attack start times spread over [from, to): one slot per attack, a seeded time inside each slot's middle 70%. */
 export function scheduleAttacks(kinds: readonly AttackKind[], from: number, to: number, rng: Rng): { kind: AttackKind; start: number }[] {
   const slot = (to - from) / Math.max(1, kinds.length);
-  // Keep 2 h at the end free so every attack finishes inside the history.
-  return kinds.map((kind, k) => ({ kind, start: Math.floor(from + slot * k + Math.min(slot - 2 * HOUR, slot * (0.15 + 0.7 * rng.next()))) }));
+  // Keep 45 min at the end of a slot free so every attack (the longest takes ~20 min) ends inside the history.
+  return kinds.map((kind, k) => ({ kind, start: Math.floor(from + slot * k + Math.max(0, Math.min(slot - 0.75 * HOUR, slot * (0.15 + 0.7 * rng.next())))) }));
 }
 
 export async function generateDemo(opts: GenerateOptions): Promise<GenerateResult> {

@@ -70,12 +70,33 @@ export interface FlowSpec {
 }
 
 export function flowLine(env: DemoEnvironment, f: FlowSpec): string {
-  const i = f.at;
+  return flowRecord(env, f.at, f.direction, f.src, f.dst, f.srcPort, f.dstPort, f.protocol, f.packets, f.bytes, f.start, f.end, f.action, f.tcpFlags, f.trafficPath ?? 1, f.dstService ?? '-');
+}
+
+/** flowLine with positional arguments (the generator's hot path: no intermediate objects). */
+export function flowRecord(
+  env: DemoEnvironment,
+  i: Instance,
+  direction: 'ingress' | 'egress',
+  src: string,
+  dst: string,
+  srcPort: number,
+  dstPort: number,
+  protocol: number,
+  packets: number,
+  bytes: number,
+  start: number,
+  end: number,
+  action: 'ACCEPT' | 'REJECT',
+  tcpFlags: number,
+  trafficPath: number,
+  dstService: string,
+): string {
   return (
-    `5 ${env.account} ${i.eni} ${f.src} ${f.dst} ${f.srcPort} ${f.dstPort} ${f.protocol} ${f.packets} ${f.bytes} ` +
-    `${f.start} ${f.end} ${f.action} OK ${env.vpcId} ${i.subnet.id} ${i.id} ${f.protocol === 6 ? f.tcpFlags : 0} IPv4 ` +
-    `${f.src} ${f.dst} ${env.region} ${i.subnet.azId} - - - ${f.dstService ?? '-'} ${f.direction} ` +
-    `${f.direction === 'egress' ? (f.trafficPath ?? 1) : '-'}`
+    '5 ' + env.account + ' ' + i.eni + ' ' + src + ' ' + dst + ' ' + srcPort + ' ' + dstPort + ' ' + protocol + ' ' + packets + ' ' + bytes + ' ' +
+    start + ' ' + end + ' ' + action + ' OK ' + env.vpcId + ' ' + i.subnet.id + ' ' + i.id + ' ' + (protocol === 6 ? tcpFlags : 0) + ' IPv4 ' +
+    src + ' ' + dst + ' ' + env.region + ' ' + i.subnet.azId + ' - - - ' + dstService + ' ' + direction + ' ' +
+    (direction === 'egress' ? trafficPath : '-')
   );
 }
 

@@ -16,7 +16,7 @@ import type { Rng } from '../core/rng.js';
 import { consoleLogin, CONSOLE_CALLS, ec2AssumeRole, instanceApiCall, userAgentOf, userApiCall } from './cloudtrail.js';
 import { drawFromNetwork, network, type DemoNetworks } from './asn-pools.js';
 import { instancesOf, weighted, type DemoEnvironment, type Instance } from './environment.js';
-import { dnsLine, flowLine, type FlowSpec, type RawRecord } from './records.js';
+import { dnsLine, flowRecord, type RawRecord } from './records.js';
 
 export const HOUR = 3_600_000;
 
@@ -94,49 +94,41 @@ export class FlowEmitter {
     },
   ): RawRecord[] {
     const written: RawRecord[] = [];
+    const env = this.env;
+    const out = this.out;
     const proto = c.protocol ?? 6;
     const start = Math.floor(c.t / 1000);
     const end = start + Math.max(1, Math.min(59, Math.round(c.durationS ?? 1 + rng.int(20))));
     const sport = ephemeralPort(rng);
-    const cIp = typeof c.client === 'string' ? c.client : c.client.ip;
-    const sIp = typeof c.server === 'string' ? c.server : c.server.ip;
-    const pk = (b: number): number => Math.max(1, Math.ceil(b / 1200));
-    const action = c.action ?? 'ACCEPT';
-    const emit = (f: FlowSpec): void => {
-      const r: RawRecord = { t: f.start * 1000, text: flowLine(this.env, f) };
-      this.out.push(r);
+    const client = c.client;
+    const server = c.server;
+    const cIp = typeof client === 'string' ? client : client.ip;
+    const sIp = typeof server === 'string' ? server : server.ip;
+    const t = start * 1000;
+    const emit = (text: string): void => {
+      const r: RawRecord = { t, text };
+      out.push(r);
       written.push(r);
     };
-    const base = { protocol: proto, start, end, action } as const;
-    if (action === 'REJECT') {
+    if (c.action === 'REJECT') {
       // Only the receiving interface sees a rejected packet; no reply.
-      if (typeof c.server !== 'string') {
-        emit({ ...base, at: c.server, direction: 'ingress', src: cIp, dst: sIp, srcPort: sport, dstPort: c.port, packets: 1 + rng.int(2), bytes: 40 + rng.int(2) * 20, tcpFlags: 2, end: start });
+      if (typeof server !== 'string') {
+        emit(flowRecord(env, server, 'ingress', cIp, sIp, sport, c.port, proto, 1 + rng.int(2), 40 + rng.int(2) * 20, start, start, 'REJECT', 2, 1, '-'));
       }
       return written;
     }
+    const reqPk = Math.max(1, Math.ceil(c.reqBytes / 1200));
+    const respPk = Math.max(1, Math.ceil(c.respBytes / 1200));
     const reqFlags = proto === 6 ? 3 : 0;
     const respFlags = proto === 6 ? 19 : 0;
-    if (typeof c.server !== 'string') {
-      emit({ ...base, at: c.server, direction: 'ingress', src: cIp, dst: sIp, srcPort: sport, dstPort: c.port, packets: pk(c.reqBytes), bytes: c.reqBytes, tcpFlags: reqFlags });
-      emit({ ...base, at: c.server, direction: 'egress', src: sIp, dst: cIp, srcPort: c.port, dstPort: sport, packets: pk(c.respBytes), bytes: c.respBytes, tcpFlags: respFlags, trafficPath: typeof c.client === 'string' ? 8 : 1 });
+    if (typeof server !== 'string') {
+      emit(flowRecord(env, server, 'ingress', cIp, sIp, sport, c.port, proto, reqPk, c.reqBytes, start, end, 'ACCEPT', reqFlags, 1, '-'));
+      emit(flowRecord(env, server, 'egress', sIp, cIp, c.port, sport, proto, respPk, c.respBytes, start, end, 'ACCEPT', respFlags, typeof client === 'string' ? 8 : 1, '-'));
     }
-    if (typeof c.client !== 'string') {
-      emit({
-        ...base,
-        at: c.client,
-        direction: 'egress',
-        src: cIp,
-        dst: sIp,
-        srcPort: sport,
-        dstPort: c.port,
-        packets: pk(c.reqBytes),
-        bytes: c.reqBytes,
-        tcpFlags: reqFlags,
-        trafficPath: c.clientPath ?? (typeof c.server === 'string' ? 8 : 1),
-        ...(c.dstService ? { dstService: c.dstService } : {}),
-      });
-      emit({ ...base, at: c.client, direction: 'ingress', src: sIp, dst: cIp, srcPort: c.port, dstPort: sport, packets: pk(c.respBytes), bytes: c.respBytes, tcpFlags: respFlags });
+    if (typeof client !== 'string') {
+      const path = c.clientPath ?? (typeof server === 'string' ? 8 : 1);
+      emit(flowRecord(env, client, 'egress', cIp, sIp, sport, c.port, proto, reqPk, c.reqBytes, start, end, 'ACCEPT', reqFlags, path, c.dstService ?? '-'));
+      emit(flowRecord(env, client, 'ingress', sIp, cIp, c.port, sport, proto, respPk, c.respBytes, start, end, 'ACCEPT', respFlags, 1, '-'));
     }
     return written;
   }
