@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { FanoutSink, FileSink, MemorySink, StdoutSink, WebhookSink, parseSinkSpec } from './index.js';
+import { FanoutSink, FileSink, MemorySink, StdoutSink, WebhookSink, createSinks, parseSinkSpec } from './index.js';
 import { ConfigError, SinkError } from '../core/errors.js';
 import { buildFinding } from '../findings/build.js';
 import type { DetectionFinding, Sink } from '../findings/types.js';
@@ -91,4 +91,13 @@ test('fanout sends to every sink; one that throws is reported and does not stop 
   assert.ok(m1.closed && m2.closed);
   assert.deepEqual(reported, ['broken: disk full', 'broken: disk full']);
   assert.equal(fan.errors.get('broken'), 2);
+});
+
+test('createSinks: one fanout over the specs, ConfigError on a bad one', async () => {
+  const fan = createSinks(['memory', 'memory']);
+  assert.equal(fan.sinks.length, 2);
+  await fan.send([finding(1)]);
+  assert.deepEqual(fan.sinks.map((s) => (s as MemorySink).findings.length), [1, 1]);
+  assert.equal(createSinks([]).sinks.length, 0);
+  assert.throws(() => createSinks(['stdout', 'bogus']), ConfigError);
 });

@@ -63,6 +63,14 @@ export function parseSinkSpec(spec: string, opts: SinkSpecOptions = {}): Sink {
   }
 }
 
+/**
+ * Sinks for repeated `--sink SPEC` flags: none -> an empty fanout (sends go nowhere), one -> that sink wrapped so a
+ * throwing sink is reported instead of failing the caller, several -> a FanoutSink. Throws ConfigError on a bad spec.
+ */
+export function createSinks(specs: readonly string[], opts: SinkSpecOptions = {}): FanoutSink {
+  return new FanoutSink(specs.map((s) => parseSinkSpec(s, opts)));
+}
+
 /** Sends every batch to all sinks concurrently; a sink that throws is logged (once per send) and counted. */
 export class FanoutSink implements Sink {
   readonly name: string;
