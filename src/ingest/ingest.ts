@@ -96,7 +96,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
   const lakeDir = path.resolve(s3Url ? (opts.stagingDir ?? ownStaging!) : opts.lakeDir);
   const publish = s3Store ? (req: PublishRequest) => s3Store.publishStaged(req) : publishInput;
   try {
-    return await ingestInto(opts, lakeDir, publish, s3Url, t0);
+    return await ingestInto(opts, lakeDir, publish, s3Url, t0, s3Store ? (h) => s3Store.lake.hasInput(h) : undefined);
   } finally {
     s3Store?.close();
     if (ownStaging) rmSync(ownStaging, { recursive: true, force: true });
@@ -109,6 +109,7 @@ async function ingestInto(
   publish: (req: PublishRequest) => Promise<PublishResult>,
   s3Url: string | undefined,
   t0: number,
+  published?: (hash: string) => Promise<boolean>,
 ): Promise<IngestSummary> {
   const runId = `${Date.now()}-${randomUUID().slice(0, 8)}`;
   const tmpDir = path.join(lakeDir, META_DIR, 'staging', `${runId}-tmp`);
@@ -140,6 +141,7 @@ async function ingestInto(
         tmpDir,
         known,
         publish,
+        ...(published ? { published } : {}),
         onObject: (o) => {
           const k = `${o.source}|${o.class_uid}`;
           const c = byClass.get(k) ?? { source: o.source, class_uid: o.class_uid, class_name: classByUid(o.class_uid)?.caption ?? '', events: 0 };
@@ -212,6 +214,8 @@ interface OneCtx {
   tmpDir: string;
   known: ReturnType<typeof readInputs>;
   publish: (req: PublishRequest) => Promise<PublishResult>;
+  /** S3 lake: is this content already published? Checked before converting (one extra hashing pass). */
+  published?: (hash: string) => Promise<boolean>;
   onObject: (o: CatalogObject) => void;
   onProgress: (eventsInInput: number) => void;
   onReject: (reason: string) => void;
@@ -233,6 +237,13 @@ async function ingestOne(ref: InputRef, ctx: OneCtx): Promise<InputResult> {
     if (ref.name !== '-') {
       const same = ctx.known.find((k) => k.input_name === ref.name && k.size === opened.size && k.mtime_ms === opened.mtimeMs);
       if (same) return { ...base, status: 'duplicate', hash: same.input_hash, source_type: same.source_type as SourceType, message: 'already ingested (same file)' };
+    }
+    // An S3 lake has no local catalog to find a duplicate by size and mtime: hash first, then ask the lake
+    // (one HEAD) before doing the work. The hash pass costs ~10% of an ingest; a redelivered object costs only that.
+    let preHash: string | undefined;
+    if (ctx.published) {
+      preHash = await opened.contentHash();
+      if (await ctx.published(preHash)) return { ...base, status: 'duplicate', hash: preHash, message: 'already ingested (same content)' };
     }
     let source: SourceDefinition | undefined;
     if (opts.sourceType) {
@@ -323,7 +334,7 @@ async function ingestOne(ref: InputRef, ctx: OneCtx): Promise<InputResult> {
       }
     }
     const staged = await writer.finish();
-    const hash = bulk?.contentHash?.() ?? (await opened.contentHash());
+    const hash = preHash ?? bulk?.contentHash?.() ?? (await opened.contentHash());
     // Quarantine lines carry the input hash: rewrite the staged file's records now that it is known.
     quarantine.close();
     const quarantineFile = quarantine.count > 0 ? await stampHash(quarantine.file, hash) : undefined;
