@@ -5,9 +5,8 @@
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { ConfigError } from '../../core/errors.js';
-import type { Sink } from '../../findings/types.js';
 import { createS3Client } from '../../lake/s3.js';
-import { FanoutSink, parseSinkSpec } from '../../sinks/index.js';
+import { createSinks } from '../../sinks/index.js';
 import { S3FindingsStore } from './findings-store.js';
 import type { LambdaEnv } from './lambda-config.js';
 import type { LambdaRuntime } from './lambda-handler.js';
@@ -33,8 +32,7 @@ export async function buildLambdaState(env: LambdaEnv, factory: ProcessorFactory
   const sqs = new SQSClient({ ...(region ? { region } : {}), ...(env.SQS_ENDPOINT_URL ? { endpoint: env.SQS_ENDPOINT_URL } : {}) });
   const store = new S3FindingsStore(s3, env.FINDINGS_S3_URI?.replace(/\/+$/, ''), env.TMP_DIR);
   const specs = (env.SINKS ?? '').split(';').map((s) => s.trim()).filter(Boolean);
-  const sinkList: Sink[] = specs.map((s) => parseSinkSpec(s));
-  const sinks = sinkList.length > 0 ? [new FanoutSink(sinkList)] : [];
+  const sinks = specs.length > 0 ? [createSinks(specs)] : [];
   if (!env.DLQ_URL && !env.FINDINGS_S3_URI) {
     throw new ConfigError('set DLQ_URL (or FINDINGS_S3_URI, for quarantine records): poison messages need somewhere to go', ['DLQ_URL']);
   }

@@ -73,7 +73,10 @@ export function createAwsMonitor(o: AwsMonitorOptions): AwsMonitorHandle {
   const maxReceives = o.maxReceives ?? DEFAULT_RETRY.maxReceives;
   if (!Number.isInteger(maxReceives) || maxReceives < 1) throw new ConfigError('--max-receives must be a positive integer', ['max-receives']);
   const s3 = createS3Client({ ...(o.s3Endpoint ? { endpoint: o.s3Endpoint } : {}), ...(o.region ? { region: o.region } : {}) });
-  const sqs = createSqsClient({ ...(o.sqsEndpoint ? { endpoint: o.sqsEndpoint } : {}), ...(o.region ? { region: o.region } : {}) });
+  // Outside AWS (moto, ElasticMQ, LocalStack) the queue URL's origin is the SQS endpoint.
+  const origin = new URL(o.queueUrl);
+  const sqsEndpoint = o.sqsEndpoint ?? (/\.amazonaws\.com(\.cn)?$/.test(origin.hostname) ? undefined : origin.origin);
+  const sqs = createSqsClient({ ...(sqsEndpoint ? { endpoint: sqsEndpoint } : {}), ...(o.region ? { region: o.region } : {}) });
   const findings = o.findings ? storeAt(o.findings, s3, o.tmpDir) : new S3FindingsStore(s3, undefined, o.tmpDir);
   let quarantine: QuarantineStore | undefined;
   if (o.quarantine) quarantine = storeAt(o.quarantine, s3, o.tmpDir);
