@@ -1,7 +1,10 @@
 import { Command, Option } from 'commander';
+import path from 'node:path';
 import { ConfigError } from '../../core/errors.js';
 import { resolveLakeDir } from '../../lake/layout.js';
 import { openLakeQuery } from '../../lake/views.js';
+import { defaultCacheDir } from '../../lake/store.js';
+import { syncFindingsFromS3 } from '../../findings/s3.js';
 import { renderTable } from '../format.js';
 import type { DuckDBValue } from '@duckdb/node-api';
 
@@ -23,6 +26,9 @@ export function parseTimeBound(value: string, flag: string, now = Date.now()): n
 
 interface FindingsOptions {
   lake?: string;
+  s3Endpoint?: string;
+  s3Region?: string;
+  cache?: string;
   since?: string;
   until?: string;
   minSeverity?: string;
@@ -42,7 +48,10 @@ export function registerFindings(program: Command): void {
   program
     .command('findings')
     .description('List the detection findings in the lake (the `findings` view), newest first')
-    .option('--lake <dir>', 'lake directory (default: $SECLAKE_LAKE or ./seclake-data)')
+    .option('--lake <dir|s3-url>', 'lake directory or s3://bucket/prefix (default: $SECLAKE_LAKE or ./seclake-data)')
+    .option('--s3-endpoint <url>', 'S3 lake: endpoint URL (MinIO, moto, ...); default $SECLAKE_S3_ENDPOINT, else AWS')
+    .option('--s3-region <region>', 'S3 lake: region of the bucket (default $AWS_REGION)')
+    .option('--cache <dir>', 'S3 lake: local directory the findings objects are mirrored to (default: the lake cache, $SECLAKE_CACHE)')
     .option('--since <when>', 'only findings whose event time is at or after this: a duration before now (30m, 24h, 7d) or an ISO time')
     .option('--until <when>', 'only findings whose event time is before this (same forms as --since)')
     .addOption(new Option('--min-severity <level>', 'only findings at least this severe').choices(['informational', 'low', 'medium', 'high', 'critical']))
@@ -56,11 +65,14 @@ export function registerFindings(program: Command): void {
 Findings are OCSF 1.1.0 Detection Findings (class 2004) that \`seclake monitor\` writes to
 <lake>/ext/seclake_findings/. The table shows event time, severity, entity, IP, score (dot_product),
 percentile (share of normal traffic scoring higher) and title; JSON gives the full findings.
+With --lake s3://bucket/prefix the findings objects are mirrored to a local cache first (only new
+or changed ones are downloaded).
 
 Examples:
   seclake findings --since 24h
   seclake findings --min-severity high --limit 20
   seclake findings --entity i-0123456789abcdef0 --since 2026-01-31 --until 2026-02-01 --json
+  seclake findings --lake s3://my-bucket/lake --s3-region eu-west-1 --since 7d
   seclake query "SELECT severity, count(*) FROM findings GROUP BY ALL"`,
     )
     .action(async (o: FindingsOptions) => {
@@ -82,7 +94,16 @@ Examples:
         `SELECT time, severity, entity, ip, dot_product, percentile, title, count, uid, finding FROM findings` +
         (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
         ` ORDER BY time DESC, uid LIMIT ${limit}`;
-      const db = await openLakeQuery(resolveLakeDir(o.lake));
+      const lakeArg = o.lake ?? process.env.SECLAKE_LAKE;
+      let lakeDir: string;
+      if (lakeArg !== undefined && /^s3:\/\//i.test(lakeArg)) {
+        lakeDir = path.resolve(o.cache ?? defaultCacheDir(lakeArg));
+        const r = await syncFindingsFromS3(lakeArg, lakeDir, { ...(o.s3Endpoint ? { endpoint: o.s3Endpoint } : {}), ...(o.s3Region ? { region: o.s3Region } : {}) });
+        if (r.downloaded > 0 || r.removed > 0) process.stderr.write(`synced findings of ${lakeArg}: ${r.downloaded} of ${r.objects} objects downloaded to ${lakeDir}\n`);
+      } else {
+        lakeDir = resolveLakeDir(o.lake);
+      }
+      const db = await openLakeQuery(lakeDir);
       let rows;
       try {
         rows = await db.all(sql, params);
