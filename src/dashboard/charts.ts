@@ -187,12 +187,17 @@ export function scoreHistogramSvg(opts: {
   });
   pts.push([x(hi), y(0)]);
   s += `<path class="hist-normal" d="${pathD(pts)}Z" fill="${COLORS.blue}" fill-opacity="0.3" stroke="${COLORS.blue}" stroke-width="1.5"/>`;
-  for (const m of opts.marks ?? []) {
+  // Labels of neighbouring marks go on successive rows so they never overlap.
+  const rowsEnd: number[] = [];
+  for (const m of [...(opts.marks ?? [])].sort((a, b) => a.value - b.value)) {
     if (m.value < lo || m.value > hi) continue;
     const mx = x(m.value);
     if (Math.abs(mx - tx) < 14) continue;
     s += `<line x1="${r2(mx)}" x2="${r2(mx)}" y1="${box.top}" y2="${box.top + box.height}" stroke="${COLORS.muted}" stroke-dasharray="2 3"/>`;
-    s += label(mx + 3, box.top + 32, m.label, { size: 10, color: COLORS.muted });
+    let row = rowsEnd.findIndex((end) => mx + 3 > end + 6);
+    if (row < 0) row = rowsEnd.length;
+    rowsEnd[row] = mx + 3 + textWidth(m.label, 10);
+    s += label(mx + 3, box.top + 32 + row * 13, m.label, { size: 10, color: COLORS.muted });
   }
   let outside = 0;
   for (const f of opts.findings ?? []) {

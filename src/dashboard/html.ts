@@ -77,6 +77,8 @@ export interface Column<T> {
   /** Escaped HTML for the cell. */
   html: (row: T) => string;
   numeric?: boolean;
+  /** Extra CSS class of the cells (constant). */
+  cls?: string;
 }
 
 /** A table from rows and columns; `empty` is shown (escaped) when there are no rows. */
@@ -89,8 +91,13 @@ export function table<T>(
   const body =
     rows.length === 0
       ? `<tr><td class="empty" colspan="${columns.length}">${esc(opts.empty ?? 'Nothing yet.')}</td></tr>`
-      : rows.map((r) => `<tr${attrs(opts.rowAttrs?.(r))}>${columns.map((c) => `<td${c.numeric ? ' class="num"' : ''}>${c.html(r)}</td>`).join('')}</tr>`).join('');
+      : rows.map((r) => `<tr${attrs(opts.rowAttrs?.(r))}>${columns.map((c) => `<td${cellClass(c)}>${c.html(r)}</td>`).join('')}</tr>`).join('');
   return `<table class="${esc(opts.cls ?? 'grid')}"${opts.id ? ` id="${esc(opts.id)}"` : ''}${attrs(opts.attrs)}><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+}
+
+function cellClass(c: Column<never>): string {
+  const cls = [c.numeric ? 'num' : '', c.cls ?? ''].filter(Boolean).join(' ');
+  return cls ? ` class="${cls}"` : '';
 }
 
 /** ` name="value"` pairs; names must be constant (they are not escaped), values are. */

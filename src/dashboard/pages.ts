@@ -107,10 +107,10 @@ export function lakePage(ctx: PageContext, s: LakeSummary, findings: number): st
     stat(fmtInt(findings), 'findings') +
     stat(s.last_object_at ? fmtTime(s.last_object_at) : '–', 'last object published', true) +
     '</div>' +
-    `<section class="card"><h2>Sources</h2>${srcTable}</section>` +
-    `<section class="card"><h2>Events per day</h2>${chart}<h3>Per day and source</h3><div class="scroll">${perDay}</div></section>` +
-    `<section class="card"><h2>Partitions</h2><p class="note">source / region / account / day, newest first${s.partitions.length > MAX_PARTITION_ROWS ? ` (first ${MAX_PARTITION_ROWS} of ${fmtInt(s.partitions.length)})` : ''}.</p><div class="scroll">${partTable}</div></section>` +
-    `<section class="card"><h2>Quarantine</h2><p class="note">${esc(fmtInt(s.rejects))} record(s) from ${esc(fmtInt(s.inputs_with_rejects))} input(s) were not ingested; grouped by reason (values removed).</p>${qTable}</section>` +
+    `<section class="card" id="sources"><h2>Sources</h2>${srcTable}</section>` +
+    `<section class="card" id="days"><h2>Events per day</h2>${chart}<h3>Per day and source</h3><div class="scroll">${perDay}</div></section>` +
+    `<section class="card" id="partitions"><h2>Partitions</h2><p class="note">source / region / account / day, newest first${s.partitions.length > MAX_PARTITION_ROWS ? ` (first ${MAX_PARTITION_ROWS} of ${fmtInt(s.partitions.length)})` : ''}.</p><div class="scroll">${partTable}</div></section>` +
+    `<section class="card" id="quarantine"><h2>Quarantine</h2><p class="note">${esc(fmtInt(s.rejects))} record(s) from ${esc(fmtInt(s.inputs_with_rejects))} input(s) were not ingested; grouped by reason (values removed).</p>${qTable}</section>` +
     '<section class="card" id="query"><h2>Query</h2>' +
     '<p class="note">SQL over the lake views (<code>vpc_flow</code>, <code>route53</code>, <code>cloudtrail_api</code>, <code>cloudtrail_auth</code>, <code>findings</code>, <code>lake_objects</code>, <code>quarantine</code>, the Glue table names, …). ' +
     'Read-only: one SELECT, WITH, FROM, DESCRIBE, SHOW or SUMMARIZE statement; files outside the lake cannot be read. Ctrl+Enter runs it.</p>' +
@@ -218,11 +218,11 @@ export function findingRows(items: readonly FindingSummary[], base: string, attr
     [
       { label: 'Time (UTC)', numeric: true, html: (f) => esc(fmtTime(f.time)) },
       { label: 'Severity', html: (f) => severityBadge(f.severity_id, f.severity) },
-      { label: 'Entity', html: (f) => `<a href="${esc(base)}/findings/${esc(encodeURIComponent(f.uid))}">${esc(f.entity || '(no entity)')}</a>` },
-      { label: 'IP', html: (f) => `<span class="mono">${esc(f.ip)}</span>` },
+      { label: 'Entity', cls: 'ent', html: (f) => `<a href="${esc(base)}/findings/${esc(encodeURIComponent(f.uid))}">${esc(f.entity || '(no entity)')}</a>` },
+      { label: 'IP', cls: 'mono', html: (f) => esc(f.ip) },
       { label: 'Score', numeric: true, html: (f) => esc(fmt(f.dot_product)) },
       { label: 'Percentile', numeric: true, html: (f) => esc(pctText(f.percentile)) },
-      { label: 'Explanation', html: (f) => esc(f.explanation) },
+      { label: 'Explanation', cls: 'expl', html: (f) => esc(f.explanation) },
       { label: 'Label', html: (f) => labelBadge(f.label ?? undefined) },
     ],
     { empty: 'No findings yet. They appear here as the monitor writes them.', id: 'findings-table', rowAttrs: (f) => ({ 'data-uid': f.uid }), ...(attrs ? { attrs } : {}) },

@@ -59,8 +59,9 @@ svg.chart { max-width: 100%; height: auto; display: block; }
 .lbl-tp { background: var(--bad-bg); color: var(--bad); font-weight: 600; }
 .lbl-fp { background: var(--ok-bg); color: var(--ok); font-weight: 600; }
 .lbl-none { color: var(--muted); }
-td.expl { max-width: 520px; color: #333c4d; font-size: 13.5px; }
-td.ent { max-width: 260px; word-break: break-all; }
+td.expl { max-width: 560px; color: #333c4d; font-size: 13.5px; }
+td.ent { min-width: 170px; max-width: 300px; overflow-wrap: anywhere; }
+td.mono { white-space: nowrap; }
 .toolbar { display: flex; flex-wrap: wrap; gap: 10px; align-items: center; margin-bottom: 12px; }
 .toolbar label { color: var(--muted); font-size: 13px; }
 input[type=text], input[type=search], input[type=number], select, textarea {

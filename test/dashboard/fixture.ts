@@ -3,7 +3,8 @@
  * - the bundled samples (assets/samples) and a generated VPC flow log (v3 custom format: 6 instances, each on its own
  *   subnet, over 3 days, plus a few connections from the internet, malformed lines that go to the quarantine, and one
  *   instance id carrying HTML: log content is attacker-controlled) ingested by the ingest library;
- * - an IP Insights model trained in-process on the lake's pairs and calibrated (seclake calibrate's library);
+ * - an IP Insights model trained in-process on the lake's pairs before the last day, and calibrated on them
+ *   (seclake calibrate's library);
  * - findings: the last day's flow records scored by that model, turned into OCSF Detection Findings by the findings
  *   builder (src/findings/build.ts) and written to the lake by the findings writer (src/findings/lake.ts), one
  *   findings object per source object, as the monitor does.
@@ -16,7 +17,7 @@ import { ipInsightsAccess } from '../../src/calibrate/model.js';
 import { runCalibration } from '../../src/calibrate/run.js';
 import { Rng } from '../../src/core/rng.js';
 import { IpInsightsModel } from '../../src/detectors/ipinsights/index.js';
-import { loadPairsFromLake, writeLakePairsCsv } from '../../src/detectors/ipinsights/lake-pairs.js';
+import { DEFAULT_PAIRS_SQL, loadPairsFromLake, writeLakePairsCsv } from '../../src/detectors/ipinsights/lake-pairs.js';
 import { trainIpInsights } from '../../src/detectors/ipinsights/train.js';
 import { buildFinding } from '../../src/findings/build.js';
 import { findingsObjectKey, publishFindings } from '../../src/findings/lake.js';
@@ -28,6 +29,8 @@ import { resolveInLake } from '../../src/lake/layout.js';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
 /** The instance id that carries markup (ingested from a flow log line). */
+/** Midnight UTC of the fixture flow log's last day: the model learns from what came before. */
+export const LAST_DAY_MS = Date.UTC(2026, 10, 27);
 export const XSS_ENTITY = 'i-"><img/src=x/onerror=window.__xss=1><script>window.__xss=2</script>';
 
 const INSTANCES = ['i-0a1b2c3d4e5f00001', 'i-0a1b2c3d4e5f00002', 'i-0a1b2c3d4e5f00003', 'i-0a1b2c3d4e5f00004', 'i-0a1b2c3d4e5f00005', 'i-0a1b2c3d4e5f00006'];
@@ -85,10 +88,11 @@ export async function buildFixture(): Promise<DashboardFixture> {
     writeFileSync(flow, flowLog());
     await ingest({ lakeDir, paths: [path.join(REPO, 'assets/samples'), flow] });
 
-    // Train on the lake's (instance, source IP) pairs, as `seclake train --lake` does.
+    // Train on the lake's (instance, source IP) pairs before the last day, as `seclake train --lake` does.
+    const historySql = `SELECT * FROM (${DEFAULT_PAIRS_SQL}) WHERE time < ${LAST_DAY_MS}`;
     const modelPath = path.join(dir, 'flows.model');
     await trainIpInsights({
-      train: await loadPairsFromLake(lakeDir),
+      train: await loadPairsFromLake(lakeDir, historySql),
       hyperparameters: { num_entity_vectors: 64, vector_dim: 16, epochs: 20, mini_batch_size: 64, threads: 1, seed: 3, learning_rate: 0.05 },
       modelPath,
       inProcess: true,
@@ -96,7 +100,7 @@ export async function buildFixture(): Promise<DashboardFixture> {
       log: () => {},
     });
     const pairsCsv = path.join(dir, 'pairs.csv');
-    await writeLakePairsCsv(lakeDir, pairsCsv);
+    await writeLakePairsCsv(lakeDir, pairsCsv, historySql);
     await runCalibration(
       { model: modelPath, normal: { kind: 'csv', file: pairsCsv }, abnormal: { kind: 'generate', generator: 'random', count: 2000 }, rule: { kind: 'max_fpr', max_fpr: 0.02 }, sample: 0, seed: 1, progress: false },
       ipInsightsAccess,
@@ -110,7 +114,7 @@ export async function buildFixture(): Promise<DashboardFixture> {
     let xssUid = '';
     const db = await Duck.open();
     try {
-      for (const o of readObjects(lakeDir).filter((x) => x.source === 'VPC_FLOW' && x.input_name.endsWith('_fixture.log'))) {
+      for (const o of readObjects(lakeDir).filter((x) => x.source === 'VPC_FLOW' && x.input_name.endsWith('_fixture.log') && x.time_min >= LAST_DAY_MS)) {
         const forObject: DetectionFinding[] = [];
         for (const row of await objectRows(db, resolveInLake(lakeDir, o.path))) {
           const src = row.src_endpoint as { ip?: string; instance_uid?: string } | null;
