@@ -18,12 +18,15 @@ import { FileSink } from './file/index.js';
 import { MemorySink } from './memory/index.js';
 import { StdoutSink } from './stdout/index.js';
 import { WebhookSink, type WebhookSinkOptions } from './webhook/index.js';
+import { BackgroundSink, type BackgroundSinkOptions } from './background.js';
 
 export { FileSink } from './file/index.js';
 export { MemorySink } from './memory/index.js';
 export { StdoutSink } from './stdout/index.js';
 export { WebhookSink, slackText, parseRetryAfter, backoffMs, DEFAULT_AUTHORIZATION_ENV } from './webhook/index.js';
 export type { WebhookSinkOptions, WebhookFailure, WebhookStats, WebhookFormat } from './webhook/index.js';
+export { BackgroundSink } from './background.js';
+export type { BackgroundSinkOptions, BackgroundStats } from './background.js';
 
 export const SINK_SPEC_HELP = 'stdout | file:PATH | webhook:URL | slack:URL';
 
@@ -32,6 +35,11 @@ export interface SinkSpecOptions {
   stdout?: Writable;
   /** Options for `webhook:` and `slack:` sinks (retries, timeouts, authorization env, ...). */
   webhook?: Omit<WebhookSinkOptions, 'url' | 'format'>;
+  /**
+   * Deliver webhook/slack sinks in the background (BackgroundSink): send() queues and returns at once, so a slow or
+   * unreachable endpoint never holds up the caller; close() drains. `true` or the queue options. Default off.
+   */
+  background?: boolean | BackgroundSinkOptions;
 }
 
 /** Build a sink from a spec (see the module comment). Throws ConfigError naming the spec when it is invalid. */
@@ -56,7 +64,9 @@ export function parseSinkSpec(spec: string, opts: SinkSpecOptions = {}): Sink {
         throw new ConfigError(`sink "${spec}": ${JSON.stringify(arg)} is not a URL`, ['sink']);
       }
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`sink "${spec}": the URL must be http:// or https://`, ['sink']);
-      return new WebhookSink({ ...(opts.webhook ?? {}), url: url.href, format: type === 'slack' ? 'slack' : 'json' });
+      const sink = new WebhookSink({ ...(opts.webhook ?? {}), url: url.href, format: type === 'slack' ? 'slack' : 'json' });
+      if (!opts.background) return sink;
+      return new BackgroundSink(sink, opts.background === true ? {} : opts.background);
     }
     default:
       throw new ConfigError(`unknown sink "${spec}": expected ${SINK_SPEC_HELP}`, ['sink']);
