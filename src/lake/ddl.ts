@@ -164,6 +164,39 @@ export function hiveType(t: ColType): string {
 
 // ---- tables ------------------------------------------------------------------------------------------------------
 
+/** What DDL needs of an object: catalogued objects qualify, and so do layout keys (findings objects, see objectsFromKeys). */
+export type DdlObject = Pick<CatalogObject, 'path' | 'source' | 'region' | 'account_id' | 'event_day'> & {
+  /** Rows; -1 when unknown (read from the Parquet footer). */
+  rows: number;
+};
+
+const KEY_RE = /^(aws\/([A-Z0-9_]+)|ext\/([a-z0-9_.+-]+))\/(\d+\.\d+)\/region=([^/]+)\/accountId=([^/]+)\/eventDay=([^/]+)\/[^/]+\.parquet$/;
+
+/**
+ * Objects from lake-relative layout keys that are not in the catalog, such as the monitor's findings objects
+ * (`ext/seclake_findings/1.0/region=/accountId=/eventDay=/<hash>.parquet`). Keys not in the layout are skipped.
+ */
+export function objectsFromKeys(keys: readonly string[]): DdlObject[] {
+  const out: DdlObject[] = [];
+  for (const k of keys) {
+    const m = KEY_RE.exec(k);
+    if (!m) continue;
+    const source = (m[2] ?? `EXT_${m[3]!}`) as LakeSourceName;
+    out.push({ path: k, source, region: m[5]!, account_id: m[6]!, event_day: m[7]!, rows: -1 });
+  }
+  return out;
+}
+
+/** Source version of an object from its path (`aws/VPC_FLOW/2.0/...` -> 2.0). */
+function versionOf(p: string): string {
+  return /^(?:aws|ext)\/[^/]+\/(\d+\.\d+)\//.exec(p)?.[1] ?? SOURCE_VERSION;
+}
+
+/** Glue table name for a source version: glueTableName for 2.0; `..._<major>_<minor>` for others (findings: 1.0). */
+export function tableName(region: string, source: LakeSourceName, version: string): string {
+  return glueTableName(region, source).replace(/_\d+_\d+$/, `_${version.replace('.', '_')}`);
+}
+
 export interface LakeTable {
   /** Glue table name, e.g. amazon_security_lake_table_us_east_1_vpc_flow_2_0 */
   name: string;
@@ -176,18 +209,28 @@ export interface LakeTable {
   /** Known partitions (sorted). */
   partitions: { region: string; accountId: string; eventDay: string }[];
   objects: number;
+  /** -1 when unknown (uncatalogued objects beyond the described sample). */
   rows: number;
 }
 
 const PARTITION_COLUMNS = ['region', 'accountid', 'eventday'];
 
-/** Group catalogued objects into tables: one per (region, source), in a stable order. */
-export function groupTables(objects: CatalogObject[]): { name: string; source: LakeSourceName; region: string; objects: CatalogObject[] }[] {
-  const byName = new Map<string, { name: string; source: LakeSourceName; region: string; objects: CatalogObject[] }>();
+interface Group {
+  name: string;
+  source: LakeSourceName;
+  region: string;
+  version: string;
+  objects: DdlObject[];
+}
+
+/** Group objects into tables: one per (region, source, version), in a stable order. */
+export function groupTables(objects: readonly DdlObject[]): Group[] {
+  const byName = new Map<string, Group>();
   for (const o of objects) {
-    const name = glueTableName(o.region, o.source);
+    const version = versionOf(o.path);
+    const name = tableName(o.region, o.source, version);
     let t = byName.get(name);
-    if (!t) byName.set(name, (t = { name, source: o.source, region: o.region, objects: [] }));
+    if (!t) byName.set(name, (t = { name, source: o.source, region: o.region, version, objects: [] }));
     t.objects.push(o);
   }
   return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
@@ -210,7 +253,7 @@ export interface DescribeOptions {
  * Describe a lake's tables from its catalogued objects. A local lake reads the objects' footers in place; an S3
  * lake (`s3` given) fetches only each object's Parquet footer (two ranged GETs) into a temp dir.
  */
-export async function describeLakeTables(objects: CatalogObject[], where: { dir: string } | { s3: S3Lake }, opts: DescribeOptions = {}): Promise<LakeTable[]> {
+export async function describeLakeTables(objects: readonly DdlObject[], where: { dir: string } | { s3: S3Lake }, opts: DescribeOptions = {}): Promise<LakeTable[]> {
   const groups = groupTables(objects);
   const db = await Duck.open({ threads: 1 });
   const tmp = 's3' in where ? mkdtempSync(path.join(tmpdir(), 'seclake-ddl-')) : undefined;
@@ -231,17 +274,25 @@ export async function describeLakeTables(objects: CatalogObject[], where: { dir:
       const cols = (
         await db.all(`DESCRIBE SELECT * FROM read_parquet([${files.map(quoteString).join(', ')}], union_by_name = true, hive_partitioning = false)`)
       ).map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
+      // Rows of objects that are not catalogued (findings): from the footers' metadata.
+      const unknown = sample.flatMap((o, k) => (o.rows < 0 ? [files[k]!] : []));
+      const unsampledUnknown = g.objects.some((o) => o.rows < 0) && sample.length < g.objects.length;
+      let extraRows = 0;
+      if (unknown.length > 0) {
+        const r = await db.all(`SELECT sum(num_rows)::BIGINT AS n FROM parquet_file_metadata([${unknown.map(quoteString).join(', ')}])`);
+        extraRows = Number(r[0]?.n ?? 0);
+      }
       const parts = new Map<string, { region: string; accountId: string; eventDay: string }>();
       for (const o of g.objects) parts.set(`${o.region}|${o.account_id}|${o.event_day}`, { region: o.region, accountId: o.account_id, eventDay: o.event_day });
       out.push({
         name: g.name,
         source: g.source,
         region: g.region,
-        prefix: `${sourcePrefix(g.source)}/${SOURCE_VERSION}`,
+        prefix: `${sourcePrefix(g.source)}/${g.version}`,
         columns: cols.filter((c) => !PARTITION_COLUMNS.includes(c.name.toLowerCase())),
         partitions: [...parts.values()].sort((a, b) => `${a.region}|${a.accountId}|${a.eventDay}`.localeCompare(`${b.region}|${b.accountId}|${b.eventDay}`)),
         objects: g.objects.length,
-        rows: g.objects.reduce((a, o) => a + o.rows, 0),
+        rows: unsampledUnknown ? -1 : g.objects.reduce((a, o) => a + Math.max(0, o.rows), 0) + extraRows,
       });
     }
     return out;
@@ -274,6 +325,7 @@ export function glueDatabaseName(region: string): string {
   return `amazon_security_lake_glue_db_${region.replace(/-/g, '_').toLowerCase()}`;
 }
 
+const rowsText = (t: LakeTable): string => (t.rows < 0 ? 'rows not counted' : `${t.rows} rows`);
 const isDay = (d: string): boolean => /^\d{8}$/.test(d);
 
 /** The statements (each ends with `;`), with `--` comment lines. */
@@ -285,7 +337,7 @@ export function renderDdl(tables: LakeTable[], opts: DdlOptions): string {
     if (/^s3:\/\//i.test(loc)) out.push('-- Reading s3:// needs the httpfs extension: INSTALL httpfs; LOAD httpfs; and S3 credentials (CREATE SECRET).');
     for (const t of tables) {
       out.push('');
-      out.push(`-- ${t.source} in ${t.region}: ${t.objects} objects, ${t.rows} rows; columns:`);
+      out.push(`-- ${t.source} in ${t.region}: ${t.objects} objects, ${rowsText(t)}; columns:`);
       for (const c of t.columns) out.push(`--   ${c.name} ${c.type}`);
       const glob = `${loc}/${t.prefix}/region=${t.region}/*/*/*.parquet`;
       out.push(
@@ -311,7 +363,7 @@ export function renderDdl(tables: LakeTable[], opts: DdlOptions): string {
     const fq = `${hiveIdent(db)}.${hiveIdent(t.name)}`;
     const tableLoc = `${loc}/${t.prefix}/`;
     out.push('');
-    out.push(`-- ${t.source} in ${t.region}: ${t.objects} objects, ${t.rows} rows`);
+    out.push(`-- ${t.source} in ${t.region}: ${t.objects} objects, ${rowsText(t)}`);
     out.push(`CREATE EXTERNAL TABLE IF NOT EXISTS ${fq} (`);
     out.push(t.columns.map((c) => `  ${hiveIdent(c.name)} ${hiveType(parseDuckType(c.type))}`).join(',\n'));
     out.push(')');

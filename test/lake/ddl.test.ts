@@ -14,7 +14,10 @@ import { startMoto, type Moto } from '../helpers/moto.js';
 import { ingest } from '../../src/ingest/ingest.js';
 import { readObjects } from '../../src/lake/catalog.js';
 import { Duck } from '../../src/lake/duckdb.js';
-import { describeLakeTables, hiveType, parseDuckType, renderDdl, type LakeTable } from '../../src/lake/ddl.js';
+import { describeLakeTables, hiveType, objectsFromKeys, parseDuckType, renderDdl, type LakeTable } from '../../src/lake/ddl.js';
+import { findingsObjectKey, listFindingsObjects, publishFindings } from '../../src/findings/lake.js';
+import { FindingPolicy } from '../../src/findings/policy.js';
+import type { ScoredRecord } from '../../src/findings/types.js';
 import { S3Lake } from '../../src/lake/s3.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -35,8 +38,28 @@ before(async () => {
   lake = tmp();
   const s = await ingest({ lakeDir: lake, paths: [samples] });
   assert.equal(s.totals.failed, 0);
-  tables = await describeLakeTables(readObjects(lake), { dir: lake });
+  // The monitor's findings for one source object (real writer; not catalogued, found by listing).
+  const src = readObjects(lake).find((o) => o.source === 'VPC_FLOW' && o.region === 'us-east-1') ?? readObjects(lake)[0]!;
+  const recs: ScoredRecord[] = [0, 1, 2].map((i) => ({
+    ref: { object: src.path, row: i, source: 'VPC_FLOW' },
+    entity: `i-0${i}`,
+    ip: `203.0.113.${i}`,
+    time: Date.UTC(2024, 0, 1, 12, i),
+    dot_product: -3 - i,
+    entity_known: true,
+    entity_count: 10,
+    anomaly_percentile: 0.999,
+    is_anomaly: true,
+    event: { class_uid: 4001, src_endpoint: { ip: `203.0.113.${i}`, port: 443 } },
+  }));
+  const fs = new FindingPolicy().process(recs, { model: { name: 'flows', version: '01234567', threshold: -1 } });
+  assert.ok(fs.length > 0);
+  await publishFindings(lake, findingsObjectKey(src.path, { region: 'us-east-1', accountId: '123456789012', eventDay: '20240101' }), fs);
+  findingsRows = fs.length;
+  const findingKeys = listFindingsObjects(lake).map((f) => path.relative(lake, f).split(path.sep).join('/'));
+  tables = await describeLakeTables([...readObjects(lake), ...objectsFromKeys(findingKeys)], { dir: lake });
 });
+let findingsRows = 0;
 after(async () => {
   await moto?.stop();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -69,6 +92,11 @@ test('golden: Athena DDL for the bundled samples', () => {
   assert.ok(names.includes('amazon_security_lake_table_us_east_1_cloud_trail_mgmt_2_0'), names.join());
   assert.ok(names.includes('amazon_security_lake_table_ap_southeast_2_vpc_flow_2_0'), names.join());
   assert.ok(names.some((n) => /_route53_2_0$/.test(n!)), names.join());
+  assert.ok(names.includes('amazon_security_lake_table_us_east_1_ext_seclake_findings_1_0'), names.join());
+  const ft = tables.find((t) => t.name === 'amazon_security_lake_table_us_east_1_ext_seclake_findings_1_0')!;
+  assert.equal(ft.prefix, 'ext/seclake_findings/1.0');
+  assert.equal(ft.rows, findingsRows);
+  assert.ok(ft.columns.some((c) => c.name === 'finding') && ft.columns.some((c) => c.name === 'dot_product'));
   assert.equal(names.length, tables.length);
 });
 

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import path from 'node:path';
 import type { CatalogInput, CatalogObject } from '../../lake/catalog.js';
 import { resolveLakeDir } from '../../lake/layout.js';
 import { ConfigError } from '../../core/errors.js';
@@ -109,7 +110,7 @@ Examples:
 Takes --lake and --s3-endpoint from \`seclake catalog\` (write them before or after \`ddl\`).
 
 One table per region and source, named as Security Lake names them (amazon_security_lake_table_us_east_1_vpc_flow_2_0,
-custom sources ..._ext_<name>_2_0, e.g. the findings table), partitioned by region, accountid, eventday. Columns
+custom sources ..._ext_<name>_<version>, e.g. the monitor's findings ..._ext_seclake_findings_1_0), partitioned by region, accountid, eventday. Columns
 come from the catalogued objects' Parquet schemas (union by name); nested OCSF objects become struct<...>,
 lists array<...>, unmapped map<string,string>. For an S3 lake only each object's footer is downloaded.
 
@@ -131,7 +132,9 @@ Examples:
       }>();
       const maxObjects = Number(o.maxObjects);
       if (!Number.isInteger(maxObjects) || maxObjects < 1) throw new ConfigError(`--max-objects must be a positive integer, got ${o.maxObjects}`);
-      const { describeLakeTables, renderDdl } = await import('../../lake/ddl.js');
+      const { describeLakeTables, objectsFromKeys, renderDdl } = await import('../../lake/ddl.js');
+      // The monitor's findings objects are not in the catalog: they are found by listing their prefix.
+      const { FINDINGS_PREFIX, listFindingsObjects } = await import('../../findings/lake.js');
       const loc = o.lake ?? process.env.SECLAKE_LAKE;
       let tables;
       let where: string;
@@ -139,7 +142,9 @@ Examples:
         const { S3Lake } = await import('../../lake/s3.js');
         const s3 = new S3Lake(loc, o.s3Endpoint ? { endpoint: o.s3Endpoint } : {});
         try {
-          tables = await describeLakeTables(await s3.listCatalog(0), { s3 }, { maxObjectsPerTable: maxObjects });
+          const findings: string[] = [];
+          for await (const k of s3.listKeys(`${FINDINGS_PREFIX}/`)) findings.push(k.key);
+          tables = await describeLakeTables([...(await s3.listCatalog(0)), ...objectsFromKeys(findings)], { s3 }, { maxObjectsPerTable: maxObjects });
         } finally {
           s3.close();
         }
@@ -147,7 +152,8 @@ Examples:
       } else {
         const { readObjects } = await import('../../lake/catalog.js');
         const dir = resolveLakeDir(o.lake);
-        tables = await describeLakeTables(readObjects(dir), { dir }, { maxObjectsPerTable: maxObjects });
+        const findings = listFindingsObjects(dir).map((f) => path.relative(dir, f).split(path.sep).join('/'));
+        tables = await describeLakeTables([...readObjects(dir), ...objectsFromKeys(findings)], { dir }, { maxObjectsPerTable: maxObjects });
         where = dir;
       }
       const location = o.location ?? where;

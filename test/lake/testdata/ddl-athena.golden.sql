@@ -1,4 +1,4 @@
--- seclake catalog ddl --engine athena: 6 tables over s3://example-bucket/lake
+-- seclake catalog ddl --engine athena: 7 tables over s3://example-bucket/lake
 -- Partition folders are camelCase (accountId=, eventDay=), which MSCK REPAIR TABLE cannot discover:
 -- partitions are projected (TBLPROPERTIES projection.*); regenerate when new accounts appear.
 
@@ -206,6 +206,54 @@ TBLPROPERTIES (
   'projection.eventday.interval' = '1',
   'projection.eventday.interval.unit' = 'DAYS',
   'storage.location.template' = 's3://example-bucket/lake/ext/cloudtrail_insights/2.0/region=${region}/accountId=${accountid}/eventDay=${eventday}/'
+);
+
+-- EXT_seclake_findings in us-east-1: 1 objects, 3 rows
+CREATE EXTERNAL TABLE IF NOT EXISTS `amazon_security_lake_glue_db_us_east_1`.`amazon_security_lake_table_us_east_1_ext_seclake_findings_1_0` (
+  `time` bigint,
+  `uid` string,
+  `class_uid` int,
+  `activity_id` int,
+  `severity_id` int,
+  `severity` string,
+  `kind` string,
+  `title` string,
+  `message` string,
+  `entity` string,
+  `ip` string,
+  `dot_product` double,
+  `threshold` double,
+  `percentile` double,
+  `confidence_score` int,
+  `count` int,
+  `first_seen_time` bigint,
+  `last_seen_time` bigint,
+  `source_object` string,
+  `source_row` bigint,
+  `model_name` string,
+  `model_version` string,
+  `correlation_uid` string,
+  `finding` string
+)
+PARTITIONED BY (`region` string, `accountid` string, `eventday` string)
+ROW FORMAT SERDE 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe'
+STORED AS INPUTFORMAT 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat'
+OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat'
+LOCATION 's3://example-bucket/lake/ext/seclake_findings/1.0/'
+TBLPROPERTIES (
+  'classification' = 'parquet',
+  'parquet.compression' = 'ZSTD',
+  'projection.enabled' = 'true',
+  'projection.region.type' = 'enum',
+  'projection.region.values' = 'us-east-1',
+  'projection.accountid.type' = 'enum',
+  'projection.accountid.values' = '123456789012',
+  'projection.eventday.type' = 'date',
+  'projection.eventday.format' = 'yyyyMMdd',
+  'projection.eventday.range' = '20240101,NOW',
+  'projection.eventday.interval' = '1',
+  'projection.eventday.interval.unit' = 'DAYS',
+  'storage.location.template' = 's3://example-bucket/lake/ext/seclake_findings/1.0/region=${region}/accountId=${accountid}/eventDay=${eventday}/'
 );
 
 -- ROUTE53 in us-east-1: 1 objects, 1 rows
