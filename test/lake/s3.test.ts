@@ -17,6 +17,7 @@ import { readInputs, readObjects } from '../../src/lake/catalog.js';
 import { Duck } from '../../src/lake/duckdb.js';
 import { MULTIPART_PART_BYTES, S3Lake, parseS3Url, safeKey, type LogEntry } from '../../src/lake/s3.js';
 import { openLakeStore, syncLakeToDir } from '../../src/lake/store.js';
+import { openLakeQuery } from '../../src/lake/views.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const samples = path.join(root, 'assets', 'samples');
@@ -176,6 +177,42 @@ test('two concurrent ingests of the same file publish it once', async () => {
     assert.deepEqual(objs.map((o) => o.path).sort(), [...(a.inputs[0]!.objects.length ? a : b).inputs[0]!.objects].sort());
   } finally {
     lake.close();
+  }
+});
+
+test('rejected records are quarantined in S3 with the input; the query mirror shows them', async () => {
+  const bucket = await newBucket();
+  const url = `s3://${bucket}/lake`;
+  const dir = tmp();
+  const f = path.join(dir, '123456789010_vpcflowlogs_us-east-1_fl-1_20141214T0000Z_ab12.log');
+  const good = readFileSync(path.join(samples, 'vpc-flow', 'aws-docs-v2-default-format.log'), 'utf8').trimEnd().split('\n');
+  writeFileSync(f, [...good.slice(0, 2), '2 123456789010 eni-x 172.31.16.139 172.31.16.21 notaport 22 6 20 4249 1418530010 1418530070 ACCEPT OK', ...good.slice(2)].join('\n') + '\n');
+  const s = await ingest({ lakeDir: url, paths: [f], s3: { endpoint: moto.endpoint } });
+  assert.equal(s.totals.ingested, 1);
+  assert.equal(s.totals.rejects, 1);
+  const store = openLakeStore(url, { endpoint: moto.endpoint });
+  try {
+    const [input] = await store.listInputs();
+    assert.ok(input?.quarantine, JSON.stringify(input));
+    assert.equal(input.quarantine, `_seclake/quarantine/${s.inputs[0]!.hash!.slice(0, 20)}.jsonl`);
+    assert.ok((await allKeys(bucket)).includes(`lake/${input.quarantine}`));
+    const local = path.join(tmp(), 'q.jsonl');
+    await store.getObjectToFile(input.quarantine, local);
+    const rec = JSON.parse(readFileSync(local, 'utf8').trim()) as { line: number; input_hash: string; raw: string };
+    assert.equal(rec.line, 3);
+    assert.equal(rec.input_hash, s.inputs[0]!.hash);
+    assert.match(rec.raw, /notaport/);
+    const cache = tmp();
+    await syncLakeToDir(store, cache);
+    const db = await openLakeQuery(cache);
+    try {
+      const rows = await db.all('SELECT line, input_hash FROM quarantine');
+      assert.deepEqual(rows, [{ line: 3, input_hash: s.inputs[0]!.hash }]);
+    } finally {
+      db.close();
+    }
+  } finally {
+    store.close();
   }
 });
 
