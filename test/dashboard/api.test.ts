@@ -5,6 +5,7 @@
  * of files the catalog does not list).
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import path from 'node:path';
@@ -18,7 +19,7 @@ import type { DetectionFinding, ScoredRecord } from '../../src/findings/types.js
 import type { IpInsightsModel } from '../../src/detectors/ipinsights/index.js';
 import { startIpInsightsServer } from '../../src/serve/ipinsights.js';
 import type { RunningServer } from '../../src/serve/server.js';
-import { buildFixture, XSS_ENTITY, type DashboardFixture } from './fixture.js';
+import { buildFixture, REPO, XSS_ENTITY, type DashboardFixture } from './fixture.js';
 
 interface Res {
   status: number;
@@ -323,5 +324,34 @@ describe('dashboard with a serve --auth-token', () => {
     assert.deepEqual((JSON.parse(ok.body) as { rows: unknown[][] }).rows, [[42]]);
     // The inference API keeps its own bearer rule.
     assert.equal((await http(`${running.url}/metrics`)).status, 401);
+  });
+
+  it('seclake serve --lake mounts the dashboard next to the API (and --auth-token protects both)', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), 'serve', '--model', `flows=${fx.modelPath}`, '--lake', fx.lakeDir, '--port', '0', '--workers', '0', '--no-watch', '--auth-token', token], {
+      cwd: REPO,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stderr!.setEncoding('utf8');
+        child.stderr!.on('data', (d: string) => {
+          err += d;
+          const m = /Dashboard for lake .* on (http:\/\/127\.0\.0\.1:\d+\/ui\/)/.exec(err);
+          if (m) resolve(m[1]!);
+        });
+        void exited.then((code) => reject(new Error(`serve exited (${code}):\n${err}`)));
+      });
+      assert.equal((await http(url)).status, 401);
+      const page = await http(url, { headers: { Authorization: `Bearer ${token}` } });
+      assert.equal(page.status, 200);
+      assert.match(page.body, /<title>Lake · seclake<\/title>/);
+      const ping = await http(url.replace('/ui/', '/ping'));
+      assert.equal(ping.status, 200);
+    } finally {
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, err);
+    }
   });
 });
