@@ -228,3 +228,11 @@ test('findings from every golden source event in the repo validate (VPC flow, Ro
   }
   assert.ok(n >= 20, `only ${n} source events found`);
 });
+
+test('huge entity values from logs are shortened where shown, kept whole in unmapped', () => {
+  const big = 'u'.repeat(70_000);
+  const f = buildFinding(rec({ entity: big, event: {} }), { model: { name: 'm', version: '1' }, kind: 'anomaly' });
+  assert.deepEqual(validateEvent(f).filter((i) => i.severity === 'error'), []);
+  assert.ok(f.finding_info.title.length < 400);
+  assert.equal((f.unmapped as Record<string, unknown>).entity, big);
+});

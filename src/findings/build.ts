@@ -264,6 +264,12 @@ export function fmtPercent(p: number): string {
   return s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s;
 }
 
+/** Entities and IPs come from logs: cap what is shown in titles and messages (the full value stays in `unmapped`). */
+export const MAX_SHOWN = 256;
+function shown(s: string): string {
+  return s.length > MAX_SHOWN ? `${s.slice(0, MAX_SHOWN - 1)}…` : s;
+}
+
 function verbOf(rec: ScoredRecord): string {
   const cls = rec.event?.class_uid;
   if (cls === 4001) return 'talked to';
@@ -288,7 +294,7 @@ export function explain(rec: ScoredRecord, kind: FindingKind, threshold: number,
   };
   const parts: string[] = [];
   if (kind === 'new_entity') {
-    parts.push(`${rec.entity} is not in the model's training data (first seen with ${rec.ip})`);
+    parts.push(`${shown(rec.entity)} is not in the model's training data (first seen with ${shown(rec.ip)})`);
   } else {
     let hist: string;
     const fam = isIP(rec.ip) === 6 ? 'IPv6' : 'IPv4';
@@ -298,7 +304,7 @@ export function explain(rec: ScoredRecord, kind: FindingKind, threshold: number,
     else if (!nearest) hist = `none of its ${n}${sampled} is ${fam}`;
     else if (nearest.prefix_len === (fam === 'IPv6' ? 128 : 32)) hist = `it was seen with this address in training (${n}${sampled})`;
     else hist = `its ${n}${sampled} never shared more than /${nearest.prefix_len} with it (nearest ${nearest.ip})`;
-    parts.push(`${rec.entity} ${verbOf(rec)} ${rec.ip}; ${hist}`);
+    parts.push(`${shown(rec.entity)} ${verbOf(rec)} ${shown(rec.ip)}; ${hist}`);
   }
   const cmp = rec.dot_product < threshold ? '<' : '>=';
   let score = `score ${fmtNum(rec.dot_product)} ${cmp} threshold ${fmtNum(threshold)}${thresholdSource === 'default' ? ' (uncalibrated default)' : ''}`;
@@ -338,11 +344,13 @@ export function buildFinding(rec: ScoredRecord, ctx: BuildContext): DetectionFin
   const profiles = hasCloud ? ['cloud', 'datetime'] : ['datetime'];
 
   const evidence = evidenceOf(rec);
-  const title = kind === 'anomaly' ? `Unusual IP address for ${rec.entity}: ${rec.ip}` : `New entity ${rec.entity} seen with ${rec.ip}`;
+  const entity = shown(rec.entity);
+  const ip = shown(rec.ip);
+  const title = kind === 'anomaly' ? `Unusual IP address for ${entity}: ${ip}` : `New entity ${entity} seen with ${ip}`;
   const desc =
     kind === 'anomaly'
-      ? `The IP Insights model ${model.name} (version ${model.version}) scored the pair (${rec.entity}, ${rec.ip}) as unlikely for this entity.`
-      : `${rec.entity} was not in the training data of the IP Insights model ${model.name} (version ${model.version}); it was scored with the population vector.`;
+      ? `The IP Insights model ${model.name} (version ${model.version}) scored the pair (${entity}, ${ip}) as unlikely for this entity.`
+      : `${entity} was not in the training data of the IP Insights model ${model.name} (version ${model.version}); it was scored with the population vector.`;
   const finding_info: Record<string, unknown> = {
     uid,
     title,
@@ -363,12 +371,12 @@ export function buildFinding(rec: ScoredRecord, ctx: BuildContext): DetectionFin
     log_name: 'seclake_findings',
   };
   if (ctx.now !== undefined) metadata.processed_time = ctx.now;
-  const resource: Record<string, unknown> = { uid: rec.entity };
+  const resource: Record<string, unknown> = { uid: entity };
   const rtype = resourceType(rec.entity);
   if (rtype) resource.type = rtype;
   if (hasCloud && typeof cloud.region === 'string') resource.region = cloud.region;
 
-  const observables: Record<string, unknown>[] = [{ name: 'resources[].uid', type_id: 10, value: rec.entity }];
+  const observables: Record<string, unknown>[] = [{ name: 'resources[].uid', type_id: 10, value: entity }];
   for (const side of ['src_endpoint', 'dst_endpoint'] as const) {
     const ep = evidence[side];
     if (isObj(ep) && ep.ip === rec.ip) {
