@@ -332,4 +332,12 @@ test('CLI: seclake ingest / catalog / query --lake s3://', async () => {
   const q = cli(['query', '--lake', url, '--format', 'json', 'SELECT count(*)::INTEGER AS n FROM vpc_flow']);
   assert.equal(q.status, 0, q.stderr);
   assert.deepEqual(JSON.parse(q.stdout), [{ n: s.totals.events }]);
+  // DDL straight from the S3 lake (footers only); `--lake` may follow `ddl`.
+  const d = cli(['catalog', 'ddl', '--engine', 'athena', '--lake', url, '--database', 'sec']);
+  assert.equal(d.status, 0, d.stderr);
+  assert.match(d.stdout, /CREATE EXTERNAL TABLE IF NOT EXISTS `sec`\.`amazon_security_lake_table_[a-z0-9_]+_vpc_flow_2_0` \(/);
+  assert.ok(d.stdout.includes(`LOCATION '${url}/aws/VPC_FLOW/2.0/'`), d.stdout.slice(0, 2000));
+  const bad = cli(['catalog', 'ddl', '--engine', 'athena', '--lake', path.join(tmp(), 'empty')]);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--location s3:\/\//);
 });
