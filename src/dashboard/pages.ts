@@ -55,7 +55,7 @@ export function lakePage(ctx: PageContext, s: LakeSummary, findings: number): st
     { empty: 'The lake is empty. Ingest logs with seclake ingest.' },
   );
   const chart = barChartSvg(
-    s.days.map((d) => ({ label: fmtDay(d.day).slice(5), value: d.events })),
+    s.days.map((d) => ({ label: fmtDay(d.day), value: d.events })),
     { title: 'Events per day', yLabel: 'events', width: 1300, height: 230 },
   );
   const parts = s.partitions.slice(0, MAX_PARTITION_ROWS);
@@ -105,7 +105,7 @@ export function lakePage(ctx: PageContext, s: LakeSummary, findings: number): st
     stat(fmtInt(s.inputs), 'inputs ingested') +
     stat(fmtInt(s.rejects), 'records quarantined') +
     stat(fmtInt(findings), 'findings') +
-    stat(s.last_object_at ? fmtTime(s.last_object_at) : '–', 'last object published', true) +
+    stat(s.last_object_at ? fmtTime(s.last_object_at).slice(11) : '–', s.last_object_at ? `last object published (${fmtTime(s.last_object_at).slice(0, 10)})` : 'last object published') +
     '</div>' +
     `<section class="card" id="sources"><h2>Sources</h2>${srcTable}</section>` +
     `<section class="card" id="days"><h2>Events per day</h2>${chart}<h3>Per day and source</h3><div class="scroll">${perDay}</div></section>` +
