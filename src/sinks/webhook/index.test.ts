@@ -153,6 +153,27 @@ describe('webhook sink against a real local HTTP server', () => {
     assert.match(failures[0]!.error, /ECONNREFUSED|fetch failed/);
   });
 
+  it('reads at most a few KiB of an error answer (a 20 MB body is cut off)', async () => {
+    const big = 'x'.repeat(1 << 20);
+    const srv = await serve((_n, _req, res) => {
+      res.writeHead(502);
+      let sent = 0;
+      const more = (): void => {
+        while (sent < 20 && res.write(big)) sent++;
+        if (sent < 20) res.once('drain', more);
+        else res.end();
+      };
+      res.on('error', () => {});
+      more();
+    });
+    servers.push(srv.server);
+    const failures: WebhookFailure[] = [];
+    const sink = new WebhookSink({ url: srv.url, maxAttempts: 2, sleep: recorder().sleep, onFailure: (f) => failures.push(f) });
+    await sink.send([fs[0]!]);
+    assert.equal(failures.length, 1);
+    assert.ok(failures[0]!.error.startsWith('HTTP 502: xxx') && failures[0]!.error.length < 300, failures[0]!.error.slice(0, 50));
+  });
+
   it('slack format posts {"text": ...} with one line per finding', async () => {
     const srv = await serve((_n, _req, res) => res.writeHead(200).end('ok'));
     servers.push(srv.server);

@@ -113,6 +113,25 @@ export function slackText(findings: readonly DetectionFinding[]): string {
   return [head, ...lines].join('\n');
 }
 
+async function readSome(res: Response, max: number): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let got = 0;
+  try {
+    while (got < max) {
+      const { done, value } = await reader.read();
+      if (done) return Buffer.concat(chunks).toString('utf8');
+      chunks.push(value);
+      got += value.length;
+    }
+    await reader.cancel();
+  } catch {
+    // a body that fails to arrive says nothing more than the status
+  }
+  return Buffer.concat(chunks).toString('utf8').slice(0, max);
+}
+
 function isTransientStatus(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
@@ -186,8 +205,8 @@ export class WebhookSink implements Sink {
       try {
         const res = await fetch(this.url, { method: 'POST', headers: this.headers, body, signal: AbortSignal.timeout(this.o.timeoutMs), redirect: 'manual' });
         lastStatus = res.status;
-        // Read (and bound) the answer so the connection can be reused.
-        const text = await res.text().catch(() => '');
+        // Read (at most 4 KiB of) the answer: a small body lets the connection be reused, a huge one is cut off.
+        const text = await readSome(res, 4096);
         if (res.ok) {
           this.stats.delivered += n;
           return true;
