@@ -81,10 +81,14 @@ export function windowRng(seed: number, t0: number, salt = 0): Rng {
 
 /** Writes objects and turns attack-tagged records into label records. */
 export class ObjectWriter {
+  /** `stagingDir`: where objects are written before the rename (default: next to the object, as a dot file). */
   constructor(
     private readonly env: DemoEnvironment,
     readonly logsDir: string,
-  ) {}
+    private readonly stagingDir?: string,
+  ) {
+    if (stagingDir) mkdirSync(stagingDir, { recursive: true });
+  }
 
   /**
    * Write one object per log kind that has records (sorted by time), delivered at `deliveredMs`. Written to a
@@ -101,7 +105,7 @@ export class ObjectWriter {
       const key = objectKey(this.env, kind, deliveredMs, text);
       const file = path.join(this.logsDir, key);
       mkdirSync(path.dirname(file), { recursive: true });
-      const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp`);
+      const tmp = path.join(this.stagingDir ?? path.dirname(file), `.${path.basename(file)}.tmp`);
       writeFileSync(tmp, gzipSync(text, { level: 6 }));
       renameSync(tmp, file);
       let start = Infinity;
@@ -240,6 +244,8 @@ export interface LiveOptions {
   seed: number;
   /** Folder the live objects go to (`<dir>/AWSLogs/...`). */
   logsDir: string;
+  /** Objects are written here first and renamed into logsDir (same file system; keep it outside a watched folder). */
+  stagingDir?: string;
   /** Labels of live attacks are appended here. */
   labelsFile: string;
   /** Mean time between attacks in ms (default 90 s); 0 = no attacks. */
@@ -273,7 +279,7 @@ export class LiveGenerator {
     from: number,
   ) {
     this.last = from;
-    this.writer = new ObjectWriter(opts.env, opts.logsDir);
+    this.writer = new ObjectWriter(opts.env, opts.logsDir, opts.stagingDir);
     this.rng = new Rng((opts.seed ^ 0x11fe) >>> 0);
     mkdirSync(opts.logsDir, { recursive: true });
   }
