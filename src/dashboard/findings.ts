@@ -212,7 +212,17 @@ export async function sourceEvent(reader: LakeReader, object: string | null, row
     [row],
   );
   if (rows.length === 0) return { status: 'unavailable', object, row, reason: `the source object has no row ${row}` };
-  return { status: 'found', object, row, event: stripNulls(rows[0]!) as Row };
+  return { status: 'found', object, row, event: evidenceFirst(stripNulls(rows[0]!) as Row) };
+}
+
+/** What an analyst looks at first (the pair's endpoints and the traffic) goes to the top of the event. */
+const FIRST_KEYS = ['time', 'class_name', 'activity_name', 'src_endpoint', 'dst_endpoint', 'connection_info', 'traffic', 'query', 'actor', 'api', 'action', 'disposition'];
+
+export function evidenceFirst(event: Row): Row {
+  const out: Row = {};
+  for (const k of FIRST_KEYS) if (k in event) out[k] = event[k];
+  for (const [k, v] of Object.entries(event)) if (!(k in out)) out[k] = v;
+  return out;
 }
 
 /** Drops null fields (OCSF rows are wide and mostly empty) so the event reads well. */

@@ -204,6 +204,9 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
       if (!f) throw new HttpError(404, 'NotFound', `No finding with uid ${uid.slice(0, 80)}`);
       // Entity and IP come from the finding in the lake, never from the request.
       const s = summarize(f);
+      // The same label again (a double click) adds no line: calibration counts every line.
+      const current = labels.latest().get(s.uid);
+      if (current?.label === body.label) return json({ label: current, unchanged: true });
       const rec = labels.add({ finding_uid: s.uid, entity: s.entity, ip: s.ip, label: body.label });
       log?.info(`Dashboard: finding ${s.uid} labelled ${rec.label}`);
       return json({ label: rec });

@@ -175,6 +175,8 @@ describe('dashboard HTTP', () => {
     assert.equal(r1.status, 200, r1.body);
     const r2 = await post(`/api/findings/${uid}/label`, { label: 'false_positive' });
     assert.equal(r2.status, 200, r2.body);
+    const again = await post(`/api/findings/${uid}/label`, { label: 'false_positive' });
+    assert.equal((JSON.parse(again.body) as { unchanged?: boolean }).unchanged, true, 'the same label twice adds no line');
     const lines = readFileSync(labelsPath(fx.lakeDir), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
     assert.deepEqual(lines.map((l) => [l.finding_uid, l.entity, l.ip, l.label]), [[uid, u.entity, u.ip, 'true_positive'], [uid, u.entity, u.ip, 'false_positive']], 'entity and ip come from the finding, not the request');
     assert.ok(lines.every((l) => !Number.isNaN(Date.parse(l.at!))));
