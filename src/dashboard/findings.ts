@@ -7,6 +7,7 @@
  * the fields from the JSON (`unmapped` carries entity, ip, dot_product, anomaly_percentile, source_object/source_row
  * and the model, see src/findings/build.ts), so it depends on nothing but the OCSF object itself.
  */
+import { errorMessage } from '../core/errors.js';
 import { readObjects } from '../lake/catalog.js';
 import { quoteIdent, quoteString, type Row } from '../lake/duckdb.js';
 import { resolveInLake } from '../lake/layout.js';
@@ -207,10 +208,12 @@ export async function sourceEvent(reader: LakeReader, object: string | null, row
   } catch {
     return { status: 'unavailable', object, row, reason: 'the source object path leaves the lake' };
   }
-  const rows = await reader.all(
-    `SELECT * EXCLUDE (file_row_number) FROM read_parquet(${quoteString(file)}, file_row_number = true) WHERE file_row_number = $1`,
-    [row],
-  );
+  let rows: Row[];
+  try {
+    rows = await reader.all(`SELECT * EXCLUDE (file_row_number) FROM read_parquet(${quoteString(file)}, file_row_number = true) WHERE file_row_number = $1`, [row]);
+  } catch (err) {
+    return { status: 'unavailable', object, row, reason: `the source object cannot be read (${errorMessage(err).replace(/^SQL failed: /, '').slice(0, 300)})` };
+  }
   if (rows.length === 0) return { status: 'unavailable', object, row, reason: `the source object has no row ${row}` };
   return { status: 'found', object, row, event: evidenceFirst(stripNulls(rows[0]!) as Row) };
 }

@@ -253,7 +253,9 @@ export function findingsPage(ctx: PageContext, items: readonly FindingSummary[],
     `</select><input type="search" name="q" placeholder="entity, IP or title" value="${esc(filter.text ?? '')}" aria-label="search">` +
     '<button type="submit">Filter</button>' +
     `<span class="live" id="live-status">Live · newest first, checked every ${Math.round(pollMs / 1000)} s</span></form>` +
-    `<section class="card">${rows}</section>`;
+    `<section class="card">${rows}` +
+    (items.length >= (filter.limit ?? 200) ? `<p class="note">The newest ${items.length} are shown; filter by severity, label or text to see others.</p>` : '') +
+    '</section>';
   return layout(ctx, 'findings', 'Findings', body);
 }
 
