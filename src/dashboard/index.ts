@@ -25,6 +25,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError, errorMessage } from '../core/errors.js';
 import type { MountedHandler, RouteContext, ServeApp, ServeLogger } from '../serve/app.js';
 import type { ServableModel } from '../serve/registry.js';
+import { setRootRedirect } from '../serve/server.js';
 import { countFindings, findingScores, getFinding, listFindings, sourceEvent, summarize, type FindingFilter } from './findings.js';
 import { errorPage, type PageContext } from './html.js';
 import { Guard, html, json, readJsonBody, searchParams, send, type Reply, HTML } from './http.js';
@@ -58,6 +59,8 @@ export interface DashboardOptions {
   prefix?: string;
   /** Host names allowed besides IP literals and localhost (no token: DNS-rebinding protection). `*` = any. */
   allowedHosts?: readonly string[];
+  /** Redirect `GET /` of the server to the dashboard (default true). */
+  rootRedirect?: boolean;
   /** How often the findings list polls (default 3000 ms). */
   pollMs?: number;
   /** Longest a query may run (default 20 s). */
@@ -277,9 +280,13 @@ function decodeSegment(s: string): string {
   }
 }
 
-/** Creates the dashboard and mounts it on a serve app (auth handled by the dashboard itself, see http.ts). */
+/**
+ * Creates the dashboard and mounts it on a serve app (auth handled by the dashboard itself, see http.ts); `GET /` of
+ * the server then redirects to it unless `rootRedirect: false`.
+ */
 export function mountDashboard<M extends ServableModel>(app: ServeApp<M>, opts: DashboardOptions): Dashboard {
   const dash = createDashboard(opts);
   app.mount(dash.prefix, dash.handler, { auth: 'none' });
+  if (opts.rootRedirect !== false) setRootRedirect(app, `${dash.prefix}/`);
   return dash;
 }

@@ -33,9 +33,30 @@ export interface RunningServer<M extends ServableModel = ServableModel> {
 /** SageMaker containers must answer within 60 s; allow a little more for the body upload. */
 const REQUEST_TIMEOUT_MS = 65_000;
 
+const rootRedirects = new WeakMap<object, string>();
+
+/**
+ * Makes `GET /` (and `GET /?query`) on this app's server redirect to `location` (e.g. the dashboard at `/ui/`)
+ * instead of answering 404. Every other request goes to the app unchanged.
+ */
+export function setRootRedirect(app: object, location: string): void {
+  rootRedirects.set(app, location);
+}
+
 export function listen<M extends ServableModel>(app: ServeApp<M>, opts: ListenOptions = {}): Promise<RunningServer<M>> {
   const host = opts.host ?? '127.0.0.1';
-  const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: 5_000 }, app.handler);
+  const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: 5_000 }, (req, res) => {
+    const url = req.url;
+    if (url !== undefined && url.charCodeAt(0) === 47 /* / */ && (url.length === 1 || url.charCodeAt(1) === 63 /* ? */) && (req.method === 'GET' || req.method === 'HEAD')) {
+      const location = rootRedirects.get(app);
+      if (location !== undefined) {
+        res.writeHead(302, { Location: location + url.slice(1), 'Content-Length': '0' });
+        res.end();
+        return;
+      }
+    }
+    app.handler(req, res);
+  });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     // Malformed HTTP framing: answer in the same shape as every other error, then close.
     if (!socket.writable || (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {

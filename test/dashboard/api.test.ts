@@ -88,6 +88,10 @@ describe('dashboard HTTP', () => {
     }
     const ping = await http(`${running.url}/ping`);
     assert.equal(ping.status, 200);
+    const root = await http(`${running.url}/?token=abc`);
+    assert.equal(root.status, 302, 'the server root leads to the dashboard');
+    assert.equal(root.headers.location, '/ui/?token=abc');
+    assert.equal((await http(`${running.url}/`, { method: 'POST' })).status, 404, 'only GET / is redirected');
     const js = await http(`${base}/static/app.js`);
     assert.equal(js.status, 200);
     assert.match(String(js.headers['content-type']), /javascript/);
