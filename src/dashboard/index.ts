@@ -156,8 +156,11 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
       const filter = filterFrom(q);
       const fq = filterQuery(filter);
       const version = findingsVersion(fq);
-      const items = await listFindings(reader, labels.latest(), filter);
-      return html(findingsPage(ctx, items, filter, version, fq, pollMs));
+      const latest = labels.latest();
+      const items = await listFindings(reader, latest, filter);
+      let tp = 0;
+      for (const l of latest.values()) if (l.label === 'true_positive') tp++;
+      return html(findingsPage(ctx, items, filter, version, fq, pollMs, { file: labels.file, tp, fp: latest.size - tp }));
     }
     if (p.startsWith('/findings/')) {
       onlyGet();

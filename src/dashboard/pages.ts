@@ -239,7 +239,15 @@ function pctText(p: number | null): string {
   return `${s}%`;
 }
 
-export function findingsPage(ctx: PageContext, items: readonly FindingSummary[], filter: FindingFilter, version: string, query: string, pollMs: number): string {
+export function findingsPage(
+  ctx: PageContext,
+  items: readonly FindingSummary[],
+  filter: FindingFilter,
+  version: string,
+  query: string,
+  pollMs: number,
+  labels: { file: string; tp: number; fp: number },
+): string {
   const sevOpt = (v: number, label: string): string => `<option value="${v}"${(filter.minSeverity ?? 0) === v ? ' selected' : ''}>${esc(label)}</option>`;
   const lblOpt = (v: string, label: string): string => `<option value="${esc(v)}"${(filter.label ?? '') === v ? ' selected' : ''}>${esc(label)}</option>`;
   const rows = findingRows(items, ctx.base, { 'data-version': version, 'data-query': query, 'data-poll-ms': String(pollMs) });
@@ -253,6 +261,7 @@ export function findingsPage(ctx: PageContext, items: readonly FindingSummary[],
     `</select><input type="search" name="q" placeholder="entity, IP or title" value="${esc(filter.text ?? '')}" aria-label="search">` +
     '<button type="submit">Filter</button>' +
     `<span class="live" id="live-status">Live · newest first, checked every ${Math.round(pollMs / 1000)} s</span></form>` +
+    `<p class="note" id="label-summary">Analyst labels: ${labels.tp} true positive, ${labels.fp} false positive, in <code>${esc(labels.file)}</code> (open a finding to label it; <code>seclake calibrate --labels</code> folds them in).</p>` +
     `<section class="card">${rows}` +
     (items.length >= (filter.limit ?? 200) ? `<p class="note">The newest ${items.length} are shown; filter by severity, label or text to see others.</p>` : '') +
     '</section>';
