@@ -11,7 +11,7 @@
  *   GET  /models                   Models: hyperparameters, training curve, calibration, score histogram
  *   GET  /findings                 Findings: live list (polls /api/findings), filters
  *   GET  /findings/{uid}           one finding: explanation, source event, OCSF JSON, label buttons
- *   GET  /api/summary | /api/models | /api/findings | /api/findings/{uid} | /api/labels
+ *   GET  /api/summary | /api/models | /api/findings?severity=&label=&q=&model=&limit=&version= | /api/findings/{uid} | /api/labels
  *   POST /api/findings/{uid}/label {"label":"true_positive"|"false_positive"}  -> appended to <lake>/_seclake/labels.jsonl
  *   POST /api/query                {"sql":"SELECT ...","limit":500}            -> read-only, sandboxed
  *   GET  /static/{style.css,app.js,favicon.svg}
@@ -100,6 +100,8 @@ function filterFrom(q: URLSearchParams): FindingFilter {
   if (label === 'unlabelled' || label === 'true_positive' || label === 'false_positive') f.label = label;
   const limit = intParam(q.get('limit'), 1, 5000);
   if (limit !== undefined) f.limit = limit;
+  const model = q.get('model') ?? '';
+  if (/^[A-Za-z0-9._-]{1,64}$/.test(model)) f.modelVersion = model;
   return f;
 }
 
@@ -110,6 +112,7 @@ function filterQuery(f: FindingFilter): string {
   if (f.label) q.set('label', f.label);
   if (f.text) q.set('q', f.text);
   if (f.limit) q.set('limit', String(f.limit));
+  if (f.modelVersion) q.set('model', f.modelVersion);
   return q.toString();
 }
 

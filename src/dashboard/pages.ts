@@ -160,8 +160,9 @@ function calibrationBlock(cal: Calibration, findingScores: number[]): string {
   return `<h3>Calibration</h3><div class="row2"><div>${kv}<h3>Thresholds at false-positive budgets</h3>${budgets}</div><div>${hist}</div></div>`;
 }
 
-function modelBlock(m: ModelInfo, findingScores: number[]): string {
-  const title = `<h2>${esc(m.name)} <span class="pill">${esc(m.version ?? '?')}</span></h2><p class="note mono">${esc(m.path)}${m.bytes !== undefined ? ` · ${esc(fmtBytes(m.bytes))}` : ''}</p>`;
+function modelBlock(base: string, m: ModelInfo, findingScores: number[]): string {
+  const findingsLink = m.version ? ` · <a href="${esc(base)}/findings?model=${esc(encodeURIComponent(m.version))}">findings of this version</a>` : '';
+  const title = `<h2>${esc(m.name)} <span class="pill">${esc(m.version ?? '?')}</span></h2><p class="note"><span class="mono">${esc(m.path)}</span>${m.bytes !== undefined ? ` · ${esc(fmtBytes(m.bytes))}` : ''}${findingsLink}</p>`;
   if (m.error || !m.header) return `<section class="card model" data-model="${esc(m.name)}">${title}<div class="error">${esc(m.error ?? 'unreadable')}</div></section>`;
   const hp = m.header.hyperparameters as unknown as Record<string, unknown>;
   const hpTable = kvTable(Object.entries(hp).map(([k, v]) => [k, esc(typeof v === 'object' ? toJson(v, 0) : String(v))]));
@@ -206,7 +207,7 @@ export function modelsPage(ctx: PageContext, models: readonly { info: ModelInfo;
     '<h1>Models</h1>' +
     (models.length === 0
       ? '<section class="card"><p>No models are configured. Start <code>seclake serve --model NAME=PATH --lake DIR</code>.</p></section>'
-      : models.map((m) => modelBlock(m.info, m.findingScores)).join(''));
+      : models.map((m) => modelBlock(ctx.base, m.info, m.findingScores)).join(''));
   return layout(ctx, 'models', 'Models', body);
 }
 
@@ -259,6 +260,7 @@ export function findingsPage(
     '</select><label for="f-label">Label</label><select id="f-label" name="label">' +
     lblOpt('', 'any') + lblOpt('unlabelled', 'unlabelled') + lblOpt('true_positive', 'true positive') + lblOpt('false_positive', 'false positive') +
     `</select><input type="search" name="q" placeholder="entity, IP or title" value="${esc(filter.text ?? '')}" aria-label="search">` +
+    (filter.modelVersion ? `<input type="hidden" name="model" value="${esc(filter.modelVersion)}"><span class="pill">model ${esc(filter.modelVersion)}</span>` : '') +
     '<button type="submit">Filter</button>' +
     `<span class="live" id="live-status">Live · newest first, checked every ${Math.round(pollMs / 1000)} s</span></form>` +
     `<p class="note" id="label-summary">Analyst labels: ${labels.tp} true positive, ${labels.fp} false positive, in <code>${esc(labels.file)}</code> (open a finding to label it; <code>seclake calibrate --labels</code> folds them in).</p>` +

@@ -152,6 +152,10 @@ describe('dashboard HTTP', () => {
     const high = JSON.parse((await http(`${base}/api/findings?severity=3`)).body) as { findings: { severity_id: number }[] };
     assert.ok(high.findings.length > 0 && high.findings.length < doc.findings.length);
     assert.ok(high.findings.every((f) => f.severity_id >= 3));
+    const models = JSON.parse((await http(`${base}/api/models`)).body) as { version: string }[];
+    const byModel = JSON.parse((await http(`${base}/api/findings?model=${models[0]!.version}`)).body) as { findings: unknown[] };
+    assert.equal(byModel.findings.length, fx.findings.length);
+    assert.equal((JSON.parse((await http(`${base}/api/findings?model=0000beef`)).body) as { findings: unknown[] }).findings.length, 0);
     const text = JSON.parse((await http(`${base}/api/findings?q=185.220`)).body) as { findings: { ip: string }[] };
     assert.deepEqual(text.findings.map((f) => f.ip), ['185.220.101.34']);
     const same = JSON.parse((await http(`${base}/api/findings?version=${encodeURIComponent(doc.version)}`)).body) as { unchanged?: boolean };
