@@ -11,3 +11,5 @@ export { findingsObjectKey, writeFindingsParquet, publishFindings, listFindingsO
 export type { FindingsPartition, WrittenFindings, WriteFindingsOptions } from './lake.js';
 export { modelRefOf } from './model-ref.js';
 export type { ModelLike } from './model-ref.js';
+export { emitFindings } from './emit.js';
+export type { EmitOptions, EmitResult } from './emit.js';

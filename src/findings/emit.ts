@@ -1,0 +1,54 @@
+/**
+ * The per-object step a monitor runs after scoring one source object: decide and build the findings (policy),
+ * write them to the lake (durable first), then hand them to the sinks. Sinks never fail the step (a FanoutSink or
+ * BackgroundSink reports its own errors; a sink that throws anyway is reported here and the step goes on).
+ */
+import { errorMessage } from '../core/errors.js';
+import { log } from '../core/log.js';
+import type { Duck } from '../lake/duckdb.js';
+import { findingsObjectKey, publishFindings, type FindingsPartition, type WrittenFindings } from './lake.js';
+import type { FindingPolicy } from './policy.js';
+import type { DetectionFinding, EntityHistory, ModelRef, ScoredRecord, Sink } from './types.js';
+
+export interface EmitOptions {
+  policy: FindingPolicy;
+  model: ModelRef;
+  history?: EntityHistory;
+  /** The scored source object (lake-relative path or s3:// URL) and its partition. */
+  sourceObject: string;
+  partition: FindingsPartition;
+  /** Local lake to publish into; omit to skip the lake (e.g. the caller uploads to S3 itself). */
+  lakeDir?: string;
+  sinks?: readonly Sink[];
+  db?: Duck;
+  now?: number;
+}
+
+export interface EmitResult {
+  findings: DetectionFinding[];
+  /** Lake-relative key of the findings object (whether or not anything was written). */
+  key: string;
+  written: WrittenFindings | null;
+  /** Sinks that threw (their names). */
+  sinkErrors: string[];
+}
+
+export async function emitFindings(records: readonly ScoredRecord[], o: EmitOptions): Promise<EmitResult> {
+  const findings = o.policy.process(records, { model: o.model, ...(o.history ? { history: o.history } : {}), ...(o.now !== undefined ? { now: o.now } : {}) });
+  const key = findingsObjectKey(o.sourceObject, o.partition);
+  const written = o.lakeDir !== undefined && findings.length > 0 ? await publishFindings(o.lakeDir, key, findings, o.db ? { db: o.db } : {}) : null;
+  const sinkErrors: string[] = [];
+  if (findings.length > 0) {
+    await Promise.all(
+      (o.sinks ?? []).map(async (s) => {
+        try {
+          await s.send(findings);
+        } catch (err) {
+          sinkErrors.push(s.name);
+          log.warn(`sink ${s.name} failed: ${errorMessage(err)}`);
+        }
+      }),
+    );
+  }
+  return { findings, key, written, sinkErrors };
+}
