@@ -189,6 +189,7 @@ export const APP_JS = `
       if (count) count.textContent = String(items.length);
     };
     var poll = function () {
+      if (document.hidden) { setTimeout(poll, interval); return; }
       api('GET', '/api/findings?' + query + (query ? '&' : '') + 'version=' + encodeURIComponent(version)).then(function (doc) {
         if (status) { status.className = 'live'; status.textContent = 'Live \\u00b7 checked ' + new Date().toLocaleTimeString(); }
         if (doc && !doc.unchanged) { version = doc.version; render(doc.findings); }
