@@ -72,9 +72,16 @@ describe('model file', () => {
     writeFileSync(copy, readFileSync(file));
     const before = await IpInsightsModel.load(copy);
     const size0 = statSync(copy).size;
-    updateModelMetadata(copy, { calibration: { threshold: -1.5, percentiles: [1, 2, 3] }, extras: { owner: 'calibrate' } });
+    // A calibration as seclake calibrate stores it (the model validates it on load).
+    const calibration = {
+      version: 1, created_at: '2026-11-28T00:00:00Z', threshold: -1.5, rule: { kind: 'threshold' }, fpr: 0.01, recall: 0.9,
+      precision: 0.99, auc: 0.98, average_precision: 0.97, n_normal: 10, n_abnormal: 10, abnormal_source: 'random',
+      normal_quantiles: [1, 2, 3], thresholds_at_fpr: [],
+    };
+    updateModelMetadata(copy, { calibration, extras: { owner: 'calibrate' } });
     let m = await IpInsightsModel.load(copy);
-    assert.deepEqual(m.header.calibration, { threshold: -1.5, percentiles: [1, 2, 3] });
+    assert.deepEqual(m.header.calibration, calibration);
+    assert.equal(m.calibration?.threshold, -1.5);
     assert.deepEqual(m.header.extras, { owner: 'calibrate' });
     assert.equal(statSync(copy).size, size0, 'small updates fit the reserved header space');
     assert.deepEqual(Array.from(m.weights.entity), Array.from(before.weights.entity));
@@ -84,10 +91,15 @@ describe('model file', () => {
     m = await IpInsightsModel.load(copy);
     assert.equal((m.header.extras.distribution as number[]).length, 30000);
     assert.equal(m.header.extras.owner, undefined);
-    assert.deepEqual(m.header.calibration, { threshold: -1.5, percentiles: [1, 2, 3] });
+    assert.deepEqual(m.header.calibration, calibration);
     assert.deepEqual(Array.from(m.weights.ip), Array.from(before.weights.ip));
     assert.deepEqual(m.scorePairs([{ entity: 'user_1', ip: '10.1.1.2' }]), before.scorePairs([{ entity: 'user_1', ip: '10.1.1.2' }]));
     assert.throws(() => updateModelMetadata(path.join(dir, 'nope.model'), { extras: {} }), ModelFileError);
+    // A malformed calibration is an error naming the file, not a silently uncalibrated model.
+    const bad = path.join(dir, 'badcal.model');
+    writeFileSync(bad, readFileSync(copy));
+    updateModelMetadata(bad, { calibration: { version: 1, threshold: 'high' } });
+    await assert.rejects(IpInsightsModel.load(bad), /badcal\.model: invalid calibration at calibration\./);
     // a corrupt file is not "updated"
     const fd = openSync(copy, 'r+');
     writeSync(fd, Buffer.from('XXXX'), 0, 4, 0);
