@@ -1,0 +1,337 @@
+/**
+ * The monitor's per-object step: one OCSF Parquet object (a local file: a lake object, or an S3 object downloaded to a
+ * temp file) -> its (entity, IP) pairs -> scores -> calibrated annotations -> ScoredRecords -> findings.
+ *
+ * Pairs follow a PairSpec: SQL expressions for the entity and the IP plus a filter, over the object's columns, for
+ * the lake sources it names. The default (`reference`) is the training definition (lake-pairs.ts): entity =
+ * src_endpoint.instance_uid, ip = src_endpoint.ip, nulls and '-' dropped, for VPC flow and Route 53 objects. The
+ * source event's endpoint/connection columns travel with each pair as the finding's evidence.
+ *
+ * The object is streamed in DuckDB chunks (bounded memory) and scored per chunk. The processor itself keeps no
+ * per-object state; the FindingPolicy it feeds does (dedup, new entities), which the caller snapshots and restores
+ * around retries and checkpoints (see embedded.ts).
+ */
+import path from 'node:path';
+import { ConfigError, errorMessage } from '../core/errors.js';
+import { IpInsightsModel } from '../detectors/ipinsights/index.js';
+import type { Pair } from '../detectors/ipinsights/wire.js';
+import { annotate } from '../calibrate/apply.js';
+import { Duck } from '../lake/duckdb.js';
+import { emitFindings, type EmitResult } from '../findings/emit.js';
+import { modelRefOf } from '../findings/model-ref.js';
+import { FindingPolicy, type FindingPolicyOptions } from '../findings/policy.js';
+import type { FindingsPartition } from '../findings/lake.js';
+import type { DetectionFinding, EntityHistory, ModelRef, ScoredRecord, Sink, SourceRef } from '../findings/types.js';
+
+/** What the per-object processor reports. */
+export interface ProcessResult {
+  /** Rows the pair query returned (pairs before the IP check). */
+  rows: number;
+  /** Pairs scored. */
+  pairs: number;
+  scored: number;
+  findings: DetectionFinding[];
+  /** Pairs whose IP did not parse (skipped, counted). */
+  badIps?: number;
+  /** Lake-relative key of the findings object (written only when there are findings and a lake). */
+  findingsKey?: string;
+  /** Sinks that failed for this object. */
+  sinkErrors?: string[];
+}
+
+/** The per-object processor: a local Parquet file (the object) and its reference -> findings. */
+export type ProcessObjectFn = (localParquetPath: string, ref: SourceRef) => Promise<ProcessResult>;
+
+/**
+ * Which pairs to take from an object: SQL expressions over the object's OCSF columns for the entity and the IP, a
+ * filter, and the lake sources it applies to. Expressions come from the operator's configuration (like a view
+ * definition), never from log data.
+ */
+export interface PairSpec {
+  /** Preset name, for messages. */
+  name?: string;
+  entity: string;
+  ip: string;
+  where?: string;
+  /** Lake source names (`VPC_FLOW`, `ROUTE53`, `CLOUD_TRAIL_MGMT`, ...) this spec applies to; [] = every source. */
+  sources: readonly string[];
+}
+
+const FLOW_ENTITY = 'CASE WHEN connection_info.direction_id = 1 THEN dst_endpoint.instance_uid ELSE src_endpoint.instance_uid END';
+const FLOW_PEER = 'CASE WHEN connection_info.direction_id = 1 THEN src_endpoint.ip ELSE dst_endpoint.ip END';
+
+/** Pair definitions by name. `reference` is the training default (lake-pairs.ts, the reference solution's query). */
+export const PAIR_PRESETS: Readonly<Record<string, PairSpec>> = {
+  reference: {
+    name: 'reference',
+    entity: 'src_endpoint.instance_uid',
+    ip: 'src_endpoint.ip',
+    where: "src_endpoint.ip IS NOT NULL AND src_endpoint.instance_uid IS NOT NULL AND src_endpoint.instance_uid != '-' AND src_endpoint.ip != '-'",
+    sources: ['VPC_FLOW', 'ROUTE53'],
+  },
+  /** The instance whose interface logged a flow and the address at the other end (demo `flows` model). */
+  'flow-peer': {
+    name: 'flow-peer',
+    entity: FLOW_ENTITY,
+    ip: FLOW_PEER,
+    where: `connection_info.direction_id IN (1, 2) AND (${FLOW_ENTITY}) IS NOT NULL AND (${FLOW_ENTITY}) <> '-' AND (${FLOW_PEER}) IS NOT NULL`,
+    sources: ['VPC_FLOW'],
+  },
+  /** Who signed in from where: CloudTrail authentications (class 3002), actor.user.name with src_endpoint.ip. */
+  'user-login': {
+    name: 'user-login',
+    entity: 'actor.user.name',
+    ip: 'src_endpoint.ip',
+    where: "class_uid = 3002 AND actor.user.name IS NOT NULL AND actor.user.name <> '' AND src_endpoint.ip IS NOT NULL",
+    sources: ['CLOUD_TRAIL_MGMT'],
+  },
+};
+
+/** A preset by name, with a clear error listing the names. */
+export function pairPreset(name: string): PairSpec {
+  const p = PAIR_PRESETS[name];
+  if (!p) throw new ConfigError(`unknown pair definition '${name}'; known: ${Object.keys(PAIR_PRESETS).join(', ')}`, ['pairs']);
+  return p;
+}
+
+/** Columns kept as evidence when the object has them. */
+export const EVIDENCE_COLUMNS: readonly string[] = [
+  'class_uid', 'class_name', 'activity_name', 'metadata', 'cloud', 'src_endpoint', 'dst_endpoint',
+  'connection_info', 'traffic', 'query', 'actor', 'api', 'disposition', 'action', 'status',
+];
+
+export interface ProcessorOptions {
+  /** A loaded model or a model file path. */
+  model: IpInsightsModel | string;
+  /** Model name/version for findings (default from the file: modelRefOf). */
+  modelName?: string;
+  /** Pair definition: a preset name or a spec (default `reference`). */
+  pairs?: PairSpec | string;
+  /** A policy instance (shared state) or options for a new one. */
+  policy?: FindingPolicy | FindingPolicyOptions;
+  /** Publish findings objects into this local lake (omit: the caller stores them, e.g. in S3). */
+  lakeDir?: string;
+  sinks?: readonly Sink[];
+  /** Disambiguate findings object keys when several models score the same objects. */
+  keySuffix?: string;
+  /** Clock for finding times (tests). */
+  now?: () => number;
+}
+
+export interface Processor {
+  process: ProcessObjectFn;
+  readonly model: IpInsightsModel;
+  readonly modelRef: ModelRef;
+  readonly policy: FindingPolicy;
+  readonly spec: PairSpec;
+  /** Whether objects of this lake source are scored. */
+  accepts(source: string | undefined): boolean;
+  close(): void;
+}
+
+/** Lake source name from an object path (`aws/VPC_FLOW/2.0/...`, `ext/<name>/...`), if it follows the layout. */
+export function sourceOfObject(objectPath: string): string | undefined {
+  const m = /(?:^|\/)aws\/([A-Z0-9_]+)\/[^/]+\/region=/.exec(objectPath);
+  if (m) return m[1];
+  const e = /(?:^|\/)ext\/([^/]+)\/[^/]+\/region=/.exec(objectPath);
+  return e ? `EXT_${e[1]}` : undefined;
+}
+
+/** Partition of an object path (`region=../accountId=../eventDay=..`), with 'unknown' for missing parts. */
+export function partitionOfObject(objectPath: string): FindingsPartition {
+  const get = (k: string): string => new RegExp(`(?:^|/)${k}=([^/]+)/`).exec(objectPath)?.[1] ?? 'unknown';
+  return { region: get('region'), accountId: get('accountId'), eventDay: get('eventDay') };
+}
+
+function toMs(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  if (v instanceof Date) return v.getTime();
+  if (typeof v === 'string') {
+    const t = Date.parse(v);
+    return Number.isNaN(t) ? 0 : t;
+  }
+  if (v && typeof v === 'object' && 'micros' in v) return Number((v as { micros: bigint }).micros) / 1000;
+  return 0;
+}
+
+/** JSON-safe copy of a DuckDB value (BigInt -> number, Date -> ms). */
+function plain(v: unknown): unknown {
+  if (v === null || v === undefined) return v;
+  if (typeof v === 'bigint') return Number(v);
+  if (v instanceof Date) return v.getTime();
+  if (Array.isArray(v)) return v.map(plain);
+  if (typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) if (x !== null && x !== undefined) out[k] = plain(x);
+    return out;
+  }
+  return v;
+}
+
+export async function createProcessor(opts: ProcessorOptions): Promise<Processor> {
+  const model = typeof opts.model === 'string' ? await IpInsightsModel.load(opts.model) : opts.model;
+  const modelRef = modelRefOf(model, opts.modelName ? { name: opts.modelName } : {});
+  const policy = opts.policy instanceof FindingPolicy ? opts.policy : new FindingPolicy(opts.policy ?? {});
+  const spec = typeof opts.pairs === 'string' ? pairPreset(opts.pairs) : (opts.pairs ?? PAIR_PRESETS.reference!);
+  for (const k of ['entity', 'ip'] as const) {
+    if (typeof spec[k] !== 'string' || spec[k].trim() === '') throw new ConfigError(`the pair definition needs an SQL expression for ${k}`, [`pairs.${k}`]);
+  }
+  const sources = spec.sources;
+  const history: EntityHistory = model.history();
+  const cal = model.calibration;
+  const db = await Duck.open({ threads: 1 });
+  const entityCounts = new Map<string, number>();
+  const countOf = (e: string): number => {
+    let c = entityCounts.get(e);
+    if (c === undefined) {
+      c = model.entityInfo(e).count;
+      if (entityCounts.size > 200_000) entityCounts.clear();
+      entityCounts.set(e, c);
+    }
+    return c;
+  };
+
+  const accepts = (source: string | undefined): boolean => sources.length === 0 || (source !== undefined && sources.includes(source));
+
+  /** The pair query for one object, or undefined when the object lacks the columns it needs. */
+  async function planFor(file: string): Promise<string | undefined> {
+    // The file path is bound as a parameter; the expressions are configuration.
+    const cols = new Set((await db.describe('SELECT * FROM read_parquet($1) LIMIT 0', [file])).map((c) => c.name));
+    const evidence = EVIDENCE_COLUMNS.filter((c) => cols.has(c)).map((c) => `"${c}"`);
+    const sql =
+      `SELECT (${spec.entity}) AS entity, (${spec.ip}) AS ip, ${cols.has('time') ? '"time"' : 'NULL'} AS "time", file_row_number` +
+      (evidence.length ? `, ${evidence.join(', ')}` : '') +
+      ' FROM read_parquet($1, file_row_number = true)' +
+      (spec.where ? ` WHERE ${spec.where}` : '');
+    try {
+      await db.describe(sql, [file]);
+    } catch (err) {
+      // A column the definition names is not in this object (e.g. no actor.user in an API-activity object).
+      if (/Binder Error/i.test(errorMessage(err))) return undefined;
+      throw err;
+    }
+    return sql;
+  }
+
+  async function process(localParquetPath: string, ref: SourceRef): Promise<ProcessResult> {
+    const source = ref.source ?? sourceOfObject(ref.object);
+    const empty: ProcessResult = { rows: 0, pairs: 0, scored: 0, findings: [] };
+    if (!accepts(source)) return empty;
+    const file = path.resolve(localParquetPath);
+    const sql = await planFor(file);
+    if (!sql) return empty;
+    const records: ScoredRecord[] = [];
+    let rows = 0;
+    let pairs = 0;
+    let badIps = 0;
+    const chunkPairs: Pair[] = [];
+    const chunkRows: unknown[][] = [];
+    let idx: { entity: number; ip: number; time: number; row: number; evidence: [string, number][] } | undefined;
+    for await (const chunk of db.stream(sql, [file])) {
+      if (!idx) {
+        const c = chunk.columns;
+        const at = (n: string): number => c.indexOf(n);
+        const fixed = new Set(['entity', 'ip', 'time', 'file_row_number']);
+        idx = {
+          entity: at('entity'),
+          ip: at('ip'),
+          time: at('time'),
+          row: at('file_row_number'),
+          evidence: c.map((n, i) => [n, i] as [string, number]).filter(([n]) => !fixed.has(n) || n === 'time'),
+        };
+      }
+      chunkPairs.length = 0;
+      chunkRows.length = 0;
+      for (const r of chunk.rows) {
+        rows++;
+        const e = r[idx.entity];
+        const ip = r[idx.ip];
+        if (e === null || e === undefined || ip === null || ip === undefined) continue;
+        const es = String(e).trim();
+        const ips = String(ip).trim();
+        if (es === '' || es === '-' || ips === '' || ips === '-') continue;
+        chunkPairs.push({ entity: es, ip: ips });
+        chunkRows.push(r);
+      }
+      if (chunkPairs.length === 0) continue;
+      let results;
+      try {
+        results = model.scorePairs(chunkPairs);
+      } catch {
+        // An unparsable IP in the chunk: score one by one so the rest still count.
+        results = chunkPairs.map((p) => {
+          try {
+            return model.scorePairs([p])[0]!;
+          } catch {
+            return undefined;
+          }
+        });
+      }
+      for (let i = 0; i < chunkPairs.length; i++) {
+        const res = results[i];
+        if (!res) {
+          badIps++;
+          continue;
+        }
+        pairs++;
+        const r = chunkRows[i]!;
+        const p = chunkPairs[i]!;
+        const event: Record<string, unknown> = {};
+        for (const [name, j] of idx.evidence) {
+          const v = r[j];
+          if (v !== null && v !== undefined) event[name] = plain(v);
+        }
+        const known = res.entity_known !== false;
+        const rec: ScoredRecord = {
+          ref: { object: ref.object, row: idx.row >= 0 ? Number(r[idx.row]) : rows - 1, ...(source ? { source } : {}) },
+          entity: p.entity,
+          ip: p.ip,
+          time: idx.time >= 0 ? toMs(r[idx.time]) : 0,
+          dot_product: res.dot_product,
+          entity_known: known,
+          entity_count: known ? countOf(p.entity) : 0,
+          event,
+        };
+        if (cal) {
+          const a = annotate(res, cal);
+          rec.anomaly_percentile = a.anomaly_percentile;
+          rec.is_anomaly = a.is_anomaly;
+        }
+        records.push(rec);
+      }
+    }
+    if (records.length === 0) return { ...empty, rows, ...(badIps ? { badIps } : {}) };
+    const sourceObject = opts.keySuffix ? `${ref.object}#${opts.keySuffix}` : ref.object;
+    const emitted: EmitResult = await emitFindings(records, {
+      policy,
+      model: modelRef,
+      history,
+      sourceObject,
+      partition: partitionOfObject(ref.object),
+      ...(opts.lakeDir !== undefined ? { lakeDir: opts.lakeDir } : {}),
+      ...(opts.sinks ? { sinks: opts.sinks } : {}),
+      db,
+      ...(opts.now ? { now: opts.now() } : {}),
+    });
+    return {
+      rows,
+      pairs,
+      scored: records.length,
+      findings: emitted.findings,
+      ...(badIps ? { badIps } : {}),
+      findingsKey: emitted.key,
+      ...(emitted.sinkErrors.length ? { sinkErrors: emitted.sinkErrors } : {}),
+    };
+  }
+
+  return {
+    process,
+    model,
+    modelRef,
+    policy,
+    spec,
+    accepts,
+    close: () => db.close(),
+  };
+}
