@@ -13,6 +13,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerServe } from './commands/serve.js';
 import { registerCalibrate } from './commands/calibrate.js';
 import { registerFindings } from './commands/findings.js';
+import { registerMonitor } from './commands/monitor.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerCalibrate(program);
   registerServe(program);
   registerFindings(program);
+  registerMonitor(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }

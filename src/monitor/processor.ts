@@ -122,7 +122,8 @@ export interface Processor {
   process: ProcessObjectFn;
   readonly model: IpInsightsModel;
   readonly modelRef: ModelRef;
-  readonly policy: FindingPolicy;
+  /** The finding policy (dedup and new-entity state); replace it to restore a checkpointed state. */
+  policy: FindingPolicy;
   readonly spec: PairSpec;
   /** Whether objects of this lake source are scored. */
   accepts(source: string | undefined): boolean;
@@ -172,7 +173,7 @@ function plain(v: unknown): unknown {
 export async function createProcessor(opts: ProcessorOptions): Promise<Processor> {
   const model = typeof opts.model === 'string' ? await IpInsightsModel.load(opts.model) : opts.model;
   const modelRef = modelRefOf(model, opts.modelName ? { name: opts.modelName } : {});
-  const policy = opts.policy instanceof FindingPolicy ? opts.policy : new FindingPolicy(opts.policy ?? {});
+  let policy = opts.policy instanceof FindingPolicy ? opts.policy : new FindingPolicy(opts.policy ?? {});
   const spec = typeof opts.pairs === 'string' ? pairPreset(opts.pairs) : (opts.pairs ?? PAIR_PRESETS.reference!);
   for (const k of ['entity', 'ip'] as const) {
     if (typeof spec[k] !== 'string' || spec[k].trim() === '') throw new ConfigError(`the pair definition needs an SQL expression for ${k}`, [`pairs.${k}`]);
@@ -329,7 +330,12 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     process,
     model,
     modelRef,
-    policy,
+    get policy() {
+      return policy;
+    },
+    set policy(p: FindingPolicy) {
+      policy = p;
+    },
     spec,
     accepts,
     close: () => db.close(),

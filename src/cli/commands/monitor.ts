@@ -1,0 +1,179 @@
+import { Command, Option } from 'commander';
+import path from 'node:path';
+import { ConfigError } from '../../core/errors.js';
+import { resolveLakeDir } from '../../lake/layout.js';
+import { isS3Url } from '../../lake/s3.js';
+import { createSinks, SINK_SPEC_HELP } from '../../sinks/index.js';
+import { monitorOnce, startMonitor, type MonitorEvent, type MonitorModelSpec, type MonitorOptions } from '../../monitor/embedded.js';
+import { createProcessor, PAIR_PRESETS } from '../../monitor/processor.js';
+import { addAwsMonitorOptions, awsOptionsFromCli, createAwsMonitor, describeEvent, type AwsCliOptions } from '../../monitor/aws/run.js';
+
+interface MonitorCliOptions extends AwsCliOptions {
+  lake?: string;
+  model: string[];
+  pairs: string[];
+  name: string;
+  once?: boolean;
+  fromStart?: boolean;
+  afterSeq?: string;
+  watch?: string;
+  sink: string[];
+  newEntity: 'once' | 'always' | 'never';
+  dedupWindow: string;
+  threshold?: string;
+  pollMs: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+function parseDuration(v: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/i.exec(v.trim());
+  if (!m) throw new ConfigError(`${flag} ${JSON.stringify(v)}: expected a duration like 30m, 1h, 1d`, [flag]);
+  const unit = (m[2] ?? 's').toLowerCase();
+  return Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as Record<string, number>)[unit]!;
+}
+
+/** `--model [NAME=]PATH`, paired with `--pairs` by position (one `--pairs` applies to every model). */
+function modelSpecs(o: MonitorCliOptions): MonitorModelSpec[] {
+  if (o.model.length === 0) throw new ConfigError('--model is required (a model file from seclake train)', ['model']);
+  if (o.pairs.length > 1 && o.pairs.length !== o.model.length) {
+    throw new ConfigError(`give one --pairs for all models or one per --model (got ${o.pairs.length} for ${o.model.length})`, ['pairs']);
+  }
+  return o.model.map((m, i) => {
+    const eq = m.indexOf('=');
+    const name = eq > 0 && !m.slice(0, eq).includes(path.sep) ? m.slice(0, eq) : undefined;
+    const file = name ? m.slice(eq + 1) : m;
+    const pairs = o.pairs.length === 0 ? 'reference' : o.pairs.length === 1 ? o.pairs[0]! : o.pairs[i]!;
+    if (!PAIR_PRESETS[pairs]) throw new ConfigError(`--pairs ${pairs}: unknown; known: ${Object.keys(PAIR_PRESETS).join(', ')}`, ['pairs']);
+    return { model: file, pairs, ...(name ? { name } : {}) };
+  });
+}
+
+function describe(e: MonitorEvent): string | undefined {
+  switch (e.type) {
+    case 'start':
+      return `monitoring after catalog seq ${e.afterSeq} with ${e.models.join(', ')}`;
+    case 'object':
+      return `seq ${e.seq} ${e.source}: ${e.pairs} pairs, ${e.findings} findings (${e.ms.toFixed(0)} ms) ${e.path}`;
+    case 'retry':
+      return `seq ${e.seq}: attempt ${e.attempt} failed, retrying: ${e.reason}`;
+    case 'failed':
+      return `seq ${e.seq}: FAILED, recorded and skipped: ${e.reason} (${e.path})`;
+    case 'ingested':
+      return `watch: ${path.basename(e.file)} ${e.status} (${e.events} events, ${e.rejects} rejects)`;
+    case 'ingest-error':
+      return `watch: ${path.basename(e.file)} failed: ${e.reason}`;
+    case 'stop':
+      return `stopping: ${e.reason}`;
+  }
+}
+
+export function registerMonitor(program: Command): void {
+  const cmd = program
+    .command('monitor')
+    .description('Score every new lake object with IP Insights models and write OCSF Detection Findings (lake, stdout, file, webhook).')
+    .option('--lake <dir>', 'lake directory (default $SECLAKE_LAKE or ./seclake-data)')
+    .option('--model <[name=]path>', 'model file; repeat for several models', collect, [])
+    .option('--pairs <name>', `pair definition per model (${Object.keys(PAIR_PRESETS).join(', ')}); one for all or one per --model`, collect, [])
+    .option('--name <name>', 'checkpoint name (several monitors can follow one lake)', 'default')
+    .option('--once', 'process the objects after the checkpoint, then exit')
+    .option('--from-start', 'first run only: start at the first catalogued object instead of after the newest')
+    .option('--after-seq <n>', 'first run only: start after this catalog sequence number')
+    .option('--watch <dir>', 'also ingest raw log files dropped into this folder (finished or renamed-in files only)')
+    .option('--sink <spec>', `where findings go, repeatable: ${SINK_SPEC_HELP} (the lake always gets them)`, collect, [])
+    .addOption(new Option('--new-entity <mode>', 'findings for entities the model never saw').choices(['once', 'always', 'never']).default('once'))
+    .option('--dedup-window <duration>', 'identical findings within this event-time window are one finding with a count', '1h')
+    .option('--threshold <dot>', 'threshold on dot_product for uncalibrated models (calibrated ones use their own)')
+    .option('--poll-ms <ms>', 'catalog poll interval', '1000')
+    .option('--json', 'print a JSON summary on exit (--once) and events as JSON lines on stderr')
+    .option('--quiet', 'no status lines');
+  addAwsMonitorOptions(cmd).addHelpText(
+    'after',
+    `
+Embedded mode (default) follows the lake's catalog. Per object: every model whose pair definition covers the
+object's source scores its (entity, IP) pairs; findings (OCSF Detection Finding 2004, with an explanation) are written
+to <lake>/ext/seclake_findings/ and sent to the sinks; then the checkpoint <lake>/_seclake/monitor/<name>.json moves
+on. A restart resumes after the last finished object, neither skipping nor doubling. A bad object is retried, then
+recorded in <lake>/_seclake/monitor/<name>.failed.jsonl and skipped. A first run starts after the newest object
+(score what arrives); --from-start backfills. SIGINT/SIGTERM stop after the current object.
+
+Pair definitions: reference (src_endpoint.instance_uid, src_endpoint.ip; VPC flow + Route 53: the training default),
+flow-peer (the instance that logged a flow and the address at the other end), user-login (CloudTrail sign-ins:
+actor.user.name, src_endpoint.ip). Use the definition the model was trained with.
+
+AWS mode (--sqs-queue-url): consume S3 / Security Lake notifications, download each object, score it, store the
+findings (--findings) and delete the message only when done. See docs/aws.md.
+
+Examples:
+  seclake monitor --lake ./lake --model flows=flows.model --pairs flow-peer --watch ./incoming
+  seclake monitor --lake ./lake --model ipi.model --once --from-start --json
+  seclake monitor --model ipi.model --sqs-queue-url https://sqs.us-east-1.amazonaws.com/123456789012/sl-sub --findings s3://bucket/findings`,
+  );
+  cmd.action(async (o: MonitorCliOptions) => {
+    const models = modelSpecs(o);
+    const policy = {
+      newEntity: o.newEntity,
+      windowMs: parseDuration(o.dedupWindow, '--dedup-window'),
+      ...(o.threshold !== undefined ? { uncalibratedThreshold: Number(o.threshold) } : {}),
+    };
+    if (o.threshold !== undefined && !Number.isFinite(Number(o.threshold))) throw new ConfigError(`--threshold must be a number, got ${JSON.stringify(o.threshold)}`, ['threshold']);
+    const sinks = createSinks(o.sink, { background: true });
+    const log = (e: MonitorEvent): void => {
+      if (o.quiet) return;
+      if (o.json) process.stderr.write(JSON.stringify(e) + '\n');
+      else {
+        const line = describe(e);
+        if (line) process.stderr.write(`seclake monitor: ${line}\n`);
+      }
+    };
+
+    if (o.sqsQueueUrl) {
+      if (models.length !== 1) throw new ConfigError('AWS mode scores with one model per process (--model)', ['model']);
+      const proc = await createProcessor({ model: models[0]!.model, ...(models[0]!.name ? { modelName: models[0]!.name } : {}), pairs: models[0]!.pairs ?? 'reference', policy });
+      const handle = createAwsMonitor(awsOptionsFromCli(o, proc.process, [sinks], (e) => !o.quiet && process.stderr.write(`seclake monitor: ${describeEvent(e)}\n`)));
+      try {
+        const stats = await handle.run();
+        if (o.json) process.stdout.write(JSON.stringify(stats) + '\n');
+      } finally {
+        handle.close();
+        proc.close();
+        await sinks.close();
+      }
+      return;
+    }
+
+    const lakeDir = resolveLakeDir(o.lake);
+    if (isS3Url(lakeDir)) throw new ConfigError('an S3 lake is monitored through its notifications: use --sqs-queue-url (see docs/aws.md)', ['lake']);
+    const opts: MonitorOptions = {
+      lakeDir,
+      models,
+      name: o.name,
+      policy,
+      sinks: [sinks],
+      pollMs: Number(o.pollMs),
+      onEvent: log,
+      ...(o.fromStart ? { start: 'beginning' as const } : o.afterSeq !== undefined ? { start: { afterSeq: Number(o.afterSeq) } } : {}),
+      ...(o.watch ? { watchDir: o.watch } : {}),
+    };
+    if (o.afterSeq !== undefined && !Number.isInteger(Number(o.afterSeq))) throw new ConfigError(`--after-seq must be an integer, got ${JSON.stringify(o.afterSeq)}`, ['after-seq']);
+    try {
+      if (o.once) {
+        const sum = await monitorOnce(opts);
+        if (o.json) process.stdout.write(JSON.stringify(sum) + '\n');
+        else if (!o.quiet) process.stderr.write(`seclake monitor: ${sum.objects} objects, ${sum.pairs} pairs scored, ${sum.findings} findings, ${sum.failed} failed; checkpoint at seq ${sum.lastSeq}\n`);
+        if (sum.failed > 0) process.exitCode = 1;
+        return;
+      }
+      const h = await startMonitor(opts);
+      const onSignal = (sig: string): void => void h.stop(sig);
+      process.once('SIGINT', () => onSignal('SIGINT'));
+      process.once('SIGTERM', () => onSignal('SIGTERM'));
+      const sum = await h.done;
+      if (o.json) process.stdout.write(JSON.stringify(sum) + '\n');
+    } finally {
+      await sinks.close();
+    }
+  });
+}

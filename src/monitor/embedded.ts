@@ -1,0 +1,361 @@
+/**
+ * Embedded mode: follow a local lake's catalog and score every new object with one or more models.
+ *
+ * The catalog (`_seclake/catalog/objects.jsonl`) numbers published objects 1, 2, 3, ... The monitor keeps a durable
+ * checkpoint, `_seclake/monitor/<name>.json`: the last fully processed sequence number and every model's finding-policy
+ * state (dedup window, entities already reported as new). Per object, in sequence order:
+ *
+ *   1. every model whose pair definition covers the object's source scores it; its findings object is written to
+ *      `ext/seclake_findings/...` (deterministic name and content) and the findings go to the sinks;
+ *   2. then the checkpoint moves past the object (write tmp, fsync, rename, fsync the directory).
+ *
+ * A crash between 1 and 2 redoes the object from the checkpointed policy state: the same findings object is rewritten
+ * with the same uids, so the lake neither loses nor doubles a finding (sinks may see a finding twice; its uid is stable).
+ * A failing object is retried (`retries`, with backoff, from the same policy state), then recorded in
+ * `_seclake/monitor/<name>.failed.jsonl` with the reason and skipped: one bad object never stops the monitor.
+ *
+ * With `watchDir`, raw log files dropped into that folder are ingested into the lake first (watch.ts); the catalog
+ * then brings their objects here.
+ */
+import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, errorMessage } from '../core/errors.js';
+import { FindingPolicy, type FindingPolicyOptions, type FindingPolicyState } from '../findings/policy.js';
+import type { DetectionFinding, Sink } from '../findings/types.js';
+import { readObjects, type CatalogObject } from '../lake/catalog.js';
+import { META_DIR } from '../lake/layout.js';
+import type { IpInsightsModel } from '../detectors/ipinsights/index.js';
+import { createProcessor, type PairSpec, type Processor } from './processor.js';
+import { startFolderWatch, type FolderWatch } from './watch.js';
+
+export const CHECKPOINT_VERSION = 1;
+
+export interface MonitorModelSpec {
+  model: IpInsightsModel | string;
+  /** Name in findings (default: the model file's base name). */
+  name?: string;
+  /** Pair definition: preset name or spec (default `reference`). */
+  pairs?: PairSpec | string;
+}
+
+export interface MonitorOptions {
+  lakeDir: string;
+  models: MonitorModelSpec[];
+  /** Checkpoint name (several monitors can follow one lake). Default `default`. */
+  name?: string;
+  /**
+   * Where a monitor without a checkpoint starts: after the newest object (`now`, the default: "score what arrives"),
+   * at the first object (`beginning`), or after a given sequence number.
+   */
+  start?: 'now' | 'beginning' | { afterSeq: number };
+  policy?: FindingPolicyOptions;
+  sinks?: readonly Sink[];
+  /** Attempts per object before it is recorded as failed (default 3). */
+  retries?: number;
+  /** First retry delay in ms (doubles per attempt; default 200). */
+  retryDelayMs?: number;
+  /** Catalog poll interval in ms for the live mode (default 1000). */
+  pollMs?: number;
+  /** Live mode: also ingest raw files dropped into this folder. */
+  watchDir?: string;
+  onEvent?: (e: MonitorEvent) => void;
+  /** Keep the findings in the summary (default false: only counts). */
+  collectFindings?: boolean;
+}
+
+export type MonitorEvent =
+  | { type: 'start'; afterSeq: number; models: string[] }
+  | { type: 'object'; seq: number; path: string; source: string; pairs: number; findings: number; ms: number; lagMs: number }
+  | { type: 'retry'; seq: number; path: string; attempt: number; reason: string }
+  | { type: 'failed'; seq: number; path: string; reason: string }
+  | { type: 'ingested'; file: string; status: string; events: number; rejects: number }
+  | { type: 'ingest-error'; file: string; reason: string }
+  | { type: 'stop'; reason: string };
+
+export interface MonitorSummary {
+  /** Objects processed (including those no model applied to). */
+  objects: number;
+  failed: number;
+  pairs: number;
+  findings: number;
+  /** Checkpoint after the run. */
+  lastSeq: number;
+  /** Findings, when collectFindings is set. */
+  found?: DetectionFinding[];
+}
+
+interface Checkpoint {
+  version: number;
+  name: string;
+  seq: number;
+  policies: Record<string, FindingPolicyState>;
+  updated_at: string;
+  totals: { objects: number; failed: number; pairs: number; findings: number };
+}
+
+export function monitorDir(lakeDir: string): string {
+  return path.join(lakeDir, META_DIR, 'monitor');
+}
+
+function checkpointPath(lakeDir: string, name: string): string {
+  return path.join(monitorDir(lakeDir), `${name}.json`);
+}
+
+export function failedPath(lakeDir: string, name: string): string {
+  return path.join(monitorDir(lakeDir), `${name}.failed.jsonl`);
+}
+
+/** The checkpoint of a monitor, if it has one. */
+export function readCheckpoint(lakeDir: string, name = 'default'): Checkpoint | undefined {
+  const file = checkpointPath(lakeDir, name);
+  if (!existsSync(file)) return undefined;
+  let cp: Checkpoint;
+  try {
+    cp = JSON.parse(readFileSync(file, 'utf8')) as Checkpoint;
+  } catch (err) {
+    throw new ConfigError(`${file}: unreadable monitor checkpoint: ${errorMessage(err)} (move it aside to start over)`, ['checkpoint']);
+  }
+  if (cp.version !== CHECKPOINT_VERSION || !Number.isInteger(cp.seq)) throw new ConfigError(`${file}: not a version ${CHECKPOINT_VERSION} monitor checkpoint`, ['checkpoint']);
+  return cp;
+}
+
+function writeCheckpoint(lakeDir: string, cp: Checkpoint): void {
+  const dir = monitorDir(lakeDir);
+  mkdirSync(dir, { recursive: true });
+  const file = checkpointPath(lakeDir, cp.name);
+  const tmp = `${file}.tmp`;
+  const fd = openSync(tmp, 'w');
+  try {
+    writeFileSync(fd, JSON.stringify(cp) + '\n');
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+  const dfd = openSync(dir, 'r');
+  try {
+    fsyncSync(dfd);
+  } finally {
+    closeSync(dfd);
+  }
+}
+
+function validName(name: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name)) throw new ConfigError(`monitor name must be 1-64 of [A-Za-z0-9_.-], got ${JSON.stringify(name)}`, ['name']);
+  return name;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A monitor over one lake: `runOnce()` processes the backlog; `start()` follows the catalog until `stop()`. */
+export class LakeMonitor {
+  private processors: Processor[] = [];
+  private cp!: Checkpoint;
+  private stopping = false;
+  private wake: (() => void) | undefined;
+  private watch: FolderWatch | undefined;
+  private readonly name: string;
+  private readonly found: DetectionFinding[] = [];
+  private constructor(private readonly o: MonitorOptions) {
+    this.name = validName(o.name ?? 'default');
+  }
+
+  static async open(o: MonitorOptions): Promise<LakeMonitor> {
+    if (o.models.length === 0) throw new ConfigError('the monitor needs at least one model', ['model']);
+    const m = new LakeMonitor(o);
+    await m.init();
+    return m;
+  }
+
+  private async init(): Promise<void> {
+    const o = this.o;
+    const existing = readCheckpoint(o.lakeDir, this.name);
+    const policyOpts = o.policy ?? {};
+    const multi = o.models.length > 1;
+    for (const spec of o.models) {
+      const proc = await createProcessor({
+        model: spec.model,
+        ...(spec.name ? { modelName: spec.name } : {}),
+        ...(spec.pairs ? { pairs: spec.pairs } : {}),
+        policy: policyOpts,
+        lakeDir: o.lakeDir,
+        ...(o.sinks ? { sinks: o.sinks } : {}),
+        ...(multi ? { keySuffix: spec.name ?? path.basename(typeof spec.model === 'string' ? spec.model : spec.model.path) } : {}),
+      });
+      this.processors.push(proc);
+    }
+    const names = this.processors.map((p) => p.modelRef.name);
+    if (new Set(names).size !== names.length) throw new ConfigError(`two monitored models have the same name (${names.join(', ')}); name them`, ['model']);
+    if (existing) {
+      this.cp = existing;
+      for (const p of this.processors) {
+        const st = existing.policies[p.modelRef.name];
+        if (st) p.policy = FindingPolicy.fromJSON(st, policyOpts);
+      }
+    } else {
+      const start = o.start ?? 'now';
+      const seq = start === 'beginning' ? 0 : start === 'now' ? Math.max(0, ...readObjects(o.lakeDir).map((x) => x.seq)) : start.afterSeq;
+      this.cp = { version: CHECKPOINT_VERSION, name: this.name, seq, policies: {}, updated_at: new Date().toISOString(), totals: { objects: 0, failed: 0, pairs: 0, findings: 0 } };
+    }
+    this.emit({ type: 'start', afterSeq: this.cp.seq, models: names });
+  }
+
+  private emit(e: MonitorEvent): void {
+    this.o.onEvent?.(e);
+  }
+
+  get lastSeq(): number {
+    return this.cp.seq;
+  }
+
+  /** Process one catalogued object with every applicable model; retries, then records a failure. */
+  private async processObject(obj: CatalogObject, totals: MonitorSummary): Promise<void> {
+    const t0 = performance.now();
+    const file = path.join(this.o.lakeDir, obj.path);
+    const applicable = this.processors.filter((p) => p.accepts(obj.source));
+    const snapshot = applicable.map((p) => p.policy.toJSON());
+    const attempts = Math.max(1, this.o.retries ?? 3);
+    let pairs = 0;
+    let findings: DetectionFinding[] = [];
+    let failure: string | undefined;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      pairs = 0;
+      findings = [];
+      failure = undefined;
+      try {
+        for (const p of applicable) {
+          const res = await p.process(file, { object: obj.path, row: 0, source: obj.source });
+          pairs += res.pairs;
+          findings = findings.concat(res.findings);
+        }
+        break;
+      } catch (err) {
+        failure = errorMessage(err);
+        applicable.forEach((p, i) => (p.policy = FindingPolicy.fromJSON(snapshot[i], this.o.policy ?? {})));
+        if (attempt < attempts) {
+          this.emit({ type: 'retry', seq: obj.seq, path: obj.path, attempt, reason: failure });
+          await sleep((this.o.retryDelayMs ?? 200) * 2 ** (attempt - 1));
+        }
+      }
+    }
+    if (failure !== undefined) {
+      mkdirSync(monitorDir(this.o.lakeDir), { recursive: true });
+      appendFileSync(failedPath(this.o.lakeDir, this.name), JSON.stringify({ seq: obj.seq, path: obj.path, reason: failure, attempts, at: new Date().toISOString() }) + '\n');
+      totals.failed++;
+      this.cp.totals.failed++;
+      this.emit({ type: 'failed', seq: obj.seq, path: obj.path, reason: failure });
+    } else {
+      totals.pairs += pairs;
+      totals.findings += findings.length;
+      this.cp.totals.pairs += pairs;
+      this.cp.totals.findings += findings.length;
+      if (this.o.collectFindings) for (const f of findings) this.found.push(f);
+    }
+    totals.objects++;
+    this.cp.totals.objects++;
+    this.cp.seq = obj.seq;
+    for (const p of this.processors) this.cp.policies[p.modelRef.name] = p.policy.toJSON();
+    this.cp.updated_at = new Date().toISOString();
+    writeCheckpoint(this.o.lakeDir, this.cp);
+    if (failure === undefined) {
+      const ms = performance.now() - t0;
+      const created = Date.parse(obj.created_at);
+      this.emit({ type: 'object', seq: obj.seq, path: obj.path, source: obj.source, pairs, findings: findings.length, ms, lagMs: Number.isNaN(created) ? 0 : Date.now() - created });
+    }
+  }
+
+  /** Process every catalogued object after the checkpoint, then return. */
+  async runOnce(): Promise<MonitorSummary> {
+    const totals: MonitorSummary = { objects: 0, failed: 0, pairs: 0, findings: 0, lastSeq: this.cp.seq };
+    for (;;) {
+      const batch = readObjects(this.o.lakeDir, this.cp.seq);
+      if (batch.length === 0) break;
+      for (const obj of batch) {
+        if (this.stopping) break;
+        await this.processObject(obj, totals);
+      }
+      if (this.stopping) break;
+    }
+    totals.lastSeq = this.cp.seq;
+    if (this.o.collectFindings) totals.found = this.found.splice(0);
+    return totals;
+  }
+
+  /** Follow the catalog (and the watch folder) until stop(). Resolves with the totals. */
+  async run(): Promise<MonitorSummary> {
+    const totals: MonitorSummary = { objects: 0, failed: 0, pairs: 0, findings: 0, lastSeq: this.cp.seq };
+    if (this.o.watchDir) {
+      this.watch = startFolderWatch({
+        dir: this.o.watchDir,
+        lakeDir: this.o.lakeDir,
+        onIngested: (e) => {
+          this.emit(e);
+          this.wake?.();
+        },
+      });
+    }
+    while (!this.stopping) {
+      const r = await this.runOnce();
+      totals.objects += r.objects;
+      totals.failed += r.failed;
+      totals.pairs += r.pairs;
+      totals.findings += r.findings;
+      if (r.found) (totals.found ??= []).push(...r.found);
+      if (this.stopping) break;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, this.o.pollMs ?? 1000);
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
+    totals.lastSeq = this.cp.seq;
+    return totals;
+  }
+
+  /** Stop after the current object (and the watch folder's current ingest). */
+  async stop(reason = 'stopped'): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.wake?.();
+    if (this.watch) await this.watch.close();
+    this.emit({ type: 'stop', reason });
+  }
+
+  close(): void {
+    for (const p of this.processors) p.close();
+  }
+}
+
+/** Process the backlog after the checkpoint (or `start`) once and return. */
+export async function monitorOnce(o: MonitorOptions): Promise<MonitorSummary> {
+  const m = await LakeMonitor.open(o);
+  try {
+    return await m.runOnce();
+  } finally {
+    m.close();
+  }
+}
+
+export interface MonitorHandle {
+  monitor: LakeMonitor;
+  /** Resolves when the monitor has stopped. */
+  done: Promise<MonitorSummary>;
+  stop(reason?: string): Promise<MonitorSummary>;
+}
+
+/** Start following the lake in the background. */
+export async function startMonitor(o: MonitorOptions): Promise<MonitorHandle> {
+  const monitor = await LakeMonitor.open(o);
+  const done = monitor.run().finally(() => monitor.close());
+  return {
+    monitor,
+    done,
+    stop: async (reason?: string) => {
+      await monitor.stop(reason);
+      return done;
+    },
+  };
+}
