@@ -14,6 +14,7 @@ import { PairCollector } from '../../src/detectors/ipinsights/data.js';
 import { trainIpInsights } from '../../src/detectors/ipinsights/train.js';
 import { ingest } from '../../src/ingest/ingest.js';
 import { createS3Client } from '../../src/lake/s3.js';
+import { createProcessor, type ProcessObjectFn } from '../../src/monitor/processor.js';
 import { MOTO_ACCOUNT, startMoto, type Moto } from '../helpers/moto.js';
 
 export const BUCKET = 'security-lake-test';
@@ -161,7 +162,7 @@ export async function buildLakeObjects(dir: string, name: string, text: string):
   const input = path.join(dir, `${name}.log`);
   mkdirSync(dir, { recursive: true });
   writeFileSync(input, text);
-  const summary = await ingest({ lakeDir: lake, paths: [input] });
+  const summary = await ingest({ lakeDir: lake, paths: [input], region: REGION });
   const res = summary.inputs[0]!;
   if (res.status !== 'ingested') throw new Error(`ingest of ${name} failed: ${res.message ?? res.status}`);
   return res.objects.map((key) => ({ key, file: path.join(lake, key), rows: 0 }));
@@ -210,4 +211,15 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     await new Promise((r) => setTimeout(r, everyMs));
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+export interface TestProcess {
+  process: ProcessObjectFn;
+  close(): Promise<void>;
+}
+
+/** The monitor's per-object processor (src/monitor/processor.ts) on a model file, default pair definition. */
+export async function makeProcess(modelPath: string): Promise<TestProcess> {
+  const p = await createProcessor({ model: modelPath });
+  return { process: p.process, close: () => Promise.resolve(p.close()) };
 }

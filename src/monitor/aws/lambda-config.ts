@@ -30,6 +30,10 @@ export const lambdaEnvSchema = z
     MODEL_PATH: optional(z.string()),
     /** Score through a SageMaker-compatible endpoint (SageMaker IP Insights, or seclake serve) instead of in-process. */
     ENDPOINT_NAME: optional(z.string().regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, 'must be a SageMaker endpoint name')),
+    /** The model's name in findings (default: the model file's base name, or the endpoint name). */
+    MODEL_NAME: optional(z.string().min(1).max(128)),
+    /** Pair definition preset (reference, flow-peer, user-login; default reference). */
+    PAIRS: optional(z.string()),
     /** Where findings go: s3://bucket/prefix. Default: next to the source object (its bucket and lake prefix). */
     FINDINGS_S3_URI: optional(s3Uri),
     /** Dead-letter queue for poison messages (recommended; the SAM template creates one). */

@@ -19,6 +19,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { errorMessage } from '../../core/errors.js';
 import type { DetectionFinding, Sink, SourceRef } from '../../findings/types.js';
+import type { ProcessObjectFn, ProcessResult } from '../processor.js';
 import { S3ObjectError } from './errors.js';
 import { parseLakeKey, s3Uri, type LakeKeyInfo, type S3ObjectRef } from './notifications.js';
 
@@ -107,16 +108,8 @@ export async function downloadObject(
   }
 }
 
-/** What the per-object processor reports (the monitor's processObject). */
-export interface ProcessResult {
-  rows: number;
-  pairs: number;
-  scored: number;
-  findings: DetectionFinding[];
-}
-
-/** The per-object processor: a local Parquet file (the downloaded object) and its reference -> findings. */
-export type ProcessObjectFn = (localParquetPath: string, ref: SourceRef) => Promise<ProcessResult>;
+/** The per-object processor (src/monitor/processor.ts): a local Parquet file and its reference -> findings. */
+export type { ProcessResult, ProcessObjectFn } from '../processor.js';
 
 /** The record written once an object is fully processed. */
 export interface DoneRecord {
@@ -211,7 +204,7 @@ export function createObjectHandler(opts: ObjectHandlerOptions): (ref: S3ObjectR
       try {
         result = await opts.process(dl.file, sourceRef);
       } catch (err) {
-        throw new S3ObjectError(uri, `processing failed: ${errorMessage(err)}`, false, { cause: err });
+        throw new S3ObjectError(uri, `processing failed: ${errorMessage(err).replace(/\s*\n\s*/g, ' ')}`, false, { cause: err });
       }
       let findingsObject: string | null = null;
       if (result.findings.length > 0) {
