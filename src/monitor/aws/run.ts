@@ -139,6 +139,8 @@ export function createAwsMonitor(o: AwsMonitorOptions): AwsMonitorHandle {
 /** One human line per event (stderr). */
 export function describeEvent(e: MonitorEvent): string {
   switch (e.type) {
+    case 'start':
+      return `polling ${e.queueUrl} (visibility ${e.visibilityTimeout}s, moved aside after ${e.maxReceives} receives)`;
     case 'processed': {
       const parts = e.result.objects.map((o) =>
         o.status === 'processed'

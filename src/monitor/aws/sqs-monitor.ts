@@ -57,6 +57,7 @@ export interface SqsMonitorOptions {
 }
 
 export type MonitorEvent =
+  | { type: 'start'; queueUrl: string; visibilityTimeout: number; maxReceives: number }
   | { type: 'processed'; messageId: string; receiveCount: number; result: MessageResult }
   | { type: 'retry'; messageId: string; receiveCount: number; delaySeconds: number; reason: string }
   | { type: 'moved-aside'; messageId: string; receiveCount: number; reason: string; movedTo: MovedAside }
@@ -147,6 +148,7 @@ export class SqsMonitor {
     let receiveBackoffMs = 500;
     const heartbeatMs = Math.max(1000, Math.floor((this.visibility * 1000) / 3));
     const heartbeat = setInterval(() => void this.extendHeld(), heartbeatMs);
+    this.emit({ type: 'start', queueUrl: this.o.queueUrl, visibilityTimeout: this.visibility, maxReceives: this.retry.maxReceives });
     try {
       while (!signal.aborted) {
         let messages: Message[];
