@@ -202,3 +202,47 @@ test('EventBridge (Security Lake subscriber) and SNS-wrapped messages sent by ha
   assert.equal(stats.objects, 2);
   assert.equal((await listKeys(env, 'eb/ext/seclake_findings/', 'shapes-bucket')).length, 1);
 });
+
+test('heartbeat keeps a long object from a second worker; stop() releases unstarted messages to it at once', async () => {
+  const q = await makeBucketAndQueue(env, 'heartbeat', { bucket: 'hb-bucket' });
+  const key1 = await uploadObject(env, anomalous, { bucket: 'hb-bucket', prefix: 'one' });
+  const key2 = await uploadObject(env, normal, { bucket: 'hb-bucket', prefix: 'two' });
+  // Worker A: a 3 s visibility timeout but 7 s per object (the real processor after a pause), one at a time.
+  let firstStarted!: () => void;
+  const started = new Promise<void>((r) => (firstStarted = r));
+  const slow = async (file: string, ref: Parameters<typeof proc.process>[1]) => {
+    firstStarted();
+    await new Promise((r) => setTimeout(r, 7000));
+    return proc.process(file, ref);
+  };
+  const store = new S3FindingsStore(env.s3, undefined, path.join(env.tmp, 'stage'));
+  const aEvents: MonitorEvent[] = [];
+  const a: SqsMonitor = new SqsMonitor({
+    sqs: env.sqs,
+    queueUrl: q.queueUrl,
+    handleObject: createObjectHandler({ s3: env.s3, process: slow, store, tmpRoot: path.join(env.tmp, 'dl-a') }),
+    visibilityTimeout: 3,
+    waitTimeSeconds: 1,
+    batchSize: 10,
+    dlqUrl: q.dlqUrl,
+    onEvent: (e) => {
+      aEvents.push(e);
+      if (e.type === 'processed') a.stop();
+    },
+  });
+  const aRun = a.run();
+  await started;
+  // Worker B polls the same queue meanwhile, for longer than A's visibility timeout.
+  const b = monitorFor(q.queueUrl, { idleExitMs: 9000 });
+  const [aStats, bStats] = await Promise.all([aRun, b.monitor.run()]);
+  const processedBy = (events: MonitorEvent[]) => events.flatMap((e) => (e.type === 'processed' ? e.result.objects.filter((o) => o.status === 'processed').map((o) => o.uri) : []));
+  const byA = processedBy(aEvents);
+  const byB = processedBy(b.events);
+  assert.equal(aStats.received, 2, 'A received both messages in one batch');
+  assert.equal(byA.length, 1, 'A finished the object it had started, then stopped');
+  assert.equal(aStats.released, 1, 'A released the message it had not started');
+  assert.deepEqual([...byA, ...byB].sort(), [`s3://hb-bucket/${key1}`, `s3://hb-bucket/${key2}`].sort(), 'each object processed exactly once');
+  assert.ok(!byB.includes(byA[0]!), 'B never got the object A held for 7 s with a 3 s visibility timeout');
+  assert.equal(bStats.objects, 1);
+  assert.deepEqual(await queueDepth(env, q.queueUrl), { visible: 0, inFlight: 0 });
+});
