@@ -1,45 +1,41 @@
 /**
- * The (entity, IP) pairs the demo's two models learn and score.
+ * The (entity, IP) pairs the demo's two models learn, taken from the monitor's pair presets
+ * (`src/monitor/processor.ts`) so that training and monitoring use one definition:
  *
- * - `flows` (instance -> peer): for every VPC flow record, the instance whose interface logged it and the address
- *   at the other end: the source of an ingress record, the destination of an egress record. "Which addresses does
- *   this instance talk to." (The reference solution's query, src_endpoint.instance_uid with src_endpoint.ip, pairs
+ * - `flows` = preset `flow-peer` over the `vpc_flow` view: the instance whose interface logged a flow record and the
+ *   address at the other end (source of an ingress record, destination of an egress record). "Which addresses does
+ *   this instance talk to." (The reference solution's pair, src_endpoint.instance_uid with src_endpoint.ip, pairs
  *   an instance with its *own* address for flow logs that carry flow-direction, as v5 logs do, because OCSF puts
  *   the instance on the destination endpoint of ingress records; it cannot see who connects to an instance.)
- * - `logins` (user -> source address): console sign-ins and other authentications in `cloudtrail_auth`:
- *   actor.user.name with src_endpoint.ip. Service-invoked events (no user name, no IP) drop out.
+ * - `logins` = preset `user-login` over the `cloudtrail_auth` view: actor.user.name with src_endpoint.ip of console
+ *   sign-ins and other authentications. Service-invoked events (no user name, no IP) drop out.
  *
  * Every query returns (entity, ip, time) and accepts an optional time window, given as integer epoch milliseconds
  * (validated here, so the literals spliced into the SQL are always plain integers).
  */
 import { ConfigError } from '../core/errors.js';
+import { pairPreset } from '../monitor/processor.js';
 
 export type PairModel = 'flows' | 'logins';
 
-export const FLOW_ENTITY_SQL = "CASE WHEN connection_info.direction_id = 1 THEN dst_endpoint.instance_uid ELSE src_endpoint.instance_uid END";
-export const FLOW_PEER_SQL = 'CASE WHEN connection_info.direction_id = 1 THEN src_endpoint.ip ELSE dst_endpoint.ip END';
-
-export const FLOW_PAIRS_SQL =
-  `SELECT ${FLOW_ENTITY_SQL} AS entity, ${FLOW_PEER_SQL} AS ip, time FROM vpc_flow\n` +
-  `WHERE connection_info.direction_id IN (1, 2) AND ${FLOW_ENTITY_SQL} IS NOT NULL AND ${FLOW_ENTITY_SQL} <> '-'\n` +
-  `  AND ${FLOW_PEER_SQL} IS NOT NULL`;
-
-export const LOGIN_PAIRS_SQL =
-  'SELECT actor.user.name AS entity, src_endpoint.ip AS ip, time FROM cloudtrail_auth\n' +
-  "WHERE actor.user.name IS NOT NULL AND actor.user.name <> '' AND src_endpoint.ip IS NOT NULL";
-
-export const PAIR_SQL: Record<PairModel, string> = { flows: FLOW_PAIRS_SQL, logins: LOGIN_PAIRS_SQL };
+/** The monitor preset and the lake view each model uses. */
+export const PAIR_SOURCES: Record<PairModel, { preset: string; view: string }> = {
+  flows: { preset: 'flow-peer', view: 'vpc_flow' },
+  logins: { preset: 'user-login', view: 'cloudtrail_auth' },
+};
 
 function msLiteral(ms: number, name: string): string {
   if (!Number.isSafeInteger(ms)) throw new ConfigError(`${name} must be an integer epoch-millisecond time, got ${ms}`, [name]);
   return String(ms);
 }
 
-/** The model's pair query restricted to since <= time < until (either bound optional). */
+/** The model's pair query over its lake view, restricted to since <= time < until (either bound optional). */
 export function pairSql(model: PairModel, window: { sinceMs?: number; untilMs?: number } = {}): string {
+  const { preset, view } = PAIR_SOURCES[model];
+  const spec = pairPreset(preset);
   const conds: string[] = [];
+  if (spec.where) conds.push(`(${spec.where})`);
   if (window.sinceMs !== undefined) conds.push(`time >= ${msLiteral(window.sinceMs, 'since')}`);
   if (window.untilMs !== undefined) conds.push(`time < ${msLiteral(window.untilMs, 'until')}`);
-  const base = PAIR_SQL[model];
-  return conds.length === 0 ? base : `SELECT entity, ip, time FROM (\n${base}\n) WHERE ${conds.join(' AND ')}`;
+  return `SELECT (${spec.entity}) AS entity, (${spec.ip}) AS ip, time FROM ${view}${conds.length ? `\nWHERE ${conds.join('\n  AND ')}` : ''}`;
 }

@@ -20,7 +20,7 @@ import { readObjects } from '../lake/catalog.js';
 import { loadDemoNetworks, type DemoNetworks } from './asn-pools.js';
 import type { AttackKind } from './attacks.js';
 import { generateDemo, type GenerateResult } from './generate.js';
-import { pairSql, type PairModel } from './pairs.js';
+import { PAIR_SOURCES, pairSql, type PairModel } from './pairs.js';
 import { HOUR } from './traffic.js';
 
 export const MARKER_FILE = '.seclake-demo';
@@ -72,8 +72,8 @@ export interface ModelInfo {
   heldOutPairs: number;
   threshold: number | null;
   auc: number;
-  /** The pair query the model was trained on (without the time window): what the monitor must score. */
-  sql: string;
+  /** The monitor's pair preset the model was trained on (what the monitor scores with it). */
+  pairs: string;
 }
 
 export interface DemoSetup {
@@ -103,7 +103,7 @@ async function timed<T>(timings: StepTiming[], step: string, log: (l: string) =>
   const { value, detail } = await fn();
   const ms = Math.round(performance.now() - t0);
   timings.push({ step, ms, detail });
-  log(`  ${step.padEnd(10)} ${(ms / 1000).toFixed(1).padStart(5)} s  ${detail}`);
+  log(`  ${step.padEnd(17)} ${(ms / 1000).toFixed(1).padStart(5)} s  ${detail}`);
   return value;
 }
 
@@ -199,7 +199,7 @@ export async function setupDemo(opts: SetupOptions): Promise<DemoSetup> {
         detail: `${ex.written.toLocaleString('en-US')} held-out pairs vs generated ASN pairs: AUC ${r.evaluation.auc.toFixed(4)}, threshold ${Number(thr).toFixed(3)} at FPR <= ${settings.maxFpr}`,
       };
     });
-    models[name] = { name, path: file, trainPairs: trained.pairs, entities: trained.entities, heldOutPairs: cal.heldOut, threshold: cal.threshold, auc: cal.auc, sql: pairSql(name) };
+    models[name] = { name, path: file, trainPairs: trained.pairs, entities: trained.entities, heldOutPairs: cal.heldOut, threshold: cal.threshold, auc: cal.auc, pairs: PAIR_SOURCES[name].preset };
   }
   const setup: DemoSetup = { dataDir, lakeDir, generated, models, baselineSeq, attackPeriodFiles, timings, reused: false };
   writeFileSync(stateFile, JSON.stringify(setup, null, 2) + '\n');

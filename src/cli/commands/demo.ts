@@ -1,23 +1,233 @@
-import type { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { ConfigError } from '../../core/errors.js';
 import { ingest } from '../../ingest/ingest.js';
 import { resolveLakeDir } from '../../lake/layout.js';
 import { openLakeQuery } from '../../lake/views.js';
+import { ATTACK_KINDS, type AttackKind } from '../../demo/attacks.js';
+import { DEFAULTS, generateDemo, LABELS_FILE, LOGS_DIR, MANIFEST_FILE } from '../../demo/generate.js';
+import { describeEnvironment } from '../../demo/environment.js';
+import { runDemo, DEFAULT_DATA_DIR, DEFAULT_PORT, formatOnceReport } from '../../demo/pipeline.js';
 import { formatSummary } from './ingest.js';
 import { renderTable } from '../format.js';
 
 export const REFERENCE_QUERY =
   "SELECT src_endpoint.instance_uid as instance_id, src_endpoint.ip as sourceip FROM vpc_flow WHERE src_endpoint.ip IS NOT NULL AND src_endpoint.instance_uid IS NOT NULL AND src_endpoint.instance_uid != '-' AND src_endpoint.ip != '-'";
 
+function intOption(flag: string, text: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${flag} must be an integer from ${min} to ${max}, got '${text}'`, [flag.slice(2)]);
+  return n;
+}
+
+function numberOption(flag: string, text: string, min: number, max: number): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new ConfigError(`${flag} must be a number from ${min} to ${max}, got '${text}'`, [flag.slice(2)]);
+  return n;
+}
+
+export function parseAttackList(text: string): AttackKind[] {
+  if (text.trim() === '' || text.trim() === 'none') return [];
+  const kinds = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (kinds.length === 1 && kinds[0] === 'all') return [...ATTACK_KINDS];
+  for (const k of kinds) {
+    if (!(ATTACK_KINDS as readonly string[]).includes(k)) throw new ConfigError(`--attacks: unknown attack '${k}' (known: ${ATTACK_KINDS.join(', ')}, all, none)`, ['attacks']);
+  }
+  return kinds as AttackKind[];
+}
+
+function parseEnd(text: string): number {
+  const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text);
+  if (!Number.isFinite(ms)) throw new ConfigError(`--end: not an ISO-8601 date or time: '${text}'`, ['end']);
+  return ms;
+}
+
+interface DemoCliOptions {
+  port: string;
+  host: string;
+  data: string;
+  fresh?: boolean;
+  once?: boolean;
+  json?: boolean;
+  seed: string;
+  days: string;
+  attacks: string;
+  interval: string;
+  attackEvery: string;
+  threads?: string;
+}
+
+interface GenerateCliOptions {
+  out: string;
+  days: string;
+  seed: string;
+  attacks: string;
+  end?: string;
+  attackDays: string;
+  objectMinutes: string;
+  volume: string;
+  json?: boolean;
+}
+
 export function registerDemo(program: Command): void {
-  program
+  // `demo` and `demo generate` share option names (--days, --seed, --attacks, --json). Commander hands options after
+  // a subcommand to the parent unless positional options are on for every level above it, including the root
+  // (whose only options are --version and --help, which still work before any subcommand).
+  program.enablePositionalOptions();
+  const demo = program
     .command('demo')
-    .description('Run the pipeline end to end on the bundled sample logs (what `npm start` runs)')
-    .option('--lake <dir>', 'lake directory (default: $SECLAKE_LAKE or ./seclake-data)')
+    // `demo generate --json` is the subcommand's option, not demo's.
+    .enablePositionalOptions()
+    .description('The whole system on one machine, live (what `npm start` runs): generate -> ingest -> train -> calibrate -> serve + dashboard -> monitor')
+    .option('--port <n>', 'HTTP port for the API and the dashboard (0 = any free port)', String(DEFAULT_PORT))
+    .option('--host <addr>', 'address to bind', '127.0.0.1')
+    .option('--data <dir>', 'demo folder (generated logs, lake, models, findings)', DEFAULT_DATA_DIR)
+    .option('--fresh', 'delete the demo folder first and start over (otherwise an existing setup is reused)')
+    .option('--once', 'run the pipeline to the end without serving, then print precision/recall against the labels')
+    .option('--json', 'with --once: print the result as JSON on stdout')
+    .option('--seed <n>', 'seed of the generated environment', String(DEFAULTS.seed))
+    .option('--days <n>', 'days of history', String(DEFAULTS.days))
+    .option('--attacks <list>', `attacks in the last day of history (comma-separated; all, none; kinds: ${ATTACK_KINDS.join(', ')})`, 'all')
+    .option('--interval <seconds>', 'live mode: a new log object every N seconds', '5')
+    .option('--attack-every <seconds>', 'live mode: mean time between live attacks (0 = none)', '90')
+    .option('--threads <n>', 'training threads (default: one per core)')
+    .addHelpText(
+      'after',
+      `
+Steps:
+  1. generate  ${DEFAULTS.days} days of VPC flow logs, Route 53 query logs and CloudTrail for a small AWS account
+               (seclake demo generate --help), with labelled attacks in the last day;
+  2. ingest    the attack-free days into the lake (<data>/lake);
+  3. train     two IP Insights models: instance -> peer address (VPC flows) and user -> source address
+               (CloudTrail sign-ins);
+  4. calibrate each on a held-out window (alert threshold at a false positive budget);
+  5. serve     the SageMaker-compatible API and the dashboard on http://127.0.0.1:${DEFAULT_PORT};
+  6. monitor   the last day (replayed) and new log objects written every few seconds, with occasional attacks.
+Ctrl-C stops cleanly. With --once: steps 1-4, then the monitor over the attack period, then precision and recall
+of the findings against the labels (docs/demo.md explains the matching).
+
+Examples:
+  npm start                                   # = seclake demo
+  seclake demo --fresh --port 9090
+  seclake demo --once --json > result.json
+  seclake demo samples                        # the bundled AWS sample logs through the ingest`,
+    )
+    .action(async (o: DemoCliOptions) => {
+      const port = intOption('--port', o.port, 0, 65535);
+      const seed = intOption('--seed', o.seed, 0, 2 ** 32 - 1);
+      const days = numberOption('--days', o.days, 2, 60);
+      const interval = numberOption('--interval', o.interval, 0.5, 3600);
+      const attackEvery = numberOption('--attack-every', o.attackEvery, 0, 86_400);
+      const res = await runDemo({
+        dataDir: path.resolve(o.data),
+        port,
+        host: o.host,
+        fresh: o.fresh === true,
+        once: o.once === true,
+        seed,
+        days,
+        attacks: parseAttackList(o.attacks),
+        intervalMs: Math.round(interval * 1000),
+        attackEveryMs: Math.round(attackEvery * 1000),
+        ...(o.threads !== undefined ? { threads: intOption('--threads', o.threads, 1, 256) } : {}),
+        log: (line) => process.stderr.write(line + '\n'),
+      });
+      if (o.once && res.once) {
+        if (o.json) process.stdout.write(JSON.stringify(res.once, null, 2) + '\n');
+        else process.stdout.write(formatOnceReport(res.once));
+      }
+    });
+
+  demo
+    .command('generate')
+    .description('Write a realistic, seeded demo environment: raw AWS logs as delivered to S3, plus labelled attacks')
+    .requiredOption('--out <dir>', 'output folder (logs/AWSLogs/..., labels.jsonl, manifest.json)')
+    .option('--days <n>', 'days of history', String(DEFAULTS.days))
+    .option('--seed <n>', 'seed: the same seed and --end give byte-identical files', String(DEFAULTS.seed))
+    .option('--attacks <list>', `attacks to inject (comma-separated; all, none; kinds: ${ATTACK_KINDS.join(', ')})`, 'all')
+    .option('--end <iso>', 'end of the history (default: the current hour)')
+    .option('--attack-days <n>', 'length of the attack period at the end of the history, in days', String(DEFAULTS.attackDays))
+    .option('--object-minutes <n>', 'delivery interval: one object per source per N minutes', String(DEFAULTS.objectMinutes))
+    .option('--volume <x>', 'traffic volume multiplier', '1')
+    .option('--json', 'print a JSON summary (environment, objects, attacks) on stdout')
+    .addHelpText(
+      'after',
+      `
+The environment: account 123456789012, us-east-1, one VPC (10.0.0.0/16) with public, app and db subnets in two AZs;
+instances web-1..3, bastion-1, app-1..3, batch-1, db-1..2; eight IAM users. Internet clients and employees' homes come
+from real consumer ISP ranges (ASN table @ip-location-db/asn). Volumes follow a diurnal curve.
+
+Written:
+  <out>/logs/AWSLogs/<acct>/vpcflowlogs/<region>/YYYY/MM/DD/<acct>_vpcflowlogs_<region>_<fl-id>_<stamp>_<hash>.log.gz
+  <out>/logs/AWSLogs/<acct>/vpcdnsquerylogs/<vpc-id>/YYYY/MM/DD/...log.gz     Route 53 Resolver query logs
+  <out>/logs/AWSLogs/<acct>/CloudTrail/<region>/YYYY/MM/DD/...json.gz         CloudTrail
+  <out>/labels.jsonl    one line per attack: id, kind, time window, entities, ips, the records (file, line)
+  <out>/manifest.json   the environment (ids, subnets, addresses) and counts
+
+Attacks (${ATTACK_KINDS.join(', ')}) happen in the last --attack-days; the history before is clean.
+
+Examples:
+  seclake demo generate --out ./demo-env --days 3 --seed 42 --end 2026-01-10
+  seclake ingest ./demo-env/logs --lake ./demo-lake
+  seclake demo generate --out ./demo-env --attacks scan,exfiltration --json`,
+    )
+    .action(async (o: GenerateCliOptions) => {
+      const res = await generateDemo({
+        out: o.out,
+        days: numberOption('--days', o.days, 0.05, 60),
+        seed: intOption('--seed', o.seed, 0, 2 ** 32 - 1),
+        attacks: parseAttackList(o.attacks),
+        attackDays: numberOption('--attack-days', o.attackDays, 0, 59),
+        objectMinutes: intOption('--object-minutes', o.objectMinutes, 1, 1440),
+        volume: { scale: numberOption('--volume', o.volume, 0.01, 100) },
+        ...(o.end !== undefined ? { end: parseEnd(o.end) } : {}),
+      });
+      const summary = {
+        out: res.out,
+        logs: res.logsDir,
+        labels: res.labelsFile,
+        manifest: path.join(res.out, MANIFEST_FILE),
+        seed: res.seed,
+        start: new Date(res.start).toISOString(),
+        end: new Date(res.end).toISOString(),
+        attack_period_start: new Date(res.attackStart).toISOString(),
+        objects: res.objects.length,
+        records: res.records,
+        attacks: res.labels.map((l) => ({ attack_id: l.attack_id, kind: l.kind, start: l.start, end: l.end, entities: l.entity_names, ips: l.ips, records: l.records.length, description: l.description })),
+        environment: describeEnvironment(res.env),
+        elapsed_ms: res.elapsed_ms,
+      };
+      if (o.json) {
+        process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+        return;
+      }
+      const n = res.records.vpc_flow + res.records.route53 + res.records.cloudtrail;
+      process.stdout.write(
+        `Generated ${res.objects.length} objects, ${n.toLocaleString('en-US')} records (${res.records.vpc_flow.toLocaleString('en-US')} VPC flow, ` +
+          `${res.records.route53.toLocaleString('en-US')} Route 53, ${res.records.cloudtrail.toLocaleString('en-US')} CloudTrail) ` +
+          `from ${summary.start} to ${summary.end} in ${(res.elapsed_ms / 1000).toFixed(1)} s\n` +
+          `  logs:   ${path.join(res.out, LOGS_DIR)}\n  labels: ${path.join(res.out, LABELS_FILE)}\n\n`,
+      );
+      if (res.labels.length > 0) {
+        process.stdout.write(
+          renderTable(
+            ['attack', 'start', 'records', 'what'],
+            res.labels.map((l) => [l.attack_id, l.start, String(l.records.length), l.description]),
+          ) + '\n',
+        );
+      }
+      process.stdout.write(`\nNext: seclake ingest ${path.join(o.out, LOGS_DIR)} --lake ./demo-lake\n`);
+    });
+
+  demo
+    .command('samples')
+    .description('Ingest the bundled sample logs (real AWS documentation examples) and run the reference query')
+    .addOption(new Option('--lake <dir>', 'lake directory (default: $SECLAKE_LAKE or ./seclake-data)'))
     .action(async (o: { lake?: string }) => {
       const lakeDir = resolveLakeDir(o.lake);
       const samples = fileURLToPath(new URL('../../../assets/samples', import.meta.url));
-      process.stderr.write(`seclake demo: ingesting the bundled sample logs (${samples}) into ${lakeDir}\n\n`);
+      process.stderr.write(`seclake demo samples: ingesting the bundled sample logs (${samples}) into ${lakeDir}\n\n`);
       const summary = await ingest({ lakeDir, paths: [samples] });
       process.stdout.write(formatSummary(summary));
       const db = await openLakeQuery(lakeDir);

@@ -1,0 +1,265 @@
+/**
+ * `seclake demo` as a library: the whole system on one machine.
+ *
+ *   setup (setup.ts): generate history -> ingest the clean baseline -> train -> calibrate
+ *   --once:  ingest the attack period -> monitor it once -> precision/recall of the findings against the labels
+ *   live:    serve the SageMaker API + dashboard -> start the embedded monitor (watching <data>/incoming) ->
+ *            replay the attack period into the lake -> a live generator drops new objects every few seconds
+ *            (sometimes an attack) into <data>/incoming until stopped (SIGINT/SIGTERM or the AbortSignal).
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { SeclakeError, errorMessage } from '../core/errors.js';
+import { mountDashboard } from '../dashboard/index.js';
+import { ingest } from '../ingest/ingest.js';
+import { startIpInsightsServer } from '../serve/ipinsights.js';
+import { loadDemoNetworks } from './asn-pools.js';
+import type { AttackKind } from './attacks.js';
+import { LiveGenerator } from './generate.js';
+import { evaluateFindings, readLabelsFile, type Evaluation, type FindingLike } from './labels.js';
+import { runMonitorOnce, startLiveMonitor, type DemoFinding, type DemoModel, type LiveMonitor } from './monitor.js';
+import { setupDemo, type DemoSetup, type StepTiming } from './setup.js';
+
+export const DEFAULT_DATA_DIR = './seclake-demo';
+export const DEFAULT_PORT = 8080;
+
+export interface DemoOptions {
+  dataDir: string;
+  port?: number;
+  host?: string;
+  fresh?: boolean;
+  once?: boolean;
+  seed?: number;
+  days?: number;
+  attacks?: readonly AttackKind[];
+  /** Live mode: one new object per source every N ms (default 5000). */
+  intervalMs?: number;
+  /** Live mode: mean time between attacks (default 90 s; 0 = none). */
+  attackEveryMs?: number;
+  threads?: number;
+  /** Traffic volume multiplier (tests). */
+  volume?: number;
+  /** End of the generated history (default: now). Tests pin it. */
+  end?: number;
+  log?: (line: string) => void;
+  /** Live mode stops when this aborts (besides SIGINT/SIGTERM). */
+  signal?: AbortSignal;
+  /** Called once the server is listening (tests read the URL). */
+  onReady?: (info: { url: string; dashboard: string }) => void;
+}
+
+export interface OnceReport {
+  data_dir: string;
+  /** The setup (generate, ingest, train, calibrate) was found in the folder and reused: its steps are not timed. */
+  reused_setup: boolean;
+  history: { start: string; end: string; attack_period_start: string };
+  steps: StepTiming[];
+  total_ms: number;
+  models: { name: string; train_pairs: number; entities: number; held_out_pairs: number; threshold: number | null; auc: number }[];
+  findings_by_model: Record<string, number>;
+  matching: string;
+  evaluation: Evaluation;
+}
+
+export interface DemoResult {
+  setup: DemoSetup;
+  once?: OnceReport;
+}
+
+export const MATCHING_RULES =
+  'A finding is a true positive when its (entity, ip) pair is one of a labelled attack\'s record pairs and its event time is inside that attack\'s window. ' +
+  'Precision = true-positive findings / findings. Attack recall = attacks with >= 1 true-positive finding / attacks. ' +
+  'Record recall = labelled scored records whose (entity, ip) pair some true-positive finding of the attack matched / labelled scored records.';
+
+const pct = (x: number | null): string => (x === null ? 'n/a' : `${(x * 100).toFixed(1)}%`);
+
+export function formatOnceReport(r: OnceReport): string {
+  const lines: string[] = [];
+  lines.push('seclake demo --once');
+  lines.push(`  history ${r.history.start} .. ${r.history.end}; attacks after ${r.history.attack_period_start}`);
+  lines.push('');
+  lines.push(`Wall time per step${r.reused_setup ? ' (setup reused from the demo folder; --fresh times every step)' : ''}:`);
+  for (const s of r.steps) lines.push(`  ${s.step.padEnd(18)} ${(s.ms / 1000).toFixed(1).padStart(6)} s  ${s.detail}`);
+  lines.push(`  ${'total'.padEnd(18)} ${(r.total_ms / 1000).toFixed(1).padStart(6)} s`);
+  lines.push('');
+  lines.push('Models:');
+  for (const m of r.models) {
+    lines.push(`  ${m.name.padEnd(7)} ${m.train_pairs.toLocaleString('en-US')} training pairs, ${m.entities} entities; held-out AUC ${m.auc.toFixed(4)}, threshold ${m.threshold === null ? 'n/a' : m.threshold.toFixed(3)}; ${r.findings_by_model[m.name] ?? 0} findings`);
+  }
+  const e = r.evaluation;
+  lines.push('');
+  lines.push(`Findings: ${e.findings} (${e.true_positives} true positives, ${e.false_positives} false positives)`);
+  lines.push(`  precision      ${pct(e.precision)}`);
+  lines.push(`  attack recall  ${pct(e.attack_recall)} (${e.attacks_detected}/${e.attacks} attacks)`);
+  lines.push(`  record recall  ${pct(e.record_recall)} (${e.detected_records}/${e.scored_records} labelled scored records)`);
+  lines.push('');
+  lines.push('Per attack:');
+  for (const a of e.per_attack) {
+    lines.push(`  ${a.detected ? 'FOUND ' : 'missed'} ${a.attack_id.padEnd(32)} ${String(a.findings).padStart(4)} findings, ${a.detected_records}/${a.scored_records} records  ${a.description}`);
+  }
+  if (e.false_positive_examples.length > 0) {
+    lines.push('');
+    lines.push('False positives (first few):');
+    for (const f of e.false_positive_examples.slice(0, 5)) lines.push(`  ${new Date(f.time).toISOString()}  ${f.model ?? ''} ${f.entity} ${f.ip}`);
+  }
+  lines.push('');
+  lines.push(`Matching: ${r.matching}`);
+  return lines.join('\n') + '\n';
+}
+
+function toFindingLike(f: DemoFinding): FindingLike {
+  return { entity: f.entity, ip: f.ip, time: f.time, model: f.model };
+}
+
+export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
+  const log = opts.log ?? (() => {});
+  const t0 = performance.now();
+  const dataDir = path.resolve(opts.dataDir);
+  log(`seclake demo: a small AWS account, simulated on this machine (${dataDir})`);
+  const nets = await loadDemoNetworks();
+  const setup = await setupDemo({
+    dataDir,
+    networks: nets,
+    log,
+    ...(opts.fresh ? { fresh: true } : {}),
+    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+    ...(opts.days !== undefined ? { days: opts.days } : {}),
+    ...(opts.attacks ? { attacks: opts.attacks } : {}),
+    ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+    ...(opts.volume !== undefined ? { volume: opts.volume } : {}),
+    ...(opts.end !== undefined ? { end: opts.end } : {}),
+  });
+  const timings = [...setup.timings];
+  const models: DemoModel[] = [
+    { name: 'flows', path: setup.models.flows.path, pairs: setup.models.flows.pairs },
+    { name: 'logins', path: setup.models.logins.path, pairs: setup.models.logins.pairs },
+  ];
+
+  if (opts.once) {
+    const ta = performance.now();
+    const s = await ingest({ lakeDir: setup.lakeDir, paths: setup.attackPeriodFiles });
+    if (s.totals.failed > 0 || s.totals.rejects > 0) throw new SeclakeError(`ingesting the attack period: ${s.totals.failed} inputs failed, ${s.totals.rejects} records rejected`);
+    timings.push({ step: 'ingest attack day', ms: Math.round(performance.now() - ta), detail: `${s.totals.ingested} objects (${s.totals.duplicates} already in the lake), ${s.totals.events.toLocaleString('en-US')} events, 0 rejects` });
+    log(`  ${'ingest attack day'.padEnd(17)} ${((performance.now() - ta) / 1000).toFixed(1).padStart(5)} s  attack period: ${s.totals.events.toLocaleString('en-US')} events`);
+    const tm = performance.now();
+    const { findings } = await runMonitorOnce({ lakeDir: setup.lakeDir, dataDir, models, afterSeq: setup.baselineSeq });
+    const byModel: Record<string, number> = {};
+    for (const f of findings) if (f.time >= setup.generated.attackStart && f.time < setup.generated.end) byModel[f.model] = (byModel[f.model] ?? 0) + 1;
+    timings.push({ step: 'monitor', ms: Math.round(performance.now() - tm), detail: `${findings.length} findings (${Object.entries(byModel).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'})` });
+    log(`  ${'monitor'.padEnd(17)} ${((performance.now() - tm) / 1000).toFixed(1).padStart(5)} s  ${findings.length} findings`);
+    // Evaluate the history's attack period only: a reused demo folder may also hold live objects and live labels.
+    const { attackStart, end } = setup.generated;
+    const labels = readLabelsFile(setup.generated.labelsFile).filter((l) => l.start_ms >= attackStart && l.end_ms < end);
+    const inPeriod = findings.filter((f) => f.time >= attackStart && f.time < end);
+    const evaluation = evaluateFindings(labels, inPeriod.map(toFindingLike));
+    const once: OnceReport = {
+      data_dir: dataDir,
+      reused_setup: setup.reused,
+      history: { start: new Date(setup.generated.start).toISOString(), end: new Date(setup.generated.end).toISOString(), attack_period_start: new Date(setup.generated.attackStart).toISOString() },
+      steps: timings,
+      total_ms: Math.round(performance.now() - t0),
+      models: (['flows', 'logins'] as const).map((k) => {
+        const m = setup.models[k];
+        return { name: k, train_pairs: m.trainPairs, entities: m.entities, held_out_pairs: m.heldOutPairs, threshold: m.threshold, auc: m.auc };
+      }),
+      findings_by_model: byModel,
+      matching: MATCHING_RULES,
+      evaluation,
+    };
+    return { setup, once };
+  }
+
+  // Live.
+  const incoming = path.join(dataDir, 'incoming');
+  mkdirSync(incoming, { recursive: true });
+  const quiet = { info: () => {}, warn: (m: string) => log(`warning: ${m}`), error: (m: string) => log(`error: ${m}`) };
+  let running;
+  try {
+    running = await startIpInsightsServer({
+      models: models.map((m) => ({ name: m.name, path: m.path })),
+      port: opts.port ?? DEFAULT_PORT,
+      host: opts.host ?? '127.0.0.1',
+      workers: 0,
+      log: quiet,
+    });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new SeclakeError(`cannot listen on ${opts.host ?? '127.0.0.1'}:${opts.port ?? DEFAULT_PORT}: the port is in use (choose another with --port)`, { cause: err });
+    }
+    throw err;
+  }
+  const dash = mountDashboard(running.app, { lakeDir: setup.lakeDir, registry: running.app.registry, log: quiet });
+  const dashboardUrl = `${running.url}${dash.prefix}/`;
+  const homeUrl = `${running.url}/`;
+  const exampleInstance = setup.generated.env.instances.find((i) => i.role === 'db')!;
+  const exampleUser = setup.generated.env.users[0]!;
+  log('');
+  log(`Ready in ${((performance.now() - t0) / 1000).toFixed(0)} s.`);
+  log(`  Dashboard   ${homeUrl}  (${dashboardUrl}: lake, models, findings)`);
+  log(`  API         curl -s ${running.url}/endpoints/flows/invocations -H 'Content-Type: text/csv' --data-binary '${exampleInstance.id},203.0.113.7'`);
+  log(`  AWS CLI     AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo aws sagemaker-runtime invoke-endpoint --region us-east-1 \\`);
+  log(`                --endpoint-url ${running.url} --endpoint-name logins --content-type text/csv --body '${exampleUser.name},${exampleUser.homeIps[0]}' out.json && cat out.json`);
+  log(`  SQL         npx seclake query --lake ${path.relative(process.cwd(), setup.lakeDir) || '.'} "SELECT count(*) FROM findings"`);
+  log(`  Labels      ${setup.generated.labelsFile} (ground truth of the injected attacks)`);
+  log('');
+  log(`Monitoring: replaying the last day (${setup.attackPeriodFiles.length} objects with ${setup.generated.labels.length} attacks), then new objects every ${((opts.intervalMs ?? 5000) / 1000).toFixed(0)} s in ${incoming}. Ctrl-C stops.`);
+
+  const stop = new AbortController();
+  const onSignal = (): void => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  opts.signal?.addEventListener('abort', onSignal, { once: true });
+  const names = new Map(setup.generated.env.instances.map((i) => [i.id, i.name]));
+  let timer: NodeJS.Timeout | undefined;
+  let monitor: LiveMonitor | undefined;
+  try {
+    monitor = await startLiveMonitor({
+      lakeDir: setup.lakeDir,
+      dataDir,
+      models,
+      afterSeq: setup.baselineSeq,
+      watchDir: incoming,
+      onFinding: (f) => log(`  finding  ${new Date(f.time).toISOString().slice(0, 19)}Z  ${f.severity.padEnd(8)} ${f.model.padEnd(6)} ${(names.get(f.entity) ?? f.entity).padEnd(10)} ${f.ip.padEnd(15)} score ${f.score.toFixed(2)}`),
+      onError: (m) => log(`warning: monitor: ${m}`),
+    });
+    opts.onReady?.({ url: running.url, dashboard: dashboardUrl });
+    // Replay the attack period into the lake; the monitor picks the objects up from the catalog.
+    const replay = await ingest({ lakeDir: setup.lakeDir, paths: setup.attackPeriodFiles });
+    log(`  replayed the last day: ${replay.totals.events.toLocaleString('en-US')} events (${replay.totals.duplicates} objects were already in the lake)`);
+    const live = new LiveGenerator(
+      {
+        env: setup.generated.env,
+        nets,
+        seed: setup.generated.seed,
+        logsDir: incoming,
+        stagingDir: path.join(dataDir, '.staging'),
+        labelsFile: setup.generated.labelsFile,
+        attackEveryMs: opts.attackEveryMs ?? 90_000,
+        ...(opts.volume !== undefined ? { volume: { scale: opts.volume } } : {}),
+      },
+      Date.now(),
+    );
+    const tick = (): void => {
+      try {
+        const r = live.tick(Date.now());
+        for (const p of r.started) log(`  attack   ${new Date(p.start).toISOString().slice(0, 19)}Z  ${p.id}: ${p.description}`);
+      } catch (err) {
+        log(`warning: live generator: ${errorMessage(err)}`);
+      }
+    };
+    if (!stop.signal.aborted) {
+      timer = setInterval(tick, opts.intervalMs ?? 5000);
+      await new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }));
+    }
+  } finally {
+    if (timer) clearInterval(timer);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    log('Stopping: monitor, dashboard, server ...');
+    await monitor?.stop();
+    dash.close();
+    await running.close({ timeoutMs: 5000 });
+    log('Stopped.');
+  }
+  return { setup };
+}
