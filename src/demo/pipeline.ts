@@ -199,7 +199,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   log(`  API         curl -s ${running.url}/endpoints/flows/invocations -H 'Content-Type: text/csv' --data-binary '${exampleInstance.id},203.0.113.7'`);
   log(`  AWS CLI     AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo aws sagemaker-runtime invoke-endpoint --region us-east-1 \\`);
   log(`                --endpoint-url ${running.url} --endpoint-name logins --content-type text/csv --body '${exampleUser.name},${exampleUser.homeIps[0]}' out.json && cat out.json`);
-  log(`  SQL         npx seclake query --lake ${path.relative(process.cwd(), setup.lakeDir) || '.'} "SELECT count(*) FROM findings"`);
+  const rel = path.relative(process.cwd(), setup.lakeDir);
+  const lakeArg = rel === '' ? '.' : rel.startsWith('..') ? setup.lakeDir : rel;
+  log(`  SQL         npx seclake query --lake ${lakeArg} "SELECT epoch_ms(time) AS time, severity, model_name, entity, ip, round(dot_product, 2) AS score FROM findings ORDER BY time DESC LIMIT 10"`);
   log(`  Labels      ${setup.generated.labelsFile} (ground truth of the injected attacks)`);
   log('');
   log(`Monitoring: replaying the last day (${setup.attackPeriodFiles.length} objects with ${setup.generated.labels.length} attacks), then new objects every ${((opts.intervalMs ?? 5000) / 1000).toFixed(0)} s in ${incoming}. Ctrl-C stops.`);
@@ -212,6 +214,10 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const names = new Map(setup.generated.env.instances.map((i) => [i.id, i.name]));
   let timer: NodeJS.Timeout | undefined;
   let monitor: LiveMonitor | undefined;
+  let findingsSeen = 0;
+  let objectsWritten = 0;
+  let attacksStarted = 0;
+  let lastStatus = Date.now();
   try {
     monitor = await startLiveMonitor({
       lakeDir: setup.lakeDir,
@@ -219,7 +225,10 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       models,
       afterSeq: setup.baselineSeq,
       watchDir: incoming,
-      onFinding: (f) => log(`  finding  ${new Date(f.time).toISOString().slice(0, 19)}Z  ${f.severity.padEnd(8)} ${f.model.padEnd(6)} ${(names.get(f.entity) ?? f.entity).padEnd(10)} ${f.ip.padEnd(15)} score ${f.score.toFixed(2)}`),
+      onFinding: (f) => {
+        findingsSeen++;
+        log(`  finding  ${new Date(f.time).toISOString().slice(0, 19)}Z  ${f.severity.padEnd(8)} ${f.model.padEnd(6)} ${(names.get(f.entity) ?? f.entity).padEnd(10)} ${f.ip.padEnd(15)} score ${f.score.toFixed(2)}`);
+      },
       onError: (m) => log(`warning: monitor: ${m}`),
     });
     opts.onReady?.({ url: running.url, dashboard: dashboardUrl });
@@ -241,7 +250,14 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     );
     const tick = (): void => {
       try {
-        const r = live.tick(Date.now());
+        const now = Date.now();
+        const r = live.tick(now);
+        objectsWritten += r.objects.length;
+        attacksStarted += r.started.length;
+        if (now - lastStatus >= 60_000) {
+          lastStatus = now;
+          log(`  live     ${objectsWritten} objects written, ${attacksStarted} attacks started, ${findingsSeen} findings so far (${homeUrl})`);
+        }
         for (const p of r.started) log(`  attack   ${new Date(p.start).toISOString().slice(0, 19)}Z  ${p.id}: ${p.description}`);
       } catch (err) {
         log(`warning: live generator: ${errorMessage(err)}`);
