@@ -56,6 +56,7 @@ interface DemoCliOptions {
   interval: string;
   attackEvery: string;
   threads?: string;
+  end?: string;
 }
 
 interface GenerateCliOptions {
@@ -91,7 +92,8 @@ export function registerDemo(program: Command): void {
     .option('--attacks <list>', `attacks in the last day of history (comma-separated; all, none; kinds: ${ATTACK_KINDS.join(', ')})`, 'all')
     .option('--interval <seconds>', 'live mode: a new log object every N seconds', '5')
     .option('--attack-every <seconds>', 'live mode: mean time between live attacks (0 = none)', '90')
-    .option('--threads <n>', 'training threads (default: one per core)')
+    .option('--threads <n>', 'training threads (default: one per core; 1 makes training bit-for-bit reproducible)')
+    .option('--end <iso>', 'end of the generated history (default: now); with --threads 1 a --once run is reproducible')
     .addHelpText(
       'after',
       `
@@ -131,6 +133,7 @@ Examples:
         intervalMs: Math.round(interval * 1000),
         attackEveryMs: Math.round(attackEvery * 1000),
         ...(o.threads !== undefined ? { threads: intOption('--threads', o.threads, 1, 256) } : {}),
+        ...(o.end !== undefined ? { end: parseEnd(o.end) } : {}),
         log: (line) => process.stderr.write(line + '\n'),
       });
       if (o.once && res.once) {
