@@ -195,24 +195,30 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
 
   const accepts = (source: string | undefined): boolean => sources.length === 0 || (source !== undefined && sources.includes(source));
 
-  /** The pair query for one object, or undefined when the object lacks the columns it needs. */
-  async function planFor(file: string): Promise<string | undefined> {
+  /**
+   * The queries for one object, or undefined when the object lacks the columns the definition needs: `pairs` reads
+   * only entity, ip, time and row number (all rows are scored); `evidence` reads the evidence columns of given rows
+   * (only records that may become findings need them, and nested structs are the costly part to convert).
+   */
+  async function planFor(file: string): Promise<{ pairs: string; evidence: ((rows: readonly number[]) => string) | undefined } | undefined> {
     // The file path is bound as a parameter; the expressions are configuration.
     const cols = new Set((await db.describe('SELECT * FROM read_parquet($1) LIMIT 0', [file])).map((c) => c.name));
-    const evidence = EVIDENCE_COLUMNS.filter((c) => cols.has(c)).map((c) => `"${c}"`);
-    const sql =
+    const from = ' FROM read_parquet($1, file_row_number = true)';
+    const pairs =
       `SELECT (${spec.entity}) AS entity, (${spec.ip}) AS ip, ${cols.has('time') ? '"time"' : 'NULL'} AS "time", file_row_number` +
-      (evidence.length ? `, ${evidence.join(', ')}` : '') +
-      ' FROM read_parquet($1, file_row_number = true)' +
+      from +
       (spec.where ? ` WHERE ${spec.where}` : '');
     try {
-      await db.describe(sql, [file]);
+      await db.describe(pairs, [file]);
     } catch (err) {
       // A column the definition names is not in this object (e.g. no actor.user in an API-activity object).
       if (/Binder Error/i.test(errorMessage(err))) return undefined;
       throw err;
     }
-    return sql;
+    const ev = ['time', ...EVIDENCE_COLUMNS].filter((c) => cols.has(c)).map((c) => `"${c}"`);
+    // Row numbers are integers this process produced, so they are written into the IN list directly.
+    const evidence = ev.length ? (rows: readonly number[]) => `SELECT file_row_number, ${ev.join(', ')}${from} WHERE file_row_number IN (${rows.map((r) => String(Math.trunc(r))).join(',')})` : undefined;
+    return { pairs, evidence };
   }
 
   async function process(localParquetPath: string, ref: SourceRef): Promise<ProcessResult> {
@@ -220,34 +226,21 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     const empty: ProcessResult = { rows: 0, pairs: 0, scored: 0, findings: [] };
     if (!accepts(source)) return empty;
     const file = path.resolve(localParquetPath);
-    const sql = await planFor(file);
-    if (!sql) return empty;
+    const plan = await planFor(file);
+    if (!plan) return empty;
     const records: ScoredRecord[] = [];
     let rows = 0;
     let pairs = 0;
     let badIps = 0;
     const chunkPairs: Pair[] = [];
     const chunkRows: unknown[][] = [];
-    let idx: { entity: number; ip: number; time: number; row: number; evidence: [string, number][] } | undefined;
-    for await (const chunk of db.stream(sql, [file])) {
-      if (!idx) {
-        const c = chunk.columns;
-        const at = (n: string): number => c.indexOf(n);
-        const fixed = new Set(['entity', 'ip', 'time', 'file_row_number']);
-        idx = {
-          entity: at('entity'),
-          ip: at('ip'),
-          time: at('time'),
-          row: at('file_row_number'),
-          evidence: c.map((n, i) => [n, i] as [string, number]).filter(([n]) => !fixed.has(n) || n === 'time'),
-        };
-      }
+    for await (const chunk of db.stream(plan.pairs, [file])) {
       chunkPairs.length = 0;
       chunkRows.length = 0;
       for (const r of chunk.rows) {
         rows++;
-        const e = r[idx.entity];
-        const ip = r[idx.ip];
+        const e = r[0];
+        const ip = r[1];
         if (e === null || e === undefined || ip === null || ip === undefined) continue;
         const es = String(e).trim();
         const ips = String(ip).trim();
@@ -278,21 +271,16 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
         pairs++;
         const r = chunkRows[i]!;
         const p = chunkPairs[i]!;
-        const event: Record<string, unknown> = {};
-        for (const [name, j] of idx.evidence) {
-          const v = r[j];
-          if (v !== null && v !== undefined) event[name] = plain(v);
-        }
         const known = res.entity_known !== false;
         const rec: ScoredRecord = {
-          ref: { object: ref.object, row: idx.row >= 0 ? Number(r[idx.row]) : rows - 1, ...(source ? { source } : {}) },
+          ref: { object: ref.object, row: Number(r[3]), ...(source ? { source } : {}) },
           entity: p.entity,
           ip: p.ip,
-          time: idx.time >= 0 ? toMs(r[idx.time]) : 0,
+          time: toMs(r[2]),
           dot_product: res.dot_product,
           entity_known: known,
           entity_count: known ? countOf(p.entity) : 0,
-          event,
+          event: {},
         };
         if (cal) {
           const a = annotate(res, cal);
@@ -303,6 +291,30 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
       }
     }
     if (records.length === 0) return { ...empty, rows, ...(badIps ? { badIps } : {}) };
+    // Evidence for the records that may become findings.
+    const candidates = records.filter((r) => policy.classify(r, modelRef) !== null);
+    if (candidates.length > 0 && plan.evidence) {
+      const byRow = new Map<number, ScoredRecord[]>();
+      for (const c of candidates) {
+        const list = byRow.get(c.ref.row);
+        if (list) list.push(c);
+        else byRow.set(c.ref.row, [c]);
+      }
+      const wanted = [...byRow.keys()];
+      for (let i = 0; i < wanted.length; i += 2000) {
+        for await (const chunk of db.stream(plan.evidence(wanted.slice(i, i + 2000)), [file])) {
+          const names = chunk.columns;
+          for (const r of chunk.rows) {
+            const event: Record<string, unknown> = {};
+            for (let j = 1; j < names.length; j++) {
+              const v = r[j];
+              if (v !== null && v !== undefined) event[names[j]!] = plain(v);
+            }
+            for (const rec of byRow.get(Number(r[0])) ?? []) rec.event = event;
+          }
+        }
+      }
+    }
     const sourceObject = opts.keySuffix ? `${ref.object}#${opts.keySuffix}` : ref.object;
     const emitted: EmitResult = await emitFindings(records, {
       policy,

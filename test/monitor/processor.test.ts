@@ -59,6 +59,11 @@ describe('monitor processor', () => {
         const errors = validateEvent(f).filter((i) => i.severity === 'error');
         assert.deepEqual(errors, []);
         assert.ok(text.includes(obj.path), 'the finding names its source object');
+        // Evidence is read back by row number for flagged records only: it must be that row's own event.
+        const ev = (f.evidences as { src_endpoint?: { ip?: string }; dst_endpoint?: { ip?: string } }[])[0]!;
+        const u = f.unmapped as { ip: string };
+        assert.ok(ev.src_endpoint?.ip === u.ip || ev.dst_endpoint?.ip === u.ip, `evidence endpoints hold the flagged address ${u.ip}: ${JSON.stringify(ev)}`);
+        assert.ok((f.observables as { type_id: number; value: string }[]).some((o) => o.type_id === 2 && o.value === u.ip), 'the address is an observable');
       }
       // The findings object landed in the lake and the `findings` view reads it back.
       assert.ok(res.findingsKey);
