@@ -17,12 +17,12 @@
  * With `watchDir`, raw log files dropped into that folder are ingested into the lake first (watch.ts); the catalog
  * then brings their objects here.
  */
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, watch as fsWatch, writeFileSync, type FSWatcher as NodeFsWatcher } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import { FindingPolicy, type FindingPolicyOptions, type FindingPolicyState } from '../findings/policy.js';
 import type { DetectionFinding, Sink } from '../findings/types.js';
-import { readObjects, type CatalogObject } from '../lake/catalog.js';
+import { catalogDir, readObjects, type CatalogObject } from '../lake/catalog.js';
 import { META_DIR } from '../lake/layout.js';
 import type { IpInsightsModel } from '../detectors/ipinsights/index.js';
 import { createProcessor, type PairSpec, type Processor } from './processor.js';
@@ -154,6 +154,9 @@ export class LakeMonitor {
   private stopping = false;
   private wake: (() => void) | undefined;
   private watch: FolderWatch | undefined;
+  private catalogHint: NodeFsWatcher | undefined;
+  /** The catalog changed since the last read (a hint; see run()). */
+  private hinted = false;
   private readonly name: string;
   private readonly found: DetectionFinding[] = [];
   private constructor(private readonly o: MonitorOptions) {
@@ -294,7 +297,23 @@ export class LakeMonitor {
         },
       });
     }
+    // fs.watch on the catalog folder is only a hint that wakes the poll early (it can miss or repeat events, and is
+    // unavailable on some filesystems); the poll interval stays the source of truth.
+    try {
+      mkdirSync(catalogDir(this.o.lakeDir), { recursive: true });
+      this.catalogHint = fsWatch(catalogDir(this.o.lakeDir), { persistent: false }, () => {
+        this.hinted = true;
+        this.wake?.();
+      });
+      this.catalogHint.on('error', () => {
+        this.catalogHint?.close();
+        this.catalogHint = undefined;
+      });
+    } catch {
+      this.catalogHint = undefined;
+    }
     while (!this.stopping) {
+      this.hinted = false;
       const r = await this.runOnce();
       totals.objects += r.objects;
       totals.failed += r.failed;
@@ -302,6 +321,7 @@ export class LakeMonitor {
       totals.findings += r.findings;
       if (r.found) (totals.found ??= []).push(...r.found);
       if (this.stopping) break;
+      if (this.hinted) continue;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, this.o.pollMs ?? 1000);
         this.wake = () => {
@@ -320,11 +340,15 @@ export class LakeMonitor {
     if (this.stopping) return;
     this.stopping = true;
     this.wake?.();
+    this.catalogHint?.close();
+    this.catalogHint = undefined;
     if (this.watch) await this.watch.close();
     this.emit({ type: 'stop', reason });
   }
 
   close(): void {
+    this.catalogHint?.close();
+    this.catalogHint = undefined;
     for (const p of this.processors) p.close();
   }
 }
