@@ -329,4 +329,23 @@ export class LiveGenerator {
     this.last = now;
     return { objects, started, completed };
   }
+
+  /**
+   * Stop: attacks whose records are only partly written get a label with those records (`details.partial` = true,
+   * the end = the last written record), so every attack record in the logs is labelled; unwritten records are dropped.
+   */
+  close(): AttackLabel[] {
+    const out: AttackLabel[] = [];
+    for (const [id, o] of this.open) {
+      if (o.records.length === 0) continue;
+      const end = Math.max(...o.records.map((r) => r.time));
+      const label = labelOf(this.opts.env, { ...o.plan, end, details: { ...o.plan.details, partial: true } }, o.records);
+      appendFileSync(this.opts.labelsFile, JSON.stringify(label) + '\n');
+      out.push(label);
+      this.open.delete(id);
+    }
+    this.open.clear();
+    this.pending = [];
+    return out;
+  }
 }

@@ -213,6 +213,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   opts.signal?.addEventListener('abort', onSignal, { once: true });
   const names = new Map(setup.generated.env.instances.map((i) => [i.id, i.name]));
   let timer: NodeJS.Timeout | undefined;
+  let live: LiveGenerator | undefined;
   let monitor: LiveMonitor | undefined;
   let findingsSeen = 0;
   let objectsWritten = 0;
@@ -235,7 +236,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     // Replay the attack period into the lake; the monitor picks the objects up from the catalog.
     const replay = await ingest({ lakeDir: setup.lakeDir, paths: setup.attackPeriodFiles });
     log(`  replayed the last day: ${replay.totals.events.toLocaleString('en-US')} events (${replay.totals.duplicates} objects were already in the lake)`);
-    const live = new LiveGenerator(
+    live = new LiveGenerator(
       {
         env: setup.generated.env,
         nets,
@@ -251,7 +252,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     const tick = (): void => {
       try {
         const now = Date.now();
-        const r = live.tick(now);
+        const r = live!.tick(now);
         objectsWritten += r.objects.length;
         attacksStarted += r.started.length;
         if (now - lastStatus >= 60_000) {
@@ -269,6 +270,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     }
   } finally {
     if (timer) clearInterval(timer);
+    live?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     log('Stopping: monitor, dashboard, server ...');

@@ -156,6 +156,15 @@ test('live mode writes small objects per tick and labels an attack once all its 
   const labels = readLabelsFile(path.join(dir, 'labels.jsonl'));
   assert.equal(labels.length, 1);
   assert.equal(labels[0]!.kind, 'exfiltration');
+  // Stopping mid-attack labels the records written so far.
+  const t1 = END + 400 * 5_000;
+  live.startAttack('scan', t1 + 1_000);
+  live.tick(t1 + 20_000);
+  const partial = live.close();
+  assert.equal(partial.length, 1);
+  assert.equal(partial[0]!.details.partial, true);
+  assert.ok(partial[0]!.records.length > 0 && partial[0]!.records.every((r) => r.time < t1 + 20_000));
+  assert.equal(readLabelsFile(path.join(dir, 'labels.jsonl')).length, 2);
   const s = await ingest({ lakeDir: path.join(dir, 'lake'), paths: [path.join(dir, 'live')] });
   assert.equal(s.totals.rejects, 0);
   assert.equal(s.totals.failed, 0);

@@ -6,7 +6,8 @@ import { ingest } from '../../ingest/ingest.js';
 import { resolveLakeDir } from '../../lake/layout.js';
 import { openLakeQuery } from '../../lake/views.js';
 import { ATTACK_KINDS, type AttackKind } from '../../demo/attacks.js';
-import { DEFAULTS, generateDemo, LABELS_FILE, LOGS_DIR, MANIFEST_FILE } from '../../demo/generate.js';
+import { DEFAULTS, generateDemo, LABELS_FILE, LiveGenerator, LOGS_DIR, MANIFEST_FILE, type GenerateResult } from '../../demo/generate.js';
+import { loadDemoNetworks } from '../../demo/asn-pools.js';
 import { describeEnvironment } from '../../demo/environment.js';
 import { runDemo, DEFAULT_DATA_DIR, DEFAULT_PORT, formatOnceReport } from '../../demo/pipeline.js';
 import { formatSummary } from './ingest.js';
@@ -69,6 +70,35 @@ interface GenerateCliOptions {
   objectMinutes: string;
   volume: string;
   json?: boolean;
+  live?: boolean;
+  interval: string;
+  attackEvery: string;
+}
+
+/** `demo generate --live`: keep writing small objects into the logs folder until SIGINT/SIGTERM. */
+async function generateLive(res: GenerateResult, o: GenerateCliOptions): Promise<void> {
+  const intervalMs = Math.round(numberOption('--interval', o.interval, 0.5, 3600) * 1000);
+  const attackEveryMs = Math.round(numberOption('--attack-every', o.attackEvery, 0, 86_400) * 1000);
+  const nets = await loadDemoNetworks();
+  const live = new LiveGenerator(
+    { env: res.env, nets, seed: res.seed, logsDir: res.logsDir, stagingDir: path.join(res.out, '.staging'), labelsFile: res.labelsFile, attackEveryMs, volume: { scale: numberOption('--volume', o.volume, 0.01, 100) } },
+    Date.now(),
+  );
+  process.stderr.write(`Live: a new object per source every ${intervalMs / 1000} s in ${res.logsDir}${attackEveryMs > 0 ? `, an attack every ~${attackEveryMs / 1000} s (labels appended to ${res.labelsFile})` : ''}. Ctrl-C stops.\n`);
+  let objects = 0;
+  const timer = setInterval(() => {
+    const r = live.tick(Date.now());
+    objects += r.objects.length;
+    for (const p of r.started) process.stderr.write(`  attack ${p.id}: ${p.description}\n`);
+    for (const l of r.completed) process.stderr.write(`  labelled ${l.attack_id} (${l.records.length} records)\n`);
+  }, intervalMs);
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  clearInterval(timer);
+  const partial = live.close();
+  process.stderr.write(`Stopped (${signal}) after ${objects} live objects${partial.length ? `; ${partial.length} unfinished attack(s) labelled with the records written so far` : ''}.\n`);
 }
 
 export function registerDemo(program: Command): void {
@@ -154,6 +184,9 @@ Examples:
     .option('--object-minutes <n>', 'delivery interval: one object per source per N minutes', String(DEFAULTS.objectMinutes))
     .option('--volume <x>', 'traffic volume multiplier', '1')
     .option('--json', 'print a JSON summary (environment, objects, attacks) on stdout')
+    .option('--live', 'after the history, keep writing new small objects (now) into the logs folder until Ctrl-C')
+    .option('--interval <seconds>', 'with --live: seconds between objects', '5')
+    .option('--attack-every <seconds>', 'with --live: mean seconds between attacks (0 = none)', '90')
     .addHelpText(
       'after',
       `
@@ -173,7 +206,8 @@ Attacks (${ATTACK_KINDS.join(', ')}) happen in the last --attack-days; the histo
 Examples:
   seclake demo generate --out ./demo-env --days 3 --seed 42 --end 2026-01-10
   seclake ingest ./demo-env/logs --lake ./demo-lake
-  seclake demo generate --out ./demo-env --attacks scan,exfiltration --json`,
+  seclake demo generate --out ./demo-env --attacks scan,exfiltration --json
+  seclake demo generate --out ./demo-env --days 2 --live --interval 5    # then: seclake monitor --watch ./demo-env/logs ...`,
     )
     .action(async (o: GenerateCliOptions) => {
       const res = await generateDemo({
@@ -203,6 +237,7 @@ Examples:
       };
       if (o.json) {
         process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+        if (o.live) await generateLive(res, o);
         return;
       }
       const n = res.records.vpc_flow + res.records.route53 + res.records.cloudtrail;
@@ -221,6 +256,7 @@ Examples:
         );
       }
       process.stdout.write(`\nNext: seclake ingest ${path.join(o.out, LOGS_DIR)} --lake ./demo-lake\n`);
+      if (o.live) await generateLive(res, o);
     });
 
   demo
