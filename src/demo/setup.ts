@@ -118,13 +118,23 @@ export async function setupDemo(opts: SetupOptions): Promise<DemoSetup> {
   const stateFile = path.join(dataDir, STATE_FILE);
   if (opts.fresh) clearDemoDir(dataDir);
   if (existsSync(stateFile)) {
-    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as DemoSetup;
-    if (existsSync(state.models.flows.path) && existsSync(state.models.logins.path)) {
+    let state: DemoSetup | undefined;
+    try {
+      state = JSON.parse(readFileSync(stateFile, 'utf8')) as DemoSetup;
+    } catch {
+      state = undefined;
+    }
+    if (state?.models?.flows && state.models.logins && existsSync(state.models.flows.path) && existsSync(state.models.logins.path)) {
       log(`Reusing the demo environment in ${dataDir} (history ${new Date(state.generated.start).toISOString()} .. ${new Date(state.generated.end).toISOString()}; --fresh starts over)`);
       return { ...state, reused: true, timings: [] };
     }
   }
-  if (existsSync(dataDir) && !existsSync(path.join(dataDir, MARKER_FILE)) && readdirSync(dataDir).length > 0) {
+  if (existsSync(path.join(dataDir, MARKER_FILE))) {
+    // A demo folder without a usable state: an earlier setup stopped half-way. Its lake may hold part of another
+    // history, so start over.
+    log(`${dataDir}: an earlier demo setup did not finish; starting over`);
+    clearDemoDir(dataDir);
+  } else if (existsSync(dataDir) && readdirSync(dataDir).length > 0) {
     throw new ConfigError(`${dataDir} exists and is not a seclake demo folder; choose another --data folder`, ['data']);
   }
   mkdirSync(dataDir, { recursive: true });
