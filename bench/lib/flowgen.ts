@@ -17,14 +17,32 @@ export const V5_FIELDS = [
  * The record lines (no header, no trailing newline), one per call. Deterministic for a seed: 200 instances in
  * 10.0.0.0/20, half ingress, 70% of peers inside the VPC, start times 50 records per second from `startSec`.
  */
-export function* flowLines(lines: number, seed = 1, startSec = 1_700_000_000): Generator<string> {
+export interface FlowMix {
+  /** Draw internet peers from this many fixed addresses (a site's regular clients) instead of anywhere. */
+  publicPool?: number;
+  /** Share of records whose peer is replaced by a never-seen address (198.18.0.0/16, benchmark space). */
+  foreignRate?: number;
+  /** Seed of the pool (the same pool across objects). */
+  poolSeed?: number;
+}
+
+export function* flowLines(lines: number, seed = 1, startSec = 1_700_000_000, mix: FlowMix = {}): Generator<string> {
   const rng = new Rng(seed);
+  const poolRng = new Rng(mix.poolSeed ?? 4242);
+  const pool = mix.publicPool
+    ? Array.from({ length: mix.publicPool }, () => `${poolRng.int(223) + 1}.${poolRng.int(256)}.${poolRng.int(256)}.${poolRng.int(254) + 1}`)
+    : undefined;
+  const foreign = mix.foreignRate ?? 0;
+  const frng = new Rng(seed ^ 0x5bd1e995);
   const instances = Array.from({ length: 200 }, (_, i) => `i-0${(0xa000000000000000n + BigInt(i) * 7919n).toString(16).slice(0, 16)}`);
   for (let i = 0; i < lines; i++) {
     const inst = rng.int(instances.length);
     const priv = `10.0.${inst >> 4}.${(inst & 15) * 16 + 4}`;
     const ingress = rng.next() < 0.5;
-    const peer = rng.next() < 0.7 ? `10.0.${rng.int(16)}.${rng.int(250) + 2}` : `${rng.int(223) + 1}.${rng.int(256)}.${rng.int(256)}.${rng.int(254) + 1}`;
+    let peer = rng.next() < 0.7 ? `10.0.${rng.int(16)}.${rng.int(250) + 2}` : `${rng.int(223) + 1}.${rng.int(256)}.${rng.int(256)}.${rng.int(254) + 1}`;
+    // Options use their own generators, so the default output is unchanged.
+    if (pool && !peer.startsWith('10.')) peer = pool[frng.int(pool.length)]!;
+    if (foreign > 0 && frng.next() < foreign) peer = `198.18.${frng.int(256)}.${frng.int(254) + 1}`;
     const src = ingress ? peer : priv;
     const dst = ingress ? priv : peer;
     const sport = ingress ? 1024 + rng.int(60000) : [443, 80, 5432, 22][rng.int(4)]!;
@@ -38,7 +56,7 @@ export function* flowLines(lines: number, seed = 1, startSec = 1_700_000_000): G
 }
 
 /** A gzip VPC flow log file: the v5 header line, then `lines` records from flowLines(). */
-export async function writeFlowLog(file: string, lines: number, seed = 1, startSec = 1_700_000_000): Promise<void> {
+export async function writeFlowLog(file: string, lines: number, seed = 1, startSec = 1_700_000_000, mix: FlowMix = {}): Promise<void> {
   const gz = createGzip({ level: 6 });
   const out = createWriteStream(file);
   gz.pipe(out);
@@ -49,7 +67,7 @@ export async function writeFlowLog(file: string, lines: number, seed = 1, startS
   const write = (s: string): Promise<void> | undefined => (gz.write(s) ? undefined : new Promise((r) => gz.once('drain', () => r())));
   await write(V5_FIELDS.join(' ') + '\n');
   let buf = '';
-  for (const line of flowLines(lines, seed, startSec)) {
+  for (const line of flowLines(lines, seed, startSec, mix)) {
     buf += line + '\n';
     if (buf.length > 1 << 16) {
       await write(buf);
