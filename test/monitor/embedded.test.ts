@@ -121,6 +121,61 @@ describe('embedded monitor', () => {
     assert.equal(readCheckpoint(b)!.seq, readCheckpoint(a)!.seq);
   });
 
+  it('live seclake monitor: follows the catalog, scores an object ingested while it runs, SIGTERM exits 0 with a JSON summary', async () => {
+    const lakeDir = path.join(dir, 'lake-live');
+    cpSync(base, lakeDir, { recursive: true });
+    const lastSeq = Math.max(...readObjects(lakeDir).map((o) => o.seq));
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'monitor', '--lake', lakeDir, '--model', modelPath, '--pairs', 'flow-peer', '--after-seq', String(histSeq), '--poll-ms', '200', '--json'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    let newSeq = lastSeq;
+    const waitSeq = async (seq: number): Promise<void> => {
+      const deadline = Date.now() + 90_000;
+      for (;;) {
+        if ((readCheckpoint(lakeDir)?.seq ?? -1) >= seq) return;
+        if (child.exitCode !== null) throw new Error(`monitor exited early: ${stderr}`);
+        if (Date.now() > deadline) throw new Error(`checkpoint never reached seq ${seq}: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    try {
+      await waitSeq(lastSeq);
+      const file = writeFlowObject(dir, 'live', { records: 200, startSec: DAY0 + 6 * 86400, seed: 91, anomalies: [{ instance: 5, peer: '192.0.2.77' }] });
+      const [pub] = (await ingest({ lakeDir, paths: [file] })).inputs;
+      assert.equal(pub?.status, 'ingested');
+      newSeq = Math.max(...readObjects(lakeDir).map((o) => o.seq));
+      assert.ok(newSeq > lastSeq);
+      await waitSeq(newSeq);
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, stderr);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+    const sum = JSON.parse(stdout.trim().split('\n').pop()!) as { objects: number; failed: number; findings: number; lastSeq: number };
+    assert.equal(sum.objects, newSeq - histSeq);
+    assert.equal(sum.failed, 0);
+    assert.equal(sum.lastSeq, newSeq);
+    const events = stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { type: string; seq?: number; findings?: number; reason?: string });
+    assert.ok(events.some((e) => e.type === 'object' && (e.seq ?? 0) > lastSeq && (e.findings ?? 0) >= 1), 'the live object produced a finding');
+    assert.ok(events.some((e) => e.type === 'stop' && e.reason === 'SIGTERM'));
+    const db = await openLakeQuery(lakeDir);
+    try {
+      const rows = await db.all("SELECT count(*)::INT AS n FROM findings WHERE ip = '192.0.2.77'");
+      assert.ok(Number(rows[0]!.n) >= 1);
+    } finally {
+      db.close();
+    }
+  });
+
   it('a corrupt object is retried, recorded with its reason and skipped; the next objects are still scored', async () => {
     const lakeDir = path.join(dir, 'lake-corrupt');
     cpSync(base, lakeDir, { recursive: true });
