@@ -125,7 +125,9 @@ describe('embedded monitor', () => {
     const lakeDir = path.join(dir, 'lake-live');
     cpSync(base, lakeDir, { recursive: true });
     const lastSeq = Math.max(...readObjects(lakeDir).map((o) => o.seq));
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'monitor', '--lake', lakeDir, '--model', modelPath, '--pairs', 'flow-peer', '--after-seq', String(histSeq), '--poll-ms', '200', '--json'], {
+    const sinkFile = path.join(dir, 'live-findings.jsonl');
+    const argv = ['monitor', '--lake', lakeDir, '--model', modelPath, '--pairs', 'flow-peer', '--after-seq', String(histSeq), '--poll-ms', '200', '--json', '--sink', `file:${sinkFile}`];
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...argv], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -171,6 +173,9 @@ describe('embedded monitor', () => {
     try {
       const rows = await db.all("SELECT count(*)::INT AS n FROM findings WHERE ip = '192.0.2.77'");
       assert.ok(Number(rows[0]!.n) >= 1);
+      // The file sink got every finding the lake got (flushed on SIGTERM).
+      const sunk = readFileSync(sinkFile, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { finding_info: { uid: string } }).finding_info.uid);
+      assert.deepEqual([...new Set(sunk)].sort(), await findingUids(lakeDir));
     } finally {
       db.close();
     }
