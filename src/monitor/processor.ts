@@ -100,6 +100,9 @@ export const EVIDENCE_COLUMNS: readonly string[] = [
   'connection_info', 'traffic', 'query', 'actor', 'api', 'disposition', 'action', 'status',
 ];
 
+/** Pairs per scorePairs call (DuckDB chunks are 2,048 rows; larger batches amortise the call). */
+const SCORE_BATCH = 8192;
+
 export interface ProcessorOptions {
   /** A loaded model or a model file path. */
   model: IpInsightsModel | string;
@@ -232,28 +235,16 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     let rows = 0;
     let pairs = 0;
     let badIps = 0;
+    // Pairs are scored in batches of SCORE_BATCH (several DuckDB chunks): one scorePairs call per batch.
     const chunkPairs: Pair[] = [];
     const chunkRows: unknown[][] = [];
-    for await (const chunk of db.stream(plan.pairs, [file])) {
-      chunkPairs.length = 0;
-      chunkRows.length = 0;
-      for (const r of chunk.rows) {
-        rows++;
-        const e = r[0];
-        const ip = r[1];
-        if (e === null || e === undefined || ip === null || ip === undefined) continue;
-        const es = String(e).trim();
-        const ips = String(ip).trim();
-        if (es === '' || es === '-' || ips === '' || ips === '-') continue;
-        chunkPairs.push({ entity: es, ip: ips });
-        chunkRows.push(r);
-      }
-      if (chunkPairs.length === 0) continue;
+    const flush = (): void => {
+      if (chunkPairs.length === 0) return;
       let results;
       try {
         results = model.scorePairs(chunkPairs);
       } catch {
-        // An unparsable IP in the chunk: score one by one so the rest still count.
+        // An unparsable IP in the batch: score one by one so the rest still count.
         results = chunkPairs.map((p) => {
           try {
             return model.scorePairs([p])[0]!;
@@ -289,7 +280,24 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
         }
         records.push(rec);
       }
+      chunkPairs.length = 0;
+      chunkRows.length = 0;
+    };
+    for await (const chunk of db.stream(plan.pairs, [file])) {
+      for (const r of chunk.rows) {
+        rows++;
+        const e = r[0];
+        const ip = r[1];
+        if (e === null || e === undefined || ip === null || ip === undefined) continue;
+        const es = String(e).trim();
+        const ips = String(ip).trim();
+        if (es === '' || es === '-' || ips === '' || ips === '-') continue;
+        chunkPairs.push({ entity: es, ip: ips });
+        chunkRows.push(r);
+      }
+      if (chunkPairs.length >= SCORE_BATCH) flush();
     }
+    flush();
     if (records.length === 0) return { ...empty, rows, ...(badIps ? { badIps } : {}) };
     // Evidence for the records that may become findings.
     const candidates = records.filter((r) => policy.classify(r, modelRef) !== null);
