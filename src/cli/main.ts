@@ -44,6 +44,10 @@ export function buildProgram(): Command {
   registerFindings(program);
   registerMonitor(program);
   for (const cmd of program.commands) cmd.exitOverride();
+  // Root options (--version, --help) only before the subcommand, so a subcommand's own subcommands (`demo generate
+  // --json`) get their options. Set after the commands exist: commands created later would inherit it, and
+  // `catalog ddl --lake X` would stop reaching catalog's --lake.
+  program.enablePositionalOptions();
   return program;
 }
 

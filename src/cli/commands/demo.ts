@@ -102,10 +102,8 @@ async function generateLive(res: GenerateResult, o: GenerateCliOptions): Promise
 }
 
 export function registerDemo(program: Command): void {
-  // `demo` and `demo generate` share option names (--days, --seed, --attacks, --json). Commander hands options after
-  // a subcommand to the parent unless positional options are on for every level above it, including the root
-  // (whose only options are --version and --help, which still work before any subcommand).
-  program.enablePositionalOptions();
+  // `demo` and `demo generate` share option names (--days, --seed, --attacks, --json): with positional options on
+  // `demo` (and on the root, see main.ts), options after `generate` belong to it.
   const demo = program
     .command('demo')
     // `demo generate --json` is the subcommand's option, not demo's.
