@@ -17,7 +17,7 @@
  * With `watchDir`, raw log files dropped into that folder are ingested into the lake first (watch.ts); the catalog
  * then brings their objects here.
  */
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, watch as fsWatch, writeFileSync, type FSWatcher as NodeFsWatcher } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, watch as fsWatch, writeFileSync, type FSWatcher as NodeFsWatcher } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import { FindingPolicy, type FindingPolicyOptions, type FindingPolicyState } from '../findings/policy.js';
@@ -25,6 +25,7 @@ import type { DetectionFinding, Sink } from '../findings/types.js';
 import { catalogDir, readObjects, type CatalogObject } from '../lake/catalog.js';
 import { META_DIR } from '../lake/layout.js';
 import type { IpInsightsModel } from '../detectors/ipinsights/index.js';
+import type { LakeStore } from '../lake/store.js';
 import { createProcessor, type PairSpec, type Processor } from './processor.js';
 import { startFolderWatch, type FolderWatch } from './watch.js';
 
@@ -40,6 +41,12 @@ export interface MonitorModelSpec {
 
 export interface MonitorOptions {
   lakeDir: string;
+  /**
+   * A lake elsewhere (S3: `openLakeStore('s3://bucket/prefix')`): the catalog and objects are read through it, each
+   * object is downloaded to `lakeDir` for scoring and removed, findings objects are uploaded to it; `lakeDir` then only
+   * holds this monitor's state (checkpoint, failed list, a local copy of the findings).
+   */
+  store?: LakeStore;
   models: MonitorModelSpec[];
   /** Checkpoint name (several monitors can follow one lake). Default `default`. */
   name?: string;
@@ -197,10 +204,15 @@ export class LakeMonitor {
       }
     } else {
       const start = o.start ?? 'now';
-      const seq = start === 'beginning' ? 0 : start === 'now' ? Math.max(0, ...readObjects(o.lakeDir).map((x) => x.seq)) : start.afterSeq;
+      const seq = start === 'beginning' ? 0 : start === 'now' ? Math.max(0, ...(await this.catalog(0)).map((x) => x.seq)) : start.afterSeq;
       this.cp = { version: CHECKPOINT_VERSION, name: this.name, seq, policies: {}, updated_at: new Date().toISOString(), totals: { objects: 0, failed: 0, pairs: 0, findings: 0 } };
     }
     this.emit({ type: 'start', afterSeq: this.cp.seq, models: names });
+  }
+
+  /** Catalogued objects after a sequence number: the local catalog, or the store's. */
+  private catalog(afterSeq: number): Promise<CatalogObject[]> {
+    return this.o.store ? this.o.store.listCatalog(afterSeq) : Promise.resolve(readObjects(this.o.lakeDir, afterSeq));
   }
 
   private emit(e: MonitorEvent): void {
@@ -214,7 +226,8 @@ export class LakeMonitor {
   /** Process one catalogued object with every applicable model; retries, then records a failure. */
   private async processObject(obj: CatalogObject, totals: MonitorSummary): Promise<void> {
     const t0 = performance.now();
-    const file = path.join(this.o.lakeDir, obj.path);
+    const store = this.o.store;
+    const file = store ? path.join(monitorDir(this.o.lakeDir), `${this.name}.object.parquet`) : path.join(this.o.lakeDir, obj.path);
     const applicable = this.processors.filter((p) => p.accepts(obj.source));
     const snapshot = applicable.map((p) => p.policy.toJSON());
     const attempts = Math.max(1, this.o.retries ?? 3);
@@ -226,8 +239,10 @@ export class LakeMonitor {
       findings = [];
       failure = undefined;
       try {
+        if (store && applicable.length > 0) await store.getObjectToFile(obj.path, file);
         for (const p of applicable) {
-          const res = await p.process(file, { object: obj.path, row: 0, source: obj.source });
+          const res = await p.process(file, { object: store ? store.objectUrl(obj.path) : obj.path, row: 0, source: obj.source });
+          if (store && res.findingsKey) await store.putFile(res.findingsKey, path.join(this.o.lakeDir, res.findingsKey));
           pairs += res.pairs;
           findings = findings.concat(res.findings);
         }
@@ -241,6 +256,7 @@ export class LakeMonitor {
         }
       }
     }
+    if (store) rmSync(file, { force: true });
     if (failure !== undefined) {
       mkdirSync(monitorDir(this.o.lakeDir), { recursive: true });
       appendFileSync(failedPath(this.o.lakeDir, this.name), JSON.stringify({ seq: obj.seq, path: obj.path, reason: failure, attempts, at: new Date().toISOString() }) + '\n');
@@ -271,7 +287,7 @@ export class LakeMonitor {
   async runOnce(): Promise<MonitorSummary> {
     const totals: MonitorSummary = { objects: 0, failed: 0, pairs: 0, findings: 0, lastSeq: this.cp.seq };
     for (;;) {
-      const batch = readObjects(this.o.lakeDir, this.cp.seq);
+      const batch = await this.catalog(this.cp.seq);
       if (batch.length === 0) break;
       for (const obj of batch) {
         if (this.stopping) break;

@@ -10,6 +10,7 @@ import { addAwsMonitorOptions, awsOptionsFromCli, createAwsMonitor, describeEven
 
 interface MonitorCliOptions extends AwsCliOptions {
   lake?: string;
+  stateDir?: string;
   model: string[];
   pairs: string[];
   name: string;
@@ -74,7 +75,8 @@ export function registerMonitor(program: Command): void {
   const cmd = program
     .command('monitor')
     .description('Score every new lake object with IP Insights models and write OCSF Detection Findings (lake, stdout, file, webhook).')
-    .option('--lake <dir>', 'lake directory (default $SECLAKE_LAKE or ./seclake-data)')
+    .option('--lake <dir>', 'lake directory or s3://bucket/prefix (default $SECLAKE_LAKE or ./seclake-data)')
+    .option('--state-dir <dir>', 'S3 lake: local directory for the checkpoint, failed list and findings copy (default ~/.cache/seclake/s3/<lake>/monitor)')
     .option('--model <[name=]path>', 'model file; repeat for several models', collect, [])
     .option('--pairs <name>', `pair definition per model (${Object.keys(PAIR_PRESETS).join(', ')}); one for all or one per --model`, collect, [])
     .option('--name <name>', 'checkpoint name (several monitors can follow one lake)', 'default')
@@ -144,10 +146,16 @@ Examples:
       return;
     }
 
-    const lakeDir = resolveLakeDir(o.lake);
-    if (isS3Url(lakeDir)) throw new ConfigError('an S3 lake is monitored through its notifications: use --sqs-queue-url (see docs/aws.md)', ['lake']);
+    // An S3 lake (docs/s3-lake.md) is followed through its S3 catalog; this monitor's state stays in a local directory.
+    const lakeArg = o.lake ?? process.env.SECLAKE_LAKE;
+    const s3Lake = isS3Url(lakeArg) ? lakeArg : undefined;
+    if (s3Lake && o.watch) throw new ConfigError('--watch ingests into a local lake; for an S3 lake run `seclake ingest --lake s3://...` on the files', ['watch']);
+    const { openLakeStore, defaultCacheDir } = await import('../../lake/store.js');
+    const store = s3Lake ? openLakeStore(s3Lake, { ...(o.s3Endpoint ? { endpoint: o.s3Endpoint } : {}), ...(o.region ? { region: o.region } : {}) }) : undefined;
+    const lakeDir = s3Lake ? path.resolve(o.stateDir ?? path.join(defaultCacheDir(s3Lake), 'monitor')) : resolveLakeDir(o.lake);
     const opts: MonitorOptions = {
       lakeDir,
+      ...(store ? { store } : {}),
       models,
       name: o.name,
       policy,
@@ -173,6 +181,7 @@ Examples:
       const sum = await h.done;
       if (o.json) process.stdout.write(JSON.stringify(sum) + '\n');
     } finally {
+      store?.close();
       await sinks.close();
     }
   });

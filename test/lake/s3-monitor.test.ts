@@ -1,0 +1,105 @@
+/**
+ * The embedded monitor over an S3 lake (moto): it follows the S3 catalog, scores each object (downloaded, then
+ * removed), uploads the findings objects next to the lake, keeps its checkpoint locally; and `seclake monitor --lake
+ * s3://...` does the same as a process.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { startMoto, type Moto } from '../helpers/moto.js';
+import { ingest } from '../../src/ingest/ingest.js';
+import { openLakeStore } from '../../src/lake/store.js';
+import { monitorOnce, readCheckpoint } from '../../src/monitor/embedded.js';
+import { DAY0, buildLakeAndModel, writeFlowObject } from '../monitor/fixture.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+let moto: Moto;
+let s3: S3Client;
+let dir: string;
+let modelPath: string;
+const files: string[] = [];
+
+async function keys(bucket: string, prefix: string): Promise<string[]> {
+  const r = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+  return (r.Contents ?? []).map((c) => c.Key!);
+}
+
+before(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'seclake-s3mon-'));
+  moto = await startMoto();
+  Object.assign(process.env, moto.env);
+  s3 = new S3Client({ endpoint: moto.endpoint, forcePathStyle: true, region: 'us-east-1' });
+  ({ modelPath } = await buildLakeAndModel(dir));
+  // Four new flow logs, each with one instance reaching a foreign peer.
+  for (let k = 0; k < 4; k++) {
+    files.push(writeFlowObject(dir, `new${k}`, { records: 200, startSec: DAY0 + 3 * 86400 + k * 600, seed: 70 + k, anomalies: [{ instance: k, peer: `203.0.113.${40 + k}` }] }));
+  }
+});
+after(async () => {
+  s3?.destroy();
+  await moto?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('monitorOnce with an S3 LakeStore: findings for every foreign peer, findings objects in S3, local checkpoint', async () => {
+  await s3.send(new CreateBucketCommand({ Bucket: 'mon-lake' }));
+  const url = 's3://mon-lake/lake';
+  const sum = await ingest({ lakeDir: url, paths: files, s3: { endpoint: moto.endpoint } });
+  assert.equal(sum.totals.ingested, 4);
+  const state = path.join(dir, 'state');
+  const store = openLakeStore(url, { endpoint: moto.endpoint });
+  try {
+    const r = await monitorOnce({ lakeDir: state, store, models: [{ model: modelPath, pairs: 'flow-peer' }], start: 'beginning', collectFindings: true });
+    assert.equal(r.objects, 4);
+    assert.equal(r.failed, 0);
+    const text = JSON.stringify(r.found);
+    for (let k = 0; k < 4; k++) assert.ok(text.includes(`203.0.113.${40 + k}`), `peer ${k} found`);
+    // Findings reference the S3 objects and were uploaded under the lake's findings prefix.
+    assert.ok(text.includes(`"s3://mon-lake/lake/aws/VPC_FLOW/2.0/`), 'source object is an s3:// URL');
+    const fkeys = await keys('mon-lake', 'lake/ext/seclake_findings/1.0/');
+    assert.ok(fkeys.length >= 1 && fkeys.every((k) => /\/region=us-east-1\/accountId=123456789012\/eventDay=\d{8}\/[0-9a-f]{32}\.parquet$/.test(k)), fkeys.join());
+    assert.equal(readCheckpoint(state)!.seq, r.lastSeq);
+    // Downloaded objects are not kept.
+    assert.ok(!readdirSync(path.join(state, '_seclake', 'monitor')).some((f) => f.endsWith('.parquet')));
+    // Nothing new: nothing done; a new object: only it.
+    assert.equal((await monitorOnce({ lakeDir: state, store, models: [{ model: modelPath, pairs: 'flow-peer' }] })).objects, 0);
+    const extra = writeFlowObject(dir, 'new9', { records: 200, startSec: DAY0 + 4 * 86400, seed: 99, anomalies: [{ instance: 5, peer: '198.51.100.77' }] });
+    await ingest({ lakeDir: url, paths: [extra], s3: { endpoint: moto.endpoint } });
+    const r2 = await monitorOnce({ lakeDir: state, store, models: [{ model: modelPath, pairs: 'flow-peer' }], collectFindings: true });
+    assert.equal(r2.objects, 1);
+    assert.ok(JSON.stringify(r2.found).includes('198.51.100.77'));
+  } finally {
+    store.close();
+  }
+});
+
+test('seclake monitor --lake s3://... --once', async () => {
+  await s3.send(new CreateBucketCommand({ Bucket: 'mon-cli' }));
+  const url = 's3://mon-cli/l';
+  await ingest({ lakeDir: url, paths: files.slice(0, 2), s3: { endpoint: moto.endpoint } });
+  const state = path.join(dir, 'cli-state');
+  const run = (): Promise<{ code: number; stdout: string; stderr: string }> =>
+    new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'monitor', '--lake', url, '--s3-endpoint', moto.endpoint, '--state-dir', state, '--model', modelPath, '--pairs', 'flow-peer', '--once', '--from-start', '--json', '--quiet'],
+        { cwd: ROOT, env: { ...process.env, ...moto.env }, timeout: 120_000 },
+        (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+  const r = await run();
+  assert.equal(r.code, 0, r.stderr);
+  const sum = JSON.parse(r.stdout) as { objects: number; findings: number; failed: number };
+  assert.equal(sum.objects, 2);
+  assert.equal(sum.failed, 0);
+  assert.ok(sum.findings >= 2, r.stdout);
+  assert.ok((await keys('mon-cli', 'l/ext/seclake_findings/')).length >= 1);
+  const again = await run();
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal((JSON.parse(again.stdout) as { objects: number }).objects, 0);
+});
