@@ -26,7 +26,7 @@ import { catalogDir, readObjects, type CatalogObject } from '../lake/catalog.js'
 import { META_DIR } from '../lake/layout.js';
 import type { IpInsightsModel } from '../detectors/ipinsights/index.js';
 import type { LakeStore } from '../lake/store.js';
-import { createProcessor, type PairSpec, type Processor } from './processor.js';
+import { createProcessor, type PairQuerySpec, type PairSpec, type Processor } from './processor.js';
 import { startFolderWatch, type FolderWatch } from './watch.js';
 
 export const CHECKPOINT_VERSION = 1;
@@ -35,8 +35,8 @@ export interface MonitorModelSpec {
   model: IpInsightsModel | string;
   /** Name in findings (default: the model file's base name). */
   name?: string;
-  /** Pair definition: preset name or spec (default `reference`). */
-  pairs?: PairSpec | string;
+  /** Pair definition: preset name, expression spec or query over `events` (default `reference`). */
+  pairs?: PairSpec | PairQuerySpec | string;
 }
 
 export interface MonitorOptions {

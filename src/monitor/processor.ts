@@ -57,6 +57,19 @@ export interface PairSpec {
   sources: readonly string[];
 }
 
+/**
+ * Pairs as a whole query over the view `events` (= the object, with its `file_row_number`). It must return the
+ * columns `entity`, `ip` and `row` (the file_row_number), optionally `time`; e.g.
+ * `SELECT actor.user.name AS entity, src_endpoint.ip AS ip, time, file_row_number AS row FROM events WHERE class_uid = 3002`.
+ * Like a PairSpec, it is operator configuration, never log data.
+ */
+export interface PairQuerySpec {
+  name?: string;
+  sql: string;
+  /** Lake source names this query applies to; [] = every source (objects it cannot bind to are skipped). */
+  sources: readonly string[];
+}
+
 const FLOW_ENTITY = 'CASE WHEN connection_info.direction_id = 1 THEN dst_endpoint.instance_uid ELSE src_endpoint.instance_uid END';
 const FLOW_PEER = 'CASE WHEN connection_info.direction_id = 1 THEN src_endpoint.ip ELSE dst_endpoint.ip END';
 
@@ -108,8 +121,8 @@ export interface ProcessorOptions {
   model: IpInsightsModel | string;
   /** Model name/version for findings (default from the file: modelRefOf). */
   modelName?: string;
-  /** Pair definition: a preset name or a spec (default `reference`). */
-  pairs?: PairSpec | string;
+  /** Pair definition: a preset name, an expression spec or a query over `events` (default `reference`). */
+  pairs?: PairSpec | PairQuerySpec | string;
   /** A policy instance (shared state) or options for a new one. */
   policy?: FindingPolicy | FindingPolicyOptions;
   /** Publish findings objects into this local lake (omit: the caller stores them, e.g. in S3). */
@@ -127,7 +140,7 @@ export interface Processor {
   readonly modelRef: ModelRef;
   /** The finding policy (dedup and new-entity state); replace it to restore a checkpointed state. */
   policy: FindingPolicy;
-  readonly spec: PairSpec;
+  readonly spec: PairSpec | PairQuerySpec;
   /** Whether objects of this lake source are scored. */
   accepts(source: string | undefined): boolean;
   close(): void;
@@ -177,9 +190,13 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   const model = typeof opts.model === 'string' ? await IpInsightsModel.load(opts.model) : opts.model;
   const modelRef = modelRefOf(model, opts.modelName ? { name: opts.modelName } : {});
   let policy = opts.policy instanceof FindingPolicy ? opts.policy : new FindingPolicy(opts.policy ?? {});
-  const spec = typeof opts.pairs === 'string' ? pairPreset(opts.pairs) : (opts.pairs ?? PAIR_PRESETS.reference!);
-  for (const k of ['entity', 'ip'] as const) {
-    if (typeof spec[k] !== 'string' || spec[k].trim() === '') throw new ConfigError(`the pair definition needs an SQL expression for ${k}`, [`pairs.${k}`]);
+  const spec: PairSpec | PairQuerySpec = typeof opts.pairs === 'string' ? pairPreset(opts.pairs) : (opts.pairs ?? PAIR_PRESETS.reference!);
+  if ('sql' in spec) {
+    if (typeof spec.sql !== 'string' || spec.sql.trim() === '') throw new ConfigError('the pair query is empty', ['pairs.sql']);
+  } else {
+    for (const k of ['entity', 'ip'] as const) {
+      if (typeof spec[k] !== 'string' || spec[k].trim() === '') throw new ConfigError(`the pair definition needs an SQL expression for ${k}`, [`pairs.${k}`]);
+    }
   }
   const sources = spec.sources;
   const history: EntityHistory = model.history();
@@ -207,13 +224,23 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     // The file path is bound as a parameter; the expressions are configuration.
     const cols = new Set((await db.describe('SELECT * FROM read_parquet($1) LIMIT 0', [file])).map((c) => c.name));
     const from = ' FROM read_parquet($1, file_row_number = true)';
-    const pairs =
-      `SELECT (${spec.entity}) AS entity, (${spec.ip}) AS ip, ${cols.has('time') ? '"time"' : 'NULL'} AS "time", file_row_number` +
-      from +
-      (spec.where ? ` WHERE ${spec.where}` : '');
+    let pairs: string;
     try {
+      if ('sql' in spec) {
+        const inner = `WITH events AS (SELECT *${from}) ${spec.sql.trim().replace(/;+$/, '')}`;
+        const out = new Set((await db.describe(inner, [file])).map((c) => c.name));
+        const missing = ['entity', 'ip', 'row'].filter((c) => !out.has(c));
+        if (missing.length) throw new ConfigError(`the pair query must return the columns entity, ip and row (file_row_number); missing: ${missing.join(', ')}`, ['pairs.sql']);
+        pairs = `WITH events AS (SELECT *${from}) SELECT q.entity, q.ip, ${out.has('time') ? 'q."time"' : 'NULL'} AS "time", q."row" AS file_row_number FROM (${spec.sql.trim().replace(/;+$/, '')}) q`;
+      } else {
+        pairs =
+          `SELECT (${spec.entity}) AS entity, (${spec.ip}) AS ip, ${cols.has('time') ? '"time"' : 'NULL'} AS "time", file_row_number` +
+          from +
+          (spec.where ? ` WHERE ${spec.where}` : '');
+      }
       await db.describe(pairs, [file]);
     } catch (err) {
+      if (err instanceof ConfigError) throw err;
       // A column the definition names is not in this object (e.g. no actor.user in an API-activity object).
       if (/Binder Error/i.test(errorMessage(err))) return undefined;
       throw err;

@@ -99,6 +99,29 @@ describe('monitor processor', () => {
     }
   });
 
+  it('a custom pair query over `events` gives the same findings as the equivalent preset; a query without row is a config error', async () => {
+    const obj = readObjects(lakeDir).at(-1)!;
+    const fp = pairPreset('flow-peer');
+    const sql = `SELECT ${fp.entity} AS entity, ${fp.ip} AS ip, time, file_row_number AS row FROM events WHERE ${fp.where};`;
+    const ref = { object: obj.path, row: 0 };
+    const a = await createProcessor({ model: modelPath, pairs: 'flow-peer', policy: { uncalibratedThreshold: 0 } });
+    const b = await createProcessor({ model: modelPath, pairs: { name: 'custom', sql, sources: ['VPC_FLOW'] }, policy: { uncalibratedThreshold: 0 } });
+    const c = await createProcessor({ model: modelPath, pairs: { sql: 'SELECT src_endpoint.instance_uid AS entity, src_endpoint.ip AS ip FROM events', sources: [] } });
+    try {
+      const ra = await a.process(path.join(lakeDir, obj.path), ref);
+      const rb = await b.process(path.join(lakeDir, obj.path), ref);
+      assert.ok(ra.pairs > 0 && ra.findings.length > 0, 'the preset finds something on this object');
+      assert.equal(rb.pairs, ra.pairs);
+      assert.deepEqual(rb.findings.map((f) => f.finding_info.uid), ra.findings.map((f) => f.finding_info.uid));
+      assert.deepEqual(rb.findings.map((f) => f.evidences), ra.findings.map((f) => f.evidences));
+      await assert.rejects(c.process(path.join(lakeDir, obj.path), ref), /must return the columns entity, ip and row/);
+    } finally {
+      a.close();
+      b.close();
+      c.close();
+    }
+  });
+
   it('a corrupt object is an error, not a silent zero', async () => {
     const proc = await createProcessor({ model: modelPath, pairs: 'reference' });
     try {

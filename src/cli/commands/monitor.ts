@@ -13,6 +13,8 @@ interface MonitorCliOptions extends AwsCliOptions {
   stateDir?: string;
   model: string[];
   pairs: string[];
+  pairsSql?: string;
+  pairsSources?: string;
   name: string;
   once?: boolean;
   fromStart?: boolean;
@@ -46,6 +48,11 @@ function modelSpecs(o: MonitorCliOptions): MonitorModelSpec[] {
     const eq = m.indexOf('=');
     const name = eq > 0 && !m.slice(0, eq).includes(path.sep) ? m.slice(0, eq) : undefined;
     const file = name ? m.slice(eq + 1) : m;
+    if (o.pairsSql !== undefined) {
+      if (o.pairs.length > 0) throw new ConfigError('give --pairs or --pairs-sql, not both', ['pairs']);
+      const sources = (o.pairsSources ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+      return { model: file, pairs: { name: 'custom', sql: o.pairsSql, sources }, ...(name ? { name } : {}) };
+    }
     const pairs = o.pairs.length === 0 ? 'reference' : o.pairs.length === 1 ? o.pairs[0]! : o.pairs[i]!;
     if (!PAIR_PRESETS[pairs]) throw new ConfigError(`--pairs ${pairs}: unknown; known: ${Object.keys(PAIR_PRESETS).join(', ')}`, ['pairs']);
     return { model: file, pairs, ...(name ? { name } : {}) };
@@ -79,6 +86,8 @@ export function registerMonitor(program: Command): void {
     .option('--state-dir <dir>', 'S3 lake: local directory for the checkpoint, failed list and findings copy (default ~/.cache/seclake/s3/<lake>/monitor)')
     .option('--model <[name=]path>', 'model file; repeat for several models', collect, [])
     .option('--pairs <name>', `pair definition per model (${Object.keys(PAIR_PRESETS).join(', ')}); one for all or one per --model`, collect, [])
+    .option('--pairs-sql <sql>', 'custom pair query over the view `events` (the object) returning entity, ip, row (= file_row_number) and optionally time; for every model')
+    .option('--pairs-sources <list>', 'with --pairs-sql: comma-separated lake sources it applies to (default: every source)')
     .option('--name <name>', 'checkpoint name (several monitors can follow one lake)', 'default')
     .option('--once', 'process the objects after the checkpoint, then exit')
     .option('--from-start', 'first run only: start at the first catalogued object instead of after the newest')
@@ -103,7 +112,10 @@ recorded in <lake>/_seclake/monitor/<name>.failed.jsonl and skipped. A first run
 
 Pair definitions: reference (src_endpoint.instance_uid, src_endpoint.ip; VPC flow + Route 53: the training default),
 flow-peer (the instance that logged a flow and the address at the other end), user-login (CloudTrail sign-ins:
-actor.user.name, src_endpoint.ip). Use the definition the model was trained with.
+actor.user.name, src_endpoint.ip). Use the definition the model was trained with. --pairs-sql takes any query over
+the view \`events\` (one object), e.g.
+  --pairs-sql "SELECT actor.user.name AS entity, src_endpoint.ip AS ip, time, file_row_number AS row FROM events WHERE class_uid = 3002"
+  --pairs-sources CLOUD_TRAIL_MGMT
 
 AWS mode (--sqs-queue-url): consume S3 / Security Lake notifications, download each object, score it, store the
 findings (--findings) and delete the message only when done. See docs/aws.md.
