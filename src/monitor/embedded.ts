@@ -315,18 +315,21 @@ export class LakeMonitor {
     }
     // fs.watch on the catalog folder is only a hint that wakes the poll early (it can miss or repeat events, and is
     // unavailable on some filesystems); the poll interval stays the source of truth.
-    try {
-      mkdirSync(catalogDir(this.o.lakeDir), { recursive: true });
-      this.catalogHint = fsWatch(catalogDir(this.o.lakeDir), { persistent: false }, () => {
-        this.hinted = true;
-        this.wake?.();
-      });
-      this.catalogHint.on('error', () => {
-        this.catalogHint?.close();
+    // (A store-backed lake has no local catalog to watch: polling only.)
+    if (!this.o.store) {
+      try {
+        mkdirSync(catalogDir(this.o.lakeDir), { recursive: true });
+        this.catalogHint = fsWatch(catalogDir(this.o.lakeDir), { persistent: false }, () => {
+          this.hinted = true;
+          this.wake?.();
+        });
+        this.catalogHint.on('error', () => {
+          this.catalogHint?.close();
+          this.catalogHint = undefined;
+        });
+      } catch {
         this.catalogHint = undefined;
-      });
-    } catch {
-      this.catalogHint = undefined;
+      }
     }
     while (!this.stopping) {
       this.hinted = false;
