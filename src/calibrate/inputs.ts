@@ -122,9 +122,15 @@ function parseLabel(raw: unknown, source: string, line: number): AnalystLabel {
   throw new ParseError(`label must be true_positive or false_positive, got ${JSON.stringify(raw)}`, { file: source, line, field: 'label' });
 }
 
+/**
+ * Parse a label file. A finding labelled again (same `finding_uid`, e.g. changed from true to false positive in the
+ * dashboard) counts once, with its latest label.
+ */
 export function parseLabels(text: string, source: string): LabelFile {
   const labels: LabelledPair[] = [];
   const unresolved: LabelFile['unresolved'] = [];
+  /** Index in `labels` of each finding uid's latest label. */
+  const byUid = new Map<string, number>();
   const firstContent = text.trimStart();
   const jsonl = firstContent.startsWith('{');
   for (const [n, raw] of lines(text)) {
@@ -142,11 +148,16 @@ export function parseLabels(text: string, source: string): LabelFile {
       const label = parseLabel(o.label, source, n);
       const entity = typeof o.entity === 'string' ? o.entity.trim() : '';
       const ip = typeof o.ip === 'string' ? cleanIp(o.ip) : undefined;
+      const uid = o.finding_uid ?? o.uid;
       if (entity !== '' && ip !== undefined) {
-        labels.push({ entity, ip, label });
+        const prev = typeof uid === 'string' && uid !== '' ? byUid.get(uid) : undefined;
+        if (prev !== undefined) labels[prev] = { entity, ip, label };
+        else {
+          if (typeof uid === 'string' && uid !== '') byUid.set(uid, labels.length);
+          labels.push({ entity, ip, label });
+        }
         continue;
       }
-      const uid = o.finding_uid ?? o.uid;
       if (typeof uid === 'string' && uid !== '') {
         unresolved.push({ line: n, finding_uid: uid });
         continue;
