@@ -21,6 +21,7 @@ export function registerIngest(program: Command): void {
     .option('--account <id>', 'account id for records that carry none (default: from the file name, else "unknown")')
     .option('--rows-per-object <n>', 'maximum rows per Parquet object', '250000')
     .option('--no-validate', 'skip OCSF schema validation of each event (faster; not recommended)')
+    .option('--no-bulk', "use the generic per-event path even where a source has a bulk path (VPC flow text); same output, slower")
     .option('--fail-on-reject', 'exit with status 3 when any record was quarantined')
     .option('--json', 'print the summary as one JSON object on stdout')
     .addHelpText(
@@ -50,7 +51,7 @@ Examples:
     .action(
       async (
         paths: string[],
-        o: { lake?: string; s3Endpoint?: string; s3Region?: string; staging?: string; source?: SourceType; region?: string; account?: string; rowsPerObject: string; validate: boolean; failOnReject?: boolean; json?: boolean },
+        o: { lake?: string; s3Endpoint?: string; s3Region?: string; staging?: string; source?: SourceType; region?: string; account?: string; rowsPerObject: string; validate: boolean; bulk: boolean; failOnReject?: boolean; json?: boolean },
       ) => {
         const rowsPerObject = Number(o.rowsPerObject);
         if (!Number.isInteger(rowsPerObject) || rowsPerObject < 1) throw new ConfigError(`--rows-per-object must be a positive integer, got ${o.rowsPerObject}`);
@@ -63,6 +64,7 @@ Examples:
           paths,
           rowsPerObject,
           validate: o.validate,
+          bulk: o.bulk,
           ...(s3 ? { s3: { ...(o.s3Endpoint ? { endpoint: o.s3Endpoint } : {}), ...(o.s3Region ? { region: o.s3Region } : {}) } } : {}),
           ...(s3 && o.staging ? { stagingDir: o.staging } : {}),
           ...(o.source ? { sourceType: o.source } : {}),
