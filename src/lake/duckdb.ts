@@ -92,6 +92,28 @@ export class Duck {
     }
   }
 
+  /**
+   * Stream a query column-wise (bounded memory): per DuckDB chunk, one array of values per column, converted with
+   * the JS converter but not normalized (BIGINT stays bigint, nested values as the converter gives them). For hot
+   * loops over a few scalar columns: no per-row array or object is built.
+   */
+  async *streamColumns(sql: string, params?: SqlParams): AsyncGenerator<{ columns: string[]; rowCount: number; data: unknown[][] }> {
+    let result;
+    try {
+      result = await this.con.stream(sql, params);
+    } catch (err) {
+      throw new LakeError(`SQL failed: ${errorMessage(err)}`, { cause: err });
+    }
+    const columns = result.columnNames();
+    while (true) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      const data: unknown[][] = [];
+      for (let c = 0; c < columns.length; c++) data.push(chunk.convertColumnValues(c, JSDuckDBValueConverter));
+      yield { columns, rowCount: chunk.rowCount, data };
+    }
+  }
+
   close(): void {
     try {
       this.con.closeSync();

@@ -220,9 +220,24 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
    * only entity, ip, time and row number (all rows are scored); `evidence` reads the evidence columns of given rows
    * (only records that may become findings need them, and nested structs are the costly part to convert).
    */
-  async function planFor(file: string): Promise<{ pairs: string; evidence: ((rows: readonly number[]) => string) | undefined } | undefined> {
+  type Plan = { pairs: string; evidence: ((rows: readonly number[]) => string) | undefined } | undefined;
+  /**
+   * Plans by object schema (column names and types): objects of one source share a schema, so after the first
+   * object a new one costs a single schema probe instead of three. A schema that does not bind is cached too (as
+   * undefined: its objects are skipped). Bounded: cleared past 256 schemas.
+   */
+  const plans = new Map<string, Plan>();
+  async function planFor(file: string): Promise<Plan> {
     // The file path is bound as a parameter; the expressions are configuration.
-    const cols = new Set((await db.describe('SELECT * FROM read_parquet($1) LIMIT 0', [file])).map((c) => c.name));
+    const schema = await db.describe('SELECT * FROM read_parquet($1) LIMIT 0', [file]);
+    const sig = schema.map((c) => `${c.name}\u0000${c.type}`).join('\u0001');
+    if (plans.has(sig)) return plans.get(sig);
+    const plan = await buildPlan(file, new Set(schema.map((c) => c.name)));
+    if (plans.size >= 256) plans.clear();
+    plans.set(sig, plan);
+    return plan;
+  }
+  async function buildPlan(file: string, cols: ReadonlySet<string>): Promise<Plan> {
     const from = ' FROM read_parquet($1, file_row_number = true)';
     let pairs: string;
     try {
@@ -264,7 +279,9 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     let badIps = 0;
     // Pairs are scored in batches of SCORE_BATCH (several DuckDB chunks): one scorePairs call per batch.
     const chunkPairs: Pair[] = [];
-    const chunkRows: unknown[][] = [];
+    /** Per pair in chunkPairs: its time (ms) and file row number. */
+    const chunkTimes: number[] = [];
+    const chunkRowNos: number[] = [];
     const flush = (): void => {
       if (chunkPairs.length === 0) return;
       let results;
@@ -287,14 +304,13 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
           continue;
         }
         pairs++;
-        const r = chunkRows[i]!;
         const p = chunkPairs[i]!;
         const known = res.entity_known !== false;
         const rec: ScoredRecord = {
-          ref: { object: ref.object, row: Number(r[3]), ...(source ? { source } : {}) },
+          ref: { object: ref.object, row: chunkRowNos[i]!, ...(source ? { source } : {}) },
           entity: p.entity,
           ip: p.ip,
-          time: toMs(r[2]),
+          time: chunkTimes[i]!,
           dot_product: res.dot_product,
           entity_known: known,
           entity_count: known ? countOf(p.entity) : 0,
@@ -308,19 +324,24 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
         records.push(rec);
       }
       chunkPairs.length = 0;
-      chunkRows.length = 0;
+      chunkTimes.length = 0;
+      chunkRowNos.length = 0;
     };
-    for await (const chunk of db.stream(plan.pairs, [file])) {
-      for (const r of chunk.rows) {
-        rows++;
-        const e = r[0];
-        const ip = r[1];
+    // Column-wise: entity, ip, time and file_row_number arrays per DuckDB chunk, no per-row conversion.
+    for await (const chunk of db.streamColumns(plan.pairs, [file])) {
+      const [ents, ipCol, times, rowNos] = chunk.data as [unknown[], unknown[], unknown[], unknown[]];
+      const n = chunk.rowCount;
+      rows += n;
+      for (let k = 0; k < n; k++) {
+        const e = ents[k];
+        const ip = ipCol[k];
         if (e === null || e === undefined || ip === null || ip === undefined) continue;
-        const es = String(e).trim();
-        const ips = String(ip).trim();
+        const es = (typeof e === 'string' ? e : String(e)).trim();
+        const ips = (typeof ip === 'string' ? ip : String(ip)).trim();
         if (es === '' || es === '-' || ips === '' || ips === '-') continue;
         chunkPairs.push({ entity: es, ip: ips });
-        chunkRows.push(r);
+        chunkTimes.push(toMs(times[k]));
+        chunkRowNos.push(Number(rowNos[k]));
       }
       if (chunkPairs.length >= SCORE_BATCH) flush();
     }
