@@ -9,7 +9,7 @@
  * target directory and renamed, so readers never see a partial object.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { LakeError, errorMessage } from '../core/errors.js';
 import { Duck, quoteIdent, quoteString } from '../lake/duckdb.js';
@@ -149,18 +149,23 @@ export async function writeFindingsParquet(findings: readonly DetectionFinding[]
   const dir = path.dirname(file);
   const rows = findings.map(findingRow);
   rows.sort((a, b) => (a.time as number) - (b.time as number) || (a.uid! < b.uid! ? -1 : a.uid! > b.uid! ? 1 : 0));
-  const staged = tmpNameFor(file) + '.jsonl';
   const tmp = tmpNameFor(file);
+  // Rows go into a temporary table through the appender (no JSON staging file), then one COPY writes the Parquet.
+  const stageName = `seclake_findings_stage_${process.pid}_${randomBytes(6).toString('hex')}`;
+  const stage = quoteIdent(stageName);
   const db = opts.db ?? (await Duck.open({ threads: 1 }));
+  let staged = false;
   try {
     mkdirSync(dir, { recursive: true });
-    writeFileSync(staged, rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length > 0 ? '\n' : ''));
-    const columns = `{${FINDINGS_COLUMNS.map((c) => `${quoteString(c.name)}: ${quoteString(c.type)}`).join(', ')}}`;
-    const select = FINDINGS_COLUMNS.map((c) => quoteIdent(c.name)).join(', ');
-    await db.run(
-      `COPY (SELECT ${select} FROM read_json(${quoteString(staged)}, format = 'newline_delimited', columns = ${columns}, maximum_object_size = 67108864)) ` +
-        `TO ${quoteString(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
+    await db.run(`CREATE TEMP TABLE ${stage} (${FINDINGS_COLUMNS.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ')})`);
+    staged = true;
+    await db.appendRows(
+      stageName,
+      FINDINGS_COLUMNS.map((c) => c.type),
+      rows.map((r) => FINDINGS_COLUMNS.map((c) => r[c.name])),
     );
+    const select = FINDINGS_COLUMNS.map((c) => quoteIdent(c.name)).join(', ');
+    await db.run(`COPY (SELECT ${select} FROM ${stage}) TO ${quoteString(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
     fsyncFile(tmp);
     renameSync(tmp, file);
     return { file, rows: rows.length, bytes: statSync(file).size };
@@ -168,7 +173,7 @@ export async function writeFindingsParquet(findings: readonly DetectionFinding[]
     rmSync(tmp, { force: true });
     throw new LakeError(`writing findings to ${file} failed: ${errorMessage(err)}`, { cause: err });
   } finally {
-    rmSync(staged, { force: true });
+    if (staged) await db.run(`DROP TABLE IF EXISTS ${stage}`).catch(() => {});
     if (!opts.db) db.close();
   }
 }

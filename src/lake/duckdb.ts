@@ -114,6 +114,57 @@ export class Duck {
     }
   }
 
+  /**
+   * Append rows to an existing table through the DuckDB appender (no SQL text, no staging file). Each row holds one
+   * value per column, in the table's column order; `types` names each column's type: VARCHAR, BIGINT, INTEGER,
+   * DOUBLE or BOOLEAN. null/undefined append NULL; numbers for integer columns are rounded (as a cast would).
+   */
+  async appendRows(table: string, types: readonly string[], rows: readonly (readonly unknown[])[]): Promise<void> {
+    let appender;
+    try {
+      appender = await this.con.createAppender(table);
+    } catch (err) {
+      throw new LakeError(`SQL failed: cannot append to ${table}: ${errorMessage(err)}`, { cause: err });
+    }
+    try {
+      for (const row of rows) {
+        for (let c = 0; c < types.length; c++) {
+          const v = row[c];
+          if (v === null || v === undefined) {
+            appender.appendNull();
+            continue;
+          }
+          switch (types[c]) {
+            case 'VARCHAR':
+              appender.appendVarchar(typeof v === 'string' ? v : String(v));
+              break;
+            case 'BIGINT':
+              appender.appendBigInt(typeof v === 'bigint' ? v : BigInt(Math.round(Number(v))));
+              break;
+            case 'INTEGER':
+              appender.appendInteger(Math.round(Number(v)));
+              break;
+            case 'DOUBLE':
+              appender.appendDouble(Number(v));
+              break;
+            case 'BOOLEAN':
+              appender.appendBoolean(Boolean(v));
+              break;
+            default:
+              throw new LakeError(`appendRows: unsupported column type ${types[c]}`);
+          }
+        }
+        appender.endRow();
+      }
+      appender.flushSync();
+    } catch (err) {
+      if (err instanceof LakeError) throw err;
+      throw new LakeError(`SQL failed: appending to ${table}: ${errorMessage(err)}`, { cause: err });
+    } finally {
+      appender.closeSync();
+    }
+  }
+
   close(): void {
     try {
       this.con.closeSync();
