@@ -77,7 +77,7 @@ describe('dashboard parts', () => {
       const text = readFileSync(labelsPath(lake), 'utf8');
       assert.equal(JSON.parse(text.split('\n')[0]!).at, '2026-01-01T00:00:00.000Z');
       const parsed = parseLabels(text.split('\n').slice(0, 3).join('\n'), 'labels.jsonl');
-      assert.deepEqual(parsed.labels.map((l) => [l.entity, l.ip, l.label]), [['i-1', '10.0.0.1', 'true_positive'], ['i-2', '10.0.0.2', 'false_positive'], ['i-1', '10.0.0.1', 'false_positive']]);
+      assert.deepEqual(parsed.labels.map((l) => [l.entity, l.ip, l.label]), [['i-1', '10.0.0.1', 'false_positive'], ['i-2', '10.0.0.2', 'false_positive']], 'u1 relabelled: counted once, latest label');
     } finally {
       rmSync(lake, { recursive: true, force: true });
     }
