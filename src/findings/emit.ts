@@ -7,7 +7,7 @@ import { errorMessage } from '../core/errors.js';
 import { log } from '../core/log.js';
 import type { Duck } from '../lake/duckdb.js';
 import { findingsObjectKey, publishFindings, type FindingsPartition, type WrittenFindings } from './lake.js';
-import type { FindingPolicy } from './policy.js';
+import type { FindingPolicy, UnflaggedRecords } from './policy.js';
 import type { DetectionFinding, EntityHistory, ModelRef, ScoredRecord, Sink } from './types.js';
 
 export interface EmitOptions {
@@ -22,6 +22,8 @@ export interface EmitOptions {
   sinks?: readonly Sink[];
   db?: Duck;
   now?: number;
+  /** Records of the object not passed in `records` because they qualify for no finding (counted by the policy). */
+  unflagged?: UnflaggedRecords;
 }
 
 export interface EmitResult {
@@ -34,7 +36,7 @@ export interface EmitResult {
 }
 
 export async function emitFindings(records: readonly ScoredRecord[], o: EmitOptions): Promise<EmitResult> {
-  const findings = o.policy.process(records, { model: o.model, ...(o.history ? { history: o.history } : {}), ...(o.now !== undefined ? { now: o.now } : {}) });
+  const findings = o.policy.process(records, { model: o.model, ...(o.history ? { history: o.history } : {}), ...(o.now !== undefined ? { now: o.now } : {}) }, o.unflagged);
   const key = findingsObjectKey(o.sourceObject, o.partition);
   const written = o.lakeDir !== undefined && findings.length > 0 ? await publishFindings(o.lakeDir, key, findings, o.db ? { db: o.db } : {}) : null;
   const sinkErrors: string[] = [];

@@ -6,7 +6,7 @@ export type { SourceRef, ScoredRecord, ModelRef, EntityHistory, DetectionFinding
 export { buildFinding, severityOf, explain, findingUid, correlationUid, FindingBuildError, DEFAULT_UNCALIBRATED_THRESHOLD, PERCENTILE_BANDS, MARGIN_BANDS } from './build.js';
 export type { BuildContext, Explanation, FindingKind, SeverityResult } from './build.js';
 export { FindingPolicy, findingPolicyOptionsSchema, DEFAULT_WINDOW_MS } from './policy.js';
-export type { FindingPolicyOptions, FindingPolicyState, NewEntityMode, PolicyContext, PolicyStats } from './policy.js';
+export type { FindingPolicyOptions, FindingPolicyState, NewEntityMode, PolicyContext, PolicyStats, UnflaggedRecords } from './policy.js';
 export { findingsObjectKey, writeFindingsParquet, publishFindings, listFindingsObjects, findingsViewSql, findingRow, FINDINGS_PREFIX, FINDINGS_COLUMNS } from './lake.js';
 export type { FindingsPartition, WrittenFindings, WriteFindingsOptions } from './lake.js';
 export { modelRefOf } from './model-ref.js';

@@ -61,6 +61,13 @@ export interface PolicyContext {
   now?: number;
 }
 
+/** Records of a batch that qualify for no finding, summarised (see FindingPolicy.process). */
+export interface UnflaggedRecords {
+  records: number;
+  /** Highest event time among them (ms), or -Infinity. */
+  maxTime: number;
+}
+
 export interface PolicyStats {
   /** Records seen. */
   records: number;
@@ -157,9 +164,14 @@ export class FindingPolicy {
 
   /** The finding kind a record qualifies for (before deduplication), or null. Does not change state. */
   classify(rec: ScoredRecord, model: ModelRef): FindingKind | null {
-    if (!rec.entity_known) return this.options.newEntity === 'never' ? null : 'new_entity';
+    return this.kindOf(rec.entity_known, rec.dot_product, rec.is_anomaly, model);
+  }
+
+  /** `classify` from the score alone, before a ScoredRecord exists (the monitor's hot loop). Does not change state. */
+  kindOf(entityKnown: boolean, dotProduct: number, isAnomaly: boolean | undefined, model: ModelRef): FindingKind | null {
+    if (!entityKnown) return this.options.newEntity === 'never' ? null : 'new_entity';
     const threshold = typeof model.threshold === 'number' ? model.threshold : this.options.uncalibratedThreshold;
-    const anomalous = typeof rec.is_anomaly === 'boolean' ? rec.is_anomaly : rec.dot_product < threshold;
+    const anomalous = typeof isAnomaly === 'boolean' ? isAnomaly : dotProduct < threshold;
     return anomalous ? 'anomaly' : null;
   }
 
@@ -169,9 +181,10 @@ export class FindingPolicy {
 
   /**
    * Decide for a batch of records (normally one source object, in row order) and build its findings, in order of
-   * first occurrence. Updates the state.
+   * first occurrence. Updates the state. `unflagged` accounts for records of the batch that the caller already knows
+   * qualify for no finding (`kindOf` is null) and did not pass in: they count as records and move the watermark.
    */
-  process(records: readonly ScoredRecord[], ctx: PolicyContext): DetectionFinding[] {
+  process(records: readonly ScoredRecord[], ctx: PolicyContext, unflagged?: UnflaggedRecords): DetectionFinding[] {
     const modelKey = `${ctx.model.name}@${ctx.model.version}`;
     if (this.model !== modelKey) {
       // A different model has a different training set: who is "new" starts over.
@@ -181,6 +194,10 @@ export class FindingPolicy {
     const window = this.options.windowMs;
     const groups = new Map<string, Group>();
     const c = this.counters;
+    if (unflagged && unflagged.records > 0) {
+      c.records += unflagged.records;
+      if (Number.isFinite(unflagged.maxTime) && (this.watermark === null || unflagged.maxTime > this.watermark)) this.watermark = unflagged.maxTime;
+    }
     for (const rec of records) {
       c.records++;
       if (Number.isFinite(rec.time) && (this.watermark === null || rec.time > this.watermark)) this.watermark = rec.time;

@@ -19,7 +19,7 @@ import { annotate } from '../calibrate/apply.js';
 import { Duck } from '../lake/duckdb.js';
 import { emitFindings, type EmitResult } from '../findings/emit.js';
 import { modelRefOf } from '../findings/model-ref.js';
-import { FindingPolicy, type FindingPolicyOptions } from '../findings/policy.js';
+import { FindingPolicy, type FindingPolicyOptions, type UnflaggedRecords } from '../findings/policy.js';
 import type { FindingsPartition } from '../findings/lake.js';
 import type { DetectionFinding, EntityHistory, ModelRef, ScoredRecord, Sink, SourceRef } from '../findings/types.js';
 
@@ -107,14 +107,16 @@ export function pairPreset(name: string): PairSpec {
   return p;
 }
 
-/** Columns kept as evidence when the object has them. */
-export const EVIDENCE_COLUMNS: readonly string[] = [
-  'class_uid', 'class_name', 'activity_name', 'metadata', 'cloud', 'src_endpoint', 'dst_endpoint',
-  'connection_info', 'traffic', 'query', 'actor', 'api', 'disposition', 'action', 'status',
-];
+/**
+ * Source columns read for a finding's evidence when the object has them: what buildFinding uses (the endpoints,
+ * connection, query/actor/api, cloud, class and `metadata.uid`). Read only for the rows that may become findings.
+ */
+export const EVIDENCE_COLUMNS: readonly string[] = ['class_uid', 'cloud', 'src_endpoint', 'dst_endpoint', 'connection_info', 'query', 'actor', 'api'];
 
-/** Pairs per scorePairs call (DuckDB chunks are 2,048 rows; larger batches amortise the call). */
+/** Pairs per scorePairs call and rows per JSON batch read from DuckDB. */
 const SCORE_BATCH = 8192;
+/** Objects read at once (a monitor reads the next object while it writes the findings of this one). */
+const SCAN_CONNECTIONS = 2;
 
 export interface ProcessorOptions {
   /** A loaded model or a model file path. */
@@ -134,8 +136,30 @@ export interface ProcessorOptions {
   now?: () => number;
 }
 
+/**
+ * One object scored, before the finding policy has seen it: what `Processor.score` returns and `Processor.emit`
+ * takes. Scoring reads the object and depends on no state, so a monitor can score the next object while it emits
+ * this one; emitting (policy, lake, sinks) must follow object order.
+ */
+export interface ScoredObject {
+  ref: SourceRef;
+  source: string | undefined;
+  rows: number;
+  pairs: number;
+  badIps: number;
+  /** Records that may become findings, in row order, with their evidence. */
+  records: ScoredRecord[];
+  /** The other scored records, counted. */
+  unflagged: UnflaggedRecords;
+}
+
 export interface Processor {
+  /** score then emit. */
   process: ProcessObjectFn;
+  /** Read and score an object (no policy state involved); up to two run at once. */
+  score(localParquetPath: string, ref: SourceRef): Promise<ScoredObject>;
+  /** Decide, build, write and send the findings of a scored object (in object order). */
+  emit(scored: ScoredObject): Promise<ProcessResult>;
   readonly model: IpInsightsModel;
   readonly modelRef: ModelRef;
   /** The finding policy (dedup and new-entity state); replace it to restore a checkpointed state. */
@@ -158,18 +182,6 @@ export function sourceOfObject(objectPath: string): string | undefined {
 export function partitionOfObject(objectPath: string): FindingsPartition {
   const get = (k: string): string => new RegExp(`(?:^|/)${k}=([^/]+)/`).exec(objectPath)?.[1] ?? 'unknown';
   return { region: get('region'), accountId: get('accountId'), eventDay: get('eventDay') };
-}
-
-function toMs(v: unknown): number {
-  if (typeof v === 'number') return v;
-  if (typeof v === 'bigint') return Number(v);
-  if (v instanceof Date) return v.getTime();
-  if (typeof v === 'string') {
-    const t = Date.parse(v);
-    return Number.isNaN(t) ? 0 : t;
-  }
-  if (v && typeof v === 'object' && 'micros' in v) return Number((v as { micros: bigint }).micros) / 1000;
-  return 0;
 }
 
 /** JSON-safe copy of a DuckDB value (BigInt -> number, Date -> ms). */
@@ -201,7 +213,27 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   const sources = spec.sources;
   const history: EntityHistory = model.history();
   const cal = model.calibration;
+  /** Findings are written through this connection; objects are read through the scan pool (two at most at once). */
   const db = await Duck.open({ threads: 1 });
+  const scanDbs: Duck[] = [];
+  const idle: Duck[] = [];
+  const waiting: ((d: Duck) => void)[] = [];
+  let closed = false;
+  async function acquire(): Promise<Duck> {
+    const free = idle.pop();
+    if (free) return free;
+    if (scanDbs.length < SCAN_CONNECTIONS) {
+      const d = await Duck.open({ threads: 1 });
+      scanDbs.push(d);
+      return d;
+    }
+    return new Promise((resolve) => waiting.push(resolve));
+  }
+  function release(d: Duck): void {
+    const next = waiting.shift();
+    if (next) next(d);
+    else idle.push(d);
+  }
   const entityCounts = new Map<string, number>();
   const countOf = (e: string): number => {
     let c = entityCounts.get(e);
@@ -217,79 +249,136 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
 
   /**
    * The queries for one object, or undefined when the object lacks the columns the definition needs: `pairs` reads
-   * only entity, ip, time and row number (all rows are scored); `evidence` reads the evidence columns of given rows
-   * (only records that may become findings need them, and nested structs are the costly part to convert).
+   * only entity, ip, time (ms) and row number, as one JSON array per SCORE_BATCH rows (a single string per batch
+   * crosses from DuckDB to JS instead of two strings per row, which dominated the cost); `evidence` reads the
+   * evidence columns of given rows (only records that may become findings need them, and nested structs are the
+   * costly part to decode).
    */
   type Plan = { pairs: string; evidence: ((rows: readonly number[]) => string) | undefined } | undefined;
   /**
    * Plans by object schema (column names and types): objects of one source share a schema, so after the first
-   * object a new one costs a single schema probe instead of three. A schema that does not bind is cached too (as
+   * object a new one costs a single schema probe instead of several. A schema that does not bind is cached too (as
    * undefined: its objects are skipped). Bounded: cleared past 256 schemas.
    */
   const plans = new Map<string, Plan>();
-  async function planFor(file: string): Promise<Plan> {
+  /**
+   * The plan the last object of each source used. Tried first, without a schema probe (~2-8 ms per object); a
+   * Binder Error (a column it names is not in this object) falls back to the probe. An object of the same source
+   * with extra evidence columns still gets them (the evidence query selects by name with COLUMNS).
+   */
+  const lastPlan = new Map<string, Plan>();
+  async function planFor(db: Duck, file: string): Promise<Plan> {
     // The file path is bound as a parameter; the expressions are configuration.
     const schema = await db.describe('SELECT * FROM read_parquet($1) LIMIT 0', [file]);
     const sig = schema.map((c) => `${c.name}\u0000${c.type}`).join('\u0001');
     if (plans.has(sig)) return plans.get(sig);
-    const plan = await buildPlan(file, new Set(schema.map((c) => c.name)));
+    const plan = await buildPlan(db, file, new Set(schema.map((c) => c.name)));
     if (plans.size >= 256) plans.clear();
     plans.set(sig, plan);
     return plan;
   }
-  async function buildPlan(file: string, cols: ReadonlySet<string>): Promise<Plan> {
-    const from = ' FROM read_parquet($1, file_row_number = true)';
-    let pairs: string;
+  /** Whether a query binds against this object (a Binder Error means a column it names is missing). */
+  async function binds(db: Duck, sql: string, file: string): Promise<{ name: string; type: string }[] | undefined> {
     try {
-      if ('sql' in spec) {
-        const inner = `WITH events AS (SELECT *${from}) ${spec.sql.trim().replace(/;+$/, '')}`;
-        const out = new Set((await db.describe(inner, [file])).map((c) => c.name));
-        const missing = ['entity', 'ip', 'row'].filter((c) => !out.has(c));
-        if (missing.length) throw new ConfigError(`the pair query must return the columns entity, ip and row (file_row_number); missing: ${missing.join(', ')}`, ['pairs.sql']);
-        pairs = `WITH events AS (SELECT *${from}) SELECT q.entity, q.ip, ${out.has('time') ? 'q."time"' : 'NULL'} AS "time", q."row" AS file_row_number FROM (${spec.sql.trim().replace(/;+$/, '')}) q`;
-      } else {
-        pairs =
-          `SELECT (${spec.entity}) AS entity, (${spec.ip}) AS ip, ${cols.has('time') ? '"time"' : 'NULL'} AS "time", file_row_number` +
-          from +
-          (spec.where ? ` WHERE ${spec.where}` : '');
-      }
-      await db.describe(pairs, [file]);
+      return await db.describe(sql, [file]);
     } catch (err) {
-      if (err instanceof ConfigError) throw err;
-      // A column the definition names is not in this object (e.g. no actor.user in an API-activity object).
       if (/Binder Error/i.test(errorMessage(err))) return undefined;
       throw err;
     }
-    const ev = ['time', ...EVIDENCE_COLUMNS].filter((c) => cols.has(c)).map((c) => `"${c}"`);
+  }
+  async function buildPlan(db: Duck, file: string, cols: ReadonlySet<string>): Promise<Plan> {
+    const from = ' FROM read_parquet($1, file_row_number = true)';
+    let pairs: string;
+    if ('sql' in spec) {
+      const inner = `WITH events AS (SELECT *${from}) ${spec.sql.trim().replace(/;+$/, '')}`;
+      const described = await binds(db, inner, file);
+      if (!described) return undefined;
+      const out = new Map(described.map((c) => [c.name, c.type]));
+      const missing = ['entity', 'ip', 'row'].filter((c) => !out.has(c));
+      if (missing.length) throw new ConfigError(`the pair query must return the columns entity, ip and row (file_row_number); missing: ${missing.join(', ')}`, ['pairs.sql']);
+      const tt = out.get('time');
+      // Event time in ms: OCSF's BIGINT as is, a TIMESTAMP/DATE through epoch_ms, anything else dropped.
+      const time = tt === undefined ? 'NULL' : /^(TIMESTAMP|DATE)/.test(tt) ? 'epoch_ms(q."time"::TIMESTAMP)' : /INT|DOUBLE|FLOAT|DECIMAL/.test(tt) ? 'q."time"' : 'NULL';
+      pairs = `WITH events AS (SELECT *${from}) SELECT q.entity, q.ip, ${time} AS "time", q."row" AS file_row_number FROM (${spec.sql.trim().replace(/;+$/, '')}) q`;
+    } else {
+      pairs =
+        `SELECT (${spec.entity}) AS entity, (${spec.ip}) AS ip, ${cols.has('time') ? '"time"' : 'NULL'} AS "time", file_row_number` +
+        from +
+        (spec.where ? ` WHERE ${spec.where}` : '');
+    }
+    if (!(await binds(db, pairs, file))) return undefined;
+    const batches =
+      `SELECT json_group_array(json_array(p.entity, p.ip, p."time", p.file_row_number))::VARCHAR AS batch FROM (${pairs}) p ` +
+      `GROUP BY p.file_row_number // ${SCORE_BATCH}`;
+    const ev = EVIDENCE_COLUMNS.some((c) => cols.has(c)) ? [`COLUMNS(c -> c IN (${EVIDENCE_COLUMNS.map((c) => `'${c}'`).join(', ')}))`] : [];
+    // Only metadata.uid is used (the event uid); the whole struct (lists of profiles...) costs more to decode.
+    if (cols.has('metadata') && (await binds(db, `SELECT metadata.uid FROM read_parquet($1) LIMIT 0`, file))) ev.push('metadata.uid AS "metadata.uid"');
     // Row numbers are integers this process produced, so they are written into the IN list directly.
     const evidence = ev.length ? (rows: readonly number[]) => `SELECT file_row_number, ${ev.join(', ')}${from} WHERE file_row_number IN (${rows.map((r) => String(Math.trunc(r))).join(',')})` : undefined;
-    return { pairs, evidence };
+    return { pairs: batches, evidence };
   }
 
-  async function process(localParquetPath: string, ref: SourceRef): Promise<ProcessResult> {
+  async function score(localParquetPath: string, ref: SourceRef): Promise<ScoredObject> {
+    if (closed) throw new Error('the processor is closed');
+    const db = await acquire();
+    try {
+      return await scoreWith(db, localParquetPath, ref);
+    } finally {
+      release(db);
+    }
+  }
+
+  /** Run a plan's pair query; a cached per-source plan that does not bind is replaced by a probed one. */
+  async function* pairBatches(db: Duck, file: string, source: string | undefined): AsyncGenerator<{ plan: NonNullable<Plan>; batch: string }> {
+    const key = source ?? '';
+    let plan = lastPlan.get(key);
+    let probed = false;
+    if (plan === undefined) {
+      plan = await planFor(db, file);
+      probed = true;
+    }
+    for (;;) {
+      if (!plan) return;
+      let first = true;
+      try {
+        for await (const chunk of db.streamColumns(plan.pairs, [file])) {
+          first = false;
+          const col = chunk.data[0]!;
+          for (let b = 0; b < chunk.rowCount; b++) yield { plan, batch: String(col[b]) };
+        }
+        lastPlan.set(key, plan);
+        return;
+      } catch (err) {
+        if (probed || !first || !/Binder Error/i.test(errorMessage(err))) throw err;
+        plan = await planFor(db, file);
+        probed = true;
+      }
+    }
+  }
+
+  async function scoreWith(db: Duck, localParquetPath: string, ref: SourceRef): Promise<ScoredObject> {
     const source = ref.source ?? sourceOfObject(ref.object);
-    const empty: ProcessResult = { rows: 0, pairs: 0, scored: 0, findings: [] };
-    if (!accepts(source)) return empty;
     const file = path.resolve(localParquetPath);
-    const plan = await planFor(file);
-    if (!plan) return empty;
-    const records: ScoredRecord[] = [];
-    let rows = 0;
-    let pairs = 0;
-    let badIps = 0;
-    // Pairs are scored in batches of SCORE_BATCH (several DuckDB chunks): one scorePairs call per batch.
-    const chunkPairs: Pair[] = [];
-    /** Per pair in chunkPairs: its time (ms) and file row number. */
-    const chunkTimes: number[] = [];
-    const chunkRowNos: number[] = [];
+    const out: ScoredObject = { ref, source, rows: 0, pairs: 0, badIps: 0, records: [], unflagged: { records: 0, maxTime: -Infinity } };
+    if (!accepts(source)) return out;
+    let plan: Plan;
+    /** Records that may become findings (the policy's kindOf is not null); the rest are only counted. */
+    const records = out.records;
+    const unflagged = out.unflagged;
+    const threshold = cal?.threshold;
+    // Pairs are scored in batches of SCORE_BATCH: one scorePairs call per batch.
+    const batchPairs: Pair[] = [];
+    /** Per pair in batchPairs: its time (ms) and file row number. */
+    const batchTimes: number[] = [];
+    const batchRowNos: number[] = [];
     const flush = (): void => {
-      if (chunkPairs.length === 0) return;
+      if (batchPairs.length === 0) return;
       let results;
       try {
-        results = model.scorePairs(chunkPairs);
+        results = model.scorePairs(batchPairs);
       } catch {
         // An unparsable IP in the batch: score one by one so the rest still count.
-        results = chunkPairs.map((p) => {
+        results = batchPairs.map((p) => {
           try {
             return model.scorePairs([p])[0]!;
           } catch {
@@ -297,20 +386,26 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
           }
         });
       }
-      for (let i = 0; i < chunkPairs.length; i++) {
+      for (let i = 0; i < batchPairs.length; i++) {
         const res = results[i];
         if (!res) {
-          badIps++;
+          out.badIps++;
           continue;
         }
-        pairs++;
-        const p = chunkPairs[i]!;
+        out.pairs++;
         const known = res.entity_known !== false;
+        const isAnomaly = threshold === undefined ? undefined : res.dot_product < threshold;
+        if (policy.kindOf(known, res.dot_product, isAnomaly, modelRef) === null) {
+          unflagged.records++;
+          if (batchTimes[i]! > unflagged.maxTime) unflagged.maxTime = batchTimes[i]!;
+          continue;
+        }
+        const p = batchPairs[i]!;
         const rec: ScoredRecord = {
-          ref: { object: ref.object, row: chunkRowNos[i]!, ...(source ? { source } : {}) },
+          ref: { object: ref.object, row: batchRowNos[i]!, ...(source ? { source } : {}) },
           entity: p.entity,
           ip: p.ip,
-          time: chunkTimes[i]!,
+          time: batchTimes[i]!,
           dot_product: res.dot_product,
           entity_known: known,
           entity_count: known ? countOf(p.entity) : 0,
@@ -323,54 +418,74 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
         }
         records.push(rec);
       }
-      chunkPairs.length = 0;
-      chunkTimes.length = 0;
-      chunkRowNos.length = 0;
+      batchPairs.length = 0;
+      batchTimes.length = 0;
+      batchRowNos.length = 0;
     };
-    // Column-wise: entity, ip, time and file_row_number arrays per DuckDB chunk, no per-row conversion.
-    for await (const chunk of db.streamColumns(plan.pairs, [file])) {
-      const [ents, ipCol, times, rowNos] = chunk.data as [unknown[], unknown[], unknown[], unknown[]];
-      const n = chunk.rowCount;
-      rows += n;
-      for (let k = 0; k < n; k++) {
-        const e = ents[k];
-        const ip = ipCol[k];
-        if (e === null || e === undefined || ip === null || ip === undefined) continue;
+    for await (const b of pairBatches(db, file, source)) {
+      plan = b.plan;
+      const batch = JSON.parse(b.batch) as [unknown, unknown, unknown, unknown][];
+      out.rows += batch.length;
+      for (const [e, ip, time, rowNo] of batch) {
+        if (e === null || ip === null) continue;
         const es = (typeof e === 'string' ? e : String(e)).trim();
         const ips = (typeof ip === 'string' ? ip : String(ip)).trim();
         if (es === '' || es === '-' || ips === '' || ips === '-') continue;
-        chunkPairs.push({ entity: es, ip: ips });
-        chunkTimes.push(toMs(times[k]));
-        chunkRowNos.push(Number(rowNos[k]));
+        batchPairs.push({ entity: es, ip: ips });
+        batchTimes.push(typeof time === 'number' ? time : 0);
+        batchRowNos.push(Number(rowNo));
       }
-      if (chunkPairs.length >= SCORE_BATCH) flush();
+      if (batchPairs.length >= SCORE_BATCH) flush();
     }
     flush();
-    if (records.length === 0) return { ...empty, rows, ...(badIps ? { badIps } : {}) };
+    if (out.pairs === 0 || !plan) return out;
+    // Batches arrive in no particular order: the policy sees candidates in row order (first occurrence wins).
+    records.sort((a, b) => a.ref.row - b.ref.row);
     // Evidence for the records that may become findings.
-    const candidates = records.filter((r) => policy.classify(r, modelRef) !== null);
-    if (candidates.length > 0 && plan.evidence) {
-      const byRow = new Map<number, ScoredRecord[]>();
-      for (const c of candidates) {
-        const list = byRow.get(c.ref.row);
-        if (list) list.push(c);
-        else byRow.set(c.ref.row, [c]);
+    if (records.length > 0) {
+      try {
+        await readEvidence(db, file, plan, records);
+      } catch (err) {
+        // The source's cached plan names an evidence column this object lacks: probe this object's schema.
+        if (!/Binder Error/i.test(errorMessage(err))) throw err;
+        const probed = await planFor(db, file);
+        if (probed) await readEvidence(db, file, probed, records);
       }
-      const wanted = [...byRow.keys()];
-      for (let i = 0; i < wanted.length; i += 2000) {
-        for await (const chunk of db.stream(plan.evidence(wanted.slice(i, i + 2000)), [file])) {
-          const names = chunk.columns;
-          for (const r of chunk.rows) {
-            const event: Record<string, unknown> = {};
-            for (let j = 1; j < names.length; j++) {
-              const v = r[j];
-              if (v !== null && v !== undefined) event[names[j]!] = plain(v);
-            }
-            for (const rec of byRow.get(Number(r[0])) ?? []) rec.event = event;
+    }
+    return out;
+  }
+
+  /** Attach to each record the evidence columns of its source row. */
+  async function readEvidence(db: Duck, file: string, plan: NonNullable<Plan>, records: readonly ScoredRecord[]): Promise<void> {
+    const evidence = plan.evidence;
+    if (!evidence) return;
+    const byRow = new Map<number, ScoredRecord[]>();
+    for (const c of records) {
+      const list = byRow.get(c.ref.row);
+      if (list) list.push(c);
+      else byRow.set(c.ref.row, [c]);
+    }
+    const wanted = [...byRow.keys()];
+    for (let i = 0; i < wanted.length; i += 2000) {
+      for await (const chunk of db.stream(evidence(wanted.slice(i, i + 2000)), [file])) {
+        const names = chunk.columns;
+        for (const r of chunk.rows) {
+          const event: Record<string, unknown> = {};
+          for (let j = 1; j < names.length; j++) {
+            const v = r[j];
+            if (v === null || v === undefined) continue;
+            if (names[j] === 'metadata.uid') event.metadata = { uid: plain(v) };
+            else event[names[j]!] = plain(v);
           }
+          for (const rec of byRow.get(Number(r[0])) ?? []) rec.event = event;
         }
       }
     }
+  }
+
+  async function emit(scored: ScoredObject): Promise<ProcessResult> {
+    const { ref, records } = scored;
+    if (scored.pairs === 0) return { rows: scored.rows, pairs: 0, scored: 0, findings: [], ...(scored.badIps ? { badIps: scored.badIps } : {}) };
     const sourceObject = opts.keySuffix ? `${ref.object}#${opts.keySuffix}` : ref.object;
     const emitted: EmitResult = await emitFindings(records, {
       policy,
@@ -382,20 +497,23 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
       ...(opts.sinks ? { sinks: opts.sinks } : {}),
       db,
       ...(opts.now ? { now: opts.now() } : {}),
+      unflagged: scored.unflagged,
     });
     return {
-      rows,
-      pairs,
-      scored: records.length,
+      rows: scored.rows,
+      pairs: scored.pairs,
+      scored: scored.pairs,
       findings: emitted.findings,
-      ...(badIps ? { badIps } : {}),
+      ...(scored.badIps ? { badIps: scored.badIps } : {}),
       findingsKey: emitted.key,
       ...(emitted.sinkErrors.length ? { sinkErrors: emitted.sinkErrors } : {}),
     };
   }
 
   return {
-    process,
+    process: async (file, ref) => emit(await score(file, ref)),
+    score,
+    emit,
     model,
     modelRef,
     get policy() {
@@ -406,6 +524,10 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     },
     spec,
     accepts,
-    close: () => db.close(),
+    close: () => {
+      closed = true;
+      for (const d of scanDbs) d.close();
+      db.close();
+    },
   };
 }
