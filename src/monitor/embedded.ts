@@ -11,6 +11,8 @@
  *
  * A crash between 1 and 2 redoes the object from the checkpointed policy state: the same findings object is rewritten
  * with the same uids, so the lake neither loses nor doubles a finding (sinks may see a finding twice; its uid is stable).
+ * Reading and scoring depend on no state, so while one object's findings are decided and written, the next object is
+ * already being read and scored (one object ahead, on its own DuckDB connection); steps 1 and 2 stay in order.
  * A failing object is retried (`retries`, with backoff, from the same policy state), then recorded in
  * `_seclake/monitor/<name>.failed.jsonl` with the reason and skipped: one bad object never stops the monitor.
  *
@@ -26,7 +28,7 @@ import { catalogDir, readObjects, type CatalogObject } from '../lake/catalog.js'
 import { META_DIR } from '../lake/layout.js';
 import type { IpInsightsModel } from '../detectors/ipinsights/index.js';
 import type { LakeStore } from '../lake/store.js';
-import { createProcessor, type PairQuerySpec, type PairSpec, type Processor } from './processor.js';
+import { createProcessor, type PairQuerySpec, type PairSpec, type Processor, type ScoredObject } from './processor.js';
 import { startFolderWatch, type FolderWatch } from './watch.js';
 
 export const CHECKPOINT_VERSION = 1;
@@ -154,6 +156,18 @@ function validName(name: string): string {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** An object being read and scored ahead of its turn (see LakeMonitor.prefetch). */
+interface Prefetch {
+  obj: CatalogObject;
+  /** When its processing started (performance.now()). */
+  t0: number;
+  /** The local Parquet file (the lake object, or the S3 object's download). */
+  file: string;
+  applicable: Processor[];
+  /** One scored object per applicable processor; never an unhandled rejection (awaited by processObject). */
+  scored: Promise<ScoredObject[]>;
+}
+
 /** A monitor over one lake: `runOnce()` processes the backlog; `start()` follows the catalog until `stop()`. */
 export class LakeMonitor {
   private processors: Processor[] = [];
@@ -223,12 +237,30 @@ export class LakeMonitor {
     return this.cp.seq;
   }
 
-  /** Process one catalogued object with every applicable model; retries, then records a failure. */
-  private async processObject(obj: CatalogObject, totals: MonitorSummary): Promise<void> {
+  /** Start reading and scoring an object (download it first from an S3 lake). */
+  private prefetch(obj: CatalogObject): Prefetch {
     const t0 = performance.now();
     const store = this.o.store;
-    const file = store ? path.join(monitorDir(this.o.lakeDir), `${this.name}.object.parquet`) : path.join(this.o.lakeDir, obj.path);
+    const file = store ? path.join(monitorDir(this.o.lakeDir), `${this.name}.object.${obj.seq}.parquet`) : path.join(this.o.lakeDir, obj.path);
     const applicable = this.processors.filter((p) => p.accepts(obj.source));
+    const ref = { object: store ? store.objectUrl(obj.path) : obj.path, row: 0, source: obj.source };
+    const scored = (async () => {
+      if (store && applicable.length > 0) {
+        mkdirSync(monitorDir(this.o.lakeDir), { recursive: true });
+        await store.getObjectToFile(obj.path, file);
+      }
+      const out: ScoredObject[] = [];
+      for (const p of applicable) out.push(await p.score(file, ref));
+      return out;
+    })();
+    scored.catch(() => {});
+    return { obj, t0, file, applicable, scored };
+  }
+
+  /** Process one catalogued object with every applicable model; retries, then records a failure. */
+  private async processObject(pre: Prefetch, totals: MonitorSummary): Promise<void> {
+    const { obj, t0, file, applicable } = pre;
+    const store = this.o.store;
     const snapshot = applicable.map((p) => p.policy.toJSON());
     const attempts = Math.max(1, this.o.retries ?? 3);
     let pairs = 0;
@@ -239,9 +271,10 @@ export class LakeMonitor {
       findings = [];
       failure = undefined;
       try {
-        if (store && applicable.length > 0) await store.getObjectToFile(obj.path, file);
-        for (const p of applicable) {
-          const res = await p.process(file, { object: store ? store.objectUrl(obj.path) : obj.path, row: 0, source: obj.source });
+        // The first attempt uses the scoring started ahead; a retry reads and scores again.
+        const scored = await (attempt === 1 ? pre.scored : this.prefetch(obj).scored);
+        for (let i = 0; i < applicable.length; i++) {
+          const res = await applicable[i]!.emit(scored[i]!);
           if (store && res.findingsKey) await store.putFile(res.findingsKey, path.join(this.o.lakeDir, res.findingsKey));
           pairs += res.pairs;
           findings = findings.concat(res.findings);
@@ -289,9 +322,21 @@ export class LakeMonitor {
     for (;;) {
       const batch = await this.catalog(this.cp.seq);
       if (batch.length === 0) break;
-      for (const obj of batch) {
-        if (this.stopping) break;
-        await this.processObject(obj, totals);
+      // One object ahead: the next object is read and scored while this one's findings are written.
+      let next: Prefetch | undefined;
+      try {
+        for (let i = 0; i < batch.length; i++) {
+          if (this.stopping) break;
+          const cur = next ?? this.prefetch(batch[i]!);
+          next = i + 1 < batch.length ? this.prefetch(batch[i + 1]!) : undefined;
+          await this.processObject(cur, totals);
+        }
+      } finally {
+        // Stopped (or failed) with an object read ahead: let its reads finish before the connections close.
+        if (next) {
+          await next.scored.catch(() => {});
+          if (this.o.store) rmSync(next.file, { force: true });
+        }
       }
       if (this.stopping) break;
     }
