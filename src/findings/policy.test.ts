@@ -151,3 +151,19 @@ test('bad options and bad state are ConfigErrors that name the field', () => {
   assert.throws(() => FindingPolicy.fromJSON({ version: 2 }), (e: unknown) => e instanceof ConfigError && /version/.test(e.message));
   assert.throws(() => FindingPolicy.fromJSON(null), ConfigError);
 });
+
+test('unflagged records passed as a count give the same state as passing them in: records counted, watermark moved', () => {
+  const flagged = [r('i-1', '203.0.113.1', -5, { t: T0 }), r('i-2', '203.0.113.2', -6, { t: T0 + 1000 })];
+  const quiet = [r('i-1', '10.0.0.1', 2, { t: T0 + 2 * H }), r('i-3', '10.0.0.2', 3, { t: T0 + 3 * H })];
+  const whole = new FindingPolicy();
+  const a = whole.process([...flagged, ...quiet], { model: CAL });
+  const split = new FindingPolicy();
+  for (const q of quiet) assert.equal(split.kindOf(q.entity_known, q.dot_product, q.is_anomaly, CAL), null);
+  const b = split.process(flagged, { model: CAL }, { records: quiet.length, maxTime: Math.max(...quiet.map((q) => q.time)) });
+  assert.deepEqual(summary(b), summary(a));
+  assert.deepEqual(split.toJSON(), whole.toJSON(), 'same counters, watermark and (after eviction by that watermark) entries');
+  assert.equal(split.stats.records, 4);
+  // The watermark from the unflagged records evicts entries older than the window: a repeat now is a new finding.
+  assert.deepEqual(summary(split.process([r('i-1', '203.0.113.1', -5, { t: T0 + 3 * H, object: 'obj-b' })], { model: CAL })), ['anomaly:i-1:203.0.113.1:x1']);
+  assert.deepEqual(summary(new FindingPolicy().process([], { model: CAL }, { records: 0, maxTime: -Infinity })), []);
+});

@@ -297,8 +297,10 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
       const missing = ['entity', 'ip', 'row'].filter((c) => !out.has(c));
       if (missing.length) throw new ConfigError(`the pair query must return the columns entity, ip and row (file_row_number); missing: ${missing.join(', ')}`, ['pairs.sql']);
       const tt = out.get('time');
-      // Event time in ms: OCSF's BIGINT as is, a TIMESTAMP/DATE through epoch_ms, anything else dropped.
-      const time = tt === undefined ? 'NULL' : /^(TIMESTAMP|DATE)/.test(tt) ? 'epoch_ms(q."time"::TIMESTAMP)' : /INT|DOUBLE|FLOAT|DECIMAL/.test(tt) ? 'q."time"' : 'NULL';
+      // Event time in ms: OCSF's BIGINT as is, a TIMESTAMP (any precision, with or without time zone) or DATE through
+      // epoch_ms (a TIMESTAMP WITH TIME ZONE is not cast: that would shift it by the session's zone), else dropped.
+      const time =
+        tt === undefined ? 'NULL' : /^TIMESTAMP/.test(tt) ? 'epoch_ms(q."time")' : tt === 'DATE' ? 'epoch_ms(q."time"::TIMESTAMP)' : /INT|DOUBLE|FLOAT|DECIMAL/.test(tt) ? 'q."time"' : 'NULL';
       pairs = `WITH events AS (SELECT *${from}) SELECT q.entity, q.ip, ${time} AS "time", q."row" AS file_row_number FROM (${spec.sql.trim().replace(/;+$/, '')}) q`;
     } else {
       pairs =

@@ -122,6 +122,60 @@ describe('monitor processor', () => {
     }
   });
 
+  it('objects of one source with different columns: a flow log v2 object (no instance ids) between v5 ones is skipped, the next v5 one scored', async () => {
+    const v2 = path.join(dir, '123456789012_vpcflowlogs_us-east-1_fl-0abc_v2only.log');
+    const start = DAY0 + 86400;
+    (await import('node:fs')).writeFileSync(
+      v2,
+      'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n' +
+        `2 123456789012 eni-0a1b2c3d 10.0.1.5 203.0.113.9 443 49152 6 10 840 ${start} ${start + 60} ACCEPT OK\n`,
+    );
+    const seq0 = Math.max(0, ...readObjects(lakeDir).map((o) => o.seq));
+    const sum = await ingest({ lakeDir, paths: [v2] });
+    assert.equal(sum.totals.rejects, 0);
+    const v2obj = readObjects(lakeDir, seq0)[0]!;
+    assert.equal(v2obj.source, 'VPC_FLOW');
+    const v5obj = readObjects(lakeDir)[0]!;
+    const proc = await createProcessor({ model: modelPath, pairs: 'flow-peer', policy: { uncalibratedThreshold: 0 } });
+    try {
+      const first = await proc.process(path.join(lakeDir, v5obj.path), { object: v5obj.path, row: 0 });
+      assert.ok(first.pairs > 0);
+      assert.deepEqual(await proc.process(path.join(lakeDir, v2obj.path), { object: v2obj.path, row: 0 }), { rows: 0, pairs: 0, scored: 0, findings: [] });
+      const again = await proc.process(path.join(lakeDir, v5obj.path), { object: v5obj.path, row: 0 });
+      assert.equal(again.pairs, first.pairs);
+    } finally {
+      proc.close();
+    }
+  });
+
+  it('a custom pair query may give time as a TIMESTAMP (with time zone too): findings keep the event time in ms', async () => {
+    const obj = readObjects(lakeDir).filter((o) => o.rows > 1).at(-1)!;
+    const fp = pairPreset('flow-peer');
+    const ref = { object: obj.path, row: 0 };
+    const a = await createProcessor({ model: modelPath, pairs: 'flow-peer', policy: { uncalibratedThreshold: 0 } });
+    const b = await createProcessor({
+      model: modelPath,
+      pairs: { sql: `SELECT ${fp.entity} AS entity, ${fp.ip} AS ip, to_timestamp(time / 1000) AS time, file_row_number AS row FROM events WHERE ${fp.where}`, sources: [] },
+      policy: { uncalibratedThreshold: 0 },
+    });
+    const c = await createProcessor({
+      model: modelPath,
+      pairs: { sql: `SELECT ${fp.entity} AS entity, ${fp.ip} AS ip, make_timestamp(time * 1000) AS time, file_row_number AS row FROM events WHERE ${fp.where}`, sources: [] },
+      policy: { uncalibratedThreshold: 0 },
+    });
+    try {
+      const ra = await a.process(path.join(lakeDir, obj.path), ref);
+      assert.ok(ra.findings.length > 0);
+      for (const r of [await b.process(path.join(lakeDir, obj.path), ref), await c.process(path.join(lakeDir, obj.path), ref)]) {
+        assert.deepEqual(r.findings.map((f) => f.time), ra.findings.map((f) => f.time));
+      }
+    } finally {
+      a.close();
+      b.close();
+      c.close();
+    }
+  });
+
   it('a corrupt object is an error, not a silent zero', async () => {
     const proc = await createProcessor({ model: modelPath, pairs: 'reference' });
     try {
