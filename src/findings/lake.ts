@@ -9,7 +9,8 @@
  * target directory and renamed, so readers never see a partial object.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { LakeError, errorMessage } from '../core/errors.js';
 import { Duck, quoteIdent, quoteString } from '../lake/duckdb.js';
@@ -119,12 +120,13 @@ function tmpNameFor(file: string): string {
   return path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
-function fsyncFile(file: string): void {
-  const fd = openSync(file, 'r');
+/** fsync on the thread pool: the event loop goes on (the monitor scores the next object meanwhile). */
+async function fsyncFile(file: string): Promise<void> {
+  const fh = await open(file, 'r');
   try {
-    fsyncSync(fd);
+    await fh.sync();
   } finally {
-    closeSync(fd);
+    await fh.close();
   }
 }
 
@@ -166,7 +168,7 @@ export async function writeFindingsParquet(findings: readonly DetectionFinding[]
     );
     const select = FINDINGS_COLUMNS.map((c) => quoteIdent(c.name)).join(', ');
     await db.run(`COPY (SELECT ${select} FROM ${stage}) TO ${quoteString(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
-    fsyncFile(tmp);
+    await fsyncFile(tmp);
     renameSync(tmp, file);
     return { file, rows: rows.length, bytes: statSync(file).size };
   } catch (err) {

@@ -19,7 +19,8 @@
  * With `watchDir`, raw log files dropped into that folder are ingested into the lake first (watch.ts); the catalog
  * then brings their objects here.
  */
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, watch as fsWatch, writeFileSync, type FSWatcher as NodeFsWatcher } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, watch as fsWatch, type FSWatcher as NodeFsWatcher } from 'node:fs';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import { FindingPolicy, type FindingPolicyOptions, type FindingPolicyState } from '../findings/policy.js';
@@ -128,24 +129,25 @@ export function readCheckpoint(lakeDir: string, name = 'default'): Checkpoint | 
   return cp;
 }
 
-function writeCheckpoint(lakeDir: string, cp: Checkpoint): void {
+/** Write the checkpoint durably: tmp file, fsync, rename, fsync the directory (fsyncs on the thread pool). */
+async function writeCheckpoint(lakeDir: string, cp: Checkpoint): Promise<void> {
   const dir = monitorDir(lakeDir);
   mkdirSync(dir, { recursive: true });
   const file = checkpointPath(lakeDir, cp.name);
   const tmp = `${file}.tmp`;
-  const fd = openSync(tmp, 'w');
+  const fh = await open(tmp, 'w');
   try {
-    writeFileSync(fd, JSON.stringify(cp) + '\n');
-    fsyncSync(fd);
+    await fh.writeFile(JSON.stringify(cp) + '\n');
+    await fh.sync();
   } finally {
-    closeSync(fd);
+    await fh.close();
   }
   renameSync(tmp, file);
-  const dfd = openSync(dir, 'r');
+  const dh = await open(dir, 'r');
   try {
-    fsyncSync(dfd);
+    await dh.sync();
   } finally {
-    closeSync(dfd);
+    await dh.close();
   }
 }
 
@@ -155,6 +157,9 @@ function validName(name: string): string {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Objects read and scored ahead of the one whose findings are being written (the processors' scan pools match). */
+const READ_AHEAD = 2;
 
 /** An object being read and scored ahead of its turn (see LakeMonitor.prefetch). */
 interface Prefetch {
@@ -203,6 +208,7 @@ export class LakeMonitor {
         ...(spec.pairs ? { pairs: spec.pairs } : {}),
         policy: policyOpts,
         lakeDir: o.lakeDir,
+        scoreOnWorker: true,
         ...(o.sinks ? { sinks: o.sinks } : {}),
         ...(multi ? { keySuffix: spec.name ?? path.basename(typeof spec.model === 'string' ? spec.model : spec.model.path) } : {}),
       });
@@ -308,7 +314,7 @@ export class LakeMonitor {
     this.cp.seq = obj.seq;
     for (const p of this.processors) this.cp.policies[p.modelRef.name] = p.policy.toJSON();
     this.cp.updated_at = new Date().toISOString();
-    writeCheckpoint(this.o.lakeDir, this.cp);
+    await writeCheckpoint(this.o.lakeDir, this.cp);
     if (failure === undefined) {
       const ms = performance.now() - t0;
       const created = Date.parse(obj.created_at);
@@ -322,20 +328,19 @@ export class LakeMonitor {
     for (;;) {
       const batch = await this.catalog(this.cp.seq);
       if (batch.length === 0) break;
-      // One object ahead: the next object is read and scored while this one's findings are written.
-      let next: Prefetch | undefined;
+      // Objects ahead: the next ones are read and scored while this one's findings are written.
+      const ahead: Prefetch[] = [];
       try {
         for (let i = 0; i < batch.length; i++) {
           if (this.stopping) break;
-          const cur = next ?? this.prefetch(batch[i]!);
-          next = i + 1 < batch.length ? this.prefetch(batch[i + 1]!) : undefined;
-          await this.processObject(cur, totals);
+          while (ahead.length <= READ_AHEAD && i + ahead.length < batch.length) ahead.push(this.prefetch(batch[i + ahead.length]!));
+          await this.processObject(ahead.shift()!, totals);
         }
       } finally {
-        // Stopped (or failed) with an object read ahead: let its reads finish before the connections close.
-        if (next) {
-          await next.scored.catch(() => {});
-          if (this.o.store) rmSync(next.file, { force: true });
+        // Stopped (or failed) with objects read ahead: let their reads finish before the connections close.
+        for (const p of ahead) {
+          await p.scored.catch(() => {});
+          if (this.o.store) rmSync(p.file, { force: true });
         }
       }
       if (this.stopping) break;
