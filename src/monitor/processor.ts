@@ -5,18 +5,21 @@
  * Pairs follow a PairSpec: SQL expressions for the entity and the IP plus a filter, over the object's columns, for
  * the lake sources it names. The default (`reference`) is the training definition (lake-pairs.ts): entity =
  * src_endpoint.instance_uid, ip = src_endpoint.ip, nulls and '-' dropped, for VPC flow and Route 53 objects. The
- * source event's endpoint/connection columns travel with each pair as the finding's evidence.
+ * source row's endpoint/connection columns become the finding's evidence.
  *
- * The object is streamed in DuckDB chunks (bounded memory) and scored per chunk. The processor itself keeps no
- * per-object state; the FindingPolicy it feeds does (dedup, new entities), which the caller snapshots and restores
- * around retries and checkpoints (see embedded.ts).
+ * Per object: the pair query runs in DuckDB and hands over one JSON array per 8,192 rows (a string per batch crosses
+ * into JS, not two per row); each batch is scored (inline, or on the processor's scoring worker: scorer.ts); only the
+ * records that may become findings are kept (the rest are counted), and their evidence columns are read back by row
+ * number. `score` does that and depends on no state, so a monitor can score the next objects while `emit` (policy,
+ * findings object, sinks) handles this one, in order. The FindingPolicy `emit` feeds keeps the dedup and new-entity
+ * state, which the caller snapshots and restores around retries and checkpoints (see embedded.ts).
  */
 import path from 'node:path';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import { IpInsightsModel } from '../detectors/ipinsights/index.js';
-import type { Pair } from '../detectors/ipinsights/wire.js';
-import { annotate } from '../calibrate/apply.js';
 import { Duck } from '../lake/duckdb.js';
+import type { BatchResult } from './score-batch.js';
+import { inlineScorer, workerScorer } from './scorer.js';
 import { emitFindings, type EmitResult } from '../findings/emit.js';
 import { modelRefOf } from '../findings/model-ref.js';
 import { FindingPolicy, type FindingPolicyOptions, type UnflaggedRecords } from '../findings/policy.js';
@@ -115,8 +118,8 @@ export const EVIDENCE_COLUMNS: readonly string[] = ['class_uid', 'cloud', 'src_e
 
 /** Pairs per scorePairs call and rows per JSON batch read from DuckDB. */
 const SCORE_BATCH = 8192;
-/** Objects read at once (a monitor reads the next object while it writes the findings of this one). */
-const SCAN_CONNECTIONS = 2;
+/** Objects read at once (a monitor reads the next objects while it writes the findings of this one). */
+const SCAN_CONNECTIONS = 3;
 
 export interface ProcessorOptions {
   /** A loaded model or a model file path. */
@@ -132,6 +135,11 @@ export interface ProcessorOptions {
   sinks?: readonly Sink[];
   /** Disambiguate findings object keys when several models score the same objects. */
   keySuffix?: string;
+  /**
+   * Score pair batches on a worker thread (the main thread keeps reading objects and writing findings meanwhile).
+   * Default false: inline, for one-shot callers (the SQS monitor's per-message steps, the Lambda handler).
+   */
+  scoreOnWorker?: boolean;
   /** Clock for finding times (tests). */
   now?: () => number;
 }
@@ -156,7 +164,7 @@ export interface ScoredObject {
 export interface Processor {
   /** score then emit. */
   process: ProcessObjectFn;
-  /** Read and score an object (no policy state involved); up to two run at once. */
+  /** Read and score an object (no policy state involved); up to three run at once. */
   score(localParquetPath: string, ref: SourceRef): Promise<ScoredObject>;
   /** Decide, build, write and send the findings of a scored object (in object order). */
   emit(scored: ScoredObject): Promise<ProcessResult>;
@@ -212,8 +220,10 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   }
   const sources = spec.sources;
   const history: EntityHistory = model.history();
-  const cal = model.calibration;
-  /** Findings are written through this connection; objects are read through the scan pool (two at most at once). */
+  const scorer = opts.scoreOnWorker ? workerScorer(model, () => policy, modelRef) : inlineScorer(model, () => policy, modelRef);
+  // Starting the worker is part of starting up, like loading the model.
+  await scorer.ready;
+  /** Findings are written through this connection; objects are read through the scan pool (three at most at once). */
   const db = await Duck.open({ threads: 1 });
   const scanDbs: Duck[] = [];
   const idle: Duck[] = [];
@@ -364,83 +374,39 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     const out: ScoredObject = { ref, source, rows: 0, pairs: 0, badIps: 0, records: [], unflagged: { records: 0, maxTime: -Infinity } };
     if (!accepts(source)) return out;
     let plan: Plan;
-    /** Records that may become findings (the policy's kindOf is not null); the rest are only counted. */
-    const records = out.records;
-    const unflagged = out.unflagged;
-    const threshold = cal?.threshold;
-    // Pairs are scored in batches of SCORE_BATCH: one scorePairs call per batch.
-    const batchPairs: Pair[] = [];
-    /** Per pair in batchPairs: its time (ms) and file row number. */
-    const batchTimes: number[] = [];
-    const batchRowNos: number[] = [];
-    const flush = (): void => {
-      if (batchPairs.length === 0) return;
-      let results;
-      try {
-        results = model.scorePairs(batchPairs);
-      } catch {
-        // An unparsable IP in the batch: score one by one so the rest still count.
-        results = batchPairs.map((p) => {
-          try {
-            return model.scorePairs([p])[0]!;
-          } catch {
-            return undefined;
-          }
-        });
-      }
-      for (let i = 0; i < batchPairs.length; i++) {
-        const res = results[i];
-        if (!res) {
-          out.badIps++;
-          continue;
-        }
-        out.pairs++;
-        const known = res.entity_known !== false;
-        const isAnomaly = threshold === undefined ? undefined : res.dot_product < threshold;
-        if (policy.kindOf(known, res.dot_product, isAnomaly, modelRef) === null) {
-          unflagged.records++;
-          if (batchTimes[i]! > unflagged.maxTime) unflagged.maxTime = batchTimes[i]!;
-          continue;
-        }
-        const p = batchPairs[i]!;
-        const rec: ScoredRecord = {
-          ref: { object: ref.object, row: batchRowNos[i]!, ...(source ? { source } : {}) },
-          entity: p.entity,
-          ip: p.ip,
-          time: batchTimes[i]!,
-          dot_product: res.dot_product,
-          entity_known: known,
-          entity_count: known ? countOf(p.entity) : 0,
-          event: {},
-        };
-        if (cal) {
-          const a = annotate(res, cal);
-          rec.anomaly_percentile = a.anomaly_percentile;
-          rec.is_anomaly = a.is_anomaly;
-        }
-        records.push(rec);
-      }
-      batchPairs.length = 0;
-      batchTimes.length = 0;
-      batchRowNos.length = 0;
-    };
+    // Batches go to the scorer as they arrive (on a worker they are scored while DuckDB reads on); results are merged
+    // in arrival order, and the candidates sorted by row below.
+    const pending: Promise<BatchResult>[] = [];
     for await (const b of pairBatches(db, file, source)) {
       plan = b.plan;
-      const batch = JSON.parse(b.batch) as [unknown, unknown, unknown, unknown][];
-      out.rows += batch.length;
-      for (const [e, ip, time, rowNo] of batch) {
-        if (e === null || ip === null) continue;
-        const es = (typeof e === 'string' ? e : String(e)).trim();
-        const ips = (typeof ip === 'string' ? ip : String(ip)).trim();
-        if (es === '' || es === '-' || ips === '' || ips === '-') continue;
-        batchPairs.push({ entity: es, ip: ips });
-        batchTimes.push(typeof time === 'number' ? time : 0);
-        batchRowNos.push(Number(rowNo));
-      }
-      if (batchPairs.length >= SCORE_BATCH) flush();
+      const p = scorer.score(b.batch);
+      p.catch(() => {});
+      pending.push(p);
     }
-    flush();
+    for (const r of await Promise.all(pending)) {
+      out.rows += r.rows;
+      out.pairs += r.pairs;
+      out.badIps += r.badIps;
+      out.unflagged.records += r.unflagged;
+      if (r.unflaggedMaxTime > out.unflagged.maxTime) out.unflagged.maxTime = r.unflaggedMaxTime;
+      for (const c of r.candidates) {
+        const rec: ScoredRecord = {
+          ref: { object: ref.object, row: c.row, ...(source ? { source } : {}) },
+          entity: c.entity,
+          ip: c.ip,
+          time: c.time,
+          dot_product: c.dot_product,
+          entity_known: c.entity_known,
+          entity_count: c.entity_known ? countOf(c.entity) : 0,
+          event: {},
+        };
+        if (c.anomaly_percentile !== undefined) rec.anomaly_percentile = c.anomaly_percentile;
+        if (c.is_anomaly !== undefined) rec.is_anomaly = c.is_anomaly;
+        out.records.push(rec);
+      }
+    }
     if (out.pairs === 0 || !plan) return out;
+    const records = out.records;
     // Batches arrive in no particular order: the policy sees candidates in row order (first occurrence wins).
     records.sort((a, b) => a.ref.row - b.ref.row);
     // Evidence for the records that may become findings.
@@ -528,6 +494,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     accepts,
     close: () => {
       closed = true;
+      void scorer.close();
       for (const d of scanDbs) d.close();
       db.close();
     },

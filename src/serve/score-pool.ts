@@ -12,7 +12,8 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ParseError } from '../core/errors.js';
 import { IpInsightsModel } from '../detectors/ipinsights/index.js';
-import type { Layer, Weights } from '../detectors/ipinsights/model.js';
+import type { Weights } from '../detectors/ipinsights/model.js';
+export { shareModel } from '../detectors/ipinsights/share.js';
 import type { Offloader } from './app.js';
 import type { AcceptChoice, RequestFormat } from './formats.js';
 import type { LoadedModel } from './registry.js';
@@ -34,30 +35,6 @@ export type ToWorker =
 export type FromWorker =
   | { t: 'done'; task: number; body: string; pairs: number }
   | { t: 'fail'; task: number; parse: boolean; message: string; file?: string; line?: number; field?: string };
-
-/** Copies every weight array of a model into SharedArrayBuffers (same values), for sharing with workers. */
-export function shareModel(model: IpInsightsModel): IpInsightsModel {
-  const w = model.weights;
-  const layers: Layer[] = w.layers.map((l) => ({ weight: l.weight ? sharedCopy(l.weight) : null, bias: sharedCopy(l.bias), activation: l.activation }));
-  const weights: Weights = {
-    ...w,
-    entity: sharedCopy(w.entity),
-    ip: sharedCopy(w.ip),
-    layers,
-    population: sharedCopy(w.population),
-    knownFp: sharedCopy(w.knownFp),
-    knownCount: sharedCopy(w.knownCount),
-  };
-  return new IpInsightsModel(model.path, model.header, weights);
-}
-
-function sharedCopy<T extends Float32Array | Float64Array | Uint32Array>(a: T): T {
-  if (a.buffer instanceof SharedArrayBuffer) return a;
-  const Ctor = a.constructor as { new (buf: SharedArrayBuffer): T };
-  const out = new Ctor(new SharedArrayBuffer(a.byteLength));
-  out.set(a as never);
-  return out;
-}
 
 interface Pending {
   resolve: (r: { body: string; pairs: number }) => void;
