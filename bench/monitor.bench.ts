@@ -117,23 +117,35 @@ try {
   const liveS = (performance.now() - tLive) / 1000;
 
   // ---- backlog throughput vs the scoring ceiling ----
-  // Wall time from the monitor's start (model loaded) to its last object checkpointed: objects overlap (the next one is
-  // read and scored while this one's findings are written), so per-object times would not add up to it.
-  const tb = performance.now();
-  let tStart = 0;
-  let tLast = 0;
-  const backlog = await monitorOnce({
-    lakeDir,
-    name: 'backlog',
-    models: [{ model: modelPath, pairs: PAIRS }],
-    start: { afterSeq: histSeq },
-    onEvent: (e) => {
-      if (e.type === 'start') tStart = performance.now();
-      if (e.type === 'object') tLast = performance.now();
-    },
-  });
-  const backlogS = (performance.now() - tb) / 1000;
-  const busyMs = tLast - tStart;
+  // Wall time from the monitor's start (model loaded) to its last object checkpointed: objects overlap (the next ones
+  // are read and scored while this one's findings are written), so per-object times would not add up to it. Best of
+  // two runs from fresh checkpoints, as the ceiling below is the best of three.
+  let backlog: Awaited<ReturnType<typeof monitorOnce>> | undefined;
+  let busyMs = Infinity;
+  let backlogS = 0;
+  const runs: number[] = [];
+  for (let run = 1; run <= 2; run++) {
+    const tb = performance.now();
+    let tStart = 0;
+    let tLast = 0;
+    const r = await monitorOnce({
+      lakeDir,
+      name: `backlog-${run}`,
+      models: [{ model: modelPath, pairs: PAIRS }],
+      start: { afterSeq: histSeq },
+      onEvent: (e) => {
+        if (e.type === 'start') tStart = performance.now();
+        if (e.type === 'object') tLast = performance.now();
+      },
+    });
+    runs.push(tLast - tStart);
+    if (tLast - tStart < busyMs) {
+      busyMs = tLast - tStart;
+      backlog = r;
+      backlogS = (performance.now() - tb) / 1000;
+    }
+  }
+  if (!backlog) throw new Error('no backlog run');
 
   const db = await openLakeQuery(lakeDir);
   const pairs: { entity: string; ip: string }[] = [];
@@ -170,7 +182,7 @@ try {
   console.log(`live (one 10k-record object every ${INTERVAL} ms, ${N} objects, ${liveS.toFixed(1)} s):`);
   console.log(`  latency object published -> findings written: p50 ${pct(lat, 50).toFixed(0)} ms, p95 ${pct(lat, 95).toFixed(0)} ms, max ${Math.max(...lat).toFixed(0)} ms   (target p95 < 1000 ms)`);
   console.log(`  processing per object: p50 ${pct(procMs, 50).toFixed(0)} ms, p95 ${pct(procMs, 95).toFixed(0)} ms; ${livePairs} pairs, ${liveFindings} findings`);
-  console.log(`backlog (${backlog.objects} objects from a fresh checkpoint: ${backlogS.toFixed(2)} s incl. model load, ${(busyMs / 1000).toFixed(2)} s from the first object to the last):`);
+  console.log(`backlog (${backlog.objects} objects from a fresh checkpoint, best of 2 runs: ${backlogS.toFixed(2)} s incl. model load, ${(busyMs / 1000).toFixed(2)} s from the first object to the last; runs ${runs.map((r) => (r / 1000).toFixed(2)).join(' / ')} s):`);
   console.log(`  monitor             ${Math.round(rate).toLocaleString('en-US').padStart(10)} scored records/s   ${(backlog.findings / (busyMs / 1000)).toFixed(0)} findings/s (${backlog.findings} findings)`);
   console.log(`  seclake score path  ${Math.round(ceiling).toLocaleString('en-US').padStart(10)} scored records/s   (CSV parse + score + format, same ${pairs.length} pairs, best of 3)`);
   console.log(`  ratio               ${(rate / ceiling).toFixed(2)}x   (target >= 0.5x)`);
