@@ -1,7 +1,7 @@
 /**
  * bench:monitor — the embedded monitor on objects of 10k VPC flow records arriving continuously.
  *
- *   npm run bench:monitor [-- --objects 20 --interval-ms 1500 --foreign-rate 0.005]
+ *   npm run bench:monitor [-- --objects 20 --backlog-objects 60 --interval-ms 1500 --foreign-rate 0.005]
  *
  * 1. History: 200k synthetic v5 flow records (bench/lib/flowgen.ts) ingested into a temp lake; a model trained on
  *    their `flow-peer` pairs (instance, address at the other end). Internet peers come from a pool of 3,000 regular
@@ -10,7 +10,8 @@
  *    Calibrated on a held-out 30k-record object vs random addresses at 1% FPR, as an operator would.
  * 2. Live: a producer ingests one new 10k-record object every --interval-ms while `startMonitor` follows the catalog.
  *    Latency = object published in the catalog -> its findings written and checkpointed (p50/p95).
- * 3. Throughput: the same objects again from a fresh checkpoint (backlog), scored records/s and findings/s, side by side
+ * 3. Throughput: a backlog of --backlog-objects objects (the live ones plus more, ingested while no monitor runs, as
+ *    after an outage) from a fresh checkpoint, scored records/s and findings/s, side by side
  *    with the ceiling measured in this run: `seclake score`'s code path (parse the entity,ip CSV, scorePairs, format the
  *    SageMaker response) over exactly the pairs of those objects, and the bare scorePairs over them in memory.
  * Targets (issue 6): p95 < 1 s per 10k-record object; throughput >= 0.5x the ceiling.
@@ -33,12 +34,14 @@ import { writeFlowLog } from './lib/flowgen.js';
 const { values } = parseArgs({
   options: {
     objects: { type: 'string', default: '20' },
+    'backlog-objects': { type: 'string', default: '60' },
     'interval-ms': { type: 'string', default: '1500' },
     'foreign-rate': { type: 'string', default: '0.005' },
     keep: { type: 'boolean' },
   },
 });
 const N = Number(values.objects);
+const BACKLOG = Math.max(N, Number(values['backlog-objects']));
 const INTERVAL = Number(values['interval-ms']);
 const PER_OBJECT = 10_000;
 /** Internet clients come from a fixed pool of regulars; FOREIGN of new records reach never-seen addresses. */
@@ -117,6 +120,13 @@ try {
   const liveS = (performance.now() - tLive) / 1000;
 
   // ---- backlog throughput vs the scoring ceiling ----
+  // More objects land while no monitor runs (an outage): the backlog is every object after the history.
+  for (let k = N; k < BACKLOG; k++) {
+    const f = path.join(dir, `123456789012_vpcflowlogs_us-east-1_fl-0bench_new${k}.log.gz`);
+    await writeFlowLog(f, PER_OBJECT, 1000 + k, 1_700_100_000 + k * 200, { publicPool: POOL, foreignRate: FOREIGN });
+    await ingest({ lakeDir, paths: [f] });
+    rmSync(f);
+  }
   // Wall time from the monitor's start (model loaded) to its last object checkpointed: objects overlap (the next ones
   // are read and scored while this one's findings are written), so per-object times would not add up to it. Best of
   // two runs from fresh checkpoints, as the ceiling below is the best of three.

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { FINDINGS_COLUMNS, findingsObjectKey, listFindingsObjects, publishFindings, writeFindingsParquet } from './lake.js';
+import { FINDINGS_COLUMNS, findingRow, findingsObjectKey, listFindingsObjects, publishFindings, writeFindingsParquet } from './lake.js';
 import { FindingPolicy } from './policy.js';
 import { openLakeQuery } from '../lake/views.js';
 import { Duck } from '../lake/duckdb.js';
@@ -65,6 +65,8 @@ test('writeFindingsParquet: zstd Parquet, flat columns, full finding JSON round-
     for (const r of rows) {
       const f = byUid.get(r.uid as string)!;
       assert.deepEqual(JSON.parse(r.finding as string), f);
+      // Every flat column is what findingRow (the columns' definition, evaluated in JS) gives.
+      assert.deepEqual(r, findingRow(f));
       assert.equal(r.severity_id, f.severity_id);
       assert.equal(r.entity, (f.unmapped as Record<string, unknown>).entity);
       assert.equal(r.source_object, SRC);

@@ -9,8 +9,8 @@
  * target directory and renamed, so readers never see a partial object.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { open, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { LakeError, errorMessage } from '../core/errors.js';
 import { Duck, quoteIdent, quoteString } from '../lake/duckdb.js';
@@ -169,8 +169,8 @@ export async function writeFindingsParquet(findings: readonly DetectionFinding[]
     const select = FINDINGS_COLUMNS.map((c) => quoteIdent(c.name)).join(', ');
     await db.run(`COPY (SELECT ${select} FROM ${stage}) TO ${quoteString(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
     await fsyncFile(tmp);
-    renameSync(tmp, file);
-    return { file, rows: rows.length, bytes: statSync(file).size };
+    await rename(tmp, file);
+    return { file, rows: rows.length, bytes: (await stat(file)).size };
   } catch (err) {
     rmSync(tmp, { force: true });
     throw new LakeError(`writing findings to ${file} failed: ${errorMessage(err)}`, { cause: err });

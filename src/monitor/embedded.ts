@@ -19,8 +19,8 @@
  * With `watchDir`, raw log files dropped into that folder are ingested into the lake first (watch.ts); the catalog
  * then brings their objects here.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, watch as fsWatch, type FSWatcher as NodeFsWatcher } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, watch as fsWatch, type FSWatcher as NodeFsWatcher } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import { FindingPolicy, type FindingPolicyOptions, type FindingPolicyState } from '../findings/policy.js';
@@ -142,7 +142,7 @@ async function writeCheckpoint(lakeDir: string, cp: Checkpoint): Promise<void> {
   } finally {
     await fh.close();
   }
-  renameSync(tmp, file);
+  await rename(tmp, file);
   const dh = await open(dir, 'r');
   try {
     await dh.sync();

@@ -7,7 +7,7 @@
  * src_endpoint.instance_uid, ip = src_endpoint.ip, nulls and '-' dropped, for VPC flow and Route 53 objects. The
  * source row's endpoint/connection columns become the finding's evidence.
  *
- * Per object: the pair query runs in DuckDB and hands over one JSON array per 8,192 rows (a string per batch crosses
+ * Per object: the pair query runs in DuckDB and hands over the JSON arrays of 8,192 rows at a time (a string per batch crosses
  * into JS, not two per row); each batch is scored (inline, or on the processor's scoring worker: scorer.ts); only the
  * records that may become findings are kept (the rest are counted), and their evidence columns are read back by row
  * number. `score` does that and depends on no state, so a monitor can score the next objects while `emit` (policy,
@@ -320,7 +320,8 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     }
     if (!(await binds(db, pairs, file))) return undefined;
     const batches =
-      `SELECT json_group_array(json_array(p.entity, p.ip, p."time", p.file_row_number))::VARCHAR AS batch FROM (${pairs}) p ` +
+      // The rows of a batch as JSON arrays joined by commas (the scorer adds the brackets): cheaper than json_group_array.
+      `SELECT string_agg(json_array(p.entity, p.ip, p."time", p.file_row_number)::VARCHAR, ',') AS batch FROM (${pairs}) p ` +
       `GROUP BY p.file_row_number // ${SCORE_BATCH}`;
     const ev = EVIDENCE_COLUMNS.some((c) => cols.has(c)) ? [`COLUMNS(c -> c IN (${EVIDENCE_COLUMNS.map((c) => `'${c}'`).join(', ')}))`] : [];
     // Only metadata.uid is used (the event uid); the whole struct (lists of profiles...) costs more to decode.

@@ -1,6 +1,6 @@
 /**
- * Score one batch of an object's pairs, as the processor reads them from DuckDB: a JSON array of
- * `[entity, ip, time_ms, file_row_number]`. Pairs with a null, empty or '-' entity or IP are not pairs (counted in
+ * Score one batch of an object's pairs, as the processor reads them from DuckDB: JSON arrays
+ * `[entity, ip, time_ms, file_row_number]` joined by commas (the elements of a JSON array, without the brackets). Pairs with a null, empty or '-' entity or IP are not pairs (counted in
  * `rows` only); an address that does not parse is a bad IP (counted, skipped). Only records that may become findings
  * (FindingPolicy.kindOf is not null) come back in full; the rest are counted, with their latest event time.
  *
@@ -36,7 +36,7 @@ export interface BatchResult {
 }
 
 export function scoreBatch(text: string, model: IpInsightsModel, policy: Pick<FindingPolicy, 'kindOf'>, modelRef: ModelRef): BatchResult {
-  const batch = JSON.parse(text) as [unknown, unknown, unknown, unknown][];
+  const batch = JSON.parse(`[${text}]`) as [unknown, unknown, unknown, unknown][];
   const out: BatchResult = { rows: batch.length, pairs: 0, badIps: 0, candidates: [], unflagged: 0, unflaggedMaxTime: -Infinity };
   const pairs: Pair[] = [];
   const times: number[] = [];

@@ -26,6 +26,7 @@ describe('monitor batch scorers', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
+  /** A batch as the processor's query gives it: the JSON arrays of the rows, joined by commas. */
   const batch = (): string =>
     JSON.stringify([
       [INSTANCES[0], '10.0.0.5', 1_700_000_000_000, 0],
@@ -35,7 +36,7 @@ describe('monitor batch scorers', () => {
       [INSTANCES[2], '-', 1_700_000_004_000, 4],
       [null, '10.0.0.1', 1_700_000_005_000, 5],
       [` ${INSTANCES[3]} `, ' 2001:db8::1 ', 1_700_000_006_000, 6],
-    ]);
+    ]).slice(1, -1);
 
   it('scoreBatch: pairs, bad IPs, skipped rows; candidates are what the policy may turn into findings', async () => {
     const model = await IpInsightsModel.load(modelPath);
@@ -69,7 +70,7 @@ describe('monitor batch scorers', () => {
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(worker.threaded, false);
     assert.deepEqual(await worker.score(batch()), a);
-    await assert.rejects(worker.score('{not json'), SyntaxError);
+    await assert.rejects(worker.score('["i-1", "10.0.0.1"'), SyntaxError);
   });
 
   it('a processor scoring on a worker finds what an inline one finds', async () => {
