@@ -74,5 +74,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// Output piped into a reader that has gone (`seclake query ... | head`): stop quietly, as Unix tools do.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode === undefined ? 0 : Number(process.exitCode));
+    throw err;
+  });
+}
+
 const code = await main(process.argv);
 process.exitCode = code;
