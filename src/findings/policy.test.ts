@@ -167,3 +167,24 @@ test('unflagged records passed as a count give the same state as passing them in
   assert.deepEqual(summary(split.process([r('i-1', '203.0.113.1', -5, { t: T0 + 3 * H, object: 'obj-b' })], { model: CAL })), ['anomaly:i-1:203.0.113.1:x1']);
   assert.deepEqual(summary(new FindingPolicy().process([], { model: CAL }, { records: 0, maxTime: -Infinity })), []);
 });
+
+test('snapshot/restore: a batch after a snapshot is undone exactly (repeats, new entities, evictions), twice if need be', () => {
+  const p = new FindingPolicy({ windowMs: H });
+  p.process([r('i-1', '203.0.113.1', -5, { t: T0 }), r('i-2', '203.0.113.2', -5, { t: T0 })], { model: CAL });
+  const before = JSON.stringify(p.toJSON());
+  const snap = p.snapshot();
+  const batch = (): ScoredRecord[] => [
+    r('i-1', '203.0.113.1', -5, { t: T0 + 1000, object: 'obj-b', row: 1 }), // a repeat within the window: bumps the entry
+    r('i-9', '198.51.100.9', 1, { known: false, t: T0 + 2000, object: 'obj-b', row: 2 }), // a new entity
+    r('i-3', '203.0.113.3', -5, { t: T0 + 3 * H, object: 'obj-b', row: 3 }), // moves the watermark: evicts the old entries
+  ];
+  const first = summary(p.process(batch(), { model: CAL }));
+  const after = JSON.stringify(p.toJSON());
+  assert.notEqual(after, before);
+  p.restore(snap);
+  assert.equal(JSON.stringify(p.toJSON()), before, 'restored exactly');
+  assert.deepEqual(summary(p.process(batch(), { model: CAL })), first, 'the same batch again gives the same findings');
+  assert.equal(JSON.stringify(p.toJSON()), after);
+  p.restore(snap);
+  assert.equal(JSON.stringify(p.toJSON()), before, 'a snapshot can be restored again');
+});

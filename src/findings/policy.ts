@@ -61,6 +61,15 @@ export interface PolicyContext {
   now?: number;
 }
 
+/** A FindingPolicy's state at one moment (FindingPolicy.snapshot / restore); opaque. */
+export interface PolicySnapshot {
+  readonly entries: Map<string, Entry>;
+  readonly newEntities: Map<string, NewEntityEntry>;
+  readonly model: string | null;
+  readonly watermark: number | null;
+  readonly counters: PolicyStats;
+}
+
 /** Records of a batch that qualify for no finding, summarised (see FindingPolicy.process). */
 export interface UnflaggedRecords {
   records: number;
@@ -140,6 +149,8 @@ export class FindingPolicy {
   private model: string | null = null;
   private watermark: number | null = null;
   private readonly counters: PolicyStats = emptyStats();
+  /** The maps are shared with a snapshot: copy them before the next change (copy on write). */
+  private shared = false;
 
   constructor(opts: FindingPolicyOptions = {}) {
     const parsed = findingPolicyOptionsSchema.safeParse(opts);
@@ -188,7 +199,10 @@ export class FindingPolicy {
     const modelKey = `${ctx.model.name}@${ctx.model.version}`;
     if (this.model !== modelKey) {
       // A different model has a different training set: who is "new" starts over.
-      if (this.model !== null) this.newEntities.clear();
+      if (this.model !== null) {
+        this.own();
+        this.newEntities.clear();
+      }
       this.model = modelKey;
     }
     const window = this.options.windowMs;
@@ -211,17 +225,13 @@ export class FindingPolicy {
       if (g) {
         g.count++;
         if (rec.time > g.last) g.last = rec.time;
-        if (entry) {
-          entry.count++;
-          if (rec.time > entry.last) entry.last = rec.time;
-        }
+        if (entry) this.bump(key, entry, rec.time);
         c.duplicates++;
         continue;
       }
       const sameRef = (e: { object: string; row: number }): boolean => e.object === rec.ref.object && e.row === rec.ref.row;
       if (entry && !sameRef(entry) && Math.abs(rec.time - entry.first) < window) {
-        entry.count++;
-        if (rec.time > entry.last) entry.last = rec.time;
+        this.bump(key, entry, rec.time);
         c.duplicates++;
         continue;
       }
@@ -231,9 +241,13 @@ export class FindingPolicy {
           c.new_entity_suppressed++;
           continue;
         }
-        if (!seen) this.newEntities.set(rec.entity, { time: rec.time, object: rec.ref.object, row: rec.ref.row });
+        if (!seen) {
+          this.own();
+          this.newEntities.set(rec.entity, { time: rec.time, object: rec.ref.object, row: rec.ref.row });
+        }
       }
       groups.set(key, { rec, kind, count: 1, last: rec.time });
+      this.own();
       this.entries.delete(key); // re-insert: Map order = age order for eviction
       this.entries.set(key, { first: rec.time, last: rec.time, count: 1, object: rec.ref.object, row: rec.ref.row });
     }
@@ -256,12 +270,24 @@ export class FindingPolicy {
     return out;
   }
 
+  /** One more occurrence of a remembered finding (a new entry object: snapshots share the old one). */
+  private bump(key: string, entry: Entry, time: number): void {
+    this.own();
+    this.entries.set(key, { ...entry, count: entry.count + 1, last: time > entry.last ? time : entry.last });
+  }
+
   /** Drop dedup entries whose window has passed (relative to the highest event time seen) and enforce the caps. */
   private evict(): void {
+    const drop: string[] = [];
     if (this.watermark !== null) {
       const cutoff = this.watermark - this.options.windowMs;
-      for (const [k, e] of this.entries) if (e.first < cutoff && e.last < cutoff) this.entries.delete(k);
+      for (const [k, e] of this.entries) if (e.first < cutoff && e.last < cutoff) drop.push(k);
     }
+    const overEntries = this.entries.size - drop.length > this.options.maxEntries;
+    const overNew = this.newEntities.size > this.options.maxNewEntities;
+    if (drop.length === 0 && !overEntries && !overNew) return;
+    this.own();
+    for (const k of drop) this.entries.delete(k);
     for (const k of this.entries.keys()) {
       if (this.entries.size <= this.options.maxEntries) break;
       this.entries.delete(k);
@@ -270,6 +296,32 @@ export class FindingPolicy {
       if (this.newEntities.size <= this.options.maxNewEntities) break;
       this.newEntities.delete(k);
     }
+  }
+
+  /**
+   * The state now, to `restore()` later (e.g. when writing an object's findings failed and it will be retried).
+   * Cheap: the maps are shared until the next change copies them (entries are never changed in place).
+   */
+  snapshot(): PolicySnapshot {
+    this.shared = true;
+    return { entries: this.entries, newEntities: this.newEntities, model: this.model, watermark: this.watermark, counters: { ...this.counters } };
+  }
+
+  /** Go back to a snapshot's state (it can be restored again). */
+  restore(s: PolicySnapshot): void {
+    this.entries = s.entries;
+    this.newEntities = s.newEntities;
+    this.model = s.model;
+    this.watermark = s.watermark;
+    Object.assign(this.counters, s.counters);
+    this.shared = true;
+  }
+
+  private own(): void {
+    if (!this.shared) return;
+    this.entries = new Map(this.entries);
+    this.newEntities = new Map(this.newEntities);
+    this.shared = false;
   }
 
   toJSON(): FindingPolicyState {

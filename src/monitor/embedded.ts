@@ -7,12 +7,13 @@
  *
  *   1. every model whose pair definition covers the object's source scores it; its findings object is written to
  *      `ext/seclake_findings/...` (deterministic name and content) and the findings go to the sinks;
- *   2. then the checkpoint moves past the object (write tmp, fsync, rename, fsync the directory).
+ *   2. then the checkpoint moves past the object (write tmp, fsync, rename, fsync the directory): at most every
+ *      `checkpointMs` (default 1 s) while objects keep coming, and whenever the monitor has caught up or stops.
  *
- * A crash between 1 and 2 redoes the object from the checkpointed policy state: the same findings object is rewritten
- * with the same uids, so the lake neither loses nor doubles a finding (sinks may see a finding twice; its uid is stable).
- * Reading and scoring depend on no state, so while one object's findings are decided and written, the next object is
- * already being read and scored (one object ahead, on its own DuckDB connection); steps 1 and 2 stay in order.
+ * A crash between 1 and 2 redoes the objects after the checkpoint from its policy state: the same findings objects are
+ * rewritten with the same uids, so the lake neither loses nor doubles a finding (sinks may see a finding twice; its
+ * uid is stable). Reading and scoring depend on no state, so while one object's findings are decided and written, the
+ * next two objects are already being read and scored (on their own DuckDB connections); steps 1 and 2 stay in order.
  * A failing object is retried (`retries`, with backoff, from the same policy state), then recorded in
  * `_seclake/monitor/<name>.failed.jsonl` with the reason and skipped: one bad object never stops the monitor.
  *
@@ -64,6 +65,12 @@ export interface MonitorOptions {
   retries?: number;
   /** First retry delay in ms (doubles per attempt; default 200). */
   retryDelayMs?: number;
+  /**
+   * Most time between checkpoints while objects keep coming (default 1000 ms; 0 = after every object). The checkpoint
+   * is also written whenever the catalog has no more objects and on stop. A crash redoes the objects after the last
+   * checkpoint: the same findings objects are rewritten (no loss, no duplicate in the lake); sinks may see them again.
+   */
+  checkpointMs?: number;
   /** Catalog poll interval in ms for the live mode (default 1000). */
   pollMs?: number;
   /** Live mode: also ingest raw files dropped into this folder. */
@@ -185,6 +192,9 @@ export class LakeMonitor {
   private hinted = false;
   private readonly name: string;
   private readonly found: DetectionFinding[] = [];
+  /** The checkpoint in memory is ahead of the one on disk. */
+  private dirty = false;
+  private lastCheckpointAt = performance.now();
   private constructor(private readonly o: MonitorOptions) {
     this.name = validName(o.name ?? 'default');
   }
@@ -267,7 +277,7 @@ export class LakeMonitor {
   private async processObject(pre: Prefetch, totals: MonitorSummary): Promise<void> {
     const { obj, t0, file, applicable } = pre;
     const store = this.o.store;
-    const snapshot = applicable.map((p) => p.policy.toJSON());
+    const snapshot = applicable.map((p) => p.policy.snapshot());
     const attempts = Math.max(1, this.o.retries ?? 3);
     let pairs = 0;
     let findings: DetectionFinding[] = [];
@@ -288,7 +298,7 @@ export class LakeMonitor {
         break;
       } catch (err) {
         failure = errorMessage(err);
-        applicable.forEach((p, i) => (p.policy = FindingPolicy.fromJSON(snapshot[i], this.o.policy ?? {})));
+        applicable.forEach((p, i) => p.policy.restore(snapshot[i]!));
         if (attempt < attempts) {
           this.emit({ type: 'retry', seq: obj.seq, path: obj.path, attempt, reason: failure });
           await sleep((this.o.retryDelayMs ?? 200) * 2 ** (attempt - 1));
@@ -312,14 +322,27 @@ export class LakeMonitor {
     totals.objects++;
     this.cp.totals.objects++;
     this.cp.seq = obj.seq;
-    for (const p of this.processors) this.cp.policies[p.modelRef.name] = p.policy.toJSON();
-    this.cp.updated_at = new Date().toISOString();
-    await writeCheckpoint(this.o.lakeDir, this.cp);
+    this.dirty = true;
+    await this.checkpoint(false);
     if (failure === undefined) {
       const ms = performance.now() - t0;
       const created = Date.parse(obj.created_at);
       this.emit({ type: 'object', seq: obj.seq, path: obj.path, source: obj.source, pairs, findings: findings.length, ms, lagMs: Number.isNaN(created) ? 0 : Date.now() - created });
     }
+  }
+
+  /**
+   * Write the checkpoint (sequence number and every policy's state) if it is behind and, unless forced, checkpointMs
+   * have passed since the last write. Serialising a large policy state per object would dominate a backlog.
+   */
+  private async checkpoint(force: boolean): Promise<void> {
+    if (!this.dirty) return;
+    if (!force && performance.now() - this.lastCheckpointAt < (this.o.checkpointMs ?? 1000)) return;
+    for (const p of this.processors) this.cp.policies[p.modelRef.name] = p.policy.toJSON();
+    this.cp.updated_at = new Date().toISOString();
+    await writeCheckpoint(this.o.lakeDir, this.cp);
+    this.lastCheckpointAt = performance.now();
+    this.dirty = false;
   }
 
   /** Process every catalogued object after the checkpoint, then return. */
@@ -343,6 +366,8 @@ export class LakeMonitor {
           if (this.o.store) rmSync(p.file, { force: true });
         }
       }
+      // Caught up (or stopping): the checkpoint goes to disk now.
+      await this.checkpoint(true);
       if (this.stopping) break;
     }
     totals.lastSeq = this.cp.seq;

@@ -78,12 +78,46 @@ describe('embedded monitor', () => {
     assert.deepEqual((await findingUids(lakeDir)).length, sum.findings);
   });
 
+  it('a crash with objects processed after the last checkpoint (checkpointMs): the restart redoes them, same findings, none doubled', async () => {
+    const a = path.join(dir, 'lake-ckpt-a');
+    const b = path.join(dir, 'lake-ckpt-b');
+    cpSync(base, a, { recursive: true });
+    cpSync(base, b, { recursive: true });
+    const models = [{ model: modelPath, pairs: 'flow-peer' }];
+    await monitorOnce({ lakeDir: a, models, start: { afterSeq: histSeq } });
+    const expected = await findingUids(a);
+    // The "crash": an exception out of the 7th object's event, with no checkpoint written since the start.
+    let seen = 0;
+    await assert.rejects(
+      monitorOnce({
+        lakeDir: b,
+        models,
+        start: { afterSeq: histSeq },
+        checkpointMs: 3_600_000,
+        onEvent: (e) => {
+          if (e.type === 'object' && ++seen === 7) throw new Error('crash');
+        },
+      }),
+      /crash/,
+    );
+    assert.equal(readCheckpoint(b), undefined, 'no checkpoint reached disk');
+    const partial = await findingUids(b);
+    assert.ok(partial.length > 0 && partial.length < expected.length, `findings of the first objects are in the lake (${partial.length})`);
+    const sum = await monitorOnce({ lakeDir: b, models, start: { afterSeq: histSeq }, checkpointMs: 3_600_000 });
+    assert.equal(sum.objects, 12, 'every object after the start is redone');
+    const got = await findingUids(b);
+    assert.deepEqual(got, expected);
+    assert.equal(new Set(got).size, got.length, 'no finding doubled');
+    assert.equal(readCheckpoint(b)!.seq, readCheckpoint(a)!.seq, 'caught up: the checkpoint is written');
+  });
+
   it('kill -9 mid-run, then restart: the same findings as an uninterrupted run, none doubled', async () => {
     const a = path.join(dir, 'lake-a');
     const b = path.join(dir, 'lake-b');
     cpSync(base, a, { recursive: true });
     cpSync(base, b, { recursive: true });
-    const args = (lake: string): string[] => ['monitor', '--lake', lake, '--model', modelPath, '--pairs', 'flow-peer', '--once', '--after-seq', String(histSeq), '--quiet'];
+    // A checkpoint after every object, so the kill lands between checkpoints of a run still in progress.
+    const args = (lake: string): string[] => ['monitor', '--lake', lake, '--model', modelPath, '--pairs', 'flow-peer', '--once', '--after-seq', String(histSeq), '--quiet', '--checkpoint-ms', '0'];
     const ra = await cli(args(a));
     assert.equal(ra.code, 0, ra.stderr);
     const expected = await findingUids(a);

@@ -25,11 +25,18 @@ interface MonitorCliOptions extends AwsCliOptions {
   dedupWindow: string;
   threshold?: string;
   pollMs: string;
+  checkpointMs: string;
   json?: boolean;
   quiet?: boolean;
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+function nonNegative(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new ConfigError(`${flag} must be a number of milliseconds >= 0, got ${JSON.stringify(v)}`, [flag.replace(/^--/, '')]);
+  return n;
+}
 
 function parseDuration(v: string, flag: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/i.exec(v.trim());
@@ -98,6 +105,7 @@ export function registerMonitor(program: Command): void {
     .option('--dedup-window <duration>', 'identical findings within this event-time window are one finding with a count', '1h')
     .option('--threshold <dot>', 'threshold on dot_product for uncalibrated models (calibrated ones use their own)')
     .option('--poll-ms <ms>', 'catalog poll interval', '1000')
+    .option('--checkpoint-ms <ms>', 'most time between checkpoints while objects keep coming (0 = after every object); a crash redoes the objects since, with the same findings', '1000')
     .option('--json', 'print a JSON summary on exit (--once) and events as JSON lines on stderr')
     .option('--quiet', 'no status lines');
   addAwsMonitorOptions(cmd).addHelpText(
@@ -173,6 +181,7 @@ Examples:
       policy,
       sinks: [sinks],
       pollMs: Number(o.pollMs),
+      checkpointMs: nonNegative(o.checkpointMs, '--checkpoint-ms'),
       onEvent: log,
       ...(o.fromStart ? { start: 'beginning' as const } : o.afterSeq !== undefined ? { start: { afterSeq: Number(o.afterSeq) } } : {}),
       ...(o.watch ? { watchDir: o.watch } : {}),
