@@ -452,7 +452,18 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     }
   }
 
-  async function emit(scored: ScoredObject): Promise<ProcessResult> {
+  /**
+   * Emits run one at a time, in call order: they share the policy and the findings connection (a DuckDB connection
+   * runs one statement at a time). Concurrent `process` calls (the SQS monitor's --concurrency) still score in parallel.
+   */
+  let emitting: Promise<unknown> = Promise.resolve();
+  function emit(scored: ScoredObject): Promise<ProcessResult> {
+    const run = emitting.then(() => emitNow(scored));
+    emitting = run.catch(() => {});
+    return run;
+  }
+
+  async function emitNow(scored: ScoredObject): Promise<ProcessResult> {
     const { ref, records } = scored;
     if (scored.pairs === 0) return { rows: scored.rows, pairs: 0, scored: 0, findings: [], ...(scored.badIps ? { badIps: scored.badIps } : {}) };
     const sourceObject = opts.keySuffix ? `${ref.object}#${opts.keySuffix}` : ref.object;

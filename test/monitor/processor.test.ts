@@ -176,6 +176,30 @@ describe('monitor processor', () => {
     }
   });
 
+  it('concurrent process() calls (the SQS monitor with --concurrency) give the findings sequential calls give', async () => {
+    const seq0 = Math.max(0, ...readObjects(lakeDir).map((o) => o.seq));
+    const files = [0, 1, 2, 3].map((k) =>
+      writeFlowObject(dir, `conc${k}`, { records: 300, startSec: DAY0 + 4 * 86400 + k * 600, seed: 70 + k, anomalies: [{ instance: k, peer: `198.51.100.${40 + k}` }] }),
+    );
+    await ingest({ lakeDir, paths: files });
+    const objs = readObjects(lakeDir, seq0);
+    assert.equal(objs.length, 4);
+    const uids = (rs: { findings: { finding_info: { uid: string } }[] }[]): string[] => rs.flatMap((r) => r.findings.map((f) => f.finding_info.uid)).sort();
+    const seqProc = await createProcessor({ model: modelPath, pairs: 'flow-peer', policy: { uncalibratedThreshold: 0 } });
+    const concProc = await createProcessor({ model: modelPath, pairs: 'flow-peer', policy: { uncalibratedThreshold: 0 }, scoreOnWorker: true });
+    try {
+      const sequential = [];
+      for (const o of objs) sequential.push(await seqProc.process(path.join(lakeDir, o.path), { object: o.path, row: 0 }));
+      const concurrent = await Promise.all(objs.map((o) => concProc.process(path.join(lakeDir, o.path), { object: o.path, row: 0 })));
+      assert.ok(uids(sequential).length >= 4);
+      assert.deepEqual(uids(concurrent), uids(sequential));
+      assert.equal(concProc.policy.stats.records, seqProc.policy.stats.records);
+    } finally {
+      seqProc.close();
+      concProc.close();
+    }
+  });
+
   it('a corrupt object is an error, not a silent zero', async () => {
     const proc = await createProcessor({ model: modelPath, pairs: 'reference' });
     try {
