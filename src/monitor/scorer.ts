@@ -15,6 +15,9 @@ import type { ModelRef } from '../findings/types.js';
 import { scoreBatch, type BatchResult } from './score-batch.js';
 import type { FromScoreWorker, ToScoreWorker } from './score-worker.js';
 
+/** How long a scoring worker may take to start (load its code and the model) before scoring falls back to inline. */
+const WORKER_START_MS = 30_000;
+
 /** What a scoring worker needs: the model (shared weights) and what decides a candidate. */
 export interface ScorerSetup {
   path: string;
@@ -72,8 +75,16 @@ export function workerScorer(model: IpInsightsModel, policy: () => FindingPolicy
     pending.clear();
   };
   worker.unref();
+  // A worker that never comes up must not hold the monitor: give up on it and score inline.
+  const startTimer = setTimeout(() => {
+    const w = worker;
+    fail(new Error(`it did not start within ${WORKER_START_MS / 1000} s`));
+    void w?.terminate();
+  }, WORKER_START_MS);
+  startTimer.unref();
   worker.on('message', (msg: FromScoreWorker) => {
     if (msg.t === 'ready') {
+      clearTimeout(startTimer);
       markReady();
       return;
     }
@@ -103,6 +114,7 @@ export function workerScorer(model: IpInsightsModel, policy: () => FindingPolicy
     },
     async close() {
       closing = true;
+      clearTimeout(startTimer);
       markReady();
       const w = worker;
       if (w) await w.terminate();
