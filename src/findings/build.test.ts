@@ -140,13 +140,19 @@ test('the uid is stable for the same object, row, model and kind, and differs ot
   const b = buildFinding(rec({ event: {}, dot_product: -50, time: 5 }), { model: { name: 'm', version: '2' }, kind: 'anomaly' });
   assert.equal(a.finding_info.uid, b.finding_info.uid, 'score, time, event and model version do not change the uid');
   assert.match(a.finding_info.uid, /^[0-9a-f]{32}$/);
+  const u = a.unmapped as { entity: string; ip: string };
+  const base = { entity: u.entity, ip: u.ip };
+  assert.equal(findingUid({ ref: { object: OBJ, row: 7 }, ...base }, 'm', 'anomaly'), a.finding_info.uid);
   const variants = [
-    findingUid({ ref: { object: OBJ, row: 8 } }, 'm', 'anomaly'),
-    findingUid({ ref: { object: OBJ + 'x', row: 7 } }, 'm', 'anomaly'),
-    findingUid({ ref: { object: OBJ, row: 7 } }, 'n', 'anomaly'),
-    findingUid({ ref: { object: OBJ, row: 7 } }, 'm', 'new_entity'),
+    findingUid({ ref: { object: OBJ, row: 8 }, ...base }, 'm', 'anomaly'),
+    findingUid({ ref: { object: OBJ + 'x', row: 7 }, ...base }, 'm', 'anomaly'),
+    findingUid({ ref: { object: OBJ, row: 7 }, ...base }, 'n', 'anomaly'),
+    findingUid({ ref: { object: OBJ, row: 7 }, ...base }, 'm', 'new_entity'),
+    // Another pair from the same row (a custom pair query taking both ends of a flow).
+    findingUid({ ref: { object: OBJ, row: 7 }, ...base, ip: '192.0.2.1' }, 'm', 'anomaly'),
+    findingUid({ ref: { object: OBJ, row: 7 }, ...base, entity: 'i-0other' }, 'm', 'anomaly'),
   ];
-  assert.equal(new Set([a.finding_info.uid, ...variants]).size, 5);
+  assert.equal(new Set([a.finding_info.uid, ...variants]).size, 7);
   // Pure: building twice gives the same JSON.
   assert.equal(JSON.stringify(buildFinding(rec({ event: vpc }), { model: { name: 'm', version: '1' }, kind: 'anomaly' })), JSON.stringify(a));
 });

@@ -4,8 +4,8 @@
  * `finding_info.created_time` when the caller passes it).
  *
  * Where things go (docs/findings.md has an example):
- * - `finding_info.uid`: sha256 of (source object, row, model name, kind), 32 hex digits, so re-processing an object
- *   gives the same uids; `metadata.correlation_uid`: sha256 of (model name, kind, entity, ip), shared by every
+ * - `finding_info.uid`: sha256 of (source object, row, model name, kind, entity, IP), 32 hex digits, so re-processing
+ *   an object gives the same uids; `metadata.correlation_uid`: sha256 of (model name, kind, entity, ip), shared by every
  *   finding about the same pair (the dedup key);
  * - `finding_info.analytic`: the model (type_id 4 "Learning (ML/DL)", name, uid, version);
  * - `finding_info.data_sources`: the source object; `evidences[0].data`: `{source_object, source_row, source,
@@ -91,9 +91,12 @@ function sha256Hex(parts: readonly (string | number)[]): string {
   return h.digest('hex');
 }
 
-/** Stable finding uid: 32 hex digits of sha256(source object, row, model name, kind). */
-export function findingUid(rec: Pick<ScoredRecord, 'ref'>, modelName: string, kind: FindingKind): string {
-  return sha256Hex(['seclake-finding/1', rec.ref.object, rec.ref.row, modelName, kind]).slice(0, 32);
+/**
+ * Stable finding uid: 32 hex digits of sha256(source object, row, model name, kind, entity, IP). The pair is part of
+ * it because a custom pair query may take several pairs from one row (e.g. both ends of a flow).
+ */
+export function findingUid(rec: Pick<ScoredRecord, 'ref' | 'entity' | 'ip'>, modelName: string, kind: FindingKind): string {
+  return sha256Hex(['seclake-finding/2', rec.ref.object, rec.ref.row, modelName, kind, rec.entity, rec.ip]).slice(0, 32);
 }
 
 /** The dedup key's hash (metadata.correlation_uid): same model, kind, entity and IP. */

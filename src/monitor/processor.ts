@@ -408,8 +408,9 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     }
     if (out.pairs === 0 || !plan) return out;
     const records = out.records;
-    // Batches arrive in no particular order: the policy sees candidates in row order (first occurrence wins).
-    records.sort((a, b) => a.ref.row - b.ref.row);
+    // Batches (and rows within one) arrive in no particular order: the policy sees candidates in row order (first
+    // occurrence wins), several pairs of one row (a custom query) by entity and IP, so the findings are the same each run.
+    records.sort((a, b) => a.ref.row - b.ref.row || (a.entity < b.entity ? -1 : a.entity > b.entity ? 1 : a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0));
     // Evidence for the records that may become findings.
     if (records.length > 0) {
       try {

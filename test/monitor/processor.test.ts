@@ -200,6 +200,29 @@ describe('monitor processor', () => {
     }
   });
 
+  it('a custom query taking two pairs from each row: one finding per pair, distinct uids, the same findings every run', async () => {
+    const obj = readObjects(lakeDir).filter((o) => o.rows > 1).at(-1)!;
+    const sql =
+      "SELECT src_endpoint.instance_uid AS entity, dst_endpoint.ip AS ip, time, file_row_number AS row FROM events WHERE src_endpoint.instance_uid IS NOT NULL AND src_endpoint.instance_uid <> '-' " +
+      "UNION ALL SELECT src_endpoint.instance_uid, src_endpoint.ip, time, file_row_number FROM events WHERE src_endpoint.instance_uid IS NOT NULL AND src_endpoint.instance_uid <> '-'";
+    const run = async (): Promise<string[]> => {
+      // Every pair below the threshold: a finding for each distinct pair.
+      const p = await createProcessor({ model: modelPath, pairs: { sql, sources: [] }, policy: { uncalibratedThreshold: 1e9 } });
+      try {
+        const r = await p.process(path.join(lakeDir, obj.path), { object: obj.path, row: 0 });
+        return r.findings.map((f) => `${f.finding_info.uid} ${(f.unmapped as { source_row: number }).source_row}`);
+      } finally {
+        p.close();
+      }
+    };
+    const a = await run();
+    const uids = a.map((x) => x.split(' ')[0]);
+    assert.equal(new Set(uids).size, uids.length, 'no two findings share a uid');
+    const rows = a.map((x) => x.split(' ')[1]);
+    assert.ok(rows.length > new Set(rows).size, 'some rows gave two findings');
+    assert.deepEqual(await run(), a, 'same findings, same order');
+  });
+
   it('a corrupt object is an error, not a silent zero', async () => {
     const proc = await createProcessor({ model: modelPath, pairs: 'reference' });
     try {
