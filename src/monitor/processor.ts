@@ -229,13 +229,25 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   const idle: Duck[] = [];
   const waiting: ((d: Duck) => void)[] = [];
   let closed = false;
+  /** Connections opened or being opened (counted before the await, so concurrent callers never open more). */
+  let opened = 0;
   async function acquire(): Promise<Duck> {
     const free = idle.pop();
     if (free) return free;
-    if (scanDbs.length < SCAN_CONNECTIONS) {
-      const d = await Duck.open({ threads: 1 });
-      scanDbs.push(d);
-      return d;
+    if (opened < SCAN_CONNECTIONS) {
+      opened++;
+      try {
+        const d = await Duck.open({ threads: 1 });
+        if (closed) {
+          d.close();
+          throw new Error('the processor is closed');
+        }
+        scanDbs.push(d);
+        return d;
+      } catch (err) {
+        opened--;
+        throw err;
+      }
     }
     return new Promise((resolve) => waiting.push(resolve));
   }
