@@ -30,7 +30,7 @@ import { catalogDir, readObjects, type CatalogObject } from '../lake/catalog.js'
 import { META_DIR } from '../lake/layout.js';
 import type { IpInsightsModel } from '../detectors/ipinsights/index.js';
 import type { LakeStore } from '../lake/store.js';
-import { createProcessor, type PairQuerySpec, type PairSpec, type Processor, type ScoredObject } from './processor.js';
+import { SCAN_CONNECTIONS, createProcessor, type PairQuerySpec, type PairSpec, type Processor, type ScoredObject } from './processor.js';
 import { startFolderWatch, type FolderWatch } from './watch.js';
 
 export const CHECKPOINT_VERSION = 1;
@@ -165,8 +165,8 @@ function validName(name: string): string {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Objects read and scored ahead of the one whose findings are being written (the processors' scan pools match). */
-const READ_AHEAD = 2;
+/** Objects read and scored ahead of the one whose findings are being written: one per spare scan connection. */
+const READ_AHEAD = SCAN_CONNECTIONS - 1;
 
 /** An object being read and scored ahead of its turn (see LakeMonitor.prefetch). */
 interface Prefetch {

@@ -7,8 +7,8 @@
  * src_endpoint.instance_uid, ip = src_endpoint.ip, nulls and '-' dropped, for VPC flow and Route 53 objects. The
  * source row's endpoint/connection columns become the finding's evidence.
  *
- * Per object: the pair query runs in DuckDB and hands over the JSON arrays of 8,192 rows at a time (a string per batch crosses
- * into JS, not two per row); each batch is scored (inline, or on the processor's scoring worker: scorer.ts); only the
+ * Per object: the pair query runs in DuckDB and hands over the JSON arrays of 8,192 rows at a time (a string per
+ * batch crosses into JS, not two per row); each batch is scored (inline, or on the processor's scoring worker: scorer.ts); only the
  * records that may become findings are kept (the rest are counted), and their evidence columns are read back by row
  * number. `score` does that and depends on no state, so a monitor can score the next objects while `emit` (policy,
  * findings object, sinks) handles this one, in order. The FindingPolicy `emit` feeds keeps the dedup and new-entity
@@ -119,7 +119,7 @@ export const EVIDENCE_COLUMNS: readonly string[] = ['class_uid', 'cloud', 'src_e
 /** Pairs per scorePairs call and rows per JSON batch read from DuckDB. */
 const SCORE_BATCH = 8192;
 /** Objects read at once (a monitor reads the next objects while it writes the findings of this one). */
-const SCAN_CONNECTIONS = 3;
+export const SCAN_CONNECTIONS = 3;
 
 export interface ProcessorOptions {
   /** A loaded model or a model file path. */
@@ -271,8 +271,8 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
 
   /**
    * The queries for one object, or undefined when the object lacks the columns the definition needs: `pairs` reads
-   * only entity, ip, time (ms) and row number, as one JSON array per SCORE_BATCH rows (a single string per batch
-   * crosses from DuckDB to JS instead of two strings per row, which dominated the cost); `evidence` reads the
+   * only entity, ip, time (ms) and row number, as the comma-joined JSON arrays of SCORE_BATCH rows (a single string
+   * per batch crosses from DuckDB to JS instead of two strings per row, which dominated the cost); `evidence` reads the
    * evidence columns of given rows (only records that may become findings need them, and nested structs are the
    * costly part to decode).
    */

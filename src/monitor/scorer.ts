@@ -4,9 +4,10 @@
  * Both run scoreBatch, so they give the same results. A worker that dies fails its pending batches (the monitor
  * retries the object) and scoring carries on inline.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { errorMessage } from '../core/errors.js';
 import { log } from '../core/log.js';
+import { startModuleWorker } from '../core/worker.js';
 import type { IpInsightsModel } from '../detectors/ipinsights/index.js';
 import type { Weights } from '../detectors/ipinsights/model.js';
 import { shareModel } from '../detectors/ipinsights/share.js';
@@ -45,24 +46,13 @@ export function inlineScorer(model: IpInsightsModel, policy: () => FindingPolicy
   };
 }
 
-/**
- * From compiled JS the worker is score-worker.js; from TypeScript sources (tsx) the worker registers tsx first,
- * since loader hooks do not reach worker threads.
- */
-function startWorker(): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./score-worker.js', import.meta.url));
-  const api = import.meta.resolve('tsx/esm/api');
-  const target = new URL('./score-worker.ts', import.meta.url).href;
-  return new Worker(`import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(target)}); });`, { eval: true });
-}
-
 /** Scores on one worker thread over a shared copy of the model's weights; falls back to inline if the worker dies. */
 export function workerScorer(model: IpInsightsModel, policy: () => FindingPolicy, modelRef: ModelRef): BatchScorer {
   const shared = shareModel(model);
   const inline = inlineScorer(model, policy, modelRef);
   const pending = new Map<number, { resolve: (r: BatchResult) => void; reject: (e: Error) => void }>();
   let nextTask = 1;
-  let worker: Worker | undefined = startWorker();
+  let worker: Worker | undefined = startModuleWorker(import.meta.url, 'score-worker');
   let closing = false;
   let markReady: () => void = () => {};
   const ready = new Promise<void>((r) => (markReady = r));

@@ -10,6 +10,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../core/worker.js';
 import { ParseError } from '../core/errors.js';
 import { IpInsightsModel } from '../detectors/ipinsights/index.js';
 import type { Weights } from '../detectors/ipinsights/model.js';
@@ -124,7 +125,7 @@ export class ScorePool implements Offloader<IpInsightsModel> {
   }
 
   private spawn(): Slot {
-    const worker = startWorker();
+    const worker = startModuleWorker(import.meta.url, 'score-worker');
     worker.unref();
     const slot: Slot = { worker, pending: new Map(), models: new Set() };
     worker.on('message', (msg: FromWorker) => {
@@ -160,13 +161,3 @@ export class ScorePool implements Offloader<IpInsightsModel> {
   }
 }
 
-/**
- * From compiled JS the worker is score-worker.js; from TypeScript sources (tsx) the worker registers tsx
- * first, since loader hooks do not reach worker threads.
- */
-function startWorker(): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./score-worker.js', import.meta.url));
-  const api = import.meta.resolve('tsx/esm/api');
-  const target = new URL('./score-worker.ts', import.meta.url).href;
-  return new Worker(`import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(target)}); });`, { eval: true });
-}

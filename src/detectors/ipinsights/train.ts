@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { TrainingError, errorMessage } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
+import { startModuleWorker } from '../../core/worker.js';
 import { rocAuc } from './auc.js';
 import { parseHyperparameters, type HyperparameterInput, type Hyperparameters } from './config.js';
 import { countDistinctPrefixes, knownEntities, type PairData, type BadRowReport } from './data.js';
@@ -209,17 +210,6 @@ export function discriminatorAuc(w: Weights, spec: EncoderSpec, data: PairData, 
   return rocAuc(pos, neg);
 }
 
-/**
- * Start a training worker. From compiled JS the worker is worker.js; when running from TypeScript
- * sources (tsx), the worker registers tsx itself first, since loader hooks do not reach worker threads.
- */
-function spawnWorker(workerData: unknown): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { workerData });
-  const api = import.meta.resolve('tsx/esm/api');
-  const target = new URL('./worker.ts', import.meta.url).href;
-  const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(target)}); });`;
-  return new Worker(boot, { eval: true, workerData });
-}
 
 function hasNonFinite(a: Float32Array): boolean {
   for (let i = 0; i < a.length; i++) {
@@ -350,7 +340,7 @@ export async function trainIpInsights(opts: TrainOptions): Promise<TrainResult> 
     inline = new Kernel(cfg, buf, 0);
   } else {
     for (let w = 0; w < threads; w++) {
-      const worker = spawnWorker({ cfg, buffers: spec2, worker: w });
+      const worker = startModuleWorker(import.meta.url, 'worker', { workerData: { cfg, buffers: spec2, worker: w } });
       worker.on('error', (err) => {
         workerError ??= err;
         Atomics.store(buf.control, 0, 1);
