@@ -2,10 +2,10 @@
  * The monitor's per-object step: one OCSF Parquet object (a local file: a lake object, or an S3 object downloaded to a
  * temp file) -> its (entity, IP) pairs -> scores -> calibrated annotations -> ScoredRecords -> findings.
  *
- * Pairs follow a PairSpec: SQL expressions for the entity and the IP plus a filter, over the object's columns, for
- * the lake sources it names. The default (`reference`) is the training definition (lake-pairs.ts): entity =
- * src_endpoint.instance_uid, ip = src_endpoint.ip, nulls and '-' dropped, for VPC flow and Route 53 objects. The
- * source row's endpoint/connection columns become the finding's evidence.
+ * Pairs follow a record definition (src/detectors/pairs.ts, shared with training): one or more PairSpecs, each SQL
+ * expressions for the entity and the IP plus a filter, over the object's columns, for the lake sources it names; an
+ * object is read with the specs of its source. The default (`default`) is `flow-peer` for VPC flow objects plus
+ * `user-login` for CloudTrail. The source row's endpoint/connection columns become the finding's evidence.
  *
  * Per object: the pair query runs in DuckDB and hands over the JSON arrays of 8,192 rows at a time (a string per
  * batch crosses into JS, not two per row); each batch is scored (inline, or on the processor's scoring worker: scorer.ts); only the
@@ -17,6 +17,7 @@
 import path from 'node:path';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import { IpInsightsModel } from '../detectors/ipinsights/index.js';
+import { DEFAULT_PAIR_DEFINITION, specApplies, specsForSource, specsOf, type PairDefinition, type PairQuerySpec, type PairSpec } from '../detectors/pairs.js';
 import { Duck } from '../lake/duckdb.js';
 import type { BatchResult } from './score-batch.js';
 import { inlineScorer, workerScorer } from './scorer.js';
@@ -45,70 +46,8 @@ export interface ProcessResult {
 /** The per-object processor: a local Parquet file (the object) and its reference -> findings. */
 export type ProcessObjectFn = (localParquetPath: string, ref: SourceRef) => Promise<ProcessResult>;
 
-/**
- * Which pairs to take from an object: SQL expressions over the object's OCSF columns for the entity and the IP, a
- * filter, and the lake sources it applies to. Expressions come from the operator's configuration (like a view
- * definition), never from log data.
- */
-export interface PairSpec {
-  /** Preset name, for messages. */
-  name?: string;
-  entity: string;
-  ip: string;
-  where?: string;
-  /** Lake source names (`VPC_FLOW`, `ROUTE53`, `CLOUD_TRAIL_MGMT`, ...) this spec applies to; [] = every source. */
-  sources: readonly string[];
-}
-
-/**
- * Pairs as a whole query over the view `events` (= the object, with its `file_row_number`). It must return the
- * columns `entity`, `ip` and `row` (the file_row_number), optionally `time`; e.g.
- * `SELECT actor.user.name AS entity, src_endpoint.ip AS ip, time, file_row_number AS row FROM events WHERE class_uid = 3002`.
- * Like a PairSpec, it is operator configuration, never log data.
- */
-export interface PairQuerySpec {
-  name?: string;
-  sql: string;
-  /** Lake source names this query applies to; [] = every source (objects it cannot bind to are skipped). */
-  sources: readonly string[];
-}
-
-const FLOW_ENTITY = 'CASE WHEN connection_info.direction_id = 1 THEN dst_endpoint.instance_uid ELSE src_endpoint.instance_uid END';
-const FLOW_PEER = 'CASE WHEN connection_info.direction_id = 1 THEN src_endpoint.ip ELSE dst_endpoint.ip END';
-
-/** Pair definitions by name. `reference` is the training default (lake-pairs.ts, the reference solution's query). */
-export const PAIR_PRESETS: Readonly<Record<string, PairSpec>> = {
-  reference: {
-    name: 'reference',
-    entity: 'src_endpoint.instance_uid',
-    ip: 'src_endpoint.ip',
-    where: "src_endpoint.ip IS NOT NULL AND src_endpoint.instance_uid IS NOT NULL AND src_endpoint.instance_uid != '-' AND src_endpoint.ip != '-'",
-    sources: ['VPC_FLOW', 'ROUTE53'],
-  },
-  /** The instance whose interface logged a flow and the address at the other end (demo `flows` model). */
-  'flow-peer': {
-    name: 'flow-peer',
-    entity: FLOW_ENTITY,
-    ip: FLOW_PEER,
-    where: `connection_info.direction_id IN (1, 2) AND (${FLOW_ENTITY}) IS NOT NULL AND (${FLOW_ENTITY}) <> '-' AND (${FLOW_PEER}) IS NOT NULL`,
-    sources: ['VPC_FLOW'],
-  },
-  /** Who signed in from where: CloudTrail authentications (class 3002), actor.user.name with src_endpoint.ip. */
-  'user-login': {
-    name: 'user-login',
-    entity: 'actor.user.name',
-    ip: 'src_endpoint.ip',
-    where: "class_uid = 3002 AND actor.user.name IS NOT NULL AND actor.user.name <> '' AND src_endpoint.ip IS NOT NULL",
-    sources: ['CLOUD_TRAIL_MGMT'],
-  },
-};
-
-/** A preset by name, with a clear error listing the names. */
-export function pairPreset(name: string): PairSpec {
-  const p = PAIR_PRESETS[name];
-  if (!p) throw new ConfigError(`unknown pair definition '${name}'; known: ${Object.keys(PAIR_PRESETS).join(', ')}`, ['pairs']);
-  return p;
-}
+// The pair record definitions live in src/detectors/pairs.ts (shared with training); re-exported for the monitor's callers.
+export { PAIR_PRESETS, pairPreset, type PairSpec, type PairQuerySpec, type PairDefinition } from '../detectors/pairs.js';
 
 /**
  * Source columns read for a finding's evidence when the object has them: what buildFinding uses (the endpoints,
@@ -126,8 +65,11 @@ export interface ProcessorOptions {
   model: IpInsightsModel | string;
   /** Model name/version for findings (default from the file: modelRefOf). */
   modelName?: string;
-  /** Pair definition: a preset name, an expression spec or a query over `events` (default `reference`). */
-  pairs?: PairSpec | PairQuerySpec | string;
+  /**
+   * Pair definition: a definition name (src/detectors/pairs.ts), a definition, an expression spec or a query over
+   * `events` (default `default`).
+   */
+  pairs?: PairDefinition | PairSpec | PairQuerySpec | string;
   /** A policy instance (shared state) or options for a new one. */
   policy?: FindingPolicy | FindingPolicyOptions;
   /** Publish findings objects into this local lake (omit: the caller stores them, e.g. in S3). */
@@ -172,7 +114,10 @@ export interface Processor {
   readonly modelRef: ModelRef;
   /** The finding policy (dedup and new-entity state); replace it to restore a checkpointed state. */
   policy: FindingPolicy;
+  /** The first spec of the definition (the only one for single-spec definitions). */
   readonly spec: PairSpec | PairQuerySpec;
+  /** Every spec of the definition; an object is read with the specs of its source. */
+  readonly specs: readonly (PairSpec | PairQuerySpec)[];
   /** Whether objects of this lake source are scored. */
   accepts(source: string | undefined): boolean;
   close(): void;
@@ -210,15 +155,17 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   const model = typeof opts.model === 'string' ? await IpInsightsModel.load(opts.model) : opts.model;
   const modelRef = modelRefOf(model, opts.modelName ? { name: opts.modelName } : {});
   let policy = opts.policy instanceof FindingPolicy ? opts.policy : new FindingPolicy(opts.policy ?? {});
-  const spec: PairSpec | PairQuerySpec = typeof opts.pairs === 'string' ? pairPreset(opts.pairs) : (opts.pairs ?? PAIR_PRESETS.reference!);
-  if ('sql' in spec) {
-    if (typeof spec.sql !== 'string' || spec.sql.trim() === '') throw new ConfigError('the pair query is empty', ['pairs.sql']);
-  } else {
-    for (const k of ['entity', 'ip'] as const) {
-      if (typeof spec[k] !== 'string' || spec[k].trim() === '') throw new ConfigError(`the pair definition needs an SQL expression for ${k}`, [`pairs.${k}`]);
+  const specs = specsOf(opts.pairs ?? DEFAULT_PAIR_DEFINITION);
+  if (specs.length === 0) throw new ConfigError('the pair definition has no spec', ['pairs']);
+  for (const spec of specs) {
+    if ('sql' in spec) {
+      if (typeof spec.sql !== 'string' || spec.sql.trim() === '') throw new ConfigError('the pair query is empty', ['pairs.sql']);
+    } else {
+      for (const k of ['entity', 'ip'] as const) {
+        if (typeof spec[k] !== 'string' || spec[k].trim() === '') throw new ConfigError(`the pair definition needs an SQL expression for ${k}`, [`pairs.${k}`]);
+      }
     }
   }
-  const sources = spec.sources;
   const history: EntityHistory = model.history();
   const scorer = opts.scoreOnWorker ? workerScorer(model, () => policy, modelRef) : inlineScorer(model, () => policy, modelRef);
   // Starting the worker is part of starting up, like loading the model.
@@ -267,7 +214,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     return c;
   };
 
-  const accepts = (source: string | undefined): boolean => sources.length === 0 || (source !== undefined && sources.includes(source));
+  const accepts = (source: string | undefined): boolean => specs.some((sp) => specApplies(sp, source));
 
   /**
    * The queries for one object, or undefined when the object lacks the columns the definition needs: `pairs` reads
@@ -278,7 +225,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
    */
   type Plan = { pairs: string; evidence: ((rows: readonly number[]) => string) | undefined } | undefined;
   /**
-   * Plans by object schema (column names and types): objects of one source share a schema, so after the first
+   * Plans by source and object schema (column names and types): objects of one source share a schema, so after the first
    * object a new one costs a single schema probe instead of several. A schema that does not bind is cached too (as
    * undefined: its objects are skipped). Bounded: cleared past 256 schemas.
    */
@@ -289,12 +236,12 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
    * with extra evidence columns still gets them (the evidence query selects by name with COLUMNS).
    */
   const lastPlan = new Map<string, Plan>();
-  async function planFor(db: Duck, file: string): Promise<Plan> {
+  async function planFor(db: Duck, file: string, source: string | undefined): Promise<Plan> {
     // The file path is bound as a parameter; the expressions are configuration.
     const schema = await db.describe('SELECT * FROM read_parquet($1) LIMIT 0', [file]);
-    const sig = schema.map((c) => `${c.name}\u0000${c.type}`).join('\u0001');
+    const sig = `${source ?? ''}\u0002` + schema.map((c) => `${c.name}\u0000${c.type}`).join('\u0001');
     if (plans.has(sig)) return plans.get(sig);
-    const plan = await buildPlan(db, file, new Set(schema.map((c) => c.name)));
+    const plan = await buildPlan(db, file, new Set(schema.map((c) => c.name)), specsForSource(specs, source));
     if (plans.size >= 256) plans.clear();
     plans.set(sig, plan);
     return plan;
@@ -308,8 +255,8 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
       throw err;
     }
   }
-  async function buildPlan(db: Duck, file: string, cols: ReadonlySet<string>): Promise<Plan> {
-    const from = ' FROM read_parquet($1, file_row_number = true)';
+  /** One spec's pair query over the object (entity, ip, time, file_row_number), or undefined when it does not bind. */
+  async function specPairs(db: Duck, file: string, cols: ReadonlySet<string>, spec: PairSpec | PairQuerySpec, from: string): Promise<string | undefined> {
     let pairs: string;
     if ('sql' in spec) {
       const inner = `WITH events AS (SELECT *${from}) ${spec.sql.trim().replace(/;+$/, '')}`;
@@ -330,7 +277,18 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
         from +
         (spec.where ? ` WHERE ${spec.where}` : '');
     }
-    if (!(await binds(db, pairs, file))) return undefined;
+    return (await binds(db, pairs, file)) ? pairs : undefined;
+  }
+  async function buildPlan(db: Duck, file: string, cols: ReadonlySet<string>, applicable: readonly (PairSpec | PairQuerySpec)[]): Promise<Plan> {
+    const from = ' FROM read_parquet($1, file_row_number = true)';
+    // One pair query per spec of the object's source that binds (UNION ALL when several do).
+    const parts: string[] = [];
+    for (const spec of applicable) {
+      const part = await specPairs(db, file, cols, spec, from);
+      if (part !== undefined) parts.push(part);
+    }
+    if (parts.length === 0) return undefined;
+    const pairs = parts.length === 1 ? parts[0]! : parts.map((p) => `SELECT * FROM (${p})`).join(' UNION ALL ');
     const batches =
       // The rows of a batch as JSON arrays joined by commas (the scorer adds the brackets): cheaper than json_group_array.
       `SELECT string_agg(json_array(p.entity, p.ip, p."time", p.file_row_number)::VARCHAR, ',') AS batch FROM (${pairs}) p ` +
@@ -359,7 +317,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     let plan = lastPlan.get(key);
     let probed = false;
     if (plan === undefined) {
-      plan = await planFor(db, file);
+      plan = await planFor(db, file, source);
       probed = true;
     }
     for (;;) {
@@ -375,7 +333,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
         return;
       } catch (err) {
         if (probed || !first || !/Binder Error/i.test(errorMessage(err))) throw err;
-        plan = await planFor(db, file);
+        plan = await planFor(db, file, source);
         probed = true;
       }
     }
@@ -430,7 +388,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
       } catch (err) {
         // The source's cached plan names an evidence column this object lacks: probe this object's schema.
         if (!/Binder Error/i.test(errorMessage(err))) throw err;
-        const probed = await planFor(db, file);
+        const probed = await planFor(db, file, source);
         if (probed) await readEvidence(db, file, probed, records);
       }
     }
@@ -515,7 +473,8 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     set policy(p: FindingPolicy) {
       policy = p;
     },
-    spec,
+    spec: specs[0]!,
+    specs,
     accepts,
     close: () => {
       closed = true;
