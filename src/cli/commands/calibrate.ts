@@ -10,11 +10,14 @@ import { DEFAULT_SAMPLE, DEFAULT_SEED, runCalibration, type AbnormalSource, type
 import type { CalibrationRule } from '../../calibrate/evaluate.js';
 import { fmtNum, fmtPct } from '../../calibrate/svg.js';
 import { fmtInt, jsonValue, renderTable } from '../format.js';
+import { readModelHeader } from '../../detectors/ipinsights/index.js';
+import { DEFAULT_PAIR_DEFINITION, PAIR_DEFINITIONS, pairDefinition, recordDefinitionOf } from '../../detectors/pairs.js';
 
 interface CalibrateCliOptions {
   model: string;
   normal?: string;
   lake?: string;
+  pairs?: string;
   since?: string;
   until?: string;
   abnormal?: string;
@@ -62,12 +65,14 @@ function parseNumber(option: string, text: string): number {
 export function toCalibrateOptions(o: CalibrateCliOptions): CalibrateOptions {
   let normal: NormalSource;
   if (o.normal !== undefined && o.lake !== undefined) throw new ConfigError('give either --normal FILE or --lake DIR --since --until, not both', ['normal', 'lake']);
+  if (o.pairs !== undefined && o.lake === undefined) throw new ConfigError('--pairs only applies with --lake', ['pairs']);
   if (o.normal !== undefined) {
     if (o.since !== undefined || o.until !== undefined) throw new ConfigError('--since/--until only apply with --lake', ['since', 'until']);
     normal = { kind: 'csv', file: o.normal };
   } else if (o.lake !== undefined || o.since !== undefined || o.until !== undefined) {
     if (o.since === undefined || o.until === undefined) throw new ConfigError('--lake needs both --since and --until (a held-out window after the training data)', ['since', 'until']);
     normal = { kind: 'lake', lakeDir: resolveLakeDir(o.lake), sinceMs: parseInstant(o.since, '--since'), untilMs: parseInstant(o.until, '--until') };
+    if (o.pairs !== undefined) normal.pairs = pairDefinition(o.pairs).name;
     if (!(normal.untilMs > normal.sinceMs)) throw new ConfigError('--until must be later than --since', ['until']);
   } else {
     throw new ConfigError('normal traffic is required: --normal FILE (entity,ip CSV) or --lake DIR --since ISO --until ISO', ['normal']);
@@ -136,7 +141,8 @@ export function registerCalibrate(program: Command, io: CalibrateIo = PROCESS_IO
     .description('Choose an IP Insights alert threshold from held-out normal traffic vs abnormal pairs; store it with the model and report AUC, precision/recall and plots')
     .requiredOption('--model <path>', 'model file to calibrate (the calibration is written into its header)')
     .option('--normal <file>', 'held-out normal traffic: headerless entity,ip CSV')
-    .option('--lake <dir>', 'take normal traffic from the lake instead (same pair query as training)')
+    .option('--lake <dir>', 'take normal traffic from the lake instead (same pair definition as training)')
+    .option('--pairs <name>', `with --lake: record definition (${Object.keys(PAIR_DEFINITIONS).join(', ')}); default: the one the model was trained on, else ${DEFAULT_PAIR_DEFINITION}`)
     .option('--since <iso>', 'with --lake: start of the held-out window (inclusive)')
     .option('--until <iso>', 'with --lake: end of the held-out window (exclusive)')
     .option('--abnormal <file>', 'labelled abnormal pairs: entity,ip CSV')
@@ -170,6 +176,17 @@ Examples:
     )
     .action(async (o: CalibrateCliOptions) => {
       const opts = toCalibrateOptions(o);
+      if (opts.normal.kind === 'lake' && opts.normal.pairs === undefined) {
+        // Default: the pairs the model was trained on (train --lake records them), else the `default` definition.
+        let trained: ReturnType<typeof recordDefinitionOf>;
+        try {
+          trained = recordDefinitionOf(readModelHeader(opts.model).extras);
+        } catch {
+          trained = undefined; // the model is loaded (and its errors reported) by the run itself
+        }
+        if (trained?.name === 'custom') opts.normal.sql = trained.sql;
+        else if (trained && Object.hasOwn(PAIR_DEFINITIONS, trained.name)) opts.normal.pairs = trained.name;
+      }
       const res = await runCalibration(opts, ipInsightsAccess);
       if (o.json) {
         io.stdout(jsonValue(res.json) + '\n');

@@ -5,7 +5,9 @@ import { resolveLakeDir } from '../../lake/layout.js';
 import { isS3Url } from '../../lake/s3.js';
 import { createSinks, SINK_SPEC_HELP } from '../../sinks/index.js';
 import { monitorOnce, startMonitor, type MonitorEvent, type MonitorModelSpec, type MonitorOptions } from '../../monitor/embedded.js';
-import { createProcessor, PAIR_PRESETS } from '../../monitor/processor.js';
+import { createProcessor } from '../../monitor/processor.js';
+import { readModelHeader } from '../../detectors/ipinsights/index.js';
+import { DEFAULT_PAIR_DEFINITION, PAIR_DEFINITIONS, recordDefinitionOf } from '../../detectors/pairs.js';
 import { addAwsMonitorOptions, awsOptionsFromCli, createAwsMonitor, describeEvent, type AwsCliOptions } from '../../monitor/aws/run.js';
 
 interface MonitorCliOptions extends AwsCliOptions {
@@ -45,7 +47,30 @@ function parseDuration(v: string, flag: string): number {
   return Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as Record<string, number>)[unit]!;
 }
 
-/** `--model [NAME=]PATH`, paired with `--pairs` by position (one `--pairs` applies to every model). */
+/**
+ * The pair definition a model was trained on (extras.record_definition, written by `train --lake`), when it is a
+ * named one; else `default` (a custom --sql query over the lake's views does not apply to single objects: say so).
+ */
+function trainedDefinition(modelFile: string): string {
+  let trained: ReturnType<typeof recordDefinitionOf>;
+  try {
+    trained = recordDefinitionOf(readModelHeader(modelFile).extras);
+  } catch {
+    return DEFAULT_PAIR_DEFINITION; // loading the model reports what is wrong with it
+  }
+  if (trained && Object.hasOwn(PAIR_DEFINITIONS, trained.name)) return trained.name;
+  if (trained) {
+    process.stderr.write(
+      `seclake monitor: ${modelFile} was trained on a custom query (${trained.name}); scoring with --pairs ${DEFAULT_PAIR_DEFINITION}: give --pairs or --pairs-sql for the same pairs\n`,
+    );
+  }
+  return DEFAULT_PAIR_DEFINITION;
+}
+
+/**
+ * `--model [NAME=]PATH`, paired with `--pairs` by position (one `--pairs` applies to every model); without --pairs,
+ * each model's own record definition (trainedDefinition).
+ */
 function modelSpecs(o: MonitorCliOptions): MonitorModelSpec[] {
   if (o.model.length === 0) throw new ConfigError('--model is required (a model file from seclake train)', ['model']);
   if (o.pairs.length > 1 && o.pairs.length !== o.model.length) {
@@ -60,8 +85,8 @@ function modelSpecs(o: MonitorCliOptions): MonitorModelSpec[] {
       const sources = (o.pairsSources ?? '').split(',').map((x) => x.trim()).filter(Boolean);
       return { model: file, pairs: { name: 'custom', sql: o.pairsSql, sources }, ...(name ? { name } : {}) };
     }
-    const pairs = o.pairs.length === 0 ? 'reference' : o.pairs.length === 1 ? o.pairs[0]! : o.pairs[i]!;
-    if (!PAIR_PRESETS[pairs]) throw new ConfigError(`--pairs ${pairs}: unknown; known: ${Object.keys(PAIR_PRESETS).join(', ')}`, ['pairs']);
+    const pairs = o.pairs.length === 0 ? trainedDefinition(file) : o.pairs.length === 1 ? o.pairs[0]! : o.pairs[i]!;
+    if (!Object.hasOwn(PAIR_DEFINITIONS, pairs)) throw new ConfigError(`--pairs ${pairs}: unknown; known: ${Object.keys(PAIR_DEFINITIONS).join(', ')}`, ['pairs']);
     return { model: file, pairs, ...(name ? { name } : {}) };
   });
 }
@@ -92,7 +117,12 @@ export function registerMonitor(program: Command): void {
     .option('--lake <dir>', 'lake directory or s3://bucket/prefix (default $SECLAKE_LAKE or ./seclake-data)')
     .option('--state-dir <dir>', 'S3 lake: local directory for the checkpoint, failed list and findings copy (default ~/.cache/seclake/s3/<lake>/monitor)')
     .option('--model <[name=]path>', 'model file; repeat for several models', collect, [])
-    .option('--pairs <name>', `pair definition per model (${Object.keys(PAIR_PRESETS).join(', ')}); one for all or one per --model`, collect, [])
+    .option(
+      '--pairs <name>',
+      `pair definition per model (${Object.keys(PAIR_DEFINITIONS).join(', ')}); one for all or one per --model; default: the one each model was trained on, else ${DEFAULT_PAIR_DEFINITION}`,
+      collect,
+      [],
+    )
     .option('--pairs-sql <sql>', 'custom pair query over the view `events` (the object) returning entity, ip, row (= file_row_number) and optionally time; for every model')
     .option('--pairs-sources <list>', 'with --pairs-sql: comma-separated lake sources it applies to (default: every source)')
     .option('--name <name>', 'checkpoint name (several monitors can follow one lake)', 'default')
@@ -118,10 +148,9 @@ on. A restart resumes after the last finished object, neither skipping nor doubl
 recorded in <lake>/_seclake/monitor/<name>.failed.jsonl and skipped. A first run starts after the newest object
 (score what arrives); --from-start backfills. SIGINT/SIGTERM stop after the current object.
 
-Pair definitions: reference (src_endpoint.instance_uid, src_endpoint.ip; VPC flow + Route 53: the training default),
-flow-peer (the instance that logged a flow and the address at the other end), user-login (CloudTrail sign-ins:
-actor.user.name, src_endpoint.ip). Use the definition the model was trained with. --pairs-sql takes any query over
-the view \`events\` (one object), e.g.
+Pair definitions (--pairs; default: the one the model was trained on, recorded by \`train --lake\`, else default):
+${Object.values(PAIR_DEFINITIONS).map((d) => `  ${d.name.padEnd(11)} ${d.description}`).join('\n')}
+--pairs-sql takes any query over the view \`events\` (one object), e.g.
   --pairs-sql "SELECT actor.user.name AS entity, src_endpoint.ip AS ip, time, file_row_number AS row FROM events WHERE class_uid = 3002"
   --pairs-sources CLOUD_TRAIL_MGMT
 
@@ -129,7 +158,8 @@ AWS mode (--sqs-queue-url): consume S3 / Security Lake notifications, download e
 findings (--findings) and delete the message only when done. See docs/aws.md.
 
 Examples:
-  seclake monitor --lake ./lake --model flows=flows.model --pairs flow-peer --watch ./incoming
+  seclake monitor --lake ./lake --model flows=flows.model --watch ./incoming
+  seclake monitor --lake ./lake --model flows=flows.model --pairs flow-peer --model logins=logins.model --pairs user-login
   seclake monitor --lake ./lake --model ipi.model --once --from-start --json
   seclake monitor --model ipi.model --sqs-queue-url https://sqs.us-east-1.amazonaws.com/123456789012/sl-sub --findings s3://bucket/findings`,
   );
@@ -153,7 +183,7 @@ Examples:
 
     if (o.sqsQueueUrl) {
       if (models.length !== 1) throw new ConfigError('AWS mode scores with one model per process (--model)', ['model']);
-      const proc = await createProcessor({ model: models[0]!.model, ...(models[0]!.name ? { modelName: models[0]!.name } : {}), pairs: models[0]!.pairs ?? 'reference', policy });
+      const proc = await createProcessor({ model: models[0]!.model, ...(models[0]!.name ? { modelName: models[0]!.name } : {}), pairs: models[0]!.pairs ?? DEFAULT_PAIR_DEFINITION, policy });
       const handle = createAwsMonitor(awsOptionsFromCli(o, proc.process, [sinks], (e) => !o.quiet && process.stderr.write(`seclake monitor: ${describeEvent(e)}\n`)));
       try {
         const stats = await handle.run();

@@ -1,5 +1,7 @@
 import { Command } from 'commander';
-import { DEFAULT_PAIRS_SQL, writeLakePairsCsv } from '../../detectors/ipinsights/lake-pairs.js';
+import { ConfigError } from '../../core/errors.js';
+import { writeLakePairsCsv } from '../../detectors/ipinsights/lake-pairs.js';
+import { DEFAULT_PAIR_DEFINITION, PAIR_DEFINITIONS, compileDefinitionSql, pairDefinition } from '../../detectors/pairs.js';
 import { resolveLakeDir } from '../../lake/layout.js';
 
 export function registerPairs(program: Command): void {
@@ -8,20 +10,27 @@ export function registerPairs(program: Command): void {
     .description('Write IP Insights training pairs from the lake as headerless entity,ip CSV (SageMaker\'s training format).')
     .option('--lake <dir>', 'lake directory (default: $SECLAKE_LAKE or ./seclake-data)')
     .requiredOption('--out <file>', "CSV file to write ('-' = stdout)")
-    .option('--sql <sql>', 'query producing (entity, ip[, time]) rows; default: the AWS reference solution\'s VPC Flow + Route 53 query')
+    .option('--pairs <name>', `record definition (${Object.keys(PAIR_DEFINITIONS).join(', ')}; default ${DEFAULT_PAIR_DEFINITION})`)
+    .option('--sql <sql>', 'a custom query producing (entity, ip[, time]) rows instead of a definition')
     .addHelpText(
       'after',
       `
-Default query (the blog notebook's two Athena queries, concatenated; rows with '-' or null dropped):
-  ${DEFAULT_PAIRS_SQL.replaceAll('\n', '\n  ')}
+Record definitions (--pairs NAME):
+${Object.values(PAIR_DEFINITIONS).map((d) => `  ${d.name.padEnd(11)} ${d.description}`).join('\n')}
+
+Default (--pairs default) query; parts over sources the lake does not hold are left out:
+  ${compileDefinitionSql(DEFAULT_PAIR_DEFINITION).replaceAll('\n', '\n  ')}
 
 Examples:
   seclake pairs --lake ./seclake-data --out pairs.csv
+  seclake pairs --lake ./seclake-data --out flows.csv --pairs flow-peer
   seclake pairs --out - --sql "SELECT actor.user.uid, src_endpoint.ip FROM cloudtrail_api WHERE src_endpoint.ip IS NOT NULL"`,
     )
-    .action(async (o: { lake?: string; out: string; sql?: string }) => {
+    .action(async (o: { lake?: string; out: string; sql?: string; pairs?: string }) => {
+      if (o.pairs !== undefined && o.sql !== undefined) throw new ConfigError('give --pairs or --sql, not both', ['pairs', 'sql']);
       const dir = resolveLakeDir(o.lake);
-      const res = await writeLakePairsCsv(dir, o.out === '-' ? process.stdout : o.out, o.sql ?? DEFAULT_PAIRS_SQL);
+      const query = o.sql ?? { definition: pairDefinition(o.pairs ?? DEFAULT_PAIR_DEFINITION) };
+      const res = await writeLakePairsCsv(dir, o.out === '-' ? process.stdout : o.out, query);
       process.stderr.write(
         `seclake pairs: wrote ${res.written.toLocaleString('en-US')} pairs${o.out === '-' ? '' : ` to ${o.out}`}` +
           (res.skipped > 0 ? ` (${res.skipped} rows with an empty entity or IP skipped)` : '') +

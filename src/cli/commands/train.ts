@@ -1,9 +1,11 @@
 import { Command } from 'commander';
 import { ConfigError } from '../../core/errors.js';
-import { createProgress } from '../progress.js';
+import { createProgress } from '../../core/progress.js';
 import { parseHpAssignments, SAGEMAKER_HYPERPARAMETERS } from '../../detectors/ipinsights/config.js';
 import { loadPairsCsv, type BadRowReport, type PairData } from '../../detectors/ipinsights/data.js';
-import { DEFAULT_PAIRS_SQL, loadPairsFromLake } from '../../detectors/ipinsights/lake-pairs.js';
+import { loadPairsFromLake, pairDataKeys } from '../../detectors/ipinsights/lake-pairs.js';
+import { updateModelMetadata } from '../../detectors/ipinsights/index.js';
+import { DEFAULT_PAIR_DEFINITION, PAIR_DEFINITIONS, checkDegenerate, compileDefinitionSql, pairDefinition } from '../../detectors/pairs.js';
 import { trainIpInsights } from '../../detectors/ipinsights/train.js';
 import { resolveLakeDir } from '../../lake/layout.js';
 
@@ -11,6 +13,7 @@ interface TrainCliOptions {
   train?: string[];
   lake?: string;
   sql?: string;
+  pairs?: string;
   model: string;
   validation?: string[];
   hp: string[];
@@ -39,8 +42,9 @@ export function registerTrain(program: Command): void {
         '(SageMaker\'s training format, gzip allowed) or from the lake, and write the model file.',
     )
     .option('--train <file>', 'training CSV: entity,ip per line, no header (repeatable)', collect)
-    .option('--lake <dir>', 'take the pairs from the lake instead (VPC Flow + Route 53 instance_uid/ip, as the AWS reference solution)')
-    .option('--sql <sql>', 'with --lake: the query producing (entity, ip[, time]) rows')
+    .option('--lake <dir>', 'take the pairs from the lake instead (the record definition --pairs, default `default`)')
+    .option('--pairs <name>', `with --lake: record definition (${Object.keys(PAIR_DEFINITIONS).join(', ')}; default ${DEFAULT_PAIR_DEFINITION})`)
+    .option('--sql <sql>', 'with --lake: a custom query producing (entity, ip[, time]) rows instead of a definition')
     .requiredOption('--model <path>', 'model file to write')
     .option('--validation <file>', 'validation CSV: logs validation:discriminator_auc every epoch (repeatable)', collect)
     .option('--hp <name=value>', 'hyperparameter, SageMaker name (repeatable), e.g. --hp vector_dim=64', collect, [])
@@ -59,8 +63,11 @@ Hyperparameters (SageMaker IP Insights names; values as SageMaker's string map):
 Metric lines in SageMaker's format go to stderr (#quality_metric, #progress_metric, #throughput_metric).
 Malformed rows (wrong column count, empty entity, invalid IP) are skipped and reported with line numbers.
 
-Default --lake query:
-  ${DEFAULT_PAIRS_SQL.replaceAll('\n', '\n  ')}
+Record definitions for --lake (--pairs NAME; stored in the model as extras.record_definition, so
+\`seclake monitor\` and \`calibrate --lake\` use the same pairs by default):
+${Object.values(PAIR_DEFINITIONS).map((d) => `  ${d.name.padEnd(11)} ${d.description}`).join('\n')}
+Default (--pairs default) query; parts over sources the lake does not hold are left out:
+  ${compileDefinitionSql(DEFAULT_PAIR_DEFINITION).replaceAll('\n', '\n  ')}
 
 Examples:
   seclake train --train pairs.csv --model ipi.model --hp num_entity_vectors=20000 --hp epochs=5
@@ -71,15 +78,26 @@ Examples:
       if (!o.train?.length && !o.lake) throw new ConfigError('give --train FILE or --lake DIR', ['train']);
       if (o.train?.length && o.lake) throw new ConfigError('give either --train or --lake, not both', ['train', 'lake']);
       if (o.sql && !o.lake) throw new ConfigError('--sql needs --lake', ['sql']);
+      if (o.pairs !== undefined && !o.lake) throw new ConfigError('--pairs needs --lake', ['pairs']);
+      if (o.pairs !== undefined && o.sql !== undefined) throw new ConfigError('give --pairs or --sql, not both', ['pairs', 'sql']);
       const hp: Record<string, string> = parseHpAssignments(o.hp);
       if (o.threads !== undefined) hp.threads = o.threads;
       if (o.seed !== undefined) hp.seed = o.seed;
 
       let data: PairData;
       let source: string;
+      /** What the model is trained on, recorded in its header (extras.record_definition). */
+      let recordDefinition: { name: string; sql: string } | undefined;
       if (o.lake) {
         const dir = resolveLakeDir(o.lake);
-        data = await loadPairsFromLake(dir, o.sql ?? DEFAULT_PAIRS_SQL);
+        if (o.sql !== undefined) {
+          data = await loadPairsFromLake(dir, o.sql);
+          recordDefinition = { name: 'custom', sql: o.sql };
+        } else {
+          const def = pairDefinition(o.pairs ?? DEFAULT_PAIR_DEFINITION);
+          data = await loadPairsFromLake(dir, { definition: def });
+          recordDefinition = { name: def.name, sql: compileDefinitionSql(def) };
+        }
         source = `lake:${o.lake}`;
       } else {
         data = await loadPairsCsv(o.train!);
@@ -92,6 +110,10 @@ Examples:
         if (validation.bad.total > 0) process.stderr.write(`seclake train: validation: ${describeBad(validation.bad)}\n`);
       }
       process.stderr.write(`seclake train: ${data.n.toLocaleString('en-US')} training pairs${validation ? `, ${validation.n.toLocaleString('en-US')} validation pairs` : ''}\n`);
+      const warnings: string[] = [];
+      const degenerate = checkDegenerate(pairDataKeys(data), recordDefinition ? { definition: recordDefinition.name } : {});
+      if (degenerate.warning) warnings.push(degenerate.warning);
+      for (const w of warnings) process.stderr.write(`seclake train: warning: ${w}\n`);
 
       let bar: ReturnType<typeof createProgress> | undefined;
       const res = await trainIpInsights({
@@ -110,6 +132,7 @@ Examples:
           process.stderr.write(line + '\n');
         },
       }).finally(() => bar?.stop());
+      if (recordDefinition) updateModelMetadata(o.model, { extras: { record_definition: recordDefinition } });
 
       const t = res.header.training;
       const summary = {
@@ -129,6 +152,8 @@ Examples:
         data_time_range: t.data_time_range,
         hyperparameters: res.hyperparameters,
         bad_row_examples: res.bad.examples,
+        ...(recordDefinition ? { record_definition: recordDefinition } : {}),
+        warnings,
       };
       if (o.json) {
         process.stdout.write(JSON.stringify(summary, null, 2) + '\n');

@@ -1,25 +1,75 @@
 /**
- * Training pairs from the lake: the reference solution's query (ipinsights.md §6.2) over the `vpc_flow` and
- * `route53` views: entity = src_endpoint.instance_uid, ip = src_endpoint.ip, dropping nulls and '-'.
- * A custom query may be given; its first two columns are (entity, ip) and an optional third column `time`
- * (epoch milliseconds or a timestamp) feeds the model's data time range.
+ * Training pairs from the lake: a record definition (src/detectors/pairs.ts; default `default` = flow-peer for VPC
+ * flow logs + user-login for CloudTrail sign-ins) compiled to SQL over the lake's views, with exactly the
+ * expressions the monitor applies to each object. Parts whose view is empty or lacks the columns (a lake without
+ * CloudTrail, flow logs without flow-direction) are left out. A custom query may be given instead; its first two
+ * columns are (entity, ip) and an optional third column `time` (epoch milliseconds or a timestamp) feeds the model's
+ * data time range.
  */
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import { ConfigError } from '../../core/errors.js';
+import { ConfigError, errorMessage } from '../../core/errors.js';
 import type { Duck } from '../../lake/duckdb.js';
 import { openLakeQuery } from '../../lake/views.js';
+import { DEFAULT_PAIR_DEFINITION, compileDefinitionSql, definitionParts, pairDefinition, type PairDefinition } from '../pairs.js';
 import { PairCollector, type PairData } from './data.js';
 
 const FILTER =
   "src_endpoint.ip IS NOT NULL AND src_endpoint.instance_uid IS NOT NULL AND src_endpoint.instance_uid != '-' AND src_endpoint.ip != '-'";
 
-/** The blog notebook's two Athena queries, concatenated (UNION ALL, no dedup, no shuffle), plus the event time. */
-export const DEFAULT_PAIRS_SQL =
+/**
+ * The blog notebook's two Athena queries, concatenated (UNION ALL, no dedup, no shuffle), plus the event time: the
+ * `reference` definition as the reference solution wrote it. Degenerate on VPC flow logs v5+ (it pairs each instance
+ * with its own address; see src/detectors/pairs.ts); no longer the default.
+ */
+export const REFERENCE_PAIRS_SQL =
   `SELECT src_endpoint.instance_uid AS instance_id, src_endpoint.ip AS sourceip, time FROM vpc_flow WHERE ${FILTER}\n` +
   `UNION ALL\n` +
   `SELECT src_endpoint.instance_uid AS instance_id, src_endpoint.ip AS sourceip, time FROM route53 WHERE ${FILTER}`;
+
+/** @deprecated the reference query under its old name; the lake pipeline's default is the `default` definition. */
+export const DEFAULT_PAIRS_SQL = REFERENCE_PAIRS_SQL;
+
+/** What to read: a custom SQL query, or a record definition (name or object). */
+export type LakePairsQuery = string | { definition: string | PairDefinition };
+
+/** The default: the `default` record definition. */
+export const DEFAULT_LAKE_PAIRS: LakePairsQuery = { definition: DEFAULT_PAIR_DEFINITION };
+
+/**
+ * A definition's training SQL for this lake: the parts (spec x view) whose query binds against the lake's views,
+ * UNION ALL. An empty view lacks most columns (e.g. connection_info, actor), so a part over a source the lake does
+ * not hold is left out rather than failing the whole query. When no part binds, the full query (which then fails
+ * with DuckDB's message) is returned, so the error names the missing column.
+ */
+export async function lakeDefinitionSql(db: Duck, def: string | PairDefinition): Promise<{ sql: string; skipped: string[] }> {
+  const d = typeof def === 'string' ? pairDefinition(def) : def;
+  const keep: string[] = [];
+  const skipped: string[] = [];
+  for (const part of definitionParts(d)) {
+    try {
+      await db.describe(part.sql);
+      keep.push(part.sql);
+    } catch (err) {
+      if (!/Binder Error|Catalog Error/i.test(errorMessage(err))) throw err;
+      skipped.push(`${part.spec.name ?? d.name} over ${part.view}`);
+    }
+  }
+  return { sql: keep.length ? keep.join('\nUNION ALL\n') : compileDefinitionSql(d), skipped };
+}
+
+async function resolveQuery(db: Duck, q: LakePairsQuery): Promise<string> {
+  return typeof q === 'string' ? q : (await lakeDefinitionSql(db, q.definition)).sql;
+}
+
+/** (entity fingerprint, address) keys of every pair: the input of checkDegenerate (src/detectors/pairs.ts). */
+export function* pairDataKeys(data: PairData): Generator<[string, string]> {
+  for (let i = 0; i < data.n; i++) {
+    const ip = data.fam[i] === 4 ? `4:${data.addr[i]}` : `6:${Array.from(data.v6.subarray(data.addr[i]! * 4, data.addr[i]! * 4 + 4)).join('.')}`;
+    yield [String(data.fp[i]), ip];
+  }
+}
 
 function timeMs(v: unknown): number | undefined {
   if (typeof v === 'number') return v;
@@ -60,12 +110,13 @@ export async function streamLakePairs(
 }
 
 /** Collect training pairs from a lake directory. */
-export async function loadPairsFromLake(lakeDir: string, sql = DEFAULT_PAIRS_SQL): Promise<PairData> {
+export async function loadPairsFromLake(lakeDir: string, query: LakePairsQuery = DEFAULT_LAKE_PAIRS): Promise<PairData> {
   const db = await openLakeQuery(lakeDir);
   const c = new PairCollector();
   const source = `lake:${lakeDir}`;
   c.addSource(source);
   try {
+    const sql = await resolveQuery(db, query);
     await streamLakePairs(db, sql, (entity, ip, time, row) => c.add(entity, ip, source, row, time));
   } finally {
     db.close();
@@ -85,9 +136,16 @@ export interface PairsExport {
 }
 
 /** Write the lake's training pairs as headerless `entity,ip` CSV (SageMaker's training format). */
-export async function writeLakePairsCsv(lakeDir: string, out: string | Writable, sql = DEFAULT_PAIRS_SQL): Promise<PairsExport> {
-  const stream = typeof out === 'string' ? createWriteStream(out) : out;
+export async function writeLakePairsCsv(lakeDir: string, out: string | Writable, query: LakePairsQuery = DEFAULT_LAKE_PAIRS): Promise<PairsExport> {
   const db = await openLakeQuery(lakeDir);
+  let sql: string;
+  try {
+    sql = await resolveQuery(db, query);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  const stream = typeof out === 'string' ? createWriteStream(out) : out;
   let buf = '';
   let written = 0;
   let skipped = 0;
