@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, SeclakeError, errorMessage } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
-import { createProgress } from '../cli/progress.js';
+import { createProgress } from '../core/progress.js';
 import type { Calibration } from './apply.js';
 import { loadAsnTable } from './asn.js';
 import { evaluate, evaluateWithFeedback, DEFAULT_RULE, type CalibrationRule, type Evaluation, type FeedbackEffect } from './evaluate.js';

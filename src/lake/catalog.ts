@@ -6,7 +6,7 @@
 import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { LakeError, errorMessage } from '../core/errors.js';
-import type { LakeSourceName, SourceType } from '../sources/types.js';
+import type { LakeSourceName, SourceType } from '../core/events.js';
 import { META_DIR } from './layout.js';
 
 export interface CatalogObject {

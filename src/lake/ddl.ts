@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LakeError } from '../core/errors.js';
-import type { LakeSourceName } from '../sources/types.js';
+import type { LakeSourceName } from '../core/events.js';
 import type { CatalogObject } from './catalog.js';
 import { Duck, quoteIdent, quoteString } from './duckdb.js';
 import { SOURCE_VERSION, glueTableName, resolveInLake, sourcePrefix } from './layout.js';

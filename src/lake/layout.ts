@@ -13,7 +13,7 @@
  */
 import path from 'node:path';
 import { LakeError } from '../core/errors.js';
-import type { LakeSourceName } from '../sources/types.js';
+import type { LakeSourceName } from '../core/events.js';
 
 export const SOURCE_VERSION = '2.0';
 export const META_DIR = '_seclake';

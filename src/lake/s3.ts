@@ -41,7 +41,7 @@ import { randomUUID } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { ConfigError, LakeError, errorMessage } from '../core/errors.js';
-import type { LakeSourceName, SourceType } from '../sources/types.js';
+import type { LakeSourceName, SourceType } from '../core/events.js';
 import type { CatalogInput, CatalogObject } from './catalog.js';
 import { META_DIR } from './layout.js';
 

@@ -5,7 +5,7 @@
  * Only attributes present in the data become columns, as Security Lake does.
  */
 import { attributeAt } from '../ocsf/schema.js';
-import type { BulkExpr } from '../sources/types.js';
+import type { BulkExpr } from '../core/bulk.js';
 import { quoteIdent } from './duckdb.js';
 
 type Leaf = 'BOOLEAN' | 'INTEGER' | 'BIGINT' | 'DOUBLE' | 'VARCHAR' | 'MAP';

@@ -17,7 +17,7 @@ import { readInputs, readObjects, type CatalogInput, type CatalogObject } from '
 import { META_DIR, resolveInLake, resolveLakeDir } from './layout.js';
 import { isS3Url, S3Lake, objectMeta, type S3LakeOptions } from './s3.js';
 import { objectRelPath, publishInput, quarantineRelPath, type PublishRequest, type PublishResult } from './writer.js';
-import type { LakeSourceName, SourceType } from '../sources/types.js';
+import type { LakeSourceName, SourceType } from '../core/events.js';
 
 export interface LakeStore {
   readonly kind: 'local' | 's3';

@@ -14,7 +14,7 @@
  * attributes that need work (enums with siblings, timestamps with `_dt` siblings, objects that contain
  * such attributes); deriving an event walks the plan, never the schema.
  */
-import type { OcsfEvent } from '../sources/types.js';
+import type { OcsfEvent } from '../core/events.js';
 import {
   OCSF_VERSION,
   baseOfType,

@@ -14,7 +14,7 @@
  * (`object`/`json_t` attributes are maps, arrays of OCSF objects are not); for paths outside the schema a
  * non-empty list whose elements all have exactly the keys `key` and `value` is taken for a map.
  */
-import type { OcsfEvent } from '../sources/types.js';
+import type { OcsfEvent } from '../core/events.js';
 import { attributeAt } from './schema.js';
 
 export interface RowToEventOptions {

@@ -11,8 +11,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { ParseError, errorMessage } from '../core/errors.js';
-import type { Duck } from '../lake/duckdb.js';
-import type { OcsfEvent } from '../sources/types.js';
+import type { RowStreamer as Duck } from '../core/rows.js';
+import type { OcsfEvent } from '../core/events.js';
 import { HIVE_PARTITION_COLUMNS, rowToEvent } from './from-row.js';
 
 export type EventFileFormat = 'json' | 'jsonl' | 'parquet';

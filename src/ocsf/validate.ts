@@ -25,7 +25,7 @@
  * closures per object and attribute, and cached; validating an event only walks the event's own keys.
  */
 import { isIP } from 'node:net';
-import type { OcsfEvent } from '../sources/types.js';
+import type { OcsfEvent } from '../core/events.js';
 import {
   OCSF_VERSION,
   baseOfType,

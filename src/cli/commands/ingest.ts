@@ -3,7 +3,7 @@ import { ingest, type IngestSummary } from '../../ingest/ingest.js';
 import { resolveLakeDir } from '../../lake/layout.js';
 import { SOURCE_TYPES } from '../../sources/index.js';
 import type { SourceType } from '../../sources/types.js';
-import { createProgress } from '../progress.js';
+import { createProgress } from '../../core/progress.js';
 import { fmtInt, renderTable } from '../format.js';
 import { ConfigError } from '../../core/errors.js';
 
