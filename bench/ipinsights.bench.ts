@@ -101,7 +101,7 @@ async function memory(): Promise<void> {
   const peak = process.resourceUsage().maxRSS / 1024;
   log(
     `memory: num_entity_vectors=1000000 vector_dim=128, ${data.n.toLocaleString('en-US')} rows, ${res.threads} threads, ` +
-      `${res.header.encoder.num_ip_vectors} IP rows: trained in ${((performance.now() - t) / 1000).toFixed(1)} s; ` +
+      `${res.header.params.encoder.num_ip_vectors} IP rows: trained in ${((performance.now() - t) / 1000).toFixed(1)} s; ` +
       `RSS before training ${(rssBefore / 2 ** 20).toFixed(0)} MiB, peak RSS ${peak.toFixed(0)} MiB (limit 2048 MiB: ${peak < 2048 ? 'PASS' : 'MISS'})`,
   );
   rmSync(path.join(TMP, 'memory.model'), { force: true });
@@ -149,7 +149,7 @@ async function main(): Promise<void> {
   const hp = res.hyperparameters;
   const secsPerEpoch = res.epochs.reduce((s, e) => s + e.seconds, 0) / res.epochs.length;
   log(
-    `train: ${res.threads} threads, optimizer ${hp.optimizer}, ${res.header.encoder.num_ip_vectors} IP rows, ` +
+    `train: ${res.threads} threads, optimizer ${hp.optimizer}, ${res.header.params.encoder.num_ip_vectors} IP rows, ` +
       `${res.recordsPerSecond.toFixed(0)} records/s, ${secsPerEpoch.toFixed(2)} s/epoch, RSS peak ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`,
   );
 

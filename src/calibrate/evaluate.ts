@@ -2,7 +2,7 @@
  * Calibration as a pure computation: scores of normal and abnormal pairs + a rule -> threshold, metrics, tables and
  * the `Calibration` record stored in the model header. No I/O here (see run.ts for model files and inputs).
  */
-import { CALIBRATION_VERSION, CalibrationError, type Calibration } from './apply.js';
+import { CALIBRATION_VERSION, CalibrationError, type Calibration } from '../detectors/calibration.js';
 import {
   averagePrecision,
   buildCurve,

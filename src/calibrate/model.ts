@@ -4,7 +4,7 @@
  * running server's hot reload sees the old or the new file, never half of one).
  */
 import { IpInsightsModel, updateModelMetadata } from '../detectors/ipinsights/index.js';
-import type { Calibration } from './apply.js';
+import type { Calibration } from '../detectors/calibration.js';
 import type { CalibratableModel, ModelAccess } from './run.js';
 
 export function adaptModel(model: IpInsightsModel): CalibratableModel {

@@ -3,7 +3,7 @@
  * numbers, the tables, the model's hyperparameters and the three charts as inline SVG. No scripts, no external
  * resources, so it can be mailed or attached to a ticket.
  */
-import type { Calibration } from './apply.js';
+import type { Calibration } from '../detectors/calibration.js';
 import { histogramSvg, mixLabel, prSvg, rocSvg } from './charts.js';
 import type { Evaluation, FeedbackEffect } from './evaluate.js';
 import { esc, fmtNum, fmtPct } from './svg.js';

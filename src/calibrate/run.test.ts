@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Rng } from '../core/rng.js';
-import { annotate, readCalibration, type Calibration } from './apply.js';
+import { annotate, readCalibration, type Calibration } from '../detectors/calibration.js';
 import type { Pair } from './inputs.js';
 import { runCalibration, sampleWithoutReplacement, type CalibratableModel, type ModelAccess } from './run.js';
 

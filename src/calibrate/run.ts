@@ -8,7 +8,7 @@ import path from 'node:path';
 import { ConfigError, SeclakeError, errorMessage } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { createProgress } from '../core/progress.js';
-import type { Calibration } from './apply.js';
+import type { Calibration } from '../detectors/calibration.js';
 import { loadAsnTable } from './asn.js';
 import { evaluate, evaluateWithFeedback, DEFAULT_RULE, type CalibrationRule, type Evaluation, type FeedbackEffect } from './evaluate.js';
 import { generateAbnormal, type AbnormalGenerator } from './generate.js';

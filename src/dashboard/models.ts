@@ -3,9 +3,9 @@
  * and the calibration slot (AUC, threshold, percentiles, thresholds at FPR budgets). Only the header is read.
  */
 import { statSync } from 'node:fs';
-import { readCalibration, type Calibration } from '../calibrate/apply.js';
+import { readCalibration, type Calibration } from '../detectors/calibration.js';
 import { errorMessage } from '../core/errors.js';
-import { readModelHeader, type ModelHeader } from '../detectors/ipinsights/index.js';
+import { readModelHeader, type ModelHeader } from '../detectors/model-file.js';
 
 /** A model the dashboard shows: its (endpoint) name and file. */
 export interface ModelEntry {

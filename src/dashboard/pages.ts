@@ -3,7 +3,7 @@
  * label buttons and the query box on top; without it the pages still show everything they hold.
  */
 import { fmtNum } from '../calibrate/svg.js';
-import type { Calibration } from '../calibrate/apply.js';
+import type { Calibration } from '../detectors/calibration.js';
 import { barChartSvg, lineChartSvg, scoreHistogramSvg } from './charts.js';
 import type { FindingFilter, FindingSummary, SourceEvent } from './findings.js';
 import {
@@ -166,19 +166,27 @@ function modelBlock(base: string, m: ModelInfo, findingScores: number[]): string
   if (m.error || !m.header) return `<section class="card model" data-model="${esc(m.name)}">${title}<div class="error">${esc(m.error ?? 'unreadable')}</div></section>`;
   const hp = m.header.hyperparameters as unknown as Record<string, unknown>;
   const hpTable = kvTable(Object.entries(hp).map(([k, v]) => [k, esc(typeof v === 'object' ? toJson(v, 0) : String(v))]));
-  const t = m.header.training;
-  const trainKv = kvTable([
-    ['Trained at', esc(fmtTime(t.trained_at))],
-    ['Training rows', esc(`${fmtInt(t.rows)} (${fmtInt(t.bad_rows)} malformed skipped, ${fmtInt(t.ipv6_rows)} IPv6)`)],
-    ['Distinct entities', esc(fmtInt(t.distinct_entities))],
-    ['Data time range', esc(t.data_time_range ? `${fmtTime(t.data_time_range.start)} → ${fmtTime(t.data_time_range.end)}` : '–')],
-    ['Source', `<span class="mono">${esc(t.source)}</span>`],
-    ['Epochs', esc(t.epochs)],
-    ['Final loss / accuracy', esc(`${fmt(t.final_loss)} / ${fmtPct(t.final_accuracy, 1)}`)],
-    ['Validation AUC', esc(t.validation_auc === null ? '– (no validation set)' : fmt(t.validation_auc, 4))],
-    ['Time', esc(`${fmt(t.training_seconds, 3)} s, ${fmtInt(t.records_per_second)} records/s on ${t.threads} thread(s)`)],
-  ]);
-  const hist = t.epoch_history ?? [];
+  const t = m.header.training as Record<string, unknown>;
+  const n = (k: string): number | null => (typeof t[k] === 'number' ? (t[k] as number) : null);
+  const detector = m.header.detector;
+  const rd = m.header.record_definition;
+  const rows: [string, string][] = [
+    ['Detector', esc(`${detector.type} (version ${detector.version})`)],
+    ['Record definition', rd ? `<span class="mono">${esc(rd.name)}</span>` : esc('– (not recorded)')],
+    ['Trained at', esc(fmtTime(String(t.trained_at ?? '')))],
+    ['Training rows', esc(`${fmtInt(n('rows'))}${n('bad_rows') !== null ? ` (${fmtInt(n('bad_rows'))} malformed skipped${n('ipv6_rows') !== null ? `, ${fmtInt(n('ipv6_rows'))} IPv6` : ''})` : ''}`)],
+    ['Distinct entities', esc(fmtInt(n('distinct_entities')))],
+  ];
+  const range = t.data_time_range as { start: string; end: string } | null | undefined;
+  rows.push(['Data time range', esc(range ? `${fmtTime(range.start)} → ${fmtTime(range.end)}` : '–')]);
+  rows.push(['Source', `<span class="mono">${esc(String(t.source ?? ''))}</span>`]);
+  if (n('epochs') !== null) rows.push(['Epochs', esc(String(n('epochs')))]);
+  if (n('final_loss') !== null) rows.push(['Final loss / accuracy', esc(`${fmt(n('final_loss'))} / ${fmtPct(n('final_accuracy'), 1)}`)]);
+  if ('validation_auc' in t) rows.push(['Validation AUC', esc(n('validation_auc') === null ? '– (no validation set)' : fmt(n('validation_auc'), 4))]);
+  rows.push(['Time', esc(`${fmt(n('training_seconds'), 3)} s${n('records_per_second') !== null ? `, ${fmtInt(n('records_per_second'))} records/s` : ''}${n('threads') !== null ? ` on ${n('threads')} thread(s)` : ''}`)]);
+  const trainKv = kvTable(rows);
+  type EpochRow = { epoch: number; loss: number; accuracy: number; validation_auc: number | null };
+  const hist = Array.isArray(t.epoch_history) ? (t.epoch_history as EpochRow[]) : [];
   const curve =
     hist.length > 0
       ? lineChartSvg(

@@ -1,6 +1,6 @@
 /**
- * Applying a stored calibration to scores. Pure functions with no I/O, for `seclake score`, the inference server and
- * the monitor:
+ * Applying a stored calibration to scores, for any detector. Pure functions with no I/O, for `seclake score`, the
+ * inference server and the monitor:
  *
  *   const cal = readCalibration(model.header);            // undefined when the model was never calibrated
  *   const results = model.scorePairs(pairs, { verbose });
@@ -37,10 +37,24 @@ const ruleSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('threshold') }),
 ]);
 
+/**
+ * Which way a detector's native score points: IP Insights' dot_product and the history detector's prefix score are
+ * larger for normal records (`lower_is_anomalous`); a forest's anomaly score is larger for anomalies.
+ */
+export const SCORE_DIRECTIONS = ['lower_is_anomalous', 'higher_is_anomalous'] as const;
+export type ScoreDirection = (typeof SCORE_DIRECTIONS)[number];
+
 export const calibrationSchema = z.object({
   version: z.literal(CALIBRATION_VERSION),
   created_at: z.string(),
-  /** Flag when dot_product < threshold (anomaly score −dot_product > −threshold). */
+  /**
+   * The direction of the native score the threshold and quantiles are in. Absent in calibrations written before
+   * detectors other than IP Insights existed: those are `lower_is_anomalous` (dot_product).
+   */
+  direction: z.enum(SCORE_DIRECTIONS).optional(),
+  /** Native score name (dot_product, prefix_score, ...), for reports; absent in old calibrations. */
+  score_name: z.string().optional(),
+  /** Flag when the native score is beyond the threshold: below it for `lower_is_anomalous`, above it otherwise. */
   threshold: finite,
   rule: ruleSchema,
   /** Measured at `threshold` on the calibration set (normal vs abnormal pairs). */
@@ -53,7 +67,7 @@ export const calibrationSchema = z.object({
   n_abnormal: z.number().int().nonnegative(),
   /** Where the abnormal pairs came from: random | shuffled | asn | file. */
   abnormal_source: z.string(),
-  /** Ascending quantiles of the normal pairs' dot_product at probabilities 0, 1/(k−1), …, 1. */
+  /** Ascending quantiles of the normal records' native score at probabilities 0, 1/(k−1), …, 1. */
   normal_quantiles: z.array(finite).min(2),
   /** Thresholds for standard false-positive budgets (0.1%, 1%, 5%). */
   thresholds_at_fpr: z.array(operatingPointSchema.extend({ target_fpr: z.number() })),
@@ -155,12 +169,32 @@ export function anomalyPercentile(dotProduct: number, quantiles: readonly number
   return Math.min(1, Math.max(0, 1 - cdf));
 }
 
-/** Calibrated view of one score: percentile among normal traffic and the threshold decision. */
-export function annotate(result: { dot_product: number; entity_known?: boolean }, calibration: Calibration): Annotation {
-  const out: Annotation = {
-    anomaly_percentile: anomalyPercentile(result.dot_product, calibration.normal_quantiles),
-    is_anomaly: result.dot_product < calibration.threshold,
+/** Whether a native score is beyond a threshold, in the calibration's direction. */
+export function beyondThreshold(native: number, threshold: number, direction: ScoreDirection = 'lower_is_anomalous'): boolean {
+  return direction === 'lower_is_anomalous' ? native < threshold : native > threshold;
+}
+
+/** The anomaly score of a native score: larger always means more anomalous. */
+export function anomalyScoreOf(native: number, direction: ScoreDirection): number {
+  return direction === 'lower_is_anomalous' ? -native : native;
+}
+
+/**
+ * Calibrated view of one native score: the share of calibration normal records less anomalous than it (its
+ * percentile) and the threshold decision, in the calibration's direction.
+ */
+export function annotateScore(native: number, calibration: Calibration): { anomaly_percentile: number; is_anomaly: boolean } {
+  const q = calibration.normal_quantiles;
+  const lower = calibration.direction !== 'higher_is_anomalous';
+  return {
+    anomaly_percentile: lower ? anomalyPercentile(native, q) : Number.isNaN(native) ? Number.NaN : 1 - anomalyPercentile(native, q),
+    is_anomaly: beyondThreshold(native, calibration.threshold, calibration.direction),
   };
+}
+
+/** Calibrated view of one IP Insights result (dot_product; see annotateScore for any detector). */
+export function annotate(result: { dot_product: number; entity_known?: boolean }, calibration: Calibration): Annotation {
+  const out: Annotation = annotateScore(result.dot_product, calibration);
   if (result.entity_known === false) out.cold_start = true;
   return out;
 }

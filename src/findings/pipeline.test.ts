@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { anomalyPercentile } from '../calibrate/apply.js';
+import { anomalyPercentile } from '../detectors/calibration.js';
 import { IpInsightsModel } from '../detectors/ipinsights/index.js';
 import { subnetData, trainTiny } from '../detectors/ipinsights/test-helpers.js';
 import { openLakeQuery } from '../lake/views.js';

@@ -6,7 +6,7 @@
  *
  * The same function runs inline and on the monitor's scoring worker (score-worker.ts), so both give the same result.
  */
-import { annotate } from '../calibrate/apply.js';
+import { annotate } from '../detectors/calibration.js';
 import type { IpInsightsModel } from '../detectors/ipinsights/index.js';
 import type { Pair } from '../detectors/ipinsights/wire.js';
 import type { FindingPolicy } from '../findings/policy.js';

@@ -8,7 +8,7 @@ import { Command } from 'commander';
 import { registerCalibrate } from '../../src/cli/commands/calibrate.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { IpInsightsModel, readModelHeader } from '../../src/detectors/ipinsights/index.js';
-import { annotate, readCalibration } from '../../src/calibrate/apply.js';
+import { annotate, readCalibration } from '../../src/detectors/calibration.js';
 import { ingest } from '../../src/ingest/ingest.js';
 import { fixtureNormalCsv, writeFixtureModel } from './fixture.js';
 

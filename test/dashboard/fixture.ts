@@ -12,7 +12,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { annotate } from '../../src/calibrate/apply.js';
+import { annotate } from '../../src/detectors/calibration.js';
 import { ipInsightsAccess } from '../../src/calibrate/model.js';
 import { runCalibration } from '../../src/calibrate/run.js';
 import { Rng } from '../../src/core/rng.js';

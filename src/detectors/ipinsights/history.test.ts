@@ -95,7 +95,7 @@ describe('entity history', () => {
     // A file without the history sections (as written before they existed).
     const old = path.join(dir, 'old.model');
     const { header, weights } = loadModelFile(file);
-    saveModel(old, { hyperparameters: header.hyperparameters, encoder: header.encoder, training: header.training, calibration: header.calibration, extras: header.extras }, weights);
+    saveModel(old, { hyperparameters: header.hyperparameters, encoder: header.params.encoder, training: header.training, calibration: header.calibration, extras: header.extras }, weights);
     const om = await IpInsightsModel.load(old);
     assert.ok(!om.header.sections.some((s) => s.name.startsWith('history.')));
     assert.equal(om.history().size('user_3'), 0);
@@ -105,7 +105,7 @@ describe('entity history', () => {
     // Inconsistent history sections are refused, naming the file.
     const broken = path.join(dir, 'broken.model');
     const hd = buildHistory(data);
-    saveModel(broken, { hyperparameters: header.hyperparameters, encoder: header.encoder, training: header.training, calibration: null, extras: {} }, weights, { ...hd, offset: hd.offset.map((x, i) => (i === 1 ? 10_000 : x)) });
+    saveModel(broken, { hyperparameters: header.hyperparameters, encoder: header.params.encoder, training: header.training, calibration: null, extras: {} }, weights, { ...hd, offset: hd.offset.map((x, i) => (i === 1 ? 10_000 : x)) });
     await assert.rejects(IpInsightsModel.load(broken), (e: unknown) => e instanceof ModelFileError && e.file === broken && /history/.test(e.message));
   });
 });

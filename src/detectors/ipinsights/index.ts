@@ -8,17 +8,22 @@
  * - model-file.ts: readModelHeader, updateModelMetadata (calibration/extras slots)
  * - train.ts: trainIpInsights (worker-thread Hogwild training)
  */
-import { annotate, readCalibration, type Calibration } from '../../calibrate/apply.js';
+import { annotate, readCalibration, type Calibration } from '../calibration.js';
 import { ParseError } from '../../core/errors.js';
+import { packModelData, readModelFile, type ModelData, type ModelHeader as ContainerHeader } from '../model-file.js';
+import type { BatchScores, DetectorDefinition, HyperparameterDoc, DetectorModel, EntityInfo, Explanation, PairRecord, WireFormat } from '../types.js';
 import { entityFingerprint, entityRow } from './hash.js';
 import { parseIpInto, type IpFamily } from './ip.js';
-import { loadModelFile, type ModelHeader } from './model-file.js';
+import { IPINSIGHTS_TYPE, IPINSIGHTS_VERSION, ipInsightsFromData, ipInsightsSections, type ModelHeader } from './model-file.js';
 import { dot, encodeRows, findFingerprint, ipRows, rowsPerIp, touchRows, type Weights } from './model.js';
-import type { Pair, ScoreResult } from './wire.js';
+import { formatPredictions, type Pair, type ScoreResult } from './wire.js';
 import { ModelEntityHistory, type HistoryData } from './history.js';
+import { parseHyperparameters, hyperparametersSchema } from './config.js';
+import { trainIpInsights } from './train.js';
+import type { PairData } from './data.js';
 
 export type { ModelHeader, TrainingMetadata, MetadataPatch, SectionInfo } from './model-file.js';
-export { readModelHeader, updateModelMetadata, MODEL_FORMAT_VERSION, MODEL_MAGIC } from './model-file.js';
+export { readModelHeader, updateModelMetadata, MODEL_FORMAT_VERSION, MODEL_MAGIC, IPINSIGHTS_TYPE } from './model-file.js';
 export type { Pair, ScoreResult, ResponseType } from './wire.js';
 export { parseCsvPairs, formatPredictions } from './wire.js';
 export type { Hyperparameters, HyperparameterInput } from './config.js';
@@ -40,18 +45,16 @@ export interface ScoreOptions {
   source?: string;
 }
 
-export interface EntityInfo {
-  /** Seen in training. */
-  known: boolean;
-  /** Training rows with this entity (0 when unknown). */
-  count: number;
-}
+export type { EntityInfo } from '../types.js';
 
 /** A loaded model: immutable, safe to share between concurrent requests. */
-export class IpInsightsModel {
+export class IpInsightsModel implements DetectorModel<ScoreResult & Record<string, unknown>> {
+  readonly detector: DetectorDefinition = ipinsights;
   readonly path: string;
   readonly header: ModelHeader;
   readonly weights: Weights;
+  private packed: ModelData | undefined;
+  private readonly historyData: HistoryData | undefined;
   private readonly k: number;
   private readonly words = new Uint32Array(4);
   private rows: Uint32Array;
@@ -66,22 +69,35 @@ export class IpInsightsModel {
   /** Throws CalibrationError naming the file when the header's calibration is malformed. */
   private readonly entityHistory: ModelEntityHistory;
 
-  constructor(path: string, header: ModelHeader, weights: Weights, history?: HistoryData) {
+  constructor(path: string, header: ModelHeader, weights: Weights, history?: HistoryData, data?: ModelData) {
     this.path = path;
+    this.historyData = history;
+    this.packed = data;
     this.entityHistory = new ModelEntityHistory(history);
     this.header = header;
     this.weights = weights;
     this.calibration = readCalibration(header, path);
-    this.k = rowsPerIp(header.encoder);
+    this.k = rowsPerIp(header.params.encoder);
     this.rows = new Uint32Array(this.k * 1024);
     this.ipVec = new Float32Array(weights.dim);
     this.tmp = new Float32Array(weights.dim);
   }
 
-  /** Load a model file; throws ModelFileError naming the file (bad magic, newer format, corrupt). */
+  /** Load a model file; throws ModelFileError naming the file (bad magic, newer format, corrupt, another detector). */
   static async load(path: string): Promise<IpInsightsModel> {
-    const { header, weights, history } = loadModelFile(path);
-    return new IpInsightsModel(path, header, weights, history);
+    return IpInsightsModel.fromData(readModelFile(path));
+  }
+
+  /** The model over a loaded container (its arrays are views of the container's data, shared or not). */
+  static fromData(md: ModelData): IpInsightsModel {
+    const { header, weights, history } = ipInsightsFromData(md);
+    return new IpInsightsModel(md.file, header, weights, history, md);
+  }
+
+  /** The container (header and data); a model built from arrays packs them once. */
+  get data(): ModelData {
+    this.packed ??= packModelData(this.path, this.header as unknown as ContainerHeader, ipInsightsSections(this.weights, this.historyData));
+    return this.packed;
   }
 
   /**
@@ -90,6 +106,25 @@ export class IpInsightsModel {
    */
   history(): ModelEntityHistory {
     return this.entityHistory;
+  }
+
+  /** Native scores (dot_product) and known flags; an address that does not parse gets NaN (never throws). */
+  scoreBatch(records: readonly PairRecord[]): BatchScores {
+    const n = records.length;
+    const out: BatchScores = { native: new Float64Array(n), known: new Uint8Array(n) };
+    this.run(records, false, undefined, out);
+    return out;
+  }
+
+  /** The endpoint's predictions: scorePairs. */
+  predict(records: readonly PairRecord[], opts: ScoreOptions = {}): (ScoreResult & Record<string, unknown>)[] {
+    return this.scorePairs(records, opts) as (ScoreResult & Record<string, unknown>)[];
+  }
+
+  /** The explanation's facts beyond the entity's address history (which findings read through history()). */
+  explain(record: PairRecord, native: number): Explanation {
+    const info = this.entityInfo(record.entity);
+    return { reason: '', details: { dot_product: native, entity_training_rows: info.count } };
   }
 
   get vectorDim(): number {
@@ -109,11 +144,19 @@ export class IpInsightsModel {
    * An invalid IP throws a ParseError naming the 1-based record.
    */
   scorePairs(pairs: readonly Pair[], opts: ScoreOptions = {}): ScoreResult[] {
-    const verbose = opts.verbose === true;
+    return this.run(pairs, true, opts, undefined)!;
+  }
+
+  /**
+   * The scoring loop. With `throwOnBad`, an invalid IP throws a ParseError naming the 1-based record; otherwise it
+   * gets NaN. Results go to `into` (typed arrays) when given, else to ScoreResult objects.
+   */
+  private run(pairs: readonly Pair[], throwOnBad: boolean, opts: ScoreOptions | undefined, into: BatchScores | undefined): ScoreResult[] | undefined {
+    const verbose = opts?.verbose === true;
     const w = this.weights;
     const d = w.dim;
     const k = this.k;
-    const spec = this.header.encoder;
+    const spec = this.header.params.encoder;
     const words = this.words;
     const ipVec = this.ipVec;
     const tmp = this.tmp;
@@ -128,37 +171,87 @@ export class IpInsightsModel {
       let fam = parseIpInto(p.ip, words);
       if (fam === 0 && typeof p.ip === 'string') fam = parseIpInto(p.ip.trim(), words);
       if (fam === 0) {
-        throw new ParseError(`invalid IP address ${JSON.stringify(String(p.ip).slice(0, 80))}`, { file: opts.source ?? 'request', line: i + 1, field: 'ip' });
+        if (throwOnBad) throw new ParseError(`invalid IP address ${JSON.stringify(String(p.ip).slice(0, 80))}`, { file: opts?.source ?? 'request', line: i + 1, field: 'ip' });
+        eOff[i] = -2;
+        // Any valid rows keep pass 2 simple; the result is discarded.
+        rows.fill(0, i * k, i * k + k);
+        continue;
       }
       ipRows(spec, fam as IpFamily, words, rows, i * k);
       const known = findFingerprint(w.knownFp, entityFingerprint(p.entity)) >= 0;
       eOff[i] = known ? entityRow(p.entity, w.numEntityVectors) * d : -1;
     }
-    const out: ScoreResult[] = new Array(n);
+    const out: ScoreResult[] | undefined = into ? undefined : new Array(n);
     const cal = this.calibration;
     const P = w.ip;
     let sink = 0;
     for (let i = 0; i < n; i++) {
       if (i + PREFETCH < n) sink += touchRows(P, rows, (i + PREFETCH) * k, k, d);
-      encodeRows(w, rows, i * k, k, ipVec, tmp);
       const off = eOff[i]!;
+      if (off === -2) {
+        into!.native[i] = Number.NaN;
+        into!.known[i] = 0;
+        continue;
+      }
+      encodeRows(w, rows, i * k, k, ipVec, tmp);
       const known = off >= 0;
       const vec = known ? E : w.population;
       const o = known ? off : 0;
       const s = dot(vec, o, ipVec, 0, d);
-      if (verbose) {
+      if (into) {
+        into.native[i] = s;
+        into.known[i] = known ? 1 : 0;
+      } else if (verbose) {
         const r: ScoreResult = { dot_product: s, ip_embedding: Array.from(ipVec), entity_embedding: Array.from(vec.subarray(o, o + d)), entity_known: known };
         if (cal) {
           const a = annotate(r, cal);
           r.anomaly_percentile = a.anomaly_percentile;
           r.is_anomaly = a.is_anomaly;
         }
-        out[i] = r;
+        out![i] = r;
       } else {
-        out[i] = { dot_product: s, entity_known: known };
+        out![i] = { dot_product: s, entity_known: known };
       }
     }
     this.prefetchSink = sink;
     return out;
   }
 }
+
+function hyperparameterDocs(): HyperparameterDoc[] {
+  const defaults = parseHyperparameters({}) as unknown as Record<string, string | number | boolean>;
+  return Object.entries(hyperparametersSchema.shape).map(([name, schema]) => ({ name, description: schema.description ?? '', default: defaults[name]! }));
+}
+
+const wire: WireFormat = {
+  formatPredictions: (results, accept, verbose) => formatPredictions(results as unknown as ScoreResult[], accept, verbose),
+};
+
+/** IP Insights as a detector of the platform. */
+export const ipinsights: DetectorDefinition = {
+  type: IPINSIGHTS_TYPE,
+  version: IPINSIGHTS_VERSION,
+  title: 'IP Insights',
+  description: 'learns which IP addresses each entity normally uses (hashed entity embeddings, prefix IP encoder); SageMaker IP Insights compatible',
+  records: 'pairs',
+  score: { name: 'dot_product', direction: 'lower_is_anomalous' },
+  finding: { type: 'Anomalous Entity-IP Pair' },
+  hyperparameters: hyperparameterDocs(),
+  parseHyperparameters: (input) => parseHyperparameters(input) as unknown as Record<string, unknown>,
+  async train(opts) {
+    const res = await trainIpInsights({
+      train: opts.train as PairData,
+      ...(opts.validation ? { validation: opts.validation as PairData } : {}),
+      ...(opts.hyperparameters ? { hyperparameters: opts.hyperparameters } : {}),
+      ...(opts.modelPath ? { modelPath: opts.modelPath } : {}),
+      ...(opts.log ? { log: opts.log } : {}),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      ...(opts.source ? { source: opts.source } : {}),
+      ...(opts.recordDefinition ? { recordDefinition: opts.recordDefinition } : {}),
+    });
+    const model = new IpInsightsModel(opts.modelPath ?? '', res.header, res.weights, res.history);
+    return { model, summary: { ...res.header.training, hyperparameters: res.hyperparameters } };
+  },
+  load: (md) => IpInsightsModel.fromData(md),
+  wire,
+};

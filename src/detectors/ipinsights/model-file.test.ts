@@ -3,9 +3,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, writeSync, closeSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ModelFileError } from '../../core/errors.js';
 import { IpInsightsModel, readModelHeader, updateModelMetadata, MODEL_FORMAT_VERSION } from './index.js';
 import { subnetData, trainTiny } from './test-helpers.js';
+import { loadModel } from '../index.js';
 
 let dir: string;
 let file: string;
@@ -17,8 +19,8 @@ before(async () => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function refuses(p: string, msg: RegExp): Promise<void> {
-  return assert.rejects(IpInsightsModel.load(p), (err: unknown) => err instanceof ModelFileError && err.file === p && err.message.startsWith(p) && msg.test(err.message));
+function refuses(p: string, msg: RegExp, load: (p: string) => Promise<unknown> = (f) => IpInsightsModel.load(f)): Promise<void> {
+  return assert.rejects(load(p), (err: unknown) => err instanceof ModelFileError && err.file === p && err.message.startsWith(p) && msg.test(err.message));
 }
 
 describe('model file', () => {
@@ -47,12 +49,12 @@ describe('model file', () => {
     const bytes = readFileSync(file);
     const bad = path.join(dir, 'bad-magic.model');
     writeFileSync(bad, Buffer.concat([Buffer.from('NOTAMODEL!!\n'), bytes.subarray(12)]));
-    await refuses(bad, /not a seclake IP Insights model \(bad magic\)/);
+    await refuses(bad, /not a seclake model \(bad magic\)/);
     const newer = path.join(dir, 'newer.model');
     const nb = Buffer.from(bytes);
     nb.writeUInt32LE(MODEL_FORMAT_VERSION + 1, 12);
     writeFileSync(newer, nb);
-    await refuses(newer, /format_version 2 is newer than this seclake supports \(1\)/);
+    await refuses(newer, new RegExp(`format_version ${MODEL_FORMAT_VERSION + 1} is newer than this seclake supports \\(${MODEL_FORMAT_VERSION}\\)`));
     const short = path.join(dir, 'short.model');
     writeFileSync(short, bytes.subarray(0, bytes.length - 100));
     await refuses(short, /truncated or corrupt/);
@@ -105,5 +107,44 @@ describe('model file', () => {
     writeSync(fd, Buffer.from('XXXX'), 0, 4, 0);
     closeSync(fd);
     assert.throws(() => updateModelMetadata(copy, { extras: { a: 1 } }), /bad magic/);
+  });
+
+  it('loads a model written before the detector platform (SECLAKE-IPI, format_version 1) as an ipinsights model', async () => {
+    const legacy = fileURLToPath(new URL('./testdata/legacy-v1.model', import.meta.url));
+    const copy = path.join(dir, 'legacy.model');
+    writeFileSync(copy, readFileSync(legacy));
+    assert.equal(readFileSync(copy).toString('latin1', 0, 12), 'SECLAKE-IPI\n');
+    const h = readModelHeader(copy);
+    assert.deepEqual(h.detector, { type: 'ipinsights', version: 1 });
+    assert.equal(h.record_definition, null);
+    assert.equal((h.params as { encoder: { num_ip_vectors: number } }).encoder.num_ip_vectors, 64);
+    const m = await IpInsightsModel.load(copy);
+    const viaRegistry = await loadModel(copy);
+    assert.equal(viaRegistry.detector.type, 'ipinsights');
+    const pairs = [{ entity: 'user_3', ip: '10.3.1.5' }, { entity: 'i-0abc2', ip: '2001:db8:2::1' }, { entity: 'nobody', ip: '8.8.8.8' }];
+    const r = m.scorePairs(pairs);
+    assert.ok(r.every((x) => Number.isFinite(x.dot_product)));
+    assert.deepEqual(Array.from(viaRegistry.scoreBatch(pairs).native), r.map((x) => x.dot_product));
+    assert.deepEqual(r.map((x) => x.entity_known), [true, true, false]);
+    // Calibrating a legacy file keeps its format (older seclake versions can still read it).
+    updateModelMetadata(copy, { extras: { note: 'x' } });
+    assert.equal(readFileSync(copy).toString('latin1', 0, 12), 'SECLAKE-IPI\n');
+    assert.equal(readModelHeader(copy).extras.note, 'x');
+    assert.deepEqual((await IpInsightsModel.load(copy)).scorePairs(pairs), r);
+  });
+
+  it('names the detector in the header and refuses a model of another detector', async () => {
+    const h = readModelHeader(file);
+    assert.equal(h.format, 'seclake-model');
+    assert.deepEqual(h.detector, { type: 'ipinsights', version: 1 });
+    assert.equal(readFileSync(file).toString('latin1', 0, 12), 'SECLAKE-MDL\n');
+    const other = path.join(dir, 'other.model');
+    const bytes = Buffer.from(readFileSync(file));
+    const len = bytes.readUInt32LE(20);
+    const json = bytes.toString('utf8', 24, 24 + len).replace('"type":"ipinsights"', '"type":"nosuchdetx"');
+    bytes.write(json, 24, 'utf8');
+    writeFileSync(other, bytes);
+    await refuses(other, /unknown detector 'nosuchdetx'/, loadModel);
+    await refuses(other, /not an IP Insights model/);
   });
 });

@@ -178,7 +178,7 @@ describe('training', () => {
     for (const hp of [{ num_ip_encoder_layers: 0 }, { num_ip_encoder_layers: 2, learning_rate: 0.01 }, { optimizer: 'adam', learning_rate: 0.02 }]) {
       const res = await trainTiny(data, hp);
       const m = model(res);
-      assert.equal(res.header.encoder.layers.length, Number(hp.num_ip_encoder_layers ?? 1));
+      assert.equal(res.header.params.encoder.layers.length, Number(hp.num_ip_encoder_layers ?? 1));
       const known = score(m, 'user_5', '10.5.5.7');
       const foreign = score(m, 'user_5', '198.51.100.9');
       assert.ok(known > foreign + 1, `${JSON.stringify(hp)}: known ${known} vs foreign ${foreign}`);
@@ -188,7 +188,7 @@ describe('training', () => {
       assert.equal(r!.dot_product, s);
     }
     const two = await trainTiny(data, { num_ip_encoder_layers: 2, epochs: 1 });
-    assert.deepEqual(two.header.encoder.layers, [{ weight: 'dense', activation: 'relu' }, { weight: 'identity', activation: 'none' }]);
+    assert.deepEqual(two.header.params.encoder.layers, [{ weight: 'dense', activation: 'relu' }, { weight: 'identity', activation: 'none' }]);
   });
 
   it('trains with several worker threads (Hogwild)', async () => {

@@ -28,7 +28,8 @@ import {
   type KernelConfig,
   type SharedBufferSpec,
 } from './kernel.js';
-import { saveModel, type ModelHeader } from './model-file.js';
+import type { RecordDefinitionRef } from '../model-file.js';
+import { memoryHeader, saveModel, type ModelHeader } from './model-file.js';
 import { buildHistory, type HistoryData } from './history.js';
 import { dot, encodeRows, encoderSpecFor, ipv4Rows, ipv6Rows, rowsPerIp, type EncoderSpec, type Layer, type Weights } from './model.js';
 
@@ -59,6 +60,8 @@ export interface TrainOptions {
   inProcess?: boolean;
   /** Description of where the data came from (model metadata). */
   source?: string;
+  /** The record definition the pairs came from (stored in the model header). */
+  recordDefinition?: RecordDefinitionRef;
 }
 
 export interface EpochStats {
@@ -504,6 +507,7 @@ export async function trainIpInsights(opts: TrainOptions): Promise<TrainResult> 
       seclake_version: seclakeVersion(),
       epoch_history: epochs.map((e) => ({ epoch: e.epoch, loss: e.loss, accuracy: e.accuracy, validation_auc: e.validationAuc, seconds: e.seconds })),
     },
+    record_definition: opts.recordDefinition ?? null,
     calibration: null,
     extras: {},
   };
@@ -514,7 +518,7 @@ export async function trainIpInsights(opts: TrainOptions): Promise<TrainResult> 
   if (opts.modelPath) {
     header = saveModel(opts.modelPath, headerBase, weights, history);
   } else {
-    header = { format: 'seclake-ipinsights', format_version: 1, ...headerBase, sections: [], data_crc32: 0 };
+    header = memoryHeader(headerBase, weights, history);
   }
   return { header, weights, history, epochs, bad: data.bad, hyperparameters: hp, threads, seconds, recordsPerSecond: allRecs / trainSecs };
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CalibrationError, anomalyPercentile, annotate, annotateAll, readCalibration, type Calibration } from './apply.js';
+import { CalibrationError, anomalyPercentile, annotate, annotateAll, readCalibration, type Calibration } from '../detectors/calibration.js';
 import { evaluate } from './evaluate.js';
 
 function calibration(threshold: number, normal_quantiles: number[]): Calibration {

@@ -1,0 +1,43 @@
+/**
+ * The detector registry: one line per detector (src/detectors/<type>/), and the one function that loads a model of
+ * any type. Everything downstream (calibration, monitor, findings, serve, dashboard, `seclake models`) goes through
+ * here, never through a detector's folder.
+ */
+import { ModelFileError } from '../core/errors.js';
+import { readModelFile, type ModelData } from './model-file.js';
+import type { DetectorDefinition, DetectorModel } from './types.js';
+import { ipinsights } from './ipinsights/index.js';
+
+/** Registered detectors, by type. Adding a detector: its folder plus one line here. */
+export const DETECTORS: readonly DetectorDefinition[] = [
+  ipinsights,
+];
+
+/** The default detector of `seclake train`. */
+export const DEFAULT_DETECTOR = 'ipinsights';
+
+/** A detector by type, or undefined. */
+export function findDetector(type: string): DetectorDefinition | undefined {
+  return DETECTORS.find((d) => d.type === type);
+}
+
+/** A detector by type; the error lists the known types. */
+export function detectorOf(type: string, file?: string): DetectorDefinition {
+  const d = findDetector(type);
+  if (d) return d;
+  const msg = `unknown detector '${type}'; known: ${DETECTORS.map((x) => x.type).join(', ')}`;
+  throw file ? new ModelFileError(file, `${msg} (written by a newer seclake?)`) : new ModelFileError('(detector)', msg);
+}
+
+/** The model over a loaded container, built by the detector its header names. */
+export function modelFromData(md: ModelData): DetectorModel {
+  return detectorOf(md.header.detector.type, md.file).load(md);
+}
+
+/** Load a model file of any detector; ModelFileError naming the file when it cannot. */
+export async function loadModel(file: string): Promise<DetectorModel> {
+  return modelFromData(readModelFile(file));
+}
+
+export type * from './types.js';
+export { readModelHeader, updateModelMetadata, shareModelData, ModelData, type ModelHeader, type RecordDefinitionRef } from './model-file.js';

@@ -1,0 +1,160 @@
+/**
+ * The detector platform's contract. A detector is one folder `src/detectors/<type>/` whose `index.ts` exports a
+ * DetectorDefinition, plus one line in `src/detectors/index.ts`. Everything downstream (calibration, the monitor,
+ * findings, serve, the dashboard, `seclake models`) works with any registered detector through this interface.
+ *
+ * Records: a detector scores records of one kind. Today the kind is `pairs` ((entity, IP) pairs taken from the lake
+ * by a pair definition, src/detectors/pairs.ts); feature vectors per entity and window are the next kind.
+ *
+ * Scores: every detector has a native score (IP Insights' dot_product, the history detector's prefix_score) with a
+ * direction, and an anomaly score derived from it where larger always means more anomalous. Calibration stores the
+ * direction, so thresholds and percentiles work for any detector.
+ */
+import type { Calibration, ScoreDirection } from './calibration.js';
+import type { ModelData, ModelHeader, RecordDefinitionRef } from './model-file.js';
+
+export type { ScoreDirection } from './calibration.js';
+
+/** One record of the `pairs` kind. */
+export interface PairRecord {
+  entity: string;
+  ip: string;
+}
+
+/** The native score of a detector: its name (a key of the endpoint's predictions) and direction. */
+export interface ScoreInfo {
+  name: string;
+  direction: ScoreDirection;
+}
+
+/**
+ * Scores of a batch, one slot per record, in order. A record the detector cannot score (an address that does not
+ * parse) has native NaN and known 0; it is counted as bad, never thrown.
+ */
+export interface BatchScores {
+  native: Float64Array;
+  /** 1 when the record's entity was seen in training. */
+  known: Uint8Array;
+}
+
+/** Why a detector scored a record as it did: one clause for the finding's sentence, and its facts. */
+export interface Explanation {
+  /** e.g. "its 412 training addresses never shared more than /8 with it (nearest 198.51.100.4)"; '' when none. */
+  reason: string;
+  /** Structured facts behind the reason (JSON-safe), carried in the finding's explanation. */
+  details: Record<string, unknown>;
+}
+
+/** The detector's response for one record on the endpoint: the native score under its name, plus its own fields. */
+export type Prediction = Record<string, unknown> & { entity_known?: boolean };
+
+/** Response bodies of the endpoint (SageMaker runtime API), byte for byte what the detector's clients parse. */
+export interface WireFormat<P extends Prediction = Prediction> {
+  /** `application/json` ({"predictions": [...]}) or `application/jsonlines` (one object per line). */
+  formatPredictions(results: readonly P[], accept: 'application/json' | 'application/jsonlines', verbose: boolean): string;
+}
+
+export interface EntityInfo {
+  /** Seen in training. */
+  known: boolean;
+  /** Training records with this entity (0 when unknown). */
+  count: number;
+}
+
+/**
+ * What an entity did in training, for explanations: distinct addresses and the nearest one to a given address
+ * (longest common prefix). Detectors of the pairs kind provide it when their model stores the addresses.
+ */
+export interface EntityHistory {
+  /** Distinct addresses the entity was seen with in training (0 if unknown or not stored). */
+  size(entity: string): number;
+  /** The stored training address of this entity sharing the longest prefix with `ip`, and that prefix in bits. */
+  nearest(entity: string, ip: string): { ip: string; prefix_len: number } | undefined;
+  /** Training addresses actually stored for this entity (a model may keep a capped sample). */
+  stored?(entity: string): number;
+}
+
+/** A loaded model of any detector: immutable, safe to share between concurrent requests. */
+export interface DetectorModel<P extends Prediction = Prediction> {
+  /** The detector's definition. */
+  readonly detector: DetectorDefinition;
+  /** The file it was loaded from ('' for a model kept in memory). */
+  readonly path: string;
+  readonly header: ModelHeader;
+  /** The loaded container (header and data), for sharing with worker threads (see shareModelData). */
+  readonly data: ModelData;
+  /** The stored calibration, if `seclake calibrate` has run on this model. */
+  readonly calibration: Calibration | undefined;
+  /** Score records: native scores and whether each entity was known. Never throws for a bad record. */
+  scoreBatch(records: readonly PairRecord[]): BatchScores;
+  /**
+   * The endpoint's predictions (detector-specific fields; `verbose` adds what SageMaker's verbose=True adds).
+   * Throws ParseError naming the 1-based record for a record it cannot score.
+   */
+  predict(records: readonly PairRecord[], opts?: { verbose?: boolean; source?: string }): P[];
+  /** Whether an entity was seen in training, and how often. */
+  entityInfo(entity: string): EntityInfo;
+  /** Why this record got this native score. */
+  explain(record: PairRecord, native: number): Explanation;
+  /** The entity's training addresses, when the model keeps them (for explanations and finding evidence). */
+  history(): EntityHistory | undefined;
+}
+
+/** What `train` is given. */
+export interface DetectorTrainOptions<D = unknown> {
+  /** Training records (for the pairs kind: a PairData from src/detectors/ipinsights/data.ts). */
+  train: D;
+  validation?: D;
+  /** Hyperparameters by name (strings from `--hp name=value`, or numbers); validated by the detector. */
+  hyperparameters?: Record<string, string | number | undefined>;
+  /** Where to write the model file; omit to keep the model in memory. */
+  modelPath?: string;
+  /** The record definition the records came from (stored in the header). */
+  recordDefinition?: RecordDefinitionRef;
+  /** Where the data came from (file names or "lake:<dir>"). */
+  source?: string;
+  /** Progress (records done, total). */
+  onProgress?: (done: number, total: number) => void;
+  /** Log lines (SageMaker-style metrics). Default stderr. */
+  log?: (line: string) => void;
+}
+
+export interface DetectorTrainResult {
+  model: DetectorModel;
+  /** The detector's training summary for `seclake train --json`. */
+  summary: Record<string, unknown>;
+}
+
+/** A hyperparameter, for `--help` and the dashboard. */
+export interface HyperparameterDoc {
+  name: string;
+  description: string;
+  default: string | number | boolean;
+}
+
+/** A detector: one folder, one registry line. */
+export interface DetectorDefinition {
+  /** Config `type`, the folder name and the model header's detector.type (`ipinsights`, `history`). */
+  readonly type: string;
+  /** Version of the detector's model layout (sections and params) it writes; it reads this and older ones. */
+  readonly version: number;
+  /** Human name ("IP Insights"). */
+  readonly title: string;
+  /** One line for `seclake models` and `--help`. */
+  readonly description: string;
+  /** Record kind it scores. */
+  readonly records: 'pairs';
+  /** Its native score. */
+  readonly score: ScoreInfo;
+  /** Words for findings: the finding type ("Anomalous Entity-IP Pair") and what an anomaly is. */
+  readonly finding: { type: string };
+  /** Hyperparameters it accepts, with defaults. */
+  readonly hyperparameters: readonly HyperparameterDoc[];
+  /** Validate hyperparameters (ConfigError naming the key for a bad or unknown one); returns the full set. */
+  parseHyperparameters(input: Record<string, string | number | undefined>): Record<string, unknown>;
+  train(opts: DetectorTrainOptions): Promise<DetectorTrainResult>;
+  /** Build the model from a loaded container whose header names this detector (ModelFileError when it cannot). */
+  load(data: ModelData): DetectorModel;
+  /** The endpoint's response formats. */
+  readonly wire: WireFormat;
+}
