@@ -38,8 +38,6 @@ export const LAYER_EXCEPTIONS = [
   ['src/lake/views.ts', '../findings/lake.js'],
   // lake -> sources: LakeSourceName is now in src/core/events.ts; views.ts is being rewritten for item 5.
   ['src/lake/views.ts', '../sources/types.js'],
-  // detectors -> calibrate: goes with the detector platform refactor (stored calibration in src/detectors/).
-  ['src/detectors/ipinsights/index.ts', '../../calibrate/apply.js'],
   // detectors -> findings: goes with the detector platform refactor (EntityHistory moves down).
   ['src/detectors/ipinsights/history.ts', '../../findings/types.js'],
 ];
