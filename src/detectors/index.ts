@@ -7,10 +7,12 @@ import { ModelFileError } from '../core/errors.js';
 import { readModelFile, type ModelData } from './model-file.js';
 import type { DetectorDefinition, DetectorModel } from './types.js';
 import { ipinsights } from './ipinsights/index.js';
+import { history } from './history/index.js';
 
 /** Registered detectors, by type. Adding a detector: its folder plus one line here. */
 export const DETECTORS: readonly DetectorDefinition[] = [
   ipinsights,
+  history,
 ];
 
 /** The default detector of `seclake train`. */
