@@ -1,133 +1,115 @@
 /**
- * Findings in the lake: one zstd Parquet object per scored source object,
+ * Findings in the lake: a custom source like any other. One OCSF Parquet object per scored source object and
+ * findings class (Detection Finding 2004 -> `ext/seclake_findings/`, Incident Finding 2005 -> `ext/seclake_incidents/`:
+ * one class per source, as Security Lake asks of custom sources),
  *
- *   ext/seclake_findings/1.0/region=<r>/accountId=<a>/eventDay=<YYYYMMDD>/<sha256(source object)[0..32]>.parquet
+ *   ext/seclake_findings/2.0/region=<r>/accountId=<a>/eventDay=<YYYYMMDD>/<sha256(source object)[0..32]>.parquet
  *
  * named after the source object, so re-processing an object rewrites the same key (with the same rows, since
- * findings are deterministic) and never adds a duplicate. Each row holds the full finding as JSON (`finding`, exact
- * round trip) plus flat columns for SQL. Rows are sorted by (time, uid). Files are written to a temporary name in the
- * target directory and renamed, so readers never see a partial object.
+ * findings are deterministic) and never adds a duplicate. The rows are the findings' own OCSF columns (`class_uid`,
+ * `category_uid`, `type_uid`, `metadata`, `finding_info`, `evidences`, `resources`, `observables`, `unmapped` as
+ * MAP(VARCHAR, VARCHAR) with dotted keys, ...), written by the lake's OCSF-to-Parquet code (src/lake/events-file.ts,
+ * shape.ts), sorted by (time, uid), plus `raw_data`: the finding as emitted, JSON text, for an exact round trip.
+ *
+ * Objects are published through the catalog as derived objects (`derived_from` = the source object): the local
+ * catalog or the S3 one, once per key however often the key is rewritten (src/lake/catalog.ts publishDerived). The
+ * flat `findings` view over them is src/findings/view.ts.
+ *
+ * Findings objects written before this format (flat tables under `ext/seclake_findings/1.0/`, not catalogued) are
+ * "legacy": the view still reads them, and `migrateLegacyFindings` (`seclake findings migrate`) rewrites each as
+ * the OCSF object at the 2.0 key and catalogs it.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { open, rename, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { LakeError, errorMessage } from '../core/errors.js';
-import { Duck, quoteIdent, quoteString } from '../lake/duckdb.js';
-import { resolveInLake, safeSegment } from '../lake/layout.js';
+import { LakeError } from '../core/errors.js';
+import { hasDerived, publishDerived, readObjects, type DerivedObject } from '../lake/catalog.js';
+import { Duck, quoteString } from '../lake/duckdb.js';
+import { writeEventsParquet } from '../lake/events-file.js';
+import { resolveInLake } from '../lake/layout.js';
+import type { LakeStore } from '../lake/store.js';
+import {
+  DEFAULT_FINDINGS_CLASS,
+  FINDINGS_PREFIX,
+  LEGACY_FINDINGS_PREFIX,
+  findingsKeyForClass,
+  findingsSourceName,
+  isFindingsSource,
+  legacyTargetKey,
+  listLegacyFindingsObjects,
+  parseFindingsKey,
+  findingsClassInfo,
+} from './keys.js';
 import type { DetectionFinding } from './types.js';
+// Registers the flat `findings` view with the lake's views (src/findings/view.ts).
+import './view.js';
 
-export const FINDINGS_SOURCE = 'seclake_findings';
-export const FINDINGS_VERSION = '1.0';
-/** Lake-relative prefix of every findings object. */
-export const FINDINGS_PREFIX = `ext/${FINDINGS_SOURCE}/${FINDINGS_VERSION}`;
+export {
+  DEFAULT_FINDINGS_CLASS,
+  FINDINGS_CLASSES,
+  FINDINGS_PREFIX,
+  FINDINGS_SOURCE,
+  FINDINGS_SOURCE_NAMES,
+  FINDINGS_VERSION,
+  LEGACY_FINDINGS_PREFIX,
+  findingsKeyForClass,
+  findingsObjectKey,
+  findingsPrefix,
+  findingsSourceName,
+  isFindingsSource,
+  legacyTargetKey,
+  listLegacyFindingsObjects,
+  parseFindingsKey,
+} from './keys.js';
+export type { FindingsPartition } from './keys.js';
 
-/** The flat columns of a findings object, in order, with their DuckDB types. */
-export const FINDINGS_COLUMNS: readonly { name: string; type: string }[] = [
-  { name: 'time', type: 'BIGINT' },
-  { name: 'uid', type: 'VARCHAR' },
-  { name: 'class_uid', type: 'INTEGER' },
-  { name: 'activity_id', type: 'INTEGER' },
-  { name: 'severity_id', type: 'INTEGER' },
-  { name: 'severity', type: 'VARCHAR' },
-  { name: 'kind', type: 'VARCHAR' },
-  { name: 'title', type: 'VARCHAR' },
-  { name: 'message', type: 'VARCHAR' },
-  { name: 'entity', type: 'VARCHAR' },
-  { name: 'ip', type: 'VARCHAR' },
-  { name: 'dot_product', type: 'DOUBLE' },
-  { name: 'threshold', type: 'DOUBLE' },
-  { name: 'percentile', type: 'DOUBLE' },
-  { name: 'confidence_score', type: 'INTEGER' },
-  { name: 'count', type: 'INTEGER' },
-  { name: 'first_seen_time', type: 'BIGINT' },
-  { name: 'last_seen_time', type: 'BIGINT' },
-  { name: 'source_object', type: 'VARCHAR' },
-  { name: 'source_row', type: 'BIGINT' },
-  { name: 'model_name', type: 'VARCHAR' },
-  { name: 'model_version', type: 'VARCHAR' },
-  { name: 'correlation_uid', type: 'VARCHAR' },
-  { name: 'finding', type: 'VARCHAR' },
-];
+/**
+ * A minimal finding merged into every findings object's shape (never written): the columns and struct fields the
+ * flat `findings` view reads exist in every object, so the view's SQL binds over any set of objects.
+ */
+const SEED: Record<string, unknown> = {
+  time: 0,
+  class_uid: 0,
+  category_uid: 0,
+  type_uid: 0,
+  activity_id: 0,
+  severity_id: 0,
+  severity: '',
+  message: '',
+  count: 0,
+  confidence_score: 0,
+  finding_info: { uid: '', title: '', first_seen_time: 0, last_seen_time: 0, analytic: { name: '', version: '' } },
+  metadata: { uid: '', correlation_uid: '' },
+  unmapped: { seed: '' },
+  raw_data: '',
+};
 
-/** Hive partition columns the `findings` view adds from the path. */
-export const FINDINGS_PARTITION_COLUMNS = ['region', 'accountId', 'eventDay'] as const;
-
-export interface FindingsPartition {
-  region: string;
-  accountId: string;
-  /** YYYYMMDD (UTC). */
-  eventDay: string;
+/** The row of a finding: the finding itself plus `raw_data`, its JSON text. */
+export function findingEvent(f: DetectionFinding): Record<string, unknown> {
+  return { ...f, raw_data: JSON.stringify(f) };
 }
 
-/** Lake-relative key of the findings object for one source object (see the module comment). */
-export function findingsObjectKey(sourceObject: string, part: FindingsPartition): string {
-  const hash = createHash('sha256').update(sourceObject).digest('hex').slice(0, 32);
-  return [
-    FINDINGS_PREFIX,
-    `region=${safeSegment(part.region)}`,
-    `accountId=${safeSegment(part.accountId)}`,
-    `eventDay=${safeSegment(part.eventDay)}`,
-    `${hash}.parquet`,
-  ].join('/');
+function byTimeUid(a: DetectionFinding, b: DetectionFinding): number {
+  const ta = Number(a.time);
+  const tb = Number(b.time);
+  if (ta !== tb) return ta - tb;
+  const ua = a.finding_info.uid;
+  const ub = b.finding_info.uid;
+  return ua < ub ? -1 : ua > ub ? 1 : 0;
 }
 
-function num(v: unknown): number | null {
-  return typeof v === 'number' && Number.isFinite(v) ? v : null;
-}
-function str(v: unknown): string | null {
-  return typeof v === 'string' ? v : null;
-}
-function obj(v: unknown): Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-}
-
-/** The flat row of a finding (the `finding` column is its JSON text). */
-export function findingRow(f: DetectionFinding): Record<string, string | number | null> {
-  const fi = obj(f.finding_info);
-  const u = obj(f.unmapped);
-  const model = obj(u.model);
-  const meta = obj(f.metadata);
-  return {
-    time: num(f.time),
-    uid: fi.uid as string,
-    class_uid: num(f.class_uid),
-    activity_id: num(f.activity_id),
-    severity_id: num(f.severity_id),
-    severity: str(f.severity),
-    kind: str(u.kind),
-    title: str(fi.title),
-    message: str(f.message),
-    entity: str(u.entity),
-    ip: str(u.ip),
-    dot_product: num(u.dot_product),
-    threshold: num(u.threshold),
-    percentile: num(u.anomaly_percentile),
-    confidence_score: num(f.confidence_score),
-    count: num(f.count),
-    first_seen_time: num(fi.first_seen_time),
-    last_seen_time: num(fi.last_seen_time),
-    source_object: str(u.source_object),
-    source_row: num(u.source_row),
-    model_name: str(model.name),
-    model_version: str(model.version),
-    correlation_uid: str(meta.correlation_uid),
-    finding: JSON.stringify(f),
-  };
-}
-
-function tmpNameFor(file: string): string {
-  return path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-}
-
-/** fsync on the thread pool: the event loop goes on (the monitor scores the next object meanwhile). */
-async function fsyncFile(file: string): Promise<void> {
-  const fh = await open(file, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
+/** Findings grouped by class, in class order. */
+export function findingsByClass(findings: readonly DetectionFinding[]): Map<number, DetectionFinding[]> {
+  const m = new Map<number, DetectionFinding[]>();
+  for (const f of findings) {
+    const c = Number(f.class_uid);
+    findingsClassInfo(c);
+    const list = m.get(c);
+    if (list) list.push(f);
+    else m.set(c, [f]);
   }
+  return new Map([...m].sort((a, b) => a[0] - b[0]));
 }
 
 export interface WriteFindingsOptions {
@@ -136,94 +118,218 @@ export interface WriteFindingsOptions {
 }
 
 export interface WrittenFindings {
-  /** Absolute path written. */
+  /** Absolute path written (the first class's object when there are several). */
   file: string;
   rows: number;
   bytes: number;
+  /** Every object written: lake-relative key (or the file, for writeFindingsParquet) and rows. */
+  objects?: { key: string; rows: number; bytes: number; added?: boolean }[];
 }
 
 /**
- * Write findings to a zstd Parquet file at `localFile` (temporary file in the same directory, fsync, rename).
- * The directory must exist or be creatable. Zero findings give a valid empty file with the same columns.
+ * Write findings of one class to an OCSF zstd Parquet file at `localFile` (temporary file in the same directory,
+ * fsync, rename). Rows sorted by (time, uid). Zero findings give a valid file with the seed columns.
  */
-export async function writeFindingsParquet(findings: readonly DetectionFinding[], localFile: string, opts: WriteFindingsOptions = {}): Promise<WrittenFindings> {
-  const file = path.resolve(localFile);
-  const dir = path.dirname(file);
-  const rows = findings.map(findingRow);
-  rows.sort((a, b) => (a.time as number) - (b.time as number) || (a.uid! < b.uid! ? -1 : a.uid! > b.uid! ? 1 : 0));
-  const tmp = tmpNameFor(file);
-  // Rows go into a temporary table through the appender (no JSON staging file), then one COPY writes the Parquet.
-  const stageName = `seclake_findings_stage_${process.pid}_${randomBytes(6).toString('hex')}`;
-  const stage = quoteIdent(stageName);
-  const db = opts.db ?? (await Duck.open({ threads: 1 }));
-  let staged = false;
-  try {
-    mkdirSync(dir, { recursive: true });
-    await db.run(`CREATE TEMP TABLE ${stage} (${FINDINGS_COLUMNS.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ')})`);
-    staged = true;
-    await db.appendRows(
-      stageName,
-      FINDINGS_COLUMNS.map((c) => c.type),
-      rows.map((r) => FINDINGS_COLUMNS.map((c) => r[c.name])),
-    );
-    const select = FINDINGS_COLUMNS.map((c) => quoteIdent(c.name)).join(', ');
-    await db.run(`COPY (SELECT ${select} FROM ${stage}) TO ${quoteString(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
-    await fsyncFile(tmp);
-    await rename(tmp, file);
-    return { file, rows: rows.length, bytes: (await stat(file)).size };
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw new LakeError(`writing findings to ${file} failed: ${errorMessage(err)}`, { cause: err });
-  } finally {
-    if (staged) await db.run(`DROP TABLE IF EXISTS ${stage}`).catch(() => {});
-    if (!opts.db) db.close();
+export async function writeFindingsParquet(
+  findings: readonly DetectionFinding[],
+  localFile: string,
+  opts: WriteFindingsOptions & { classUid?: number } = {},
+): Promise<WrittenFindings & { timeMin: number; timeMax: number }> {
+  const classUid = opts.classUid ?? (findings.length > 0 ? Number(findings[0]!.class_uid) : DEFAULT_FINDINGS_CLASS);
+  findingsClassInfo(classUid);
+  const other = findings.find((f) => Number(f.class_uid) !== classUid);
+  if (other) throw new LakeError(`one findings object holds one class: ${classUid} and ${String(other.class_uid)} given (use publishFindings)`);
+  const sorted = [...findings].sort(byTimeUid);
+  const w = await writeEventsParquet(sorted.map(findingEvent), localFile, { classUid, seed: [{ ...SEED, class_uid: classUid }], ...(opts.db ? { db: opts.db } : {}) });
+  return { file: w.file, rows: w.rows, bytes: w.bytes, timeMin: w.timeMin, timeMax: w.timeMax };
+}
+
+/** What the catalog records of a findings object. */
+export function findingsObjectMeta(key: string, findings: readonly DetectionFinding[], derivedFrom?: string): DerivedObject {
+  const p = parseFindingsKey(key);
+  if (!p) throw new LakeError(`not a findings object key: ${JSON.stringify(key)}`);
+  let tmin = Infinity;
+  let tmax = -Infinity;
+  for (const f of findings) {
+    const t = Number(f.time);
+    if (Number.isFinite(t)) {
+      tmin = Math.min(tmin, t);
+      tmax = Math.max(tmax, t);
+    }
   }
+  const u = findings[0]?.unmapped as Record<string, unknown> | undefined;
+  const from = derivedFrom ?? (typeof u?.source_object === 'string' ? u.source_object : key);
+  return {
+    path: key,
+    source: findingsSourceName(p.classUid),
+    source_type: 'ocsf',
+    class_uid: p.classUid,
+    region: p.region,
+    account_id: p.accountId,
+    event_day: p.eventDay,
+    rows: findings.length,
+    time_min: Number.isFinite(tmin) ? tmin : 0,
+    time_max: Number.isFinite(tmax) ? tmax : 0,
+    derived_from: from,
+  };
+}
+
+function checkKey(key: string): void {
+  if (!parseFindingsKey(key)) throw new LakeError(`not a findings object key: ${JSON.stringify(key)} (expected ${FINDINGS_PREFIX}/region=.../<hash>.parquet)`);
 }
 
 /**
- * Publish findings into a local lake at `key` (from findingsObjectKey), atomically. Returns null and writes
- * nothing when there are no findings (an existing object at the key is left alone: findings are never deleted).
+ * Publish findings into a local lake at `key` (from findingsObjectKey; findings of other classes go to the same
+ * source object's key of their class): each object is written next to its key, then moved there and catalogued
+ * once under the lake lock (catalog.publishDerived). Returns null and writes nothing when there are no findings (an
+ * existing object at the key is left alone: findings are never deleted).
  */
 export async function publishFindings(lakeDir: string, key: string, findings: readonly DetectionFinding[], opts: WriteFindingsOptions = {}): Promise<WrittenFindings | null> {
-  if (!key.startsWith(`${FINDINGS_PREFIX}/`) || !key.endsWith('.parquet')) {
-    throw new LakeError(`not a findings object key: ${JSON.stringify(key)} (expected ${FINDINGS_PREFIX}/.../<hash>.parquet)`);
-  }
-  const file = resolveInLake(lakeDir, key);
+  checkKey(key);
+  resolveInLake(lakeDir, key);
   if (findings.length === 0) return null;
-  return writeFindingsParquet(findings, file, opts);
-}
-
-/** Absolute paths of every published findings object in a local lake, sorted (temporary files excluded). */
-export function listFindingsObjects(lakeDir: string): string[] {
-  const root = path.join(path.resolve(lakeDir), ...FINDINGS_PREFIX.split('/'));
-  const out: string[] = [];
-  const walk = (dir: string): void => {
-    let entries;
+  const objects: NonNullable<WrittenFindings['objects']> = [];
+  let first: WrittenFindings | undefined;
+  for (const [cls, group] of findingsByClass(findings)) {
+    const k = findingsKeyForClass(key, cls);
+    const dest = resolveInLake(lakeDir, k);
+    const ready = path.join(path.dirname(dest), `.${path.basename(dest)}.ready-${process.pid}-${randomBytes(4).toString('hex')}`);
     try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
+      const w = await writeFindingsParquet(group, ready, { ...opts, classUid: cls });
+      const pub = await publishDerived(lakeDir, findingsObjectMeta(k, group), ready);
+      objects.push({ key: k, rows: w.rows, bytes: w.bytes, added: pub.added });
+      first ??= { file: dest, rows: w.rows, bytes: w.bytes };
+    } finally {
+      rmSync(ready, { force: true });
     }
-    for (const e of entries) {
-      if (e.name.startsWith('.')) continue;
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile() && e.name.endsWith('.parquet')) out.push(p);
-    }
-  };
-  if (existsSync(root)) walk(root);
-  return out.sort();
+  }
+  return { ...first!, objects };
 }
 
-/** SQL for the `findings` view: every findings object (union by name, hive partitions), or an empty typed relation. */
-export function findingsViewSql(lakeDir: string): string {
-  const files = listFindingsObjects(lakeDir);
-  if (files.length === 0) {
-    const cols = [...FINDINGS_COLUMNS.map((c) => `NULL::${c.type} AS ${quoteIdent(c.name)}`), ...FINDINGS_PARTITION_COLUMNS.map((c) => `NULL::VARCHAR AS ${quoteIdent(c)}`)];
-    return `SELECT ${cols.join(', ')} WHERE false`;
+/**
+ * Publish findings into any lake store (S3 or local) at `key`: written to a temporary directory, then
+ * `store.publishDerived` (upload, catalogued once). Returns the objects written (none for no findings).
+ */
+export async function publishFindingsToStore(
+  store: Pick<LakeStore, 'publishDerived'>,
+  key: string,
+  findings: readonly DetectionFinding[],
+  opts: WriteFindingsOptions & { tmpDir?: string; derivedFrom?: string } = {},
+): Promise<NonNullable<WrittenFindings['objects']>> {
+  checkKey(key);
+  if (findings.length === 0) return [];
+  const root = opts.tmpDir ?? tmpdir();
+  mkdirSync(root, { recursive: true });
+  const dir = mkdtempSync(path.join(root, 'seclake-findings-'));
+  const out: NonNullable<WrittenFindings['objects']> = [];
+  try {
+    for (const [cls, group] of findingsByClass(findings)) {
+      const k = findingsKeyForClass(key, cls);
+      const file = path.join(dir, `${cls}.parquet`);
+      const w = await writeFindingsParquet(group, file, { ...(opts.db ? { db: opts.db } : {}), classUid: cls });
+      const pub = await store.publishDerived(findingsObjectMeta(k, group, opts.derivedFrom), file);
+      out.push({ key: k, rows: w.rows, bytes: w.bytes, added: pub.added });
+    }
+    return out;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  return (
-    `SELECT * FROM read_parquet([${files.map(quoteString).join(', ')}], union_by_name = true, hive_partitioning = true, ` +
-    `hive_types = {'region': VARCHAR, 'accountId': VARCHAR, 'eventDay': VARCHAR})`
-  );
+}
+
+/** Absolute paths of every catalogued findings object of a local lake, sorted. */
+export function listFindingsObjects(lakeDir: string): string[] {
+  return readObjects(lakeDir)
+    .filter((o) => isFindingsSource(o.source))
+    .map((o) => resolveInLake(lakeDir, o.path))
+    .sort();
+}
+
+// ---- legacy (flat, uncatalogued) findings objects ------------------------------------------------------------
+
+/** The findings of a legacy object (its `finding` column, JSON). */
+export async function readLegacyFindings(file: string, db?: Duck): Promise<DetectionFinding[]> {
+  const d = db ?? (await Duck.open({ threads: 1 }));
+  try {
+    const rows = await d.all(`SELECT finding FROM read_parquet(${quoteString(file)})`);
+    return rows.map((r) => JSON.parse(String(r.finding)) as DetectionFinding);
+  } catch (err) {
+    throw new LakeError(`${file} is not a legacy findings object (no readable \`finding\` column)`, { cause: err });
+  } finally {
+    if (!db) d.close();
+  }
+}
+
+export interface MigrateResult {
+  /** Legacy objects found. */
+  legacy: number;
+  /** Converted and catalogued. */
+  migrated: number;
+  /** Already catalogued at the new key (the source object was scored again since): only the legacy object removed. */
+  superseded: number;
+  findings: number;
+}
+
+/**
+ * Convert every legacy findings object of a lake (a local directory or a LakeStore, e.g. S3) to an OCSF findings
+ * object at its 2.0 key, catalogued, then remove the legacy object. Idempotent and safe to interrupt: a legacy
+ * object is removed only after its replacement is catalogued.
+ */
+export async function migrateLegacyFindings(
+  lake: string | LakeStore,
+  opts: { tmpDir?: string; dryRun?: boolean; onObject?: (legacyKey: string, targetKey: string, findings: number) => void } = {},
+): Promise<MigrateResult> {
+  const res: MigrateResult = { legacy: 0, migrated: 0, superseded: 0, findings: 0 };
+  const db = await Duck.open({ threads: 1 });
+  try {
+    if (typeof lake === 'string') {
+      for (const legacy of listLegacyFindingsObjects(lake)) {
+        res.legacy++;
+        const target = legacyTargetKey(legacy);
+        const file = resolveInLake(lake, legacy);
+        if (hasDerived(lake, target)) {
+          res.superseded++;
+          if (!opts.dryRun) rmSync(file, { force: true });
+          continue;
+        }
+        const findings = await readLegacyFindings(file, db);
+        opts.onObject?.(legacy, target, findings.length);
+        if (opts.dryRun) continue;
+        await publishFindings(lake, target, findings, { db });
+        rmSync(file, { force: true });
+        res.migrated++;
+        res.findings += findings.length;
+      }
+      return res;
+    }
+    const catalogued = new Set((await lake.listCatalog(0)).map((o) => o.path));
+    const root = opts.tmpDir ?? tmpdir();
+    mkdirSync(root, { recursive: true });
+    for (const { key: legacy } of await lake.listKeys(`${LEGACY_FINDINGS_PREFIX}/`)) {
+      if (!legacy.endsWith('.parquet') || path.posix.basename(legacy).startsWith('.')) continue;
+      res.legacy++;
+      const target = legacyTargetKey(legacy);
+      if (catalogued.has(target)) {
+        res.superseded++;
+        if (!opts.dryRun) await lake.deleteObject(legacy);
+        continue;
+      }
+      const dir = mkdtempSync(path.join(root, 'seclake-migrate-'));
+      try {
+        const local = path.join(dir, 'legacy.parquet');
+        await lake.getObjectToFile(legacy, local);
+        const findings = await readLegacyFindings(local, db);
+        opts.onObject?.(legacy, target, findings.length);
+        if (opts.dryRun) continue;
+        await publishFindingsToStore(lake, target, findings, { db, tmpDir: dir });
+        await lake.deleteObject(legacy);
+        res.migrated++;
+        res.findings += findings.length;
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+    return res;
+  } finally {
+    db.close();
+  }
 }

@@ -27,6 +27,7 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -42,7 +43,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { ConfigError, LakeError, errorMessage } from '../core/errors.js';
 import type { LakeSourceName, SourceType } from '../core/events.js';
-import type { CatalogInput, CatalogObject } from './catalog.js';
+import { derivedInputHash, type CatalogInput, type CatalogObject, type DerivedObject } from './catalog.js';
 import { META_DIR } from './layout.js';
 
 /** Connection settings; anything unset comes from the AWS SDK's usual environment and config files. */
@@ -182,6 +183,8 @@ export interface S3PublishObject {
   /** Local staged file to upload. */
   file: string;
   meta: Omit<CatalogObject, 'seq' | 'path' | 'bytes'>;
+  /** Already uploaded (its size): publish only records it. */
+  uploadedBytes?: number;
 }
 
 export interface S3PublishRequest {
@@ -334,6 +337,16 @@ export class S3Lake {
     }
   }
 
+  /** Delete an object (absent is fine). */
+  async deleteObject(rel: string): Promise<void> {
+    try {
+      await retrying(() => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.fullKey(rel) })));
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw new LakeError(`DELETE ${this.where(rel)} failed: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+
   /** Download an object to a local file (streamed; written to `<file>.part` and renamed, so never half a file). */
   async getObjectToFile(rel: string, file: string): Promise<number> {
     mkdirSync(path.dirname(file), { recursive: true });
@@ -456,7 +469,7 @@ export class S3Lake {
   async publish(req: S3PublishRequest): Promise<S3PublishResult> {
     if (await this.hasInput(req.inputHash)) return { status: 'duplicate' };
     const uploaded: { o: S3PublishObject; bytes: number }[] = [];
-    for (const o of req.objects) uploaded.push({ o, bytes: await this.putFile(o.key, o.file, 'application/vnd.apache.parquet') });
+    for (const o of req.objects) uploaded.push({ o, bytes: o.uploadedBytes ?? (await this.putFile(o.key, o.file, 'application/vnd.apache.parquet')) });
     if (req.quarantine) await this.putFile(req.quarantine.key, req.quarantine.file, 'application/x-ndjson');
     const input: CatalogInput = {
       ...req.input,
@@ -498,6 +511,27 @@ export class S3Lake {
     this.resolved.set(next, published ? entry : null);
     await this.putJson(S3Lake.HEAD, { last: this.logKey(next) }).catch(() => undefined);
     return published ? { status: 'published', objects: entry.objects, entry: next } : { status: 'duplicate' };
+  }
+
+  /**
+   * Publish a derived object (findings) at its deterministic key: upload `file` there (replacing what was there),
+   * then add it to the catalog unless it is already listed. The catalog entry's input record is keyed by the object's
+   * key (derivedInputHash), so however often and by however many workers the key is published, it is listed once.
+   * A crash between the upload and the entry leaves an uncatalogued object that the next publish of the key catalogs.
+   */
+  async publishDerived(obj: DerivedObject, file: string): Promise<{ object?: CatalogObject; added: boolean }> {
+    const bytes = await this.putFile(obj.path, file, 'application/vnd.apache.parquet');
+    const hash = derivedInputHash(obj.path);
+    if (await this.hasInput(hash)) return { added: false };
+    const { path: key, ...meta } = obj;
+    const inputName = `derived from ${obj.derived_from}`;
+    const now = new Date().toISOString();
+    const res = await this.publish({
+      inputHash: hash,
+      input: { input_hash: hash, input_name: inputName, source_type: obj.source_type, events: obj.rows, rejects: 0, ingested_at: now, derived_from: obj.derived_from },
+      objects: [{ key, file, uploadedBytes: bytes, meta: { ...meta, input_hash: hash, input_name: inputName, created_at: now } }],
+    });
+    return res.status === 'published' ? { object: res.objects[0]!, added: true } : { added: false };
   }
 
   /** Decide whether an entry is valid (its input names it), void, or still pending (undefined). */

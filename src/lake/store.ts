@@ -1,6 +1,7 @@
 /**
  * LakeStore: one interface over a local lake directory and an S3 lake (`s3://bucket/prefix`), for the components
- * that read or add whole objects (monitor, query cache, DDL, findings). Keys are lake-relative POSIX paths, the
+ * that read or add whole objects (monitor, query cache, DDL, findings). Findings objects are catalogued (published
+ * with publishDerived), so mirroring the catalog (syncLakeToDir) brings them along: no separate findings sync. Keys are lake-relative POSIX paths, the
  * same in both (`aws/VPC_FLOW/2.0/region=.../x.parquet`, `_seclake/quarantine/...`).
  *
  *   const store = openLakeStore('s3://bucket/lake');            // or a directory
@@ -13,7 +14,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, s
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { readInputs, readObjects, type CatalogInput, type CatalogObject } from './catalog.js';
+import { publishDerived, readInputs, readObjects, type CatalogInput, type CatalogObject, type DerivedObject } from './catalog.js';
 import { META_DIR, resolveInLake, resolveLakeDir } from './layout.js';
 import { isS3Url, S3Lake, objectMeta, type S3LakeOptions } from './s3.js';
 import { objectRelPath, publishInput, quarantineRelPath, type PublishRequest, type PublishResult } from './writer.js';
@@ -35,6 +36,17 @@ export interface LakeStore {
   objectUrl(key: string): string;
   /** Publish an input whose objects were staged by a LakeWriter (local: rename + catalog append; S3: upload + log). */
   publishStaged(req: PublishRequest): Promise<PublishResult>;
+  /**
+   * Publish a derived object (findings) at its deterministic key `obj.path` from a local file: the file replaces
+   * whatever is at the key and the catalog lists the key once, however often it is published (see
+   * catalog.publishDerived, S3Lake.publishDerived). The local file is consumed (moved or uploaded and left for the
+   * caller to remove).
+   */
+  publishDerived(obj: DerivedObject, file: string): Promise<{ added: boolean }>;
+  /** Keys (lake-relative) and sizes of the stored files under a lake-relative prefix, catalogued or not, in key order. */
+  listKeys(prefix: string): Promise<{ key: string; size: number }[]>;
+  /** Remove a stored file (not catalogued objects: used for files outside the catalog, e.g. legacy findings). */
+  deleteObject(key: string): Promise<void>;
   close(): void;
 }
 
@@ -78,6 +90,41 @@ export class LocalLakeStore implements LakeStore {
   publishStaged(req: PublishRequest): Promise<PublishResult> {
     return publishInput({ ...req, lakeDir: this.location });
   }
+  async publishDerived(obj: DerivedObject, file: string): Promise<{ added: boolean }> {
+    // A copy next to the key first (the file may be on another filesystem), then the atomic move and catalog append.
+    const dest = resolveInLake(this.location, obj.path);
+    mkdirSync(path.dirname(dest), { recursive: true });
+    const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.part-${process.pid}`);
+    copyFileSync(file, tmp);
+    try {
+      return { added: (await publishDerived(this.location, obj, tmp)).added };
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+  }
+  listKeys(prefix: string): Promise<{ key: string; size: number }[]> {
+    const out: { key: string; size: number }[] = [];
+    const base = prefix.replace(/\/+$/, '');
+    const walk = (dir: string, rel: string): void => {
+      let entries;
+      try {
+        entries = readdirSync(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) {
+        const r = `${rel}/${e.name}`;
+        if (e.isDirectory()) walk(path.join(dir, e.name), r);
+        else if (e.isFile()) out.push({ key: r, size: statSync(path.join(dir, e.name)).size });
+      }
+    };
+    walk(resolveInLake(this.location, base), base);
+    return Promise.resolve(out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)));
+  }
+  deleteObject(key: string): Promise<void> {
+    rmSync(resolveInLake(this.location, key), { force: true });
+    return Promise.resolve();
+  }
   close(): void {}
 }
 
@@ -101,6 +148,9 @@ export class S3LakeStore implements LakeStore {
   }
   objectUrl(key: string): string {
     return this.lake.objectUrl(key);
+  }
+  async publishDerived(obj: DerivedObject, file: string): Promise<{ added: boolean }> {
+    return { added: (await this.lake.publishDerived(obj, file)).added };
   }
   /** Upload the staged objects under the Security Lake keys, then append to the S3 catalog. Removes the staging dir. */
   async publishStaged(req: PublishRequest): Promise<PublishResult> {
@@ -139,6 +189,14 @@ export class S3LakeStore implements LakeStore {
     } finally {
       rmSync(req.stagingDir, { recursive: true, force: true });
     }
+  }
+  async listKeys(prefix: string): Promise<{ key: string; size: number }[]> {
+    const out: { key: string; size: number }[] = [];
+    for await (const k of this.lake.listKeys(prefix.endsWith('/') ? prefix : `${prefix}/`)) out.push({ key: k.key, size: k.size });
+    return out;
+  }
+  deleteObject(key: string): Promise<void> {
+    return this.lake.deleteObject(key);
   }
   close(): void {
     this.lake.close();
@@ -205,8 +263,8 @@ export async function syncLakeToDir(store: LakeStore, dir: string, onProgress?: 
 }
 
 /** `seclake query --lake s3://...`: mirror the lake into the cache dir (progress on stderr) and return the dir. */
-export async function syncS3LakeForQuery(url: string, o: { cache?: string; s3Endpoint?: string }): Promise<string> {
-  const store = openLakeStore(url, o.s3Endpoint ? { endpoint: o.s3Endpoint } : {});
+export async function syncS3LakeForQuery(url: string, o: { cache?: string; s3Endpoint?: string; s3Region?: string }): Promise<string> {
+  const store = openLakeStore(url, { ...(o.s3Endpoint ? { endpoint: o.s3Endpoint } : {}), ...(o.s3Region ? { region: o.s3Region } : {}) });
   try {
     const dir = path.resolve(o.cache ?? defaultCacheDir(url));
     const r = await syncLakeToDir(store, dir);

@@ -2,14 +2,19 @@
  * SQL over the lake: a DuckDB connection with one view per source (short names such as `vpc_flow`)
  * and one per Glue table name Security Lake uses (e.g. amazon_security_lake_table_us_east_1_vpc_flow_2_0).
  * Views read only objects the catalog lists, so half-written or unpublished files are never visible.
+ *
+ * Custom (ext/) sources are known generically from the catalog: each gets a short view named after it
+ * (`ext/seclake_findings/` -> `seclake_findings`) and its Glue-named views. Views that interpret a source (such as
+ * the flat `findings` view over the findings objects, src/findings/view.ts) are defined by the layers above and
+ * handed in (`createLakeViews(db, dir, { views })`) or registered once (`registerLakeView`): the lake imports none
+ * of them.
  */
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { Duck, quoteIdent, quoteString } from './duckdb.js';
 import { readObjects, type CatalogObject } from './catalog.js';
-import { SHORT_VIEWS, glueTableName, resolveInLake, META_DIR } from './layout.js';
-import type { LakeSourceName } from '../sources/types.js';
-import { findingsViewSql, listFindingsObjects } from '../findings/lake.js';
+import { SHORT_VIEWS, glueTableName, resolveInLake, META_DIR, SOURCE_VERSION } from './layout.js';
+import type { LakeSourceName } from '../core/events.js';
 
 /** Columns every empty view still has, so queries written for a source run (and return nothing) on an empty lake. */
 const EMPTY_COLUMNS =
@@ -21,13 +26,31 @@ const EMPTY_COLUMNS =
   'NULL::STRUCT(version VARCHAR, uid VARCHAR, product STRUCT(name VARCHAR, vendor_name VARCHAR)) AS metadata, ' +
   'NULL::VARCHAR AS region, NULL::VARCHAR AS accountId, NULL::VARCHAR AS eventDay';
 
-function viewSql(lakeDir: string, objects: CatalogObject[]): string {
-  if (objects.length === 0) return `SELECT ${EMPTY_COLUMNS} WHERE false`;
-  const files = objects.map((o) => quoteString(resolveInLake(lakeDir, o.path))).join(', ');
+/**
+ * `read_parquet` over lake-relative object paths (union by name, the hive partition columns `region`, `accountId`,
+ * `eventDay` as VARCHAR); undefined for no paths.
+ */
+export function readObjectsSql(lakeDir: string, paths: readonly string[]): string | undefined {
+  if (paths.length === 0) return undefined;
+  const files = paths.map((p) => quoteString(resolveInLake(lakeDir, p))).join(', ');
   return (
     `SELECT * FROM read_parquet([${files}], union_by_name = true, hive_partitioning = true, ` +
     `hive_types = {'region': VARCHAR, 'accountId': VARCHAR, 'eventDay': VARCHAR})`
   );
+}
+
+function viewSql(lakeDir: string, objects: CatalogObject[]): string {
+  return readObjectsSql(lakeDir, objects.map((o) => o.path)) ?? `SELECT ${EMPTY_COLUMNS} WHERE false`;
+}
+
+/** Source version of an object from its path (`ext/seclake_findings/2.0/...` -> 2.0). */
+function versionOf(p: string): string {
+  return /^(?:aws|ext)\/[^/]+\/(\d+\.\d+)\//.exec(p)?.[1] ?? SOURCE_VERSION;
+}
+
+/** Glue table name of an object: Security Lake's name with the object's source version. */
+function glueNameOf(o: CatalogObject): string {
+  return glueTableName(o.region, o.source).replace(/_\d+_\d+$/, `_${versionOf(o.path).replace('.', '_')}`);
 }
 
 export interface LakeViews {
@@ -35,8 +58,46 @@ export interface LakeViews {
   views: Record<string, number>;
 }
 
+/** What a view defined above the lake is given to build its SQL. */
+export interface LakeViewContext {
+  db: Duck;
+  /** Absolute lake directory. */
+  lakeDir: string;
+  /** Every catalogued object, in seq order. */
+  objects: readonly CatalogObject[];
+  /** `read_parquet` SQL over lake-relative paths (see readObjectsSql); undefined for none. */
+  read(paths: readonly string[]): string | undefined;
+}
+
+/** A view defined by a layer above the lake (e.g. the flat `findings` view of src/findings/view.ts). */
+export interface LakeViewDef {
+  name: string;
+  /** The view's SELECT and how many objects it reads. */
+  build(ctx: LakeViewContext): Promise<{ sql: string; objects: number }> | { sql: string; objects: number };
+}
+
+const registered = new Map<string, LakeViewDef>();
+
+/**
+ * Register a view that every `createLakeViews`/`openLakeQuery` in this process creates (unless the caller passes
+ * its own list). Registering a name again replaces the definition.
+ */
+export function registerLakeView(def: LakeViewDef): void {
+  registered.set(def.name, def);
+}
+
+/** The registered views. */
+export function registeredLakeViews(): LakeViewDef[] {
+  return [...registered.values()];
+}
+
+export interface CreateViewsOptions {
+  /** Views defined above the lake to create after the lake's own (default: the registered ones). */
+  views?: readonly LakeViewDef[];
+}
+
 /** Create (or replace) the lake views on an open connection. */
-export async function createLakeViews(db: Duck, lakeDir: string): Promise<LakeViews> {
+export async function createLakeViews(db: Duck, lakeDir: string, opts: CreateViewsOptions = {}): Promise<LakeViews> {
   const objects = readObjects(lakeDir);
   const views: Record<string, number> = {};
   for (const def of SHORT_VIEWS) {
@@ -48,7 +109,7 @@ export async function createLakeViews(db: Duck, lakeDir: string): Promise<LakeVi
   const glue = new Map<string, CatalogObject[]>();
   for (const base of ['VPC_FLOW', 'ROUTE53', 'CLOUD_TRAIL_MGMT'] as LakeSourceName[]) glue.set(glueTableName('us-east-1', base), []);
   for (const o of objects) {
-    const name = glueTableName(o.region, o.source);
+    const name = glueNameOf(o);
     if (!glue.has(name)) glue.set(name, []);
     glue.get(name)!.push(o);
   }
@@ -64,9 +125,13 @@ export async function createLakeViews(db: Duck, lakeDir: string): Promise<LakeVi
     await db.run(`CREATE OR REPLACE VIEW ${quoteIdent(name)} AS ${viewSql(lakeDir, objs)}`);
     views[name] = objs.length;
   }
-  // Findings the monitor writes (src/findings/lake.ts): not catalogued, listed from ext/seclake_findings/.
-  await db.run(`CREATE OR REPLACE VIEW findings AS ${findingsViewSql(lakeDir)}`);
-  views.findings = listFindingsObjects(lakeDir).length;
+  // Views defined above the lake (e.g. `findings`).
+  const ctx: LakeViewContext = { db, lakeDir: path.resolve(lakeDir), objects, read: (paths) => readObjectsSql(lakeDir, paths) };
+  for (const def of opts.views ?? registeredLakeViews()) {
+    const v = await def.build(ctx);
+    await db.run(`CREATE OR REPLACE VIEW ${quoteIdent(def.name)} AS ${v.sql}`);
+    views[def.name] = v.objects;
+  }
   // The catalog itself, and the quarantine, are queryable too.
   const catalogFile = path.join(lakeDir, META_DIR, 'catalog', 'objects.jsonl');
   await db.run(
@@ -86,10 +151,10 @@ export async function createLakeViews(db: Duck, lakeDir: string): Promise<LakeVi
 }
 
 /** Open an in-memory DuckDB with the lake's views defined. Caller closes it. */
-export async function openLakeQuery(lakeDir: string): Promise<Duck> {
+export async function openLakeQuery(lakeDir: string, opts: CreateViewsOptions = {}): Promise<Duck> {
   const db = await Duck.open();
   try {
-    await createLakeViews(db, lakeDir);
+    await createLakeViews(db, lakeDir, opts);
     return db;
   } catch (err) {
     db.close();
