@@ -87,8 +87,10 @@ describe('pair record definitions', () => {
   });
 
   it('reads the record definition a model header stores', () => {
-    assert.deepEqual(recordDefinitionOf({ record_definition: { name: 'default', sql: 'SELECT 1' } }), { name: 'default', sql: 'SELECT 1' });
-    assert.equal(recordDefinitionOf({}), undefined);
+    assert.deepEqual(recordDefinitionOf({ record_definition: { kind: 'pairs', name: 'default', sql: 'SELECT 1' } }), { name: 'default', sql: 'SELECT 1' });
+    assert.deepEqual(recordDefinitionOf({ record_definition: null, extras: { record_definition: { name: 'flow-peer', sql: 'S' } } }), { name: 'flow-peer', sql: 'S' });
+    assert.deepEqual(recordDefinitionOf({ record_definition: { kind: 'pairs', name: 'custom' } }), { name: 'custom', sql: '' });
+    assert.equal(recordDefinitionOf({ record_definition: null, extras: {} }), undefined);
     assert.equal(recordDefinitionOf(undefined), undefined);
     assert.equal(recordDefinitionOf({ record_definition: { name: 3 } }), undefined);
   });
@@ -113,7 +115,7 @@ describe('checkDegenerate', () => {
     const shared = instances.map((e) => [e, '192.0.2.1'] as const);
     assert.equal(checkDegenerate(shared).degenerate, false);
     // 70% single-address: under the 80% share.
-    const mixed = instances.flatMap((e, i) => (i < 14 ? [[e, `10.1.0.${i}`] as const] : [[e, `10.2.0.${i}`] as const, [e, '10.3.0.1'] as const]));
+    const mixed = instances.flatMap((e, i): [string, string][] => (i < 14 ? [[e, `10.1.0.${i}`]] : [[e, `10.2.0.${i}`], [e, '10.3.0.1']]));
     assert.equal(checkDegenerate(mixed).degenerate, false);
     assert.equal(checkDegenerate([['a', '10.0.0.1'], ['b', '10.0.0.2']]).degenerate, false);
     assert.equal(checkDegenerate([]).degenerate, false);

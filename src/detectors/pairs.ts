@@ -203,19 +203,24 @@ export function definitionParts(def: string | PairDefinition): { spec: PairSpec;
   return d.specs.flatMap((s) => viewsOf(s).map((view) => ({ spec: s, view, sql: specViewSql(s, view) })));
 }
 
-/** What a model file records about the pairs it was trained on (`extras.record_definition`). */
+/** What a model file records about the pairs it was trained on (the header's `record_definition`). */
 export interface RecordDefinitionInfo {
   /** A definition name, or `custom` for a query given with --sql. */
   name: string;
   sql: string;
 }
 
-/** The record definition stored in a model header's extras, if any. */
-export function recordDefinitionOf(extras: Record<string, unknown> | undefined): RecordDefinitionInfo | undefined {
-  const r = extras?.record_definition;
-  if (!r || typeof r !== 'object') return undefined;
-  const { name, sql } = r as Record<string, unknown>;
-  return typeof name === 'string' && typeof sql === 'string' ? { name, sql } : undefined;
+/**
+ * The record definition a model header stores: its `record_definition` slot, or `extras.record_definition` (where
+ * seclake recorded it before the model file had a slot).
+ */
+export function recordDefinitionOf(header: { record_definition?: unknown; extras?: Record<string, unknown> | undefined } | undefined): RecordDefinitionInfo | undefined {
+  for (const r of [header?.record_definition, header?.extras?.record_definition]) {
+    if (!r || typeof r !== 'object') continue;
+    const { name, sql } = r as Record<string, unknown>;
+    if (typeof name === 'string') return { name, sql: typeof sql === 'string' ? sql : '' };
+  }
+  return undefined;
 }
 
 export interface DegeneracyStats {

@@ -10,7 +10,7 @@ import { DEFAULT_SAMPLE, DEFAULT_SEED, runCalibration, type AbnormalSource, type
 import type { CalibrationRule } from '../../calibrate/evaluate.js';
 import { fmtNum, fmtPct } from '../../calibrate/svg.js';
 import { fmtInt, jsonValue, renderTable } from '../format.js';
-import { readModelHeader } from '../../detectors/ipinsights/index.js';
+import { readModelHeader } from '../../detectors/model-file.js';
 import { DEFAULT_PAIR_DEFINITION, PAIR_DEFINITIONS, pairDefinition, recordDefinitionOf } from '../../detectors/pairs.js';
 
 interface CalibrateCliOptions {
@@ -180,7 +180,7 @@ Examples:
         // Default: the pairs the model was trained on (train --lake records them), else the `default` definition.
         let trained: ReturnType<typeof recordDefinitionOf>;
         try {
-          trained = recordDefinitionOf(readModelHeader(opts.model).extras);
+          trained = recordDefinitionOf(readModelHeader(opts.model));
         } catch {
           trained = undefined; // the model is loaded (and its errors reported) by the run itself
         }

@@ -6,7 +6,7 @@ import { isS3Url } from '../../lake/s3.js';
 import { createSinks, SINK_SPEC_HELP } from '../../sinks/index.js';
 import { monitorOnce, startMonitor, type MonitorEvent, type MonitorModelSpec, type MonitorOptions } from '../../monitor/embedded.js';
 import { createProcessor } from '../../monitor/processor.js';
-import { readModelHeader } from '../../detectors/ipinsights/index.js';
+import { readModelHeader } from '../../detectors/model-file.js';
 import { DEFAULT_PAIR_DEFINITION, PAIR_DEFINITIONS, recordDefinitionOf } from '../../detectors/pairs.js';
 import { addAwsMonitorOptions, awsOptionsFromCli, createAwsMonitor, describeEvent, type AwsCliOptions } from '../../monitor/aws/run.js';
 
@@ -48,13 +48,13 @@ function parseDuration(v: string, flag: string): number {
 }
 
 /**
- * The pair definition a model was trained on (extras.record_definition, written by `train --lake`), when it is a
+ * The pair definition a model was trained on (record_definition in the model header, written by `train --lake`), when it is a
  * named one; else `default` (a custom --sql query over the lake's views does not apply to single objects: say so).
  */
 function trainedDefinition(modelFile: string): string {
   let trained: ReturnType<typeof recordDefinitionOf>;
   try {
-    trained = recordDefinitionOf(readModelHeader(modelFile).extras);
+    trained = recordDefinitionOf(readModelHeader(modelFile));
   } catch {
     return DEFAULT_PAIR_DEFINITION; // loading the model reports what is wrong with it
   }

@@ -4,7 +4,6 @@ import { createProgress } from '../../core/progress.js';
 import { parseHpAssignments, SAGEMAKER_HYPERPARAMETERS } from '../../detectors/ipinsights/config.js';
 import { loadPairsCsv, type BadRowReport, type PairData } from '../../detectors/ipinsights/data.js';
 import { loadPairsFromLake, pairDataKeys } from '../../detectors/ipinsights/lake-pairs.js';
-import { updateModelMetadata } from '../../detectors/ipinsights/index.js';
 import { DEFAULT_PAIR_DEFINITION, PAIR_DEFINITIONS, checkDegenerate, compileDefinitionSql, pairDefinition } from '../../detectors/pairs.js';
 import { trainIpInsights } from '../../detectors/ipinsights/train.js';
 import { resolveLakeDir } from '../../lake/layout.js';
@@ -63,7 +62,7 @@ Hyperparameters (SageMaker IP Insights names; values as SageMaker's string map):
 Metric lines in SageMaker's format go to stderr (#quality_metric, #progress_metric, #throughput_metric).
 Malformed rows (wrong column count, empty entity, invalid IP) are skipped and reported with line numbers.
 
-Record definitions for --lake (--pairs NAME; stored in the model as extras.record_definition, so
+Record definitions for --lake (--pairs NAME; stored in the model header as record_definition, so
 \`seclake monitor\` and \`calibrate --lake\` use the same pairs by default):
 ${Object.values(PAIR_DEFINITIONS).map((d) => `  ${d.name.padEnd(11)} ${d.description}`).join('\n')}
 Default (--pairs default) query; parts over sources the lake does not hold are left out:
@@ -86,7 +85,7 @@ Examples:
 
       let data: PairData;
       let source: string;
-      /** What the model is trained on, recorded in its header (extras.record_definition). */
+      /** What the model is trained on, recorded in its header (record_definition). */
       let recordDefinition: { name: string; sql: string } | undefined;
       if (o.lake) {
         const dir = resolveLakeDir(o.lake);
@@ -122,6 +121,7 @@ Examples:
         hyperparameters: hp,
         modelPath: o.model,
         source,
+        ...(recordDefinition ? { recordDefinition: { kind: 'pairs', ...recordDefinition } } : {}),
         onProgress: (done, total) => {
           if (!o.progress) return;
           bar ??= createProgress('train', total, 'records');
@@ -132,7 +132,6 @@ Examples:
           process.stderr.write(line + '\n');
         },
       }).finally(() => bar?.stop());
-      if (recordDefinition) updateModelMetadata(o.model, { extras: { record_definition: recordDefinition } });
 
       const t = res.header.training;
       const summary = {
