@@ -8,14 +8,15 @@
  * and the model, see src/findings/build.ts), so it depends on nothing but the OCSF object itself.
  */
 import { errorMessage } from '../core/errors.js';
+import { FINDINGS_VIEW } from '../findings/view.js';
 import { readObjects } from '../lake/catalog.js';
 import { quoteIdent, quoteString, type Row } from '../lake/duckdb.js';
 import { resolveInLake } from '../lake/layout.js';
 import type { LabelRecord } from './labels.js';
 import type { LakeReader } from './reader.js';
 
-/** The lake view the findings writer's objects are read through (src/findings/lake.ts, src/lake/views.ts). */
-export const FINDINGS_VIEW = 'findings';
+/** The view the catalogued findings objects are read through (src/findings/view.ts). */
+export { FINDINGS_VIEW };
 
 export interface FindingSummary {
   uid: string;
@@ -169,11 +170,11 @@ export async function countFindings(reader: LakeReader): Promise<number> {
   return Number(rows[0]?.n ?? 0);
 }
 
-/** dot_products of the anomaly findings of one model version (for the histogram), at most `limit`. */
+/** Native scores (dot_product for IP Insights) of the anomaly findings of one model version (for the histogram), at most `limit`. */
 export async function findingScores(reader: LakeReader, modelVersion: string, limit = 5000): Promise<number[]> {
   if (!(await hasFindings(reader))) return [];
   const rows = await reader.all(
-    `SELECT dot_product AS s FROM ${quoteIdent(FINDINGS_VIEW)} WHERE model_version = $1 AND kind IS DISTINCT FROM 'new_entity' AND dot_product IS NOT NULL ` +
+    `SELECT native_score AS s FROM ${quoteIdent(FINDINGS_VIEW)} WHERE model_version = $1 AND kind IS DISTINCT FROM 'new_entity' AND native_score IS NOT NULL ` +
       `ORDER BY time DESC LIMIT ${Math.floor(limit)}`,
     [modelVersion],
   );

@@ -1,13 +1,15 @@
 /**
- * One DuckDB connection with the lake's views, shared by the dashboard's own (fixed, parameterised) queries.
- * Calls are serialised; the views are rebuilt when the lake changes (a new object in the catalog, or a findings object
- * written: those are listed from ext/seclake_findings/, not catalogued), and the connection is closed after a quiet
- * minute so an idle dashboard holds no DuckDB memory.
+ * One DuckDB connection with the lake's views (and the flat `findings` view, src/findings/view.ts), shared by the
+ * dashboard's own (fixed, parameterised) queries. Calls are serialised; the views are rebuilt when the lake changes
+ * (a new object in the catalog: findings objects are catalogued too; or a legacy findings object converted or
+ * removed), and the connection is closed after a quiet minute so an idle dashboard holds no DuckDB memory.
  */
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { listFindingsObjects } from '../findings/lake.js';
+import { isFindingsSource, listLegacyFindingsObjects } from '../findings/keys.js';
+import { findingsView } from '../findings/view.js';
+import { readObjects } from '../lake/catalog.js';
 import { Duck, type Row, type SqlParams } from '../lake/duckdb.js';
 import { META_DIR } from '../lake/layout.js';
 import { createLakeViews } from '../lake/views.js';
@@ -39,16 +41,23 @@ export class LakeReader {
     return fileStamp(path.join(this.lakeDir, META_DIR, 'catalog', 'objects.jsonl'));
   }
 
-  /** Changes whenever a findings object is written or rewritten. */
+  /**
+   * Changes whenever findings change: a findings object is published (the catalog changes) or rewritten in place (a
+   * source object scored again: the catalogued file's size or mtime), or a legacy (pre-2.0) object comes or goes.
+   */
   findingsStamp(): string {
-    const h = createHash('sha256');
-    for (const f of listFindingsObjects(this.lakeDir)) h.update(f).update('\0').update(fileStamp(f)).update('\n');
+    const h = createHash('sha256').update(this.catalogStamp()).update('\n');
+    for (const o of readObjects(this.lakeDir)) {
+      if (!isFindingsSource(o.source)) continue;
+      h.update(o.path).update('\0').update(fileStamp(path.join(this.lakeDir, o.path))).update('\n');
+    }
+    for (const k of listLegacyFindingsObjects(this.lakeDir)) h.update(k).update('\0').update(fileStamp(path.join(this.lakeDir, k))).update('\n');
     return h.digest('hex').slice(0, 16);
   }
 
   /** Catalog and findings together: what the views depend on. */
   lakeStamp(): string {
-    return `${this.catalogStamp()}|${this.findingsStamp()}`;
+    return this.findingsStamp();
   }
 
   /** Run `fn` with the connection, its views current, and no other call in between. */
@@ -63,7 +72,7 @@ export class LakeReader {
         this.stamp = '';
       }
       if (stamp !== this.stamp) {
-        this.views = (await createLakeViews(this.db, this.lakeDir)).views;
+        this.views = (await createLakeViews(this.db, this.lakeDir, { views: [findingsView] })).views;
         this.stamp = stamp;
       }
       try {

@@ -291,7 +291,10 @@ export class LakeMonitor {
         const scored = await (attempt === 1 ? pre.scored : this.prefetch(obj).scored);
         for (let i = 0; i < applicable.length; i++) {
           const res = await applicable[i]!.emit(scored[i]!);
-          if (store && res.findingsKey) await store.putFile(res.findingsKey, path.join(this.o.lakeDir, res.findingsKey));
+          // An S3 (store) lake: the findings object is published through its catalog too (once per key).
+          if (store && res.findingsKey && res.findings.length > 0) {
+            await publishFindingsToStore(store, res.findingsKey, res.findings, { tmpDir: monitorDir(this.o.lakeDir) });
+          }
           pairs += res.pairs;
           findings = findings.concat(res.findings);
         }
@@ -349,8 +352,10 @@ export class LakeMonitor {
   async runOnce(): Promise<MonitorSummary> {
     const totals: MonitorSummary = { objects: 0, failed: 0, pairs: 0, findings: 0, lastSeq: this.cp.seq };
     for (;;) {
-      const batch = await this.catalog(this.cp.seq);
-      if (batch.length === 0) break;
+      const listed = await this.catalog(this.cp.seq);
+      if (listed.length === 0) break;
+      // Objects seclake derived from others (findings, this monitor's own included) are never scored.
+      const batch = listed.filter((o) => !isDerivedObject(o));
       // Objects ahead: the next ones are read and scored while this one's findings are written.
       const ahead: Prefetch[] = [];
       try {
@@ -365,6 +370,12 @@ export class LakeMonitor {
           await p.scored.catch(() => {});
           if (this.o.store) rmSync(p.file, { force: true });
         }
+      }
+      // Every object listed is done (the derived ones need nothing): the checkpoint passes them all.
+      const last = listed[listed.length - 1]!.seq;
+      if (!this.stopping && last > this.cp.seq) {
+        this.cp.seq = last;
+        this.dirty = true;
       }
       // Caught up (or stopping): the checkpoint goes to disk now.
       await this.checkpoint(true);

@@ -1,5 +1,4 @@
 import { Command, Option } from 'commander';
-import path from 'node:path';
 import type { CatalogInput, CatalogObject } from '../../lake/catalog.js';
 import { resolveLakeDir } from '../../lake/layout.js';
 import { ConfigError } from '../../core/errors.js';
@@ -61,7 +60,8 @@ Examples:
         }
         return;
       }
-      const inputs = cat.inputs;
+      // Inputs of derived objects (findings; the S3 catalog records one per findings object) are not ingested inputs.
+      const inputs = cat.inputs.filter((i) => i.derived_from === undefined);
       const groups = new Map<string, { source: string; class_uid: number; objects: number; rows: number; bytes: number; partitions: Set<string> }>();
       for (const ob of objects) {
         const k = `${ob.source}|${ob.class_uid}`;
@@ -110,7 +110,7 @@ Examples:
 Takes --lake and --s3-endpoint from \`seclake catalog\` (write them before or after \`ddl\`).
 
 One table per region and source, named as Security Lake names them (amazon_security_lake_table_us_east_1_vpc_flow_2_0,
-custom sources ..._ext_<name>_<version>, e.g. the monitor's findings ..._ext_seclake_findings_1_0), partitioned by region, accountid, eventday. Columns
+custom sources ..._ext_<name>_<version>, e.g. the monitor's findings ..._ext_seclake_findings_2_0), partitioned by region, accountid, eventday. Columns
 come from the catalogued objects' Parquet schemas (union by name); nested OCSF objects become struct<...>,
 lists array<...>, unmapped map<string,string>. For an S3 lake only each object's footer is downloaded.
 
@@ -132,9 +132,8 @@ Examples:
       }>();
       const maxObjects = Number(o.maxObjects);
       if (!Number.isInteger(maxObjects) || maxObjects < 1) throw new ConfigError(`--max-objects must be a positive integer, got ${o.maxObjects}`);
-      const { describeLakeTables, objectsFromKeys, renderDdl } = await import('../../lake/ddl.js');
-      // The monitor's findings objects are not in the catalog: they are found by listing their prefix.
-      const { FINDINGS_PREFIX, listFindingsObjects } = await import('../../findings/lake.js');
+      const { describeLakeTables, renderDdl } = await import('../../lake/ddl.js');
+      // Every table comes from the catalog (the monitor's findings objects are catalogued too: ..._ext_seclake_findings_2_0).
       const loc = o.lake ?? process.env.SECLAKE_LAKE;
       let tables;
       let where: string;
@@ -142,9 +141,7 @@ Examples:
         const { S3Lake } = await import('../../lake/s3.js');
         const s3 = new S3Lake(loc, o.s3Endpoint ? { endpoint: o.s3Endpoint } : {});
         try {
-          const findings: string[] = [];
-          for await (const k of s3.listKeys(`${FINDINGS_PREFIX}/`)) findings.push(k.key);
-          tables = await describeLakeTables([...(await s3.listCatalog(0)), ...objectsFromKeys(findings)], { s3 }, { maxObjectsPerTable: maxObjects });
+          tables = await describeLakeTables(await s3.listCatalog(0), { s3 }, { maxObjectsPerTable: maxObjects });
         } finally {
           s3.close();
         }
@@ -152,8 +149,7 @@ Examples:
       } else {
         const { readObjects } = await import('../../lake/catalog.js');
         const dir = resolveLakeDir(o.lake);
-        const findings = listFindingsObjects(dir).map((f) => path.relative(dir, f).split(path.sep).join('/'));
-        tables = await describeLakeTables([...readObjects(dir), ...objectsFromKeys(findings)], { dir }, { maxObjectsPerTable: maxObjects });
+        tables = await describeLakeTables(readObjects(dir), { dir }, { maxObjectsPerTable: maxObjects });
         where = dir;
       }
       const location = o.location ?? where;

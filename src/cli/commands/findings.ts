@@ -1,11 +1,12 @@
 import { Command, Option } from 'commander';
-import path from 'node:path';
 import { ConfigError } from '../../core/errors.js';
 import { resolveLakeDir } from '../../lake/layout.js';
 import { openLakeQuery } from '../../lake/views.js';
-import { defaultCacheDir } from '../../lake/store.js';
-import { syncFindingsFromS3 } from '../../findings/s3.js';
-import { renderTable } from '../format.js';
+import { openLakeStore, syncS3LakeForQuery } from '../../lake/store.js';
+import { LEGACY_FINDINGS_PREFIX, migrateLegacyFindings } from '../../findings/lake.js';
+import { countLegacyFindingsInS3 } from '../../findings/s3.js';
+import { findingsView } from '../../findings/view.js';
+import { fmtInt, renderTable } from '../format.js';
 import type { DuckDBValue } from '@duckdb/node-api';
 
 const SEVERITY_LEVELS: Record<string, number> = { informational: 1, info: 1, low: 2, medium: 3, high: 4, critical: 5 };
@@ -45,13 +46,13 @@ function pct(p: unknown): string {
 }
 
 export function registerFindings(program: Command): void {
-  program
+  const findings = program
     .command('findings')
     .description('List the detection findings in the lake (the `findings` view), newest first')
     .option('--lake <dir|s3-url>', 'lake directory or s3://bucket/prefix (default: $SECLAKE_LAKE or ./seclake-data)')
     .option('--s3-endpoint <url>', 'S3 lake: endpoint URL (MinIO, moto, ...); default $SECLAKE_S3_ENDPOINT, else AWS')
     .option('--s3-region <region>', 'S3 lake: region of the bucket (default $AWS_REGION)')
-    .option('--cache <dir>', 'S3 lake: local directory the findings objects are mirrored to (default: the lake cache, $SECLAKE_CACHE)')
+    .option('--cache <dir>', 'S3 lake: local directory the lake is mirrored to (default: the lake cache, $SECLAKE_CACHE)')
     .option('--since <when>', 'only findings whose event time is at or after this: a duration before now (30m, 24h, 7d) or an ISO time')
     .option('--until <when>', 'only findings whose event time is before this (same forms as --since)')
     .addOption(new Option('--min-severity <level>', 'only findings at least this severe').choices(['informational', 'low', 'medium', 'high', 'critical']))
@@ -63,17 +64,21 @@ export function registerFindings(program: Command): void {
       'after',
       `
 Findings are OCSF 1.1.0 Detection Findings (class 2004) that \`seclake monitor\` writes to
-<lake>/ext/seclake_findings/. The table shows event time, severity, entity, IP, score (dot_product),
-percentile (share of normal traffic scoring higher) and title; JSON gives the full findings.
-With --lake s3://bucket/prefix the findings objects are mirrored to a local cache first (only new
-or changed ones are downloaded).
+<lake>/ext/seclake_findings/2.0/ as OCSF Parquet, catalogued like every lake object. The table
+shows event time, severity, entity, IP, score (the detector's native score, dot_product for IP
+Insights), percentile (share of normal traffic scoring higher) and title; JSON gives the full
+findings. With --lake s3://bucket/prefix the lake's catalogued objects are mirrored to a local
+cache first (as \`seclake query\` does; only new or changed ones are downloaded).
+Findings written by seclake before 2.0 (ext/seclake_findings/1.0/) are read too from a local lake;
+\`seclake findings migrate\` converts them.
 
 Examples:
   seclake findings --since 24h
   seclake findings --min-severity high --limit 20
   seclake findings --entity i-0123456789abcdef0 --since 2026-01-31 --until 2026-02-01 --json
   seclake findings --lake s3://my-bucket/lake --s3-region eu-west-1 --since 7d
-  seclake query "SELECT severity, count(*) FROM findings GROUP BY ALL"`,
+  seclake query "SELECT severity, count(*) FROM findings GROUP BY ALL"
+  seclake findings migrate --lake ./lake`,
     )
     .action(async (o: FindingsOptions) => {
       const format = o.json ? 'json' : o.format;
@@ -91,19 +96,25 @@ Examples:
       if (o.minSeverity) bind('severity_id >= ?', SEVERITY_LEVELS[o.minSeverity]!);
       if (o.entity !== undefined) bind('entity = ?', o.entity);
       const sql =
-        `SELECT time, severity, entity, ip, dot_product, percentile, title, count, uid, finding FROM findings` +
+        `SELECT time, severity, entity, ip, native_score, percentile, title, count, uid, finding FROM findings` +
         (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
         ` ORDER BY time DESC, uid LIMIT ${limit}`;
       const lakeArg = o.lake ?? process.env.SECLAKE_LAKE;
       let lakeDir: string;
       if (lakeArg !== undefined && /^s3:\/\//i.test(lakeArg)) {
-        lakeDir = path.resolve(o.cache ?? defaultCacheDir(lakeArg));
-        const r = await syncFindingsFromS3(lakeArg, lakeDir, { ...(o.s3Endpoint ? { endpoint: o.s3Endpoint } : {}), ...(o.s3Region ? { region: o.s3Region } : {}) });
-        if (r.downloaded > 0 || r.removed > 0) process.stderr.write(`synced findings of ${lakeArg}: ${r.downloaded} of ${r.objects} objects downloaded to ${lakeDir}\n`);
+        // Findings objects are catalogued: the lake's mirror (as for `seclake query`) has them.
+        lakeDir = await syncS3LakeForQuery(lakeArg, o);
+        const legacy = await countLegacyFindingsInS3(lakeArg, { ...(o.s3Endpoint ? { endpoint: o.s3Endpoint } : {}), ...(o.s3Region ? { region: o.s3Region } : {}) });
+        if (legacy > 0) {
+          process.stderr.write(
+            `seclake: ${legacy} findings object${legacy === 1 ? '' : 's'} of ${lakeArg} ${legacy === 1 ? 'is' : 'are'} in the format before 2.0 ` +
+              `(${LEGACY_FINDINGS_PREFIX}/, not catalogued) and not shown; convert them once with: seclake findings migrate --lake ${lakeArg}\n`,
+          );
+        }
       } else {
         lakeDir = resolveLakeDir(o.lake);
       }
-      const db = await openLakeQuery(lakeDir);
+      const db = await openLakeQuery(lakeDir, { views: [findingsView] });
       let rows;
       try {
         rows = await db.all(sql, params);
@@ -127,7 +138,7 @@ Examples:
             r.severity,
             r.entity,
             r.ip,
-            typeof r.dot_product === 'number' ? r.dot_product.toFixed(2) : '',
+            typeof r.native_score === 'number' ? r.native_score.toFixed(2) : '',
             pct(r.percentile),
             `${r.title as string}${typeof r.count === 'number' && r.count > 1 ? ` (x${r.count})` : ''}`,
           ]),
@@ -135,5 +146,49 @@ Examples:
         ) + '\n',
       );
       process.stderr.write(`(${rows.length} finding${rows.length === 1 ? '' : 's'}${rows.length === limit ? `, limited to ${limit}` : ''})\n`);
+    });
+
+  findings
+    .command('migrate')
+    .description('Convert findings objects written before 2.0 (flat tables under ext/seclake_findings/1.0/, not catalogued) to OCSF Parquet in the catalog')
+    .option('--dry-run', 'only list what would be converted')
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      `
+Takes --lake, --s3-endpoint and --s3-region from \`seclake findings\` (before or after \`migrate\`).
+
+Each old object ext/seclake_findings/1.0/<partition>/<name>.parquet is rewritten as the OCSF findings object
+ext/seclake_findings/2.0/<partition>/<name>.parquet (the key seclake writes for the same source object today),
+catalogued once, and then removed. An old object whose source object has been scored again since (its 2.0 object is
+already catalogued) is only removed. Safe to interrupt and run again.
+
+Examples:
+  seclake findings migrate --lake ./lake
+  seclake findings migrate --lake s3://my-bucket/lake --dry-run`,
+    )
+    .exitOverride()
+    .action(async (_o: unknown, cmd: Command) => {
+      const o = cmd.optsWithGlobals<{ lake?: string; s3Endpoint?: string; s3Region?: string; dryRun?: boolean; json?: boolean }>();
+      const loc = o.lake ?? process.env.SECLAKE_LAKE;
+      const isS3 = loc !== undefined && /^s3:\/\//i.test(loc);
+      const store = isS3 ? openLakeStore(loc, { ...(o.s3Endpoint ? { endpoint: o.s3Endpoint } : {}), ...(o.s3Region ? { region: o.s3Region } : {}) }) : undefined;
+      try {
+        const where = store ? store.location : resolveLakeDir(o.lake);
+        const res = await migrateLegacyFindings(store ?? where, {
+          ...(o.dryRun ? { dryRun: true } : {}),
+          onObject: (from, to, n) => {
+            if (!o.json) process.stderr.write(`${o.dryRun ? 'would convert' : 'converting'} ${from} -> ${to} (${fmtInt(n)} findings)\n`);
+          },
+        });
+        if (o.json) process.stdout.write(JSON.stringify({ lake: where, dry_run: Boolean(o.dryRun), ...res }) + '\n');
+        else
+          process.stdout.write(
+            `${where}: ${fmtInt(res.legacy)} old findings objects; ${o.dryRun ? 'would convert' : 'converted'} ${fmtInt(o.dryRun ? res.legacy - res.superseded : res.migrated)} ` +
+              `(${fmtInt(res.findings)} findings), ${fmtInt(res.superseded)} already replaced by a newer object${o.dryRun ? '' : ' (removed)'}\n`,
+          );
+      } finally {
+        store?.close();
+      }
     });
 }

@@ -3,20 +3,23 @@
  * it), done records (one per processed object version) and quarantine records (messages moved aside when there is no
  * dead-letter queue). Either in S3 or in a local lake directory.
  *
- *   <lake>/ext/seclake_findings/1.0/region=/accountId=/eventDay=/<sha256(source)>.parquet    findings (src/findings/lake.ts)
+ *   <lake>/ext/seclake_findings/2.0/region=/accountId=/eventDay=/<sha256(source)>.parquet    findings (src/findings/lake.ts)
  *   <lake>/_seclake/monitor/done/<sha256(bucket, key, etag)>.json                            done records
  *   <lake>/_seclake/monitor/quarantine/<YYYYMMDD>/<message id>.json                         quarantine records
  *
  * `<lake>` is `s3://bucket/prefix` or a directory. By default (no findings location configured) findings go next to
  * the source: the source object's bucket and the lake prefix in its key (the part before `aws/` or `ext/`).
+ * Findings objects are OCSF Parquet published through that lake's catalog (S3 or local) like every other object,
+ * once per key however often a source object is redelivered; the monitor skips its own findings objects when their
+ * notifications come back (s3-object.ts defaultSkip).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LakeError, errorMessage } from '../../core/errors.js';
-import { findingsObjectKey, publishFindings, writeFindingsParquet } from '../../findings/lake.js';
+import { findingsObjectKey, publishFindings, publishFindingsToStore } from '../../findings/lake.js';
 import type { DetectionFinding } from '../../findings/types.js';
 import { META_DIR, resolveInLake } from '../../lake/layout.js';
 import { S3Lake } from '../../lake/s3.js';
@@ -73,16 +76,9 @@ export class S3FindingsStore implements FindingsStore, QuarantineStore {
   async writeFindings(source: S3ObjectRef, info: LakeKeyInfo | undefined, findings: readonly DetectionFinding[]): Promise<string> {
     const lake = this.lakeFor(source, info);
     const key = findingsObjectKey(s3Uri(source), partitionOf(info));
-    mkdirSync(this.tmpRoot, { recursive: true });
-    const dir = mkdtempSync(path.join(this.tmpRoot, 'seclake-findings-'));
-    try {
-      const file = path.join(dir, 'findings.parquet');
-      await writeFindingsParquet(findings, file);
-      await lake.putFile(key, file, 'application/vnd.apache.parquet');
-      return lake.objectUrl(key);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    // Written locally, uploaded to the key and added to the lake's S3 catalog (once per key).
+    const written = await publishFindingsToStore(lake, key, findings, { tmpDir: this.tmpRoot, derivedFrom: s3Uri(source) });
+    return lake.objectUrl(written[0]?.key ?? key);
   }
 
   getDone(id: string, source: S3ObjectRef): Promise<DoneRecord | undefined> {
