@@ -164,7 +164,7 @@ export function hiveType(t: ColType): string {
 
 // ---- tables ------------------------------------------------------------------------------------------------------
 
-/** What DDL needs of an object: catalogued objects qualify, and so do layout keys (findings objects, see objectsFromKeys). */
+/** What DDL needs of an object: catalogued objects qualify, and so do layout keys of uncatalogued files (see objectsFromKeys). */
 export type DdlObject = Pick<CatalogObject, 'path' | 'source' | 'region' | 'account_id' | 'event_day'> & {
   /** Rows; -1 when unknown (read from the Parquet footer). */
   rows: number;
@@ -173,8 +173,9 @@ export type DdlObject = Pick<CatalogObject, 'path' | 'source' | 'region' | 'acco
 const KEY_RE = /^(aws\/([A-Z0-9_]+)|ext\/([a-z0-9_.+-]+))\/(\d+\.\d+)\/region=([^/]+)\/accountId=([^/]+)\/eventDay=([^/]+)\/[^/]+\.parquet$/;
 
 /**
- * Objects from lake-relative layout keys that are not in the catalog, such as the monitor's findings objects
- * (`ext/seclake_findings/1.0/region=/accountId=/eventDay=/<hash>.parquet`). Keys not in the layout are skipped.
+ * Objects from lake-relative layout keys that are not in the catalog (e.g. findings objects of the format before 2.0,
+ * `ext/seclake_findings/1.0/region=/accountId=/eventDay=/<hash>.parquet`; today's are catalogued). Keys not in the
+ * layout are skipped.
  */
 export function objectsFromKeys(keys: readonly string[]): DdlObject[] {
   const out: DdlObject[] = [];
@@ -192,7 +193,7 @@ function versionOf(p: string): string {
   return /^(?:aws|ext)\/[^/]+\/(\d+\.\d+)\//.exec(p)?.[1] ?? SOURCE_VERSION;
 }
 
-/** Glue table name for a source version: glueTableName for 2.0; `..._<major>_<minor>` for others (findings: 1.0). */
+/** Glue table name for a source version: glueTableName for 2.0; `..._<major>_<minor>` for others (e.g. 1.0). */
 export function tableName(region: string, source: LakeSourceName, version: string): string {
   return glueTableName(region, source).replace(/_\d+_\d+$/, `_${version.replace('.', '_')}`);
 }

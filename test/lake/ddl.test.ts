@@ -14,10 +14,9 @@ import { startMoto, type Moto } from '../helpers/moto.js';
 import { ingest } from '../../src/ingest/ingest.js';
 import { readObjects } from '../../src/lake/catalog.js';
 import { Duck } from '../../src/lake/duckdb.js';
-import { describeLakeTables, hiveType, objectsFromKeys, parseDuckType, renderDdl, type LakeTable } from '../../src/lake/ddl.js';
-import { findingsObjectKey, listFindingsObjects, publishFindings } from '../../src/findings/lake.js';
-import { FindingPolicy } from '../../src/findings/policy.js';
-import type { ScoredRecord } from '../../src/findings/types.js';
+import { describeLakeTables, hiveType, parseDuckType, renderDdl, type LakeTable } from '../../src/lake/ddl.js';
+import { findingsObjectKey, publishFindings } from '../../src/findings/lake.js';
+import type { DetectionFinding } from '../../src/findings/types.js';
 import { S3Lake } from '../../src/lake/s3.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -38,26 +37,19 @@ before(async () => {
   lake = tmp();
   const s = await ingest({ lakeDir: lake, paths: [samples] });
   assert.equal(s.totals.failed, 0);
-  // The monitor's findings for one source object (real writer; not catalogued, found by listing).
+  // The monitor's findings for one source object (real writer; catalogued like every object). The findings are the
+  // builder's golden findings frozen with the legacy testdata, so this golden DDL does not follow builder changes.
   const src = readObjects(lake).find((o) => o.source === 'VPC_FLOW' && o.region === 'us-east-1') ?? readObjects(lake)[0]!;
-  const recs: ScoredRecord[] = [0, 1, 2].map((i) => ({
-    ref: { object: src.path, row: i, source: 'VPC_FLOW' },
-    entity: `i-0${i}`,
-    ip: `203.0.113.${i}`,
-    time: Date.UTC(2024, 0, 1, 12, i),
-    dot_product: -3 - i,
-    entity_known: true,
-    entity_count: 10,
-    anomaly_percentile: 0.999,
-    is_anomaly: true,
-    event: { class_uid: 4001, src_endpoint: { ip: `203.0.113.${i}`, port: 443 } },
-  }));
-  const fs = new FindingPolicy().process(recs, { model: { name: 'flows', version: '01234567', threshold: -1 } });
-  assert.ok(fs.length > 0);
+  const frozen = JSON.parse(readFileSync(path.join(root, 'src', 'findings', 'testdata', 'legacy-lake', 'findings.json'), 'utf8')) as Record<string, DetectionFinding>;
+  const fs = Object.values(frozen).map((f, i) => {
+    const c = structuredClone(f);
+    c.finding_info.uid = `ddl-${i}`;
+    (c.unmapped as Record<string, unknown>).source_object = src.path;
+    return c;
+  });
   await publishFindings(lake, findingsObjectKey(src.path, { region: 'us-east-1', accountId: '123456789012', eventDay: '20240101' }), fs);
   findingsRows = fs.length;
-  const findingKeys = listFindingsObjects(lake).map((f) => path.relative(lake, f).split(path.sep).join('/'));
-  tables = await describeLakeTables([...readObjects(lake), ...objectsFromKeys(findingKeys)], { dir: lake });
+  tables = await describeLakeTables(readObjects(lake), { dir: lake });
 });
 let findingsRows = 0;
 after(async () => {
@@ -92,11 +84,16 @@ test('golden: Athena DDL for the bundled samples', () => {
   assert.ok(names.includes('amazon_security_lake_table_us_east_1_cloud_trail_mgmt_2_0'), names.join());
   assert.ok(names.includes('amazon_security_lake_table_ap_southeast_2_vpc_flow_2_0'), names.join());
   assert.ok(names.some((n) => /_route53_2_0$/.test(n!)), names.join());
-  assert.ok(names.includes('amazon_security_lake_table_us_east_1_ext_seclake_findings_1_0'), names.join());
-  const ft = tables.find((t) => t.name === 'amazon_security_lake_table_us_east_1_ext_seclake_findings_1_0')!;
-  assert.equal(ft.prefix, 'ext/seclake_findings/1.0');
+  assert.ok(names.includes('amazon_security_lake_table_us_east_1_ext_seclake_findings_2_0'), names.join());
+  const ft = tables.find((t) => t.name === 'amazon_security_lake_table_us_east_1_ext_seclake_findings_2_0')!;
+  assert.equal(ft.prefix, 'ext/seclake_findings/2.0');
   assert.equal(ft.rows, findingsRows);
-  assert.ok(ft.columns.some((c) => c.name === 'finding') && ft.columns.some((c) => c.name === 'dot_product'));
+  // OCSF columns, like every other table (and Security Lake custom sources).
+  const cols = new Map(ft.columns.map((c) => [c.name, c.type]));
+  for (const c of ['class_uid', 'category_uid', 'type_uid', 'severity_id', 'time', 'raw_data']) assert.ok(cols.has(c), c);
+  assert.match(cols.get('finding_info') ?? '', /^STRUCT\(/);
+  assert.equal(cols.get('unmapped'), 'MAP(VARCHAR, VARCHAR)');
+  assert.ok(!cols.has('finding') && !cols.has('dot_product'), 'no flat columns: those are the findings view');
   assert.equal(names.length, tables.length);
 });
 

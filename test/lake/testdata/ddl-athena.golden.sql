@@ -208,38 +208,40 @@ TBLPROPERTIES (
   'storage.location.template' = 's3://example-bucket/lake/ext/cloudtrail_insights/2.0/region=${region}/accountId=${accountid}/eventDay=${eventday}/'
 );
 
--- EXT_seclake_findings in us-east-1: 1 objects, 3 rows
-CREATE EXTERNAL TABLE IF NOT EXISTS `amazon_security_lake_glue_db_us_east_1`.`amazon_security_lake_table_us_east_1_ext_seclake_findings_1_0` (
+-- EXT_seclake_findings in us-east-1: 1 objects, 6 rows
+CREATE EXTERNAL TABLE IF NOT EXISTS `amazon_security_lake_glue_db_us_east_1`.`amazon_security_lake_table_us_east_1_ext_seclake_findings_2_0` (
   `time` bigint,
-  `uid` string,
   `class_uid` int,
+  `category_uid` int,
+  `type_uid` bigint,
   `activity_id` int,
   `severity_id` int,
   `severity` string,
-  `kind` string,
-  `title` string,
   `message` string,
-  `entity` string,
-  `ip` string,
-  `dot_product` double,
-  `threshold` double,
-  `percentile` double,
-  `confidence_score` int,
   `count` int,
-  `first_seen_time` bigint,
-  `last_seen_time` bigint,
-  `source_object` string,
-  `source_row` bigint,
-  `model_name` string,
-  `model_version` string,
-  `correlation_uid` string,
-  `finding` string
+  `confidence_score` int,
+  `finding_info` struct<`uid`:string,`title`:string,`first_seen_time`:bigint,`last_seen_time`:bigint,`analytic`:struct<`name`:string,`version`:string,`uid`:string,`type_id`:int,`type`:string>,`desc`:string,`types`:array<string>,`data_sources`:array<string>,`first_seen_time_dt`:string,`last_seen_time_dt`:string,`created_time`:bigint,`created_time_dt`:string>,
+  `metadata` struct<`uid`:string,`correlation_uid`:string,`version`:string,`product`:struct<`name`:string,`vendor_name`:string,`version`:string,`feature`:struct<`name`:string>>,`profiles`:array<string>,`log_name`:string,`processed_time`:bigint,`processed_time_dt`:string>,
+  `unmapped` map<string,string>,
+  `raw_data` string,
+  `status_id` int,
+  `confidence_id` int,
+  `evidences` array<struct<`src_endpoint`:struct<`ip`:string,`port`:int,`svc_name`:string,`instance_uid`:string,`uid`:string,`vpc_uid`:string>,`dst_endpoint`:struct<`ip`:string,`port`:int,`instance_uid`:string,`interface_uid`:string,`subnet_uid`:string,`vpc_uid`:string,`svc_name`:string>,`connection_info`:struct<`direction_id`:int,`boundary_id`:int,`protocol_num`:int,`protocol_ver`:string,`tcp_flags`:int,`boundary`:string,`direction`:string,`protocol_name`:string>,`data`:string,`actor`:struct<`user`:struct<`type`:string,`uid`:string,`name`:string,`credential_uid`:string,`account`:struct<`uid`:string>>>,`api`:struct<`operation`:string,`service`:struct<`name`:string>,`request`:struct<`uid`:string>>,`query`:struct<`hostname`:string,`type`:string,`class`:string>>>,
+  `resources` array<struct<`uid`:string,`type`:string,`region`:string>>,
+  `observables` array<struct<`name`:string,`type_id`:int,`value`:string,`type`:string>>,
+  `cloud` struct<`provider`:string,`region`:string,`zone`:string,`account`:struct<`uid`:string>>,
+  `activity_name` string,
+  `category_name` string,
+  `class_name` string,
+  `status` string,
+  `type_name` string,
+  `time_dt` string
 )
 PARTITIONED BY (`region` string, `accountid` string, `eventday` string)
 ROW FORMAT SERDE 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe'
 STORED AS INPUTFORMAT 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat'
 OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat'
-LOCATION 's3://example-bucket/lake/ext/seclake_findings/1.0/'
+LOCATION 's3://example-bucket/lake/ext/seclake_findings/2.0/'
 TBLPROPERTIES (
   'classification' = 'parquet',
   'parquet.compression' = 'ZSTD',
@@ -253,7 +255,7 @@ TBLPROPERTIES (
   'projection.eventday.range' = '20240101,NOW',
   'projection.eventday.interval' = '1',
   'projection.eventday.interval.unit' = 'DAYS',
-  'storage.location.template' = 's3://example-bucket/lake/ext/seclake_findings/1.0/region=${region}/accountId=${accountid}/eventDay=${eventday}/'
+  'storage.location.template' = 's3://example-bucket/lake/ext/seclake_findings/2.0/region=${region}/accountId=${accountid}/eventDay=${eventday}/'
 );
 
 -- ROUTE53 in us-east-1: 1 objects, 1 rows
