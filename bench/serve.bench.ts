@@ -56,11 +56,11 @@ async function runServerRole(kind: string, model: string): Promise<void> {
     port = (server.address() as { port: number }).port;
     process.once('SIGTERM', () => server.close(() => process.exit(0)));
   } else {
-    const { startIpInsightsServer } = await import('../src/serve/ipinsights.js');
+    const { startServer } = await import('../src/serve/start.js');
     const { defaultWorkerCount } = await import('../src/serve/score-pool.js');
     const w = arg('workers', 'auto');
     const workers = w === 'auto' ? defaultWorkerCount() : Number(w);
-    const running = await startIpInsightsServer({ models: [{ name: 'bench', path: model }], port: 0, host: '127.0.0.1', watch: false, workers });
+    const running = await startServer({ models: [{ name: 'bench', path: model }], port: 0, host: '127.0.0.1', watch: false, workers });
     port = running.port;
     process.once('SIGTERM', () => void running.close().then(() => process.exit(0)));
   }
@@ -292,9 +292,10 @@ async function ensureModel(dir: string, entities: string[], rng: Rng): Promise<s
 
 /** What the model work alone costs (parse, score, format), measured in this process without HTTP. */
 async function measureModelCost(model: string, single: Buffer[], batches: Buffer[]): Promise<{ singleUs: number; batchPairsPerSec: number }> {
-  const { IpInsightsModel } = await import('../src/detectors/ipinsights/index.js');
-  const { ipInsightsCodec } = await import('../src/serve/ipinsights.js');
-  const m = await IpInsightsModel.load(model);
+  const { loadModel } = await import('../src/detectors/index.js');
+  const { scoreBody } = await import('../src/serve/score-body.js');
+  const m = await loadModel(model);
+  const accept = { type: 'application/json', verbose: false } as const;
   const run = (bodies: Buffer[], ms: number): { calls: number; pairs: number; seconds: number } => {
     let calls = 0;
     let pairs = 0;
@@ -302,9 +303,8 @@ async function measureModelCost(model: string, single: Buffer[], batches: Buffer
     let t = t0;
     while (t - t0 < ms) {
       for (let i = 0; i < 50; i++) {
-        const p = ipInsightsCodec.parseCsvPairs(bodies[(calls + i) % bodies.length]!.toString('utf8'), 'bench');
-        ipInsightsCodec.formatPredictions(m.scorePairs(p), 'application/json', false);
-        pairs += p.length;
+        // What the server runs per body, on the main thread or a worker: parse, predict, format.
+        pairs += scoreBody(m, 'text/csv', bodies[(calls + i) % bodies.length]!.toString('utf8'), accept, 'bench').pairs;
       }
       calls += 50;
       t = performance.now();
@@ -435,7 +435,7 @@ async function main(): Promise<void> {
     console.log(`single pair, server CPU per request: seclake ${cpuPerReq(ss).toFixed(1)} us vs bare ${cpuPerReq(bs).toFixed(1)} us ` +
       `(bare/seclake = ${(cpuPerReq(bs) / cpuPerReq(ss)).toFixed(2)}x: the throughput ratio to expect when the server, not the machine, is the limit)`);
   }
-  console.log(`in-process model cost (parse + scorePairs + format, no HTTP, this process): ${modelCost.singleUs.toFixed(1)} us per single-pair request, ` +
+  console.log(`in-process model cost (parse + predict + format, no HTTP, this process): ${modelCost.singleUs.toFixed(1)} us per single-pair request, ` +
     `${(modelCost.batchPairsPerSec / 1e6).toFixed(2)}M pairs/s on 1,000-pair batches`);
   console.log(`1,000-pair batches: ${(sb.reqPerSec * 1000 / 1e6).toFixed(2)}M pairs/s (target >= 1M); ` +
     `the bare server answered ${(bb.reqPerSec * 1000 / 1e6).toFixed(1)}M pairs/s worth of the same bodies (${(sb.reqPerSec / bb.reqPerSec).toFixed(2)}x)`);

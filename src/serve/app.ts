@@ -14,9 +14,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { HttpError, ParseError, errorMessage } from '../core/errors.js';
 import { collectBody, discardRest, type BodyAbortedError, BodyTooLargeError, type BodyTarget } from './body.js';
-import { negotiateAccept, parseJsonInstances, parseJsonLines, requestFormat, type AcceptChoice, type Pair, type RequestFormat, type ResponseFormat } from './formats.js';
+import { negotiateAccept, requestFormat, type AcceptChoice, type RequestFormat, type ResponseFormat } from './formats.js';
 import { ServeMetrics, type RouteLabel } from './metrics.js';
-import { isValidEndpointName, ENDPOINT_NAME_RE, type LoadedModel, type ModelRegistry, type ScoreResultLike, type ServableModel } from './registry.js';
+import { isValidEndpointName, ENDPOINT_NAME_RE, type LoadedModel, type ModelRegistry, type ServableModel } from './registry.js';
+import { scoreBody } from './score-body.js';
 import { verifySigV4 } from './sigv4.js';
 
 /** SageMaker's InvokeEndpoint body limit (6 MiB). */
@@ -24,17 +25,9 @@ export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
 /** The production variant name SDK-created endpoints use. */
 export const DEFAULT_VARIANT = 'AllTraffic';
 
-/** CSV parsing and response formatting, shared with `seclake score` (src/detectors/ipinsights/wire.ts). */
-export interface WireCodec<R extends ScoreResultLike = ScoreResultLike> {
-  parseCsvPairs(body: string, source: string): Pair[];
-  /** The model's notion of a valid IP address, used to name the bad JSON instance or line. */
-  isValidIp?(ip: string): boolean;
-  formatPredictions(results: R[], accept: ResponseFormat, verbose: boolean): string;
-}
-
 /**
  * Scores large bodies elsewhere (worker threads, see score-pool.ts). It parses, scores and formats like the
- * main thread, and rejects with a ParseError for a bad record.
+ * main thread (scoreBody), and rejects with a ParseError for a bad record.
  */
 export interface Offloader<M extends ServableModel> {
   /** Whether a body of this many bytes should be offloaded. */
@@ -48,12 +41,9 @@ export interface ServeLogger {
   error(msg: string): void;
 }
 
-/** The result type of a model's scorePairs. */
-export type ResultOf<M extends ServableModel> = ReturnType<M['scorePairs']>[number];
-
 export interface ServeAppOptions<M extends ServableModel> {
+  /** The served models, of any detector: each endpoint parses the shared request formats and replies in its own model's wire format. */
   registry: ModelRegistry<M>;
-  codec: WireCodec<ResultOf<M>>;
   /** Largest accepted request body in bytes (default 6 MiB, as SageMaker). */
   maxBodyBytes?: number;
   /** Bearer token required on /invocations, /execution-parameters, /metrics and mounted routes. /ping stays open. */
@@ -165,8 +155,6 @@ export class ServeApp<M extends ServableModel = ServableModel> {
   readonly maxBodyBytes: number;
   /** Set by the server while shutting down: replies say `Connection: close`. */
   draining = false;
-  private readonly codec: WireCodec<ResultOf<M>>;
-  private readonly isValidIp: ((ip: string) => boolean) | undefined;
   private readonly authToken: Buffer | undefined;
   private readonly accessKeys: ReadonlyMap<string, string> | undefined;
   private readonly maxSkewMs: number | undefined;
@@ -180,8 +168,6 @@ export class ServeApp<M extends ServableModel = ServableModel> {
 
   constructor(opts: ServeAppOptions<M>) {
     this.registry = opts.registry;
-    this.codec = opts.codec;
-    this.isValidIp = opts.codec.isValidIp?.bind(opts.codec);
     this.offload = opts.offload;
     this.metrics = opts.metrics ?? new ServeMetrics();
     this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -364,27 +350,13 @@ export class ServeApp<M extends ServableModel = ServableModel> {
 
   /** Parses, scores and formats; throws HttpError (the container's answer) for anything the container refuses. */
   private score(snap: LoadedModel<M>, fmt: RequestFormat, accept: AcceptChoice, body: Buffer): [string, ResponseFormat, number] {
-    const text = body.toString('utf8');
-    const source = REQUEST_SOURCE[fmt]!;
-    let pairs: Pair[];
     try {
-      pairs =
-        fmt === 'text/csv' ? this.codec.parseCsvPairs(text, source)
-          : fmt === 'application/json' ? parseJsonInstances(text, source, this.isValidIp)
-            : parseJsonLines(text, source, this.isValidIp);
+      const r = scoreBody(snap.model, fmt, body.toString('utf8'), accept, REQUEST_SOURCE[fmt]!);
+      return [r.body, accept.type, r.pairs];
     } catch (err) {
       if (err instanceof ParseError) throw new HttpError(400, 'ValidationError', err.message);
       throw err;
     }
-    if (pairs.length === 0) throw new HttpError(400, 'ValidationError', `${source}: no records (expected at least one entity, ip pair)`);
-    let results: ResultOf<M>[];
-    try {
-      results = snap.model.scorePairs(pairs, { verbose: accept.verbose }) as ResultOf<M>[];
-    } catch (err) {
-      if (err instanceof ParseError) throw new HttpError(400, 'ValidationError', err.message);
-      throw err;
-    }
-    return [this.codec.formatPredictions(results, accept.type, accept.verbose), accept.type, pairs.length];
   }
 
   private async runMounted(req: IncomingMessage, res: ServerResponse, requestId: string, t0: number, m: Mount, path: string): Promise<void> {

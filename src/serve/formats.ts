@@ -1,9 +1,10 @@
 /**
- * Content negotiation and the JSON request formats of the IP Insights inference API
- * (ipinsights.md §3.1–3.2). CSV parsing and response formatting live in src/detectors/ipinsights/wire.ts,
- * shared with `seclake score`; this file owns `application/json` and `application/jsonlines` request bodies.
+ * Content negotiation and the request formats of the endpoint for models of the pairs record kind (any detector):
+ * text/csv, application/json instances and application/jsonlines, as SageMaker IP Insights defined them
+ * (ipinsights.md §3.1–3.2). Response bodies are each model's own (its detector's wire format).
  */
 import { ParseError } from '../core/errors.js';
+import type { PairRecord } from '../detectors/types.js';
 
 export type RequestFormat = 'text/csv' | 'application/json' | 'application/jsonlines';
 export type ResponseFormat = 'application/json' | 'application/jsonlines';
@@ -11,10 +12,7 @@ export type ResponseFormat = 'application/json' | 'application/jsonlines';
 export const REQUEST_FORMATS: readonly RequestFormat[] = ['text/csv', 'application/json', 'application/jsonlines'];
 export const RESPONSE_FORMATS: readonly ResponseFormat[] = ['application/json', 'application/jsonlines'];
 
-export interface Pair {
-  entity: string;
-  ip: string;
-}
+export type Pair = PairRecord;
 
 export interface AcceptChoice {
   type: ResponseFormat;
@@ -80,33 +78,170 @@ function unquote(s: string): string {
   return s.length >= 2 && s.startsWith('"') && s.endsWith('"') ? s.slice(1, -1) : s;
 }
 
+/** Where each parsed record came from, for errors found after parsing (an address the model cannot score). */
+export interface ParsedPairs {
+  pairs: PairRecord[];
+  /** Per record: its 1-based line (text/csv, application/jsonlines) or its index in `instances` (application/json). */
+  where: number[];
+  /** The first malformed record, if any; `pairs` then holds the records before it. */
+  error?: ParseError;
+}
+
+/**
+ * Parses a request body of the pairs record kind, in any of the three request formats, without throwing: a
+ * malformed record stops parsing and is returned as `error`. Addresses are not checked here (the model decides what
+ * it can score; see scoreBody), only the shape of each record.
+ */
+export function parsePairs(fmt: RequestFormat, body: string, source: string): ParsedPairs {
+  const out: ParsedPairs = { pairs: [], where: [] };
+  if (fmt === 'text/csv') csvPairs(body, source, out);
+  else if (fmt === 'application/json') jsonInstances(body, source, out);
+  else jsonLines(body, source, out);
+  return out;
+}
+
+/** The location of record `i` of a parsed body, as a ParseError context (`field`: the CSV column at fault). */
+export function recordWhere(fmt: RequestFormat, parsed: ParsedPairs, i: number, source: string, field?: string): { file: string; line?: number; field?: string } {
+  const w = parsed.where[i]!;
+  if (fmt === 'application/json') return { file: source, field: `instances[${w}]` };
+  // A CSV error names the column; a JSON Lines error the line only (as the parsers above do).
+  return { file: source, line: w, ...(field !== undefined && fmt === 'text/csv' ? { field } : {}) };
+}
+
+function throwIfError(p: ParsedPairs): PairRecord[] {
+  if (p.error) throw p.error;
+  return p.pairs;
+}
+
+/**
+ * A headerless `entity,ip` CSV body (SageMaker's text/csv request). Whitespace around fields is trimmed, `\r\n`
+ * accepted, blank lines skipped. A bad line (quotes, column count, empty entity) throws a ParseError naming `source`
+ * and the 1-based line. Addresses are not checked.
+ */
+export function parseCsvPairs(body: string, source: string): PairRecord[] {
+  return throwIfError(parsePairs('text/csv', body, source));
+}
+
 /**
  * `{"instances": [...]}` where each instance is `{"features": [entity, ip]}` or
  * `{"data": {"features": {"values": [entity, ip]}}}`; the two shapes may be mixed (§3.1).
- * Throws ParseError naming the instance (and the line for a JSON syntax error). With `isValidIp`, IP
- * addresses are checked here too, so the error names the instance rather than a record number.
+ * Throws ParseError naming the instance (and the line for a JSON syntax error). Addresses are not checked.
  */
-export function parseJsonInstances(body: string, source: string, isValidIp?: (ip: string) => boolean): Pair[] {
+export function parseJsonInstances(body: string, source: string): PairRecord[] {
+  return throwIfError(parsePairs('application/json', body, source));
+}
+
+/** One instance object per line, in either shape; blank lines are skipped. Errors name the line (1-based). */
+export function parseJsonLines(body: string, source: string): PairRecord[] {
+  return throwIfError(parsePairs('application/jsonlines', body, source));
+}
+
+/** `invalid IP address "..."`, the message for an address a model cannot score. */
+export function invalidIpMessage(ip: string): string {
+  return `invalid IP address ${JSON.stringify(ip.length > 80 ? ip.slice(0, 80) + '…' : ip)}`;
+}
+
+/**
+ * Split one CSV line into fields (RFC 4180 quoting: "a,b" and "" inside quotes). Returns undefined
+ * when a quote is unbalanced.
+ */
+export function splitCsvLine(line: string): string[] | undefined {
+  if (line.indexOf('"') < 0) return line.split(',');
+  const out: string[] = [];
+  let i = 0;
+  const n = line.length;
+  while (true) {
+    // skip leading spaces before a quoted field
+    let j = i;
+    while (j < n && (line[j] === ' ' || line[j] === '\t')) j++;
+    if (j < n && line[j] === '"') {
+      let val = '';
+      j++;
+      while (true) {
+        const q = line.indexOf('"', j);
+        if (q < 0) return undefined;
+        val += line.slice(j, q);
+        if (line[q + 1] === '"') {
+          val += '"';
+          j = q + 2;
+          continue;
+        }
+        j = q + 1;
+        break;
+      }
+      while (j < n && (line[j] === ' ' || line[j] === '\t')) j++;
+      out.push(val);
+      if (j >= n) return out;
+      if (line[j] !== ',') return undefined;
+      i = j + 1;
+      continue;
+    }
+    const c = line.indexOf(',', i);
+    if (c < 0) {
+      out.push(line.slice(i));
+      return out;
+    }
+    out.push(line.slice(i, c));
+    i = c + 1;
+  }
+}
+
+function csvPairs(body: string, source: string, out: ParsedPairs): void {
+  const len = body.length;
+  let start = 0;
+  let lineNo = 0;
+  while (start < len) {
+    let end = body.indexOf('\n', start);
+    if (end < 0) end = len;
+    lineNo++;
+    let line = body.slice(start, end);
+    start = end + 1;
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    if (line.trim() === '') continue;
+    const fields = splitCsvLine(line);
+    if (fields === undefined) {
+      out.error = new ParseError('unbalanced quotes', { file: source, line: lineNo });
+      return;
+    }
+    if (fields.length !== 2) {
+      out.error = new ParseError(`expected 2 columns (entity, ip), got ${fields.length}`, { file: source, line: lineNo });
+      return;
+    }
+    const entity = fields[0]!.trim();
+    if (entity === '') {
+      out.error = new ParseError('empty entity', { file: source, line: lineNo, field: 'entity' });
+      return;
+    }
+    out.pairs.push({ entity, ip: fields[1]!.trim() });
+    out.where.push(lineNo);
+  }
+}
+
+function jsonInstances(body: string, source: string, out: ParsedPairs): void {
   let doc: unknown;
   try {
     doc = JSON.parse(body);
   } catch (err) {
-    throw jsonSyntaxError(err, body, source, undefined);
+    out.error = jsonSyntaxError(err, body, source, undefined);
+    return;
   }
   if (!isObject(doc) || !Array.isArray(doc.instances)) {
-    throw new ParseError('expected a JSON object {"instances": [...]}', { file: source, line: 1, field: 'instances' });
+    out.error = new ParseError('expected a JSON object {"instances": [...]}', { file: source, line: 1, field: 'instances' });
+    return;
   }
   const instances = doc.instances as unknown[];
-  const pairs: Pair[] = new Array(instances.length);
   for (let i = 0; i < instances.length; i++) {
-    pairs[i] = instancePair(instances[i], source, undefined, `instances[${i}]`, isValidIp);
+    const p = instancePair(instances[i], source, undefined, `instances[${i}]`);
+    if (p instanceof ParseError) {
+      out.error = p;
+      return;
+    }
+    out.pairs.push(p);
+    out.where.push(i);
   }
-  return pairs;
 }
 
-/** One instance object per line, in either shape; blank lines are skipped. Errors name the line (1-based). */
-export function parseJsonLines(body: string, source: string, isValidIp?: (ip: string) => boolean): Pair[] {
-  const pairs: Pair[] = [];
+function jsonLines(body: string, source: string, out: ParsedPairs): void {
   let start = 0;
   let line = 0;
   while (start <= body.length) {
@@ -121,17 +256,21 @@ export function parseJsonLines(body: string, source: string, isValidIp?: (ip: st
     try {
       doc = JSON.parse(text);
     } catch (err) {
-      throw jsonSyntaxError(err, text, source, line);
+      out.error = jsonSyntaxError(err, text, source, line);
+      return;
     }
-    pairs.push(instancePair(doc, source, line, undefined, isValidIp));
+    const p = instancePair(doc, source, line, undefined);
+    if (p instanceof ParseError) {
+      out.error = p;
+      return;
+    }
+    out.pairs.push(p);
+    out.where.push(line);
   }
-  return pairs;
 }
 
-function instancePair(inst: unknown, source: string, line: number | undefined, field: string | undefined, isValidIp: ((ip: string) => boolean) | undefined): Pair {
-  const fail = (msg: string): never => {
-    throw new ParseError(msg, { file: source, ...(line !== undefined ? { line } : {}), ...(field !== undefined ? { field } : {}) });
-  };
+function instancePair(inst: unknown, source: string, line: number | undefined, field: string | undefined): PairRecord | ParseError {
+  const fail = (msg: string): ParseError => new ParseError(msg, { file: source, ...(line !== undefined ? { line } : {}), ...(field !== undefined ? { field } : {}) });
   if (!isObject(inst)) return fail('expected an object {"features": [entity, ip]} or {"data": {"features": {"values": [entity, ip]}}}');
   let values: unknown;
   if ('features' in inst) {
@@ -151,12 +290,8 @@ function instancePair(inst: unknown, source: string, line: number | undefined, f
   else return fail(`entity must be a string, got ${describe(entity)}`);
   if (typeof ip !== 'string') return fail(`ip must be a string, got ${describe(ip)}`);
   const entityText = e.trim();
-  const ipText = ip.trim();
   if (entityText === '') return fail('entity is empty');
-  if (isValidIp !== undefined && !isValidIp(ipText)) {
-    return fail(`invalid IP address ${JSON.stringify(ipText.length > 80 ? ipText.slice(0, 80) + '…' : ipText)}`);
-  }
-  return { entity: entityText, ip: ipText };
+  return { entity: entityText, ip: ip.trim() };
 }
 
 function jsonSyntaxError(err: unknown, text: string, source: string, line: number | undefined): ParseError {

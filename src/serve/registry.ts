@@ -10,19 +10,19 @@ import { watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage } from '../core/errors.js';
-import type { Pair } from './formats.js';
+import type { BatchScores, PairRecord, Prediction, WireFormat } from '../detectors/types.js';
 
-export interface ScoreResultLike {
-  dot_product: number;
-  entity_embedding?: number[];
-  ip_embedding?: number[];
-  entity_known?: boolean;
-}
-
-/** What the server needs from a model (IpInsightsModel satisfies it). */
-export interface ServableModel<R extends ScoreResultLike = ScoreResultLike> {
+/**
+ * What the server needs from a model: every DetectorModel (any detector, loaded with loadModel) satisfies it. The
+ * reply is formatted with the model's own detector's wire format, so each endpoint speaks its detector's responses.
+ */
+export interface ServableModel {
   readonly path: string;
-  scorePairs(pairs: Pair[], opts?: { verbose?: boolean }): R[];
+  readonly detector: { readonly type: string; readonly wire: WireFormat };
+  /** The endpoint's predictions; throws ParseError naming the 1-based record it cannot score. */
+  predict(records: readonly PairRecord[], opts?: { verbose?: boolean; source?: string }): Prediction[];
+  /** Native scores, NaN for a record it cannot score (used to find the first bad record of a malformed body). */
+  scoreBatch(records: readonly PairRecord[]): BatchScores;
 }
 
 export type ModelLoader<M extends ServableModel> = (file: string) => Promise<M>;

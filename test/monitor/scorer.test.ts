@@ -47,7 +47,7 @@ describe('monitor batch scorers', () => {
     assert.equal(r.badIps, 1);
     assert.equal(r.pairs, 4);
     assert.equal(r.unflagged + r.candidates.length, 4);
-    for (const c of r.candidates) assert.notEqual(policy.kindOf(c.entity_known, c.dot_product, c.is_anomaly, ref), null);
+    for (const c of r.candidates) assert.notEqual(policy.kindOf(c.entity_known, c.native_score, c.is_anomaly, ref), null);
     const fresh = r.candidates.find((c) => c.entity === 'i-0neverseen000000');
     assert.ok(fresh && !fresh.entity_known, 'an unknown entity is a candidate (new entity)');
     assert.ok(r.candidates.every((c) => c.entity.trim() === c.entity && c.ip.trim() === c.ip), 'trimmed');

@@ -1,19 +1,40 @@
 /**
- * A tiny deterministic stand-in for IpInsightsModel plus a codec, for tests of the server layers that
- * do not depend on the real model (routing, errors, reload, auth). Real-model tests use the detector.
+ * A tiny deterministic stand-in for a detector's model (its own wire format, `dot_product`-shaped), for tests of the
+ * server layers that do not depend on a real model (routing, errors, reload, auth). Real-model tests use the
+ * detectors.
  */
 import { isIP } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { ParseError } from '../../src/core/errors.js';
-import type { WireCodec } from '../../src/serve/app.js';
-import type { Pair } from '../../src/serve/formats.js';
-import type { ScoreResultLike, ServableModel } from '../../src/serve/registry.js';
+import type { BatchScores, PairRecord, WireFormat } from '../../src/detectors/types.js';
+import type { ServableModel } from '../../src/serve/registry.js';
+
+export interface FakePrediction {
+  [key: string]: unknown;
+  dot_product: number;
+  entity_embedding?: number[];
+  ip_embedding?: number[];
+}
+
+export const fakeWire: WireFormat = {
+  formatPredictions(results, accept, verbose): string {
+    const one = (p: Record<string, unknown>): string => {
+      const r = p as FakePrediction;
+      return verbose
+        ? `{"dot_product": ${r.dot_product}, "entity_embedding": [${r.entity_embedding!.join(', ')}], "ip_embedding": [${r.ip_embedding!.join(', ')}]}`
+        : `{"dot_product": ${r.dot_product}}`;
+    };
+    if (accept === 'application/jsonlines') return results.map(one).join('\n') + '\n';
+    return `{"predictions": [${results.map(one).join(', ')}]}`;
+  },
+};
 
 export class FakeModel implements ServableModel {
+  readonly detector = { type: 'fake', wire: fakeWire };
   readonly path: string;
   /** Added to every score, so tests can tell model versions apart. */
   readonly bias: number;
-  /** scorePairs blocks (busy-waits) this long, to hold requests in flight. */
+  /** predict blocks (busy-waits) this long, to hold requests in flight. */
   delayMs = 0;
   constructor(path: string, bias: number) {
     this.path = path;
@@ -30,7 +51,7 @@ export class FakeModel implements ServableModel {
     return model;
   }
 
-  scorePairs(pairs: Pair[], opts: { verbose?: boolean } = {}): ScoreResultLike[] {
+  predict(pairs: readonly PairRecord[], opts: { verbose?: boolean; source?: string } = {}): FakePrediction[] {
     if (this.delayMs > 0) {
       const until = Date.now() + this.delayMs;
       while (Date.now() < until) {
@@ -38,7 +59,7 @@ export class FakeModel implements ServableModel {
       }
     }
     return pairs.map((p, i) => {
-      if (isIP(p.ip) === 0) throw new ParseError(`invalid IP address '${p.ip}'`, { file: 'pair', line: i + 1 });
+      if (isIP(p.ip) === 0) throw new ParseError(`invalid IP address '${p.ip}'`, { file: opts.source ?? 'request', line: i + 1, field: 'ip' });
       const e = vec(p.entity);
       const v = vec(p.ip);
       let dot = 0;
@@ -46,6 +67,14 @@ export class FakeModel implements ServableModel {
       dot += this.bias;
       return opts.verbose ? { dot_product: dot, entity_embedding: e, ip_embedding: v } : { dot_product: dot };
     });
+  }
+
+  scoreBatch(pairs: readonly PairRecord[]): BatchScores {
+    const native = new Float64Array(pairs.length);
+    pairs.forEach((p, i) => {
+      native[i] = isIP(p.ip) === 0 ? Number.NaN : this.predict([p])[0]!.dot_product;
+    });
+    return { native, known: new Uint8Array(pairs.length).fill(1) };
   }
 }
 
@@ -59,29 +88,3 @@ function vec(s: string): number[] {
   }
   return out;
 }
-
-export const fakeCodec: WireCodec = {
-  isValidIp: (ip) => isIP(ip) !== 0,
-  parseCsvPairs(body: string, source: string): Pair[] {
-    const out: Pair[] = [];
-    const lines = body.split('\n');
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i]!.replace(/\r$/, '');
-      if (line.trim() === '') continue;
-      const cols = line.split(',');
-      if (cols.length !== 2) throw new ParseError(`expected 2 columns (entity, ip), got ${cols.length}`, { file: source, line: i + 1 });
-      const ip = cols[1]!.trim();
-      if (isIP(ip) === 0) throw new ParseError(`invalid IP address '${ip}'`, { file: source, line: i + 1 });
-      out.push({ entity: cols[0]!.trim(), ip });
-    }
-    return out;
-  },
-  formatPredictions(results, accept, verbose): string {
-    const one = (r: ScoreResultLike): string =>
-      verbose
-        ? `{"dot_product": ${r.dot_product}, "entity_embedding": [${r.entity_embedding!.join(', ')}], "ip_embedding": [${r.ip_embedding!.join(', ')}]}`
-        : `{"dot_product": ${r.dot_product}}`;
-    if (accept === 'application/jsonlines') return results.map(one).join('\n') + '\n';
-    return `{"predictions": [${results.map(one).join(', ')}]}`;
-  },
-};

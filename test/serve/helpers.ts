@@ -6,7 +6,7 @@ import path from 'node:path';
 import { createServeApp, type ServeAppOptions } from '../../src/serve/app.js';
 import { ModelRegistry, type ModelRegistryOptions, type ServableModel } from '../../src/serve/registry.js';
 import { listen, type RunningServer } from '../../src/serve/server.js';
-import { FakeModel, fakeCodec } from './fake-model.js';
+import { FakeModel } from './fake-model.js';
 
 export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(path.join(tmpdir(), `seclake-serve-${prefix}-`));
@@ -15,7 +15,7 @@ export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
 
 export interface FakeServerOptions {
   models?: { name: string; bias: number }[];
-  app?: Partial<Omit<ServeAppOptions<FakeModel>, 'registry' | 'codec'>>;
+  app?: Partial<Omit<ServeAppOptions<FakeModel>, 'registry'>>;
   registry?: Partial<ModelRegistryOptions<FakeModel>>;
 }
 
@@ -37,7 +37,7 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
     return { name: m.name, path: file };
   });
   const registry = await ModelRegistry.create(specs, { loader: FakeModel.load, watch: false, ...opts.registry });
-  const app = createServeApp({ registry, codec: fakeCodec, ...opts.app });
+  const app = createServeApp({ registry, ...opts.app });
   const running = await listen(app, { port: 0, host: '127.0.0.1' });
   return {
     running,

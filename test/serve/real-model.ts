@@ -6,15 +6,15 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Rng } from '../../src/core/rng.js';
 import { loadPairsCsv } from '../../src/detectors/ipinsights/data.js';
-import type { IpInsightsModel } from '../../src/detectors/ipinsights/index.js';
+import type { DetectorModel } from '../../src/detectors/types.js';
 import { trainIpInsights } from '../../src/detectors/ipinsights/train.js';
 import type { ServeAppOptions } from '../../src/serve/app.js';
-import { startIpInsightsServer } from '../../src/serve/ipinsights.js';
 import type { RunningServer } from '../../src/serve/server.js';
+import { startServer as startModelServer } from '../../src/serve/start.js';
 import { tempDir } from './helpers.js';
 
 export interface TestServer {
-  running: RunningServer<IpInsightsModel>;
+  running: RunningServer<DetectorModel>;
   url: string;
   dir: string;
   modelPath: string;
@@ -48,7 +48,7 @@ export async function trainTinyModel(dir: string, name = 'tiny.model', seed = 1)
   return modelPath;
 }
 
-type AppExtras = Pick<ServeAppOptions<IpInsightsModel>, 'authToken' | 'accessKeys' | 'maxBodyBytes'>;
+type AppExtras = Pick<ServeAppOptions<DetectorModel>, 'authToken' | 'accessKeys' | 'maxBodyBytes'>;
 
 /** A real-model server on 127.0.0.1:0 serving a freshly trained model as endpoint `name`. */
 export async function startServer(opts: {
@@ -63,7 +63,7 @@ export async function startServer(opts: {
   const tmp = tempDir('real');
   try {
     const modelPath = opts.modelPath ?? (await trainTinyModel(tmp.dir));
-    const running = await startIpInsightsServer({
+    const running = await startModelServer({
       models: [{ name: opts.name, path: modelPath }],
       port: 0,
       host: '127.0.0.1',

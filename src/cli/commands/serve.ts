@@ -2,10 +2,10 @@ import { Command, Option } from 'commander';
 import { ConfigError, SeclakeError, errorMessage } from '../../core/errors.js';
 import { log } from '../../core/log.js';
 import { DEFAULT_MAX_BODY_BYTES } from '../../serve/app.js';
-import { startIpInsightsServer } from '../../serve/ipinsights.js';
 import { isValidEndpointName, type ModelSpec } from '../../serve/registry.js';
 import { DEFAULT_OFFLOAD_MIN_BYTES, defaultWorkerCount } from '../../serve/score-pool.js';
 import { handleSignals } from '../../serve/server.js';
+import { startServer } from '../../serve/start.js';
 import { mountDashboard } from '../../dashboard/index.js';
 
 interface ServeCliOptions {
@@ -25,7 +25,7 @@ interface ServeCliOptions {
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description('Serve IP Insights models over HTTP, compatible with SageMaker InvokeEndpoint (boto3, AWS CLI, AWS SDK)')
+    .description('Serve models of any detector (IP Insights, history) over HTTP, compatible with SageMaker InvokeEndpoint (boto3, AWS CLI, AWS SDK)')
     .addOption(new Option('--model <name=path...>', 'a model to serve as endpoint NAME (repeatable; the first is the default for /invocations)').makeOptionMandatory())
     .option('--port <n>', 'port to listen on (0 = any free port)', '8080')
     .option('--host <addr>', 'address to bind', '127.0.0.1')
@@ -48,7 +48,8 @@ Routes:
   GET  /ui/                            web dashboard (with --lake; with --auth-token open /ui/?token=TOKEN once)
 
 Requests: text/csv, application/json, application/jsonlines. Responses: application/json (default) or
-application/jsonlines; add "; verbose=True" to Accept for the embeddings.
+application/jsonlines, in each model's own format (IP Insights: dot_product; add "; verbose=True" to
+Accept for the embeddings).
 
 Replacing a model file (e.g. rename a new file into place) or sending SIGHUP reloads without dropping
 requests; a bad new file keeps the old model. SIGTERM/SIGINT finish in-flight requests and exit 0.
@@ -75,7 +76,7 @@ Examples:
 
       let running;
       try {
-        running = await startIpInsightsServer({
+        running = await startServer({
           models,
           port,
           host: o.host,
