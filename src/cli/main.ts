@@ -14,6 +14,7 @@ import { registerServe } from './commands/serve.js';
 import { registerCalibrate } from './commands/calibrate.js';
 import { registerFindings } from './commands/findings.js';
 import { registerMonitor } from './commands/monitor.js';
+import { registerModels } from './commands/models.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerFindings(program);
   registerMonitor(program);
+  registerModels(program);
   for (const cmd of program.commands) cmd.exitOverride();
   // Root options (--version, --help) only before the subcommand, so a subcommand's own subcommands (`demo generate
   // --json`) get their options. Set after the commands exist: commands created later would inherit it, and
