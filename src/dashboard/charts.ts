@@ -123,17 +123,25 @@ export function lineChartSvg(series: readonly Series[], opts: { title: string; x
 
 /**
  * Density of the normal scores as stored by calibration (1001 quantiles: each gap between neighbours holds 0.1% of
- * the normal pairs), with the threshold line and, when given, the scores of this model's findings as ticks.
+ * the normal pairs), with the threshold line, the flagged side shaded (below the threshold for a native score where
+ * lower is anomalous, such as dot_product; above it for `higher_is_anomalous`), and, when given, the scores of this
+ * model's findings as ticks.
  */
 export function scoreHistogramSvg(opts: {
   quantiles: readonly number[];
   threshold: number;
   marks?: { value: number; label: string }[];
   findings?: readonly number[];
+  /** The native score's name (default dot_product) and which side of the threshold is flagged (default lower). */
+  scoreName?: string;
+  direction?: 'lower_is_anomalous' | 'higher_is_anomalous';
+  /** Legend of the normal density (default "normal pairs (calibration)"). */
+  normalLabel?: string;
   width?: number;
   height?: number;
 }): string {
   const width = opts.width ?? 760;
+  const higher = opts.direction === 'higher_is_anomalous';
   const height = opts.height ?? 300;
   const q = opts.quantiles;
   const title = 'Score histogram: normal traffic (calibration) and the threshold';
@@ -142,8 +150,9 @@ export function scoreHistogramSvg(opts: {
   const k = q.length;
   // Plot the central 99.6%, the threshold and the findings' scores; the normal tails beyond are not drawn.
   const fmin = (opts.findings ?? []).reduce((m, f) => (Number.isFinite(f) && f < m ? f : m), Infinity);
-  const lo0 = Math.min(q[Math.round(0.002 * (k - 1))]!, opts.threshold, fmin);
-  const hi0 = Math.max(q[Math.round(0.998 * (k - 1))]!, opts.threshold);
+  const fmax = (opts.findings ?? []).reduce((m, f) => (Number.isFinite(f) && f > m ? f : m), -Infinity);
+  const lo0 = Math.min(q[Math.round(0.002 * (k - 1))]!, opts.threshold, higher ? Infinity : fmin);
+  const hi0 = Math.max(q[Math.round(0.998 * (k - 1))]!, opts.threshold, higher ? fmax : -Infinity);
   const span = hi0 > lo0 ? hi0 - lo0 : 1;
   const lo = lo0 - span * 0.04;
   const hi = hi0 + span * 0.04;
@@ -177,10 +186,13 @@ export function scoreHistogramSvg(opts: {
     if (t < lo || t > hi) continue;
     s += label(x(t), box.top + box.height + 16, fmtNum(t), { anchor: 'middle' });
   }
-  s += label(box.left + box.width / 2, height - 8, 'dot_product (lower = more anomalous)', { anchor: 'middle', size: 11.5 });
-  // Flagged region.
+  s += label(box.left + box.width / 2, height - 8, `${opts.scoreName ?? 'dot_product'} (${higher ? 'higher' : 'lower'} = more anomalous)`, { anchor: 'middle', size: 11.5 });
+  // Flagged region: left of the threshold when lower scores are anomalous, right of it otherwise.
   const tx = x(opts.threshold);
-  s += `<rect x="${box.left}" y="${box.top}" width="${r2(Math.max(0, tx - box.left))}" height="${box.height}" fill="${COLORS.vermillion}" fill-opacity="0.06"/>`;
+  const right = box.left + box.width;
+  s += higher
+    ? `<rect class="flagged" x="${r2(Math.min(right, tx))}" y="${box.top}" width="${r2(Math.max(0, right - tx))}" height="${box.height}" fill="${COLORS.vermillion}" fill-opacity="0.06"/>`
+    : `<rect class="flagged" x="${box.left}" y="${box.top}" width="${r2(Math.max(0, tx - box.left))}" height="${box.height}" fill="${COLORS.vermillion}" fill-opacity="0.06"/>`;
   const pts: [number, number][] = [[x(lo), y(0)]];
   density.forEach((d, i) => {
     pts.push([x(lo + i * w), y(d)], [x(lo + (i + 1) * w), y(d)]);
@@ -209,15 +221,20 @@ export function scoreHistogramSvg(opts: {
     s += `<line class="finding-tick" x1="${r2(fx)}" x2="${r2(fx)}" y1="${box.top + box.height - 22}" y2="${box.top + box.height}" stroke="${COLORS.vermillion}" stroke-width="2"/>`;
   }
   s += `<line class="threshold" x1="${r2(tx)}" x2="${r2(tx)}" y1="${box.top}" y2="${box.top + box.height}" stroke="${COLORS.black}" stroke-width="2" stroke-dasharray="7 4"/>`;
-  // The label goes left of the line when it fits there, else right of it (the arrow always points at the flagged side).
+  // The label goes on the flagged side of the line when it fits there, else on the other (the arrow always points at
+  // the flagged side).
   const tl = `threshold ${fmtNum(opts.threshold)}`;
-  if (tx - box.left > textWidth(`◀ flagged · ${tl}`, 11) + 10) s += label(tx - 5, box.top + 14, `◀ flagged · ${tl}`, { anchor: 'end', size: 11, weight: 'bold', color: COLORS.text });
-  else s += label(tx + 5, box.top + 14, `${tl} (◀ flagged)`, { anchor: 'start', size: 11, weight: 'bold', color: COLORS.text });
+  if (!higher) {
+    if (tx - box.left > textWidth(`◀ flagged · ${tl}`, 11) + 10) s += label(tx - 5, box.top + 14, `◀ flagged · ${tl}`, { anchor: 'end', size: 11, weight: 'bold', color: COLORS.text });
+    else s += label(tx + 5, box.top + 14, `${tl} (◀ flagged)`, { anchor: 'start', size: 11, weight: 'bold', color: COLORS.text });
+  } else if (right - tx > textWidth(`${tl} · flagged ▶`, 11) + 10) s += label(tx + 5, box.top + 14, `${tl} · flagged ▶`, { anchor: 'start', size: 11, weight: 'bold', color: COLORS.text });
+  else s += label(tx - 5, box.top + 14, `(flagged ▶) ${tl}`, { anchor: 'end', size: 11, weight: 'bold', color: COLORS.text });
   // Legend above the plot.
   let lx = box.left;
   s += `<rect x="${lx}" y="14" width="18" height="11" fill="${COLORS.blue}" fill-opacity="0.3" stroke="${COLORS.blue}"/>`;
-  s += label(lx + 24, 24, 'normal pairs (calibration)', { size: 11.5, color: COLORS.text });
-  lx += 24 + textWidth('normal pairs (calibration)', 11.5) + 24;
+  const normalLabel = opts.normalLabel ?? 'normal pairs (calibration)';
+  s += label(lx + 24, 24, normalLabel, { size: 11.5, color: COLORS.text });
+  lx += 24 + textWidth(normalLabel, 11.5) + 24;
   s += `<line x1="${lx}" x2="${lx + 20}" y1="19" y2="19" stroke="${COLORS.black}" stroke-width="2" stroke-dasharray="7 4"/>`;
   s += label(lx + 26, 24, 'threshold', { size: 11.5, color: COLORS.text });
   lx += 26 + textWidth('threshold', 11.5) + 24;

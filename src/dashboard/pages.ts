@@ -4,6 +4,7 @@
  */
 import { fmtNum } from '../calibrate/svg.js';
 import type { Calibration } from '../detectors/calibration.js';
+import type { ScoreInfo } from '../detectors/types.js';
 import { barChartSvg, lineChartSvg, scoreHistogramSvg } from './charts.js';
 import type { FindingFilter, FindingSummary, SourceEvent } from './findings.js';
 import {
@@ -24,7 +25,19 @@ import {
 } from './html.js';
 import type { LabelRecord } from './labels.js';
 import type { LakeSummary } from './lake-summary.js';
-import type { ModelInfo } from './models.js';
+import {
+  calibrationRuleText,
+  detectorText,
+  directionWords,
+  epochHistory,
+  flagRule,
+  isLegacyHeader,
+  normalQuantile,
+  scoreInfoOf,
+  trainingFacts,
+  type EpochRow,
+  type ModelInfo,
+} from './models.js';
 import { DEFAULT_ROW_LIMIT, MAX_ROW_LIMIT } from './query.js';
 
 const MAX_PARTITION_ROWS = 300;
@@ -125,16 +138,20 @@ export function lakePage(ctx: PageContext, s: LakeSummary, findings: number): st
 
 // ---- Models -------------------------------------------------------------------------------------------------
 
-function calibrationBlock(cal: Calibration, findingScores: number[]): string {
-  const at = (p: number): number => cal.normal_quantiles[Math.round(p * (cal.normal_quantiles.length - 1))]!;
+function calibrationBlock(cal: Calibration, score: ScoreInfo, records: string, findingScores: number[]): string {
+  const at = (p: number): number => normalQuantile(cal, p);
   const marks = cal.thresholds_at_fpr
     .filter((t) => Math.abs(t.threshold - cal.threshold) > 1e-12)
     .map((t) => ({ value: t.threshold, label: `FPR ${fmtPct(t.target_fpr, 1)}` }));
-  const hist = scoreHistogramSvg({ quantiles: cal.normal_quantiles, threshold: cal.threshold, marks, findings: findingScores });
-  const rule =
-    cal.rule.kind === 'max_fpr' ? `false-positive rate at most ${fmtPct(cal.rule.max_fpr, 2)}`
-      : cal.rule.kind === 'min_precision' ? `precision at least ${fmtPct(cal.rule.min_precision, 1)}${cal.rule.ratio ? ` at ${cal.rule.ratio}:1 normal:abnormal` : ''}`
-        : 'threshold given by hand';
+  const hist = scoreHistogramSvg({
+    quantiles: cal.normal_quantiles,
+    threshold: cal.threshold,
+    marks,
+    findings: findingScores,
+    scoreName: score.name,
+    direction: score.direction,
+    normalLabel: `normal ${records} (calibration)`,
+  });
   const budgets = table(
     cal.thresholds_at_fpr,
     [
@@ -149,10 +166,11 @@ function calibrationBlock(cal: Calibration, findingScores: number[]): string {
   const kv = kvTable([
     ['AUC (ROC)', `<strong>${esc(fmt(cal.auc, 4))}</strong>`],
     ['Average precision', esc(fmt(cal.average_precision, 4))],
-    ['Threshold', `<strong>${esc(fmt(cal.threshold, 5))}</strong> (flag when dot_product &lt; threshold)`],
-    ['Chosen by', esc(rule)],
+    ['Score', `<span class="mono">${esc(score.name)}</span> (${esc(directionWords(score.direction))})`],
+    ['Threshold', `<strong>${esc(fmt(cal.threshold, 5))}</strong> <span class="flag-rule">(${esc(flagRule(score))})</span>`],
+    ['Chosen by', esc(calibrationRuleText(cal))],
     ['At the threshold', esc(`FPR ${fmtPct(cal.fpr, 2)} · recall ${fmtPct(cal.recall, 1)} · precision ${fmtPct(cal.precision, 1)}`)],
-    ['Calibration set', esc(`${fmtInt(cal.n_normal)} normal pairs, ${fmtInt(cal.n_abnormal)} abnormal (${cal.abnormal_source})`)],
+    ['Calibration set', esc(`${fmtInt(cal.n_normal)} normal ${records}, ${fmtInt(cal.n_abnormal)} abnormal (${cal.abnormal_source})`)],
     ['Normal score percentiles', esc(`p1 ${fmtNum(at(0.01))} · p5 ${fmtNum(at(0.05))} · p25 ${fmtNum(at(0.25))} · p50 ${fmtNum(at(0.5))} · p75 ${fmtNum(at(0.75))} · p99 ${fmtNum(at(0.99))}`)],
     ['Analyst feedback', esc(cal.feedback ? `${cal.feedback.false_positives} false positives, ${cal.feedback.true_positives} true positives folded in` : 'none')],
     ['Calibrated at', esc(fmtTime(cal.created_at))],
@@ -160,50 +178,68 @@ function calibrationBlock(cal: Calibration, findingScores: number[]): string {
   return `<h3>Calibration</h3><div class="row2"><div>${kv}<h3>Thresholds at false-positive budgets</h3>${budgets}</div><div>${hist}</div></div>`;
 }
 
+/** The training curve from `training.epoch_history` (loss, and accuracy / validation AUC when recorded). */
+function trainingCurve(hist: readonly EpochRow[]): string {
+  const acc = hist.filter((e) => typeof e.accuracy === 'number');
+  const auc = hist.filter((e) => typeof e.validation_auc === 'number');
+  return lineChartSvg(
+    [
+      { name: 'loss (cross-entropy)', color: '#0072B2', points: hist.map((e) => [e.epoch + 1, e.loss]) },
+      ...(acc.length > 0 ? [{ name: 'accuracy', color: '#009E73', dash: true, points: acc.map((e) => [e.epoch + 1, e.accuracy!] as [number, number]) }] : []),
+      ...(auc.length > 0 ? [{ name: 'validation AUC', color: '#D55E00', points: auc.map((e) => [e.epoch + 1, e.validation_auc!] as [number, number]) }] : []),
+    ],
+    { title: 'Training curve', xLabel: 'epoch', yMin: 0, yMax: Math.max(1, ...hist.map((e) => e.loss)) },
+  );
+}
+
 function modelBlock(base: string, m: ModelInfo, findingScores: number[]): string {
   const findingsLink = m.version ? ` · <a href="${esc(base)}/findings?model=${esc(encodeURIComponent(m.version))}">findings of this version</a>` : '';
-  const title = `<h2>${esc(m.name)} <span class="pill">${esc(m.version ?? '?')}</span></h2><p class="note"><span class="mono">${esc(m.path)}</span>${m.bytes !== undefined ? ` · ${esc(fmtBytes(m.bytes))}` : ''}${findingsLink}</p>`;
-  if (m.error || !m.header) return `<section class="card model" data-model="${esc(m.name)}">${title}<div class="error">${esc(m.error ?? 'unreadable')}</div></section>`;
-  const hp = m.header.hyperparameters as unknown as Record<string, unknown>;
-  const hpTable = kvTable(Object.entries(hp).map(([k, v]) => [k, esc(typeof v === 'object' ? toJson(v, 0) : String(v))]));
-  const t = m.header.training as Record<string, unknown>;
-  const n = (k: string): number | null => (typeof t[k] === 'number' ? (t[k] as number) : null);
-  const detector = m.header.detector;
-  const rd = m.header.record_definition;
+  const h = m.header;
+  const detectorPill = h ? ` <span class="pill detector" title="detector">${esc(m.detector?.title ?? h.detector.type)}</span>` : '';
+  const title = `<h2>${esc(m.name)}${detectorPill} <span class="pill">${esc(m.version ?? '?')}</span></h2><p class="note"><span class="mono">${esc(m.path)}</span>${m.bytes !== undefined ? ` · ${esc(fmtBytes(m.bytes))}` : ''}${findingsLink}</p>`;
+  if (m.error || !h) return `<section class="card model" data-model="${esc(m.name)}">${title}<div class="error">${esc(m.error ?? 'unreadable')}</div></section>`;
+  const d = m.detector;
+  const score = m.score ?? scoreInfoOf(h, m.calibration, d);
+  const defaults = new Map((d?.hyperparameters ?? []).map((x) => [x.name, x.default]));
+  const hpTable = kvTable(
+    Object.entries((h.hyperparameters ?? {}) as Record<string, unknown>).map(([k, v]) => {
+      const def = defaults.get(k);
+      const differs = def !== undefined && (typeof v === 'object' || String(def) !== String(v));
+      return [k, esc(typeof v === 'object' ? toJson(v, 0) : String(v)) + (differs ? ` <span class="note">(default ${esc(String(def))})</span>` : '')];
+    }),
+  );
+  const t = (h.training ?? {}) as Record<string, unknown>;
+  const rd = h.record_definition;
+  const records = rd?.kind ?? d?.records ?? 'records';
   const rows: [string, string][] = [
-    ['Detector', esc(`${detector.type} (version ${detector.version})`)],
-    ['Record definition', rd ? `<span class="mono">${esc(rd.name)}</span>` : esc('– (not recorded)')],
-    ['Trained at', esc(fmtTime(String(t.trained_at ?? '')))],
-    ['Training rows', esc(`${fmtInt(n('rows'))}${n('bad_rows') !== null ? ` (${fmtInt(n('bad_rows'))} malformed skipped${n('ipv6_rows') !== null ? `, ${fmtInt(n('ipv6_rows'))} IPv6` : ''})` : ''}`)],
-    ['Distinct entities', esc(fmtInt(n('distinct_entities')))],
+    ['Detector', `${esc(detectorText(h, d))}${d ? ` <span class="note">${esc(d.description)}</span>` : ''}`],
+    ['Native score', `<span class="mono">${esc(score.name)}</span> (${esc(directionWords(score.direction))})`],
+    [
+      'Record definition',
+      rd
+        ? `<span class="mono">${esc(rd.name)}</span> (${esc(rd.kind)})${rd.sql ? `<details class="record-sql"><summary>SQL</summary><pre class="json">${esc(rd.sql)}</pre></details>` : ''}`
+        : esc('– (not recorded)'),
+    ],
   ];
-  const range = t.data_time_range as { start: string; end: string } | null | undefined;
-  rows.push(['Data time range', esc(range ? `${fmtTime(range.start)} → ${fmtTime(range.end)}` : '–')]);
-  rows.push(['Source', `<span class="mono">${esc(String(t.source ?? ''))}</span>`]);
-  if (n('epochs') !== null) rows.push(['Epochs', esc(String(n('epochs')))]);
-  if (n('final_loss') !== null) rows.push(['Final loss / accuracy', esc(`${fmt(n('final_loss'))} / ${fmtPct(n('final_accuracy'), 1)}`)]);
-  if ('validation_auc' in t) rows.push(['Validation AUC', esc(n('validation_auc') === null ? '– (no validation set)' : fmt(n('validation_auc'), 4))]);
-  rows.push(['Time', esc(`${fmt(n('training_seconds'), 3)} s${n('records_per_second') !== null ? `, ${fmtInt(n('records_per_second'))} records/s` : ''}${n('threads') !== null ? ` on ${n('threads')} thread(s)` : ''}`)]);
+  if (isLegacyHeader(h)) rows.push(['File format', esc(`SECLAKE-IPI format ${h.format_version}: written before the detector platform, read as ${h.detector.type} v${h.detector.version}`)]);
+  const facts = trainingFacts(t);
+  for (const f of facts.known) rows.push([f.label, f.mono ? `<span class="mono">${esc(f.text)}</span>` : esc(f.text)]);
+  for (const f of facts.other) rows.push([f.label, `<span class="mono">${esc(f.text)}</span>`]);
   const trainKv = kvTable(rows);
-  type EpochRow = { epoch: number; loss: number; accuracy: number; validation_auc: number | null };
-  const hist = Array.isArray(t.epoch_history) ? (t.epoch_history as EpochRow[]) : [];
-  const curve =
+  const hist = epochHistory(t);
+  const noCurve = 'epochs' in t ? '<p class="note">This model file has no per-epoch history (trained before it was recorded): no training curve; the final values are listed above.</p>' : '';
+  const training =
     hist.length > 0
-      ? lineChartSvg(
-        [
-          { name: 'loss (cross-entropy)', color: '#0072B2', points: hist.map((e) => [e.epoch + 1, e.loss]) },
-          { name: 'accuracy', color: '#009E73', dash: true, points: hist.map((e) => [e.epoch + 1, e.accuracy]) },
-          ...(hist.some((e) => e.validation_auc !== null) ? [{ name: 'validation AUC', color: '#D55E00', points: hist.filter((e) => e.validation_auc !== null).map((e) => [e.epoch + 1, e.validation_auc!] as [number, number]) }] : []),
-        ],
-        { title: 'Training curve', xLabel: 'epoch', yMin: 0, yMax: Math.max(1, ...hist.map((e) => e.loss)) },
-      )
-      : '<p class="note">This model file has no per-epoch history (trained before it was recorded); the final loss and accuracy are listed on the left.</p>';
+      ? `<div class="row2"><div><h3>Training</h3>${trainKv}</div><div><h3>Training curve</h3>${trainingCurve(hist)}</div></div>`
+      : `<div class="training"><h3>Training</h3>${trainKv}${noCurve}</div>`;
+  const unknown = d ? '' : `<p class="warn">This seclake has no detector <code>${esc(h.detector.type)}</code>: the model cannot be scored or calibrated here.</p>`;
   const cal = m.calibration
-    ? calibrationBlock(m.calibration, findingScores)
+    ? calibrationBlock(m.calibration, score, records, findingScores)
     : '<h3>Calibration</h3><p class="warn">Not calibrated: no threshold or percentiles yet. Run <code>seclake calibrate --model ' + esc(m.path) + ' --lake …</code>; until then findings use the uncalibrated default threshold.</p>';
   return (
-    `<section class="card model" data-model="${esc(m.name)}">${title}` +
-    `<div class="row2"><div><h3>Training</h3>${trainKv}</div><div><h3>Training curve</h3>${curve}</div></div>` +
+    `<section class="card model" data-model="${esc(m.name)}" data-detector="${esc(h.detector.type)}">${title}` +
+    unknown +
+    training +
     cal +
     `<details><summary>Hyperparameters</summary>${hpTable}</details>` +
     '</section>'
