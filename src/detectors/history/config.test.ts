@@ -6,10 +6,10 @@ import { history } from './index.js';
 
 describe('history hyperparameters', () => {
   it('has defaults for every key', () => {
-    assert.deepEqual(parseHyperparameters({}), { max_addresses_per_entity: 1024, max_population_addresses: 1048576, count_half: 10, count_weight: 1 });
+    assert.deepEqual(parseHyperparameters({}), { max_addresses_per_entity: 4096, max_population_addresses: 1048576, count_half: 10, count_weight: 1 });
     assert.deepEqual(
       history.hyperparameters.map((h) => [h.name, h.default]),
-      [['max_addresses_per_entity', 1024], ['max_population_addresses', 1048576], ['count_half', 10], ['count_weight', 1]],
+      [['max_addresses_per_entity', 4096], ['max_population_addresses', 1048576], ['count_half', 10], ['count_weight', 1]],
     );
     for (const h of history.hyperparameters) assert.ok(h.description.length > 20, h.name);
   });

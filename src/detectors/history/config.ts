@@ -30,10 +30,11 @@ function num(kind: NumKind, min: number, max: number, def: number, description: 
 
 export const hyperparametersSchema = z
   .object({
-    max_addresses_per_entity: num('int', 1, 1 << 24, 1024,
-      'Distinct training addresses stored per entity. Beyond it the most used are kept (ties: lower address first) and a ' +
-        'dropped address\'s count moves to the kept address sharing the longest prefix with it, so counts under any prefix ' +
-        'that holds a kept address stay exact. 20 bytes per stored address.'),
+    max_addresses_per_entity: num('int', 1, 1 << 24, 4096,
+      'Distinct training addresses stored per entity. Beyond it the most used are kept (equally used ones evenly spread ' +
+        'over the sorted addresses; the most used of each family always) and a dropped address\'s rows are credited to the kept address of its ' +
+        'family sharing the longest prefix with it, so no row is lost and the count under a matched prefix is never below ' +
+        'the true one. 20 bytes per stored address.'),
     max_population_addresses: num('int', 1, 1 << 28, 1 << 20,
       'Distinct addresses stored for the population (all entities together), which entities never seen in training are ' +
         'scored against; capped like max_addresses_per_entity. 20 bytes per stored address.'),

@@ -180,6 +180,13 @@ function sortUnique6(w: Uint32Array, n: number, out: Uint32Array, counts: Uint32
   return d;
 }
 
+/** The low `bits` bits of i in reverse order. */
+function reverseBits(i: number, bits: number): number {
+  let r = 0;
+  for (let b = 0; b < bits; b++) r = (r << 1) | ((i >>> b) & 1);
+  return r >>> 0;
+}
+
 /** Longest common prefix of two IPv6 addresses stored 4 words each. */
 function lcp6(w: Uint32Array, x: number, y: number): number {
   let len = 0;
@@ -193,10 +200,13 @@ function lcp6(w: Uint32Array, x: number, y: number): number {
 
 /**
  * Write one owner's distinct addresses (IPv4 values v4[0..d4) and IPv6 words v6[0..d6) with their counts, both
- * sorted) to the store, keeping at most `cap`: the most used (ties: IPv4 first, lower address first), always
- * including the most used address of each family present when cap allows. A dropped address's count goes to the
- * kept address of its family sharing the longest prefix with it (one of its two kept neighbours in sorted order),
- * so the rows under any prefix holding a kept address are exact. Returns the stored IPv4 count and total.
+ * sorted) to the store, keeping at most `cap`: the most used (ties: spread evenly over the sorted order), always
+ * including the most used address of each family present when cap allows. A dropped address's rows are credited to
+ * the kept address of its family sharing the longest prefix with it (one of its two kept neighbours in sorted order:
+ * no tie is possible between them). So every row stays counted, and the rows credited under a prefix holding a kept
+ * address are at least the true rows under it (a dropped address under the prefix always has a kept neighbour under
+ * it); they can be more, when a dropped address outside the prefix has its nearest kept address inside. Returns the
+ * stored IPv4 count and total.
  */
 function writeOwner(
   out: StoreWriter,
@@ -228,9 +238,14 @@ function writeOwner(
       kept++;
     }
   }
+  // Ties in count are broken in bit-reversed order of position (0, 1/2, 1/4, 3/4, ...), so equally used addresses
+  // are kept evenly spread over the entity's sorted range rather than from its low end.
+  const bits = Math.max(1, 32 - Math.clz32(d - 1));
+  const spread = new Uint32Array(d);
+  for (let i = 0; i < d; i++) spread[i] = reverseBits(i, bits);
   const order = new Uint32Array(d);
   for (let i = 0; i < d; i++) order[i] = i;
-  order.sort((x, y) => count(y) - count(x) || x - y);
+  order.sort((x, y) => count(y) - count(x) || spread[x]! - spread[y]!);
   for (let t = 0; t < d && kept < cap; t++) {
     const i = order[t]!;
     if (!keep[i]) {
