@@ -189,6 +189,8 @@ export interface HistogramInput {
   height?: number;
   /** Force the number of bins (default: Freedman–Diaconis, 30…120). */
   bins?: number;
+  /** What the scores are (default dot_product): lower = more anomalous. */
+  scoreName?: string;
 }
 
 function sorted(xs: ArrayLike<number>): Float64Array {
@@ -278,7 +280,7 @@ export function histogramSvg(input: HistogramInput): string {
   let s = svgOpen(width, height, title) + titleBlock(width, title, input.subtitle);
   s += axes(
     box,
-    { scale: x, ticks: niceTicks(bins.lo, hiX, 9), label: 'dot_product (model score; lower = more anomalous)' },
+    { scale: x, ticks: niceTicks(bins.lo, hiX, 9), label: `${input.scoreName ?? 'dot_product'} (model score; lower = more anomalous)` },
     { scale: y, ticks: yTicks, label: 'Density' },
   );
   s += `<defs><clipPath id="hist-clip"><rect x="${box.left}" y="${box.top}" width="${box.width}" height="${box.height}"/></clipPath></defs>`;
@@ -331,6 +333,8 @@ export interface RocInput {
   subtitle?: string;
   width?: number;
   height?: number;
+  /** What the scores are (default dot_product): lower = more anomalous. */
+  scoreName?: string;
 }
 
 function curvePoints(curve: Curve, x: Scale, y: Scale): [number, number][] {
@@ -395,7 +399,7 @@ export function rocSvg(input: RocInput): string {
     const budgets = input.targets.map((t) => `FPR ≤ ${logPct(t.target)}: recall ${fmtPct(t.point.recall)} (threshold ${fmtNum(t.point.threshold)})`);
     s += text(width / 2, height - 32, `Hollow markers: ${budgets.join(' · ')}`, { size: 12, anchor: 'middle', color: COLORS.axis });
   }
-  s += text(width / 2, height - 12, `${input.curve.nNormal.toLocaleString('en-US')} normal and ${input.curve.nAbnormal.toLocaleString('en-US')} abnormal pairs; a pair is flagged when dot_product < threshold`, {
+  s += text(width / 2, height - 12, `${input.curve.nNormal.toLocaleString('en-US')} normal and ${input.curve.nAbnormal.toLocaleString('en-US')} abnormal pairs; a pair is flagged when ${input.scoreName ?? 'dot_product'} < threshold`, {
     size: 11,
     anchor: 'middle',
     color: COLORS.muted,

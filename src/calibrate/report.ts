@@ -33,7 +33,12 @@ export interface ReportInput {
   normal: InputSummary;
   abnormal: InputSummary & { kind: string; description: string };
   evaluation: Evaluation;
-  /** Raw dot_product scores used (for the histogram). */
+  /**
+   * The score calibrated on, lower = more anomalous (default dot_product): the detector's native score, or its
+   * negation ("−name") for detectors whose anomalies score high.
+   */
+  scoreName?: string;
+  /** Raw scores used (for the histogram). */
   normalScores: ArrayLike<number>;
   abnormalScores: ArrayLike<number>;
   /** `unresolved`: labels naming only a finding uid; `unseen`: labels whose entity the model never saw (not used). */
@@ -82,7 +87,7 @@ export function reportJson(r: ReportInput): ReportJson {
     stored: r.stored,
     rule: ev.calibration.rule,
     threshold: ev.chosen.threshold,
-    flag_when: `dot_product < ${ev.chosen.threshold}`,
+    flag_when: `${r.scoreName ?? 'dot_product'} < ${ev.chosen.threshold}`,
     fpr: finiteOrNull(ev.chosen.fpr),
     recall: finiteOrNull(ev.chosen.recall),
     precision: finiteOrNull(ev.chosen.precision),
@@ -135,6 +140,7 @@ export function chartsFor(r: ReportInput): { histogram: string; roc: string; pr:
   const sub = `${r.modelName} · normal: ${r.normal.source} · abnormal: ${r.abnormal.description}`;
   const thr = ev.chosen.threshold;
   const histogram = histogramSvg({
+    ...(r.scoreName ? { scoreName: r.scoreName } : {}),
     normal: r.normalScores,
     abnormal: r.abnormalScores,
     normalLabel: `Normal pairs (n=${r.normal.used.toLocaleString('en-US')})`,
@@ -146,7 +152,7 @@ export function chartsFor(r: ReportInput): { histogram: string; roc: string; pr:
     marks: ev.targets.map((t) => ({ value: t.point.threshold, label: `FPR ${fmtPct(t.target, 1)}` })),
     subtitle: sub,
   });
-  const roc = rocSvg({ curve: ev.curve, auc: ev.auc, chosen: ev.chosen, targets: ev.targets, subtitle: sub });
+  const roc = rocSvg({ curve: ev.curve, auc: ev.auc, chosen: ev.chosen, targets: ev.targets, subtitle: sub, ...(r.scoreName ? { scoreName: r.scoreName } : {}) });
   const pr = prSvg({
     curve: ev.curve,
     mixes: [undefined, 10, 100, 1000],
@@ -185,6 +191,7 @@ function kpi(value: string, label: string): string {
 }
 
 export function reportHtml(r: ReportInput, charts = chartsFor(r)): string {
+  const sn = r.scoreName ?? 'dot_product';
   const ev = r.evaluation;
   const c = ev.chosen;
   const j = reportJson(r);
@@ -193,11 +200,11 @@ export function reportHtml(r: ReportInput, charts = chartsFor(r)): string {
   h.push(`<h1>Threshold calibration</h1><p class="sub">Model <code>${esc(r.modelName)}</code> · ${esc(ev.calibration.created_at)}${r.seed !== undefined ? ` · seed ${r.seed}` : ''} · ${r.stored ? 'stored in the model file' : '<span class="warn">not stored (dry run)</span>'}</p>`);
 
   h.push('<h2>Decision</h2>');
-  h.push(`<p>Rule: <b>${esc(ruleText(ev.calibration.rule, c.threshold))}</b>. A pair is flagged when <code>dot_product &lt; ${esc(fmtNum(c.threshold, 6))}</code> (anomaly score <code>−dot_product &gt; ${esc(fmtNum(-c.threshold, 6))}</code>).</p>`);
+  h.push(`<p>Rule: <b>${esc(ruleText(ev.calibration.rule, c.threshold))}</b>. A pair is flagged when <code>${esc(sn)} &lt; ${esc(fmtNum(c.threshold, 6))}</code> (anomaly score <code>−${esc(sn)} &gt; ${esc(fmtNum(-c.threshold, 6))}</code>).</p>`);
   h.push('<div class="kpis">');
   h.push(kpi(ev.auc.toFixed(4), 'ROC AUC'));
   h.push(kpi(ev.averagePrecision.toFixed(4), 'average precision (evaluation mix)'));
-  h.push(kpi(fmtNum(c.threshold, 4), 'threshold (dot_product)'));
+  h.push(kpi(fmtNum(c.threshold, 4), `threshold (${esc(sn)})`));
   h.push(kpi(fmtPct(c.fpr, 2), 'false positive rate'));
   h.push(kpi(fmtPct(c.recall, 1), 'recall'));
   h.push(kpi(fmtPct(c.precision, 1), `precision at ${fmtNum(ev.curve.nNormal / ev.curve.nAbnormal, 3)}:1`));
@@ -207,7 +214,7 @@ export function reportHtml(r: ReportInput, charts = chartsFor(r)): string {
   h.push(row(['normal pairs', ev.confusion.fp, ev.confusion.tn]) + '</table>');
 
   h.push('<h2>Thresholds for standard false-positive budgets</h2><table>');
-  h.push(row(['FPR budget', 'threshold (flag if dot_product &lt;)', 'FPR measured', 'recall', 'precision (evaluation mix)'], true));
+  h.push(row(['FPR budget', `threshold (flag if ${esc(sn)} &lt;)`, 'FPR measured', 'recall', 'precision (evaluation mix)'], true));
   for (const t of ev.targets) {
     h.push(
       row([
@@ -250,7 +257,7 @@ export function reportHtml(r: ReportInput, charts = chartsFor(r)): string {
 
   h.push('<h2>Score distributions</h2>');
   h.push(`<figure>${charts.histogram}</figure>`);
-  h.push(`<p class="note">Normal dot_product percentiles: ${Object.entries(j.normal_score_percentiles).map(([k, v]) => `${k.replace('p', '').replace('_', '.')}%: ${esc(fmtNum(v, 4))}`).join(' · ')}. Stored with the model as ${ev.normalQuantiles.length} quantiles, from which <code>anomaly_percentile</code> (share of normal pairs scoring higher) is computed at scoring time.</p>`);
+  h.push(`<p class="note">Normal ${esc(sn)} percentiles: ${Object.entries(j.normal_score_percentiles).map(([k, v]) => `${k.replace('p', '').replace('_', '.')}%: ${esc(fmtNum(v, 4))}`).join(' · ')}. Stored with the model as ${ev.normalQuantiles.length} quantiles, from which <code>anomaly_percentile</code> (share of normal pairs scoring higher) is computed at scoring time.</p>`);
   h.push('<h2>ROC curve</h2>' + `<figure>${charts.roc}</figure>`);
   h.push('<h2>Precision-recall</h2>' + `<figure>${charts.pr}</figure>`);
   h.push(`<p class="note">Average precision by mix: ${ev.apByMix.map((a) => `${esc(mixLabel(a.ratio, ev.curve))} ${a.ap.toFixed(4)}`).join(' · ')}.</p>`);
@@ -262,7 +269,7 @@ export function reportHtml(r: ReportInput, charts = chartsFor(r)): string {
   h.push('</table>');
   for (const [name, s] of [['normal', r.normal], ['abnormal', r.abnormal]] as const) {
     if (s.unknownEntityPairs > 0) {
-      h.push(`<p class="note">${name}: ${s.unknownEntityPairs.toLocaleString('en-US')} pair(s) of ${s.unknownEntities.toLocaleString('en-US')} entit${s.unknownEntities === 1 ? 'y' : 'ies'} the model never saw in training are reported here and left out of the calibration (their scores "will not mean anything"), e.g. ${s.unknownExamples.map((e) => `<code>${esc(e)}</code>`).join(', ')}${s.unknownMedianScore !== null ? `; median dot_product ${esc(fmtNum(s.unknownMedianScore, 3))}` : ''}.</p>`);
+      h.push(`<p class="note">${name}: ${s.unknownEntityPairs.toLocaleString('en-US')} pair(s) of ${s.unknownEntities.toLocaleString('en-US')} entit${s.unknownEntities === 1 ? 'y' : 'ies'} the model never saw in training are reported here and left out of the calibration (their scores "will not mean anything"), e.g. ${s.unknownExamples.map((e) => `<code>${esc(e)}</code>`).join(', ')}${s.unknownMedianScore !== null ? `; median ${esc(sn)} ${esc(fmtNum(s.unknownMedianScore, 3))}` : ''}.</p>`);
     }
   }
   h.push(`<p class="note">Abnormal pairs: ${esc(r.abnormal.description)}.</p>`);
@@ -277,7 +284,7 @@ export function reportHtml(r: ReportInput, charts = chartsFor(r)): string {
     for (const [k, v] of meta) h.push(row([esc(k), esc(String(v))]));
     h.push('</table>');
   }
-  h.push(`<p class="note">Generated by <code>seclake calibrate</code>. Convention: higher dot_product = more normal; anomaly score = −dot_product.</p>`);
+  h.push(`<p class="note">Generated by <code>seclake calibrate</code>. Convention: higher ${esc(sn)} = more normal; anomaly score = −${esc(sn)}.</p>`);
   h.push('</body></html>\n');
   return h.join('\n');
 }

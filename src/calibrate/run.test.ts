@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Rng } from '../core/rng.js';
-import { annotate, readCalibration, type Calibration } from '../detectors/calibration.js';
+import { annotate, annotateScore, readCalibration, type Calibration } from '../detectors/calibration.js';
 import type { Pair } from './inputs.js';
 import { runCalibration, sampleWithoutReplacement, type CalibratableModel, type ModelAccess } from './run.js';
 
@@ -14,14 +14,14 @@ import { runCalibration, sampleWithoutReplacement, type CalibratableModel, type 
  */
 class StubModel implements CalibratableModel {
   constructor(readonly known: Set<string>) {}
-  scorePairs(pairs: Pair[]): { dot_product: number; entity_known: boolean }[] {
+  scorePairs(pairs: Pair[]): { score: number; entity_known: boolean }[] {
     return pairs.map((p) => {
       const known = this.known.has(p.entity);
       const k = Number(p.entity.slice(1));
       const oct = p.ip.split('.').map(Number);
       const noise = (((oct[2]! * 31 + oct[3]! * 17) % 100) - 50) / 25; // −2 .. +2
       const home = oct[0] === 10 && oct[1] === k;
-      return { dot_product: known ? (home ? 4 : -4) + noise : noise / 100, entity_known: known };
+      return { score: known ? (home ? 4 : -4) + noise : noise / 100, entity_known: known };
     });
   }
   hyperparameters(): Record<string, unknown> {
@@ -32,11 +32,19 @@ class StubModel implements CalibratableModel {
   }
 }
 
-function stubAccess(known: Set<string>): ModelAccess & { stored: Map<string, Calibration> } {
+/** The same model with its score turned around: anomalies score high (as a forest's do). */
+class HighStubModel extends StubModel {
+  readonly score = { name: 'forest_score', direction: 'higher_is_anomalous' as const };
+  override scorePairs(pairs: Pair[]): { score: number; entity_known: boolean }[] {
+    return super.scorePairs(pairs).map((r) => ({ ...r, score: -r.score }));
+  }
+}
+
+function stubAccess(known: Set<string>, high = false): ModelAccess & { stored: Map<string, Calibration> } {
   const stored = new Map<string, Calibration>();
   return {
     stored,
-    load: async () => new StubModel(known),
+    load: async () => (high ? new HighStubModel(known) : new StubModel(known)),
     storeCalibration: async (file, cal) => {
       stored.set(file, JSON.parse(JSON.stringify(cal)) as Calibration);
     },
@@ -159,6 +167,37 @@ test('a stored threshold changes what is flagged: fixed threshold vs calibrated'
     const pair = { dot_product: -3.5 };
     assert.equal(annotate(pair, access.stored.get('a')!).is_anomaly, false);
     assert.equal(annotate(pair, access.stored.get('b')!).is_anomaly, true);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a detector whose anomalies score high: the stored calibration is in its own units, with its direction, and flags the same pairs', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'seclake-cal-'));
+  try {
+    const known = new Set(Array.from({ length: 20 }, (_, k) => `u${k}`));
+    const low = stubAccess(known);
+    const high = stubAccess(known, true);
+    const normal = normalCsv(dir);
+    const opts = { normal: { kind: 'csv' as const, file: normal }, abnormal: { kind: 'generate' as const, generator: 'shuffled' as const }, rule: { kind: 'max_fpr' as const, max_fpr: 0.05 } };
+    const a = await runCalibration({ model: 'a', ...opts }, low);
+    const b = await runCalibration({ model: 'b', ...opts }, high);
+    assert.equal(b.json.auc, a.json.auc);
+    const ca = low.stored.get('a')!;
+    const cb = high.stored.get('b')!;
+    assert.equal(ca.direction, undefined, 'a lower-is-anomalous stub declares no score: stored as before');
+    assert.equal(cb.direction, 'higher_is_anomalous');
+    assert.equal(cb.score_name, 'forest_score');
+    assert.equal(cb.threshold, -ca.threshold);
+    assert.deepEqual(cb.normal_quantiles, [...ca.normal_quantiles].map((q) => -q).reverse());
+    assert.ok(cb.normal_quantiles.every((q, i) => i === 0 || q >= cb.normal_quantiles[i - 1]!), 'ascending');
+    assert.match(b.json.flag_when, /^−forest_score < /);
+    for (const x of [-5, -3.5, -1, 0, 2, 4.5]) {
+      const lo = annotateScore(x, readCalibration({ calibration: ca })!);
+      const hi = annotateScore(-x, readCalibration({ calibration: cb })!);
+      assert.equal(hi.is_anomaly, lo.is_anomaly, `score ${x}`);
+      assert.ok(Math.abs(hi.anomaly_percentile - lo.anomaly_percentile) < 1e-9, `percentile at ${x}`);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

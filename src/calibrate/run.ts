@@ -8,7 +8,7 @@ import path from 'node:path';
 import { ConfigError, SeclakeError, errorMessage } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { createProgress } from '../core/progress.js';
-import type { Calibration } from '../detectors/calibration.js';
+import type { Calibration, ScoreDirection } from '../detectors/calibration.js';
 import { loadAsnTable } from './asn.js';
 import { evaluate, evaluateWithFeedback, DEFAULT_RULE, type CalibrationRule, type Evaluation, type FeedbackEffect } from './evaluate.js';
 import { generateAbnormal, type AbnormalGenerator } from './generate.js';
@@ -18,13 +18,16 @@ import { svgToPng } from './png.js';
 import { chartsFor, reportHtml, reportJson, type InputSummary, type ReportInput, type ReportJson } from './report.js';
 
 export interface ScoredLike {
-  dot_product: number;
+  /** The model's native score. */
+  score: number;
   entity_known?: boolean;
 }
 
 /** What calibration needs from a loaded model. */
 export interface CalibratableModel {
   scorePairs(pairs: Pair[], opts?: { verbose?: boolean }): ScoredLike[];
+  /** The native score's name and direction (default dot_product, lower = more anomalous). */
+  score?: { name: string; direction: ScoreDirection };
   /**
    * Whether the entity was seen in training, when the model can tell. Used when scorePairs does not report
    * `entity_known`. Returning undefined means "cannot tell" (all pairs are then used).
@@ -96,9 +99,33 @@ interface Split {
   summary: InputSummary;
 }
 
+/**
+ * Calibration works on a score where lower = more anomalous (the metrics, charts and report assume it): the native
+ * score itself, or its negation for detectors whose anomalies score high. storedCalibration turns the result back
+ * into native units with the direction recorded.
+ */
+function orienter(model: CalibratableModel): (x: number) => number {
+  return model.score?.direction === 'higher_is_anomalous' ? (x) => -x : (x) => x;
+}
+
+/** The calibration as stored with the model: in native units, with the direction and the score's name. */
+export function storedCalibration(cal: Calibration, score: { name: string; direction: ScoreDirection } | undefined): Calibration {
+  if (!score) return cal;
+  if (score.direction === 'lower_is_anomalous') return { ...cal, direction: score.direction, score_name: score.name };
+  return {
+    ...cal,
+    direction: score.direction,
+    score_name: score.name,
+    threshold: -cal.threshold,
+    normal_quantiles: cal.normal_quantiles.map((q) => -q).reverse(),
+    thresholds_at_fpr: cal.thresholds_at_fpr.map((t) => ({ ...t, threshold: -t.threshold })),
+  };
+}
+
 /** Score pairs and set aside those whose entity the model never saw. */
 function scoreAndSplit(model: CalibratableModel, pairs: Pair[], source: string, readCount: number, skipped: number, label: string, progress: boolean): Split {
   const results = scoreAll(model, pairs, label, progress);
+  const orient = orienter(model);
   const scores: number[] = [];
   const known: Pair[] = [];
   const unknownScores: number[] = [];
@@ -108,9 +135,9 @@ function scoreAndSplit(model: CalibratableModel, pairs: Pair[], source: string, 
     const seen = r.entity_known ?? model.entityKnown?.(pairs[i]!.entity);
     if (seen === false) {
       unknown.add(pairs[i]!.entity);
-      unknownScores.push(r.dot_product);
+      unknownScores.push(orient(r.score));
     } else {
-      scores.push(r.dot_product);
+      scores.push(orient(r.score));
       known.push(pairs[i]!);
     }
   }
@@ -235,9 +262,10 @@ export async function runCalibration(opts: CalibrateOptions, access: ModelAccess
     const scoreKnown = (pairs: Pair[]): number[] => {
       if (pairs.length === 0) return [];
       const out: number[] = [];
+      const orient = orienter(model);
       model.scorePairs(pairs).forEach((r, i) => {
         if ((r.entity_known ?? model.entityKnown?.(pairs[i]!.entity)) === false) unseen++;
-        else out.push(r.dot_product);
+        else out.push(orient(r.score));
       });
       return out;
     };
@@ -255,7 +283,7 @@ export async function runCalibration(opts: CalibrateOptions, access: ModelAccess
   const stored = !opts.dryRun;
   if (stored) {
     try {
-      await access.storeCalibration(opts.model, evaluation.calibration);
+      await access.storeCalibration(opts.model, storedCalibration(evaluation.calibration, model.score));
     } catch (err) {
       if (err instanceof SeclakeError) throw err;
       throw new SeclakeError(`cannot store the calibration in ${opts.model}: ${errorMessage(err)}`, { cause: err });
@@ -264,6 +292,7 @@ export async function runCalibration(opts: CalibrateOptions, access: ModelAccess
 
   const reportInput: ReportInput = {
     modelName: displayName(opts.model),
+    ...(model.score ? { scoreName: model.score.direction === 'higher_is_anomalous' ? `−${model.score.name}` : model.score.name } : {}),
     hyperparameters: model.hyperparameters(),
     modelMetadata: model.metadata(),
     normal: normal.summary,

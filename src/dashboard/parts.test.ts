@@ -13,6 +13,7 @@ import { esc, fmtTime, table } from './html.js';
 import { Guard, hostName } from './http.js';
 import { LabelStore, labelsPath } from './labels.js';
 import { summarizeObjects } from './lake-summary.js';
+import { IPI } from '../findings/test-support.js';
 
 function req(headers: Record<string, string>): IncomingMessage {
   return { headers } as unknown as IncomingMessage;
@@ -35,14 +36,14 @@ describe('dashboard parts', () => {
         entity: 'i-0123456789abcdef0',
         ip: '203.0.113.9',
         time: Date.UTC(2026, 0, 1),
-        dot_product: -2.5,
+        native_score: -2.5,
         entity_known: true,
         entity_count: 10,
         anomaly_percentile: 0.9995,
         is_anomaly: true,
         event: {},
       },
-      { model: { name: 'm', version: 'abcdef01', threshold: 1.5 }, kind: 'anomaly' },
+      { model: { detector: IPI, name: 'm', version: 'abcdef01', threshold: 1.5 }, kind: 'anomaly' },
     );
     const uid = f.finding_info.uid;
     const s = summarize(f, new Map([[uid, { finding_uid: uid, entity: 'x', ip: 'y', label: 'false_positive' as const, at: 'now' }]]));

@@ -11,7 +11,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, SeclakeError } from '../core/errors.js';
-import { ipInsightsAccess } from '../calibrate/model.js';
+import { modelAccess } from '../calibrate/model.js';
 import { runCalibration } from '../calibrate/run.js';
 import { loadPairsFromLake, writeLakePairsCsv } from '../detectors/ipinsights/lake-pairs.js';
 import { trainIpInsights } from '../detectors/ipinsights/train.js';
@@ -201,7 +201,7 @@ export async function setupDemo(opts: SetupOptions): Promise<DemoSetup> {
           seed: generated.seed,
           report: path.join(calDir, `${name}.html`),
         },
-        ipInsightsAccess,
+        modelAccess,
       );
       const thr = r.evaluation.calibration.threshold;
       return {

@@ -25,6 +25,11 @@ export interface PairRecord {
 export interface ScoreInfo {
   name: string;
   direction: ScoreDirection;
+  /**
+   * The threshold findings use while a model is uncalibrated (IP Insights: 0, the SageMaker tutorial's); 0 when
+   * absent. `seclake calibrate` replaces it with one measured on the user's traffic.
+   */
+  default_threshold?: number;
 }
 
 /**
@@ -123,6 +128,8 @@ export interface DetectorTrainResult {
   model: DetectorModel;
   /** The detector's training summary for `seclake train --json`. */
   summary: Record<string, unknown>;
+  /** One line for people ("12,000 pairs, 40 entities, 10 epochs in 2.1 s ..."); the CLI says something generic without it. */
+  message?: string;
 }
 
 /** A hyperparameter, for `--help` and the dashboard. */

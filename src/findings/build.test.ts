@@ -6,6 +6,7 @@ import { validateEvent } from '../ocsf/validate.js';
 import { vpcFlowMapped } from '../ocsf/sample-events.js';
 import { deriveEvent } from '../ocsf/derive.js';
 import type { EntityHistory, ScoredRecord } from './types.js';
+import { IPI } from './test-support.js';
 
 const GOLDEN = new URL('./testdata/build.expected.json', import.meta.url);
 const OBJ = 'aws/VPC_FLOW/2.0/region=us-east-1/accountId=123456789012/eventDay=20240131/0f3c.parquet';
@@ -25,7 +26,7 @@ function rec(over: Partial<ScoredRecord> & { event: Record<string, unknown> }): 
     entity: 'i-0123456789abcdef0',
     ip: '203.0.113.7',
     time: 1_706_700_003_000,
-    dot_product: -3.1,
+    native_score: -3.1,
     entity_known: true,
     entity_count: 412,
     ...over,
@@ -74,27 +75,27 @@ const messy = {
 const cases: Record<string, { rec: ScoredRecord; ctx: BuildContext }> = {
   vpc_anomaly_calibrated: {
     rec: rec({ event: vpc, anomaly_percentile: 0.99734, is_anomaly: true }),
-    ctx: { model: { name: 'flows', version: '0a1b2c3d', threshold: -0.8 }, kind: 'anomaly', history: fixedHistory({ 'i-0123456789abcdef0': { size: 412, nearest: { ip: '198.51.100.4', prefix_len: 8 } } }) },
+    ctx: { model: { detector: IPI, name: 'flows', version: '0a1b2c3d', threshold: -0.8 }, kind: 'anomaly', history: fixedHistory({ 'i-0123456789abcdef0': { size: 412, nearest: { ip: '198.51.100.4', prefix_len: 8 } } }) },
   },
   vpc_anomaly_uncalibrated_sampled: {
-    rec: rec({ event: vpc, dot_product: -2.5 }),
-    ctx: { model: { name: 'flows', version: '0a1b2c3d' }, kind: 'anomaly', history: fixedHistory({ 'i-0123456789abcdef0': { size: 900, stored: 64, nearest: { ip: '203.0.112.9', prefix_len: 23 } } }) },
+    rec: rec({ event: vpc, native_score: -2.5 }),
+    ctx: { model: { detector: IPI, name: 'flows', version: '0a1b2c3d' }, kind: 'anomaly', history: fixedHistory({ 'i-0123456789abcdef0': { size: 900, stored: 64, nearest: { ip: '203.0.112.9', prefix_len: 23 } } }) },
   },
   cloudtrail_new_entity: {
-    rec: rec({ ref: { object: 's3://lake/aws/CLOUD_TRAIL_MGMT/2.0/x.parquet', row: 0 }, entity: 'arn:aws:iam::111111111111:user/alice', ip: '198.51.100.10', time: 1714561200000, dot_product: 1.2, entity_known: false, entity_count: 0, anomaly_percentile: 0.2, is_anomaly: false, event: cloudtrail }),
-    ctx: { model: { name: 'users', version: 'deadbeef', threshold: -0.5 }, kind: 'new_entity', history: fixedHistory({}) },
+    rec: rec({ ref: { object: 's3://lake/aws/CLOUD_TRAIL_MGMT/2.0/x.parquet', row: 0 }, entity: 'arn:aws:iam::111111111111:user/alice', ip: '198.51.100.10', time: 1714561200000, native_score: 1.2, entity_known: false, entity_count: 0, anomaly_percentile: 0.2, is_anomaly: false, event: cloudtrail }),
+    ctx: { model: { detector: IPI, name: 'users', version: 'deadbeef', threshold: -0.5 }, kind: 'new_entity', history: fixedHistory({}) },
   },
   route53_ipv6_no_v6_history: {
-    rec: rec({ ref: { object: OBJ, row: 3, source: 'ROUTE53' }, entity: 'i-2', ip: '2001:db8::42', time: 1717200000000, dot_product: -9.5, anomaly_percentile: 0.99995, is_anomaly: true, event: route53 }),
-    ctx: { model: { name: 'dns', version: '00c0ffee', threshold: -1 }, kind: 'anomaly', history: fixedHistory({ 'i-2': { size: 12 } }) },
+    rec: rec({ ref: { object: OBJ, row: 3, source: 'ROUTE53' }, entity: 'i-2', ip: '2001:db8::42', time: 1717200000000, native_score: -9.5, anomaly_percentile: 0.99995, is_anomaly: true, event: route53 }),
+    ctx: { model: { detector: IPI, name: 'dns', version: '00c0ffee', threshold: -1 }, kind: 'anomaly', history: fixedHistory({ 'i-2': { size: 12 } }) },
   },
   messy_source_event: {
     rec: rec({ entity: 'i-0aaa', ip: '203.0.113.8', event: messy as Record<string, unknown>, anomaly_percentile: 0.9995, is_anomaly: true }),
-    ctx: { model: { name: 'flows', version: '0a1b2c3d', threshold: -0.8 } , kind: 'anomaly' },
+    ctx: { model: { detector: IPI, name: 'flows', version: '0a1b2c3d', threshold: -0.8 } , kind: 'anomaly' },
   },
   empty_event_deduplicated: {
-    rec: rec({ event: {}, dot_product: -7 }),
-    ctx: { model: { name: 'flows', version: '0a1b2c3d' }, kind: 'anomaly', count: 5, lastSeen: 1_706_700_063_000, now: 1_706_800_000_000 },
+    rec: rec({ event: {}, native_score: -7 }),
+    ctx: { model: { detector: IPI, name: 'flows', version: '0a1b2c3d' }, kind: 'anomaly', count: 5, lastSeen: 1_706_700_063_000, now: 1_706_800_000_000 },
   },
 };
 
@@ -116,7 +117,7 @@ test('every built finding validates against OCSF 1.1.0 (no errors, no warnings) 
 test('the explanation reads like the example in the issue', () => {
   const f = buildFinding(
     rec({ entity: 'i-0abc', ip: '203.0.113.7', event: vpc, anomaly_percentile: 0.997, is_anomaly: true }),
-    { model: { name: 'flows', version: '1', threshold: -0.8 }, kind: 'anomaly', history: fixedHistory({ 'i-0abc': { size: 412, nearest: { ip: '198.51.100.4', prefix_len: 8 } } }) },
+    { model: { detector: IPI, name: 'flows', version: '1', threshold: -0.8 }, kind: 'anomaly', history: fixedHistory({ 'i-0abc': { size: 412, nearest: { ip: '198.51.100.4', prefix_len: 8 } } }) },
   );
   assert.equal(
     f.message,
@@ -128,7 +129,10 @@ test('the explanation reads like the example in the issue', () => {
     entity_history_stored: 412,
     nearest_ip: '198.51.100.4',
     nearest_prefix_len: 8,
-    dot_product: -3.1,
+    detector: 'ipinsights',
+    score_name: 'dot_product',
+    score: -3.1,
+    direction: 'lower_is_anomalous',
     threshold: -0.8,
     threshold_source: 'calibrated',
     percentile: 0.997,
@@ -136,8 +140,8 @@ test('the explanation reads like the example in the issue', () => {
 });
 
 test('the uid is stable for the same object, row, model and kind, and differs otherwise', () => {
-  const a = buildFinding(rec({ event: vpc }), { model: { name: 'm', version: '1' }, kind: 'anomaly' });
-  const b = buildFinding(rec({ event: {}, dot_product: -50, time: 5 }), { model: { name: 'm', version: '2' }, kind: 'anomaly' });
+  const a = buildFinding(rec({ event: vpc }), { model: { detector: IPI, name: 'm', version: '1' }, kind: 'anomaly' });
+  const b = buildFinding(rec({ event: {}, native_score: -50, time: 5 }), { model: { detector: IPI, name: 'm', version: '2' }, kind: 'anomaly' });
   assert.equal(a.finding_info.uid, b.finding_info.uid, 'score, time, event and model version do not change the uid');
   assert.match(a.finding_info.uid, /^[0-9a-f]{32}$/);
   const u = a.unmapped as { entity: string; ip: string };
@@ -154,11 +158,11 @@ test('the uid is stable for the same object, row, model and kind, and differs ot
   ];
   assert.equal(new Set([a.finding_info.uid, ...variants]).size, 7);
   // Pure: building twice gives the same JSON.
-  assert.equal(JSON.stringify(buildFinding(rec({ event: vpc }), { model: { name: 'm', version: '1' }, kind: 'anomaly' })), JSON.stringify(a));
+  assert.equal(JSON.stringify(buildFinding(rec({ event: vpc }), { model: { detector: IPI, name: 'm', version: '1' }, kind: 'anomaly' })), JSON.stringify(a));
 });
 
 test('severity bands', () => {
-  const r = (p: number | undefined, dot: number, known = true): ScoredRecord => ({ ...rec({ event: {} }), anomaly_percentile: p, dot_product: dot, entity_known: known, ...(p !== undefined ? { is_anomaly: dot < -1 } : {}) });
+  const r = (p: number | undefined, dot: number, known = true): ScoredRecord => ({ ...rec({ event: {} }), anomaly_percentile: p, native_score: dot, entity_known: known, ...(p !== undefined ? { is_anomaly: dot < -1 } : {}) });
   assert.equal(severityOf(r(0.99995, -9), 'anomaly', -1).severity_id, 5);
   assert.equal(severityOf(r(0.9995, -5), 'anomaly', -1).severity_id, 4);
   assert.equal(severityOf(r(0.995, -3), 'anomaly', -1).severity_id, 3);
@@ -190,11 +194,11 @@ test('odd records still give valid findings', () => {
     rec({ event: { src_endpoint: { port: 80 }, dst_endpoint: { ip: '10.0.0.1', port: -1, hostname: 'bad host!' } } }),
     rec({ entity: 'x'.repeat(300), ip: '::1', event: { query: { type: 'A' } } }),
     rec({ event: { actor: { user: { name: 'u', type_id: 777 } }, api: { operation: 'X', request: { data: 'x' } } } }),
-    rec({ dot_product: Number.NaN, anomaly_percentile: Number.NaN, event: {} }),
+    rec({ native_score: Number.NaN, anomaly_percentile: Number.NaN, event: {} }),
   ];
   for (const r of odd) {
     for (const kind of ['anomaly', 'new_entity'] as const) {
-      const f = buildFinding(r, { model: { name: 'm', version: '1' }, kind });
+      const f = buildFinding(r, { model: { detector: IPI, name: 'm', version: '1' }, kind });
       const errors = validateEvent(f).filter((i) => i.severity === 'error');
       assert.deepEqual(errors, [], JSON.stringify(r.event));
     }
@@ -222,7 +226,7 @@ test('findings from every golden source event in the repo validate (VPC flow, Ro
         const user = (ev.actor as { user?: { name?: string } } | undefined)?.user?.name;
         const ip = typeof src?.ip === 'string' ? src.ip : '192.0.2.1';
         for (const kind of ['anomaly', 'new_entity'] as const) {
-          const f2 = buildFinding(rec({ ref: { object: `${src}/${f}`, row: n }, entity: user ?? 'i-0123456789abcdef0', ip, time: Number(ev.time ?? 0), event: ev }), { model: { name: 'm', version: '1', threshold: -1 }, kind });
+          const f2 = buildFinding(rec({ ref: { object: `${src}/${f}`, row: n }, entity: user ?? 'i-0123456789abcdef0', ip, time: Number(ev.time ?? 0), event: ev }), { model: { detector: IPI, name: 'm', version: '1', threshold: -1 }, kind });
           const issues = validateEvent(f2);
           // The only warning allowed: DNS names with underscores (SRV records), as the ingest allows them.
           assert.deepEqual(issues.filter((i) => i.severity === 'warning' && i.code !== 'attribute_value_hostname_underscore'), []);
@@ -237,8 +241,28 @@ test('findings from every golden source event in the repo validate (VPC flow, Ro
 
 test('huge entity values from logs are shortened where shown, kept whole in unmapped', () => {
   const big = 'u'.repeat(70_000);
-  const f = buildFinding(rec({ entity: big, event: {} }), { model: { name: 'm', version: '1' }, kind: 'anomaly' });
+  const f = buildFinding(rec({ entity: big, event: {} }), { model: { detector: IPI, name: 'm', version: '1' }, kind: 'anomaly' });
   assert.deepEqual(validateEvent(f).filter((i) => i.severity === 'error'), []);
   assert.ok(f.finding_info.title.length < 400);
   assert.equal((f.unmapped as Record<string, unknown>).entity, big);
+});
+
+test('a detector whose anomalies score high: the threshold compares the other way, and its own reason is part of the sentence', () => {
+  const det = { type: 'forest', title: 'Test Forest', score: { name: 'forest_score', direction: 'higher_is_anomalous' as const, default_threshold: 2 }, finding_type: 'Anomalous Behaviour' };
+  const explain = (): { reason: string; details: Record<string, unknown> } => ({ reason: 'bytes out 50x its usual', details: { feature: 'bytes_out' } });
+  const f = buildFinding(rec({ entity: 'i-0abc', ip: '203.0.113.7', event: vpc, native_score: 3.5 }), { model: { detector: det, name: 'f', version: '1' }, kind: 'anomaly', explain });
+  assert.match(String(f.message), /bytes out 50x its usual; score 3\.5 > threshold 2 \(uncalibrated default\)$/);
+  const u = f.unmapped as Record<string, unknown>;
+  assert.equal(u.forest_score, 3.5);
+  assert.equal(u.anomaly_score, 3.5);
+  assert.equal(u.is_anomaly, true);
+  assert.equal(u.detector, 'forest');
+  assert.deepEqual((u.explanation as Record<string, unknown>).details, { feature: 'bytes_out' });
+  const fi = f.finding_info as Record<string, unknown>;
+  assert.deepEqual(fi.types, ['Anomalous Behaviour', 'Test Forest']);
+  assert.equal((fi.analytic as Record<string, unknown>).uid, 'seclake-forest/f');
+  // Below its threshold it is not beyond it.
+  const g = buildFinding(rec({ event: vpc, native_score: 1 }), { model: { detector: det, name: 'f', version: '1' }, kind: 'anomaly' });
+  assert.match(String(g.message), /score 1 <= threshold 2/);
+  assert.equal((g.unmapped as Record<string, unknown>).is_anomaly, false);
 });

@@ -23,11 +23,13 @@ import { deriveEvent } from '../ocsf/derive.js';
 import { OCSF_VERSION } from '../ocsf/schema.js';
 import { validateEvent, type ValidationIssue } from '../ocsf/validate.js';
 import { SeclakeError } from '../core/errors.js';
+import { anomalyScoreOf, beyondThreshold, type ScoreDirection } from '../detectors/calibration.js';
+import type { Explanation as DetectorExplanation, PairRecord } from '../detectors/types.js';
 import type { DetectionFinding, EntityHistory, ModelRef, ScoredRecord } from './types.js';
 
 export type FindingKind = 'anomaly' | 'new_entity';
 
-/** Threshold on dot_product used when the model is uncalibrated: the SageMaker tutorial's (dot_product < 0). */
+/** Threshold used when the model is uncalibrated and its detector names none (IP Insights: the SageMaker tutorial's dot_product < 0). */
 export const DEFAULT_UNCALIBRATED_THRESHOLD = 0;
 
 export const SEVERITY = { INFORMATIONAL: 1, LOW: 2, MEDIUM: 3, HIGH: 4, CRITICAL: 5 } as const;
@@ -42,8 +44,10 @@ export interface BuildContext {
   count?: number;
   /** Event time of the last occurrence (dedup); default the record's time. */
   lastSeen?: number;
-  /** Threshold to use when `model.threshold` is undefined (uncalibrated); default DEFAULT_UNCALIBRATED_THRESHOLD. */
+  /** Threshold to use when `model.threshold` is undefined (uncalibrated); default the detector's, else 0. */
   threshold?: number;
+  /** The detector's explanation of the record (a reason clause and its facts). */
+  explain?: (record: PairRecord, native: number) => DetectorExplanation;
   /** Processing time (epoch ms) for metadata.processed_time and finding_info.created_time; omit for byte-stable output. */
   now?: number;
 }
@@ -55,10 +59,16 @@ export interface Explanation {
   entity_history_stored: number | null;
   nearest_ip: string | null;
   nearest_prefix_len: number | null;
-  dot_product: number;
+  /** Detector type and its native score's name, value and direction. */
+  detector: string;
+  score_name: string;
+  score: number;
+  direction: ScoreDirection;
   threshold: number;
   threshold_source: 'calibrated' | 'default';
   percentile: number | null;
+  /** The detector's own facts about this record (e.g. IP Insights: entity_training_rows). */
+  details?: Record<string, unknown>;
 }
 
 export class FindingBuildError extends SeclakeError {
@@ -120,7 +130,7 @@ export const PERCENTILE_BANDS: readonly { min: number; severity_id: number }[] =
   { min: 0.99, severity_id: SEVERITY.MEDIUM },
   { min: 0, severity_id: SEVERITY.LOW },
 ];
-/** Margin bands (uncalibrated models): how far dot_product is below the threshold, in logits. */
+/** Margin bands (uncalibrated models): how far the score is beyond the threshold, in anomaly-score units (logits for IP Insights). */
 export const MARGIN_BANDS: readonly { min: number; severity_id: number }[] = [
   { min: 4, severity_id: SEVERITY.HIGH },
   { min: 2, severity_id: SEVERITY.MEDIUM },
@@ -134,20 +144,23 @@ function sigmoid(x: number): number {
 /**
  * Severity and confidence of a finding.
  * - anomaly, calibrated (`anomaly_percentile` present): Critical >= 99.99%, High >= 99.9%, Medium >= 99%, else Low;
- * - anomaly, uncalibrated: margin = threshold - dot_product; High >= 4, Medium >= 2, else Low (never Critical);
- * - new_entity: Low when its (population-vector) score is below the threshold, else Informational.
- * confidence_score = round(100 x percentile) when calibrated, else round(100 x (1 - sigmoid(dot_product))) (the model's
- * probability that the pair is not a genuine one); confidence_id High >= 90, Medium >= 70, else Low.
+ * - anomaly, uncalibrated: margin = how far the score is beyond the threshold in anomaly-score units (IP Insights:
+ *   threshold - dot_product); High >= 4, Medium >= 2, else Low (never Critical);
+ * - new_entity: Low when its (population) score is beyond the threshold, else Informational.
+ * confidence_score = round(100 x percentile) when calibrated, else round(100 x sigmoid(anomaly score)) (for IP
+ * Insights 1 - sigmoid(dot_product), the model's probability that the pair is not a genuine one); confidence_id High
+ * >= 90, Medium >= 70, else Low.
  */
-export function severityOf(rec: ScoredRecord, kind: FindingKind, threshold: number): SeverityResult {
+export function severityOf(rec: ScoredRecord, kind: FindingKind, threshold: number, direction: ScoreDirection = 'lower_is_anomalous'): SeverityResult {
   const p = rec.anomaly_percentile;
   const calibrated = typeof p === 'number' && Number.isFinite(p);
-  const below = rec.is_anomaly ?? rec.dot_product < threshold;
+  const below = rec.is_anomaly ?? beyondThreshold(rec.native_score, threshold, direction);
+  const margin = anomalyScoreOf(rec.native_score, direction) - anomalyScoreOf(threshold, direction);
   let severity_id: number;
   if (kind === 'new_entity') severity_id = below ? SEVERITY.LOW : SEVERITY.INFORMATIONAL;
   else if (calibrated) severity_id = PERCENTILE_BANDS.find((b) => p >= b.min)!.severity_id;
-  else severity_id = (MARGIN_BANDS.find((b) => threshold - rec.dot_product >= b.min) ?? MARGIN_BANDS[MARGIN_BANDS.length - 1]!).severity_id;
-  const raw = calibrated ? p : 1 - sigmoid(rec.dot_product);
+  else severity_id = (MARGIN_BANDS.find((b) => margin >= b.min) ?? MARGIN_BANDS[MARGIN_BANDS.length - 1]!).severity_id;
+  const raw = calibrated ? p : sigmoid(anomalyScoreOf(rec.native_score, direction));
   const confidence_score = Math.max(0, Math.min(100, Math.round(100 * (Number.isFinite(raw) ? raw : 0))));
   const confidence_id = confidence_score >= 90 ? 3 : confidence_score >= 70 ? 2 : 1;
   return { severity_id, confidence_id, confidence_score };
@@ -280,21 +293,38 @@ function verbOf(rec: ScoredRecord): string {
   return 'was seen with';
 }
 
-export function explain(rec: ScoredRecord, kind: FindingKind, threshold: number, thresholdSource: 'calibrated' | 'default', history?: EntityHistory): { message: string; explanation: Explanation } {
+/** The explanation's inputs beyond the record: the model, the threshold and where it came from, the detector's hooks. */
+export interface ExplainContext {
+  model: ModelRef;
+  kind: FindingKind;
+  threshold: number;
+  thresholdSource: 'calibrated' | 'default';
+  history?: EntityHistory | undefined;
+  explain?: ((record: PairRecord, native: number) => DetectorExplanation) | undefined;
+}
+
+export function explain(rec: ScoredRecord, ctx: ExplainContext): { message: string; explanation: Explanation } {
+  const { kind, threshold, thresholdSource, history } = ctx;
+  const score = ctx.model.detector.score;
   const size = history ? history.size(rec.entity) : 0;
   const stored = history?.stored ? history.stored(rec.entity) : null;
   const nearest = history && size > 0 ? history.nearest(rec.entity, rec.ip) : undefined;
   const p = typeof rec.anomaly_percentile === 'number' && Number.isFinite(rec.anomaly_percentile) ? rec.anomaly_percentile : null;
+  const own = ctx.explain ? ctx.explain({ entity: rec.entity, ip: rec.ip }, rec.native_score) : undefined;
   const explanation: Explanation = {
     entity_history_size: size,
     entity_history_stored: stored,
     nearest_ip: nearest?.ip ?? null,
     nearest_prefix_len: nearest?.prefix_len ?? null,
-    dot_product: rec.dot_product,
+    detector: ctx.model.detector.type,
+    score_name: score.name,
+    score: rec.native_score,
+    direction: score.direction,
     threshold,
     threshold_source: thresholdSource,
     percentile: p,
   };
+  if (own && Object.keys(own.details).length > 0) explanation.details = own.details;
   const parts: string[] = [];
   if (kind === 'new_entity') {
     parts.push(`${shown(rec.entity)} is not in the model's training data (first seen with ${shown(rec.ip)})`);
@@ -308,12 +338,14 @@ export function explain(rec: ScoredRecord, kind: FindingKind, threshold: number,
     else if (nearest.prefix_len === (fam === 'IPv6' ? 128 : 32)) hist = `it was seen with this address in training (${n}${sampled})`;
     else hist = `its ${n}${sampled} never shared more than /${nearest.prefix_len} with it (nearest ${nearest.ip})`;
     parts.push(`${shown(rec.entity)} ${verbOf(rec)} ${shown(rec.ip)}; ${hist}`);
+    if (own && own.reason) parts.push(own.reason);
   }
-  const cmp = rec.dot_product < threshold ? '<' : '>=';
-  let score = `score ${fmtNum(rec.dot_product)} ${cmp} threshold ${fmtNum(threshold)}${thresholdSource === 'default' ? ' (uncalibrated default)' : ''}`;
-  if (kind === 'new_entity') score = `scored against the population: ${score}`;
-  if (p !== null) score += `, more unusual than ${fmtPercent(p)}% of normal traffic`;
-  parts.push(score);
+  const beyond = beyondThreshold(rec.native_score, threshold, score.direction);
+  const cmp = score.direction === 'lower_is_anomalous' ? (beyond ? '<' : '>=') : beyond ? '>' : '<=';
+  let line = `score ${fmtNum(rec.native_score)} ${cmp} threshold ${fmtNum(threshold)}${thresholdSource === 'default' ? ' (uncalibrated default)' : ''}`;
+  if (kind === 'new_entity') line = `scored against the population: ${line}`;
+  if (p !== null) line += `, more unusual than ${fmtPercent(p)}% of normal traffic`;
+  parts.push(line);
   return { message: parts.join('; '), explanation };
 }
 
@@ -335,9 +367,10 @@ function resourceType(entity: string): string | undefined {
 export function buildFinding(rec: ScoredRecord, ctx: BuildContext): DetectionFinding {
   const { model, kind } = ctx;
   const calibrated = typeof model.threshold === 'number' && Number.isFinite(model.threshold);
-  const threshold = calibrated ? model.threshold! : (ctx.threshold ?? DEFAULT_UNCALIBRATED_THRESHOLD);
-  const sev = severityOf(rec, kind, threshold);
-  const { message, explanation } = explain(rec, kind, threshold, calibrated ? 'calibrated' : 'default', ctx.history);
+  const det = model.detector;
+  const threshold = calibrated ? model.threshold! : (ctx.threshold ?? det.score.default_threshold ?? DEFAULT_UNCALIBRATED_THRESHOLD);
+  const sev = severityOf(rec, kind, threshold, det.score.direction);
+  const { message, explanation } = explain(rec, { model, kind, threshold, thresholdSource: calibrated ? 'calibrated' : 'default', history: ctx.history, explain: ctx.explain });
   const uid = findingUid(rec, model.name, kind);
   const count = Math.max(1, Math.floor(ctx.count ?? 1));
   const lastSeen = ctx.lastSeen !== undefined && ctx.lastSeen >= rec.time ? ctx.lastSeen : rec.time;
@@ -352,14 +385,14 @@ export function buildFinding(rec: ScoredRecord, ctx: BuildContext): DetectionFin
   const title = kind === 'anomaly' ? `Unusual IP address for ${entity}: ${ip}` : `New entity ${entity} seen with ${ip}`;
   const desc =
     kind === 'anomaly'
-      ? `The IP Insights model ${model.name} (version ${model.version}) scored the pair (${entity}, ${ip}) as unlikely for this entity.`
-      : `${entity} was not in the training data of the IP Insights model ${model.name} (version ${model.version}); it was scored with the population vector.`;
+      ? `The ${det.title} model ${model.name} (version ${model.version}) scored the pair (${entity}, ${ip}) as unlikely for this entity.`
+      : `${entity} was not in the training data of the ${det.title} model ${model.name} (version ${model.version}); it was scored against the population.`;
   const finding_info: Record<string, unknown> = {
     uid,
     title,
     desc,
-    types: kind === 'anomaly' ? ['Anomalous Entity-IP Pair', 'IP Insights'] : ['New Entity', 'IP Insights'],
-    analytic: { name: model.name, uid: `seclake-ipinsights/${model.name}`, type_id: 4, version: model.version },
+    types: kind === 'anomaly' ? [det.finding_type, det.title] : ['New Entity', det.title],
+    analytic: { name: model.name, uid: `seclake-${det.type}/${model.name}`, type_id: 4, version: model.version },
     first_seen_time: rec.time,
     last_seen_time: lastSeen,
     data_sources: [rec.ref.object],
@@ -367,7 +400,7 @@ export function buildFinding(rec: ScoredRecord, ctx: BuildContext): DetectionFin
   if (ctx.now !== undefined) finding_info.created_time = ctx.now;
   const metadata: Record<string, unknown> = {
     version: OCSF_VERSION,
-    product: { name: 'seclake', vendor_name: 'seclake', version: seclakeVersion(), feature: { name: 'IP Insights monitor' } },
+    product: { name: 'seclake', vendor_name: 'seclake', version: seclakeVersion(), feature: { name: `${det.title} monitor` } },
     profiles,
     uid,
     correlation_uid: correlationUid(model.name, kind, rec.entity, rec.ip),
@@ -390,17 +423,23 @@ export function buildFinding(rec: ScoredRecord, ctx: BuildContext): DetectionFin
 
   const unmapped: Record<string, unknown> = {
     kind,
+    detector: det.type,
     entity: rec.entity,
     ip: rec.ip,
-    dot_product: rec.dot_product,
+    // The native score under its own name too (dot_product for IP Insights, as findings always had it).
+    [det.score.name]: rec.native_score,
+    native_score: rec.native_score,
+    native_score_name: det.score.name,
+    anomaly_score: anomalyScoreOf(rec.native_score, det.score.direction),
     threshold,
+    threshold_source: calibrated ? 'calibrated' : 'default',
     anomaly_percentile: explanation.percentile,
-    is_anomaly: rec.is_anomaly ?? rec.dot_product < threshold,
+    is_anomaly: rec.is_anomaly ?? beyondThreshold(rec.native_score, threshold, det.score.direction),
     entity_known: rec.entity_known,
     entity_count: rec.entity_count,
     source_object: rec.ref.object,
     source_row: rec.ref.row,
-    model: { name: model.name, version: model.version, calibrated },
+    model: { name: model.name, version: model.version, calibrated, detector: det.type },
     explanation,
   };
   if (rec.ref.source) unmapped.source = rec.ref.source;

@@ -7,13 +7,15 @@ import { errorMessage } from '../core/errors.js';
 import { log } from '../core/log.js';
 import type { Duck } from '../lake/duckdb.js';
 import { findingsObjectKey, publishFindings, type FindingsPartition, type WrittenFindings } from './lake.js';
-import type { FindingPolicy, UnflaggedRecords } from './policy.js';
+import type { FindingPolicy, PolicyContext, UnflaggedRecords } from './policy.js';
 import type { DetectionFinding, EntityHistory, ModelRef, ScoredRecord, Sink } from './types.js';
 
 export interface EmitOptions {
   policy: FindingPolicy;
   model: ModelRef;
   history?: EntityHistory;
+  /** The detector's explanation hook (PolicyContext.explain). */
+  explain?: PolicyContext['explain'];
   /** The scored source object (lake-relative path or s3:// URL) and its partition. */
   sourceObject: string;
   partition: FindingsPartition;
@@ -36,7 +38,7 @@ export interface EmitResult {
 }
 
 export async function emitFindings(records: readonly ScoredRecord[], o: EmitOptions): Promise<EmitResult> {
-  const findings = o.policy.process(records, { model: o.model, ...(o.history ? { history: o.history } : {}), ...(o.now !== undefined ? { now: o.now } : {}) }, o.unflagged);
+  const findings = o.policy.process(records, { model: o.model, ...(o.history ? { history: o.history } : {}), ...(o.explain ? { explain: o.explain } : {}), ...(o.now !== undefined ? { now: o.now } : {}) }, o.unflagged);
   const key = findingsObjectKey(o.sourceObject, o.partition);
   const written = o.lakeDir !== undefined && findings.length > 0 ? await publishFindings(o.lakeDir, key, findings, o.db ? { db: o.db } : {}) : null;
   const sinkErrors: string[] = [];

@@ -55,7 +55,7 @@ test('real model -> scored records -> policy -> findings that validate, with exp
       entity: p.entity,
       ip: p.ip,
       time: T0 + row * 1000,
-      dot_product: s.dot_product,
+      native_score: s.dot_product,
       entity_known: s.entity_known === true,
       entity_count: info.count,
       anomaly_percentile: anomalyPercentile(s.dot_product, quantiles),

@@ -3,11 +3,12 @@ import assert from 'node:assert/strict';
 import { FindingPolicy } from './policy.js';
 import { ConfigError } from '../core/errors.js';
 import type { ModelRef, ScoredRecord } from './types.js';
+import { IPI } from './test-support.js';
 
 const H = 3_600_000;
 const T0 = 1_760_000_000_000;
-const CAL: ModelRef = { name: 'm', version: 'v1', threshold: -1 };
-const UNCAL: ModelRef = { name: 'm', version: 'v1' };
+const CAL: ModelRef = { detector: IPI, name: 'm', version: 'v1', threshold: -1 };
+const UNCAL: ModelRef = { detector: IPI, name: 'm', version: 'v1' };
 
 let rowNo = 0;
 function r(entity: string, ip: string, dot: number, opts: { known?: boolean; t?: number; object?: string; row?: number; calibrated?: boolean } = {}): ScoredRecord {
@@ -17,7 +18,7 @@ function r(entity: string, ip: string, dot: number, opts: { known?: boolean; t?:
     entity,
     ip,
     time: opts.t ?? T0,
-    dot_product: dot,
+    native_score: dot,
     entity_known: known,
     entity_count: known ? 10 : 0,
     event: { src_endpoint: { ip } },
@@ -158,7 +159,7 @@ test('unflagged records passed as a count give the same state as passing them in
   const whole = new FindingPolicy();
   const a = whole.process([...flagged, ...quiet], { model: CAL });
   const split = new FindingPolicy();
-  for (const q of quiet) assert.equal(split.kindOf(q.entity_known, q.dot_product, q.is_anomaly, CAL), null);
+  for (const q of quiet) assert.equal(split.kindOf(q.entity_known, q.native_score, q.is_anomaly, CAL), null);
   const b = split.process(flagged, { model: CAL }, { records: quiet.length, maxTime: Math.max(...quiet.map((q) => q.time)) });
   assert.deepEqual(summary(b), summary(a));
   assert.deepEqual(split.toJSON(), whole.toJSON(), 'same counters, watermark and (after eviction by that watermark) entries');

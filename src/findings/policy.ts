@@ -2,7 +2,8 @@
  * Which scored records become findings, and deduplication.
  *
  * - Known entities: a record is an anomaly when `is_anomaly` (calibrated model), or, when the model is uncalibrated,
- *   when `dot_product < threshold` (`model.threshold` if set, else `uncalibratedThreshold`, default 0).
+ *   when its native score is beyond the threshold in the detector's direction (`model.threshold` if set, else
+ *   `uncalibratedThreshold`, else the detector's default: 0 for IP Insights' dot_product).
  * - Unknown entities never produce anomaly findings (they are scored with the population vector): they produce a
  *   low-severity "new entity" finding, at most one per entity (`newEntity: 'once'`, the default), one per
  *   (entity, IP) and window (`'always'`), or none (`'never'`).
@@ -22,6 +23,8 @@
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import { buildFinding, DEFAULT_UNCALIBRATED_THRESHOLD, type FindingKind } from './build.js';
+import { beyondThreshold } from '../detectors/calibration.js';
+import type { Explanation as DetectorExplanation, PairRecord } from '../detectors/types.js';
 import type { DetectionFinding, EntityHistory, ModelRef, ScoredRecord } from './types.js';
 
 export type NewEntityMode = 'once' | 'always' | 'never';
@@ -31,7 +34,7 @@ export interface FindingPolicyOptions {
   newEntity?: NewEntityMode;
   /** Dedup window in ms of event time (default 1 h). */
   windowMs?: number;
-  /** Threshold on dot_product when the model is uncalibrated (default 0, the SageMaker tutorial's). */
+  /** Threshold on the native score when the model is uncalibrated (default: the detector's; IP Insights 0). */
   uncalibratedThreshold?: number;
   /** Most dedup entries kept (default 100,000); the oldest are evicted first. */
   maxEntries?: number;
@@ -46,7 +49,7 @@ export const findingPolicyOptionsSchema = z
   .object({
     newEntity: z.enum(['once', 'always', 'never']).default('once'),
     windowMs: z.number().int().nonnegative().default(DEFAULT_WINDOW_MS),
-    uncalibratedThreshold: z.number().finite().default(DEFAULT_UNCALIBRATED_THRESHOLD),
+    uncalibratedThreshold: z.number().finite().optional(),
     maxEntries: z.number().int().positive().default(DEFAULT_MAX_ENTRIES),
     maxNewEntities: z.number().int().positive().default(DEFAULT_MAX_ENTRIES),
   })
@@ -57,6 +60,8 @@ export type ResolvedPolicyOptions = z.infer<typeof findingPolicyOptionsSchema>;
 export interface PolicyContext {
   model: ModelRef;
   history?: EntityHistory;
+  /** The detector's explanation of a record (its reason clause and facts). */
+  explain?: (record: PairRecord, native: number) => DetectorExplanation;
   /** Passed to buildFinding (metadata.processed_time); omit for byte-stable findings. */
   now?: number;
 }
@@ -175,14 +180,19 @@ export class FindingPolicy {
 
   /** The finding kind a record qualifies for (before deduplication), or null. Does not change state. */
   classify(rec: ScoredRecord, model: ModelRef): FindingKind | null {
-    return this.kindOf(rec.entity_known, rec.dot_product, rec.is_anomaly, model);
+    return this.kindOf(rec.entity_known, rec.native_score, rec.is_anomaly, model);
+  }
+
+  /** The threshold a model's findings use: its calibrated one, else this policy's, else the detector's default. */
+  thresholdOf(model: ModelRef): number {
+    if (typeof model.threshold === 'number') return model.threshold;
+    return this.options.uncalibratedThreshold ?? model.detector.score.default_threshold ?? DEFAULT_UNCALIBRATED_THRESHOLD;
   }
 
   /** `classify` from the score alone, before a ScoredRecord exists (the monitor's hot loop). Does not change state. */
-  kindOf(entityKnown: boolean, dotProduct: number, isAnomaly: boolean | undefined, model: ModelRef): FindingKind | null {
+  kindOf(entityKnown: boolean, native: number, isAnomaly: boolean | undefined, model: ModelRef): FindingKind | null {
     if (!entityKnown) return this.options.newEntity === 'never' ? null : 'new_entity';
-    const threshold = typeof model.threshold === 'number' ? model.threshold : this.options.uncalibratedThreshold;
-    const anomalous = typeof isAnomaly === 'boolean' ? isAnomaly : dotProduct < threshold;
+    const anomalous = typeof isAnomaly === 'boolean' ? isAnomaly : beyondThreshold(native, this.thresholdOf(model), model.detector.score.direction);
     return anomalous ? 'anomaly' : null;
   }
 
@@ -259,8 +269,9 @@ export class FindingPolicy {
           kind: g.kind,
           count: g.count,
           lastSeen: g.last,
-          threshold: this.options.uncalibratedThreshold,
+          threshold: this.thresholdOf(ctx.model),
           ...(ctx.history ? { history: ctx.history } : {}),
+          ...(ctx.explain ? { explain: ctx.explain } : {}),
           ...(ctx.now !== undefined ? { now: ctx.now } : {}),
         }),
       );

@@ -1,3 +1,5 @@
+import type { ScoreInfo } from '../detectors/types.js';
+
 /**
  * Contracts between the monitor (which scores lake objects), the findings builder (which turns scores into OCSF
  * Detection Findings) and the sinks (which deliver them). Kept in one file so each side can be built and tested alone.
@@ -16,20 +18,21 @@ export interface SourceRef {
   source?: string;
 }
 
-/** One (entity, IP) pair taken from a source event, scored by a model. */
+/** One (entity, IP) pair taken from a source event, scored by a model of any detector. */
 export interface ScoredRecord {
   ref: SourceRef;
   entity: string;
   ip: string;
   /** Event time, epoch ms. */
   time: number;
-  dot_product: number;
+  /** The detector's native score (IP Insights: dot_product; history: prefix_score); its direction is the model's. */
+  native_score: number;
   entity_known: boolean;
   /** Training rows with this entity (0 when unknown). */
   entity_count: number;
   /** Calibrated share of normal traffic scoring higher, in [0, 1]; absent when the model is uncalibrated. */
   anomaly_percentile?: number;
-  /** dot_product below the calibrated threshold; absent when the model is uncalibrated. */
+  /** The native score is beyond the calibrated threshold; absent when the model is uncalibrated. */
   is_anomaly?: boolean;
   /**
    * The source OCSF event's columns used as evidence, as plain JSON (whatever the object has of: class_uid,
@@ -38,31 +41,30 @@ export interface ScoredRecord {
   event: Record<string, unknown>;
 }
 
+/** The detector behind a model, as findings describe it (plain data: it crosses worker boundaries). */
+export interface DetectorRef {
+  /** Detector type (`ipinsights`, `history`). */
+  type: string;
+  /** Human name ("IP Insights"). */
+  title: string;
+  /** Native score name and direction. */
+  score: ScoreInfo;
+  /** The finding type of an anomaly ("Anomalous Entity-IP Pair"). */
+  finding_type: string;
+}
+
 /** The model that produced a score (for finding_info.analytic and the explanation). */
 export interface ModelRef {
   /** Model name (file base name without extension unless configured). */
   name: string;
   /** Stable version: the model's data_crc32 as 8 hex digits, or a configured version. */
   version: string;
-  /** Calibrated threshold on dot_product, when calibrated. */
+  detector: DetectorRef;
+  /** Calibrated threshold on the native score, when calibrated. */
   threshold?: number;
 }
 
-/** What the explanation needs to know about an entity's training history. */
-export interface EntityHistory {
-  /** Distinct addresses the entity was seen with in training (0 if unknown or history not stored). */
-  size(entity: string): number;
-  /**
-   * The training address of this entity sharing the longest prefix with `ip` (same family), and that prefix length
-   * in bits; undefined when the entity has no stored history or the family differs.
-   */
-  nearest(entity: string, ip: string): { ip: string; prefix_len: number } | undefined;
-  /**
-   * (Optional, added by the findings builder.) Training addresses actually stored for this entity: the model keeps
-   * a capped sample, so `nearest` is searched among `stored(entity)` of the `size(entity)` addresses.
-   */
-  stored?(entity: string): number;
-}
+export type { EntityHistory } from '../detectors/types.js';
 
 /** An OCSF 1.1.0 Detection Finding (class_uid 2004) as a plain JSON object that validates against the schema. */
 export type DetectionFinding = Record<string, unknown> & {

@@ -16,7 +16,8 @@
  */
 import path from 'node:path';
 import { ConfigError, errorMessage } from '../core/errors.js';
-import { IpInsightsModel } from '../detectors/ipinsights/index.js';
+import { loadModel } from '../detectors/index.js';
+import type { DetectorModel } from '../detectors/types.js';
 import { DEFAULT_PAIR_DEFINITION, specApplies, specsForSource, specsOf, type PairDefinition, type PairQuerySpec, type PairSpec } from '../detectors/pairs.js';
 import { Duck } from '../lake/duckdb.js';
 import type { BatchResult } from './score-batch.js';
@@ -61,8 +62,8 @@ const SCORE_BATCH = 8192;
 export const SCAN_CONNECTIONS = 3;
 
 export interface ProcessorOptions {
-  /** A loaded model or a model file path. */
-  model: IpInsightsModel | string;
+  /** A loaded model (of any detector) or a model file path. */
+  model: DetectorModel | string;
   /** Model name/version for findings (default from the file: modelRefOf). */
   modelName?: string;
   /**
@@ -110,7 +111,7 @@ export interface Processor {
   score(localParquetPath: string, ref: SourceRef): Promise<ScoredObject>;
   /** Decide, build, write and send the findings of a scored object (in object order). */
   emit(scored: ScoredObject): Promise<ProcessResult>;
-  readonly model: IpInsightsModel;
+  readonly model: DetectorModel;
   readonly modelRef: ModelRef;
   /** The finding policy (dedup and new-entity state); replace it to restore a checkpointed state. */
   policy: FindingPolicy;
@@ -152,7 +153,7 @@ function plain(v: unknown): unknown {
 }
 
 export async function createProcessor(opts: ProcessorOptions): Promise<Processor> {
-  const model = typeof opts.model === 'string' ? await IpInsightsModel.load(opts.model) : opts.model;
+  const model = typeof opts.model === 'string' ? await loadModel(opts.model) : opts.model;
   const modelRef = modelRefOf(model, opts.modelName ? { name: opts.modelName } : {});
   let policy = opts.policy instanceof FindingPolicy ? opts.policy : new FindingPolicy(opts.policy ?? {});
   const specs = specsOf(opts.pairs ?? DEFAULT_PAIR_DEFINITION);
@@ -166,7 +167,8 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
       }
     }
   }
-  const history: EntityHistory = model.history();
+  const history: EntityHistory | undefined = model.history();
+  const explain = model.explain.bind(model);
   const scorer = opts.scoreOnWorker ? workerScorer(model, () => policy, modelRef) : inlineScorer(model, () => policy, modelRef);
   // Starting the worker is part of starting up, like loading the model.
   await scorer.ready;
@@ -366,7 +368,7 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
           entity: c.entity,
           ip: c.ip,
           time: c.time,
-          dot_product: c.dot_product,
+          native_score: c.native_score,
           entity_known: c.entity_known,
           entity_count: c.entity_known ? countOf(c.entity) : 0,
           event: {},
@@ -441,7 +443,8 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     const emitted: EmitResult = await emitFindings(records, {
       policy,
       model: modelRef,
-      history,
+      ...(history ? { history } : {}),
+      explain,
       sourceObject,
       partition: partitionOfObject(ref.object),
       ...(opts.lakeDir !== undefined ? { lakeDir: opts.lakeDir } : {}),

@@ -6,9 +6,8 @@
  *
  * The same function runs inline and on the monitor's scoring worker (score-worker.ts), so both give the same result.
  */
-import { annotate } from '../detectors/calibration.js';
-import type { IpInsightsModel } from '../detectors/ipinsights/index.js';
-import type { Pair } from '../detectors/ipinsights/wire.js';
+import { annotateScore } from '../detectors/calibration.js';
+import type { DetectorModel, PairRecord } from '../detectors/types.js';
 import type { FindingPolicy } from '../findings/policy.js';
 import type { ModelRef } from '../findings/types.js';
 
@@ -18,7 +17,8 @@ export interface Candidate {
   ip: string;
   time: number;
   row: number;
-  dot_product: number;
+  /** The detector's native score. */
+  native_score: number;
   entity_known: boolean;
   anomaly_percentile?: number;
   is_anomaly?: boolean;
@@ -35,10 +35,10 @@ export interface BatchResult {
   unflaggedMaxTime: number;
 }
 
-export function scoreBatch(text: string, model: IpInsightsModel, policy: Pick<FindingPolicy, 'kindOf'>, modelRef: ModelRef): BatchResult {
+export function scoreBatch(text: string, model: Pick<DetectorModel, 'scoreBatch' | 'calibration'>, policy: Pick<FindingPolicy, 'kindOf'>, modelRef: ModelRef): BatchResult {
   const batch = JSON.parse(`[${text}]`) as [unknown, unknown, unknown, unknown][];
   const out: BatchResult = { rows: batch.length, pairs: 0, badIps: 0, candidates: [], unflagged: 0, unflaggedMaxTime: -Infinity };
-  const pairs: Pair[] = [];
+  const pairs: PairRecord[] = [];
   const times: number[] = [];
   const rowNos: number[] = [];
   for (const [e, ip, time, rowNo] of batch) {
@@ -51,41 +51,28 @@ export function scoreBatch(text: string, model: IpInsightsModel, policy: Pick<Fi
     rowNos.push(Number(rowNo));
   }
   if (pairs.length === 0) return out;
-  let results;
-  try {
-    results = model.scorePairs(pairs);
-  } catch {
-    // An unparsable IP in the batch: score one by one so the rest still count.
-    results = pairs.map((p) => {
-      try {
-        return model.scorePairs([p])[0]!;
-      } catch {
-        return undefined;
-      }
-    });
-  }
+  // A record the detector cannot score (an address that does not parse) has a NaN score: counted, skipped.
+  const { native, known } = model.scoreBatch(pairs);
   const cal = model.calibration;
-  const threshold = cal?.threshold;
   for (let i = 0; i < pairs.length; i++) {
-    const res = results[i];
-    if (!res) {
+    const s = native[i]!;
+    if (Number.isNaN(s)) {
       out.badIps++;
       continue;
     }
     out.pairs++;
-    const known = res.entity_known !== false;
-    const isAnomaly = threshold === undefined ? undefined : res.dot_product < threshold;
-    if (policy.kindOf(known, res.dot_product, isAnomaly, modelRef) === null) {
+    const isKnown = known[i] === 1;
+    const ann = cal ? annotateScore(s, cal) : undefined;
+    if (policy.kindOf(isKnown, s, ann?.is_anomaly, modelRef) === null) {
       out.unflagged++;
       if (times[i]! > out.unflaggedMaxTime) out.unflaggedMaxTime = times[i]!;
       continue;
     }
     const p = pairs[i]!;
-    const c: Candidate = { entity: p.entity, ip: p.ip, time: times[i]!, row: rowNos[i]!, dot_product: res.dot_product, entity_known: known };
-    if (cal) {
-      const a = annotate(res, cal);
-      c.anomaly_percentile = a.anomaly_percentile;
-      c.is_anomaly = a.is_anomaly;
+    const c: Candidate = { entity: p.entity, ip: p.ip, time: times[i]!, row: rowNos[i]!, native_score: s, entity_known: isKnown };
+    if (ann) {
+      c.anomaly_percentile = ann.anomaly_percentile;
+      c.is_anomaly = ann.is_anomaly;
     }
     out.candidates.push(c);
   }

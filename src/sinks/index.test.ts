@@ -8,11 +8,12 @@ import { FanoutSink, FileSink, MemorySink, StdoutSink, WebhookSink, createSinks,
 import { ConfigError, SinkError } from '../core/errors.js';
 import { buildFinding } from '../findings/build.js';
 import type { DetectionFinding, Sink } from '../findings/types.js';
+import { IPI } from '../findings/test-support.js';
 
 function finding(i: number): DetectionFinding {
   return buildFinding(
-    { ref: { object: 'o', row: i }, entity: `e${i}`, ip: '10.0.0.1', time: 1_760_000_000_000, dot_product: -3, entity_known: true, entity_count: 1, event: {} },
-    { model: { name: 'm', version: '1' }, kind: 'anomaly' },
+    { ref: { object: 'o', row: i }, entity: `e${i}`, ip: '10.0.0.1', time: 1_760_000_000_000, native_score: -3, entity_known: true, entity_count: 1, event: {} },
+    { model: { detector: IPI, name: 'm', version: '1' }, kind: 'anomaly' },
   );
 }
 

@@ -162,7 +162,8 @@ test('--lake takes normal pairs from a held-out time window with the training pa
     const lake = path.join(t.dir, 'lake');
     const s = await ingest({ lakeDir: lake, paths: [flow], region: 'us-east-1', accountId: '123456789012' });
     assert.equal(s.totals.failed, 0);
-    const out = await calibrate(['--model', model, '--lake', lake, '--since', '2024-05-02', '--until', '2024-05-03T00:00:00Z', '--abnormal-gen', 'random', '--json']);
+    // v3 flow logs (no flow-direction) and an instance -> source address model: the reference query.
+    const out = await calibrate(['--model', model, '--lake', lake, '--pairs', 'reference', '--since', '2024-05-02', '--until', '2024-05-03T00:00:00Z', '--abnormal-gen', 'random', '--json']);
     const j = JSON.parse(out) as { normal: { source: string; pairs: number; used: number; unknownEntityPairs: number; unknownEntities: number } };
     // day 2 only: 30 pairs with an instance id (the '-' row is dropped by the query), 5 of them from the new instance
     assert.equal(j.normal.pairs, 30);

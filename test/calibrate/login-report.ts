@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadPairsCsv } from '../../src/detectors/ipinsights/data.js';
 import { trainIpInsights } from '../../src/detectors/ipinsights/train.js';
-import { ipInsightsAccess } from '../../src/calibrate/model.js';
+import { modelAccess } from '../../src/calibrate/model.js';
 import { runCalibration } from '../../src/calibrate/run.js';
 import { dotted, generateLogins, loadAsnTable } from '../../bench/lib/logingen.js';
 
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
         plots: [path.join(outDir, 'calibration-login.png')],
         progress: true,
       },
-      ipInsightsAccess,
+      modelAccess,
     );
     const j = res.json;
     const t = (x: number | null): string => (x === null ? 'n/a' : x.toFixed(4));

@@ -20,6 +20,7 @@ import type { IpInsightsModel } from '../../src/detectors/ipinsights/index.js';
 import { startIpInsightsServer } from '../../src/serve/ipinsights.js';
 import type { RunningServer } from '../../src/serve/server.js';
 import { buildFixture, REPO, XSS_ENTITY, type DashboardFixture } from './fixture.js';
+import { IPI } from '../../src/findings/test-support.js';
 
 interface Res {
   status: number;
@@ -210,12 +211,12 @@ describe('dashboard HTTP', () => {
       entity: 'i-0feedfeedfeed0001',
       ip: '100.64.1.2',
       time: Date.UTC(2026, 10, 28, 12),
-      dot_product: -3,
+      native_score: -3,
       entity_known: false,
       entity_count: 0,
       event: {},
     };
-    const f: DetectionFinding = buildFinding(rec, { model: { name: 'flows', version: 'test' }, kind: 'new_entity' });
+    const f: DetectionFinding = buildFinding(rec, { model: { detector: IPI, name: 'flows', version: 'test' }, kind: 'new_entity' });
     await publishFindings(fx.lakeDir, findingsObjectKey('live-test-object', { region: 'us-east-1', accountId: '123456789012', eventDay: '20261128' }), [f]);
     const next = JSON.parse((await http(`${base}/api/findings?version=${encodeURIComponent(first.version)}`)).body) as { unchanged?: boolean; findings: { uid: string; entity: string }[] };
     assert.notEqual(next.unchanged, true);
@@ -279,8 +280,8 @@ describe('dashboard HTTP', () => {
       assert.doesNotMatch(r.body, /root:/);
     }
     // A finding whose reference names a file outside the catalog: its "source event" is not read.
-    const rec: ScoredRecord = { ref: { object: '../flows.model', row: 0 }, entity: 'i-0bad', ip: '10.9.9.9', time: Date.UTC(2026, 10, 20), dot_product: -1, entity_known: false, entity_count: 0, event: {} };
-    const f = buildFinding(rec, { model: { name: 'flows', version: 'test' }, kind: 'new_entity' });
+    const rec: ScoredRecord = { ref: { object: '../flows.model', row: 0 }, entity: 'i-0bad', ip: '10.9.9.9', time: Date.UTC(2026, 10, 20), native_score: -1, entity_known: false, entity_count: 0, event: {} };
+    const f = buildFinding(rec, { model: { detector: IPI, name: 'flows', version: 'test' }, kind: 'new_entity' });
     await publishFindings(fx.lakeDir, findingsObjectKey('traversal-test', { region: 'us-east-1', accountId: '1', eventDay: '20261120' }), [f]);
     const doc = JSON.parse((await http(`${base}/api/findings/${f.finding_info.uid}`)).body) as { source_event: { status: string; reason: string } };
     assert.equal(doc.source_event.status, 'unavailable');

@@ -18,6 +18,7 @@ import { startIpInsightsServer } from '../../src/serve/ipinsights.js';
 import type { RunningServer } from '../../src/serve/server.js';
 import { CHROMIUM, launchBrowser, screenshot, screenshotOf, type PageLog, type TestBrowser } from './browser.js';
 import { buildFixture, XSS_ENTITY, type DashboardFixture } from './fixture.js';
+import { IPI } from '../../src/findings/test-support.js';
 
 function clean(log: PageLog, what: string): void {
   assert.deepEqual(log.consoleErrors, [], `${what}: console errors`);
@@ -159,12 +160,12 @@ describe('dashboard in Chromium', { skip }, () => {
         entity: 'i-0live0live0live01',
         ip: '100.64.9.9',
         time: Date.UTC(2026, 10, 28, 9),
-        dot_product: -2.5,
+        native_score: -2.5,
         entity_known: false,
         entity_count: 0,
         event: {},
       },
-      { model: { name: 'flows', version: 'live' }, kind: 'new_entity' },
+      { model: { detector: IPI, name: 'flows', version: 'live' }, kind: 'new_entity' },
     );
     await publishFindings(fx.lakeDir, findingsObjectKey('browser-live', { region: 'us-east-1', accountId: '123456789012', eventDay: '20261128' }), [f]);
     const row = page.locator(`#findings-table tr[data-uid="${f.finding_info.uid}"]`);

@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { annotate } from '../../src/detectors/calibration.js';
-import { ipInsightsAccess } from '../../src/calibrate/model.js';
+import { modelAccess } from '../../src/calibrate/model.js';
 import { runCalibration } from '../../src/calibrate/run.js';
 import { Rng } from '../../src/core/rng.js';
 import { IpInsightsModel } from '../../src/detectors/ipinsights/index.js';
@@ -26,6 +26,7 @@ import { ingest } from '../../src/ingest/ingest.js';
 import { readObjects } from '../../src/lake/catalog.js';
 import { Duck, quoteString } from '../../src/lake/duckdb.js';
 import { resolveInLake } from '../../src/lake/layout.js';
+import { modelRefOf } from '../../src/findings/model-ref.js';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
 /** The instance id that carries markup (ingested from a flow log line). */
@@ -103,13 +104,13 @@ export async function buildFixture(): Promise<DashboardFixture> {
     await writeLakePairsCsv(lakeDir, pairsCsv, historySql);
     await runCalibration(
       { model: modelPath, normal: { kind: 'csv', file: pairsCsv }, abnormal: { kind: 'generate', generator: 'random', count: 2000 }, rule: { kind: 'max_fpr', max_fpr: 0.02 }, sample: 0, seed: 1, progress: false },
-      ipInsightsAccess,
+      modelAccess,
     );
 
     // Score the fixture flow log's records and keep what a monitor would report.
     const model = await IpInsightsModel.load(modelPath);
     const cal = model.calibration!;
-    const modelRef = { name: 'flows', version: (model.header.data_crc32 >>> 0).toString(16).padStart(8, '0'), threshold: cal.threshold };
+    const modelRef = modelRefOf(model, { name: 'flows' });
     const findings: DetectionFinding[] = [];
     let xssUid = '';
     const db = await Duck.open();
@@ -130,7 +131,7 @@ export async function buildFixture(): Promise<DashboardFixture> {
             entity: src.instance_uid,
             ip: src.ip,
             time: Number(row.time),
-            dot_product: scored!.dot_product,
+            native_score: scored!.dot_product,
             entity_known: info.known,
             entity_count: info.count,
             anomaly_percentile: ann.anomaly_percentile,

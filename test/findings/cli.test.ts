@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { FindingPolicy } from '../../src/findings/policy.js';
 import { findingsObjectKey, publishFindings } from '../../src/findings/lake.js';
 import type { DetectionFinding, ScoredRecord } from '../../src/findings/types.js';
+import { IPI } from '../../src/findings/test-support.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN = path.join(ROOT, 'src', 'cli', 'main.ts');
@@ -44,14 +45,14 @@ before(async () => {
       entity,
       ip,
       time: NOW - hoursAgo * H,
-      dot_product: -2 - i,
+      native_score: -2 - i,
       entity_known: true,
       entity_count: 9,
       anomaly_percentile: p,
       is_anomaly: true,
       event: { class_uid: 4001, src_endpoint: { ip } },
     };
-    const fs = policy.process([rec], { model: { name: 'flows', version: 'abcd1234', threshold: -1 } });
+    const fs = policy.process([rec], { model: { detector: IPI, name: 'flows', version: 'abcd1234', threshold: -1 } });
     all.push(...fs);
     await publishFindings(lake, findingsObjectKey(object, { region: 'us-east-1', accountId: '123456789012', eventDay: '20260101' }), fs);
   }

@@ -11,12 +11,14 @@ import { after, before, test } from 'node:test';
 import { buildFinding } from '../../src/findings/build.js';
 import type { ScoredRecord } from '../../src/findings/types.js';
 import { Duck } from '../../src/lake/duckdb.js';
+import { findingsFilesSql } from '../../src/findings/view.js';
 import { S3ObjectError } from '../../src/monitor/aws/errors.js';
 import { LocalFindingsStore, S3FindingsStore } from '../../src/monitor/aws/findings-store.js';
 import { S3ModelCache } from '../../src/monitor/aws/model-cache.js';
 import { parseLakeKey } from '../../src/monitor/aws/notifications.js';
 import { downloadObject, objectVersionId } from '../../src/monitor/aws/s3-object.js';
 import { listKeys, startAwsEnv, type AwsEnv } from './aws-fixture.js';
+import { IPI } from '../../src/findings/test-support.js';
 
 let env: AwsEnv;
 const B = 'seclake-s3-test';
@@ -84,7 +86,7 @@ function scored(object: string, row: number, ip: string): ScoredRecord {
     entity: 'i-0000000000000003',
     ip,
     time: 1_764_000_100_000 + row,
-    dot_product: -4.2,
+    native_score: -4.2,
     entity_known: true,
     entity_count: 80,
     event: { class_uid: 4001, src_endpoint: { ip, instance_uid: 'i-0000000000000003' }, dst_endpoint: { ip: '198.51.100.10', port: 443 } },
@@ -95,10 +97,10 @@ test('S3 findings store: findings next to the source (bucket + lake prefix), don
   const sourceKey = 'lakes/prod/aws/VPC_FLOW/2.0/region=us-east-1/accountId=123456789012/eventDay=20251124/abc.parquet';
   const source = { bucket: B, key: sourceKey, etag: 'e1' };
   const uri = `s3://${B}/${sourceKey}`;
-  const findings = [scored(uri, 5, '203.0.113.9'), scored(uri, 9, '203.0.113.10')].map((r) => buildFinding(r, { model: { name: 'vpc', version: '0badc0de' }, kind: 'anomaly' }));
+  const findings = [scored(uri, 5, '203.0.113.9'), scored(uri, 9, '203.0.113.10')].map((r) => buildFinding(r, { model: { detector: IPI, name: 'vpc', version: '0badc0de' }, kind: 'anomaly' }));
   const store = new S3FindingsStore(env.s3, undefined, path.join(env.tmp, 'stage'));
   const where = await store.writeFindings(source, parseLakeKey(sourceKey), findings);
-  assert.match(where, new RegExp(`^s3://${B}/lakes/prod/ext/seclake_findings/1\\.0/region=us-east-1/accountId=123456789012/eventDay=20251124/[0-9a-f]{32}\\.parquet$`));
+  assert.match(where, new RegExp(`^s3://${B}/lakes/prod/ext/seclake_findings/2\\.0/region=us-east-1/accountId=123456789012/eventDay=20251124/[0-9a-f]{32}\\.parquet$`));
   // Writing again (a redelivery) replaces the same key.
   assert.equal(await store.writeFindings(source, parseLakeKey(sourceKey), findings), where);
   assert.equal((await listKeys(env, 'lakes/prod/ext/seclake_findings/', B)).length, 1);
@@ -108,7 +110,7 @@ test('S3 findings store: findings next to the source (bucket + lake prefix), don
   writeFileSync(local, Buffer.from(await got.Body!.transformToByteArray()));
   const db = await Duck.open({ threads: 1 });
   try {
-    const rows = await db.all(`SELECT uid, ip, source_object, source_row FROM read_parquet('${local}') ORDER BY source_row`);
+    const rows = await db.all(`SELECT uid, ip, source_object, source_row FROM (${findingsFilesSql([local])}) ORDER BY source_row`);
     assert.deepEqual(rows.map((r) => [r.ip, r.source_object, Number(r.source_row)]), [
       ['203.0.113.9', uri, 5],
       ['203.0.113.10', uri, 9],
@@ -134,7 +136,7 @@ test('local findings store: publishes into a lake directory; ids that are not pl
   const store = new LocalFindingsStore(lake);
   const sourceKey = 'aws/VPC_FLOW/2.0/region=us-east-1/accountId=1/eventDay=20251124/abc.parquet';
   const uri = `s3://${B}/${sourceKey}`;
-  const file = await store.writeFindings({ bucket: B, key: sourceKey }, parseLakeKey(sourceKey), [buildFinding(scored(uri, 1, '203.0.113.9'), { model: { name: 'vpc', version: '1' }, kind: 'anomaly' })]);
+  const file = await store.writeFindings({ bucket: B, key: sourceKey }, parseLakeKey(sourceKey), [buildFinding(scored(uri, 1, '203.0.113.9'), { model: { detector: IPI, name: 'vpc', version: '1' }, kind: 'anomaly' })]);
   assert.ok(file.startsWith(path.join(lake, 'ext', 'seclake_findings')), file);
   assert.ok(existsSync(file));
   const q = await store.putQuarantine({ message_id: '../../evil', receive_count: 1, reason: 'r', error_name: 'E', body: '', queue_url: null, quarantined_at: '2026-11-28T00:00:00Z' });

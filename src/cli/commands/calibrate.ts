@@ -5,7 +5,7 @@ import { resolveLakeDir } from '../../lake/layout.js';
 import { ruleText } from '../../calibrate/report.js';
 import { ABNORMAL_GENERATORS, type AbnormalGenerator } from '../../calibrate/generate.js';
 import { parseInstant } from '../../calibrate/lake.js';
-import { ipInsightsAccess } from '../../calibrate/model.js';
+import { modelAccess } from '../../calibrate/model.js';
 import { DEFAULT_SAMPLE, DEFAULT_SEED, runCalibration, type AbnormalSource, type CalibrateOptions, type NormalSource } from '../../calibrate/run.js';
 import type { CalibrationRule } from '../../calibrate/evaluate.js';
 import { fmtNum, fmtPct } from '../../calibrate/svg.js';
@@ -151,7 +151,7 @@ export function registerCalibrate(program: Command, io: CalibrateIo = PROCESS_IO
     .option('--max-fpr <rate>', 'choose the threshold with the highest recall at this false positive rate, e.g. 0.01 or 1% (default 1%)')
     .option('--min-precision <rate>', 'choose the threshold with the highest recall at this precision')
     .option('--mix <ratio>', 'with --min-precision: judge precision at this many normal pairs per abnormal pair (default: the evaluation mix)')
-    .option('--threshold <dot>', 'use this threshold (flag when dot_product < T) and just evaluate it')
+    .option('--threshold <score>', "use this threshold on the model's native score (IP Insights: flag when dot_product < T) and just evaluate it")
     .option('--sample <n>', 'use at most N normal pairs, sampled without replacement (0 = all)', String(DEFAULT_SAMPLE))
     .option('--seed <n>', 'seed for sampling and generated pairs', String(DEFAULT_SEED))
     .option('--asn-table <file>', 'with --abnormal-gen asn: IPv4 range table (start,end,... as u32; default @ip-location-db/asn)')
@@ -164,7 +164,10 @@ export function registerCalibrate(program: Command, io: CalibrateIo = PROCESS_IO
     .addHelpText(
       'after',
       `
-A pair is flagged when dot_product < threshold (anomaly score -dot_product > -threshold). The chosen threshold,
+Works for a model of any detector (\`seclake models detectors\`). For IP Insights a pair is flagged when
+dot_product < threshold (anomaly score -dot_product > -threshold); for the history detector when prefix_score
+< threshold; a detector whose anomalies score high is calibrated on its negated score and the threshold stored
+in its own units with its direction. The chosen threshold,
 its measured FPR/recall/precision and the normal-score quantiles are stored in the model header, so score,
 serve and monitor report is_anomaly and anomaly_percentile (share of normal pairs scoring higher).
 Pairs whose entity the model never saw in training are reported separately and not used.
@@ -187,7 +190,7 @@ Examples:
         if (trained?.name === 'custom') opts.normal.sql = trained.sql;
         else if (trained && Object.hasOwn(PAIR_DEFINITIONS, trained.name)) opts.normal.pairs = trained.name;
       }
-      const res = await runCalibration(opts, ipInsightsAccess);
+      const res = await runCalibration(opts, modelAccess);
       if (o.json) {
         io.stdout(jsonValue(res.json) + '\n');
         return;
@@ -195,7 +198,7 @@ Examples:
       const j = res.json;
       const lines: string[] = [];
       lines.push(`Calibrated ${j.model}: ${ruleText(j.rule, j.threshold)}`);
-      lines.push(`  threshold     flag when dot_product < ${fmtNum(j.threshold, 6)}`);
+      lines.push(`  threshold     flag when ${j.flag_when.replace(/ < .*$/, '')} < ${fmtNum(j.threshold, 6)}`);
       lines.push(`  AUC           ${j.auc.toFixed(4)}    average precision ${j.average_precision.toFixed(4)}`);
       lines.push(`  at threshold  FPR ${fmtPct(j.fpr ?? Number.NaN, 2)}, recall ${fmtPct(j.recall ?? Number.NaN, 2)}, precision ${fmtPct(j.precision ?? Number.NaN, 2)} (evaluation mix)`);
       lines.push(`  pairs         ${j.normal.used.toLocaleString('en-US')} normal (${j.normal.source}), ${j.abnormal.used.toLocaleString('en-US')} abnormal (${j.abnormal.description})`);

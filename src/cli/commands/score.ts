@@ -2,8 +2,8 @@ import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { ParseError, errorMessage } from '../../core/errors.js';
-import { IpInsightsModel } from '../../detectors/ipinsights/index.js';
-import { formatPredictions, parseCsvPairs, type ResponseType } from '../../detectors/ipinsights/wire.js';
+import { loadModel } from '../../detectors/index.js';
+import { parseCsvPairs, type ResponseType } from '../../detectors/ipinsights/wire.js';
 
 interface ScoreCliOptions {
   model: string;
@@ -29,17 +29,21 @@ function readInput(file: string): string {
 export function registerScore(program: Command): void {
   program
     .command('score')
-    .description('Score entity,ip pairs with an IP Insights model; prints the SageMaker response body (dot_product: larger = more normal).')
+    .description(
+      "Score entity,ip pairs with a model of any detector; prints the endpoint's response body (IP Insights: SageMaker's, " +
+        'dot_product: larger = more normal; history: prefix_score: larger = more familiar).',
+    )
     .requiredOption('--model <path>', 'model file (from seclake train)')
     .requiredOption('--input <file>', "headerless CSV entity,ip per line ('-' = stdin, gzip allowed)")
     .addOption(new Option('--accept <type>', 'response format').choices(['application/json', 'application/jsonlines']).default('application/json'))
-    .option('--verbose', "add entity_embedding and ip_embedding (SageMaker's verbose=True); unknown entities get \"entity_known\": false")
+    .option('--verbose', "the detector's verbose fields (IP Insights: entity_embedding and ip_embedding, as SageMaker's verbose=True); unknown entities get \"entity_known\": false")
     .addHelpText(
       'after',
       `
-Output is byte-for-byte what a SageMaker IP Insights endpoint returns:
+Output is byte-for-byte what the model's endpoint returns (\`seclake serve\`; for IP Insights, a SageMaker endpoint):
   application/json       {"predictions": [{"dot_product": 1.23}, ...]}
   application/jsonlines  {"dot_product": 1.23} per line
+A history model answers {"prefix_score": ...} the same way.
 A malformed input line (wrong column count, empty entity, invalid IP) is an error naming the line.
 Entities never seen in training are scored against the population of trained entities; a count of them
 is printed on stderr.
@@ -49,7 +53,8 @@ Examples:
   seclake score --model ipi.model --input pairs.csv --accept application/jsonlines --verbose`,
     )
     .action(async (o: ScoreCliOptions) => {
-      const model = await IpInsightsModel.load(o.model);
+      const model = await loadModel(o.model);
+      const wire = model.detector.wire;
       const source = o.input === '-' ? '(stdin)' : o.input;
       const pairs = parseCsvPairs(readInput(o.input), source);
       const verbose = o.verbose === true;
@@ -58,9 +63,9 @@ Examples:
       const json = o.accept === 'application/json';
       if (json) out.write('{"predictions": [');
       for (let i = 0; i < pairs.length; i += CHUNK) {
-        const results = model.scorePairs(pairs.slice(i, i + CHUNK), { verbose, source });
+        const results = model.predict(pairs.slice(i, i + CHUNK), { verbose, source });
         for (const r of results) if (r.entity_known === false) unknown++;
-        const body = formatPredictions(results, 'application/jsonlines', verbose);
+        const body = wire.formatPredictions(results, 'application/jsonlines', verbose);
         if (json) {
           // The JSON array's members are exactly the JSON Lines records, joined with ", ".
           const members = body.slice(0, -1).split('\n').join(', ');

@@ -1,14 +1,15 @@
 import { Command } from 'commander';
 import { ConfigError } from '../../core/errors.js';
 import { createProgress } from '../../core/progress.js';
-import { parseHpAssignments, SAGEMAKER_HYPERPARAMETERS } from '../../detectors/ipinsights/config.js';
+import { parseHpAssignments } from '../../detectors/ipinsights/config.js';
 import { loadPairsCsv, type BadRowReport, type PairData } from '../../detectors/ipinsights/data.js';
 import { loadPairsFromLake, pairDataKeys } from '../../detectors/ipinsights/lake-pairs.js';
 import { DEFAULT_PAIR_DEFINITION, PAIR_DEFINITIONS, checkDegenerate, compileDefinitionSql, pairDefinition } from '../../detectors/pairs.js';
-import { trainIpInsights } from '../../detectors/ipinsights/train.js';
+import { DEFAULT_DETECTOR, DETECTORS, detectorOf } from '../../detectors/index.js';
 import { resolveLakeDir } from '../../lake/layout.js';
 
 interface TrainCliOptions {
+  detector: string;
   train?: string[];
   lake?: string;
   sql?: string;
@@ -37,16 +38,17 @@ export function registerTrain(program: Command): void {
   program
     .command('train')
     .description(
-      'Train an IP Insights model (which IPs each entity normally uses) from headerless entity,ip CSV ' +
-        '(SageMaker\'s training format, gzip allowed) or from the lake, and write the model file.',
+      'Train a detector\'s model (default IP Insights: which IPs each entity normally uses) from headerless ' +
+        'entity,ip CSV (SageMaker\'s training format, gzip allowed) or from the lake, and write the model file.',
     )
+    .option('--detector <type>', `detector to train (${DETECTORS.map((d) => d.type).join(', ')})`, DEFAULT_DETECTOR)
     .option('--train <file>', 'training CSV: entity,ip per line, no header (repeatable)', collect)
     .option('--lake <dir>', 'take the pairs from the lake instead (the record definition --pairs, default `default`)')
     .option('--pairs <name>', `with --lake: record definition (${Object.keys(PAIR_DEFINITIONS).join(', ')}; default ${DEFAULT_PAIR_DEFINITION})`)
     .option('--sql <sql>', 'with --lake: a custom query producing (entity, ip[, time]) rows instead of a definition')
     .requiredOption('--model <path>', 'model file to write')
     .option('--validation <file>', 'validation CSV: logs validation:discriminator_auc every epoch (repeatable)', collect)
-    .option('--hp <name=value>', 'hyperparameter, SageMaker name (repeatable), e.g. --hp vector_dim=64', collect, [])
+    .option('--hp <name=value>', 'hyperparameter of the detector (repeatable), e.g. --hp vector_dim=64; SageMaker names for IP Insights', collect, [])
     .option('--threads <n>', 'worker threads (default: one per core)')
     .option('--seed <n>', 'random seed; with --threads 1 training is bit-for-bit reproducible')
     .option('--json', 'print the training summary as JSON on stdout')
@@ -54,12 +56,10 @@ export function registerTrain(program: Command): void {
     .addHelpText(
       'after',
       `
-Hyperparameters (SageMaker IP Insights names; values as SageMaker's string map):
-  ${SAGEMAKER_HYPERPARAMETERS.join(', ')}
-  seclake extras: optimizer (sgd|adam), random_negative_entity (uniform|batch), entity_max_norm,
-  num_ip_vectors, threads, seed. Defaults and ranges: docs/ipinsights.md.
-
-Metric lines in SageMaker's format go to stderr (#quality_metric, #progress_metric, #throughput_metric).
+Detectors and their hyperparameters (--hp NAME=VALUE; \`seclake models detectors\` describes them):
+${DETECTORS.map((d) => `  ${d.type.padEnd(11)} ${d.title}: ${d.hyperparameters.map((h) => h.name).join(', ')}`).join('\n')}
+  IP Insights uses SageMaker's names and ranges (docs/ipinsights.md) and prints SageMaker's metric lines to
+  stderr (#quality_metric, #progress_metric, #throughput_metric).
 Malformed rows (wrong column count, empty entity, invalid IP) are skipped and reported with line numbers.
 
 Record definitions for --lake (--pairs NAME; stored in the model header as record_definition, so
@@ -71,7 +71,8 @@ Default (--pairs default) query; parts over sources the lake does not hold are l
 Examples:
   seclake train --train pairs.csv --model ipi.model --hp num_entity_vectors=20000 --hp epochs=5
   seclake train --train train.csv.gz --validation valid.csv --model ipi.model --threads 1 --seed 7
-  seclake train --lake ./seclake-data --model ipi.model --json`,
+  seclake train --lake ./seclake-data --model ipi.model --json
+  seclake train --lake ./seclake-data --detector history --model history.model`,
     )
     .action(async (o: TrainCliOptions) => {
       if (!o.train?.length && !o.lake) throw new ConfigError('give --train FILE or --lake DIR', ['train']);
@@ -79,9 +80,16 @@ Examples:
       if (o.sql && !o.lake) throw new ConfigError('--sql needs --lake', ['sql']);
       if (o.pairs !== undefined && !o.lake) throw new ConfigError('--pairs needs --lake', ['pairs']);
       if (o.pairs !== undefined && o.sql !== undefined) throw new ConfigError('give --pairs or --sql, not both', ['pairs', 'sql']);
+      const detector = detectorOf(o.detector);
       const hp: Record<string, string> = parseHpAssignments(o.hp);
-      if (o.threads !== undefined) hp.threads = o.threads;
-      if (o.seed !== undefined) hp.seed = o.seed;
+      const accepts = (name: string): boolean => detector.hyperparameters.some((h) => h.name === name);
+      for (const [flag, value] of [['threads', o.threads], ['seed', o.seed]] as const) {
+        if (value === undefined) continue;
+        if (!accepts(flag)) throw new ConfigError(`--${flag}: the ${detector.type} detector has no ${flag} hyperparameter`, [flag]);
+        hp[flag] = value;
+      }
+      // Fail on a bad hyperparameter before reading any data.
+      detector.parseHyperparameters(hp);
 
       let data: PairData;
       let source: string;
@@ -115,56 +123,39 @@ Examples:
       for (const w of warnings) process.stderr.write(`seclake train: warning: ${w}\n`);
 
       let bar: ReturnType<typeof createProgress> | undefined;
-      const res = await trainIpInsights({
-        train: data,
-        ...(validation ? { validation } : {}),
-        hyperparameters: hp,
-        modelPath: o.model,
-        source,
-        ...(recordDefinition ? { recordDefinition: { kind: 'pairs', ...recordDefinition } } : {}),
-        onProgress: (done, total) => {
-          if (!o.progress) return;
-          bar ??= createProgress('train', total, 'records');
-          bar.update(done);
-        },
-        log: (line) => {
-          if (bar && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-          process.stderr.write(line + '\n');
-        },
-      }).finally(() => bar?.stop());
+      const res = await detector
+        .train({
+          train: data,
+          ...(validation ? { validation } : {}),
+          hyperparameters: hp,
+          modelPath: o.model,
+          source,
+          ...(recordDefinition ? { recordDefinition: { kind: 'pairs', ...recordDefinition } } : {}),
+          onProgress: (done, total) => {
+            if (!o.progress) return;
+            bar ??= createProgress('train', total, 'records');
+            bar.update(done);
+          },
+          log: (line) => {
+            if (bar && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+            process.stderr.write(line + '\n');
+          },
+        })
+        .finally(() => bar?.stop());
 
-      const t = res.header.training;
       const summary = {
         model: o.model,
-        rows: t.rows,
-        bad_rows: t.bad_rows,
-        distinct_entities: t.distinct_entities,
-        ipv6_rows: t.ipv6_rows,
-        epochs: t.epochs,
-        final_loss: t.final_loss,
-        final_accuracy: t.final_accuracy,
-        validation_auc: t.validation_auc,
-        threads: t.threads,
-        seed: t.seed,
-        seconds: t.training_seconds,
-        records_per_second: t.records_per_second,
-        data_time_range: t.data_time_range,
-        hyperparameters: res.hyperparameters,
-        bad_row_examples: res.bad.examples,
+        detector: detector.type,
+        ...res.summary,
         ...(recordDefinition ? { record_definition: recordDefinition } : {}),
         warnings,
       };
       if (o.json) {
         process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
       } else {
-        process.stdout.write(
-          `Trained ${o.model}: ${t.rows.toLocaleString('en-US')} pairs, ${t.distinct_entities.toLocaleString('en-US')} entities, ` +
-            `${t.epochs} epochs in ${t.training_seconds.toFixed(1)} s (${Math.round(t.records_per_second).toLocaleString('en-US')} records/s, ${t.threads} threads); ` +
-            `final loss ${t.final_loss.toFixed(4)}` +
-            (t.validation_auc !== null ? `, validation AUC ${t.validation_auc.toFixed(4)}` : '') +
-            (t.bad_rows > 0 ? `; ${t.bad_rows} malformed rows skipped` : '') +
-            '\n',
-        );
+        const t = res.model.header.training;
+        const line = res.message ?? `${t.rows.toLocaleString('en-US')} records, ${t.distinct_entities.toLocaleString('en-US')} entities in ${t.training_seconds.toFixed(1)} s`;
+        process.stdout.write(`Trained ${o.model} (${detector.title}): ${line}\n`);
       }
     });
 }

@@ -234,7 +234,7 @@ export const ipinsights: DetectorDefinition = {
   title: 'IP Insights',
   description: 'learns which IP addresses each entity normally uses (hashed entity embeddings, prefix IP encoder); SageMaker IP Insights compatible',
   records: 'pairs',
-  score: { name: 'dot_product', direction: 'lower_is_anomalous' },
+  score: { name: 'dot_product', direction: 'lower_is_anomalous', default_threshold: 0 },
   finding: { type: 'Anomalous Entity-IP Pair' },
   hyperparameters: hyperparameterDocs(),
   parseHyperparameters: (input) => parseHyperparameters(input) as unknown as Record<string, unknown>,
@@ -250,7 +250,31 @@ export const ipinsights: DetectorDefinition = {
       ...(opts.recordDefinition ? { recordDefinition: opts.recordDefinition } : {}),
     });
     const model = new IpInsightsModel(opts.modelPath ?? '', res.header, res.weights, res.history);
-    return { model, summary: { ...res.header.training, hyperparameters: res.hyperparameters } };
+    const t = res.header.training;
+    const summary = {
+      rows: t.rows,
+      bad_rows: t.bad_rows,
+      distinct_entities: t.distinct_entities,
+      ipv6_rows: t.ipv6_rows,
+      epochs: t.epochs,
+      final_loss: t.final_loss,
+      final_accuracy: t.final_accuracy,
+      validation_auc: t.validation_auc,
+      threads: t.threads,
+      seed: t.seed,
+      seconds: t.training_seconds,
+      records_per_second: t.records_per_second,
+      data_time_range: t.data_time_range,
+      hyperparameters: res.hyperparameters,
+      bad_row_examples: res.bad.examples,
+    };
+    const message =
+      `${t.rows.toLocaleString('en-US')} pairs, ${t.distinct_entities.toLocaleString('en-US')} entities, ` +
+      `${t.epochs} epochs in ${t.training_seconds.toFixed(1)} s (${Math.round(t.records_per_second).toLocaleString('en-US')} records/s, ${t.threads} threads); ` +
+      `final loss ${t.final_loss.toFixed(4)}` +
+      (t.validation_auc !== null ? `, validation AUC ${t.validation_auc.toFixed(4)}` : '') +
+      (t.bad_rows > 0 ? `; ${t.bad_rows} malformed rows skipped` : '');
+    return { model, summary, message };
   },
   load: (md) => IpInsightsModel.fromData(md),
   wire,

@@ -8,9 +8,10 @@
  *   Limits: the endpoint gives no training history (explanations say so), and calibrated percentiles from the endpoint
  *   are not used (the threshold is the policy's uncalibrated one unless a local calibrated model is used).
  */
-import type { IpInsightsModel } from '../../detectors/ipinsights/index.js';
+import { ipinsights } from '../../detectors/ipinsights/index.js';
 import { parseIpInto } from '../../detectors/ipinsights/ip.js';
 import type { Pair, ScoreResult } from '../../detectors/ipinsights/wire.js';
+import type { BatchScores, DetectorModel, Explanation } from '../../detectors/types.js';
 import type { FindingPolicyOptions } from '../../findings/policy.js';
 import type { EntityHistory, SourceRef } from '../../findings/types.js';
 import { createProcessor, type PairSpec, type ProcessResult } from '../processor.js';
@@ -26,8 +27,12 @@ export interface FactoryOptions {
 
 const NO_HISTORY: EntityHistory = { size: () => 0, nearest: () => undefined };
 
-/** The part of IpInsightsModel the processor uses, answered from pre-fetched endpoint scores. */
+/**
+ * The part of a DetectorModel the processor uses, answered from pre-fetched endpoint scores. The endpoint speaks
+ * SageMaker IP Insights' protocol (dot_product), so findings name the IP Insights detector.
+ */
 class EndpointModel {
+  readonly detector = ipinsights;
   readonly header = { data_crc32: 0 };
   readonly calibration = undefined;
   collecting = true;
@@ -42,16 +47,23 @@ class EndpointModel {
     this.scores.clear();
     pairs.forEach((p, i) => this.scores.set(EndpointModel.key(p), results[i]!));
   }
-  scorePairs(pairs: readonly Pair[]): ScoreResult[] {
-    if (this.collecting) {
-      for (const p of pairs) this.collected.push(p);
-      return pairs.map(() => ({ dot_product: 0, entity_known: true }));
-    }
-    return pairs.map((p) => {
+  /** Collecting: remember the pairs (scores 0). Then: the endpoint's scores; a pair it was not asked (an invalid address) is NaN. */
+  scoreBatch(pairs: readonly Pair[]): BatchScores {
+    const out: BatchScores = { native: new Float64Array(pairs.length), known: new Uint8Array(pairs.length) };
+    pairs.forEach((p, i) => {
+      if (this.collecting) {
+        this.collected.push(p);
+        out.known[i] = 1;
+        return;
+      }
       const r = this.scores.get(EndpointModel.key(p));
-      if (!r) throw new Error(`no endpoint score for (${p.entity}, ${p.ip})`);
-      return r;
+      out.native[i] = r ? r.dot_product : Number.NaN;
+      out.known[i] = r && r.entity_known !== false ? 1 : 0;
     });
+    return out;
+  }
+  explain(): Explanation {
+    return { reason: '', details: { scored_by: 'endpoint' } };
   }
   entityInfo(entity: string): { known: boolean; count: number } {
     void entity;
@@ -72,7 +84,7 @@ export function createProcessorFactory(opts: FactoryOptions = {}): ProcessorFact
     const scorerOpts: EndpointScorerOptions = { endpointName: backend.endpointName, ...(backend.endpointUrl ? { endpointUrl: backend.endpointUrl } : {}), ...(backend.region ? { region: backend.region } : {}) };
     const scorer = await EndpointScorer.create(scorerOpts);
     const stand = new EndpointModel(`${opts.modelName ?? backend.endpointName}.endpoint`);
-    const common = { model: stand as unknown as IpInsightsModel, modelName: opts.modelName ?? backend.endpointName, ...(opts.pairs ? { pairs: opts.pairs } : {}) };
+    const common = { model: stand as unknown as DetectorModel, modelName: opts.modelName ?? backend.endpointName, ...(opts.pairs ? { pairs: opts.pairs } : {}) };
     const collector = await createProcessor({ ...common, policy: {} });
     const real = await createProcessor({ ...common, ...(opts.policy ? { policy: opts.policy } : {}) });
     let busy: Promise<unknown> = Promise.resolve();

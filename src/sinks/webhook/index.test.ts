@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { WebhookSink, backoffMs, parseRetryAfter, slackText, type WebhookFailure } from './index.js';
 import { buildFinding } from '../../findings/build.js';
 import type { DetectionFinding } from '../../findings/types.js';
+import { IPI } from '../../findings/test-support.js';
 
 function finding(i: number): DetectionFinding {
   return buildFinding(
@@ -13,14 +14,14 @@ function finding(i: number): DetectionFinding {
       entity: `i-0${i}`,
       ip: `203.0.113.${i}`,
       time: 1_760_000_000_000 + i,
-      dot_product: -4,
+      native_score: -4,
       entity_known: true,
       entity_count: 5,
       anomaly_percentile: 0.9995,
       is_anomaly: true,
       event: { src_endpoint: { ip: `203.0.113.${i}` } },
     },
-    { model: { name: 'm', version: '1', threshold: -1 }, kind: 'anomaly' },
+    { model: { detector: IPI, name: 'm', version: '1', threshold: -1 }, kind: 'anomaly' },
   );
 }
 
