@@ -30,7 +30,7 @@ export {
   LEGACY_FINDINGS_PREFIX,
 } from './lake.js';
 export type { FindingsPartition, WrittenFindings, WriteFindingsOptions, MigrateResult } from './lake.js';
-export { findingsView, findingsViewSql, FINDINGS_VIEW, FINDINGS_VIEW_COLUMNS, FINDINGS_VIEW_COLUMN_NAMES } from './view.js';
+export { findingsView, findingsViewSql, findingsFilesSql, FINDINGS_VIEW, FINDINGS_VIEW_COLUMNS, FINDINGS_VIEW_COLUMN_NAMES } from './view.js';
 export { listLegacyFindingsInS3, countLegacyFindingsInS3 } from './s3.js';
 export { modelRefOf } from './model-ref.js';
 export type { ModelLike } from './model-ref.js';

@@ -13,7 +13,7 @@
  * native_score_name 'dot_product', anomaly_score = -dot_product.
  */
 import { registerLakeView, type LakeViewContext, type LakeViewDef } from '../lake/views.js';
-import { quoteIdent } from '../lake/duckdb.js';
+import { quoteIdent, quoteString } from '../lake/duckdb.js';
 import { isFindingsSource, legacyTargetKey, listLegacyFindingsObjects } from './keys.js';
 
 export const FINDINGS_VIEW = 'findings';
@@ -61,9 +61,19 @@ const PARTITION_COLUMNS = ['region', 'accountId', 'eventDay'] as const;
 /** Names of the view's columns, in order (partition columns last). */
 export const FINDINGS_VIEW_COLUMN_NAMES: readonly string[] = [...FINDINGS_VIEW_COLUMNS.map((c) => c.name), ...PARTITION_COLUMNS];
 
-function select(from: string, pick: 'ocsf' | 'legacy'): string {
+function select(from: string, pick: 'ocsf' | 'legacy', partitions = true): string {
   const cols = FINDINGS_VIEW_COLUMNS.map((c) => `CAST(${c[pick]} AS ${c.type}) AS ${quoteIdent(c.name)}`);
-  return `SELECT ${[...cols, ...PARTITION_COLUMNS.map((p) => `CAST(${quoteIdent(p)} AS VARCHAR) AS ${quoteIdent(p)}`)].join(', ')} FROM (${from})`;
+  const parts = PARTITION_COLUMNS.map((p) => (partitions ? `CAST(${quoteIdent(p)} AS VARCHAR) AS ${quoteIdent(p)}` : `NULL::VARCHAR AS ${quoteIdent(p)}`));
+  return `SELECT ${[...cols, ...parts].join(', ')} FROM (${from})`;
+}
+
+/**
+ * The flat findings columns over findings object files anywhere (e.g. downloaded from S3, outside a lake): the
+ * `findings` view's columns, partition columns NULL. For tools and tests that read one object.
+ */
+export function findingsFilesSql(files: readonly string[]): string {
+  if (files.length === 0) throw new Error('findingsFilesSql: no files');
+  return select(`SELECT * FROM read_parquet([${files.map(quoteString).join(', ')}], union_by_name = true)`, 'ocsf', false);
 }
 
 /**

@@ -61,8 +61,13 @@ test('monitorOnce with an S3 LakeStore: findings for every foreign peer, finding
     for (let k = 0; k < 4; k++) assert.ok(text.includes(`203.0.113.${40 + k}`), `peer ${k} found`);
     // Findings reference the S3 objects and were uploaded under the lake's findings prefix.
     assert.ok(text.includes(`"s3://mon-lake/lake/aws/VPC_FLOW/2.0/`), 'source object is an s3:// URL');
-    const fkeys = await keys('mon-lake', 'lake/ext/seclake_findings/1.0/');
+    const fkeys = await keys('mon-lake', 'lake/ext/seclake_findings/2.0/');
     assert.ok(fkeys.length >= 1 && fkeys.every((k) => /\/region=us-east-1\/accountId=123456789012\/eventDay=\d{8}\/[0-9a-f]{32}\.parquet$/.test(k)), fkeys.join());
+    // ... and catalogued in the S3 catalog (once each), so the lake mirror has them; the monitor never scores them
+    // (the run below has nothing to do although the catalog grew by the findings objects).
+    const derived = (await store.listCatalog(0)).filter((o) => o.derived_from !== undefined);
+    assert.deepEqual(derived.map((o) => o.path).sort(), fkeys.map((k) => k.slice('lake/'.length)).sort());
+    assert.ok(derived.every((o) => o.source === 'EXT_seclake_findings' && o.class_uid === 2004));
     assert.equal(readCheckpoint(state)!.seq, r.lastSeq);
     // Downloaded objects are not kept.
     assert.ok(!readdirSync(path.join(state, '_seclake', 'monitor')).some((f) => f.endsWith('.parquet')));

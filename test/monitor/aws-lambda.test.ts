@@ -13,6 +13,7 @@ import { after, before, test } from 'node:test';
 import { ConfigError } from '../../src/core/errors.js';
 import { createHandler } from '../../src/lambda.js';
 import { Duck } from '../../src/lake/duckdb.js';
+import { findingsFilesSql } from '../../src/findings/view.js';
 import type { SqsEvent } from '../../src/monitor/aws/lambda-handler.js';
 import { startIpInsightsServer } from '../../src/serve/ipinsights.js';
 import { buildLakeObjects, flowLog, instanceId, listKeys, makeBucketAndQueue, queueDepth, startAwsEnv, trainModel, uploadObject, type AwsEnv, type LakeObject } from './aws-fixture.js';
@@ -75,7 +76,7 @@ async function findingsRows(bucket: string, prefix: string): Promise<Row[]> {
     writeFileSync(file, Buffer.from(await got.Body!.transformToByteArray()));
     const db = await Duck.open({ threads: 1 });
     try {
-      for (const r of await db.all(`SELECT uid, entity, ip, kind, dot_product FROM read_parquet('${file}')`)) out.push(r as Row);
+      for (const r of await db.all(`SELECT uid, entity, ip, kind, dot_product FROM (${findingsFilesSql([file])})`)) out.push(r as Row);
     } finally {
       db.close();
     }

@@ -11,6 +11,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Duck } from '../../src/lake/duckdb.js';
+import { findingsFilesSql } from '../../src/findings/view.js';
 import { LocalFindingsStore, S3FindingsStore } from '../../src/monitor/aws/findings-store.js';
 import { encodeS3Key } from '../../src/monitor/aws/notifications.js';
 import { createObjectHandler } from '../../src/monitor/aws/s3-object.js';
@@ -58,7 +59,7 @@ async function readParquetRows(key: string, bucket = BUCKET): Promise<Record<str
   writeFileSync(file, Buffer.from(await got.Body!.transformToByteArray()));
   const db = await Duck.open({ threads: 1 });
   try {
-    return await db.all(`SELECT uid, entity, ip, source_object, source_row, kind FROM read_parquet('${file}') ORDER BY source_row`);
+    return await db.all(`SELECT uid, entity, ip, source_object, source_row, kind FROM (${findingsFilesSql([file])}) ORDER BY source_row`);
   } finally {
     db.close();
   }
@@ -92,7 +93,7 @@ test('objects announced by S3 notifications are scored; findings next to the lak
 
   const findingsKeys = await listKeys(env, 'lake1/ext/seclake_findings/');
   assert.equal(findingsKeys.length, 1, `one findings object (the normal object has no anomalies): ${findingsKeys.join(', ')}`);
-  assert.match(findingsKeys[0]!, /^lake1\/ext\/seclake_findings\/1\.0\/region=us-east-1\/accountId=123456789012\/eventDay=\d{8}\/[0-9a-f]{32}\.parquet$/);
+  assert.match(findingsKeys[0]!, /^lake1\/ext\/seclake_findings\/2\.0\/region=us-east-1\/accountId=123456789012\/eventDay=\d{8}\/[0-9a-f]{32}\.parquet$/);
   const rows = await readParquetRows(findingsKeys[0]!);
   const anomalies = rows.filter((r) => r.kind === 'anomaly');
   assert.deepEqual(anomalies.map((r) => [r.entity, r.ip]).sort(), [
