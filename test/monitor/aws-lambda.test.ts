@@ -93,6 +93,8 @@ test('MODEL_S3_URI: a batch with a good, a normal and a corrupt object reports o
   await env.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'aws/VPC_FLOW/2.0/region=us-east-1/accountId=1/eventDay=20251124/corrupt.parquet', Body: 'garbage' }));
   const handler = createHandler({
     MODEL_S3_URI: `s3://${bucket}/models/vpc.model`,
+    // The fixture pairs each instance with its own (source) address: the reference definition.
+    PAIRS: 'reference',
     DLQ_URL: q.dlqUrl,
     MAX_RECEIVES: '2',
     BACKOFF_BASE_SECONDS: '0',
@@ -145,6 +147,7 @@ test('ENDPOINT_NAME: scoring through a SageMaker-compatible endpoint (seclake se
   const server = await startIpInsightsServer({ models: [{ name: 'vpc-endpoint', path: modelPath }], port: 0, host: '127.0.0.1', watch: false });
   const handler = createHandler({
     ENDPOINT_NAME: 'vpc-endpoint',
+    PAIRS: 'reference',
     // The model's name in findings (it is part of each finding's uid): the same as the in-process model's file name.
     MODEL_NAME: 'vpc',
     SAGEMAKER_ENDPOINT_URL: server.url,
@@ -162,7 +165,7 @@ test('ENDPOINT_NAME: scoring through a SageMaker-compatible endpoint (seclake se
     const viaEndpoint = await findingsRows(bucket, 'via-endpoint/ext/seclake_findings/');
     assert.ok(viaEndpoint.some((r) => r.kind === 'anomaly' && r.entity === instanceId(3) && r.ip === '203.0.113.9'), JSON.stringify(viaEndpoint));
     // Same object scored in-process (MODEL_PATH, named vpc after vpc.model) into another prefix: the same findings.
-    const inproc = createHandler({ MODEL_PATH: modelPath, FINDINGS_S3_URI: `s3://${bucket}/in-process`, TMP_DIR: path.join(env.tmp, 'lambda-tmp3'), S3_ENDPOINT_URL: env.moto.endpoint, SQS_ENDPOINT_URL: env.moto.endpoint, QUEUE_URL: q.queueUrl, AWS_REGION: 'us-east-1' });
+    const inproc = createHandler({ MODEL_PATH: modelPath, PAIRS: 'reference', FINDINGS_S3_URI: `s3://${bucket}/in-process`, TMP_DIR: path.join(env.tmp, 'lambda-tmp3'), S3_ENDPOINT_URL: env.moto.endpoint, SQS_ENDPOINT_URL: env.moto.endpoint, QUEUE_URL: q.queueUrl, AWS_REGION: 'us-east-1' });
     try {
       const res2 = await inproc({ Records: ev.Records.filter((r) => r.body.includes('VPC_FLOW')) }, {});
       assert.deepEqual(res2, { batchItemFailures: [] });

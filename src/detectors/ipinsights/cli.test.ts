@@ -138,13 +138,17 @@ describe('seclake pairs / train --lake', () => {
     const ing = cli(['ingest', path.join(dir, 'flow.log'), '--lake', lake]);
     assert.equal(ing.status, 0, ing.stderr);
     const out = path.join(dir, 'pairs.csv');
-    const p = cli(['pairs', '--lake', lake, '--out', out]);
+    // v3 logs without flow-direction: the default definition (flow-peer) reads nothing and says what to use.
+    const d = cli(['pairs', '--lake', lake, '--out', out]);
+    assert.equal(d.status, 2, d.stderr);
+    assert.match(d.stderr, /pair definition 'default' reads nothing in this lake[\s\S]*--pairs reference/);
+    const p = cli(['pairs', '--lake', lake, '--out', out, '--pairs', 'reference']);
     assert.equal(p.status, 0, p.stderr);
     const csv = readFileSync(out, 'utf8').trimEnd().split('\n');
     assert.equal(csv.length, 180);
     assert.match(csv[0]!, /^i-0000000000000000\d,10\.0\.\d\.\d$/);
     const model = path.join(dir, 'lake.model');
-    const t = cli(['train', '--lake', lake, '--model', model, '--threads', '1', '--json', ...HP]);
+    const t = cli(['train', '--lake', lake, '--pairs', 'reference', '--model', model, '--threads', '1', '--json', ...HP]);
     assert.equal(t.status, 0, t.stderr);
     const s = JSON.parse(t.stdout) as { rows: number; distinct_entities: number; data_time_range: { start: string; end: string } | null };
     assert.equal(s.rows, 180);

@@ -12,7 +12,7 @@ import type { Writable } from 'node:stream';
 import { ConfigError, errorMessage } from '../../core/errors.js';
 import type { Duck } from '../../lake/duckdb.js';
 import { openLakeQuery } from '../../lake/views.js';
-import { DEFAULT_PAIR_DEFINITION, compileDefinitionSql, definitionParts, pairDefinition, type PairDefinition } from '../pairs.js';
+import { DEFAULT_PAIR_DEFINITION, definitionParts, pairDefinition, type PairDefinition } from '../pairs.js';
 import { PairCollector, type PairData } from './data.js';
 
 const FILTER =
@@ -40,23 +40,34 @@ export const DEFAULT_LAKE_PAIRS: LakePairsQuery = { definition: DEFAULT_PAIR_DEF
 /**
  * A definition's training SQL for this lake: the parts (spec x view) whose query binds against the lake's views,
  * UNION ALL. An empty view lacks most columns (e.g. connection_info, actor), so a part over a source the lake does
- * not hold is left out rather than failing the whole query. When no part binds, the full query (which then fails
- * with DuckDB's message) is returned, so the error names the missing column.
+ * not hold is left out rather than failing the whole query. When no part binds, a ConfigError says why and what to
+ * use instead.
  */
 export async function lakeDefinitionSql(db: Duck, def: string | PairDefinition): Promise<{ sql: string; skipped: string[] }> {
   const d = typeof def === 'string' ? pairDefinition(def) : def;
   const keep: string[] = [];
   const skipped: string[] = [];
+  const reasons: string[] = [];
   for (const part of definitionParts(d)) {
     try {
       await db.describe(part.sql);
       keep.push(part.sql);
     } catch (err) {
-      if (!/Binder Error|Catalog Error/i.test(errorMessage(err))) throw err;
+      const msg = errorMessage(err);
+      if (!/Binder Error|Catalog Error/i.test(msg)) throw err;
       skipped.push(`${part.spec.name ?? d.name} over ${part.view}`);
+      reasons.push(`${part.spec.name ?? d.name} over ${part.view}: ${msg.replace(/^SQL failed: /, '').split('\n')[0]}`);
     }
   }
-  return { sql: keep.length ? keep.join('\nUNION ALL\n') : compileDefinitionSql(d), skipped };
+  if (keep.length === 0) {
+    throw new ConfigError(
+      `pair definition '${d.name}' reads nothing in this lake (${reasons.join('; ')}). ` +
+        `flow-peer needs VPC flow logs with flow-direction (v5+); for v2-v4 flow logs without it use --pairs reference; ` +
+        `user-login needs CloudTrail sign-ins`,
+      ['pairs'],
+    );
+  }
+  return { sql: keep.join('\nUNION ALL\n'), skipped };
 }
 
 async function resolveQuery(db: Duck, q: LakePairsQuery): Promise<string> {
