@@ -140,7 +140,14 @@ export async function writeFindingsParquet(
   const other = findings.find((f) => Number(f.class_uid) !== classUid);
   if (other) throw new LakeError(`one findings object holds one class: ${classUid} and ${String(other.class_uid)} given (use publishFindings)`);
   const sorted = [...findings].sort(byTimeUid);
-  const w = await writeEventsParquet(sorted.map(findingEvent), localFile, { classUid, seed: [{ ...SEED, class_uid: classUid }], ...(opts.db ? { db: opts.db } : {}) });
+  // Fresh copies (parsed back from the JSON that becomes raw_data): the writer may rewrite them in place.
+  const events = sorted.map((f) => {
+    const json = JSON.stringify(f);
+    const e = JSON.parse(json) as Record<string, unknown>;
+    e.raw_data = json;
+    return e;
+  });
+  const w = await writeEventsParquet(events, localFile, { classUid, owned: true, seed: [{ ...SEED, class_uid: classUid }], ...(opts.db ? { db: opts.db } : {}) });
   return { file: w.file, rows: w.rows, bytes: w.bytes, timeMin: w.timeMin, timeMax: w.timeMax };
 }
 

@@ -26,6 +26,8 @@ export interface WriteEventsOptions {
    * the file even when no event has it, so SQL over many such files can rely on those columns.
    */
   seed?: readonly Record<string, unknown>[];
+  /** The events are the caller's to modify (fresh copies): they are not cloned (free-form objects are rewritten). */
+  owned?: boolean;
 }
 
 export interface WrittenEvents {
@@ -50,7 +52,7 @@ async function fsyncFile(file: string): Promise<void> {
 
 /**
  * Write `events` (in the given order: sort them first, by time as the lake does) to a zstd Parquet file at `file`.
- * The events are not modified. Throws a LakeError when an event's value does not fit its schema type.
+ * The events are not modified (unless `owned`). Throws a LakeError when an event's value does not fit its schema type.
  */
 export async function writeEventsParquet(events: readonly Record<string, unknown>[], file: string, opts: WriteEventsOptions): Promise<WrittenEvents> {
   const target = path.resolve(file);
@@ -65,7 +67,7 @@ export async function writeEventsParquet(events: readonly Record<string, unknown
   let timeMin = Infinity;
   let timeMax = -Infinity;
   for (const [i, e] of events.entries()) {
-    const copy = structuredClone(e);
+    const copy = opts.owned ? e : structuredClone(e);
     const err = mergeEvent(shape, copy, opts.classUid);
     if (err) throw new LakeError(`event ${i + 1} cannot be stored in its OCSF types: ${err}`);
     lines.push(JSON.stringify(copy));
