@@ -30,6 +30,24 @@ export interface DuckOptions {
   memoryLimit?: string;
 }
 
+/**
+ * A statement does not bind to the data: it names a column (or struct field) the table or file does not have
+ * (DuckDB's "Binder Error"). Callers that probe whether a query fits an object (the monitor's pair plans) branch on
+ * this type, not on message text; every other SQL failure is a plain LakeError.
+ */
+export class SqlBindError extends LakeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SqlBindError';
+  }
+}
+
+/** The typed error for a failed statement. */
+function sqlError(err: unknown, what = 'SQL failed'): LakeError {
+  const msg = errorMessage(err);
+  return /\bBinder Error\b/.test(msg) ? new SqlBindError(`${what}: ${msg}`, { cause: err }) : new LakeError(`${what}: ${msg}`, { cause: err });
+}
+
 export class Duck {
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -54,7 +72,7 @@ export class Duck {
     try {
       await this.con.run(sql, params);
     } catch (err) {
-      throw new LakeError(`SQL failed: ${errorMessage(err)}`, { cause: err });
+      throw sqlError(err);
     }
   }
 
@@ -64,13 +82,18 @@ export class Duck {
       const reader = await this.con.runAndReadAll(sql, params);
       return reader.getRowObjectsJS().map((r) => normalize(r) as Row);
     } catch (err) {
-      throw new LakeError(`SQL failed: ${errorMessage(err)}`, { cause: err });
+      throw sqlError(err);
     }
   }
 
   /** Column names and DuckDB type names of a query's result. */
   async describe(sql: string, params?: SqlParams): Promise<{ name: string; type: string }[]> {
-    const reader = await this.con.runAndReadUntil(sql, 0, params);
+    let reader;
+    try {
+      reader = await this.con.runAndReadUntil(sql, 0, params);
+    } catch (err) {
+      throw sqlError(err);
+    }
     return reader.columnNames().map((name, i) => ({ name, type: reader.columnTypes()[i]!.toString() }));
   }
 
@@ -82,7 +105,7 @@ export class Duck {
     try {
       result = await this.con.stream(sql, params);
     } catch (err) {
-      throw new LakeError(`SQL failed: ${errorMessage(err)}`, { cause: err });
+      throw sqlError(err);
     }
     const columns = result.columnNames();
     while (true) {
@@ -102,7 +125,7 @@ export class Duck {
     try {
       result = await this.con.stream(sql, params);
     } catch (err) {
-      throw new LakeError(`SQL failed: ${errorMessage(err)}`, { cause: err });
+      throw sqlError(err);
     }
     const columns = result.columnNames();
     while (true) {

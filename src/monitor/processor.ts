@@ -15,11 +15,14 @@
  * state, which the caller snapshots and restores around retries and checkpoints (see embedded.ts).
  */
 import path from 'node:path';
-import { ConfigError, errorMessage } from '../core/errors.js';
+import { ConfigError } from '../core/errors.js';
 import { loadModel } from '../detectors/index.js';
 import type { DetectorModel } from '../detectors/types.js';
-import { DEFAULT_PAIR_DEFINITION, specApplies, specsForSource, specsOf, type PairDefinition, type PairQuerySpec, type PairSpec } from '../detectors/pairs.js';
+import { DEFAULT_PAIR_DEFINITION, specApplies, specsOf, type PairDefinition, type PairQuerySpec, type PairSpec } from '../detectors/pairs.js';
 import { Duck } from '../lake/duckdb.js';
+import { readEvidence } from './evidence.js';
+import { PairPlanner, type Plan } from './pair-plan.js';
+import { ScanPool } from './scan-pool.js';
 import type { BatchResult } from './score-batch.js';
 import { inlineScorer, workerScorer } from './scorer.js';
 import { emitFindings, type EmitResult } from '../findings/emit.js';
@@ -50,14 +53,7 @@ export type ProcessObjectFn = (localParquetPath: string, ref: SourceRef) => Prom
 // The pair record definitions live in src/detectors/pairs.ts (shared with training); re-exported for the monitor's callers.
 export { PAIR_PRESETS, pairPreset, type PairSpec, type PairQuerySpec, type PairDefinition } from '../detectors/pairs.js';
 
-/**
- * Source columns read for a finding's evidence when the object has them: what buildFinding uses (the endpoints,
- * connection, query/actor/api, cloud, class and `metadata.uid`). Read only for the rows that may become findings.
- */
-export const EVIDENCE_COLUMNS: readonly string[] = ['class_uid', 'cloud', 'src_endpoint', 'dst_endpoint', 'connection_info', 'query', 'actor', 'api'];
-
-/** Pairs per scorePairs call and rows per JSON batch read from DuckDB. */
-const SCORE_BATCH = 8192;
+export { EVIDENCE_COLUMNS } from './pair-plan.js';
 /** Objects read at once (a monitor reads the next objects while it writes the findings of this one). */
 export const SCAN_CONNECTIONS = 3;
 
@@ -138,20 +134,6 @@ export function partitionOfObject(objectPath: string): FindingsPartition {
   return { region: get('region'), accountId: get('accountId'), eventDay: get('eventDay') };
 }
 
-/** JSON-safe copy of a DuckDB value (BigInt -> number, Date -> ms). */
-function plain(v: unknown): unknown {
-  if (v === null || v === undefined) return v;
-  if (typeof v === 'bigint') return Number(v);
-  if (v instanceof Date) return v.getTime();
-  if (Array.isArray(v)) return v.map(plain);
-  if (typeof v === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v as Record<string, unknown>)) if (x !== null && x !== undefined) out[k] = plain(x);
-    return out;
-  }
-  return v;
-}
-
 export async function createProcessor(opts: ProcessorOptions): Promise<Processor> {
   const model = typeof opts.model === 'string' ? await loadModel(opts.model) : opts.model;
   const modelRef = modelRefOf(model, opts.modelName ? { name: opts.modelName } : {});
@@ -174,37 +156,8 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   await scorer.ready;
   /** Findings are written through this connection; objects are read through the scan pool (three at most at once). */
   const db = await Duck.open({ threads: 1 });
-  const scanDbs: Duck[] = [];
-  const idle: Duck[] = [];
-  const waiting: ((d: Duck) => void)[] = [];
-  let closed = false;
-  /** Connections opened or being opened (counted before the await, so concurrent callers never open more). */
-  let opened = 0;
-  async function acquire(): Promise<Duck> {
-    const free = idle.pop();
-    if (free) return free;
-    if (opened < SCAN_CONNECTIONS) {
-      opened++;
-      try {
-        const d = await Duck.open({ threads: 1 });
-        if (closed) {
-          d.close();
-          throw new Error('the processor is closed');
-        }
-        scanDbs.push(d);
-        return d;
-      } catch (err) {
-        opened--;
-        throw err;
-      }
-    }
-    return new Promise((resolve) => waiting.push(resolve));
-  }
-  function release(d: Duck): void {
-    const next = waiting.shift();
-    if (next) next(d);
-    else idle.push(d);
-  }
+  const scans = new ScanPool(SCAN_CONNECTIONS);
+  const planner = new PairPlanner(specs);
   const entityCounts = new Map<string, number>();
   const countOf = (e: string): number => {
     let c = entityCounts.get(e);
@@ -218,127 +171,8 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
 
   const accepts = (source: string | undefined): boolean => specs.some((sp) => specApplies(sp, source));
 
-  /**
-   * The queries for one object, or undefined when the object lacks the columns the definition needs: `pairs` reads
-   * only entity, ip, time (ms) and row number, as the comma-joined JSON arrays of SCORE_BATCH rows (a single string
-   * per batch crosses from DuckDB to JS instead of two strings per row, which dominated the cost); `evidence` reads the
-   * evidence columns of given rows (only records that may become findings need them, and nested structs are the
-   * costly part to decode).
-   */
-  type Plan = { pairs: string; evidence: ((rows: readonly number[]) => string) | undefined } | undefined;
-  /**
-   * Plans by source and object schema (column names and types): objects of one source share a schema, so after the first
-   * object a new one costs a single schema probe instead of several. A schema that does not bind is cached too (as
-   * undefined: its objects are skipped). Bounded: cleared past 256 schemas.
-   */
-  const plans = new Map<string, Plan>();
-  /**
-   * The plan the last object of each source used. Tried first, without a schema probe (~2-8 ms per object); a
-   * Binder Error (a column it names is not in this object) falls back to the probe. An object of the same source
-   * with extra evidence columns still gets them (the evidence query selects by name with COLUMNS).
-   */
-  const lastPlan = new Map<string, Plan>();
-  async function planFor(db: Duck, file: string, source: string | undefined): Promise<Plan> {
-    // The file path is bound as a parameter; the expressions are configuration.
-    const schema = await db.describe('SELECT * FROM read_parquet($1) LIMIT 0', [file]);
-    const sig = `${source ?? ''}\u0002` + schema.map((c) => `${c.name}\u0000${c.type}`).join('\u0001');
-    if (plans.has(sig)) return plans.get(sig);
-    const plan = await buildPlan(db, file, new Set(schema.map((c) => c.name)), specsForSource(specs, source));
-    if (plans.size >= 256) plans.clear();
-    plans.set(sig, plan);
-    return plan;
-  }
-  /** Whether a query binds against this object (a Binder Error means a column it names is missing). */
-  async function binds(db: Duck, sql: string, file: string): Promise<{ name: string; type: string }[] | undefined> {
-    try {
-      return await db.describe(sql, [file]);
-    } catch (err) {
-      if (/Binder Error/i.test(errorMessage(err))) return undefined;
-      throw err;
-    }
-  }
-  /** One spec's pair query over the object (entity, ip, time, file_row_number), or undefined when it does not bind. */
-  async function specPairs(db: Duck, file: string, cols: ReadonlySet<string>, spec: PairSpec | PairQuerySpec, from: string): Promise<string | undefined> {
-    let pairs: string;
-    if ('sql' in spec) {
-      const inner = `WITH events AS (SELECT *${from}) ${spec.sql.trim().replace(/;+$/, '')}`;
-      const described = await binds(db, inner, file);
-      if (!described) return undefined;
-      const out = new Map(described.map((c) => [c.name, c.type]));
-      const missing = ['entity', 'ip', 'row'].filter((c) => !out.has(c));
-      if (missing.length) throw new ConfigError(`the pair query must return the columns entity, ip and row (file_row_number); missing: ${missing.join(', ')}`, ['pairs.sql']);
-      const tt = out.get('time');
-      // Event time in ms: OCSF's BIGINT as is, a TIMESTAMP (any precision, with or without time zone) or DATE through
-      // epoch_ms (a TIMESTAMP WITH TIME ZONE is not cast: that would shift it by the session's zone), else dropped.
-      const time =
-        tt === undefined ? 'NULL' : /^TIMESTAMP/.test(tt) ? 'epoch_ms(q."time")' : tt === 'DATE' ? 'epoch_ms(q."time"::TIMESTAMP)' : /INT|DOUBLE|FLOAT|DECIMAL/.test(tt) ? 'q."time"' : 'NULL';
-      pairs = `WITH events AS (SELECT *${from}) SELECT q.entity, q.ip, ${time} AS "time", q."row" AS file_row_number FROM (${spec.sql.trim().replace(/;+$/, '')}) q`;
-    } else {
-      pairs =
-        `SELECT (${spec.entity}) AS entity, (${spec.ip}) AS ip, ${cols.has('time') ? '"time"' : 'NULL'} AS "time", file_row_number` +
-        from +
-        (spec.where ? ` WHERE ${spec.where}` : '');
-    }
-    return (await binds(db, pairs, file)) ? pairs : undefined;
-  }
-  async function buildPlan(db: Duck, file: string, cols: ReadonlySet<string>, applicable: readonly (PairSpec | PairQuerySpec)[]): Promise<Plan> {
-    const from = ' FROM read_parquet($1, file_row_number = true)';
-    // One pair query per spec of the object's source that binds (UNION ALL when several do).
-    const parts: string[] = [];
-    for (const spec of applicable) {
-      const part = await specPairs(db, file, cols, spec, from);
-      if (part !== undefined) parts.push(part);
-    }
-    if (parts.length === 0) return undefined;
-    const pairs = parts.length === 1 ? parts[0]! : parts.map((p) => `SELECT * FROM (${p})`).join(' UNION ALL ');
-    const batches =
-      // The rows of a batch as JSON arrays joined by commas (the scorer adds the brackets): cheaper than json_group_array.
-      `SELECT string_agg(json_array(p.entity, p.ip, p."time", p.file_row_number)::VARCHAR, ',') AS batch FROM (${pairs}) p ` +
-      `GROUP BY p.file_row_number // ${SCORE_BATCH}`;
-    const ev = EVIDENCE_COLUMNS.some((c) => cols.has(c)) ? [`COLUMNS(c -> c IN (${EVIDENCE_COLUMNS.map((c) => `'${c}'`).join(', ')}))`] : [];
-    // Only metadata.uid is used (the event uid); the whole struct (lists of profiles...) costs more to decode.
-    if (cols.has('metadata') && (await binds(db, `SELECT metadata.uid FROM read_parquet($1) LIMIT 0`, file))) ev.push('metadata.uid AS "metadata.uid"');
-    // Row numbers are integers this process produced, so they are written into the IN list directly.
-    const evidence = ev.length ? (rows: readonly number[]) => `SELECT file_row_number, ${ev.join(', ')}${from} WHERE file_row_number IN (${rows.map((r) => String(Math.trunc(r))).join(',')})` : undefined;
-    return { pairs: batches, evidence };
-  }
-
   async function score(localParquetPath: string, ref: SourceRef): Promise<ScoredObject> {
-    if (closed) throw new Error('the processor is closed');
-    const db = await acquire();
-    try {
-      return await scoreWith(db, localParquetPath, ref);
-    } finally {
-      release(db);
-    }
-  }
-
-  /** Run a plan's pair query; a cached per-source plan that does not bind is replaced by a probed one. */
-  async function* pairBatches(db: Duck, file: string, source: string | undefined): AsyncGenerator<{ plan: NonNullable<Plan>; batch: string }> {
-    const key = source ?? '';
-    let plan = lastPlan.get(key);
-    let probed = false;
-    if (plan === undefined) {
-      plan = await planFor(db, file, source);
-      probed = true;
-    }
-    for (;;) {
-      if (!plan) return;
-      let first = true;
-      try {
-        for await (const chunk of db.streamColumns(plan.pairs, [file])) {
-          first = false;
-          const col = chunk.data[0]!;
-          for (let b = 0; b < chunk.rowCount; b++) yield { plan, batch: String(col[b]) };
-        }
-        lastPlan.set(key, plan);
-        return;
-      } catch (err) {
-        if (probed || !first || !/Binder Error/i.test(errorMessage(err))) throw err;
-        plan = await planFor(db, file, source);
-        probed = true;
-      }
-    }
+    return scans.with((scan) => scoreWith(scan, localParquetPath, ref));
   }
 
   async function scoreWith(db: Duck, localParquetPath: string, ref: SourceRef): Promise<ScoredObject> {
@@ -346,11 +180,11 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     const file = path.resolve(localParquetPath);
     const out: ScoredObject = { ref, source, rows: 0, pairs: 0, badIps: 0, records: [], unflagged: { records: 0, maxTime: -Infinity } };
     if (!accepts(source)) return out;
-    let plan: Plan;
+    let plan: Plan | undefined;
     // Batches go to the scorer as they arrive (on a worker they are scored while DuckDB reads on); results are merged
     // in arrival order, and the candidates sorted by row below.
     const pending: Promise<BatchResult>[] = [];
-    for await (const b of pairBatches(db, file, source)) {
+    for await (const b of planner.batches(db, file, source)) {
       plan = b.plan;
       const p = scorer.score(b.batch);
       p.catch(() => {});
@@ -384,45 +218,8 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     // occurrence wins), several pairs of one row (a custom query) by entity and IP, so the findings are the same each run.
     records.sort((a, b) => a.ref.row - b.ref.row || (a.entity < b.entity ? -1 : a.entity > b.entity ? 1 : a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0));
     // Evidence for the records that may become findings.
-    if (records.length > 0) {
-      try {
-        await readEvidence(db, file, plan, records);
-      } catch (err) {
-        // The source's cached plan names an evidence column this object lacks: probe this object's schema.
-        if (!/Binder Error/i.test(errorMessage(err))) throw err;
-        const probed = await planFor(db, file, source);
-        if (probed) await readEvidence(db, file, probed, records);
-      }
-    }
+    await readEvidence(db, file, plan, planner, source, records);
     return out;
-  }
-
-  /** Attach to each record the evidence columns of its source row. */
-  async function readEvidence(db: Duck, file: string, plan: NonNullable<Plan>, records: readonly ScoredRecord[]): Promise<void> {
-    const evidence = plan.evidence;
-    if (!evidence) return;
-    const byRow = new Map<number, ScoredRecord[]>();
-    for (const c of records) {
-      const list = byRow.get(c.ref.row);
-      if (list) list.push(c);
-      else byRow.set(c.ref.row, [c]);
-    }
-    const wanted = [...byRow.keys()];
-    for (let i = 0; i < wanted.length; i += 2000) {
-      for await (const chunk of db.stream(evidence(wanted.slice(i, i + 2000)), [file])) {
-        const names = chunk.columns;
-        for (const r of chunk.rows) {
-          const event: Record<string, unknown> = {};
-          for (let j = 1; j < names.length; j++) {
-            const v = r[j];
-            if (v === null || v === undefined) continue;
-            if (names[j] === 'metadata.uid') event.metadata = { uid: plain(v) };
-            else event[names[j]!] = plain(v);
-          }
-          for (const rec of byRow.get(Number(r[0])) ?? []) rec.event = event;
-        }
-      }
-    }
   }
 
   /**
@@ -480,9 +277,8 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
     specs,
     accepts,
     close: () => {
-      closed = true;
       void scorer.close();
-      for (const d of scanDbs) d.close();
+      scans.close();
       db.close();
     },
   };
