@@ -157,6 +157,8 @@ export class WorkerPool {
   readonly ready: Promise<void>;
   private readonly slots: Slot[] = [];
   private readonly entries = new WeakMap<DetectorModel, ModelEntry>();
+  /** Models the caller has forgotten: sent again for a late task (a request that took the snapshot before a reload), then dropped after it. */
+  private readonly forgotten = new WeakSet<DetectorModel>();
   private readonly live = new Map<number, ModelEntry>();
   private readonly respawn: boolean;
   private readonly startTimeoutMs: number;
@@ -201,9 +203,10 @@ export class WorkerPool {
 
   /**
    * The caller will not run tasks on `model` any more (e.g. a reload replaced it): the workers drop it once the
-   * tasks using it are done. Running a task on it later sends it again.
+   * tasks using it are done. Running a task on it later still works: it is sent again and dropped after that task.
    */
   forget(model: DetectorModel): void {
+    this.forgotten.add(model);
     const e = this.entries.get(model);
     if (!e) return;
     e.retired = true;
@@ -251,7 +254,7 @@ export class WorkerPool {
     let e = this.entries.get(model);
     if (!e) {
       const md = shareModelData(model.data);
-      e = { id: this.nextModel++, model, header: md.header, file: md.file, data: md.data as SharedArrayBuffer, refs: 0, retired: false };
+      e = { id: this.nextModel++, model, header: md.header, file: md.file, data: md.data as SharedArrayBuffer, refs: 0, retired: this.forgotten.has(model) };
       this.entries.set(model, e);
       this.live.set(e.id, e);
     }
