@@ -19,7 +19,7 @@
  * Building costs one binary search per training row, a counting sort of the rows by entity and a typed-array sort
  * of each entity's addresses (O(n log n), native sorts; see docs/findings.md for the measured cost).
  */
-import type { EntityHistory } from '../../findings/types.js';
+import type { EntityHistory } from '../types.js';
 import type { PairData } from './data.js';
 import { entityFingerprint } from './hash.js';
 import { formatIpv4, formatIpv6, parseIpInto } from './ip.js';
