@@ -33,6 +33,7 @@ export class LakeReader {
   private queue: Promise<unknown> = Promise.resolve();
   private idle: NodeJS.Timeout | undefined;
   private closed = false;
+  private findingsPaths: { stamp: string; paths: string[] } | undefined;
 
   constructor(readonly lakeDir: string) {}
 
@@ -46,11 +47,13 @@ export class LakeReader {
    * source object scored again: the catalogued file's size or mtime), or a legacy (pre-2.0) object comes or goes.
    */
   findingsStamp(): string {
-    const h = createHash('sha256').update(this.catalogStamp()).update('\n');
-    for (const o of readObjects(this.lakeDir)) {
-      if (!isFindingsSource(o.source)) continue;
-      h.update(o.path).update('\0').update(fileStamp(path.join(this.lakeDir, o.path))).update('\n');
+    const cat = this.catalogStamp();
+    // The catalogued findings objects, read again only when the catalog changes (it can be large).
+    if (this.findingsPaths?.stamp !== cat) {
+      this.findingsPaths = { stamp: cat, paths: readObjects(this.lakeDir).filter((o) => isFindingsSource(o.source)).map((o) => o.path) };
     }
+    const h = createHash('sha256').update(cat).update('\n');
+    for (const p of this.findingsPaths.paths) h.update(p).update('\0').update(fileStamp(path.join(this.lakeDir, p))).update('\n');
     for (const k of listLegacyFindingsObjects(this.lakeDir)) h.update(k).update('\0').update(fileStamp(path.join(this.lakeDir, k))).update('\n');
     return h.digest('hex').slice(0, 16);
   }
