@@ -31,7 +31,7 @@ import { errorPage, type PageContext } from './html.js';
 import { Guard, html, json, readJsonBody, searchParams, send, type Reply, HTML } from './http.js';
 import { isAnalystLabel, LabelStore } from './labels.js';
 import { lakeSummary } from './lake-summary.js';
-import { listModels, readModelInfo, type ModelEntry, type ModelSource } from './models.js';
+import { listModels, modelApiView, readModelInfo, type ModelEntry, type ModelSource } from './models.js';
 import { findingPage, findingsPage, lakePage, modelsPage } from './pages.js';
 import { runLakeQuery, DEFAULT_QUERY_TIMEOUT_MS } from './query.js';
 import { LakeReader } from './reader.js';
@@ -179,10 +179,7 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
     }
     if (p === '/api/models') {
       onlyGet();
-      return json(models().map((m) => {
-        const i = readModelInfo(m);
-        return { name: i.name, path: i.path, bytes: i.bytes, version: i.version, error: i.error, hyperparameters: i.header?.hyperparameters, training: i.header?.training, calibration: i.calibration };
-      }));
+      return json(models().map((m) => modelApiView(readModelInfo(m))));
     }
     if (p === '/api/labels') {
       onlyGet();

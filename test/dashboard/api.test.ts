@@ -116,10 +116,12 @@ describe('dashboard HTTP', () => {
 
   it('Models page: hyperparameters, per-epoch training curve, calibration and the histogram with the threshold', async () => {
     const models = JSON.parse((await http(`${base}/api/models`)).body) as {
-      name: string; training: { epoch_history: unknown[] }; calibration: { threshold: number; auc: number; normal_quantiles: number[] };
+      name: string; detector: { type: string; title: string }; score: { name: string; direction: string }; training: { epoch_history: unknown[] }; calibration: { threshold: number; auc: number; normal_quantiles: number[] };
     }[];
     assert.equal(models.length, 1);
     assert.equal(models[0]!.name, 'flows');
+    assert.equal(models[0]!.detector.type, 'ipinsights');
+    assert.equal(models[0]!.detector.title, 'IP Insights');
     assert.equal(models[0]!.training.epoch_history.length, 20);
     assert.equal(models[0]!.calibration.normal_quantiles.length, 1001);
     const page = (await http(`${base}/models`)).body;
