@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { Duck } from '../../src/lake/duckdb.js';
+import { findingsFilesSql } from '../../src/findings/view.js';
 import { buildLakeObjects, flowLog, instanceId, listKeys, makeBucketAndQueue, queueDepth, startAwsEnv, trainModel, uploadObject, waitFor, type AwsEnv, type LakeObject } from './aws-fixture.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -97,7 +98,7 @@ async function findingsUids(bucket: string, prefix = 'ext/seclake_findings/'): P
       const got = await env.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       const file = path.join(env.tmp, `cli-${Math.random().toString(36).slice(2)}.parquet`);
       writeFileSync(file, Buffer.from(await got.Body!.transformToByteArray()));
-      for (const r of await db.all(`SELECT uid, entity, ip, kind FROM read_parquet('${file}')`)) {
+      for (const r of await db.all(`SELECT uid, entity, ip, kind FROM (${findingsFilesSql([file])})`)) {
         uids.push(String(r.uid));
         if (r.kind === 'anomaly') pairs.push(`${String(r.entity)},${String(r.ip)}`);
       }
