@@ -17,7 +17,6 @@
  *   new-entity findings are Low or Informational).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { deriveEvent } from '../ocsf/derive.js';
 import { OCSF_VERSION } from '../ocsf/schema.js';
@@ -26,6 +25,7 @@ import { SeclakeError } from '../core/errors.js';
 import { anomalyScoreOf, beyondThreshold, type ScoreDirection } from '../detectors/calibration.js';
 import type { Explanation as DetectorExplanation, PairRecord } from '../detectors/types.js';
 import type { DetectionFinding, EntityHistory, ModelRef, ScoredRecord } from './types.js';
+import { seclakeVersion } from '../core/version.js';
 
 export type FindingKind = 'anomaly' | 'new_entity';
 
@@ -80,17 +80,6 @@ export class FindingBuildError extends SeclakeError {
   }
 }
 
-let cachedVersion: string | undefined;
-function seclakeVersion(): string {
-  if (cachedVersion !== undefined) return cachedVersion;
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    cachedVersion = pkg.version ?? 'unknown';
-  } catch {
-    cachedVersion = 'unknown';
-  }
-  return cachedVersion;
-}
 
 function sha256Hex(parts: readonly (string | number)[]): string {
   const h = createHash('sha256');

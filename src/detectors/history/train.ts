@@ -7,13 +7,13 @@
  * by entity, a native Uint32Array sort of each entity's IPv4 addresses and of all IPv4 addresses for the
  * population; IPv6 addresses (usually few) are sorted by index with a 52-bit key before the full 128-bit compare.
  */
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { TrainingError } from '../../core/errors.js';
 import { modelHeaderFor, writeModelFile, type BaseTrainingMetadata, type ModelHeader as ContainerHeader, type RecordDefinitionRef, type Section } from '../model-file.js';
 import { knownEntities, type PairData } from '../ipinsights/data.js';
 import { parseHyperparameters, type HyperparameterInput, type Hyperparameters } from './config.js';
 import { findFingerprint, lcp32, MAPPED } from './store.js';
+import { seclakeVersion } from '../../core/version.js';
 
 export const HISTORY_TYPE = 'history';
 export const HISTORY_VERSION = 1;
@@ -83,14 +83,6 @@ export interface HistoryTrainResult {
   seconds: number;
 }
 
-function seclakeVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
 
 /** Growable output of owners' stored addresses and running counts. */
 class StoreWriter {

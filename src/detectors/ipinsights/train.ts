@@ -4,7 +4,6 @@
  * checks, and the model file at the end. With threads=1 and a seed, training is bit-for-bit reproducible.
  */
 import { availableParallelism } from 'node:os';
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { TrainingError, errorMessage } from '../../core/errors.js';
@@ -32,6 +31,7 @@ import type { RecordDefinitionRef } from '../model-file.js';
 import { memoryHeader, saveModel, type ModelHeader } from './model-file.js';
 import { buildHistory, type HistoryData } from './history.js';
 import { dot, encodeRows, encoderSpecFor, ipv4Rows, ipv6Rows, rowsPerIp, type EncoderSpec, type Layer, type Weights } from './model.js';
+import { seclakeVersion } from '../../core/version.js';
 
 export const METRICS_HOST = 'algo-1';
 /** Half-width of the uniform initialisation of entity rows (scaled by 1/sqrt(vector_dim)). */
@@ -91,14 +91,6 @@ function fmt(x: number): string {
   return Number.isFinite(x) ? String(Number(x.toPrecision(6))) : String(x);
 }
 
-function seclakeVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
 
 /** Slots of the training pair set: a power of two >= 2 x rows. */
 function pairSetSize(n: number): number {
