@@ -218,8 +218,11 @@ export interface TestProcess {
   close(): Promise<void>;
 }
 
-/** The monitor's per-object processor (src/monitor/processor.ts) on a model file, default pair definition. */
+/**
+ * The monitor's per-object processor (src/monitor/processor.ts) on a model file. The fixture's records pair each
+ * instance with its own source address: the `reference` definition.
+ */
 export async function makeProcess(modelPath: string): Promise<TestProcess> {
-  const p = await createProcessor({ model: modelPath });
+  const p = await createProcessor({ model: modelPath, pairs: 'reference' });
   return { process: p.process, close: () => Promise.resolve(p.close()) };
 }
