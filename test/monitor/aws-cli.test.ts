@@ -48,7 +48,7 @@ interface Proc {
 }
 
 function startMonitor(args: string[]): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'monitor', '--model', modelPath, '--s3-endpoint', env.moto.endpoint, '--region', 'us-east-1', '--wait-seconds', '1', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'monitor', '--model', modelPath, '--pairs', 'reference', '--s3-endpoint', env.moto.endpoint, '--region', 'us-east-1', '--wait-seconds', '1', ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env.moto.env },
     stdio: ['ignore', 'pipe', 'pipe'],
