@@ -7,6 +7,7 @@ import {
   PAIR_PRESETS,
   checkDegenerate,
   compileDefinitionSql,
+  definitionForModel,
   definitionParts,
   pairDefinition,
   pairPreset,
@@ -93,6 +94,14 @@ describe('pair record definitions', () => {
     assert.equal(recordDefinitionOf({ record_definition: null, extras: {} }), undefined);
     assert.equal(recordDefinitionOf(undefined), undefined);
     assert.equal(recordDefinitionOf({ record_definition: { name: 3 } }), undefined);
+  });
+
+  it('a model without --pairs scores with its own definition, else default', () => {
+    assert.deepEqual(definitionForModel({ record_definition: { kind: 'pairs', name: 'reference', sql: 'S' } }), { name: 'reference' });
+    assert.deepEqual(definitionForModel({ record_definition: null, extras: {} }), { name: 'default' });
+    const custom = definitionForModel({ record_definition: { kind: 'pairs', name: 'custom', sql: 'SELECT 1' } });
+    assert.equal(custom.name, 'default');
+    assert.match(custom.note!, /custom query/);
   });
 });
 

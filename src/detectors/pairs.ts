@@ -223,6 +223,18 @@ export function recordDefinitionOf(header: { record_definition?: unknown; extras
   return undefined;
 }
 
+/**
+ * The definition to score a model's records with when none is given: the one it was trained on when that is a named
+ * definition, else `default`; `note` says why when a recorded custom query could not be used (it reads the lake's
+ * views, not single objects).
+ */
+export function definitionForModel(header: Parameters<typeof recordDefinitionOf>[0]): { name: string; note?: string } {
+  const trained = recordDefinitionOf(header);
+  if (trained && Object.hasOwn(PAIR_DEFINITIONS, trained.name)) return { name: trained.name };
+  if (trained) return { name: DEFAULT_PAIR_DEFINITION, note: `trained on a custom query (${trained.name}); scoring with '${DEFAULT_PAIR_DEFINITION}'` };
+  return { name: DEFAULT_PAIR_DEFINITION };
+}
+
 export interface DegeneracyStats {
   entities: number;
   /** Entities seen with exactly one distinct IP. */

@@ -7,7 +7,7 @@ import { createSinks, SINK_SPEC_HELP } from '../../sinks/index.js';
 import { monitorOnce, startMonitor, type MonitorEvent, type MonitorModelSpec, type MonitorOptions } from '../../monitor/embedded.js';
 import { createProcessor } from '../../monitor/processor.js';
 import { readModelHeader } from '../../detectors/model-file.js';
-import { DEFAULT_PAIR_DEFINITION, PAIR_DEFINITIONS, recordDefinitionOf } from '../../detectors/pairs.js';
+import { DEFAULT_PAIR_DEFINITION, PAIR_DEFINITIONS, definitionForModel } from '../../detectors/pairs.js';
 import { addAwsMonitorOptions, awsOptionsFromCli, createAwsMonitor, describeEvent, type AwsCliOptions } from '../../monitor/aws/run.js';
 
 interface MonitorCliOptions extends AwsCliOptions {
@@ -52,19 +52,14 @@ function parseDuration(v: string, flag: string): number {
  * named one; else `default` (a custom --sql query over the lake's views does not apply to single objects: say so).
  */
 function trainedDefinition(modelFile: string): string {
-  let trained: ReturnType<typeof recordDefinitionOf>;
+  let chosen: ReturnType<typeof definitionForModel>;
   try {
-    trained = recordDefinitionOf(readModelHeader(modelFile));
+    chosen = definitionForModel(readModelHeader(modelFile));
   } catch {
     return DEFAULT_PAIR_DEFINITION; // loading the model reports what is wrong with it
   }
-  if (trained && Object.hasOwn(PAIR_DEFINITIONS, trained.name)) return trained.name;
-  if (trained) {
-    process.stderr.write(
-      `seclake monitor: ${modelFile} was trained on a custom query (${trained.name}); scoring with --pairs ${DEFAULT_PAIR_DEFINITION}: give --pairs or --pairs-sql for the same pairs\n`,
-    );
-  }
-  return DEFAULT_PAIR_DEFINITION;
+  if (chosen.note) process.stderr.write(`seclake monitor: ${modelFile} was ${chosen.note}: give --pairs or --pairs-sql for the same pairs\n`);
+  return chosen.name;
 }
 
 /**
