@@ -159,7 +159,6 @@ export class WorkerPool {
   private readonly entries = new WeakMap<DetectorModel, ModelEntry>();
   /** Models the caller has forgotten: sent again for a late task (a request that took the snapshot before a reload), then dropped after it. */
   private readonly forgotten = new WeakSet<DetectorModel>();
-  private readonly live = new Map<number, ModelEntry>();
   private readonly respawn: boolean;
   private readonly startTimeoutMs: number;
   private readonly onWorkerLost: ((err: Error, replaced: boolean) => void) | undefined;
@@ -256,7 +255,6 @@ export class WorkerPool {
       const md = shareModelData(model.data);
       e = { id: this.nextModel++, model, header: md.header, file: md.file, data: md.data as SharedArrayBuffer, refs: 0, retired: this.forgotten.has(model) };
       this.entries.set(model, e);
-      this.live.set(e.id, e);
     }
     return e;
   }
@@ -268,7 +266,6 @@ export class WorkerPool {
 
   private drop(e: ModelEntry): void {
     if (this.entries.get(e.model) === e) this.entries.delete(e.model);
-    this.live.delete(e.id);
     for (const s of this.slots) {
       if (s.models.delete(e.id)) s.worker.postMessage({ t: 'drop', id: e.id } satisfies ToPoolWorker);
     }
