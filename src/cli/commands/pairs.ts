@@ -10,7 +10,7 @@ export function registerPairs(program: Command): void {
     .description('Write IP Insights training pairs from the lake as headerless entity,ip CSV (SageMaker\'s training format).')
     .option('--lake <dir>', 'lake directory (default: $SECLAKE_LAKE or ./seclake-data)')
     .requiredOption('--out <file>', "CSV file to write ('-' = stdout)")
-    .option('--pairs <name>', `record definition (${Object.keys(PAIR_DEFINITIONS).join(', ')}; default ${DEFAULT_PAIR_DEFINITION})`)
+    .option('--pairs <name>', `record definition (${Object.keys(PAIR_DEFINITIONS).join(', ')}; default: ${DEFAULT_PAIR_DEFINITION})`)
     .option('--sql <sql>', 'a custom query producing (entity, ip[, time]) rows instead of a definition')
     .addHelpText(
       'after',

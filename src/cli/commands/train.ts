@@ -44,7 +44,7 @@ export function registerTrain(program: Command): void {
     .option('--detector <type>', `detector to train (${DETECTORS.map((d) => d.type).join(', ')})`, DEFAULT_DETECTOR)
     .option('--train <file>', 'training CSV: entity,ip per line, no header (repeatable)', collect)
     .option('--lake <dir>', 'take the pairs from the lake instead (the record definition --pairs, default `default`)')
-    .option('--pairs <name>', `with --lake: record definition (${Object.keys(PAIR_DEFINITIONS).join(', ')}; default ${DEFAULT_PAIR_DEFINITION})`)
+    .option('--pairs <name>', `with --lake: record definition (${Object.keys(PAIR_DEFINITIONS).join(', ')}; default: ${DEFAULT_PAIR_DEFINITION})`)
     .option('--sql <sql>', 'with --lake: a custom query producing (entity, ip[, time]) rows instead of a definition')
     .requiredOption('--model <path>', 'model file to write')
     .option('--validation <file>', 'validation CSV: logs validation:discriminator_auc every epoch (repeatable)', collect)
