@@ -2,7 +2,7 @@
  * The seclake web dashboard: server-rendered pages (Lake, Models, Findings), a small JSON API behind them, and
  * static assets, all served by `seclake serve` next to the SageMaker runtime API. No framework, no external requests.
  *
- *   const running = await startIpInsightsServer({ models, port: 8080 });
+ *   const running = await startServer({ models, port: 8080 });
  *   const dash = mountDashboard(running.app, { lakeDir, registry: running.app.registry, authToken });
  *   // -> http://127.0.0.1:8080/ui/   (with a token: open /ui/?token=TOKEN once; a session cookie follows)
  *

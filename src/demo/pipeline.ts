@@ -12,7 +12,7 @@ import path from 'node:path';
 import { SeclakeError, errorMessage } from '../core/errors.js';
 import { mountDashboard } from '../dashboard/index.js';
 import { ingest } from '../ingest/ingest.js';
-import { startIpInsightsServer } from '../serve/ipinsights.js';
+import { startServer } from '../serve/start.js';
 import { loadDemoNetworks } from './asn-pools.js';
 import type { AttackKind } from './attacks.js';
 import { LiveGenerator } from './generate.js';
@@ -175,7 +175,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const quiet = { info: () => {}, warn: (m: string) => log(`warning: ${m}`), error: (m: string) => log(`error: ${m}`) };
   let running;
   try {
-    running = await startIpInsightsServer({
+    running = await startServer({
       models: models.map((m) => ({ name: m.name, path: m.path })),
       port: opts.port ?? DEFAULT_PORT,
       host: opts.host ?? '127.0.0.1',

@@ -16,8 +16,8 @@ import { parseLabels } from '../../src/calibrate/inputs.js';
 import { buildFinding } from '../../src/findings/build.js';
 import { findingsObjectKey, publishFindings } from '../../src/findings/lake.js';
 import type { DetectionFinding, ScoredRecord } from '../../src/findings/types.js';
-import type { IpInsightsModel } from '../../src/detectors/ipinsights/index.js';
-import { startIpInsightsServer } from '../../src/serve/ipinsights.js';
+import type { DetectorModel } from '../../src/detectors/types.js';
+import { startServer } from '../../src/serve/start.js';
 import type { RunningServer } from '../../src/serve/server.js';
 import { buildFixture, REPO, XSS_ENTITY, type DashboardFixture } from './fixture.js';
 import { IPI } from '../../src/findings/test-support.js';
@@ -50,14 +50,14 @@ function csrfOf(html: string): string {
 
 describe('dashboard HTTP', () => {
   let fx: DashboardFixture;
-  let running: RunningServer<IpInsightsModel>;
+  let running: RunningServer<DetectorModel>;
   let dash: Dashboard;
   let base: string;
   let csrf: string;
 
   before(async () => {
     fx = await buildFixture();
-    running = await startIpInsightsServer({ models: [{ name: 'flows', path: fx.modelPath }], port: 0, host: '127.0.0.1', watch: false });
+    running = await startServer({ models: [{ name: 'flows', path: fx.modelPath }], port: 0, host: '127.0.0.1', watch: false });
     dash = mountDashboard(running.app, { lakeDir: fx.lakeDir, registry: running.app.registry, pollMs: 500 });
     base = `${running.url}/ui`;
     csrf = csrfOf((await http(`${base}/`)).body);
@@ -293,13 +293,13 @@ describe('dashboard HTTP', () => {
 
 describe('dashboard with a serve --auth-token', () => {
   let fx: DashboardFixture;
-  let running: RunningServer<IpInsightsModel>;
+  let running: RunningServer<DetectorModel>;
   let dash: Dashboard;
   const token = 's3cret-token';
 
   before(async () => {
     fx = await buildFixture();
-    running = await startIpInsightsServer({ models: [{ name: 'flows', path: fx.modelPath }], port: 0, host: '127.0.0.1', watch: false, authToken: token });
+    running = await startServer({ models: [{ name: 'flows', path: fx.modelPath }], port: 0, host: '127.0.0.1', watch: false, authToken: token });
     dash = mountDashboard(running.app, { lakeDir: fx.lakeDir, registry: running.app.registry, authToken: token });
   });
 

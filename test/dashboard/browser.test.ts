@@ -11,10 +11,10 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { mountDashboard, type Dashboard } from '../../src/dashboard/index.js';
 import { labelsPath } from '../../src/dashboard/labels.js';
-import type { IpInsightsModel } from '../../src/detectors/ipinsights/index.js';
+import type { DetectorModel } from '../../src/detectors/types.js';
 import { buildFinding } from '../../src/findings/build.js';
 import { findingsObjectKey, publishFindings } from '../../src/findings/lake.js';
-import { startIpInsightsServer } from '../../src/serve/ipinsights.js';
+import { startServer } from '../../src/serve/start.js';
 import type { RunningServer } from '../../src/serve/server.js';
 import { CHROMIUM, launchBrowser, screenshot, screenshotOf, type PageLog, type TestBrowser } from './browser.js';
 import { buildFixture, XSS_ENTITY, type DashboardFixture } from './fixture.js';
@@ -36,14 +36,14 @@ const skip = existsSync(CHROMIUM) || process.env.CI ? false : `${CHROMIUM} is no
 
 describe('dashboard in Chromium', { skip }, () => {
   let fx: DashboardFixture;
-  let running: RunningServer<IpInsightsModel>;
+  let running: RunningServer<DetectorModel>;
   let dash: Dashboard;
   let browser: TestBrowser;
   let base: string;
 
   before(async () => {
     fx = await buildFixture();
-    running = await startIpInsightsServer({ models: [{ name: 'flows', path: fx.modelPath }], port: 0, host: '127.0.0.1', watch: false });
+    running = await startServer({ models: [{ name: 'flows', path: fx.modelPath }], port: 0, host: '127.0.0.1', watch: false });
     dash = mountDashboard(running.app, { lakeDir: fx.lakeDir, registry: running.app.registry, pollMs: 400 });
     base = `${running.url}/ui`;
     browser = await launchBrowser();

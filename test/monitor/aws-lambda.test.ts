@@ -15,7 +15,7 @@ import { createHandler } from '../../src/lambda.js';
 import { Duck } from '../../src/lake/duckdb.js';
 import { findingsFilesSql } from '../../src/findings/view.js';
 import type { SqsEvent } from '../../src/monitor/aws/lambda-handler.js';
-import { startIpInsightsServer } from '../../src/serve/ipinsights.js';
+import { startServer } from '../../src/serve/start.js';
 import { buildLakeObjects, flowLog, instanceId, listKeys, makeBucketAndQueue, queueDepth, startAwsEnv, trainModel, uploadObject, type AwsEnv, type LakeObject } from './aws-fixture.js';
 
 const INSTANCES = 12;
@@ -144,7 +144,7 @@ test('ENDPOINT_NAME: scoring through a SageMaker-compatible endpoint (seclake se
   const bucket = 'endpoint-lake';
   const q = await makeBucketAndQueue(env, 'endpoint-q', { bucket });
   await uploadObject(env, anomalous, { bucket });
-  const server = await startIpInsightsServer({ models: [{ name: 'vpc-endpoint', path: modelPath }], port: 0, host: '127.0.0.1', watch: false });
+  const server = await startServer({ models: [{ name: 'vpc-endpoint', path: modelPath }], port: 0, host: '127.0.0.1', watch: false });
   const handler = createHandler({
     ENDPOINT_NAME: 'vpc-endpoint',
     PAIRS: 'reference',
