@@ -93,14 +93,21 @@ export class PairPlanner {
   /** The plan the last object of each source used, tried first without a schema probe. */
   private readonly last = new Map<string, Plan | undefined>();
 
-  constructor(private readonly specs: readonly (PairSpec | PairQuerySpec)[]) {}
+  /** `onUnbound` is told (once per source and schema) when none of the specs binds to an object of a source they name. */
+  constructor(
+    private readonly specs: readonly (PairSpec | PairQuerySpec)[],
+    private readonly onUnbound?: (source: string | undefined) => void,
+  ) {}
 
   /** The plan for this object from its schema (one probe), or undefined when none of its source's specs binds. */
   async probe(db: Duck, file: string, source: string | undefined): Promise<Plan | undefined> {
     const schema = await db.describe('SELECT * FROM read_parquet($1) LIMIT 0', [file]);
     const sig = `${source ?? ''}\u0002` + schema.map((c) => `${c.name}\u0000${c.type}`).join('\u0001');
     if (this.plans.has(sig)) return this.plans.get(sig);
-    const plan = await buildPlan(db, file, new Set(schema.map((c) => c.name)), specsForSource(this.specs, source));
+    const applicable = specsForSource(this.specs, source);
+    const plan = await buildPlan(db, file, new Set(schema.map((c) => c.name)), applicable);
+    // Said only when a spec names this source: a spec for every source may not fit some of them by design.
+    if (!plan && applicable.some((sp) => sp.sources.length > 0)) this.onUnbound?.(source);
     if (this.plans.size >= 256) this.plans.clear();
     this.plans.set(sig, plan);
     return plan;

@@ -16,9 +16,10 @@
  */
 import path from 'node:path';
 import { ConfigError } from '../core/errors.js';
+import { log } from '../core/log.js';
 import { loadModel } from '../detectors/index.js';
 import type { DetectorModel } from '../detectors/types.js';
-import { DEFAULT_PAIR_DEFINITION, specApplies, specsOf, type PairDefinition, type PairQuerySpec, type PairSpec } from '../detectors/pairs.js';
+import { definitionForModel, specApplies, specsOf, type PairDefinition, type PairQuerySpec, type PairSpec } from '../detectors/pairs.js';
 import { Duck } from '../lake/duckdb.js';
 import { readEvidence } from './evidence.js';
 import { PairPlanner, type Plan } from './pair-plan.js';
@@ -138,7 +139,8 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   const model = typeof opts.model === 'string' ? await loadModel(opts.model) : opts.model;
   const modelRef = modelRefOf(model, opts.modelName ? { name: opts.modelName } : {});
   let policy = opts.policy instanceof FindingPolicy ? opts.policy : new FindingPolicy(opts.policy ?? {});
-  const specs = specsOf(opts.pairs ?? DEFAULT_PAIR_DEFINITION);
+  // Default: the record definition the model was trained on (its header says), else `default`.
+  const specs = specsOf(opts.pairs ?? definitionForModel(model.header).name);
   if (specs.length === 0) throw new ConfigError('the pair definition has no spec', ['pairs']);
   for (const spec of specs) {
     if ('sql' in spec) {
@@ -157,7 +159,10 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   /** Findings are written through this connection; objects are read through the scan pool (three at most at once). */
   const db = await Duck.open({ threads: 1 });
   const scans = new ScanPool(SCAN_CONNECTIONS);
-  const planner = new PairPlanner(specs);
+  const defName = typeof opts.pairs === 'string' ? opts.pairs : (opts.pairs as { name?: string } | undefined)?.name ?? definitionForModel(model.header).name;
+  const planner = new PairPlanner(specs, (source) =>
+    log.warn(`objects of ${source ?? 'an unknown source'} with this schema have none of the columns the record definition '${defName}' reads; they are skipped (flow logs without flow-direction need --pairs reference)`),
+  );
   const entityCounts = new Map<string, number>();
   const countOf = (e: string): number => {
     let c = entityCounts.get(e);

@@ -178,15 +178,20 @@ test('an estate of our own: raw v5 flow logs -> ingest -> train --lake -> monito
 
   // Two and a half days of history -> train; the next 12 hours -> calibrate; then the window -> monitor.
   const lake = path.join(dir, 'lake');
-  const model = path.join(dir, 'estate.model');
   cli(['ingest', '--lake', lake, '--json', ...history]);
-  const trained = JSON.parse(cli(['train', '--lake', lake, '--model', model, '--threads', '1', '--seed', '1', '--json', '--no-progress']).stdout) as {
+  // No --model: the model goes into the lake and is registered there, so the monitor below needs no options.
+  const trained = JSON.parse(cli(['train', '--lake', lake, '--threads', '1', '--seed', '1', '--json', '--no-progress']).stdout) as {
+    model: string;
+    registered: { name: string };
     rows: number;
     distinct_entities: number;
     warnings: string[];
     record_definition: { name: string };
   };
   assert.equal(trained.record_definition.name, 'default');
+  assert.equal(trained.registered.name, 'ipinsights-default');
+  const model = trained.model;
+  assert.ok(model.startsWith(path.join(lake, '_seclake', 'models')), model);
   assert.deepEqual(trained.warnings, []);
   assert.equal(trained.distinct_entities, inst.length);
 
@@ -207,7 +212,8 @@ test('an estate of our own: raw v5 flow logs -> ingest -> train --lake -> monito
   const normalPairs = [...lakePairs].filter((p) => !attackPairs.has(p)).length;
 
   const out = path.join(dir, 'findings.jsonl');
-  const sum = JSON.parse(cli(['monitor', '--lake', lake, '--model', model, '--once', '--from-start', '--json', '--quiet', '--sink', `file:${out}`]).stdout) as { failed: number; pairs: number };
+  // The monitor with no model or pair options: the lake's registered model with the definition it was trained on.
+  const sum = JSON.parse(cli(['monitor', '--lake', lake, '--once', '--from-start', '--json', '--quiet', '--sink', `file:${out}`]).stdout) as { failed: number; pairs: number };
   assert.equal(sum.failed, 0);
   const findings = existsSync(out)
     ? readFileSync(out, 'utf8')

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import path from 'node:path';
 import { ConfigError } from '../../core/errors.js';
 import { resolveLakeDir } from '../../lake/layout.js';
+import { registeredModels } from '../../lake/models.js';
 import { isS3Url } from '../../lake/s3.js';
 import { createSinks, SINK_SPEC_HELP } from '../../sinks/index.js';
 import { monitorOnce, startMonitor, type MonitorEvent, type MonitorModelSpec, type MonitorOptions } from '../../monitor/embedded.js';
@@ -66,12 +67,22 @@ function trainedDefinition(modelFile: string): string {
  * `--model [NAME=]PATH`, paired with `--pairs` by position (one `--pairs` applies to every model); without --pairs,
  * each model's own record definition (trainedDefinition).
  */
-function modelSpecs(o: MonitorCliOptions): MonitorModelSpec[] {
-  if (o.model.length === 0) throw new ConfigError('--model is required (a model file from seclake train)', ['model']);
-  if (o.pairs.length > 1 && o.pairs.length !== o.model.length) {
-    throw new ConfigError(`give one --pairs for all models or one per --model (got ${o.pairs.length} for ${o.model.length})`, ['pairs']);
+function modelSpecs(o: MonitorCliOptions, lakeDir?: string): MonitorModelSpec[] {
+  let given = o.model;
+  if (given.length === 0) {
+    // No --model: every model registered for the (local) lake, each with its own record definition.
+    if (!lakeDir) throw new ConfigError('--model is required here (a model file from seclake train)', ['model']);
+    const all = registeredModels(lakeDir);
+    for (const m of all.filter((x) => x.missing)) process.stderr.write(`seclake monitor: registered model '${m.name}' is missing (${m.path}); skipped\n`);
+    given = all.filter((x) => !x.missing).map((x) => `${x.name}=${x.path}`);
+    if (given.length === 0) {
+      throw new ConfigError(`no --model given and no model is registered for the lake ${lakeDir}: train one with \`seclake train --lake ${lakeDir}\` (it registers the model) or give --model FILE`, ['model']);
+    }
   }
-  return o.model.map((m, i) => {
+  if (o.pairs.length > 1 && o.pairs.length !== given.length) {
+    throw new ConfigError(`give one --pairs for all models or one per --model (got ${o.pairs.length} for ${given.length})`, ['pairs']);
+  }
+  return given.map((m, i) => {
     const eq = m.indexOf('=');
     const name = eq > 0 && !m.slice(0, eq).includes(path.sep) ? m.slice(0, eq) : undefined;
     const file = name ? m.slice(eq + 1) : m;
@@ -108,10 +119,10 @@ function describe(e: MonitorEvent): string | undefined {
 export function registerMonitor(program: Command): void {
   const cmd = program
     .command('monitor')
-    .description('Score every new lake object with IP Insights models and write OCSF Detection Findings (lake, stdout, file, webhook).')
+    .description('Score every new lake object with the lake\'s models (any detector) and write OCSF Detection Findings (lake, stdout, file, webhook).')
     .option('--lake <dir>', 'lake directory or s3://bucket/prefix (default $SECLAKE_LAKE or ./seclake-data)')
     .option('--state-dir <dir>', 'S3 lake: local directory for the checkpoint, failed list and findings copy (default ~/.cache/seclake/s3/<lake>/monitor)')
-    .option('--model <[name=]path>', 'model file; repeat for several models', collect, [])
+    .option('--model <[name=]path>', 'model file; repeat for several models (default: every model registered for the lake by `seclake train --lake`)', collect, [])
     .option(
       '--pairs <name>',
       `pair definition per model (${Object.keys(PAIR_DEFINITIONS).join(', ')}); one for all or one per --model; default: the one each model was trained on, else ${DEFAULT_PAIR_DEFINITION}`,
@@ -152,14 +163,17 @@ ${Object.values(PAIR_DEFINITIONS).map((d) => `  ${d.name.padEnd(11)} ${d.descrip
 AWS mode (--sqs-queue-url): consume S3 / Security Lake notifications, download each object, score it, store the
 findings (--findings) and delete the message only when done. See docs/aws.md.
 
+Without --model, a local lake's registered models run (\`seclake train --lake\` registers what it trains; see
+<lake>/_seclake/models.json), each on the sources of the record definition it was trained on.
+
 Examples:
+  seclake monitor --lake ./lake                       # every model registered for the lake
   seclake monitor --lake ./lake --model flows=flows.model --watch ./incoming
   seclake monitor --lake ./lake --model flows=flows.model --pairs flow-peer --model logins=logins.model --pairs user-login
   seclake monitor --lake ./lake --model ipi.model --once --from-start --json
   seclake monitor --model ipi.model --sqs-queue-url https://sqs.us-east-1.amazonaws.com/123456789012/sl-sub --findings s3://bucket/findings`,
   );
   cmd.action(async (o: MonitorCliOptions) => {
-    const models = modelSpecs(o);
     const policy = {
       newEntity: o.newEntity,
       windowMs: parseDuration(o.dedupWindow, '--dedup-window'),
@@ -177,6 +191,7 @@ Examples:
     };
 
     if (o.sqsQueueUrl) {
+      const models = modelSpecs(o);
       if (models.length !== 1) throw new ConfigError('AWS mode scores with one model per process (--model)', ['model']);
       const proc = await createProcessor({ model: models[0]!.model, ...(models[0]!.name ? { modelName: models[0]!.name } : {}), pairs: models[0]!.pairs ?? DEFAULT_PAIR_DEFINITION, policy });
       const handle = createAwsMonitor(awsOptionsFromCli(o, proc.process, [sinks], (e) => !o.quiet && process.stderr.write(`seclake monitor: ${describeEvent(e)}\n`)));
@@ -198,6 +213,7 @@ Examples:
     const { openLakeStore, defaultCacheDir } = await import('../../lake/store.js');
     const store = s3Lake ? openLakeStore(s3Lake, { ...(o.s3Endpoint ? { endpoint: o.s3Endpoint } : {}), ...(o.region ? { region: o.region } : {}) }) : undefined;
     const lakeDir = s3Lake ? path.resolve(o.stateDir ?? path.join(defaultCacheDir(s3Lake), 'monitor')) : resolveLakeDir(o.lake);
+    const models = modelSpecs(o, s3Lake ? undefined : lakeDir);
     const opts: MonitorOptions = {
       lakeDir,
       ...(store ? { store } : {}),

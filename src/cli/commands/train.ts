@@ -6,7 +6,10 @@ import { loadPairsCsv, type BadRowReport, type PairData } from '../../detectors/
 import { loadPairsFromLake, pairDataKeys } from '../../detectors/ipinsights/lake-pairs.js';
 import { DEFAULT_PAIR_DEFINITION, PAIR_DEFINITIONS, checkDegenerate, compileDefinitionSql, pairDefinition } from '../../detectors/pairs.js';
 import { DEFAULT_DETECTOR, DETECTORS, detectorOf } from '../../detectors/index.js';
-import { resolveLakeDir } from '../../lake/layout.js';
+import { META_DIR, resolveLakeDir } from '../../lake/layout.js';
+import { modelNameOf, registerModel } from '../../lake/models.js';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 
 interface TrainCliOptions {
   detector: string;
@@ -14,7 +17,9 @@ interface TrainCliOptions {
   lake?: string;
   sql?: string;
   pairs?: string;
-  model: string;
+  model?: string;
+  name?: string;
+  register: boolean;
   validation?: string[];
   hp: string[];
   threads?: string;
@@ -46,7 +51,9 @@ export function registerTrain(program: Command): void {
     .option('--lake <dir>', 'take the pairs from the lake instead (the record definition --pairs, default `default`)')
     .option('--pairs <name>', `with --lake: record definition (${Object.keys(PAIR_DEFINITIONS).join(', ')}; default: ${DEFAULT_PAIR_DEFINITION})`)
     .option('--sql <sql>', 'with --lake: a custom query producing (entity, ip[, time]) rows instead of a definition')
-    .requiredOption('--model <path>', 'model file to write')
+    .option('--model <path>', 'model file to write (with --lake, default <lake>/_seclake/models/<detector>-<definition>.model)')
+    .option('--name <name>', 'with --lake: the name the model is registered under in the lake (default: the file name without extension)')
+    .option('--no-register', 'with --lake: do not register the model for the lake (`seclake monitor` without --model runs the registered ones)')
     .option('--validation <file>', 'validation CSV: logs validation:discriminator_auc every epoch (repeatable)', collect)
     .option('--hp <name=value>', 'hyperparameter of the detector (repeatable), e.g. --hp vector_dim=64; SageMaker names for IP Insights', collect, [])
     .option('--threads <n>', 'worker threads (default: one per core)')
@@ -71,11 +78,14 @@ Default (--pairs default) query; parts over sources the lake does not hold are l
 Examples:
   seclake train --train pairs.csv --model ipi.model --hp num_entity_vectors=20000 --hp epochs=5
   seclake train --train train.csv.gz --validation valid.csv --model ipi.model --threads 1 --seed 7
+  seclake train --lake ./seclake-data          # writes and registers <lake>/_seclake/models/ipinsights-default.model
   seclake train --lake ./seclake-data --model ipi.model --json
   seclake train --lake ./seclake-data --detector history --model history.model`,
     )
     .action(async (o: TrainCliOptions) => {
       if (!o.train?.length && !o.lake) throw new ConfigError('give --train FILE or --lake DIR', ['train']);
+      if (!o.model && !o.lake) throw new ConfigError('give --model FILE (where to write the model)', ['model']);
+      if (o.name !== undefined && !o.lake) throw new ConfigError('--name needs --lake (it is the name the model is registered under)', ['name']);
       if (o.train?.length && o.lake) throw new ConfigError('give either --train or --lake, not both', ['train', 'lake']);
       if (o.sql && !o.lake) throw new ConfigError('--sql needs --lake', ['sql']);
       if (o.pairs !== undefined && !o.lake) throw new ConfigError('--pairs needs --lake', ['pairs']);
@@ -122,13 +132,20 @@ Examples:
       if (degenerate.warning) warnings.push(degenerate.warning);
       for (const w of warnings) process.stderr.write(`seclake train: warning: ${w}\n`);
 
+      const lakeDir = o.lake ? resolveLakeDir(o.lake) : undefined;
+      let modelPath = o.model;
+      if (!modelPath) {
+        const dir = path.join(lakeDir!, META_DIR, 'models');
+        mkdirSync(dir, { recursive: true });
+        modelPath = path.join(dir, `${detector.type}-${recordDefinition?.name ?? 'custom'}.model`);
+      }
       let bar: ReturnType<typeof createProgress> | undefined;
       const res = await detector
         .train({
           train: data,
           ...(validation ? { validation } : {}),
           hyperparameters: hp,
-          modelPath: o.model,
+          modelPath,
           source,
           ...(recordDefinition ? { recordDefinition: { kind: 'pairs', ...recordDefinition } } : {}),
           onProgress: (done, total) => {
@@ -143,9 +160,12 @@ Examples:
         })
         .finally(() => bar?.stop());
 
+      // Registered for the lake, so `seclake monitor --lake` (no --model) runs it.
+      const registered = lakeDir && o.register ? await registerModel(lakeDir, o.name ?? modelNameOf(modelPath), modelPath, detector.type) : undefined;
       const summary = {
-        model: o.model,
+        model: modelPath,
         detector: detector.type,
+        ...(registered ? { registered: { name: registered.name, lake: lakeDir } } : {}),
         ...res.summary,
         ...(recordDefinition ? { record_definition: recordDefinition } : {}),
         warnings,
@@ -155,7 +175,8 @@ Examples:
       } else {
         const t = res.model.header.training;
         const line = res.message ?? `${t.rows.toLocaleString('en-US')} records, ${t.distinct_entities.toLocaleString('en-US')} entities in ${t.training_seconds.toFixed(1)} s`;
-        process.stdout.write(`Trained ${o.model} (${detector.title}): ${line}\n`);
+        process.stdout.write(`Trained ${modelPath} (${detector.title}): ${line}\n`);
+        if (registered) process.stdout.write(`Registered as '${registered.name}' for the lake ${lakeDir} (seclake monitor --lake ${o.lake} runs it)\n`);
       }
     });
 }
