@@ -23,7 +23,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '../src/core/rng.js';
 import { IpInsightsModel } from '../src/detectors/ipinsights/index.js';
-import { loadPairsCsv, PairCollector } from '../src/detectors/ipinsights/data.js';
+import { loadPairsCsv, PairCollector } from '../src/detectors/pairs/data.js';
 import { trainIpInsights } from '../src/detectors/ipinsights/train.js';
 import { parseHpAssignments } from '../src/detectors/ipinsights/config.js';
 import { detection, machineReference, thresholdForRecall } from './lib/detection.js';

@@ -20,9 +20,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { IpInsightsModel, formatPredictions, parseCsvPairs, trainIpInsights } from '../src/detectors/ipinsights/index.js';
-import { loadPairsFromLake, writeLakePairsCsv } from '../src/detectors/ipinsights/lake-pairs.js';
-import { ipInsightsAccess } from '../src/calibrate/model.js';
+import { IpInsightsModel, formatPredictions, trainIpInsights } from '../src/detectors/ipinsights/index.js';
+import { parseCsvPairs } from '../src/detectors/pairs/csv.js';
+import { loadPairsFromLake, writeLakePairsCsv } from '../src/detectors/pairs/lake.js';
+import { modelAccess } from '../src/calibrate/model.js';
 import { runCalibration } from '../src/calibrate/run.js';
 import { ingest } from '../src/ingest/ingest.js';
 import { readObjects } from '../src/lake/catalog.js';
@@ -73,7 +74,7 @@ try {
   await writeLakePairsCsv(lakeDir, heldCsv, `SELECT (${spec.entity}) AS entity, (${spec.ip}) AS ip FROM vpc_flow WHERE ${spec.where} AND time >= 1700050000000`);
   const cal = await runCalibration(
     { model: modelPath, normal: { kind: 'csv', file: heldCsv }, abnormal: { kind: 'generate', generator: 'random' }, rule: { kind: 'max_fpr', max_fpr: 0.01 }, seed: 1 },
-    ipInsightsAccess,
+    modelAccess,
   );
   const histSeq = Math.max(...readObjects(lakeDir).map((o) => o.seq));
   // New objects: later times, other seeds (so some peers are new to their instance).

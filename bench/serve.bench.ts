@@ -282,7 +282,7 @@ async function ensureModel(dir: string, entities: string[], rng: Rng): Promise<s
   }
   writeFileSync(trainCsv, lines.join('\n') + '\n');
   process.stderr.write(`training a bench model (default hyperparameters, 2 epochs) -> ${path.relative(ROOT, file)}\n`);
-  const { loadPairsCsv } = await import('../src/detectors/ipinsights/data.js');
+  const { loadPairsCsv } = await import('../src/detectors/pairs/data.js');
   const { trainIpInsights } = await import('../src/detectors/ipinsights/train.js');
   await trainIpInsights({ train: await loadPairsCsv([trainCsv]), hyperparameters: { num_entity_vectors: 4000, epochs: 2 }, modelPath: file, log: () => {} });
   return file;

@@ -1,12 +1,12 @@
 /**
- * Held-out normal traffic from the lake: the training pairs (a record definition of src/detectors/pairs.ts, by default
+ * Held-out normal traffic from the lake: the training pairs (a record definition of src/detectors/pairs/definitions.ts, by default
  * the one the model was trained on, else `default`; or the custom query it was trained on) restricted to a time window
  * [since, until) on OCSF `time` (epoch milliseconds). Window bounds are bound parameters.
  */
 import { openLakeQuery } from '../lake/views.js';
 import { ConfigError } from '../core/errors.js';
-import { lakeDefinitionSql } from '../detectors/ipinsights/lake-pairs.js';
-import { DEFAULT_PAIR_DEFINITION } from '../detectors/pairs.js';
+import { lakeDefinitionSql } from '../detectors/pairs/lake.js';
+import { DEFAULT_PAIR_DEFINITION } from '../detectors/pairs/definitions.js';
 import type { Pair } from './inputs.js';
 
 /** A pair query (entity, ip, time) wrapped with `$1` = since (ms, inclusive) and `$2` = until (ms, exclusive). */

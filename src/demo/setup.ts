@@ -13,7 +13,7 @@ import path from 'node:path';
 import { ConfigError, SeclakeError } from '../core/errors.js';
 import { modelAccess } from '../calibrate/model.js';
 import { runCalibration } from '../calibrate/run.js';
-import { loadPairsFromLake, writeLakePairsCsv } from '../detectors/ipinsights/lake-pairs.js';
+import { loadPairsFromLake, writeLakePairsCsv } from '../detectors/pairs/lake.js';
 import { trainIpInsights } from '../detectors/ipinsights/train.js';
 import { ingest, type IngestSummary } from '../ingest/ingest.js';
 import { readObjects } from '../lake/catalog.js';

@@ -4,7 +4,7 @@
  * findings, serve, the dashboard, `seclake models`) works with any registered detector through this interface.
  *
  * Records: a detector scores records of one kind. Today the kind is `pairs` ((entity, IP) pairs taken from the lake
- * by a pair definition, src/detectors/pairs.ts); feature vectors per entity and window are the next kind.
+ * by a pair definition, src/detectors/pairs/definitions.ts); feature vectors per entity and window are the next kind.
  *
  * Scores: every detector has a native score (IP Insights' dot_product, the history detector's prefix_score) with a
  * direction, and an anomaly score derived from it where larger always means more anomalous. Calibration stores the
@@ -107,7 +107,7 @@ export interface DetectorModel<P extends Prediction = Prediction> {
 
 /** What `train` is given. */
 export interface DetectorTrainOptions<D = unknown> {
-  /** Training records (for the pairs kind: a PairData from src/detectors/ipinsights/data.ts). */
+  /** Training records (for the pairs kind: a PairData from src/detectors/pairs/data.ts). */
   train: D;
   validation?: D;
   /** Hyperparameters by name (strings from `--hp name=value`, or numbers); validated by the detector. */

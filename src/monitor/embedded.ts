@@ -29,7 +29,7 @@ import type { DetectionFinding, Sink } from '../findings/types.js';
 import { publishFindingsToStore } from '../findings/lake.js';
 import { catalogDir, isDerivedObject, readObjects, type CatalogObject } from '../lake/catalog.js';
 import { META_DIR } from '../lake/layout.js';
-import type { IpInsightsModel } from '../detectors/ipinsights/index.js';
+import type { DetectorModel } from '../detectors/types.js';
 import type { LakeStore } from '../lake/store.js';
 import { SCAN_CONNECTIONS, createProcessor, type PairQuerySpec, type PairSpec, type Processor, type ScoredObject } from './processor.js';
 import { startFolderWatch, type FolderWatch } from './watch.js';
@@ -37,7 +37,7 @@ import { startFolderWatch, type FolderWatch } from './watch.js';
 export const CHECKPOINT_VERSION = 1;
 
 export interface MonitorModelSpec {
-  model: IpInsightsModel | string;
+  model: DetectorModel | string;
   /** Name in findings (default: the model file's base name). */
   name?: string;
   /** Pair definition: preset name, expression spec or query over `events` (default `reference`). */

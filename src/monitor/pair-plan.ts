@@ -1,5 +1,5 @@
 /**
- * The SQL a processor runs on an object for a record definition (src/detectors/pairs.ts): per object, the pair query
+ * The SQL a processor runs on an object for a record definition (src/detectors/pairs/definitions.ts): per object, the pair query
  * of each spec of its source that binds to the object's columns, and the evidence query.
  *
  * - `pairs` reads only entity, ip, time (ms) and row number, as the comma-joined JSON arrays of SCORE_BATCH rows (a
@@ -13,7 +13,7 @@
  * expressions are operator configuration (like a view definition), never log data; the file path is bound.
  */
 import { ConfigError } from '../core/errors.js';
-import { specsForSource, type PairQuerySpec, type PairSpec } from '../detectors/pairs.js';
+import { specsForSource, type PairQuerySpec, type PairSpec } from '../detectors/pairs/definitions.js';
 import { SqlBindError, type Duck } from '../lake/duckdb.js';
 
 /**

@@ -2,7 +2,7 @@
  * The monitor's per-object step: one OCSF Parquet object (a local file: a lake object, or an S3 object downloaded to a
  * temp file) -> its (entity, IP) pairs -> scores -> calibrated annotations -> ScoredRecords -> findings.
  *
- * Pairs follow a record definition (src/detectors/pairs.ts, shared with training): one or more PairSpecs, each SQL
+ * Pairs follow a record definition (src/detectors/pairs/definitions.ts, shared with training): one or more PairSpecs, each SQL
  * expressions for the entity and the IP plus a filter, over the object's columns, for the lake sources it names; an
  * object is read with the specs of its source. The default (`default`) is `flow-peer` for VPC flow objects plus
  * `user-login` for CloudTrail. The source row's endpoint/connection columns become the finding's evidence.
@@ -19,7 +19,7 @@ import { ConfigError } from '../core/errors.js';
 import { log } from '../core/log.js';
 import { loadModel } from '../detectors/index.js';
 import type { DetectorModel } from '../detectors/types.js';
-import { definitionForModel, specApplies, specsOf, type PairDefinition, type PairQuerySpec, type PairSpec } from '../detectors/pairs.js';
+import { definitionForModel, specApplies, specsOf, type PairDefinition, type PairQuerySpec, type PairSpec } from '../detectors/pairs/definitions.js';
 import { Duck } from '../lake/duckdb.js';
 import { readEvidence } from './evidence.js';
 import { PairPlanner, type Plan } from './pair-plan.js';
@@ -51,8 +51,8 @@ export interface ProcessResult {
 /** The per-object processor: a local Parquet file (the object) and its reference -> findings. */
 export type ProcessObjectFn = (localParquetPath: string, ref: SourceRef) => Promise<ProcessResult>;
 
-// The pair record definitions live in src/detectors/pairs.ts (shared with training); re-exported for the monitor's callers.
-export { PAIR_PRESETS, pairPreset, type PairSpec, type PairQuerySpec, type PairDefinition } from '../detectors/pairs.js';
+// The pair record definitions live in src/detectors/pairs/definitions.ts (shared with training); re-exported for the monitor's callers.
+export { PAIR_PRESETS, pairPreset, type PairSpec, type PairQuerySpec, type PairDefinition } from '../detectors/pairs/definitions.js';
 
 export { EVIDENCE_COLUMNS } from './pair-plan.js';
 /** Objects read at once (a monitor reads the next objects while it writes the findings of this one). */
@@ -64,7 +64,7 @@ export interface ProcessorOptions {
   /** Model name/version for findings (default from the file: modelRefOf). */
   modelName?: string;
   /**
-   * Pair definition: a definition name (src/detectors/pairs.ts), a definition, an expression spec or a query over
+   * Pair definition: a definition name (src/detectors/pairs/definitions.ts), a definition, an expression spec or a query over
    * `events` (default `default`).
    */
   pairs?: PairDefinition | PairSpec | PairQuerySpec | string;

@@ -7,7 +7,7 @@
  */
 import { Rng } from '../../src/core/rng.js';
 import { parseHyperparameters } from '../../src/detectors/ipinsights/config.js';
-import { entityFingerprint, entityRow } from '../../src/detectors/ipinsights/hash.js';
+import { entityFingerprint, entityRow } from '../../src/detectors/pairs/hash.js';
 import { saveModel } from '../../src/detectors/ipinsights/model-file.js';
 import { encoderSpecFor, ipv4Rows, rowsPerIp, type Weights } from '../../src/detectors/ipinsights/model.js';
 

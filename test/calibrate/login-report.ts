@@ -15,7 +15,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadPairsCsv } from '../../src/detectors/ipinsights/data.js';
+import { loadPairsCsv } from '../../src/detectors/pairs/data.js';
 import { trainIpInsights } from '../../src/detectors/ipinsights/train.js';
 import { modelAccess } from '../../src/calibrate/model.js';
 import { runCalibration } from '../../src/calibrate/run.js';

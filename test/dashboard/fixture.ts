@@ -17,7 +17,7 @@ import { modelAccess } from '../../src/calibrate/model.js';
 import { runCalibration } from '../../src/calibrate/run.js';
 import { Rng } from '../../src/core/rng.js';
 import { IpInsightsModel } from '../../src/detectors/ipinsights/index.js';
-import { DEFAULT_PAIRS_SQL, loadPairsFromLake, writeLakePairsCsv } from '../../src/detectors/ipinsights/lake-pairs.js';
+import { DEFAULT_PAIRS_SQL, loadPairsFromLake, writeLakePairsCsv } from '../../src/detectors/pairs/lake.js';
 import { trainIpInsights } from '../../src/detectors/ipinsights/train.js';
 import { buildFinding } from '../../src/findings/build.js';
 import { findingsObjectKey, publishFindings } from '../../src/findings/lake.js';

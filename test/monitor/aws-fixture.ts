@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Rng } from '../../src/core/rng.js';
-import { PairCollector } from '../../src/detectors/ipinsights/data.js';
+import { PairCollector } from '../../src/detectors/pairs/data.js';
 import { trainIpInsights } from '../../src/detectors/ipinsights/train.js';
 import { ingest } from '../../src/ingest/ingest.js';
 import { createS3Client } from '../../src/lake/s3.js';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Rng } from '../../src/core/rng.js';
 import { trainIpInsights } from '../../src/detectors/ipinsights/index.js';
-import { loadPairsFromLake } from '../../src/detectors/ipinsights/lake-pairs.js';
+import { loadPairsFromLake } from '../../src/detectors/pairs/lake.js';
 import { ingest } from '../../src/ingest/ingest.js';
 import { PAIR_PRESETS } from '../../src/monitor/processor.js';
 

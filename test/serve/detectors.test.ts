@@ -9,7 +9,7 @@ import { copyFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { InvokeEndpointCommand, ModelError, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { detectorOf, loadModel } from '../../src/detectors/index.js';
-import { loadPairsCsv } from '../../src/detectors/ipinsights/data.js';
+import { loadPairsCsv } from '../../src/detectors/pairs/data.js';
 import type { DetectorModel } from '../../src/detectors/types.js';
 import type { RunningServer } from '../../src/serve/server.js';
 import { startServer } from '../../src/serve/start.js';

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Rng } from '../../src/core/rng.js';
-import { loadPairsCsv } from '../../src/detectors/ipinsights/data.js';
+import { loadPairsCsv } from '../../src/detectors/pairs/data.js';
 import type { DetectorModel } from '../../src/detectors/types.js';
 import { trainIpInsights } from '../../src/detectors/ipinsights/train.js';
 import type { ServeAppOptions } from '../../src/serve/app.js';

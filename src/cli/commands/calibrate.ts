@@ -11,7 +11,7 @@ import type { CalibrationRule } from '../../calibrate/evaluate.js';
 import { fmtNum, fmtPct } from '../../calibrate/svg.js';
 import { fmtInt, jsonValue, renderTable } from '../format.js';
 import { readModelHeader } from '../../detectors/model-file.js';
-import { DEFAULT_PAIR_DEFINITION, PAIR_DEFINITIONS, pairDefinition, recordDefinitionOf } from '../../detectors/pairs.js';
+import { DEFAULT_PAIR_DEFINITION, PAIR_DEFINITIONS, pairDefinition, recordDefinitionOf } from '../../detectors/pairs/definitions.js';
 
 interface CalibrateCliOptions {
   model: string;

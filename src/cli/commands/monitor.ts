@@ -8,7 +8,7 @@ import { createSinks, SINK_SPEC_HELP } from '../../sinks/index.js';
 import { monitorOnce, startMonitor, type MonitorEvent, type MonitorModelSpec, type MonitorOptions } from '../../monitor/embedded.js';
 import { createProcessor } from '../../monitor/processor.js';
 import { readModelHeader } from '../../detectors/model-file.js';
-import { DEFAULT_PAIR_DEFINITION, PAIR_DEFINITIONS, definitionForModel } from '../../detectors/pairs.js';
+import { DEFAULT_PAIR_DEFINITION, PAIR_DEFINITIONS, definitionForModel } from '../../detectors/pairs/definitions.js';
 import { addAwsMonitorOptions, awsOptionsFromCli, createAwsMonitor, describeEvent, type AwsCliOptions } from '../../monitor/aws/run.js';
 
 interface MonitorCliOptions extends AwsCliOptions {

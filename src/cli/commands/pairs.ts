@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { ConfigError } from '../../core/errors.js';
-import { writeLakePairsCsv } from '../../detectors/ipinsights/lake-pairs.js';
-import { DEFAULT_PAIR_DEFINITION, PAIR_DEFINITIONS, compileDefinitionSql, pairDefinition } from '../../detectors/pairs.js';
+import { writeLakePairsCsv } from '../../detectors/pairs/lake.js';
+import { DEFAULT_PAIR_DEFINITION, PAIR_DEFINITIONS, compileDefinitionSql, pairDefinition } from '../../detectors/pairs/definitions.js';
 import { resolveLakeDir } from '../../lake/layout.js';
 
 export function registerPairs(program: Command): void {

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { ParseError, errorMessage } from '../../core/errors.js';
 import { loadModel } from '../../detectors/index.js';
-import { parseCsvPairs, type ResponseType } from '../../detectors/ipinsights/wire.js';
+import { parseCsvPairs } from '../../detectors/pairs/csv.js';
+import type { ResponseType } from '../../detectors/ipinsights/wire.js';
 
 interface ScoreCliOptions {
   model: string;

@@ -7,7 +7,7 @@ import { ConfigError, ParseError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
 import { CALIBRATION_VERSION } from '../calibration.js';
 import { DETECTORS, findDetector, loadModel, readModelHeader, updateModelMetadata } from '../index.js';
-import { PairCollector, type PairData } from '../ipinsights/data.js';
+import { PairCollector, type PairData } from '../pairs/data.js';
 import { rocAuc } from '../ipinsights/auc.js';
 import { history, HistoryModel, type HistoryPrediction } from './index.js';
 import type { PairRecord } from '../types.js';

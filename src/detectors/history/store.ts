@@ -167,19 +167,6 @@ export function matchOwner(s: AddressStore, start: number, v4end: number, end: n
   return out;
 }
 
-/** Sorted fingerprint array: index of `fp`, or -1. */
-export function findFingerprint(sorted: Float64Array, fp: number): number {
-  let lo = 0;
-  let hi = sorted.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const x = sorted[mid]!;
-    if (x === fp) return mid;
-    if (x < fp) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
-}
 
 /** Whether stored address k is an IPv4-mapped address. */
 export function isMapped(addr: Uint32Array, k: number): boolean {

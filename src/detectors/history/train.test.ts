@@ -2,8 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { TrainingError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
-import { PairCollector, type PairData } from '../ipinsights/data.js';
-import { parseIp, type ParsedIp } from '../ipinsights/ip.js';
+import { PairCollector, type PairData } from '../pairs/data.js';
+import { parseIp, type ParsedIp } from '../pairs/ip.js';
 import { trainHistory, HistoryModel } from './index.js';
 
 /** Longest common prefix of two parsed addresses of one family, in that family's bits. */

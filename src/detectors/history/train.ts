@@ -10,10 +10,11 @@
 import { performance } from 'node:perf_hooks';
 import { TrainingError } from '../../core/errors.js';
 import { modelHeaderFor, writeModelFile, type BaseTrainingMetadata, type ModelHeader as ContainerHeader, type RecordDefinitionRef, type Section } from '../model-file.js';
-import { knownEntities, type PairData } from '../ipinsights/data.js';
+import { knownEntities, type PairData } from '../pairs/data.js';
 import { parseHyperparameters, type HyperparameterInput, type Hyperparameters } from './config.js';
-import { findFingerprint, lcp32, MAPPED } from './store.js';
+import { lcp32, MAPPED } from './store.js';
 import { seclakeVersion } from '../../core/version.js';
+import { findFingerprint } from '../pairs/hash.js';
 
 export const HISTORY_TYPE = 'history';
 export const HISTORY_VERSION = 1;

@@ -5,7 +5,7 @@
  * `prefix_score, prefix_len, nearest_ip, prefix_count, entity_known` in that order, then `anomaly_percentile` and
  * `is_anomaly` when the model is calibrated.
  */
-import { pyFloat } from '../ipinsights/wire.js';
+import { pyFloat } from '../../core/py-json.js';
 import type { Prediction } from '../types.js';
 
 /** One record's prediction. */

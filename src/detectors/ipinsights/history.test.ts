@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ModelFileError } from '../../core/errors.js';
-import { PairCollector } from './data.js';
+import { PairCollector } from '../pairs/data.js';
 import { buildHistory, ModelEntityHistory } from './history.js';
 import { IpInsightsModel } from './index.js';
 import { loadModelFile, saveModel } from './model-file.js';

@@ -20,10 +20,10 @@
  * of each entity's addresses (O(n log n), native sorts; see docs/findings.md for the measured cost).
  */
 import type { EntityHistory } from '../types.js';
-import type { PairData } from './data.js';
-import { entityFingerprint } from './hash.js';
-import { formatIpv4, formatIpv6, parseIpInto } from './ip.js';
-import { findFingerprint } from './model.js';
+import type { PairData } from '../pairs/data.js';
+import { entityFingerprint } from '../pairs/hash.js';
+import { formatIpv4, formatIpv6, parseIpInto } from '../pairs/ip.js';
+import { findFingerprint } from '../pairs/hash.js';
 
 export const HISTORY_PER_ENTITY = 64;
 export const HISTORY_MAX_ADDRESSES = 1 << 20;

@@ -22,8 +22,8 @@
  */
 import { Rng } from '../../core/rng.js';
 import type { OptimizerName } from './config.js';
-import { murmur3Words2 } from './hash.js';
-import type { IpFamily } from './ip.js';
+import { murmur3Words2 } from '../pairs/hash.js';
+import type { IpFamily } from '../pairs/ip.js';
 import { ipv4Rows, ipv6Rows, touchRows, type EncoderSpec } from './model.js';
 
 /** Slots of the per-worker stats row in the shared stats array. */

@@ -9,8 +9,8 @@
  * the entity table exactly (e . (W h + b) = (W^T e) . h + e . b), so it is trained in that form.
  * score = dot_product = entity . ip_embedding.
  */
-import { murmur3Words2, murmur3Words5 } from './hash.js';
-import type { IpFamily } from './ip.js';
+import { murmur3Words2, murmur3Words5 } from '../pairs/hash.js';
+import type { IpFamily } from '../pairs/ip.js';
 
 /** Prefix ladders (bits). Both ladders have the same length so every address has the same number of rows. */
 export const DEFAULT_V4_PREFIXES: readonly number[] = [8, 12, 16, 20, 24, 32];
@@ -168,16 +168,3 @@ export function dot(a: Float32Array, aOff: number, b: Float32Array, bOff: number
   return s;
 }
 
-/** Index of `fp` in the sorted fingerprint array, or -1. */
-export function findFingerprint(sorted: Float64Array, fp: number): number {
-  let lo = 0;
-  let hi = sorted.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const v = sorted[mid]!;
-    if (v < fp) lo = mid + 1;
-    else if (v > fp) hi = mid - 1;
-    else return mid;
-  }
-  return -1;
-}

@@ -1,6 +1,6 @@
 /** Small deterministic data sets and tiny models for the detector's tests (not shipped API). */
 import { Rng } from '../../core/rng.js';
-import { PairCollector, type PairData } from './data.js';
+import { PairCollector, type PairData } from '../pairs/data.js';
 import { trainIpInsights, type TrainResult } from './train.js';
 import type { HyperparameterInput } from './config.js';
 

@@ -2,10 +2,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { TrainingError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
-import { PairCollector } from './data.js';
+import { PairCollector } from '../pairs/data.js';
 import { IpInsightsModel } from './index.js';
 import { derangement, randomAddress } from './kernel.js';
-import { formatIpv4 } from './ip.js';
+import { formatIpv4 } from '../pairs/ip.js';
 import { subnetData, trainTiny } from './test-helpers.js';
 
 function model(res: Awaited<ReturnType<typeof trainTiny>>): IpInsightsModel {

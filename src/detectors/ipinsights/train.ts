@@ -11,8 +11,8 @@ import { Rng } from '../../core/rng.js';
 import { startModuleWorker } from '../../core/worker.js';
 import { rocAuc } from './auc.js';
 import { parseHyperparameters, type HyperparameterInput, type Hyperparameters } from './config.js';
-import { countDistinctPrefixes, knownEntities, type PairData, type BadRowReport } from './data.js';
-import { murmur3Words2, murmur3Words5 } from './hash.js';
+import { countDistinctPrefixes, knownEntities, type PairData, type BadRowReport } from '../pairs/data.js';
+import { murmur3Words2, murmur3Words5 } from '../pairs/hash.js';
 import {
   addPair,
   Kernel,

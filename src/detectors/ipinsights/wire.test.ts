@@ -1,7 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ParseError } from '../../core/errors.js';
-import { formatPredictions, parseCsvPairs, pyFloat, splitCsvLine } from './wire.js';
+import { pyFloat } from '../../core/py-json.js';
+import { parseCsvPairs, splitCsvLine } from '../pairs/csv.js';
+import { formatPredictions } from './wire.js';
 
 describe('pyFloat (Python repr of a float, as json.dumps prints it)', () => {
   it('matches Python for the values SageMaker printed and the format edge cases', () => {

@@ -9,7 +9,7 @@
  *   are not used (the threshold is the policy's uncalibrated one unless a local calibrated model is used).
  */
 import { ipinsights } from '../../detectors/ipinsights/index.js';
-import { parseIpInto } from '../../detectors/ipinsights/ip.js';
+import { parseIpInto } from '../../detectors/pairs/ip.js';
 import type { Pair, ScoreResult } from '../../detectors/ipinsights/wire.js';
 import type { BatchScores, DetectorModel, Explanation } from '../../detectors/types.js';
 import type { FindingPolicyOptions } from '../../findings/policy.js';

@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import { ParseError, errorMessage } from '../../core/errors.js';
 import { entityFingerprint, murmur3String, ENTITY_SEED } from './hash.js';
 import { parseIpInto } from './ip.js';
-import { splitCsvLine } from './wire.js';
+import { splitCsvLine } from './csv.js';
 
 export type BadRowReason = 'columns' | 'empty_entity' | 'bad_ip' | 'quotes';
 

@@ -21,7 +21,7 @@
  *
  * Expressions are operator configuration (like a view definition), never log data.
  */
-import { ConfigError } from '../core/errors.js';
+import { ConfigError } from '../../core/errors.js';
 
 /**
  * Which pairs to take from an object: SQL expressions over the object's OCSF columns for the entity and the IP, a

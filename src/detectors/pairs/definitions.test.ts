@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Duck } from '../lake/duckdb.js';
+import { Duck } from '../../lake/duckdb.js';
 import {
   DEFAULT_PAIR_DEFINITION,
   PAIR_DEFINITIONS,
@@ -15,7 +15,7 @@ import {
   specsForSource,
   specsOf,
   type PairDefinition,
-} from './pairs.js';
+} from './definitions.js';
 
 describe('pair record definitions', () => {
   it('names: default = flow-peer + user-login; reference, flow-peer and user-login stay', () => {

@@ -1,5 +1,5 @@
 /**
- * Training pairs from the lake: a record definition (src/detectors/pairs.ts; default `default` = flow-peer for VPC
+ * Training pairs from the lake: a record definition (src/detectors/pairs/definitions.ts; default `default` = flow-peer for VPC
  * flow logs + user-login for CloudTrail sign-ins) compiled to SQL over the lake's views, with exactly the
  * expressions the monitor applies to each object. Parts whose view is empty or lacks the columns (a lake without
  * CloudTrail, flow logs without flow-direction) are left out. A custom query may be given instead; its first two
@@ -12,7 +12,7 @@ import type { Writable } from 'node:stream';
 import { ConfigError, errorMessage } from '../../core/errors.js';
 import type { Duck } from '../../lake/duckdb.js';
 import { openLakeQuery } from '../../lake/views.js';
-import { DEFAULT_PAIR_DEFINITION, definitionParts, pairDefinition, type PairDefinition } from '../pairs.js';
+import { DEFAULT_PAIR_DEFINITION, definitionParts, pairDefinition, type PairDefinition } from './definitions.js';
 import { PairCollector, type PairData } from './data.js';
 
 const FILTER =
@@ -21,7 +21,7 @@ const FILTER =
 /**
  * The blog notebook's two Athena queries, concatenated (UNION ALL, no dedup, no shuffle), plus the event time: the
  * `reference` definition as the reference solution wrote it. Degenerate on VPC flow logs v5+ (it pairs each instance
- * with its own address; see src/detectors/pairs.ts); no longer the default.
+ * with its own address; see src/detectors/pairs/definitions.ts); no longer the default.
  */
 export const REFERENCE_PAIRS_SQL =
   `SELECT src_endpoint.instance_uid AS instance_id, src_endpoint.ip AS sourceip, time FROM vpc_flow WHERE ${FILTER}\n` +
@@ -74,7 +74,7 @@ async function resolveQuery(db: Duck, q: LakePairsQuery): Promise<string> {
   return typeof q === 'string' ? q : (await lakeDefinitionSql(db, q.definition)).sql;
 }
 
-/** (entity fingerprint, address) keys of every pair: the input of checkDegenerate (src/detectors/pairs.ts). */
+/** (entity fingerprint, address) keys of every pair: the input of checkDegenerate (src/detectors/pairs/definitions.ts). */
 export function* pairDataKeys(data: PairData): Generator<[string, string]> {
   for (let i = 0; i < data.n; i++) {
     const ip = data.fam[i] === 4 ? `4:${data.addr[i]}` : `6:${Array.from(data.v6.subarray(data.addr[i]! * 4, data.addr[i]! * 4 + 4)).join('.')}`;

@@ -116,3 +116,17 @@ export function entityFingerprint(entity: string): number {
   const lo = murmur3String(entity, FINGERPRINT_SEED_LO);
   return hi * 4294967296 + lo;
 }
+
+/** Index of `fp` in a sorted array of entity fingerprints, or -1 (binary search). */
+export function findFingerprint(sorted: Float64Array, fp: number): number {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = sorted[mid]!;
+    if (v < fp) lo = mid + 1;
+    else if (v > fp) hi = mid - 1;
+    else return mid;
+  }
+  return -1;
+}
