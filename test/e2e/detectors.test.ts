@@ -124,4 +124,9 @@ describe('every detector through the same CLI paths', () => {
       assert.ok(falseAlarms.size <= 6, `${det.type}: ${falseAlarms.size} false alarms: ${[...falseAlarms].join(', ')}`);
     });
   }
+
+  it('train --lake registered every model for the lake: models list --lake shows them', () => {
+    const listed = JSON.parse(cli(['models', 'list', '--lake', lakeDir, '--json']).stdout) as { file: string; detector: { type: string } }[];
+    assert.deepEqual(listed.map((m) => m.detector.type).sort(), DETECTORS.map((d) => d.type).sort());
+  });
 });

@@ -11,6 +11,8 @@
  */
 import { Command } from 'commander';
 import { readdirSync, statSync } from 'node:fs';
+import { resolveLakeDir } from '../../lake/layout.js';
+import { registeredModels } from '../../lake/models.js';
 import path from 'node:path';
 import { ConfigError, SeclakeError, errorMessage } from '../../core/errors.js';
 import { readCalibration, type Calibration } from '../../detectors/calibration.js';
@@ -189,14 +191,16 @@ function listJson(i: Inspected): Record<string, unknown> {
   };
 }
 
-function listModels(o: { dir?: string; json?: boolean; verify?: boolean }, files: string[], io: ModelsIo): void {
-  const paths = modelFiles(o.dir, files);
+function listModels(o: { dir?: string; lake?: string; json?: boolean; verify?: boolean }, files: string[], io: ModelsIo): void {
+  if (o.lake !== undefined && (o.dir !== undefined || files.length > 0)) throw new ConfigError('give --lake, --dir or model files, not several', ['--lake']);
+  // --lake: the models registered for the lake (seclake train --lake registers what it trains; the monitor runs them).
+  const paths = o.lake !== undefined ? registeredModels(resolveLakeDir(o.lake)).map((m) => m.path) : modelFiles(o.dir, files);
   const items = paths.map((f) => inspect(f, o.verify === true));
   const failed = items.filter((i) => i.errors.length > 0);
   if (o.json) {
     io.stdout(JSON.stringify(items.map(listJson), null, 2) + '\n');
   } else if (items.length === 0) {
-    io.stdout(`No model files (*.model) in ${path.resolve(o.dir ?? '.')}.\n`);
+    io.stdout(o.lake !== undefined ? `No model is registered for the lake ${resolveLakeDir(o.lake)} (seclake train --lake registers one).\n` : `No model files (*.model) in ${path.resolve(o.dir ?? '.')}.\n`);
   } else {
     const readable = items.filter((i) => i.header);
     if (readable.length > 0) {
@@ -396,6 +400,7 @@ Examples:
     .description('One line per model file: detector, record definition, trained at, data time range, rows, entities, calibration, size')
     .argument('[files...]', 'model files or directories (a directory contributes its *.model files)')
     .option('--dir <dir>', 'list the *.model files in this directory (default: the current directory)')
+    .option('--lake <dir>', 'list the models registered for this lake (the ones `seclake monitor --lake` runs without --model)')
     .option('--verify', 'also read each file\'s data: size, CRC-32, and whether its detector loads it (slower on large models)')
     .option('--json', 'print a JSON array, one object per file (unreadable files as {file, error})')
     .addHelpText(
@@ -409,10 +414,11 @@ on stderr with its path, and the exit status is 1.
 Examples:
   seclake models list
   seclake models list --dir ./seclake-data/models --verify
+  seclake models list --lake ./seclake-data
   seclake models list a.model b.model --json`,
     )
     .exitOverride()
-    .action((files: string[], o: { dir?: string; json?: boolean; verify?: boolean }) => listModels(o, files, io));
+    .action((files: string[], o: { dir?: string; lake?: string; json?: boolean; verify?: boolean }) => listModels(o, files, io));
 
   models
     .command('show')
