@@ -1,18 +1,24 @@
 /**
- * `seclake models list | show | detectors`, run as a user runs it (node --import tsx src/cli/main.ts), on a trained
+ * `seclake models list | show | detectors`, on a trained
  * and calibrated IP Insights model, one trained with a record definition, a model of the second detector (`history`,
  * native score prefix_score), the legacy model file written before the detector platform
  * (src/detectors/ipinsights/testdata/legacy-v1.model), a calibration in the other direction (higher_is_anomalous), a
- * model of a detector this seclake does not have, and corrupt files.
+ * model of a detector this seclake does not have, and corrupt files. The models were trained and calibrated by the
+ * real CLI (node --import tsx src/cli/main.ts, as a user runs it), and `--help` is read from it; the `models`
+ * commands themselves run in this process through the same command definitions and error-to-exit-status mapping
+ * (a process per call cost most of this file's time).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { Command, CommanderError } from 'commander';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { ConfigError, errorMessage } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
+import { registerModels } from '../../src/cli/commands/models.js';
 import { readCalibration } from '../../src/detectors/calibration.js';
 import { findDetector } from '../../src/detectors/index.js';
 import { subnetData } from '../../src/detectors/ipinsights/test-helpers.js';
@@ -26,6 +32,28 @@ const LEGACY = path.join(ROOT, 'src', 'detectors', 'ipinsights', 'testdata', 'le
 function cli(args: string[]): { status: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CI: '1' } });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `seclake models ...` in this process: the command's own output, and the exit status main() would give. */
+async function models(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const program = new Command().exitOverride();
+  registerModels(program, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) });
+  for (const c of program.commands) c.exitOverride();
+  const saved = process.exitCode;
+  process.exitCode = undefined;
+  let status = 0;
+  try {
+    await program.parseAsync(['node', 'seclake', ...args]);
+    status = process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (err) {
+    status = err instanceof CommanderError ? err.exitCode : err instanceof ConfigError ? 2 : 1;
+    stderr += `seclake: ${errorMessage(err)}\n`;
+  } finally {
+    process.exitCode = saved;
+  }
+  return { status, stdout, stderr };
 }
 
 const HP = ['--hp', 'num_entity_vectors=128', '--hp', 'vector_dim=16', '--hp', 'epochs=6', '--hp', 'mini_batch_size=64', '--hp', 'num_ip_vectors=4096', '--hp', 'learning_rate=0.02'];
@@ -119,8 +147,8 @@ before(async () => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('seclake models list', () => {
-  it('lists the model files of a directory: detector, record definition, times, rows, entities, calibration rule, size', () => {
-    const r = cli(['models', 'list', '--dir', good]);
+  it('lists the model files of a directory: detector, record definition, times, rows, entities, calibration rule, size', async () => {
+    const r = await models(['models', 'list', '--dir', good]);
     assert.equal(r.status, 0, r.stderr);
     const lines = r.stdout.trimEnd().split('\n');
     assert.match(lines[0]!, /^file\s+detector\s+records\s+trained\s+data\s+rows\s+entities\s+calibration\s+size$/);
@@ -136,8 +164,8 @@ describe('seclake models list', () => {
     assert.match(r.stderr, /\(5 model files\)/);
   });
 
-  it('--json: one object per file with the detector, record definition, training facts and calibration direction', () => {
-    const r = cli(['models', 'list', calibrated, withDefinition, LEGACY, higher, historyModel, '--json']);
+  it('--json: one object per file with the detector, record definition, training facts and calibration direction', async () => {
+    const r = await models(['models', 'list', calibrated, withDefinition, LEGACY, higher, historyModel, '--json']);
     assert.equal(r.status, 0, r.stderr);
     const items = JSON.parse(r.stdout) as Record<string, any>[];
     assert.deepEqual(items.map((i) => path.basename(i.file as string)), ['logins.model', 'flows.model', 'legacy-v1.model', 'higher.model', 'history.model']);
@@ -167,8 +195,8 @@ describe('seclake models list', () => {
     assert.ok(items.every((i) => i.error === undefined));
   });
 
-  it('problem files: each reported on stderr with its path, the readable ones still listed, exit status 1', () => {
-    const r = cli(['models', 'list', '--dir', bad]);
+  it('problem files: each reported on stderr with its path, the readable ones still listed, exit status 1', async () => {
+    const r = await models(['models', 'list', '--dir', bad]);
     assert.equal(r.status, 1);
     assert.ok(r.stderr.includes(`seclake: ${notModel}: not a seclake model (bad magic)`), r.stderr);
     assert.ok(r.stderr.includes(`seclake: ${unknown}: unknown detector 'no-such-detector'; known: ipinsights`), r.stderr);
@@ -178,7 +206,7 @@ describe('seclake models list', () => {
     assert.match(r.stdout, /flipped\.model/);
     assert.doesNotMatch(r.stdout, /notes\.model/);
 
-    const v = cli(['models', 'list', '--dir', bad, '--verify', '--json']);
+    const v = await models(['models', 'list', '--dir', bad, '--verify', '--json']);
     assert.equal(v.status, 1);
     const byName = new Map((JSON.parse(v.stdout) as { file: string; error?: string }[]).map((i) => [path.basename(i.file), i.error ?? '']));
     assert.match(byName.get('notes.model')!, /not a seclake model \(bad magic\)/);
@@ -187,30 +215,30 @@ describe('seclake models list', () => {
     assert.match(byName.get('forest.model')!, /unknown detector 'no-such-detector'/);
     for (const [name, err] of byName) assert.ok(err.startsWith(path.join(bad, name)), `${name}: the error names the file: ${err}`);
 
-    const ok = cli(['models', 'list', '--dir', good, '--verify']);
+    const ok = await models(['models', 'list', '--dir', good, '--verify']);
     assert.equal(ok.status, 0, ok.stderr);
     assert.match(ok.stderr, /\(5 model files, 5 verified\)/);
   });
 
-  it('a missing file, an empty directory, --dir with files', () => {
+  it('a missing file, an empty directory, --dir with files', async () => {
     const missing = path.join(dir, 'nope.model');
-    const r = cli(['models', 'list', missing]);
+    const r = await models(['models', 'list', missing]);
     assert.equal(r.status, 1);
     assert.ok(r.stderr.includes(`seclake: ${missing}: cannot read model`), r.stderr);
     const empty = path.join(dir, 'empty');
     mkdirSync(empty);
-    const e = cli(['models', 'list', '--dir', empty]);
+    const e = await models(['models', 'list', '--dir', empty]);
     assert.equal(e.status, 0, e.stderr);
     assert.match(e.stdout, /^No model files \(\*\.model\) in /);
-    const both = cli(['models', 'list', '--dir', good, calibrated]);
+    const both = await models(['models', 'list', '--dir', good, calibrated]);
     assert.equal(both.status, 2);
     assert.match(both.stderr, /either --dir DIR or model files/);
   });
 });
 
 describe('seclake models show', () => {
-  it('prints the header readably: detector, score, hyperparameters, training, calibration, sections', () => {
-    const r = cli(['models', 'show', calibrated]);
+  it('prints the header readably: detector, score, hyperparameters, training, calibration, sections', async () => {
+    const r = await models(['models', 'show', calibrated]);
     assert.equal(r.status, 0, r.stderr);
     const out = r.stdout;
     assert.match(out, /^Model\n {2}file +.*logins\.model \(\d/);
@@ -232,16 +260,16 @@ describe('seclake models show', () => {
     assert.equal(r.stderr, '');
   });
 
-  it('the record definition and its query; an uncalibrated model says how to calibrate', () => {
-    const r = cli(['models', 'show', withDefinition]);
+  it('the record definition and its query; an uncalibrated model says how to calibrate', async () => {
+    const r = await models(['models', 'show', withDefinition]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /records +pairs, definition 'flow-peer'\n {2}query +SELECT entity, ip, time FROM flow_peer_pairs/);
     assert.match(r.stdout, /Source +lake:\/data\/lake/);
     assert.match(r.stdout, /\nCalibration\n {2}not calibrated: seclake calibrate --model .*flows\.model/);
   });
 
-  it('the second detector: its title, prefix_score, its own training keys as they are, no epoch history', () => {
-    const r = cli(['models', 'show', historyModel]);
+  it('the second detector: its title, prefix_score, its own training keys as they are, no epoch history', async () => {
+    const r = await models(['models', 'show', historyModel]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /detector +Prefix history \(history v\d+\)/);
     assert.match(r.stdout, /native score +prefix_score \(lower is anomalous\)/);
@@ -252,20 +280,20 @@ describe('seclake models show', () => {
     assert.match(r.stdout, /threshold +12\.5 \(flag when prefix_score < threshold\)/);
   });
 
-  it('the legacy file: read as ipinsights v1 and said so; higher_is_anomalous: "flag when anomaly_score > threshold"', () => {
-    const r = cli(['models', 'show', LEGACY]);
+  it('the legacy file: read as ipinsights v1 and said so; higher_is_anomalous: "flag when anomaly_score > threshold"', async () => {
+    const r = await models(['models', 'show', LEGACY]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /format +SECLAKE-IPI format 1 \(legacy: written before the detector platform, read as ipinsights v1/);
     assert.match(r.stdout, /Data time range +2026-11-01 00:00:00Z → 2026-11-02 05:00:00Z/);
     assert.match(r.stdout, /checked +data size and CRC-32 ok; the ipinsights detector loads it/);
-    const h = cli(['models', 'show', higher]);
+    const h = await models(['models', 'show', higher]);
     assert.equal(h.status, 0, h.stderr);
     assert.match(h.stdout, /native score +anomaly_score \(higher is anomalous\)/);
     assert.match(h.stdout, /threshold +0\.75 \(flag when anomaly_score > threshold\)/);
   });
 
-  it('--json: the header as stored (current shape) and what seclake makes of it', () => {
-    const r = cli(['models', 'show', calibrated, '--json']);
+  it('--json: the header as stored (current shape) and what seclake makes of it', async () => {
+    const r = await models(['models', 'show', calibrated, '--json']);
     assert.equal(r.status, 0, r.stderr);
     const j = JSON.parse(r.stdout) as { file: string; verified: boolean; legacy: boolean; detector: { type: string; registered: boolean }; score: { name: string; direction: string }; header: unknown };
     assert.equal(j.verified, true);
@@ -274,27 +302,27 @@ describe('seclake models show', () => {
     assert.equal(j.score.direction, 'lower_is_anomalous');
     assert.equal(j.detector.registered, true);
     assert.deepEqual(j.header, JSON.parse(JSON.stringify(readModelHeader(calibrated))));
-    const nv = cli(['models', 'show', truncated, '--json', '--no-verify']);
+    const nv = await models(['models', 'show', truncated, '--json', '--no-verify']);
     assert.equal(nv.status, 0, 'the header alone is fine');
     assert.equal((JSON.parse(nv.stdout) as { verified: boolean }).verified, false);
   });
 
-  it('errors name the file: not a model, truncated, corrupt data, unknown detector', () => {
-    const n = cli(['models', 'show', notModel]);
+  it('errors name the file: not a model, truncated, corrupt data, unknown detector', async () => {
+    const n = await models(['models', 'show', notModel]);
     assert.equal(n.status, 1);
     assert.equal(n.stdout, '');
     assert.equal(n.stderr.trim(), `seclake: ${notModel}: not a seclake model (bad magic)`);
 
-    const t = cli(['models', 'show', truncated]);
+    const t = await models(['models', 'show', truncated]);
     assert.equal(t.status, 1);
     assert.match(t.stdout, /^Model\n/, 'the header is still shown');
     assert.ok(t.stderr.includes(`seclake: ${truncated}: model file size`), t.stderr);
 
-    const f = cli(['models', 'show', flipped]);
+    const f = await models(['models', 'show', flipped]);
     assert.equal(f.status, 1);
     assert.ok(f.stderr.includes(`seclake: ${flipped}: model data fails its CRC-32 check; the file is corrupt`), f.stderr);
 
-    const u = cli(['models', 'show', unknown]);
+    const u = await models(['models', 'show', unknown]);
     assert.equal(u.status, 1);
     assert.match(u.stdout, /detector +no-such-detector v3 \(not a detector of this seclake; known: ipinsights/);
     assert.match(u.stdout, /records +features, definition 'per-entity-hour'/);
@@ -304,14 +332,14 @@ describe('seclake models show', () => {
 });
 
 describe('seclake models detectors', () => {
-  it('lists the registered detectors with their native score, direction and hyperparameter defaults', () => {
-    const r = cli(['models', 'detectors']);
+  it('lists the registered detectors with their native score, direction and hyperparameter defaults', async () => {
+    const r = await models(['models', 'detectors']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^ipinsights \(v\d+\): IP Insights\n {2}learns which IP addresses/);
     assert.match(r.stdout, /native score: dot_product \(lower is anomalous: flag when dot_product < threshold\)/);
     assert.match(r.stdout, /vector_dim = 128 +Size of the entity and IP embeddings/);
     assert.match(r.stdout, /\nhistory \(v\d+\): Prefix history\n[\s\S]*native score: prefix_score \(lower is anomalous/);
-    const j = JSON.parse(cli(['models', 'detectors', '--json']).stdout) as { type: string; score: { name: string; direction: string }; hyperparameters: { name: string; default: unknown }[] }[];
+    const j = JSON.parse((await models(['models', 'detectors', '--json'])).stdout) as { type: string; score: { name: string; direction: string }; hyperparameters: { name: string; default: unknown }[] }[];
     const ipi = j.find((d) => d.type === 'ipinsights')!;
     assert.equal(ipi.score.name, 'dot_product');
     assert.equal(ipi.score.direction, 'lower_is_anomalous');
