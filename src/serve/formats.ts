@@ -4,6 +4,7 @@
  * (ipinsights.md §3.1–3.2). Response bodies are each model's own (its detector's wire format).
  */
 import { ParseError } from '../core/errors.js';
+import { readCsvPairs } from '../detectors/pairs/csv.js';
 import type { PairRecord } from '../detectors/types.js';
 
 export type RequestFormat = 'text/csv' | 'application/json' | 'application/jsonlines';
@@ -136,84 +137,12 @@ export function parseJsonLines(body: string, source: string): PairRecord[] {
   return throwIfError(parsePairs('application/jsonlines', body, source));
 }
 
-/** `invalid IP address "..."`, the message for an address a model cannot score. */
-export function invalidIpMessage(ip: string): string {
-  return `invalid IP address ${JSON.stringify(ip.length > 80 ? ip.slice(0, 80) + '…' : ip)}`;
-}
-
-/**
- * Split one CSV line into fields (RFC 4180 quoting: "a,b" and "" inside quotes). Returns undefined
- * when a quote is unbalanced.
- */
-export function splitCsvLine(line: string): string[] | undefined {
-  if (line.indexOf('"') < 0) return line.split(',');
-  const out: string[] = [];
-  let i = 0;
-  const n = line.length;
-  while (true) {
-    // skip leading spaces before a quoted field
-    let j = i;
-    while (j < n && (line[j] === ' ' || line[j] === '\t')) j++;
-    if (j < n && line[j] === '"') {
-      let val = '';
-      j++;
-      while (true) {
-        const q = line.indexOf('"', j);
-        if (q < 0) return undefined;
-        val += line.slice(j, q);
-        if (line[q + 1] === '"') {
-          val += '"';
-          j = q + 2;
-          continue;
-        }
-        j = q + 1;
-        break;
-      }
-      while (j < n && (line[j] === ' ' || line[j] === '\t')) j++;
-      out.push(val);
-      if (j >= n) return out;
-      if (line[j] !== ',') return undefined;
-      i = j + 1;
-      continue;
-    }
-    const c = line.indexOf(',', i);
-    if (c < 0) {
-      out.push(line.slice(i));
-      return out;
-    }
-    out.push(line.slice(i, c));
-    i = c + 1;
-  }
-}
-
 function csvPairs(body: string, source: string, out: ParsedPairs): void {
-  const len = body.length;
-  let start = 0;
-  let lineNo = 0;
-  while (start < len) {
-    let end = body.indexOf('\n', start);
-    if (end < 0) end = len;
-    lineNo++;
-    let line = body.slice(start, end);
-    start = end + 1;
-    if (line.endsWith('\r')) line = line.slice(0, -1);
-    if (line.trim() === '') continue;
-    const fields = splitCsvLine(line);
-    if (fields === undefined) {
-      out.error = new ParseError('unbalanced quotes', { file: source, line: lineNo });
-      return;
-    }
-    if (fields.length !== 2) {
-      out.error = new ParseError(`expected 2 columns (entity, ip), got ${fields.length}`, { file: source, line: lineNo });
-      return;
-    }
-    const entity = fields[0]!.trim();
-    if (entity === '') {
-      out.error = new ParseError('empty entity', { file: source, line: lineNo, field: 'entity' });
-      return;
-    }
-    out.pairs.push({ entity, ip: fields[1]!.trim() });
-    out.where.push(lineNo);
+  try {
+    readCsvPairs(body, source, out.pairs, out.where);
+  } catch (err) {
+    if (!(err instanceof ParseError)) throw err;
+    out.error = err;
   }
 }
 

@@ -4,7 +4,8 @@
  * exactly this, so a body gives the same bytes wherever it is scored.
  */
 import { ParseError } from '../core/errors.js';
-import { invalidIpMessage, parsePairs, recordWhere, type AcceptChoice, type ParsedPairs, type RequestFormat } from './formats.js';
+import { invalidIpMessage } from '../detectors/pairs/csv.js';
+import { parsePairs, recordWhere, type AcceptChoice, type ParsedPairs, type RequestFormat } from './formats.js';
 import type { ServableModel } from './registry.js';
 
 export interface ScoredBody {

@@ -54,13 +54,18 @@ export function splitCsvLine(line: string): string[] | undefined {
   }
 }
 
+/** The message for an address that does not parse (the value shown is capped at 80 characters). */
+export function invalidIpMessage(ip: string): string {
+  return `invalid IP address ${JSON.stringify(ip.length > 80 ? ip.slice(0, 80) + '…' : ip)}`;
+}
+
 /**
- * Parse a headerless `entity,ip` CSV body (SageMaker's text/csv request). Whitespace around fields is
- * trimmed, `\r\n` accepted, blank lines skipped. Any bad line (column count, empty entity, invalid IP)
- * throws a ParseError naming `source` and the 1-based line.
+ * Read a headerless `entity,ip` CSV body (SageMaker's text/csv request) into `pairs`, with each pair's 1-based line
+ * in `lines`. Whitespace around fields is trimmed, `\r\n` accepted, blank lines skipped; addresses are not checked.
+ * A malformed line (quotes, column count, empty entity) throws a ParseError naming `source` and the line, after the
+ * pairs of the lines before it were added (so a caller can report an earlier bad address first).
  */
-export function parseCsvPairs(body: string, source: string): PairRecord[] {
-  const pairs: PairRecord[] = [];
+export function readCsvPairs(body: string, source: string, pairs: PairRecord[], lines: number[]): void {
   const len = body.length;
   let start = 0;
   let lineNo = 0;
@@ -74,17 +79,25 @@ export function parseCsvPairs(body: string, source: string): PairRecord[] {
     if (line.trim() === '') continue;
     const fields = splitCsvLine(line);
     if (fields === undefined) throw new ParseError('unbalanced quotes', { file: source, line: lineNo });
-    if (fields.length !== 2) {
-      throw new ParseError(`expected 2 columns (entity, ip), got ${fields.length}`, { file: source, line: lineNo });
-    }
+    if (fields.length !== 2) throw new ParseError(`expected 2 columns (entity, ip), got ${fields.length}`, { file: source, line: lineNo });
     const entity = fields[0]!.trim();
-    const ip = fields[1]!.trim();
     if (entity === '') throw new ParseError('empty entity', { file: source, line: lineNo, field: 'entity' });
-    if (parseIpInto(ip, ipScratch) === 0) {
-      throw new ParseError(`invalid IP address ${JSON.stringify(ip.length > 80 ? ip.slice(0, 80) + '…' : ip)}`, { file: source, line: lineNo, field: 'ip' });
-    }
-    pairs.push({ entity, ip });
+    pairs.push({ entity, ip: fields[1]!.trim() });
+    lines.push(lineNo);
+  }
+}
+
+/**
+ * Parse a headerless `entity,ip` CSV body (readCsvPairs). Any bad line (column count, empty entity, invalid IP)
+ * throws a ParseError naming `source` and the 1-based line.
+ */
+export function parseCsvPairs(body: string, source: string): PairRecord[] {
+  const pairs: PairRecord[] = [];
+  const lines: number[] = [];
+  readCsvPairs(body, source, pairs, lines);
+  for (let i = 0; i < pairs.length; i++) {
+    const ip = pairs[i]!.ip;
+    if (parseIpInto(ip, ipScratch) === 0) throw new ParseError(invalidIpMessage(ip), { file: source, line: lines[i]!, field: 'ip' });
   }
   return pairs;
 }
-
