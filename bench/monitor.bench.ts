@@ -26,7 +26,7 @@ import { loadPairsFromLake, writeLakePairsCsv } from '../src/detectors/pairs/lak
 import { modelAccess } from '../src/calibrate/model.js';
 import { runCalibration } from '../src/calibrate/run.js';
 import { ingest } from '../src/ingest/ingest.js';
-import { readObjects } from '../src/lake/catalog.js';
+import { isDerivedObject, readObjects } from '../src/lake/catalog.js';
 import { openLakeQuery } from '../src/lake/views.js';
 import { monitorOnce, startMonitor, type MonitorEvent } from '../src/monitor/embedded.js';
 import { PAIR_PRESETS } from '../src/monitor/processor.js';
@@ -161,7 +161,8 @@ try {
   const db = await openLakeQuery(lakeDir);
   const pairs: { entity: string; ip: string }[] = [];
   try {
-    for (const o of readObjects(lakeDir, histSeq)) {
+    // Source objects only: the monitor's findings objects are catalogued too (derived objects).
+    for (const o of readObjects(lakeDir, histSeq).filter((x) => !isDerivedObject(x))) {
       for await (const chunk of db.stream(`SELECT (${spec.entity}) AS entity, (${spec.ip}) AS ip FROM read_parquet($1) WHERE ${spec.where}`, [path.join(lakeDir, o.path)])) {
         for (const r of chunk.rows) pairs.push({ entity: String(r[0]), ip: String(r[1]) });
       }
