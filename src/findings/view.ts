@@ -53,6 +53,11 @@ export const FINDINGS_VIEW_COLUMNS: readonly { name: string; type: string; ocsf:
   { name: 'source_object', type: 'VARCHAR', ocsf: u('source_object'), legacy: 'source_object' },
   { name: 'source_row', type: 'BIGINT', ocsf: `TRY_CAST(${u('source_row')} AS BIGINT)`, legacy: 'source_row' },
   { name: 'correlation_uid', type: 'VARCHAR', ocsf: 'metadata.correlation_uid', legacy: 'correlation_uid' },
+  // JSON text: the observables, the explanation (history clause facts, score, threshold and where it came from), and
+  // the detector-specific facts of the explanation in one column.
+  { name: 'observables', type: 'VARCHAR', ocsf: `json_extract(raw_data, '$.observables')::VARCHAR`, legacy: `json_extract(finding, '$.observables')::VARCHAR` },
+  { name: 'explanation', type: 'VARCHAR', ocsf: `json_extract(raw_data, '$.unmapped.explanation')::VARCHAR`, legacy: `json_extract(finding, '$.unmapped.explanation')::VARCHAR` },
+  { name: 'extras', type: 'VARCHAR', ocsf: `json_extract(raw_data, '$.unmapped.explanation.details')::VARCHAR`, legacy: 'NULL::VARCHAR' },
   { name: 'finding', type: 'VARCHAR', ocsf: 'raw_data', legacy: 'finding' },
 ];
 
