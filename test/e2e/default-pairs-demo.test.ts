@@ -89,12 +89,13 @@ test('raw v5 flow logs -> ingest -> train --lake -> monitor, no pair options: fi
   const gen = await generateDemo({ out: path.join(dir, 'gen'), days: 3, seed: 5, end: END, volume: { scale: 0.25 }, networks: await loadDemoNetworks() });
   const files = (attack: boolean): string[] => gen.objects.filter((o) => (o.end >= gen.attackStart) === attack).map((o) => path.join(gen.logsDir, o.key));
   const lake = path.join(dir, 'lake');
-  const model = path.join(dir, 'default.model');
   const refModel = path.join(dir, 'reference.model');
 
   // History (clean): ingest and train with the defaults.
   cli(['ingest', '--lake', lake, '--json', ...files(false)]);
-  const trained = JSON.parse(cli(['train', '--lake', lake, '--model', model, '--threads', '1', '--seed', '1', '--json', '--no-progress']).stdout) as {
+  // No --model: written into the lake and registered there, so the monitor below needs no options at all.
+  const trained = JSON.parse(cli(['train', '--lake', lake, '--threads', '1', '--seed', '1', '--json', '--no-progress']).stdout) as {
+    registered: { name: string };
     rows: number;
     distinct_entities: number;
     warnings: string[];
@@ -107,7 +108,9 @@ test('raw v5 flow logs -> ingest -> train --lake -> monitor, no pair options: fi
   assert.ok(trained.distinct_entities >= 15, `entities ${trained.distinct_entities}`);
 
   // The reference query on the same lake: degenerate, and train says which definition to use.
-  const ref = cli(['train', '--lake', lake, '--model', refModel, '--pairs', 'reference', '--threads', '1', '--seed', '1', '--json', '--no-progress']);
+  assert.equal(trained.registered.name, 'ipinsights-default');
+  // (Not registered: the monitor with no options runs the lake's registered models only.)
+  const ref = cli(['train', '--lake', lake, '--model', refModel, '--no-register', '--pairs', 'reference', '--threads', '1', '--seed', '1', '--json', '--no-progress']);
   const refSummary = JSON.parse(ref.stdout) as { warnings: string[]; record_definition: { name: string } };
   assert.equal(refSummary.record_definition.name, 'reference');
   assert.equal(refSummary.warnings.length, 1);
@@ -120,13 +123,14 @@ test('raw v5 flow logs -> ingest -> train --lake -> monitor, no pair options: fi
   cli(['pairs', '--lake', lake, '--out', pairsCsv]);
   const lakePairs = distinctPairs(pairsCsv);
   const labels = gen.labels;
-  const run = (m: string, name: string): PairScore => {
+  const run = (m: string | undefined, name: string): PairScore => {
     const out = path.join(dir, `${name}.findings.jsonl`);
-    const sum = JSON.parse(cli(['monitor', '--lake', lake, '--model', m, '--name', name, '--once', '--from-start', '--json', '--quiet', '--sink', `file:${out}`]).stdout) as { failed: number };
+    const model = m ? ['--model', m] : [];
+    const sum = JSON.parse(cli(['monitor', '--lake', lake, ...model, '--name', name, '--once', '--from-start', '--json', '--quiet', '--sink', `file:${out}`]).stdout) as { failed: number };
     assert.equal(sum.failed, 0);
     return scoreFindings(out, labels, lakePairs);
   };
-  const def = run(model, 'default');
+  const def = run(undefined, 'default'); // no model or pair options: the lake's registered model
   const reference = run(refModel, 'reference');
   t.diagnostic(`default:   ${JSON.stringify(def)}`);
   t.diagnostic(`reference: ${JSON.stringify(reference)}`);
