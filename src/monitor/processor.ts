@@ -160,9 +160,15 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
   const db = await Duck.open({ threads: 1 });
   const scans = new ScanPool(SCAN_CONNECTIONS);
   const defName = typeof opts.pairs === 'string' ? opts.pairs : (opts.pairs as { name?: string } | undefined)?.name ?? definitionForModel(model.header).name;
-  const planner = new PairPlanner(specs, (source) =>
-    log.warn(`objects of ${source ?? 'an unknown source'} with this schema have none of the columns the record definition '${defName}' reads; they are skipped (flow logs without flow-direction need --pairs reference)`),
-  );
+  const warned = new Set<string>();
+  const planner = new PairPlanner(specs, (source) => {
+    // Once per source: objects of one source can hold several OCSF classes, and a definition reads only some of them.
+    const key = source ?? '';
+    if (warned.has(key)) return;
+    warned.add(key);
+    const hint = source === 'VPC_FLOW' ? ' (flow logs without flow-direction, v2-v4, need --pairs reference)' : '';
+    log.warn(`some objects of ${source ?? 'an unknown source'} lack the columns the record definition '${defName}' reads; they are skipped${hint}`);
+  });
   const entityCounts = new Map<string, number>();
   const countOf = (e: string): number => {
     let c = entityCounts.get(e);
