@@ -129,6 +129,15 @@ test('an object uploaded with the AWS CLI is scored by a running seclake monitor
     return r.keys.length > 0 ? r : undefined;
   });
   assert.deepEqual(f.pairs, [`${instanceId(0)},203.0.113.1`]);
+  // The monitor's own writes (findings object, catalog) are announced on the queue too: it deletes those messages
+  // without scoring them. Wait until it has, then stop it.
+  // Empty twice, a second apart: the catalog is written just after the findings object.
+  let empty = 0;
+  await waitFor('the queue drained of the monitor\'s own notifications', async () => {
+    const d = await queueDepth(env, q.queueUrl);
+    empty = d.visible === 0 && d.inFlight === 0 ? empty + 1 : 0;
+    return empty >= 2 ? d : undefined;
+  }, 30_000, 1000);
   p.child.kill('SIGTERM');
   assert.equal(await p.exited, 0, p.stderr());
   assert.deepEqual(await queueDepth(env, q.queueUrl), { visible: 0, inFlight: 0 });

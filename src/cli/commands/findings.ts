@@ -98,7 +98,8 @@ Examples:
       const sql =
         `SELECT time, severity, entity, ip, native_score, percentile, title, count, uid, finding FROM findings` +
         (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
-        ` ORDER BY time DESC, uid LIMIT ${limit}`;
+        // uid, then the finding itself: a total order, so every run lists the same findings in the same order.
+        ` ORDER BY time DESC, uid, finding LIMIT ${limit}`;
       const lakeArg = o.lake ?? process.env.SECLAKE_LAKE;
       let lakeDir: string;
       if (lakeArg !== undefined && /^s3:\/\//i.test(lakeArg)) {
