@@ -7,6 +7,7 @@
  */
 import { pyFloat } from '../../core/py-json.js';
 import type { Prediction } from '../types.js';
+import { predictionsBody } from '../wire.js';
 
 /** One record's prediction. */
 export interface HistoryPrediction extends Prediction {
@@ -38,15 +39,5 @@ function formatOne(r: HistoryPrediction, verbose: boolean): string {
 }
 
 export function formatPredictions(results: readonly HistoryPrediction[], accept: 'application/json' | 'application/jsonlines', verbose: boolean): string {
-  if (accept === 'application/jsonlines') {
-    let s = '';
-    for (const r of results) s += formatOne(r, verbose) + '\n';
-    return s;
-  }
-  let s = '{"predictions": [';
-  for (let i = 0; i < results.length; i++) {
-    if (i > 0) s += ', ';
-    s += formatOne(results[i]!, verbose);
-  }
-  return s + ']}';
+  return predictionsBody(results, accept, (r) => formatOne(r, verbose));
 }

@@ -5,6 +5,7 @@
  * as Python's repr of the float64 value, e.g. -0.0025198650546371937, 1e-05, 3.0).
  */
 import { pyFloat } from '../../core/py-json.js';
+import { predictionsBody } from '../wire.js';
 
 export type { PairRecord as Pair } from '../types.js';
 
@@ -51,15 +52,5 @@ function formatOne(r: ScoreResult, verbose: boolean): string {
  * when the entity was never seen in training.
  */
 export function formatPredictions(results: readonly ScoreResult[], accept: ResponseType, verbose: boolean): string {
-  if (accept === 'application/jsonlines') {
-    let s = '';
-    for (const r of results) s += formatOne(r, verbose) + '\n';
-    return s;
-  }
-  let s = '{"predictions": [';
-  for (let i = 0; i < results.length; i++) {
-    if (i > 0) s += ', ';
-    s += formatOne(results[i]!, verbose);
-  }
-  return s + ']}';
+  return predictionsBody(results, accept, (r) => formatOne(r, verbose));
 }

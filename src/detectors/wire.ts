@@ -1,0 +1,18 @@
+/**
+ * The SageMaker runtime response body around one JSON object per record, shared by every detector's wire format:
+ * `{"predictions": [a, b]}` (", " between records, as Python's json.dumps) for application/json, one object per line
+ * (each ending in a newline) for application/jsonlines.
+ */
+export function predictionsBody<R>(results: readonly R[], accept: 'application/json' | 'application/jsonlines', one: (r: R) => string): string {
+  if (accept === 'application/jsonlines') {
+    let s = '';
+    for (const r of results) s += one(r) + '\n';
+    return s;
+  }
+  let s = '{"predictions": [';
+  for (let i = 0; i < results.length; i++) {
+    if (i > 0) s += ', ';
+    s += one(results[i]!);
+  }
+  return s + ']}';
+}
