@@ -175,7 +175,7 @@ describe('history detector: model file', () => {
   it('is registered', () => {
     assert.ok(DETECTORS.includes(history));
     assert.equal(findDetector('history'), history);
-    assert.deepEqual(history.score, { name: 'prefix_score', direction: 'lower_is_anomalous' });
+    assert.deepEqual(history.score, { name: 'prefix_score', direction: 'lower_is_anomalous', default_threshold: 16 });
   });
 
   it('round-trips through loadModel with identical scores; the header names detector history v1', async () => {

@@ -11,7 +11,7 @@
 import { ModelFileError, ParseError } from '../../core/errors.js';
 import { annotateScore, readCalibration, type Calibration } from '../calibration.js';
 import { packModelData, type ModelData, type ModelHeader as ContainerHeader } from '../model-file.js';
-import type { BatchScores, DetectorDefinition, DetectorModel, EntityHistory, EntityInfo, Explanation, HyperparameterDoc, PairRecord, WireFormat } from '../types.js';
+import type { BatchScores, DetectorDefinition, DetectorModel, EntityHistory, EntityInfo, Explanation, PairRecord, WireFormat } from '../types.js';
 import type { PairData } from '../pairs/data.js';
 import { entityFingerprint } from '../pairs/hash.js';
 import { formatIpv4, formatIpv6, parseIpInto } from '../pairs/ip.js';
@@ -21,6 +21,7 @@ import { isMapped, matchOwner, newMatch, rowsAt, type AddressStore, type Match }
 import { HISTORY_TYPE, HISTORY_VERSION, historySections, trainHistory, type HistoryArrays, type HistoryHeader } from './train.js';
 import { formatPredictions, type HistoryPrediction } from './wire.js';
 import { findFingerprint } from '../pairs/hash.js';
+import { hyperparameterDocs } from '../hyperparameters.js';
 
 export type { HistoryPrediction } from './wire.js';
 export type { Hyperparameters as HistoryHyperparameters } from './config.js';
@@ -271,11 +272,6 @@ export function historyFromData(md: ModelData): HistoryArrays {
   return a;
 }
 
-function hyperparameterDocs(): HyperparameterDoc[] {
-  const defaults = parseHyperparameters({}) as unknown as Record<string, number>;
-  return Object.entries(hyperparametersSchema.shape).map(([name, schema]) => ({ name, description: schema.description ?? '', default: defaults[name]! }));
-}
-
 const wire: WireFormat = {
   formatPredictions: (results, accept, verbose) => formatPredictions(results as unknown as HistoryPrediction[], accept, verbose),
 };
@@ -287,9 +283,10 @@ export const history: DetectorDefinition = {
   title: 'Prefix history',
   description: 'scores how long a prefix of the address the entity used in training, and how often (longest-known-prefix baseline)',
   records: 'pairs',
-  score: { name: 'prefix_score', direction: 'lower_is_anomalous' },
+  // Uncalibrated, flag an address that shares less than a /16 (IPv6: /43) with every training address of the entity.
+  score: { name: 'prefix_score', direction: 'lower_is_anomalous', default_threshold: 16 },
   finding: { type: 'Unfamiliar Entity-IP Pair' },
-  hyperparameters: hyperparameterDocs(),
+  hyperparameters: hyperparameterDocs(hyperparametersSchema.shape, parseHyperparameters({}) as unknown as Record<string, unknown>),
   parseHyperparameters: (input) => parseHyperparameters(input) as unknown as Record<string, unknown>,
   async train(opts) {
     const res = trainHistory({

@@ -11,7 +11,7 @@
 import { annotate, readCalibration, type Calibration } from '../calibration.js';
 import { ParseError } from '../../core/errors.js';
 import { packModelData, readModelFile, type ModelData, type ModelHeader as ContainerHeader } from '../model-file.js';
-import type { BatchScores, DetectorDefinition, HyperparameterDoc, DetectorModel, EntityInfo, Explanation, PairRecord, WireFormat } from '../types.js';
+import type { BatchScores, DetectorDefinition, DetectorModel, EntityInfo, Explanation, PairRecord, WireFormat } from '../types.js';
 import { entityFingerprint, entityRow, findFingerprint } from '../pairs/hash.js';
 import { parseIpInto, type IpFamily } from '../pairs/ip.js';
 import { IPINSIGHTS_TYPE, IPINSIGHTS_VERSION, ipInsightsFromData, ipInsightsSections, type ModelHeader } from './model-file.js';
@@ -21,6 +21,7 @@ import { ModelEntityHistory, type HistoryData } from './history.js';
 import { parseHyperparameters, hyperparametersSchema } from './config.js';
 import { trainIpInsights } from './train.js';
 import type { PairData } from '../pairs/data.js';
+import { hyperparameterDocs } from '../hyperparameters.js';
 
 export type { ModelHeader, TrainingMetadata, MetadataPatch, SectionInfo } from './model-file.js';
 export { readModelHeader, updateModelMetadata, MODEL_FORMAT_VERSION, MODEL_MAGIC, IPINSIGHTS_TYPE } from './model-file.js';
@@ -216,11 +217,6 @@ export class IpInsightsModel implements DetectorModel<ScoreResult & Record<strin
   }
 }
 
-function hyperparameterDocs(): HyperparameterDoc[] {
-  const defaults = parseHyperparameters({}) as unknown as Record<string, string | number | boolean>;
-  return Object.entries(hyperparametersSchema.shape).map(([name, schema]) => ({ name, description: schema.description ?? '', default: defaults[name]! }));
-}
-
 const wire: WireFormat = {
   formatPredictions: (results, accept, verbose) => formatPredictions(results as unknown as ScoreResult[], accept, verbose),
 };
@@ -234,7 +230,7 @@ export const ipinsights: DetectorDefinition = {
   records: 'pairs',
   score: { name: 'dot_product', direction: 'lower_is_anomalous', default_threshold: 0 },
   finding: { type: 'Anomalous Entity-IP Pair' },
-  hyperparameters: hyperparameterDocs(),
+  hyperparameters: hyperparameterDocs(hyperparametersSchema.shape, parseHyperparameters({}) as unknown as Record<string, unknown>),
   parseHyperparameters: (input) => parseHyperparameters(input) as unknown as Record<string, unknown>,
   async train(opts) {
     const res = await trainIpInsights({
