@@ -151,6 +151,14 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
       }
     }
   }
+  if (!model.calibration) {
+    const sc = model.detector.score;
+    const t = policy.thresholdOf(modelRef);
+    log.warn(
+      `model ${modelRef.name} (${model.detector.title}) is not calibrated: findings flag ${sc.name} ${sc.direction === 'lower_is_anomalous' ? '<' : '>'} ${t} ` +
+        `(an uncalibrated default); \`seclake calibrate --model ${model.path || modelRef.name} --lake DIR\` measures a threshold on your traffic`,
+    );
+  }
   const history: EntityHistory | undefined = model.history();
   const explain = model.explain.bind(model);
   const scorer = opts.scoreOnWorker ? workerScorer(model, () => policy, modelRef) : inlineScorer(model, () => policy, modelRef);
