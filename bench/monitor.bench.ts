@@ -29,7 +29,7 @@ import { ingest } from '../src/ingest/ingest.js';
 import { isDerivedObject, readObjects } from '../src/lake/catalog.js';
 import { openLakeQuery } from '../src/lake/views.js';
 import { monitorOnce, startMonitor, type MonitorEvent } from '../src/monitor/embedded.js';
-import { PAIR_PRESETS } from '../src/monitor/processor.js';
+import { PAIR_PRESETS } from '../src/detectors/pairs/definitions.js';
 import { writeFlowLog } from './lib/flowgen.js';
 
 const { values } = parseArgs({

@@ -14,7 +14,7 @@
  * (validated here, so the literals spliced into the SQL are always plain integers).
  */
 import { ConfigError } from '../core/errors.js';
-import { pairPreset } from '../monitor/processor.js';
+import { pairPreset } from '../detectors/pairs/definitions.js';
 
 export type PairModel = 'flows' | 'logins';
 

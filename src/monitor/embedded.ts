@@ -31,7 +31,8 @@ import { catalogDir, isDerivedObject, readObjects, type CatalogObject } from '..
 import { META_DIR } from '../lake/layout.js';
 import type { DetectorModel } from '../detectors/types.js';
 import type { LakeStore } from '../lake/store.js';
-import { SCAN_CONNECTIONS, createProcessor, type PairQuerySpec, type PairSpec, type Processor, type ScoredObject } from './processor.js';
+import type { PairQuerySpec, PairSpec } from '../detectors/pairs/definitions.js';
+import { SCAN_CONNECTIONS, createProcessor, type Processor, type ScoredObject } from './processor.js';
 import { startFolderWatch, type FolderWatch } from './watch.js';
 
 export const CHECKPOINT_VERSION = 1;

@@ -51,8 +51,6 @@ export interface ProcessResult {
 /** The per-object processor: a local Parquet file (the object) and its reference -> findings. */
 export type ProcessObjectFn = (localParquetPath: string, ref: SourceRef) => Promise<ProcessResult>;
 
-// The pair record definitions live in src/detectors/pairs/definitions.ts (shared with training); re-exported for the monitor's callers.
-export { PAIR_PRESETS, pairPreset, type PairSpec, type PairQuerySpec, type PairDefinition } from '../detectors/pairs/definitions.js';
 
 export { EVIDENCE_COLUMNS } from './pair-plan.js';
 /** Objects read at once (a monitor reads the next objects while it writes the findings of this one). */

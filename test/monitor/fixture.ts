@@ -11,7 +11,7 @@ import { Rng } from '../../src/core/rng.js';
 import { trainIpInsights } from '../../src/detectors/ipinsights/index.js';
 import { loadPairsFromLake } from '../../src/detectors/pairs/lake.js';
 import { ingest } from '../../src/ingest/ingest.js';
-import { PAIR_PRESETS } from '../../src/monitor/processor.js';
+import { PAIR_PRESETS } from '../../src/detectors/pairs/definitions.js';
 
 export const INSTANCES = Array.from({ length: 8 }, (_, i) => `i-0000000000000000${i}`);
 const HEADER =

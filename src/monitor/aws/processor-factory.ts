@@ -14,7 +14,8 @@ import type { Pair, ScoreResult } from '../../detectors/ipinsights/wire.js';
 import type { BatchScores, DetectorModel, Explanation } from '../../detectors/types.js';
 import type { FindingPolicyOptions } from '../../findings/policy.js';
 import type { EntityHistory, SourceRef } from '../../findings/types.js';
-import { createProcessor, type PairSpec, type ProcessResult } from '../processor.js';
+import type { PairSpec } from '../../detectors/pairs/definitions.js';
+import { createProcessor, type ProcessResult } from '../processor.js';
 import { EndpointScorer, type EndpointScorerOptions } from './endpoint-scorer.js';
 import type { ProcessorFactory, ScoringBackend } from './lambda-runtime.js';
 
