@@ -8,11 +8,12 @@
  * once per key (`publishDerived`: rewriting the key later replaces the file, the catalog keeps its first record),
  * and monitors never score them (`isDerivedObject`).
  */
-import { appendFileSync, closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { LakeError, errorMessage } from '../core/errors.js';
 import type { LakeSourceName, SourceType } from '../core/events.js';
+import { log } from '../core/log.js';
 import { META_DIR, resolveInLake } from './layout.js';
 
 export interface CatalogObject {
@@ -75,28 +76,91 @@ export function catalogDir(lakeDir: string): string {
   return path.join(lakeDir, META_DIR, 'catalog');
 }
 
+/** Torn tails already reported by this process (file and size), so a reader polling the catalog says it once. */
+const reportedTorn = new Set<string>();
+
+/**
+ * Parse a catalog file. Every line but the last must be JSON. The last line may be torn (a crash, power loss or full
+ * disk mid-append): unterminated, or not JSON. It is ignored (reported once): the publish it belonged to did not
+ * complete, and the next writer moves it aside (`repairTail`) before appending.
+ */
 function readJsonl<T>(file: string): T[] {
   if (!existsSync(file)) return [];
   const out: T[] = [];
   const text = readFileSync(file, 'utf8');
-  let lineNo = 0;
-  for (const line of text.split('\n')) {
-    lineNo++;
+  const lines = text.split('\n');
+  // The element after the last newline: empty when the file ends with one, else an unterminated (torn) line.
+  const unterminated = lines.pop()!;
+  let last = lines.length - 1;
+  while (last >= 0 && !lines[last]!.trim()) last--;
+  let torn = unterminated.trim() !== '';
+  for (let i = 0; i <= last; i++) {
+    const line = lines[i]!;
     if (!line.trim()) continue;
     try {
       out.push(JSON.parse(line) as T);
     } catch {
-      // A torn last line (crash mid-append) is ignored: the publish it belonged to did not complete.
-      if (lineNo < text.split('\n').length - 1) {
-        throw new LakeError(`${file}:${lineNo}: catalog line is not valid JSON`);
+      if (i === last && !torn) {
+        torn = true;
+        continue;
       }
+      throw new LakeError(`${file}:${i + 1}: catalog line is not valid JSON`);
+    }
+  }
+  if (torn) {
+    const key = `${file}\0${text.length}`;
+    if (!reportedTorn.has(key)) {
+      reportedTorn.add(key);
+      log.warn(`${file}: ignoring a torn last line (an interrupted append); the next publish into the lake moves it aside`);
     }
   }
   return out;
 }
 
+/**
+ * How many objects at the end of `objects` are not committed: the trailing run of (non-derived) objects of one input
+ * whose input record is missing (a crash between the two appends of `publish`). Only the tail can be uncommitted:
+ * every writer drops such a run (`recoverCatalog`) before it appends.
+ */
+function uncommittedTail(objects: readonly CatalogObject[], inputHashes: () => ReadonlySet<string>): number {
+  const lastObj = objects[objects.length - 1];
+  if (!lastObj || isDerivedObject(lastObj)) return 0;
+  let n = 0;
+  while (n < objects.length) {
+    const o = objects[objects.length - 1 - n]!;
+    if (isDerivedObject(o) || o.input_hash !== lastObj.input_hash) break;
+    n++;
+  }
+  return inputHashes().has(lastObj.input_hash) ? 0 : n;
+}
+
+/** The input hashes of the catalog's input records, cached per file until it changes. */
+const inputHashCache = new Map<string, { stamp: string; hashes: Set<string> }>();
+function committedInputHashes(lakeDir: string): Set<string> {
+  const file = path.join(catalogDir(lakeDir), 'inputs.jsonl');
+  let stamp = '-';
+  try {
+    const st = statSync(file);
+    stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    // No inputs yet.
+  }
+  const hit = inputHashCache.get(file);
+  if (hit && hit.stamp === stamp) return hit.hashes;
+  const hashes = new Set(readJsonl<CatalogInput>(file).map((i) => i.input_hash));
+  inputHashCache.set(file, { stamp, hashes });
+  return hashes;
+}
+
+/**
+ * The committed objects of the catalog (after `afterSeq`). An object is committed once its input's record is in
+ * `inputs.jsonl` (derived objects: once their own line is); objects appended by a publish that died before writing the
+ * input record are not listed, and the next writer drops them.
+ */
 export function readObjects(lakeDir: string, afterSeq = 0): CatalogObject[] {
   const all = readJsonl<CatalogObject>(path.join(catalogDir(lakeDir), 'objects.jsonl'));
+  const uncommitted = uncommittedTail(all, () => committedInputHashes(lakeDir));
+  if (uncommitted > 0) all.length -= uncommitted;
   return afterSeq > 0 ? all.filter((o) => o.seq > afterSeq) : all;
 }
 
@@ -115,9 +179,116 @@ function appendDurable(file: string, text: string): void {
   }
 }
 
+/** Cut `file` at `offset`, durably. */
+function truncateDurable(file: string, offset: number): void {
+  const fd = openSync(file, 'r+');
+  try {
+    ftruncateSync(fd, offset);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readAt(fd: number, start: number, length: number): Buffer {
+  const buf = Buffer.alloc(length);
+  let got = 0;
+  while (got < length) {
+    const n = readSync(fd, buf, got, length - got, start + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return buf.subarray(0, got);
+}
+
 /**
- * What the catalog's objects file says so far, read incrementally: the last seq and the paths of derived objects.
- * Appends are read from the last offset; a file that shrank or was replaced (a mirror rewrites it) is read again.
+ * Where the torn last line of a catalog file starts (see readJsonl: unterminated, or terminated but not JSON), or
+ * undefined when the file ends with a whole JSON line. Reads the file from the end.
+ */
+function tornTailStart(fd: number, size: number): number | undefined {
+  for (let window = Math.min(size, 64 * 1024); ; window = Math.min(size, window * 4)) {
+    const start = size - window;
+    const buf = readAt(fd, start, window);
+    const nl = buf.lastIndexOf(0x0a);
+    if (nl < 0 && start > 0) continue;
+    if (nl !== buf.length - 1) {
+      // Bytes after the last newline: an unterminated line (blank: only whitespace, cut too).
+      return start + nl + 1;
+    }
+    // Ends with a newline: is the last non-blank line JSON?
+    let end = nl;
+    while (end > 0 && /\s/.test(String.fromCharCode(buf[end - 1]!))) end--;
+    const prev = end > 0 ? buf.lastIndexOf(0x0a, end - 1) : -1;
+    if (prev < 0 && start > 0) continue;
+    const line = buf.subarray(prev + 1, end).toString('utf8');
+    if (!line.trim()) return undefined;
+    try {
+      JSON.parse(line);
+      return undefined;
+    } catch {
+      return start + prev + 1;
+    }
+  }
+}
+
+/**
+ * Move a torn last line of a catalog file aside (appended to `<file>.torn`, with a warning) and cut it off, so the
+ * next append starts on a line of its own. Call with the lake lock held. Returns whether anything was cut.
+ */
+function repairTail(file: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw new LakeError(`cannot read ${file}: ${errorMessage(err)}`, { cause: err });
+  }
+  let cut: number | undefined;
+  let torn: Buffer;
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return false;
+    cut = tornTailStart(fd, size);
+    if (cut === undefined) return false;
+    torn = readAt(fd, cut, size - cut);
+  } finally {
+    closeSync(fd);
+  }
+  if (torn.toString('utf8').trim()) {
+    appendDurable(`${file}.torn`, torn.toString('utf8').replace(/\n*$/, '') + '\n');
+    log.warn(`${file}: a torn last line (${torn.length} bytes, an interrupted append) was moved to ${path.basename(file)}.torn`);
+  }
+  truncateDurable(file, cut);
+  return true;
+}
+
+/**
+ * Repair the catalog before appending to it (call with the lake lock held): move torn last lines of both files aside,
+ * then drop the objects a publish appended without its input record (it died between the two appends; their files are
+ * in place, and ingesting that input again renames and catalogs them again). Readers never listed those objects, so
+ * their sequence numbers are assigned again.
+ */
+export function recoverCatalog(lakeDir: string): void {
+  const dir = catalogDir(lakeDir);
+  const objectsFile = path.join(dir, 'objects.jsonl');
+  repairTail(path.join(dir, 'inputs.jsonl'));
+  if (repairTail(objectsFile)) tails.delete(objectsFile);
+  const t = catalogTail(lakeDir);
+  if (t.run && !committedInputHashes(lakeDir).has(t.run.inputHash)) {
+    log.warn(
+      `${objectsFile}: dropping ${t.run.count} object(s) of input ${t.run.inputHash.slice(0, 20)} catalogued without their input record ` +
+        '(a publish was interrupted); ingesting that input again publishes them',
+    );
+    truncateDurable(objectsFile, t.run.start);
+    tails.delete(objectsFile);
+  }
+}
+
+/**
+ * What the catalog's objects file says so far, read incrementally: the last seq, the paths of derived objects, and
+ * the trailing run of non-derived objects of one input (which `recoverCatalog` checks for its input record).
+ * Appends are read from the last offset; a file that shrank, was replaced (a mirror rewrites it) or was cut and
+ * appended again by another process (the last line read is no longer there) is read again.
  */
 interface CatalogTail {
   file: string;
@@ -125,6 +296,9 @@ interface CatalogTail {
   offset: number;
   lastSeq: number;
   derived: Set<string>;
+  /** The last whole line read (ending at offset), to notice a file rewritten under the same inode. */
+  lastLine?: Buffer;
+  run?: { inputHash: string; start: number; count: number };
 }
 const tails = new Map<string, CatalogTail>();
 
@@ -142,30 +316,37 @@ function catalogTail(lakeDir: string): CatalogTail {
   }
   try {
     const st = fstatSync(fd);
+    if (t && t.ino === st.ino && st.size >= t.offset && t.lastLine) {
+      const seen = readAt(fd, t.offset - t.lastLine.length, t.lastLine.length);
+      if (!seen.equals(t.lastLine)) t = undefined;
+    }
     if (!t || t.ino !== st.ino || st.size < t.offset) t = { file, ino: st.ino, offset: 0, lastSeq: 0, derived: new Set() };
     if (st.size > t.offset) {
-      const buf = Buffer.alloc(st.size - t.offset);
-      let got = 0;
-      while (got < buf.length) {
-        const n = readSync(fd, buf, got, buf.length - got, t.offset + got);
-        if (n === 0) break;
-        got += n;
-      }
+      const buf = readAt(fd, t.offset, st.size - t.offset);
       // Only whole lines: a torn last line (crash mid-append) is read again next time.
-      const end = buf.lastIndexOf(0x0a, got - 1);
-      if (end >= 0) {
-        for (const line of buf.subarray(0, end).toString('utf8').split('\n')) {
-          if (!line.trim()) continue;
-          let o: CatalogObject;
-          try {
-            o = JSON.parse(line) as CatalogObject;
-          } catch {
-            continue;
-          }
-          if (o.seq > t.lastSeq) t.lastSeq = o.seq;
-          if (isDerivedObject(o)) t.derived.add(o.path);
+      let pos = 0;
+      for (let nl = buf.indexOf(0x0a, pos); nl >= 0; pos = nl + 1, nl = buf.indexOf(0x0a, pos)) {
+        const line = buf.subarray(pos, nl).toString('utf8');
+        if (!line.trim()) continue;
+        let o: CatalogObject;
+        try {
+          o = JSON.parse(line) as CatalogObject;
+        } catch {
+          continue;
         }
-        t.offset += end + 1;
+        if (o.seq > t.lastSeq) t.lastSeq = o.seq;
+        if (isDerivedObject(o)) {
+          t.derived.add(o.path);
+          delete t.run;
+        } else if (t.run?.inputHash === o.input_hash) {
+          t.run.count++;
+        } else {
+          t.run = { inputHash: o.input_hash, start: t.offset + pos, count: 1 };
+        }
+      }
+      if (pos > 0) {
+        t.lastLine = Buffer.from(buf.subarray(pos >= 2 ? buf.lastIndexOf(0x0a, pos - 2) + 1 : 0, pos));
+        t.offset += pos;
       }
     }
     tails.set(file, t);
@@ -175,13 +356,26 @@ function catalogTail(lakeDir: string): CatalogTail {
   }
 }
 
-/** Append objects (assigning seq numbers) and then the input record. Call with the lake lock held. */
+/**
+ * A fault-injection point for crash tests: `SECLAKE_FAULT=<name>` kills the process (SIGKILL, as `kill -9` would)
+ * when it gets there.
+ */
+function faultPoint(name: string): void {
+  if (process.env.SECLAKE_FAULT === name) process.kill(process.pid, 'SIGKILL');
+}
+
+/**
+ * Append objects (assigning seq numbers) and then the input record, which commits them (readers list an object only
+ * once its input record exists). Repairs the catalog first (`recoverCatalog`). Call with the lake lock held.
+ */
 export function publish(lakeDir: string, objects: Omit<CatalogObject, 'seq'>[], input: CatalogInput): CatalogObject[] {
+  recoverCatalog(lakeDir);
   let seq = catalogTail(lakeDir).lastSeq;
   const withSeq = objects.map((o) => ({ seq: ++seq, ...o }));
   if (withSeq.length > 0) {
     appendDurable(path.join(catalogDir(lakeDir), 'objects.jsonl'), withSeq.map((o) => JSON.stringify(o)).join('\n') + '\n');
   }
+  faultPoint('catalog-between-appends');
   appendDurable(path.join(catalogDir(lakeDir), 'inputs.jsonl'), JSON.stringify(input) + '\n');
   return withSeq;
 }
@@ -202,6 +396,7 @@ export async function publishDerived(lakeDir: string, obj: DerivedObject, file: 
     mkdirSync(path.dirname(dest), { recursive: true });
     renameSync(file, dest);
     const bytes = statSync(dest).size;
+    recoverCatalog(lakeDir);
     const tail = catalogTail(lakeDir);
     const record: Omit<CatalogObject, 'seq'> = {
       ...obj,
