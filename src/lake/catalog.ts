@@ -3,6 +3,11 @@
  * It is append-only JSON lines, so later components (query views, monitor) learn of new objects
  * by reading from a sequence number onwards. Writers take the lake lock while they publish.
  *
+ * Crash safety: a publish appends its objects, then its input record, which commits them: readers list an object only
+ * once its input record exists (a derived object is committed by its own line). Before appending, a writer repairs the
+ * catalog (`recoverCatalog`): a torn last line of either file (readers ignore it) moves to `<file>.torn`, and objects
+ * left uncommitted by a publish that died between the two appends are dropped, so the rerun catalogs them once.
+ *
  * Objects seclake derives from other objects (the monitor's findings, one object per scored source object) are
  * catalogued too, with `derived_from` naming the source object: they are published at a deterministic key, at most
  * once per key (`publishDerived`: rewriting the key later replaces the file, the catalog keeps its first record),
