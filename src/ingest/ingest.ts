@@ -19,7 +19,20 @@ import { deriveEvent } from '../ocsf/derive.js';
 import { validateEvent } from '../ocsf/validate.js';
 import { detectSource, sourceByType } from '../sources/index.js';
 import type { SourceDefinition, SourceHints, SourceType } from '../sources/types.js';
-import { expandPaths, hintsFromName, linesOf, openInput, removeQuietly, spoolStdin, type InputRef } from './inputs.js';
+import {
+  DEFAULT_MAX_GZIP_RATIO,
+  DEFAULT_MAX_LINE_BYTES,
+  expandPaths,
+  hintsFromName,
+  linesOf,
+  openInput,
+  oversizeReason,
+  removeQuietly,
+  spoolStdin,
+  type InputLimits,
+  type InputRef,
+} from './inputs.js';
+import { cleanStaleStaging, stagingRunId } from './staging.js';
 
 export interface IngestOptions extends WriterOptions {
   /**
@@ -45,6 +58,16 @@ export interface IngestOptions extends WriterOptions {
    * generic per-event path (tests, debugging). Without validation the generic path is always used.
    */
   bulk?: boolean;
+  /**
+   * Longest line (record) of a text input in bytes (default 16 MiB): a longer one is skipped while streaming,
+   * never held in memory, and quarantined with the reason "line longer than N bytes".
+   */
+  maxLineBytes?: number;
+  /**
+   * A gzip input may expand to at most this many times its compressed size, plus 64 MiB (default 250): past
+   * that the input fails as a likely decompression bomb, naming the file.
+   */
+  maxGzipRatio?: number;
   onProgress?: (p: { inputsDone: number; inputsTotal: number; events: number; current: string }) => void;
 }
 
@@ -111,13 +134,21 @@ async function ingestInto(
   t0: number,
   published?: (hash: string) => Promise<boolean>,
 ): Promise<IngestSummary> {
-  const runId = `${Date.now()}-${randomUUID().slice(0, 8)}`;
+  // Every staging entry of this run starts with the run id, which names this process: a later ingest removes
+  // them if this one is killed (staging.ts).
+  const runId = stagingRunId(randomUUID().slice(0, 8));
   const tmpDir = path.join(lakeDir, META_DIR, 'staging', `${runId}-tmp`);
+  const limits: InputLimits = {
+    maxLineBytes: opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+    maxGzipRatio: opts.maxGzipRatio ?? DEFAULT_MAX_GZIP_RATIO,
+  };
+  await cleanStaleStaging(lakeDir);
   const refs = expandPaths(opts.paths, lakeDir);
   // Two single-threaded DuckDB instances convert parts: one COPY to Parquet gains little from more
   // threads (the writer is mostly serial) but costs more CPU; two parts at once use a second core.
-  const duck = await openConverter(lakeDir, 'duckdb-tmp', '1GB');
-  const duck2 = await openConverter(lakeDir, 'duckdb-tmp-2', '512MB').catch((err: unknown) => {
+  const duckTmp = `${runId}-duckdb`;
+  const duck = await openConverter(lakeDir, duckTmp, '1GB');
+  const duck2 = await openConverter(lakeDir, `${duckTmp}-2`, '512MB').catch((err: unknown) => {
     duck.close();
     throw err;
   });
@@ -139,6 +170,7 @@ async function ingestInto(
         duck2,
         runId: `${runId}-${i}`,
         tmpDir,
+        limits,
         known,
         publish,
         ...(published ? { published } : {}),
@@ -165,8 +197,8 @@ async function ingestInto(
     duck.close();
     duck2.close();
     rmSync(tmpDir, { recursive: true, force: true });
-    rmSync(path.join(lakeDir, META_DIR, 'staging', 'duckdb-tmp'), { recursive: true, force: true });
-    rmSync(path.join(lakeDir, META_DIR, 'staging', 'duckdb-tmp-2'), { recursive: true, force: true });
+    rmSync(path.join(lakeDir, META_DIR, 'staging', duckTmp), { recursive: true, force: true });
+    rmSync(path.join(lakeDir, META_DIR, 'staging', `${duckTmp}-2`), { recursive: true, force: true });
   }
   const elapsed = performance.now() - t0;
   const ingested = results.filter((r) => r.status === 'ingested');
@@ -212,6 +244,7 @@ interface OneCtx {
   duck2: Duck;
   runId: string;
   tmpDir: string;
+  limits: InputLimits;
   known: ReturnType<typeof readInputs>;
   publish: (req: PublishRequest) => Promise<PublishResult>;
   /** S3 lake: is this content already published? Checked before converting (one extra hashing pass). */
@@ -232,7 +265,7 @@ async function ingestOne(ref: InputRef, ctx: OneCtx): Promise<InputResult> {
       ref = { ...ref, file: await spoolStdin(ctx.tmpDir) };
       cleanup.push(ref.file);
     }
-    const opened = await openInput(ref, ctx.tmpDir);
+    const opened = await openInput(ref, ctx.tmpDir, ctx.limits);
     cleanup = cleanup.concat(opened.cleanup);
     if (ref.name !== '-') {
       const same = ctx.known.find((k) => k.input_name === ref.name && k.size === opened.size && k.mtime_ms === opened.mtimeMs);
@@ -279,6 +312,13 @@ async function ingestOne(ref: InputRef, ctx: OneCtx): Promise<InputResult> {
     const flushRejects = (): void => {
       for (const r of pending) quarantine.add({ ...qBase, ...r });
       pending.length = 0;
+    };
+    /** Lines too long to read (skipped by `input.lines()`): quarantined like any bad record. */
+    const oversizeRejects = (): void => {
+      for (const l of opened.oversize) {
+        reject({ line: l.line, reason: oversizeReason(ctx.limits.maxLineBytes), raw: `${l.prefix}…[truncated: the line is ${l.bytes} bytes]` });
+      }
+      opened.oversize.length = 0;
     };
     const bulk = validate && opts.bulk !== false && source.bulk ? await source.bulk(opened.input, hints) : undefined;
     base.mode = bulk ? 'bulk' : 'generic';
@@ -330,8 +370,11 @@ async function ingestOne(ref: InputRef, ctx: OneCtx): Promise<InputResult> {
           events++;
           if ((events & 0xffff) === 0) ctx.onProgress(events);
         }
+        oversizeRejects();
         if (pending.length > 0) flushRejects();
       }
+      oversizeRejects();
+      if (pending.length > 0) flushRejects();
     }
     const staged = await writer.finish();
     const hash = preHash ?? bulk?.contentHash?.() ?? (await opened.contentHash());
@@ -373,7 +416,7 @@ async function ingestOne(ref: InputRef, ctx: OneCtx): Promise<InputResult> {
 async function stampHash(file: string, hash: string): Promise<string> {
   const out = `${file}.stamped`;
   const ws = createWriteStream(out);
-  for await (const line of linesOf(createReadStream(file) as AsyncIterable<Buffer>)) {
+  for await (const line of linesOf(createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>)) {
     if (!line) continue;
     if (!ws.write(JSON.stringify({ ...(JSON.parse(line) as object), input_hash: hash }) + '\n')) {
       await new Promise<void>((r) => ws.once('drain', () => r()));

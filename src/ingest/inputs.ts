@@ -6,7 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync, openSync, readSync, closeSync, readdirSync, statSync, rmSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
+import { Readable, Transform, pipeline as pipelineStreams } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import path from 'node:path';
 import { ParseError, errorMessage } from '../core/errors.js';
@@ -87,28 +87,97 @@ export interface OpenedInput {
    * if the source did not read it all, or read Parquet through DuckDB, it is computed here.
    */
   contentHash(): Promise<string>;
+  /**
+   * Lines `input.lines()` skipped as longer than `maxLineBytes` (it yields '' in their place), in order; the
+   * caller quarantines and removes them. Cleared when `lines()` starts again (a source that rereads the input).
+   */
+  oversize: OversizeLine[];
   /** Temp files to remove when done. */
   cleanup: string[];
 }
 
 const HEAD_BYTES = 64 * 1024;
 
-function rawStream(file: string, gzip: boolean): Readable {
-  const s = createReadStream(file, { highWaterMark: 1 << 20 });
-  return gzip ? s.pipe(createGunzip({ chunkSize: 1 << 20 })) : s;
+/** Limits on one input (IngestOptions `maxLineBytes`, `maxGzipRatio`; CLI `--max-line-bytes`, `--max-gzip-ratio`). */
+export interface InputLimits {
+  /** Longest line (record) of a text input, in bytes; a longer one is quarantined, never held in memory. */
+  maxLineBytes: number;
+  /** A gzip input may expand to at most `maxGzipRatio` x its compressed size + GZIP_EXPANSION_FLOOR bytes. */
+  maxGzipRatio: number;
 }
 
-async function hashContent(file: string, gzip: boolean): Promise<string> {
+export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
+/**
+ * Deflate cannot expand more than ~1032x, so a 1000x limit would stop nothing: real logs compress 5-30x
+ * (CloudTrail JSON, VPC flow text), 250x leaves room for very repetitive ones.
+ */
+export const DEFAULT_MAX_GZIP_RATIO = 250;
+/** Expansion always allowed, whatever the ratio (small, highly repetitive files). */
+export const GZIP_EXPANSION_FLOOR = 64 * 1024 * 1024;
+
+export const DEFAULT_INPUT_LIMITS: InputLimits = { maxLineBytes: DEFAULT_MAX_LINE_BYTES, maxGzipRatio: DEFAULT_MAX_GZIP_RATIO };
+
+interface GzipGuard {
+  name: string;
+  compressedBytes: number;
+  ratio: number;
+}
+
+/** Most bytes a gzip input of `compressedBytes` may expand to. */
+export function gzipExpansionLimit(compressedBytes: number, ratio: number): number {
+  return Math.floor(compressedBytes * ratio) + GZIP_EXPANSION_FLOOR;
+}
+
+function expansionError(g: GzipGuard, what: string): ParseError {
+  const limit = gzipExpansionLimit(g.compressedBytes, g.ratio);
+  return new ParseError(
+    `${g.name}: gzip input ${what} past ${limit} bytes (${g.ratio}x its ${g.compressedBytes} compressed bytes + ${GZIP_EXPANSION_FLOOR}): ` +
+      'refused as a likely decompression bomb (raise --max-gzip-ratio if it is a real log)',
+    { file: g.name, kind: 'total' },
+  );
+}
+
+function rawStream(file: string, gzip: boolean, guard?: GzipGuard): Readable {
+  const s = createReadStream(file, { highWaterMark: 1 << 20 });
+  if (!gzip) return s;
+  const gunzip = createGunzip({ chunkSize: 1 << 20 });
+  if (!guard) return s.pipe(gunzip);
+  const limit = gzipExpansionLimit(guard.compressedBytes, guard.ratio);
+  let out = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      out += chunk.length;
+      if (out > limit) cb(expansionError(guard, 'expands'));
+      else cb(null, chunk);
+    },
+  });
+  // pipeline: an error anywhere (read, inflate, the limit) destroys all three and reaches the consumer.
+  return pipelineStreams(s, gunzip, counter, () => {});
+}
+
+/** The gzip trailer's ISIZE (uncompressed size mod 2^32 of the last member): a free first check. */
+function gzipTrailerSize(file: string, size: number): number | undefined {
+  if (size < 18) return undefined;
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(4);
+    return readSync(fd, buf, 0, 4, size - 4) === 4 ? buf.readUInt32LE(0) : undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function hashContent(file: string, gzip: boolean, guard?: GzipGuard): Promise<string> {
   const h = createHash('sha256');
-  for await (const chunk of rawStream(file, gzip)) h.update(chunk as Buffer);
+  for await (const chunk of rawStream(file, gzip, guard)) h.update(chunk as Buffer);
   return h.digest('hex');
 }
 
-async function decompressedHead(file: string, gzip: boolean): Promise<Buffer> {
+async function decompressedHead(file: string, gzip: boolean, guard?: GzipGuard): Promise<Buffer> {
   if (!gzip) return readHead(file, HEAD_BYTES);
   const chunks: Buffer[] = [];
   let len = 0;
-  const s = rawStream(file, true);
+  const s = rawStream(file, true, guard);
   try {
     for await (const chunk of s) {
       chunks.push(chunk as Buffer);
@@ -130,12 +199,13 @@ class HashingReader {
   constructor(
     private readonly file: string,
     private readonly gzip: boolean,
+    private readonly guard?: GzipGuard,
   ) {}
 
   async *chunks(): AsyncGenerator<Buffer> {
     const mine = !this.used;
     this.used = true;
-    for await (const chunk of rawStream(this.file, this.gzip)) {
+    for await (const chunk of rawStream(this.file, this.gzip, this.guard)) {
       if (mine) this.hash.update(chunk as Buffer);
       yield chunk as Buffer;
     }
@@ -147,12 +217,16 @@ class HashingReader {
       this.complete = false;
       return this.hash.digest('hex');
     }
-    return hashContent(this.file, this.gzip);
+    return hashContent(this.file, this.gzip, this.guard);
   }
 }
 
-/** Open one input: sniff and wrap as a SourceInput. Throws ParseError (total) if unreadable. */
-export async function openInput(ref: InputRef, tmpDir: string): Promise<OpenedInput> {
+/**
+ * Open one input: sniff and wrap as a SourceInput. Throws ParseError (total) if unreadable, or if it is gzip
+ * and expands past `limits.maxGzipRatio` (checked from the trailer first, then while streaming). Lines longer
+ * than `limits.maxLineBytes` are skipped by `input.lines()` and listed in `oversize` for the caller to quarantine.
+ */
+export async function openInput(ref: InputRef, tmpDir: string, limits: InputLimits = DEFAULT_INPUT_LIMITS): Promise<OpenedInput> {
   const cleanup: string[] = [];
   let st;
   try {
@@ -163,10 +237,16 @@ export async function openInput(ref: InputRef, tmpDir: string): Promise<OpenedIn
   }
   const magic = readHead(ref.file, 4);
   const gzip = magic.length >= 2 && magic[0] === 0x1f && magic[1] === 0x8b;
+  const guard: GzipGuard | undefined = gzip ? { name: ref.name, compressedBytes: st.size, ratio: limits.maxGzipRatio } : undefined;
+  if (guard) {
+    const isize = gzipTrailerSize(ref.file, st.size);
+    if (isize !== undefined && isize > gzipExpansionLimit(st.size, guard.ratio)) throw expansionError(guard, 'says (gzip trailer) it expands');
+  }
   let headBuf: Buffer;
   try {
-    headBuf = await decompressedHead(ref.file, gzip);
+    headBuf = await decompressedHead(ref.file, gzip, guard);
   } catch (err) {
+    if (err instanceof ParseError) throw err;
     throw new ParseError(`cannot ${gzip ? 'decompress' : 'read'}: ${errorMessage(err)}`, { file: ref.name, kind: 'total' }, { cause: err });
   }
   const isParquet = headBuf.subarray(0, 4).toString('latin1') === 'PAR1';
@@ -174,15 +254,20 @@ export async function openInput(ref: InputRef, tmpDir: string): Promise<OpenedIn
   if (isParquet && gzip) {
     mkdirSync(tmpDir, { recursive: true });
     localPath = path.join(tmpDir, `gunzip-${randomUUID()}.parquet`);
-    await pipeline(rawStream(ref.file, true), createWriteStream(localPath));
+    await pipeline(rawStream(ref.file, true, guard), createWriteStream(localPath));
     cleanup.push(localPath);
   }
-  const reader = new HashingReader(ref.file, gzip);
+  const reader = new HashingReader(ref.file, gzip, guard);
+  const oversize: OversizeLine[] = [];
+  const lineLimits: LineLimits = { maxLineBytes: limits.maxLineBytes, onOversize: (l) => oversize.push(l) };
   const input: SourceInput = {
     name: ref.name,
     path: localPath,
     isParquet,
-    lines: () => linesOf(reader.chunks()),
+    lines: () => {
+      oversize.length = 0;
+      return linesOf(reader.chunks(), lineLimits);
+    },
     text: async () => {
       const chunks: Buffer[] = [];
       for await (const c of reader.chunks()) chunks.push(c);
@@ -196,33 +281,139 @@ export async function openInput(ref: InputRef, tmpDir: string): Promise<OpenedIn
     size: st.size,
     mtimeMs: st.mtimeMs,
     contentHash: () => reader.digest(),
+    oversize,
     cleanup,
   };
 }
 
-/** Split a byte stream into lines (no trailing newline, `\r` stripped, BOM dropped). */
-export async function* linesOf(chunks: AsyncIterable<Buffer>): AsyncGenerator<string> {
-  const decoder = new TextDecoder('utf-8');
-  let rest = '';
+/** A line longer than the limit: skipped by `linesOf` (yielded as ''), to be quarantined by the caller. */
+export interface OversizeLine {
+  /** 1-based line number. */
+  line: number;
+  /** Its length in bytes (without the newline). */
+  bytes: number;
+  /** The start of the line (at most OVERSIZE_PREFIX_BYTES bytes), for the quarantine's raw text. */
+  prefix: string;
+}
+
+export interface LineLimits {
+  /** Longest line kept, in bytes; a longer one is never held in memory: it is skipped and reported. */
+  maxLineBytes: number;
+  /** Called once per skipped line, before the '' that stands for it is yielded. */
+  onOversize: (l: OversizeLine) => void;
+}
+
+const OVERSIZE_PREFIX_BYTES = 1024;
+
+/** The reason an oversize line is quarantined with. */
+export function oversizeReason(maxLineBytes: number): string {
+  return `line longer than ${maxLineBytes} bytes (--max-line-bytes)`;
+}
+
+/**
+ * Split a byte stream into lines (no trailing newline, `\r` stripped, BOM dropped, invalid UTF-8 replaced).
+ * Linear time: each chunk's whole lines are decoded in one call; the bytes of a line cut at a chunk end wait
+ * in a list and are joined once, when its newline arrives. With `limits`, a line longer than
+ * `limits.maxLineBytes` is not kept: its bytes are dropped as they stream past, `onOversize` is told
+ * and '' is yielded in its place (so callers' line numbers stay right).
+ */
+export async function* linesOf(chunks: AsyncIterable<Buffer>, limits?: LineLimits): AsyncGenerator<string> {
+  // A line's bytes are held up to the limit, plus one for the `\r` of a CRLF ending.
+  const max = limits?.maxLineBytes ?? Infinity;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  /** Skipping an oversize line: its byte count so far and its prefix. */
+  let skipping: { bytes: number; prefix: string } | undefined;
+  let lineNo = 0;
   let first = true;
-  for await (const chunk of chunks) {
-    let text = rest + decoder.decode(chunk, { stream: true });
+  const decode = (b: Buffer): string => {
+    let t = b.toString('utf8');
     if (first) {
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      if (t.charCodeAt(0) === 0xfeff) t = t.slice(1);
       first = false;
     }
-    let start = 0;
-    for (;;) {
-      const nl = text.indexOf('\n', start);
-      if (nl < 0) break;
-      const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-      yield text.slice(start, end);
-      start = nl + 1;
+    return t;
+  };
+  const strip = (l: string): string => (l.charCodeAt(l.length - 1) === 13 ? l.slice(0, -1) : l);
+  const oversize = (bytes: number, prefix: string): string => {
+    first = false;
+    limits?.onOversize({ line: lineNo, bytes, prefix });
+    return '';
+  };
+  /** A decoded line (maybe past the limit when the limit is under a chunk's size). */
+  const checked = (l: string): string => {
+    l = strip(l);
+    if (l.length * 3 > max && Buffer.byteLength(l) > max) {
+      return oversize(Buffer.byteLength(l), Buffer.from(l).subarray(0, OVERSIZE_PREFIX_BYTES).toString('utf8'));
     }
-    rest = text.slice(start);
+    return l;
+  };
+  for await (const chunk of chunks) {
+    let pos = 0;
+    const nl = chunk.indexOf(10);
+    if (nl < 0) {
+      // No line ends here: the chunk belongs to the open line.
+      if (skipping) skipping.bytes += chunk.length;
+      else {
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        if (pendingBytes > max + 1) {
+          const all = Buffer.concat(pending.length > 1 ? [pending[0]!, pending[1]!] : pending);
+          skipping = { bytes: pendingBytes, prefix: all.subarray(0, OVERSIZE_PREFIX_BYTES).toString('utf8') };
+          pending = [];
+          pendingBytes = 0;
+        }
+      }
+      continue;
+    }
+    // Finish the open line with the bytes up to the first newline.
+    if (skipping) {
+      lineNo++;
+      const cr = nl > 0 ? chunk[nl - 1] === 13 : false;
+      yield oversize(skipping.bytes + nl - (cr ? 1 : 0), skipping.prefix);
+      skipping = undefined;
+      pos = nl + 1;
+    } else if (pending.length > 0) {
+      lineNo++;
+      pending.push(chunk.subarray(0, nl));
+      const line = Buffer.concat(pending, pendingBytes + nl);
+      pending = [];
+      pendingBytes = 0;
+      yield checked(decode(line));
+      pos = nl + 1;
+    }
+    // The whole lines after it, decoded in one call.
+    const last = chunk.lastIndexOf(10);
+    if (last >= pos) {
+      const text = decode(chunk.subarray(pos, last + 1));
+      let s = 0;
+      for (;;) {
+        const e = text.indexOf('\n', s);
+        if (e < 0) break;
+        lineNo++;
+        yield checked(text.slice(s, e));
+        s = e + 1;
+      }
+      pos = last + 1;
+    }
+    if (pos < chunk.length) {
+      const tail = chunk.subarray(pos);
+      if (tail.length > max + 1) {
+        skipping = { bytes: tail.length, prefix: tail.subarray(0, OVERSIZE_PREFIX_BYTES).toString('utf8') };
+      } else {
+        pending.push(tail);
+        pendingBytes = tail.length;
+      }
+    }
   }
-  rest += decoder.decode();
-  if (rest.length > 0) yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
+  if (skipping) {
+    lineNo++;
+    yield oversize(skipping.bytes, skipping.prefix);
+  } else if (pendingBytes > 0) {
+    lineNo++;
+    const rest = decode(Buffer.concat(pending, pendingBytes));
+    if (rest.length > 0) yield checked(rest);
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { ingest, type IngestSummary } from '../../ingest/ingest.js';
+import { DEFAULT_MAX_GZIP_RATIO, DEFAULT_MAX_LINE_BYTES } from '../../ingest/inputs.js';
 import { resolveLakeDir } from '../../lake/layout.js';
 import { SOURCE_TYPES } from '../../sources/index.js';
 import type { SourceType } from '../../sources/types.js';
@@ -22,6 +23,8 @@ export function registerIngest(program: Command): void {
     .option('--rows-per-object <n>', 'maximum rows per Parquet object', '250000')
     .option('--no-validate', 'skip OCSF schema validation of each event (faster; not recommended)')
     .option('--no-bulk', "use the generic per-event path even where a source has a bulk path (VPC flow text); same output, slower")
+    .option('--max-line-bytes <n>', 'longest line (record) read; a longer one is quarantined without being held in memory', String(DEFAULT_MAX_LINE_BYTES))
+    .option('--max-gzip-ratio <n>', 'a gzip input may expand to this many times its size + 64 MiB, else it fails (decompression bomb)', String(DEFAULT_MAX_GZIP_RATIO))
     .option('--fail-on-reject', 'exit with status 3 when any record was quarantined')
     .option('--json', 'print the summary as one JSON object on stdout')
     .addHelpText(
@@ -37,7 +40,9 @@ through a catalog kept in S3 (<prefix>/_seclake/catalog/); many workers may inge
 (see docs/s3-lake.md).
 
 Bad records are quarantined with file, line and reason (see \`seclake quarantine\`); re-ingesting the
-same content adds nothing.
+same content adds nothing. A line longer than --max-line-bytes (default 16 MiB) is quarantined with its
+line number, never held in memory; a gzip input expanding past --max-gzip-ratio x its size + 64 MiB fails.
+Staging left by killed ingests is removed at the start of the next one.
 
 Exit status: 0 ok (records may have been quarantined), 1 an input failed, 2 usage error,
 3 with --fail-on-reject when records were quarantined.
@@ -51,10 +56,14 @@ Examples:
     .action(
       async (
         paths: string[],
-        o: { lake?: string; s3Endpoint?: string; s3Region?: string; staging?: string; source?: SourceType; region?: string; account?: string; rowsPerObject: string; validate: boolean; bulk: boolean; failOnReject?: boolean; json?: boolean },
+        o: { lake?: string; s3Endpoint?: string; s3Region?: string; staging?: string; source?: SourceType; region?: string; account?: string; rowsPerObject: string; maxLineBytes: string; maxGzipRatio: string; validate: boolean; bulk: boolean; failOnReject?: boolean; json?: boolean },
       ) => {
         const rowsPerObject = Number(o.rowsPerObject);
         if (!Number.isInteger(rowsPerObject) || rowsPerObject < 1) throw new ConfigError(`--rows-per-object must be a positive integer, got ${o.rowsPerObject}`);
+        const maxLineBytes = Number(o.maxLineBytes);
+        if (!Number.isSafeInteger(maxLineBytes) || maxLineBytes < 1) throw new ConfigError(`--max-line-bytes must be a positive integer, got ${o.maxLineBytes}`);
+        const maxGzipRatio = Number(o.maxGzipRatio);
+        if (!Number.isFinite(maxGzipRatio) || maxGzipRatio < 1) throw new ConfigError(`--max-gzip-ratio must be a number >= 1, got ${o.maxGzipRatio}`);
         const lakeArg = o.lake ?? process.env.SECLAKE_LAKE;
         const s3 = lakeArg !== undefined && /^s3:\/\//i.test(lakeArg);
         const lakeDir = s3 ? lakeArg : resolveLakeDir(o.lake);
@@ -63,6 +72,8 @@ Examples:
           lakeDir,
           paths,
           rowsPerObject,
+          maxLineBytes,
+          maxGzipRatio,
           validate: o.validate,
           bulk: o.bulk,
           ...(s3 ? { s3: { ...(o.s3Endpoint ? { endpoint: o.s3Endpoint } : {}), ...(o.s3Region ? { region: o.s3Region } : {}) } } : {}),
