@@ -13,7 +13,7 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { HttpError, ParseError, errorMessage } from '../core/errors.js';
-import { collectBody, discardRest, type BodyAbortedError, BodyTooLargeError, type BodyTarget } from './body.js';
+import { BodyBudgetError, collectBody, discardRest, releaseBody, type BodyAbortedError, type BodyBudget, BodyTooLargeError, type BodyTarget } from './body.js';
 import { negotiateAccept, requestFormat, type AcceptChoice, type RequestFormat, type ResponseFormat } from './formats.js';
 import { ServeMetrics, type RouteLabel } from './metrics.js';
 import { isValidEndpointName, ENDPOINT_NAME_RE, type LoadedModel, type ModelRegistry, type ServableModel } from './registry.js';
@@ -22,6 +22,10 @@ import { verifySigV4 } from './sigv4.js';
 
 /** SageMaker's InvokeEndpoint body limit (6 MiB). */
 export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
+/** Default budget for the request bodies of all requests in flight together (256 MiB). */
+export const DEFAULT_MAX_INFLIGHT_BYTES = 256 * 1024 * 1024;
+/** Seconds a client is told to wait (`Retry-After`) when the in-flight budget is spent. */
+const RETRY_AFTER_SECONDS = 1;
 /** The production variant name SDK-created endpoints use. */
 export const DEFAULT_VARIANT = 'AllTraffic';
 
@@ -58,6 +62,16 @@ export interface ServeAppOptions<M extends ServableModel> {
   log?: ServeLogger;
   /** Scores large bodies on worker threads (optional; without it everything is scored inline). */
   offload?: Offloader<M>;
+  /**
+   * Bytes the request bodies of all requests in flight may hold together (default 256 MiB). A body that would go
+   * over it is refused with 503 ServiceUnavailable and `Retry-After`.
+   */
+  maxInflightBytes?: number;
+  /**
+   * Host header check (DNS rebinding): when set, a request whose Host is not one of these (lower case,
+   * `name` or `name:port`) gets 403 on every route. listen() sets it when binding a loopback address.
+   */
+  allowedHosts?: ReadonlySet<string>;
 }
 
 export interface RouteContext {
@@ -140,7 +154,7 @@ class Invocation<M extends ServableModel> implements BodyTarget {
     }
   }
 
-  onBodyError(err: BodyTooLargeError | BodyAbortedError): void {
+  onBodyError(err: BodyTooLargeError | BodyAbortedError | BodyBudgetError): void {
     try {
       this.app.failInvocationBody(this, err);
     } catch (e) {
@@ -153,6 +167,10 @@ export class ServeApp<M extends ServableModel = ServableModel> {
   readonly registry: ModelRegistry<M>;
   readonly metrics: ServeMetrics;
   readonly maxBodyBytes: number;
+  /** The in-flight body budget: `used` is what the bodies of requests in flight hold now. */
+  readonly inflight: BodyBudget;
+  /** See ServeAppOptions.allowedHosts; listen() sets it for a loopback bind. undefined: any Host. */
+  allowedHosts: ReadonlySet<string> | undefined;
   /** Set by the server while shutting down: replies say `Connection: close`. */
   draining = false;
   private readonly authToken: Buffer | undefined;
@@ -171,6 +189,8 @@ export class ServeApp<M extends ServableModel = ServableModel> {
     this.offload = opts.offload;
     this.metrics = opts.metrics ?? new ServeMetrics();
     this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.inflight = { used: 0, max: opts.maxInflightBytes ?? DEFAULT_MAX_INFLIGHT_BYTES };
+    this.allowedHosts = opts.allowedHosts;
     this.authToken = opts.authToken ? Buffer.from(opts.authToken, 'utf8') : undefined;
     this.accessKeys = opts.accessKeys && opts.accessKeys.size > 0 ? opts.accessKeys : undefined;
     this.maxSkewMs = opts.maxSkewMs;
@@ -207,6 +227,11 @@ export class ServeApp<M extends ServableModel = ServableModel> {
     this.metrics.requestStarted();
     const path = requestPath(req.url);
     const method = req.method ?? 'GET';
+    if (!this.hostAllowed(req)) {
+      res.shouldKeepAlive = false;
+      return this.error(res, requestId, t0, '', routeOf(path), 403, 'ForbiddenException',
+        `Host '${truncate(req.headers.host ?? '', 100)}' is not allowed: this server answers only requests addressed to its loopback address or localhost (DNS rebinding protection; add names with --allowed-host)`);
+    }
 
     if (path.startsWith('/endpoints/')) {
       const rest = path.slice('/endpoints/'.length);
@@ -271,12 +296,28 @@ export class ServeApp<M extends ServableModel = ServableModel> {
       if (!this.bearerOk(headers.authorization)) return this.unauthorized(res, requestId, t0, route);
       snap = this.registry.default;
     }
-    collectBody(req, this.maxBodyBytes, headers.contentLength, new Invocation(this, req, res, requestId, t0, route, snap, headers));
+    res.once('close', () => releaseBody(req));
+    collectBody(req, this.maxBodyBytes, headers.contentLength, new Invocation(this, req, res, requestId, t0, route, snap, headers), this.inflight);
+  }
+
+  /** Whether the request's Host header passes the DNS-rebinding check (always, without allowedHosts; a request without Host passes too). */
+  hostAllowed(req: IncomingMessage): boolean {
+    if (this.allowedHosts === undefined) return true;
+    const host = req.headers.host;
+    if (host === undefined) return true;
+    return this.allowedHosts.has(host.trim().toLowerCase());
   }
 
   /** @internal The body of an invocation was refused or lost. */
-  failInvocationBody(inv: Invocation<M>, err: BodyTooLargeError | BodyAbortedError): void {
+  failInvocationBody(inv: Invocation<M>, err: BodyTooLargeError | BodyAbortedError | BodyBudgetError): void {
     const model = inv.snap.name;
+    if (err instanceof BodyBudgetError) {
+      discardRest(inv.req, DISCARD_MAX_BYTES, DISCARD_MAX_MS);
+      inv.res.shouldKeepAlive = false;
+      inv.res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+      return this.error(inv.res, inv.requestId, inv.t0, model, inv.route, 503, 'ServiceUnavailable',
+        `The server is busy: the request bodies in flight would exceed ${err.max} bytes. Retry after ${RETRY_AFTER_SECONDS} s.`);
+    }
     if (err instanceof BodyTooLargeError) {
       discardRest(inv.req, DISCARD_MAX_BYTES, DISCARD_MAX_MS);
       inv.res.shouldKeepAlive = false;
@@ -474,6 +515,23 @@ const PING_BODY = '{"status":"Healthy"}';
 
 function errorBody(message: string): string {
   return JSON.stringify({ message });
+}
+
+/** The metrics route label of a path (for replies given before routing). */
+function routeOf(path: string): RouteLabel {
+  if (path.startsWith('/endpoints/')) return 'endpoint';
+  switch (path) {
+    case '/invocations':
+      return 'invocations';
+    case '/ping':
+      return 'ping';
+    case '/execution-parameters':
+      return 'execution_parameters';
+    case '/metrics':
+      return 'metrics';
+    default:
+      return 'unknown';
+  }
 }
 
 /** The path part of a request target (origin-form or absolute-form), without the query. */

@@ -27,10 +27,29 @@ export class BodyAbortedError extends Error {
   }
 }
 
+/**
+ * The request bodies of all requests in flight together may hold at most `max` bytes (a body declared with
+ * Content-Length reserves its length up front; a chunked one is charged as it arrives). Released by releaseBody.
+ */
+export interface BodyBudget {
+  used: number;
+  readonly max: number;
+}
+
+/** Taking this body would put the bytes held by all in-flight bodies over the budget: answer 503 and retry later. */
+export class BodyBudgetError extends Error {
+  readonly max: number;
+  constructor(max: number, wanted: number) {
+    super(`the request bodies in flight would exceed the in-flight budget of ${max} bytes (this body: ${wanted} bytes so far)`);
+    this.name = 'BodyBudgetError';
+    this.max = max;
+  }
+}
+
 /** Receives the outcome of collectBody: exactly one of the two methods is called, once. */
 export interface BodyTarget {
   onBody(body: Buffer): void;
-  onBodyError(err: BodyTooLargeError | BodyAbortedError): void;
+  onBodyError(err: BodyTooLargeError | BodyAbortedError | BodyBudgetError): void;
 }
 
 interface BodyState {
@@ -40,6 +59,9 @@ interface BodyState {
   chunks: Buffer[] | undefined;
   size: number;
   done: boolean;
+  budget: BodyBudget | undefined;
+  /** Bytes of `budget` this body holds. */
+  charged: number;
 }
 
 const kBody = Symbol('seclake.body');
@@ -51,15 +73,24 @@ const EMPTY = Buffer.alloc(0);
  * Content-Length header value, if any. After an over-limit refusal the rest of the body keeps flowing
  * and is dropped (see discardRest to bound that).
  */
-export function collectBody(req: IncomingMessage, limit: number, declaredLength: string | undefined, target: BodyTarget): void {
+export function collectBody(req: IncomingMessage, limit: number, declaredLength: string | undefined, target: BodyTarget, budget?: BodyBudget): void {
+  let charged = 0;
   if (declaredLength !== undefined) {
     const n = Number(declaredLength);
     if (n > limit) {
       target.onBodyError(new BodyTooLargeError(limit, n));
       return;
     }
+    if (budget !== undefined && n > 0) {
+      if (budget.used + n > budget.max) {
+        target.onBodyError(new BodyBudgetError(budget.max, n));
+        return;
+      }
+      budget.used += n;
+      charged = n;
+    }
   }
-  (req as WithState)[kBody] = { limit, target, first: undefined, chunks: undefined, size: 0, done: false };
+  (req as WithState)[kBody] = { limit, target, first: undefined, chunks: undefined, size: 0, done: false, budget, charged };
   req.on('data', onData);
   req.on('end', onEnd);
   req.on('error', onError);
@@ -76,6 +107,21 @@ function onData(this: WithState, chunk: Buffer): void {
     st.chunks = undefined;
     st.target.onBodyError(new BodyTooLargeError(st.limit, st.size));
     return;
+  }
+  const b = st.budget;
+  if (b !== undefined && st.size > st.charged) {
+    // A chunked body (or more than was declared): charge what arrived beyond the reservation.
+    b.used += st.size - st.charged;
+    st.charged = st.size;
+    if (b.used > b.max) {
+      st.done = true;
+      st.first = undefined;
+      st.chunks = undefined;
+      b.used -= st.charged;
+      st.charged = 0;
+      st.target.onBodyError(new BodyBudgetError(b.max, st.size));
+      return;
+    }
   }
   if (st.first === undefined) st.first = chunk;
   else if (st.chunks === undefined) st.chunks = [st.first, chunk];
@@ -104,6 +150,17 @@ function onClose(this: WithState): void {
   if (st.done || this.complete) return;
   st.done = true;
   st.target.onBodyError(new BodyAbortedError('client closed the connection before the body was complete'));
+}
+
+/**
+ * Gives the bytes `req`'s body holds back to its budget (call once the reply is done or the request is gone).
+ * Safe to call more than once, or for a request whose body was never collected.
+ */
+export function releaseBody(req: IncomingMessage): void {
+  const st = (req as WithState)[kBody];
+  if (st === undefined || st.budget === undefined || st.charged === 0) return;
+  st.budget.used -= st.charged;
+  st.charged = 0;
 }
 
 /** Promise form of collectBody (convenience for mounted routes and tests; not used on the hot path). */

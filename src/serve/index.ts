@@ -6,6 +6,7 @@ export {
   createServeApp,
   ServeApp,
   DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_INFLIGHT_BYTES,
   DEFAULT_VARIANT,
   type MountedHandler,
   type Offloader,
@@ -14,7 +15,7 @@ export {
   type ServeAppOptions,
   type ServeLogger,
 } from './app.js';
-export { listen, handleSignals, type ListenOptions, type RunningServer } from './server.js';
+export { listen, handleSignals, isLoopbackHost, loopbackHostSet, DEFAULT_MAX_CONNECTIONS, type ListenOptions, type RunningServer } from './server.js';
 export {
   ModelRegistry,
   isValidEndpointName,

@@ -11,6 +11,13 @@ export interface ListenOptions {
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
+  /** Most connections open at once (default 1024); connections beyond it are closed as soon as they are accepted. */
+  maxConnections?: number;
+  /**
+   * Host names (besides the bound address, localhost, 127.0.0.1 and [::1]) that requests may name in their Host
+   * header when the server binds a loopback address. Other Hosts get 403 (DNS rebinding). `*` turns the check off.
+   */
+  allowedHosts?: readonly string[];
   /** Called once the server has closed (e.g. to stop worker threads). */
   onClose?: () => void | Promise<void>;
 }
@@ -32,6 +39,44 @@ export interface RunningServer<M extends ServableModel = ServableModel> {
 
 /** SageMaker containers must answer within 60 s; allow a little more for the body upload. */
 const REQUEST_TIMEOUT_MS = 65_000;
+/** Default cap on open connections (each is a file handle). */
+export const DEFAULT_MAX_CONNECTIONS = 1024;
+/** A connection must send its request headers within this time (also bounds a new connection that sends nothing). */
+const HEADERS_TIMEOUT_MS = 15_000;
+/** An idle keep-alive connection is closed after this time. */
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+/** How often node:http checks the headers and request timeouts. */
+const TIMEOUT_CHECK_INTERVAL_MS = 2_000;
+
+/** Whether `host` (an address or name to bind) is loopback only. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === 'localhost' || h === '::1' || h === '[::1]' || h.startsWith('127.');
+}
+
+/**
+ * The Host header values (lower case) a loopback-bound server accepts: the bound address, localhost, 127.0.0.1 and
+ * [::1], and every `extra` name, each with the bound port (or without a port, as a browser sends it for port 80,
+ * and as some tools do). An `extra` value that already names a port is kept as given.
+ */
+export function loopbackHostSet(boundHost: string, port: number, extra: readonly string[] = []): Set<string> {
+  const names = new Set<string>(['localhost', '127.0.0.1', '[::1]']);
+  const b = boundHost.toLowerCase();
+  names.add(b.includes(':') && !b.startsWith('[') ? `[${b}]` : b);
+  const out = new Set<string>();
+  const add = (name: string): void => {
+    out.add(name);
+    out.add(`${name}:${port}`);
+  };
+  for (const n of names) add(n);
+  for (const raw of extra) {
+    const e = raw.trim().toLowerCase();
+    if (e === '') continue;
+    if (/:\d+$/.test(e) && (!e.includes('[') || e.includes(']:'))) out.add(e);
+    else add(e.includes(':') && !e.startsWith('[') ? `[${e}]` : e);
+  }
+  return out;
+}
 
 const rootRedirects = new WeakMap<object, string>();
 
@@ -45,9 +90,14 @@ export function setRootRedirect(app: object, location: string): void {
 
 export function listen<M extends ServableModel>(app: ServeApp<M>, opts: ListenOptions = {}): Promise<RunningServer<M>> {
   const host = opts.host ?? '127.0.0.1';
-  const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: 5_000 }, (req, res) => {
+  const server = createServer({
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    headersTimeout: HEADERS_TIMEOUT_MS,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+  }, (req, res) => {
     const url = req.url;
-    if (url !== undefined && url.charCodeAt(0) === 47 /* / */ && (url.length === 1 || url.charCodeAt(1) === 63 /* ? */) && (req.method === 'GET' || req.method === 'HEAD')) {
+    if (url !== undefined && app.hostAllowed(req) && url.charCodeAt(0) === 47 /* / */ && (url.length === 1 || url.charCodeAt(1) === 63 /* ? */) && (req.method === 'GET' || req.method === 'HEAD')) {
       const location = rootRedirects.get(app);
       if (location !== undefined) {
         res.writeHead(302, { Location: location + url.slice(1), 'Content-Length': '0' });
@@ -57,6 +107,7 @@ export function listen<M extends ServableModel>(app: ServeApp<M>, opts: ListenOp
     }
     app.handler(req, res);
   });
+  server.maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     // Malformed HTTP framing: answer in the same shape as every other error, then close.
     if (!socket.writable || (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
@@ -81,6 +132,9 @@ export function listen<M extends ServableModel>(app: ServeApp<M>, opts: ListenOp
       const addr = server.address();
       const port = typeof addr === 'object' && addr ? addr.port : (opts.port ?? 8080);
       const urlHost = host.includes(':') ? `[${host}]` : host;
+      if (isLoopbackHost(host) && !(opts.allowedHosts ?? []).includes('*') && app.allowedHosts === undefined) {
+        app.allowedHosts = loopbackHostSet(host, port, opts.allowedHosts);
+      }
       let closing: Promise<void> | undefined;
       resolve({
         app,

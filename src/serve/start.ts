@@ -19,6 +19,12 @@ export interface ServerOptions {
   authToken?: string;
   accessKeys?: ReadonlyMap<string, string>;
   maxBodyBytes?: number;
+  /** Budget for the request bodies of all requests in flight together (default 256 MiB); beyond it, 503 + Retry-After. */
+  maxInflightBytes?: number;
+  /** Most connections open at once (default 1024). */
+  maxConnections?: number;
+  /** Extra Host header names accepted when bound to loopback (DNS-rebinding check); `*` turns the check off. */
+  allowedHosts?: readonly string[];
   /** Watch model files for changes (default true). */
   watch?: boolean;
   debounceMs?: number;
@@ -62,6 +68,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer<De
     ...(opts.authToken !== undefined ? { authToken: opts.authToken } : {}),
     ...(opts.accessKeys !== undefined ? { accessKeys: opts.accessKeys } : {}),
     ...(opts.maxBodyBytes !== undefined ? { maxBodyBytes: opts.maxBodyBytes } : {}),
+    ...(opts.maxInflightBytes !== undefined ? { maxInflightBytes: opts.maxInflightBytes } : {}),
     ...(log ? { log } : {}),
     ...(pool ? { offload: pool } : {}),
   });
@@ -69,6 +76,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer<De
     return await listen(app, {
       ...(opts.port !== undefined ? { port: opts.port } : {}),
       ...(opts.host !== undefined ? { host: opts.host } : {}),
+      ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}),
+      ...(opts.allowedHosts !== undefined ? { allowedHosts: opts.allowedHosts } : {}),
       ...(pool ? { onClose: () => pool.close() } : {}),
     });
   } catch (err) {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createServeApp, type ServeAppOptions } from '../../src/serve/app.js';
 import { ModelRegistry, type ModelRegistryOptions, type ServableModel } from '../../src/serve/registry.js';
-import { listen, type RunningServer } from '../../src/serve/server.js';
+import { listen, type ListenOptions, type RunningServer } from '../../src/serve/server.js';
 import { FakeModel } from './fake-model.js';
 
 export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
@@ -17,6 +17,8 @@ export interface FakeServerOptions {
   models?: { name: string; bias: number }[];
   app?: Partial<Omit<ServeAppOptions<FakeModel>, 'registry'>>;
   registry?: Partial<ModelRegistryOptions<FakeModel>>;
+  /** Extra listen() options (connection cap, allowed Host names). */
+  listen?: Omit<ListenOptions, 'port' | 'host'>;
 }
 
 export interface FakeServer {
@@ -38,7 +40,7 @@ export async function startFakeServer(opts: FakeServerOptions = {}): Promise<Fak
   });
   const registry = await ModelRegistry.create(specs, { loader: FakeModel.load, watch: false, ...opts.registry });
   const app = createServeApp({ registry, ...opts.app });
-  const running = await listen(app, { port: 0, host: '127.0.0.1' });
+  const running = await listen(app, { ...opts.listen, port: 0, host: '127.0.0.1' });
   return {
     running,
     dir,

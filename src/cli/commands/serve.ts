@@ -1,10 +1,10 @@
 import { Command, Option } from 'commander';
 import { ConfigError, SeclakeError, errorMessage } from '../../core/errors.js';
 import { log } from '../../core/log.js';
-import { DEFAULT_MAX_BODY_BYTES } from '../../serve/app.js';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_INFLIGHT_BYTES } from '../../serve/app.js';
 import { isValidEndpointName, type ModelSpec } from '../../serve/registry.js';
 import { DEFAULT_OFFLOAD_MIN_BYTES, defaultWorkerCount } from '../../serve/score-pool.js';
-import { handleSignals } from '../../serve/server.js';
+import { DEFAULT_MAX_CONNECTIONS, handleSignals, isLoopbackHost } from '../../serve/server.js';
 import { startServer } from '../../serve/start.js';
 import { mountDashboard } from '../../dashboard/index.js';
 
@@ -16,6 +16,9 @@ interface ServeCliOptions {
   accessKeyId?: string;
   secretAccessKey?: string;
   maxBodyBytes: string;
+  maxInflightBytes: string;
+  maxConnections: string;
+  allowedHost: string[];
   watch: boolean;
   reloadDebounceMs: string;
   workers: string;
@@ -33,6 +36,9 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--access-key-id <id>', 'require SigV4 signatures by this access key on /endpoints/{name}/invocations').env('SECLAKE_SERVE_ACCESS_KEY_ID'))
     .addOption(new Option('--secret-access-key <secret>', 'the secret for --access-key-id').env('SECLAKE_SERVE_SECRET_ACCESS_KEY'))
     .option('--max-body-bytes <n>', 'largest request body accepted', String(DEFAULT_MAX_BODY_BYTES))
+    .option('--max-inflight-bytes <n>', 'budget for the request bodies of all requests in flight together; beyond it requests get 503 with Retry-After', String(DEFAULT_MAX_INFLIGHT_BYTES))
+    .option('--max-connections <n>', 'most connections open at once; more are closed as soon as they are accepted', String(DEFAULT_MAX_CONNECTIONS))
+    .option('--allowed-host <name>', 'when bound to loopback, also accept this Host header name (repeatable; the bound address, localhost, 127.0.0.1 and [::1] always pass; "*" = any Host)', collect, [] as string[])
     .option('--no-watch', 'do not watch model files for changes (SIGHUP still reloads)')
     .option('--reload-debounce-ms <n>', 'quiet time after a model file changes before it is reloaded', '250')
     .option('--workers <n>', `worker threads that score large batches (bodies of ${DEFAULT_OFFLOAD_MIN_BYTES / 1024} KiB or more); "auto" = one per core, 0 = score on the main thread`, 'auto')
@@ -53,6 +59,9 @@ Accept for the embeddings).
 
 Replacing a model file (e.g. rename a new file into place) or sending SIGHUP reloads without dropping
 requests; a bad new file keeps the old model. SIGTERM/SIGINT finish in-flight requests and exit 0.
+Limits: --max-connections open connections, --max-inflight-bytes of request bodies in flight (beyond: 503
+with Retry-After); bound to loopback, only Host headers naming the bound address, localhost, 127.0.0.1,
+[::1] or an --allowed-host name are answered (others: 403, against DNS rebinding).
 Secrets can come from SECLAKE_SERVE_AUTH_TOKEN, SECLAKE_SERVE_ACCESS_KEY_ID and
 SECLAKE_SERVE_SECRET_ACCESS_KEY instead of the command line. See docs/serve.md.
 
@@ -66,6 +75,9 @@ Examples:
       const models = parseModelSpecs(o.model);
       const port = parseIntOption('--port', o.port, 0, 65535);
       const maxBodyBytes = parseIntOption('--max-body-bytes', o.maxBodyBytes, 1, 1 << 30);
+      const maxInflightBytes = parseIntOption('--max-inflight-bytes', o.maxInflightBytes, 1, 2 ** 40);
+      const maxConnections = parseIntOption('--max-connections', o.maxConnections, 1, 1_000_000);
+      if (maxInflightBytes < maxBodyBytes) log.warn(`--max-inflight-bytes ${maxInflightBytes} is below --max-body-bytes ${maxBodyBytes}: bodies larger than the budget always get 503`);
       const debounceMs = parseIntOption('--reload-debounce-ms', o.reloadDebounceMs, 0, 60_000);
       const workers = o.workers === 'auto' ? defaultWorkerCount() : parseIntOption('--workers', o.workers, 0, 256);
       if ((o.accessKeyId === undefined) !== (o.secretAccessKey === undefined)) {
@@ -81,6 +93,9 @@ Examples:
           port,
           host: o.host,
           maxBodyBytes,
+          maxInflightBytes,
+          maxConnections,
+          allowedHosts: o.allowedHost,
           watch: o.watch,
           debounceMs,
           workers,
@@ -95,15 +110,19 @@ Examples:
         throw err;
       }
       const names = models.map((m, i) => `${m.name}${i === 0 ? ' (default)' : ''}`).join(', ');
-      log.info(`Serving ${names} on ${running.url} (max body ${maxBodyBytes} bytes, ${workers} scoring worker${workers === 1 ? '' : 's'}${o.watch ? ', watching model files' : ''})`);
+      log.info(`Serving ${names} on ${running.url} (max body ${maxBodyBytes} bytes, in-flight bodies ${maxInflightBytes} bytes, ${maxConnections} connections, ${workers} scoring worker${workers === 1 ? '' : 's'}${o.watch ? ', watching model files' : ''})`);
       if (accessKeys) log.info(`SigV4 required on /endpoints/{name}/invocations (access key ${o.accessKeyId})`);
       else log.info('/endpoints/{name}/invocations accepts any SigV4 signature (no --access-key-id)');
       if (o.authToken !== undefined) log.info('Bearer token required on /invocations, /execution-parameters and /metrics');
-      if (!isLoopback(o.host) && o.authToken === undefined && !accessKeys) {
+      if (running.app.allowedHosts !== undefined) {
+        const hostNames = [...new Set([o.host, 'localhost', '127.0.0.1', '[::1]', ...o.allowedHost])];
+        log.info(`Host header must name ${hostNames.join(', ')} (DNS rebinding protection; --allowed-host adds names)`);
+      }
+      if (!isLoopbackHost(o.host) && o.authToken === undefined && !accessKeys) {
         log.warn(`listening on ${o.host} without --auth-token or --access-key-id: anyone who can reach it can score and read /metrics`);
       }
       if (o.lake !== undefined) {
-        const dash = mountDashboard(running.app, { lakeDir: o.lake, registry: running.app.registry, log, ...(o.authToken !== undefined ? { authToken: o.authToken } : {}) });
+        const dash = mountDashboard(running.app, { lakeDir: o.lake, registry: running.app.registry, log, ...(o.allowedHost.length > 0 ? { allowedHosts: o.allowedHost.map((h) => h.replace(/:\d+$/, '')) } : {}), ...(o.authToken !== undefined ? { authToken: o.authToken } : {}) });
         log.info(`Dashboard for lake ${dash.lakeDir} on ${running.url}${dash.prefix}/${o.authToken !== undefined ? ' (open it once with ?token=<auth token>)' : ''}`);
       }
       const { closed } = handleSignals(running, log);
@@ -135,6 +154,6 @@ function parseIntOption(flag: string, value: string, min: number, max: number): 
   return n;
 }
 
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
