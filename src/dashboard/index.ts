@@ -65,6 +65,10 @@ export interface DashboardOptions {
   pollMs?: number;
   /** Longest a query may run (default 20 s). */
   queryTimeoutMs?: number;
+  /** Byte budget of a query's rows as JSON (default 16 MiB); more rows are cut and the result says so. */
+  queryMaxBytes?: number;
+  /** Memory ceiling of the process running a query (default 2 GiB resident); beyond it the query is stopped. */
+  queryMaxMemoryBytes?: number;
   log?: ServeLogger;
 }
 
@@ -198,7 +202,14 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
       const body = await readJsonBody(req, MAX_POST_BYTES);
       if (typeof body.sql !== 'string') throw new HttpError(400, 'ValidationError', 'Expected {"sql": "SELECT ..."}');
       const limit = typeof body.limit === 'number' ? body.limit : undefined;
-      return json(await runLakeQuery(lakeDir, body.sql, { ...(limit !== undefined ? { limit } : {}), timeoutMs: opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS }));
+      return json(
+        await runLakeQuery(lakeDir, body.sql, {
+          ...(limit !== undefined ? { limit } : {}),
+          timeoutMs: opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
+          ...(opts.queryMaxBytes !== undefined ? { maxBytes: opts.queryMaxBytes } : {}),
+          ...(opts.queryMaxMemoryBytes !== undefined ? { maxMemoryBytes: opts.queryMaxMemoryBytes } : {}),
+        }),
+      );
     }
     const labelMatch = /^\/api\/findings\/([^/]+)\/label$/.exec(p);
     if (labelMatch) {

@@ -138,6 +138,37 @@ export class Duck {
   }
 
   /**
+   * Open a streaming result: column names and DuckDB type names up front (also for a result with no rows), then
+   * `next()` gives one chunk's rows (row arrays, normalized as `stream` does) or null at the end. Stop reading at any
+   * point to abandon the rest (the caller may also `con.interrupt()`); nothing beyond the chunk read is materialised
+   * in JavaScript.
+   */
+  async openStream(sql: string, params?: SqlParams): Promise<{ columns: string[]; types: string[]; next(): Promise<unknown[][] | null> }> {
+    let result;
+    try {
+      result = await this.con.stream(sql, params);
+    } catch (err) {
+      throw sqlError(err);
+    }
+    const columns = result.columnNames();
+    const types = result.columnTypes().map((t) => t.toString());
+    return {
+      columns,
+      types,
+      async next() {
+        let chunk;
+        try {
+          chunk = await result.fetchChunk();
+        } catch (err) {
+          throw sqlError(err);
+        }
+        if (!chunk || chunk.rowCount === 0) return null;
+        return chunk.convertRows(JSDuckDBValueConverter).map((r) => r.map(normalize));
+      },
+    };
+  }
+
+  /**
    * Append rows to an existing table through the DuckDB appender (no SQL text, no staging file). Each row holds one
    * value per column, in the table's column order; `types` names each column's type: VARCHAR, BIGINT, INTEGER,
    * DOUBLE or BOOLEAN. null/undefined append NULL; numbers for integer columns are rounded (as a cast would).

@@ -45,7 +45,8 @@ Examples:
         let columns: string[] = [];
         const tableRows: unknown[][] = [];
         let total = 0;
-        if (o.format === 'json') process.stdout.write('[');
+        // JSON: the opening bracket is written with the first row (or at the end), so a statement that fails before
+        // producing rows leaves stdout empty (the error goes to stderr, exit status 1), not a dangling `[`.
         for await (const chunk of db.stream(sql)) {
           if (columns.length === 0) {
             columns = chunk.columns;
@@ -59,13 +60,13 @@ Examples:
             } else {
               const obj: Record<string, unknown> = {};
               columns.forEach((c, i) => (obj[c] = row[i]));
-              const sep = o.format === 'json' ? (total === 0 ? '\n' : ',\n') : '';
+              const sep = o.format === 'json' ? (total === 0 ? '[\n' : ',\n') : '';
               process.stdout.write(sep + jsonValue(obj) + (o.format === 'jsonl' ? '\n' : ''));
             }
             total++;
           }
         }
-        if (o.format === 'json') process.stdout.write(total === 0 ? ']\n' : '\n]\n');
+        if (o.format === 'json') process.stdout.write(total === 0 ? '[]\n' : '\n]\n');
         if (o.format === 'csv' && columns.length === 0) {
           const cols = await db.describe(sql);
           process.stdout.write(cols.map((c) => csvCell(c.name)).join(',') + '\n');
