@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -71,6 +71,17 @@ describe('query box: sandbox', () => {
       assert.equal(many.truncated, true);
       await assert.rejects(runLakeQuery(lake, "SELECT * FROM read_text('/etc/hostname')"), /file system operations are disabled|Permission/);
       await assert.rejects(runLakeQuery(lake, "SELECT * FROM read_csv('../../etc/passwd')"), /file system operations are disabled|Permission/);
+      // Not DuckDB's temp directory either (`.tmp` under the working directory, always allowed unless disabled).
+      const tmpDir = path.join(process.cwd(), '.tmp');
+      const made = !existsSync(tmpDir);
+      mkdirSync(tmpDir, { recursive: true });
+      const secret = path.join(tmpDir, `seclake-secret-${process.pid}.csv`);
+      writeFileSync(secret, 'a\nsecret\n');
+      try {
+        await assert.rejects(runLakeQuery(lake, `SELECT * FROM read_csv('${secret}')`), /file system operations are disabled|Permission/);
+      } finally {
+        rmSync(made ? tmpDir : secret, { recursive: true, force: true });
+      }
       await assert.rejects(runLakeQuery(lake, 'SELECT sum(a % 7) FROM range(10000000000000) t(a)', { timeoutMs: 300 }), /longer than|interrupt/i);
     } finally {
       rmSync(lake, { recursive: true, force: true });

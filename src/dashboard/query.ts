@@ -178,6 +178,9 @@ export async function runLakeQueryInProcess(lakeDir: string, sqlText: string, op
   try {
     const root = path.resolve(lakeDir) + path.sep;
     await db.run(`SET allowed_directories = [${quoteString(root)}]`);
+    // DuckDB always allows its temp directory (an in-memory database's is `.tmp` under the working directory): no
+    // spilling, so nothing but the lake is readable.
+    await db.run("SET temp_directory = ''");
     await db.run('SET enable_external_access = false');
     await db.run('SET threads = 2');
     await db.run("SET memory_limit = '1GB'");

@@ -136,7 +136,9 @@ export async function createLakeViews(db: Duck, lakeDir: string, opts: CreateVie
   const catalogFile = path.join(lakeDir, META_DIR, 'catalog', 'objects.jsonl');
   await db.run(
     existsSync(catalogFile) && objects.length > 0
-      ? `CREATE OR REPLACE VIEW lake_objects AS SELECT * FROM read_json(${quoteString(catalogFile)}, format = 'newline_delimited')`
+      ? // Only committed objects (readObjects: a torn last line and objects whose input record is missing are left out).
+        `CREATE OR REPLACE VIEW lake_objects AS SELECT * FROM read_json(${quoteString(catalogFile)}, format = 'newline_delimited', ignore_errors = true) ` +
+        `WHERE seq IN (${objects.map((o) => String(Math.trunc(o.seq))).join(', ')})`
       : `CREATE OR REPLACE VIEW lake_objects AS SELECT NULL::BIGINT AS seq, NULL::VARCHAR AS path, NULL::VARCHAR AS source, NULL::INTEGER AS class_uid, NULL::BIGINT AS rows WHERE false`,
   );
   views.lake_objects = objects.length;
