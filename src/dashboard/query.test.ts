@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { HttpError } from '../core/errors.js';
-import { checkReadOnly, codeOnly, runLakeQuery } from './query.js';
+import { checkReadOnly, codeOnly, loaderArgs, runLakeQuery } from './query.js';
 
 describe('query box: read-only check', () => {
   it('blanks comments, string literals, quoted identifiers and dollar quotes, keeping positions of code', () => {
@@ -86,5 +86,14 @@ describe('query box: sandbox', () => {
     } finally {
       rmSync(lake, { recursive: true, force: true });
     }
+  });
+});
+
+describe('query box: the query process', () => {
+  it('gets the loader flags of its parent and nothing else (never -e code that would spawn again)', () => {
+    assert.deepEqual(loaderArgs(['--import', 'tsx', '--test', '--test-concurrency=2']), ['--import', 'tsx']);
+    assert.deepEqual(loaderArgs(['--input-type=module', '-e', 'import("x")', '--import=tsx', '--no-warnings']), ['--import=tsx', '--no-warnings']);
+    assert.deepEqual(loaderArgs(['-p', '1+1', '--inspect-brk', '--require', 'ts-node/register', '--eval', 'x']), ['--require', 'ts-node/register']);
+    assert.deepEqual(loaderArgs([]), []);
   });
 });

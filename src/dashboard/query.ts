@@ -251,11 +251,32 @@ function residentBytes(pid: number): number | undefined {
  * 300-million-element list), so the child's resident memory is watched and the child killed past the ceiling
  * (default 2 GiB); the answer is then an HttpError 400 QueryTooLarge. Errors come back as HttpError 400.
  */
+/** Flags that take the next argument as their value, and that the query child needs (module loaders, conditions). */
+const LOADER_FLAGS_WITH_VALUE = new Set(['--import', '--loader', '--experimental-loader', '--require', '-r', '--conditions', '-C']);
+
+/**
+ * The parent's Node flags the query child needs to load this module (tsx's `--import`, loaders, conditions) and
+ * nothing else: not `-e`/`-p` code (the child would run the parent's script again, and that one spawn again), not the
+ * test runner or the inspector.
+ */
+export function loaderArgs(execArgv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const a = execArgv[i]!;
+    if (LOADER_FLAGS_WITH_VALUE.has(a) && i + 1 < execArgv.length) {
+      out.push(a, execArgv[++i]!);
+    } else if ([...LOADER_FLAGS_WITH_VALUE].some((f) => f.startsWith('--') && a.startsWith(`${f}=`)) || a === '--enable-source-maps' || a === '--no-warnings') {
+      out.push(a);
+    }
+  }
+  return out;
+}
+
 export async function runLakeQuery(lakeDir: string, sqlText: string, opts: QueryOptions = {}): Promise<QueryResult> {
   checkReadOnly(sqlText);
   const ceiling = Math.max(64 * 1024 * 1024, Math.floor(opts.maxMemoryBytes ?? DEFAULT_MAX_QUERY_MEMORY_BYTES));
   const timeoutMs = opts.timeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
-  const execArgv = process.execArgv.filter((a) => !a.startsWith('--test') && !a.startsWith('--inspect'));
+  const execArgv = loaderArgs(process.execArgv);
   const child = spawn(process.execPath, [...execArgv, fileURLToPath(import.meta.url), CHILD_FLAG], { stdio: ['pipe', 'pipe', 'pipe'] });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
