@@ -84,7 +84,7 @@ export function formatOnceReport(r: OnceReport): string {
   lines.push('');
   lines.push('Models:');
   for (const m of r.models) {
-    lines.push(`  ${m.name.padEnd(7)} ${m.train_pairs.toLocaleString('en-US')} training pairs, ${m.entities} entities; held-out AUC ${m.auc.toFixed(4)}, threshold ${m.threshold === null ? 'n/a' : m.threshold.toFixed(3)}; ${r.findings_by_model[m.name] ?? 0} findings`);
+    lines.push(`  ${m.name.padEnd(7)} ${m.train_pairs.toLocaleString('en-US')} training pairs, ${m.entities} entities; held-out AUC ${Number.isFinite(m.auc) ? m.auc.toFixed(4) : 'n/a (not calibrated)'}, threshold ${m.threshold === null ? 'n/a' : m.threshold.toFixed(3)}; ${r.findings_by_model[m.name] ?? 0} findings`);
   }
   const e = r.evaluation;
   lines.push('');
