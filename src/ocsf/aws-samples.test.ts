@@ -1,6 +1,6 @@
 /**
  * The AWS-authored OCSF 1.1.0 examples (ocsf/examples, mappings/markdown/AWS/v1.1.0/**\/samples, copied to
- * ../shared/data/samples/ocsf-examples-aws/v1.1.0) through the validator. The examples are known to contain
+ * test/samples/ocsf-examples-aws/v1.1.0) through the validator. The examples are known to contain
  * mistakes (docs: ocsf.md), so for each one that does not pass, the exact issues are asserted, each with the
  * reason it is a defect of the sample and not of the validator (checked against the 1.1.0 schema).
  */
@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { validateEvent } from './validate.js';
 
-const DIR = new URL('../../../shared/data/samples/ocsf-examples-aws/v1.1.0/', import.meta.url);
+const DIR = new URL('../../test/samples/ocsf-examples-aws/v1.1.0/', import.meta.url);
 
 /** `severity code path` for every issue of the sample, sorted. Empty = the sample is valid. */
 const EXPECTED: Record<string, string[]> = {

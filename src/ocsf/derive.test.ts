@@ -10,7 +10,7 @@ type Ev = Record<string, any>;
 /** deriveEvent, typed loosely for assertions on nested members. */
 const deriveEvent = (e: Ev): Ev => derive(e) as Ev;
 
-const AWS_V110 = new URL('../../../shared/data/samples/ocsf-examples-aws/v1.1.0/', import.meta.url);
+const AWS_V110 = new URL('../../test/samples/ocsf-examples-aws/v1.1.0/', import.meta.url);
 
 function network(extra: Ev = {}): Ev {
   return { class_uid: 4001, activity_id: 6, severity_id: 1, time: 1_706_700_000_000, metadata: { product: { vendor_name: 'AWS', name: 'Amazon VPC' } }, ...extra };

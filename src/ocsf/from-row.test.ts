@@ -12,7 +12,7 @@ import { validateEvent } from './validate.js';
 
 type Ev = Record<string, any>;
 
-const SAMPLES = fileURLToPath(new URL('../../../shared/data/samples/', import.meta.url));
+const SAMPLES = fileURLToPath(new URL('../../test/samples/', import.meta.url));
 
 describe('rowToEvent (plain rows)', () => {
   it('drops null and undefined members at every depth, keeps falsy values', () => {

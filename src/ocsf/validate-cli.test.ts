@@ -13,7 +13,7 @@ import { ConfigError } from '../core/errors.js';
 import { deriveEvent } from './derive.js';
 import { vpcFlowMapped } from './sample-events.js';
 
-const SAMPLES = fileURLToPath(new URL('../../../shared/data/samples/', import.meta.url));
+const SAMPLES = fileURLToPath(new URL('../../test/samples/', import.meta.url));
 
 interface Run {
   code: number;

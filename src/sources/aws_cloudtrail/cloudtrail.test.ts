@@ -11,7 +11,9 @@ import { awsCloudtrail, detectCloudTrail } from './index.js';
 import { parseCloudTrail } from './parse.js';
 import { apiActivityId, classify, cloudTrailLakeSource, toOcsf } from './to-ocsf.js';
 
-const SAMPLES = fileURLToPath(new URL('../../../../shared/data/samples/', import.meta.url));
+const SAMPLES = fileURLToPath(new URL('../../../test/samples/', import.meta.url));
+/** The raw CloudTrail samples bundled with seclake (AWS docs examples flat, invictus-ir files in their folder). */
+const CLOUDTRAIL = fileURLToPath(new URL('../../../assets/samples/cloudtrail/', import.meta.url));
 const TESTDATA = fileURLToPath(new URL('./testdata/', import.meta.url));
 const PAIRS = path.join(SAMPLES, 'ocsf-examples-aws/v1.1.0');
 
@@ -104,8 +106,8 @@ test('every raw CloudTrail sample (aws-docs + 55 invictus files, 2,919 records) 
   const counts = new Map<string, number>();
   let invictus = 0;
   let files = 0;
-  for (const sub of ['aws-docs', 'invictus-ir-aws-dataset/CloudTrail']) {
-    const dir = path.join(SAMPLES, 'cloudtrail', sub);
+  for (const sub of ['', 'invictus-ir']) {
+    const dir = path.join(CLOUDTRAIL, sub);
     for (const f of readdirSync(dir).sort()) {
       if (!f.endsWith('.json')) continue;
       files++;
@@ -120,7 +122,7 @@ test('every raw CloudTrail sample (aws-docs + 55 invictus files, 2,919 records) 
         if (i.kind !== 'event') continue;
         const k = `${i.lakeSource} ${String(i.event.class_uid)}`;
         counts.set(k, (counts.get(k) ?? 0) + 1);
-        if (sub !== 'aws-docs') invictus++;
+        if (sub !== '') invictus++;
       }
     }
   }
@@ -178,7 +180,7 @@ test('the raw inputs of real Security Lake v1 output (aws-samples validation set
 });
 
 test('Insights events become Detection Findings linked by sharedEventID', async () => {
-  const items = await collect(awsCloudtrail, fileInput(path.join(SAMPLES, 'cloudtrail/aws-docs/log-file-examples--cloudtrail-insights-event-log-example.json')));
+  const items = await collect(awsCloudtrail, fileInput(path.join(CLOUDTRAIL, 'log-file-examples--cloudtrail-insights-event-log-example.json')));
   const ev = items.map((i) => (i.kind === 'event' ? deriveEvent(i.event) : undefined));
   assert.equal(ev.length, 2);
   const [start, end] = ev as Obj[];
@@ -335,15 +337,15 @@ test('classification tables', () => {
 });
 
 test('detect: CloudTrail samples score high; Route 53, OCSF and the digest/licence files get 0', () => {
-  const head = (p: string): string => readFileSync(path.join(SAMPLES, p), 'utf8').slice(0, 65536);
-  for (const f of readdirSync(path.join(SAMPLES, 'cloudtrail/aws-docs'))) {
-    assert.ok(detectCloudTrail(head(`cloudtrail/aws-docs/${f}`), f) >= 0.9, f);
+  const head = (p: string): string => readFileSync(p, 'utf8').slice(0, 65536);
+  for (const f of readdirSync(CLOUDTRAIL).filter((x) => x.endsWith('.json'))) {
+    assert.ok(detectCloudTrail(head(path.join(CLOUDTRAIL, f)), f) >= 0.9, f);
   }
-  const inv = readdirSync(path.join(SAMPLES, 'cloudtrail/invictus-ir-aws-dataset/CloudTrail'))[0]!;
-  assert.ok(detectCloudTrail(head(`cloudtrail/invictus-ir-aws-dataset/CloudTrail/${inv}`), inv) >= 0.9);
-  assert.equal(detectCloudTrail(head('cloudtrail/invictus-ir-aws-dataset/LICENSE.txt'), 'LICENSE.txt'), 0);
-  assert.equal(detectCloudTrail(head('ocsf-examples-aws/v1.1.0/cloudtrail-api-activity/generic_api_activity.ocsf.json'), 'x'), 0);
-  assert.equal(detectCloudTrail(head('route53-resolver/all-distinct-records.jsonl'), 'x'), 0);
+  const inv = readdirSync(path.join(CLOUDTRAIL, 'invictus-ir')).filter((x) => x.endsWith('.json'))[0]!;
+  assert.ok(detectCloudTrail(head(path.join(CLOUDTRAIL, 'invictus-ir', inv)), inv) >= 0.9);
+  assert.equal(detectCloudTrail(head(path.join(CLOUDTRAIL, 'invictus-ir/LICENSE.txt')), 'LICENSE.txt'), 0);
+  assert.equal(detectCloudTrail(head(path.join(SAMPLES, 'ocsf-examples-aws/v1.1.0/cloudtrail-api-activity/generic_api_activity.ocsf.json')), 'x'), 0);
+  assert.equal(detectCloudTrail(head(fileURLToPath(new URL('../../../assets/samples/route53-resolver/aws-docs-example-firewall-block-ptr.json', import.meta.url))), 'x'), 0);
   assert.equal(detectCloudTrail('{"awsAccountId":"1","digestStartTime":"2024-01-01T00:00:00Z"}', 'x_CloudTrail-Digest_y.json'), 0);
   assert.equal(detectCloudTrail('', 'x.parquet', ['eventVersion', 'eventTime']), 0);
 });
