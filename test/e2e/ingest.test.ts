@@ -1,5 +1,6 @@
 /**
- * End-to-end ingest over the real samples in ../shared/data/samples, through the CLI as a user runs it.
+ * End-to-end ingest over the real samples (test/samples and the bundled raw CloudTrail in assets/samples/cloudtrail),
+ * through the CLI as a user runs it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +16,8 @@ import { readInputs, readObjects } from '../../src/lake/catalog.js';
 import { readQuarantine } from '../../src/lake/quarantine.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const samples = path.join(root, '..', 'shared', 'data', 'samples');
+const samples = path.join(root, 'test', 'samples');
+const cloudtrail = path.join(root, 'assets', 'samples', 'cloudtrail');
 const cli = (args: string[], input?: string): { status: number | null; stdout: string; stderr: string } => {
   const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(root, 'src/cli/main.ts'), ...args], {
     cwd: root,
@@ -31,7 +33,7 @@ const REFERENCE_QUERY =
 
 test('every raw sample ingests; nothing fails; the reference query returns the v3+ instance/IP pairs', async () => {
   const lake = tmp();
-  const r = cli(['ingest', samples, '--lake', lake, '--json']);
+  const r = cli(['ingest', samples, cloudtrail, '--lake', lake, '--json']);
   assert.equal(r.status, 0, r.stderr);
   const s = JSON.parse(r.stdout);
   assert.equal(s.totals.failed, 0, JSON.stringify(s.inputs.filter((i: { status: string }) => i.status === 'failed')));

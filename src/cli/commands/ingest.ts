@@ -50,7 +50,7 @@ Exit status: 0 ok (records may have been quarantined), 1 an input failed, 2 usag
 Examples:
   seclake ingest ./flowlogs/ --lake ./lake
   zcat 123456789012_vpcflowlogs_us-east-1_fl-1_20240101T0000Z_ab12.log.gz | seclake ingest - --region us-east-1
-  seclake ingest ../shared/data/samples --lake ./lake-check --json
+  seclake ingest ./assets/samples --lake ./lake-check --json
   seclake ingest ./flowlogs/ --lake s3://my-bucket/lake --s3-region eu-west-1`,
     )
     .action(

@@ -2,7 +2,7 @@
  * The bulk path of aws_vpc_flow is proven against the generic path: the same inputs are ingested both
  * ways and the two lakes must hold the same events (read back through the views), the same Parquet
  * schemas, rejects (line, field, reason, raw), warnings, partitions and input hashes. Inputs: every
- * raw VPC sample in ../shared/data/samples, the source's testdata/, the benchmark's generator and a
+ * raw VPC sample in test/samples, the source's testdata/, the benchmark's generator and a
  * seeded synthetic corpus over all versions, fields and edge cases. Every event the bulk path writes
  * must validate, and the writer's run-time checks must fail an input whose plan maps wrongly.
  */
@@ -31,7 +31,7 @@ import { RecordParser, parseHeader, type FlowRecord } from './parse.js';
 import { writeFlowLog } from '../../../bench/lib/flowgen.js';
 
 const here = (rel: string): string => fileURLToPath(new URL(rel, import.meta.url));
-const SAMPLES = here('../../../../shared/data/samples/vpc-flow/');
+const SAMPLES = here('../../../test/samples/vpc-flow/');
 const TESTDATA = here('./testdata/');
 /** Records without start/end take the read time: fix the clock so both paths agree. */
 const NOW = Date.UTC(2024, 4, 17, 12, 34, 56, 789);
@@ -323,7 +323,7 @@ function corpus(dir: string): { files: string[]; split: RegExp } {
 
 // ---- tests --------------------------------------------------------------------------------------------
 
-test('bulk == generic on every raw VPC sample (../shared/data/samples/vpc-flow)', async (t) => {
+test('bulk == generic on every raw VPC sample (test/samples/vpc-flow)', async (t) => {
   const files = readdirSync(SAMPLES).map((f) => path.join(SAMPLES, f));
   assert.ok(files.length >= 7);
   const { bulk } = await ingestBoth(t, files);

@@ -1,5 +1,5 @@
 /**
- * The aws_vpc_flow source end to end: detection, every raw sample in ../shared/data, the AWS-authored
+ * The aws_vpc_flow source end to end: detection, every raw sample in test/samples, the AWS-authored
  * raw -> OCSF pairs, real Security Lake v1 Parquet inputs/outputs, and our own fixtures in testdata/.
  * Events go through deriveEvent + validateEvent, as the ingest does.
  */
@@ -18,7 +18,7 @@ import { BATCH_SIZE, awsVpcFlow } from './index.js';
 type Obj = Record<string, any>;
 
 const here = (rel: string): string => fileURLToPath(new URL(rel, import.meta.url));
-const SAMPLES = here('../../../../shared/data/samples/');
+const SAMPLES = here('../../../test/samples/');
 const TESTDATA = here('./testdata/');
 
 /** A SourceInput over a local file, split into lines the way src/ingest/inputs.ts does. */
@@ -72,7 +72,7 @@ function headOf(file: string): string {
 test('detect: every flow log sample is ours; other formats are not', async () => {
   const vpcDir = path.join(SAMPLES, 'vpc-flow');
   for (const f of readdirSync(vpcDir)) assert.ok(awsVpcFlow.detect(headOf(path.join(vpcDir, f)), f) >= 0.9, f);
-  for (const f of ['route53-resolver/all-distinct-records.jsonl', 'route53-resolver/aws-docs-example-firewall-block-ptr.json', 'cloudtrail/aws-docs/log-file-examples--amazon-ec2-log-examples-1.json']) {
+  for (const f of ['route53-resolver/all-distinct-records.jsonl', 'route53-resolver/aws-docs-example-firewall-block-ptr.json', '../../assets/samples/cloudtrail/log-file-examples--amazon-ec2-log-examples-1.json']) {
     const p = path.join(SAMPLES, f);
     assert.equal(awsVpcFlow.detect(headOf(p), p), 0, f);
   }
@@ -96,7 +96,7 @@ test('detect: every flow log sample is ours; other formats are not', async () =>
 
 // ---- raw samples ----------------------------------------------------------------------------------------
 
-test('every raw sample in ../shared/data/samples/vpc-flow maps with zero rejects and validates', async () => {
+test('every raw sample in test/samples/vpc-flow maps with zero rejects and validates', async () => {
   const expected: Record<string, number> = {
     'aws-docs-custom-nat-gateway-no-version.log': 6,
     'aws-docs-v2-default-format.log': 7,

@@ -12,7 +12,7 @@ import { awsRoute53, detectRoute53 } from '../aws_route53/index.js';
 import { detectOcsf, extSourceName, ocsfLakeSource, ocsfSource } from './index.js';
 import { collect, fileInput, parquetInput, textInput, validationErrors } from './test-input.js';
 
-const SAMPLES = fileURLToPath(new URL('../../../../shared/data/samples/', import.meta.url));
+const SAMPLES = fileURLToPath(new URL('../../../test/samples/', import.meta.url));
 const TESTDATA = fileURLToPath(new URL('./testdata/', import.meta.url));
 
 type Obj = Record<string, unknown>;
@@ -86,7 +86,7 @@ async function mapAll(source: SourceDefinition, files: string[]): Promise<{ even
 test('round trip: our Route 53 and CloudTrail output read back as OCSF keeps events and lake sources', async () => {
   const raw = [
     ...walk(path.join(SAMPLES, 'route53-resolver')).map((f) => ({ f, s: awsRoute53 })),
-    ...walk(path.join(SAMPLES, 'cloudtrail/aws-docs')).map((f) => ({ f, s: awsCloudtrail })),
+    ...walk(fileURLToPath(new URL('../../../assets/samples/cloudtrail/', import.meta.url))).filter((f) => !f.includes('invictus-ir')).map((f) => ({ f, s: awsCloudtrail })),
   ];
   const mapped: { event: OcsfEvent; lake: string }[] = [];
   for (const { f, s } of raw) mapped.push(...(await mapAll(s, [f])));
@@ -195,14 +195,16 @@ test('an unreadable Parquet file fails as a whole with a ParseError naming it', 
 test('detectors are mutually exclusive on every sample file', () => {
   const detectors = { aws_route53: detectRoute53, aws_cloudtrail: detectCloudTrail, ocsf: detectOcsf };
   const claimed: Record<string, number> = { aws_route53: 0, aws_cloudtrail: 0, ocsf: 0, none: 0 };
-  for (const file of walk(SAMPLES)) {
+  // The test samples, and the raw CloudTrail bundled in assets/samples/cloudtrail (as `cloudtrail/...`).
+  const assets = fileURLToPath(new URL('../../../assets/samples/', import.meta.url));
+  for (const file of [...walk(SAMPLES), ...walk(path.join(assets, 'cloudtrail'))]) {
     const bytes = readFileSync(file);
     if (bytes.subarray(0, 2).equals(Buffer.from([0x1f, 0x8b])) || bytes.subarray(0, 4).toString('latin1') === 'PAR1') continue;
     const head = bytes.subarray(0, 65536).toString('utf8');
     const hits = Object.entries(detectors).filter(([, d]) => d(head, path.basename(file)) >= 0.5);
     assert.ok(hits.length <= 1, `${file}: ${hits.map(([n]) => n).join(', ')}`);
     claimed[hits[0]?.[0] ?? 'none']!++;
-    const rel = path.relative(SAMPLES, file);
+    const rel = path.relative(file.startsWith(assets) ? assets : SAMPLES, file);
     if (rel.startsWith('route53-resolver')) assert.equal(hits[0]?.[0], 'aws_route53', rel);
     if (rel.startsWith('cloudtrail') && rel.endsWith('.json')) assert.equal(hits[0]?.[0], 'aws_cloudtrail', rel);
     if (rel.endsWith('.ocsf.json')) assert.equal(hits[0]?.[0], 'ocsf', rel);
