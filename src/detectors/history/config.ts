@@ -4,7 +4,7 @@
  * reported at once, each naming its key, and an unknown key (a typo) is an error.
  */
 import { z } from 'zod';
-import { ConfigError } from '../../core/errors.js';
+import { parseHyperparameterMap } from '../hyperparameters.js';
 
 type NumKind = 'int' | 'float';
 
@@ -56,23 +56,5 @@ export type HyperparameterInput = Record<string, string | number | undefined>;
  * with the offending keys in `path`; an unknown key is `name: unknown hyperparameter`.
  */
 export function parseHyperparameters(input: HyperparameterInput = {}): Hyperparameters {
-  const clean: Record<string, string | number> = {};
-  for (const [k, v] of Object.entries(input)) if (v !== undefined) clean[k] = v;
-  const res = hyperparametersSchema.safeParse(clean);
-  if (res.success) return res.data;
-  const lines: string[] = [];
-  const paths: string[] = [];
-  for (const issue of res.error.issues) {
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) {
-        lines.push(`${key}: unknown hyperparameter (known: ${Object.keys(hyperparametersSchema.shape).join(', ')})`);
-        paths.push(key);
-      }
-      continue;
-    }
-    const key = issue.path.join('.') || '(hyperparameters)';
-    lines.push(`${key}: ${issue.message}`);
-    paths.push(key);
-  }
-  throw new ConfigError(`invalid history hyperparameters: ${lines.join('; ')}`, paths);
+  return parseHyperparameterMap(hyperparametersSchema, input, { what: 'history hyperparameters', known: Object.keys(hyperparametersSchema.shape), listKnown: true });
 }

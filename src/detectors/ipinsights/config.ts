@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { ConfigError } from '../../core/errors.js';
+import { parseHyperparameterMap } from '../hyperparameters.js';
 
 type NumKind = 'int' | 'float';
 
@@ -98,29 +99,7 @@ export const SAGEMAKER_HYPERPARAMETERS = [
  * listing every problem, each as `name: message`.
  */
 export function parseHyperparameters(input: HyperparameterInput = {}): Hyperparameters {
-  const clean: Record<string, string | number> = {};
-  for (const [k, v] of Object.entries(input)) {
-    if (v === undefined) continue;
-    if ((SAGEMAKER_HIDDEN_KEYS as readonly string[]).includes(k)) continue;
-    clean[k] = v;
-  }
-  const res = hyperparametersSchema.safeParse(clean);
-  if (res.success) return res.data;
-  const lines: string[] = [];
-  const paths: string[] = [];
-  for (const issue of res.error.issues) {
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) {
-        lines.push(`${key}: unknown hyperparameter`);
-        paths.push(key);
-      }
-      continue;
-    }
-    const key = issue.path.join('.') || '(hyperparameters)';
-    lines.push(`${key}: ${issue.message}`);
-    paths.push(key);
-  }
-  throw new ConfigError(`invalid hyperparameters: ${lines.join('; ')}`, paths);
+  return parseHyperparameterMap(hyperparametersSchema, input, { what: 'hyperparameters', known: Object.keys(hyperparametersSchema.shape), ignore: SAGEMAKER_HIDDEN_KEYS });
 }
 
 /** Parse `name=value` strings (the CLI's repeated --hp) into a map; later values win. */
