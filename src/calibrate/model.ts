@@ -5,7 +5,7 @@
  * of one).
  */
 import type { Calibration } from '../detectors/calibration.js';
-import { loadModel, updateModelMetadata } from '../detectors/index.js';
+import { loadModel, pairsModel, updateModelMetadata } from '../detectors/index.js';
 import type { DetectorModel } from '../detectors/types.js';
 import type { CalibratableModel, ModelAccess } from './run.js';
 
@@ -41,7 +41,7 @@ export function adaptModel(model: DetectorModel): CalibratableModel {
 
 /** Calibration's model access for any detector. */
 export const modelAccess: ModelAccess = {
-  load: async (file) => adaptModel(await loadModel(file)),
+  load: async (file) => adaptModel(pairsModel(await loadModel(file), 'calibration from pairs')),
   storeCalibration: async (file: string, calibration: Calibration) => {
     updateModelMetadata(file, { calibration: calibration as unknown as Record<string, unknown> });
   },

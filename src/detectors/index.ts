@@ -3,9 +3,9 @@
  * any type. Everything downstream (calibration, monitor, findings, serve, dashboard, `seclake models`) goes through
  * here, never through a detector's folder.
  */
-import { ModelFileError } from '../core/errors.js';
+import { ConfigError, ModelFileError } from '../core/errors.js';
 import { readModelFile, type ModelData } from './model-file.js';
-import type { DetectorDefinition, DetectorModel } from './types.js';
+import type { AnyDetectorModel, DetectorDefinition, FeaturesModel, PairsModel } from './types.js';
 import { ipinsights } from './ipinsights/index.js';
 import { history } from './history/index.js';
 
@@ -32,13 +32,39 @@ export function detectorOf(type: string, file?: string): DetectorDefinition {
 }
 
 /** The model over a loaded container, built by the detector its header names. */
-export function modelFromData(md: ModelData): DetectorModel {
+export function modelFromData(md: ModelData): AnyDetectorModel {
   return detectorOf(md.header.detector.type, md.file).load(md);
 }
 
 /** Load a model file of any detector; ModelFileError naming the file when it cannot. */
-export async function loadModel(file: string): Promise<DetectorModel> {
+export async function loadModel(file: string): Promise<AnyDetectorModel> {
   return modelFromData(readModelFile(file));
+}
+
+/** Whether a model scores (entity, IP) pairs. */
+export function isPairsModel(model: AnyDetectorModel): model is PairsModel {
+  return model.detector.records === 'pairs';
+}
+
+/** Whether a model scores feature vectors. */
+export function isFeaturesModel(model: AnyDetectorModel): model is FeaturesModel {
+  return model.detector.records === 'features';
+}
+
+/** The model as a pairs model, or a ConfigError saying that `use` needs one and what this model is. */
+export function pairsModel(model: AnyDetectorModel, use: string): PairsModel {
+  if (isPairsModel(model)) return model;
+  throw new ConfigError(`${use} needs a model that scores (entity, IP) pairs; ${describeModel(model)} scores ${model.detector.records}`);
+}
+
+/** The model as a features model, or a ConfigError saying that `use` needs one and what this model is. */
+export function featuresModel(model: AnyDetectorModel, use: string): FeaturesModel {
+  if (isFeaturesModel(model)) return model;
+  throw new ConfigError(`${use} needs a model that scores feature vectors; ${describeModel(model)} scores ${model.detector.records}`);
+}
+
+function describeModel(model: AnyDetectorModel): string {
+  return `${model.path || 'the model'} (${model.detector.type})`;
 }
 
 export type * from './types.js';

@@ -5,14 +5,14 @@
 import { parentPort } from 'node:worker_threads';
 import { errorMessage } from '../core/errors.js';
 import { ModelData, modelFromData } from './index.js';
-import type { DetectorModel } from './types.js';
+import type { AnyDetectorModel } from './types.js';
 import { toWireError, type FromPoolWorker, type TaskModule, type ToPoolWorker } from './worker-pool.js';
 
 const port = parentPort;
 if (!port) throw new Error('pool-worker must run in a worker thread');
 
 /** Models by id; an Error when the model could not be built from its container (its tasks fail with it). */
-const models = new Map<number, DetectorModel | Error>();
+const models = new Map<number, AnyDetectorModel | Error>();
 /** Task modules by URL: the module once loaded, the import while it loads. */
 const tasks = new Map<string, TaskModule | Promise<TaskModule>>();
 

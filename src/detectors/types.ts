@@ -3,8 +3,10 @@
  * DetectorDefinition, plus one line in `src/detectors/index.ts`. Everything downstream (calibration, the monitor,
  * findings, serve, the dashboard, `seclake models`) works with any registered detector through this interface.
  *
- * Records: a detector scores records of one kind. Today the kind is `pairs` ((entity, IP) pairs taken from the lake
- * by a pair definition, src/detectors/pairs/definitions.ts); feature vectors per entity and window are the next kind.
+ * Records: a detector scores records of one kind: `pairs` ((entity, IP) pairs taken from the lake by a pair
+ * definition, src/detectors/pairs/definitions.ts) or `features` (a numeric vector, e.g. an entity's behaviour in one
+ * time window, src/detectors/rcf/features/). `loadModel` gives an AnyDetectorModel; code that handles one kind only
+ * narrows it with `pairsModel()` / `featuresModel()` (src/detectors/index.ts), which name the model and its kind.
  *
  * Scores: every detector has a native score (IP Insights' dot_product, the history detector's prefix_score) with a
  * direction, and an anomaly score derived from it where larger always means more anomalous. Calibration stores the
@@ -20,6 +22,25 @@ export interface PairRecord {
   entity: string;
   ip: string;
 }
+
+/**
+ * One record of the `features` kind: a vector in the model's feature order (its header lists the names). `entity`
+ * (and `group`) let a model that scales per entity use that entity's history; without them it scales globally.
+ */
+export interface FeatureRecord {
+  values: ArrayLike<number>;
+  entity?: string;
+  group?: string;
+  /** Start of the window the vector describes (epoch ms), when it describes one. */
+  window_start?: number;
+}
+
+/** The record kinds, and the record type of each. */
+export interface RecordKinds {
+  pairs: PairRecord;
+  features: FeatureRecord;
+}
+export type RecordKind = keyof RecordKinds;
 
 /** The native score of a detector: its name (a key of the endpoint's predictions) and direction. */
 export interface ScoreInfo {
@@ -55,9 +76,17 @@ export type Prediction = Record<string, unknown> & { entity_known?: boolean };
 
 /** Response bodies of the endpoint (SageMaker runtime API), byte for byte what the detector's clients parse. */
 export interface WireFormat<P extends Prediction = Prediction> {
-  /** `application/json` ({"predictions": [...]}) or `application/jsonlines` (one object per line). */
-  formatPredictions(results: readonly P[], accept: 'application/json' | 'application/jsonlines', verbose: boolean): string;
+  /**
+   * `application/json` ({"predictions": [...]} for IP Insights), `application/jsonlines` (one object per line), or
+   * `text/csv` when the detector lists it in responseTypes.
+   */
+  formatPredictions(results: readonly P[], accept: ResponseType, verbose: boolean): string;
+  /** Response media types it writes, beyond the default application/json and application/jsonlines. */
+  readonly responseTypes?: readonly ResponseType[];
 }
+
+/** Response media types of the endpoint. */
+export type ResponseType = 'application/json' | 'application/jsonlines' | 'text/csv';
 
 export interface EntityInfo {
   /** Seen in training. */
@@ -79,8 +108,11 @@ export interface EntityHistory {
   stored?(entity: string): number;
 }
 
-/** A loaded model of any detector: immutable, safe to share between concurrent requests. */
-export interface DetectorModel<P extends Prediction = Prediction> {
+/**
+ * A loaded model: immutable, safe to share between concurrent requests. `R` is its record type (PairRecord for the
+ * pairs kind, the default, FeatureRecord for the features kind); AnyDetectorModel is a model of either.
+ */
+export interface DetectorModel<P extends Prediction = Prediction, R = PairRecord> {
   /** The detector's definition. */
   readonly detector: DetectorDefinition;
   /** The file it was loaded from ('' for a model kept in memory). */
@@ -91,19 +123,26 @@ export interface DetectorModel<P extends Prediction = Prediction> {
   /** The stored calibration, if `seclake calibrate` has run on this model. */
   readonly calibration: Calibration | undefined;
   /** Score records: native scores and whether each entity was known. Never throws for a bad record. */
-  scoreBatch(records: readonly PairRecord[]): BatchScores;
+  scoreBatch(records: readonly R[]): BatchScores;
   /**
    * The endpoint's predictions (detector-specific fields; `verbose` adds what SageMaker's verbose=True adds).
    * Throws ParseError naming the 1-based record for a record it cannot score.
    */
-  predict(records: readonly PairRecord[], opts?: { verbose?: boolean; source?: string }): P[];
+  predict(records: readonly R[], opts?: { verbose?: boolean; source?: string }): P[];
   /** Whether an entity was seen in training, and how often. */
   entityInfo(entity: string): EntityInfo;
   /** Why this record got this native score. */
-  explain(record: PairRecord, native: number): Explanation;
+  explain(record: R, native: number): Explanation;
   /** The entity's training addresses, when the model keeps them (for explanations and finding evidence). */
   history(): EntityHistory | undefined;
 }
+
+/** A model of the pairs kind. */
+export type PairsModel = DetectorModel<Prediction, PairRecord>;
+/** A model of the features kind. */
+export type FeaturesModel = DetectorModel<Prediction, FeatureRecord>;
+/** A model of any kind, as loadModel returns it. */
+export type AnyDetectorModel = PairsModel | FeaturesModel;
 
 /** What `train` is given. */
 export interface DetectorTrainOptions<D = unknown> {
@@ -125,7 +164,7 @@ export interface DetectorTrainOptions<D = unknown> {
 }
 
 export interface DetectorTrainResult {
-  model: DetectorModel;
+  model: AnyDetectorModel;
   /** The detector's training summary for `seclake train --json`. */
   summary: Record<string, unknown>;
   /** One line for people ("12,000 pairs, 40 entities, 10 epochs in 2.1 s ..."); the CLI says something generic without it. */
@@ -150,7 +189,7 @@ export interface DetectorDefinition {
   /** One line for `seclake models` and `--help`. */
   readonly description: string;
   /** Record kind it scores. */
-  readonly records: 'pairs';
+  readonly records: RecordKind;
   /** Its native score. */
   readonly score: ScoreInfo;
   /** Words for findings: the finding type ("Anomalous Entity-IP Pair") and what an anomaly is. */
@@ -161,7 +200,19 @@ export interface DetectorDefinition {
   parseHyperparameters(input: Record<string, string | number | undefined>): Record<string, unknown>;
   train(opts: DetectorTrainOptions): Promise<DetectorTrainResult>;
   /** Build the model from a loaded container whose header names this detector (ModelFileError when it cannot). */
-  load(data: ModelData): DetectorModel;
+  load(data: ModelData): AnyDetectorModel;
   /** The endpoint's response formats. */
   readonly wire: WireFormat;
+}
+
+/** A detector of the pairs kind: its load() gives a PairsModel. */
+export interface PairsDetectorDefinition extends DetectorDefinition {
+  readonly records: 'pairs';
+  load(data: ModelData): PairsModel;
+}
+
+/** A detector of the features kind: its load() gives a FeaturesModel. */
+export interface FeaturesDetectorDefinition extends DetectorDefinition {
+  readonly records: 'features';
+  load(data: ModelData): FeaturesModel;
 }

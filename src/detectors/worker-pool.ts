@@ -23,11 +23,11 @@ import { ParseError, errorMessage } from '../core/errors.js';
 import { startModuleWorker } from '../core/worker.js';
 import { modelFromData } from './index.js';
 import { shareModelData, type ModelHeader } from './model-file.js';
-import type { DetectorModel } from './types.js';
+import type { AnyDetectorModel } from './types.js';
 
 /** What a task module exports. `run` may return a value or a promise; the result must be structured-cloneable. */
 export interface TaskModule<P = unknown, R = unknown> {
-  run(model: DetectorModel, payload: P): R | Promise<R>;
+  run(model: AnyDetectorModel, payload: P): R | Promise<R>;
 }
 
 /** How long a worker may take to start (load its code) before it is dropped. */
@@ -59,10 +59,10 @@ export function taskModuleUrl(callerUrl: string, name: string): string {
  * keeps models for the pool (serve's registry) loads them through this, so the data is in memory once for every
  * thread instead of once for the main thread plus once shared.
  */
-export function sharedModel(model: DetectorModel): DetectorModel {
+export function sharedModel<M extends AnyDetectorModel>(model: M): M {
   const md = model.data;
   if (md.data instanceof SharedArrayBuffer) return model;
-  return modelFromData(shareModelData(md));
+  return modelFromData(shareModelData(md)) as M;
 }
 
 // ---- messages (main <-> worker) ----
@@ -142,7 +142,7 @@ interface Slot {
 
 interface ModelEntry {
   id: number;
-  model: DetectorModel;
+  model: AnyDetectorModel;
   header: ModelHeader;
   file: string;
   data: SharedArrayBuffer;
@@ -156,9 +156,9 @@ export class WorkerPool {
   /** Resolves once every worker started at construction has started or been dropped; never rejects. */
   readonly ready: Promise<void>;
   private readonly slots: Slot[] = [];
-  private readonly entries = new WeakMap<DetectorModel, ModelEntry>();
+  private readonly entries = new WeakMap<AnyDetectorModel, ModelEntry>();
   /** Models the caller has forgotten: sent again for a late task (a request that took the snapshot before a reload), then dropped after it. */
-  private readonly forgotten = new WeakSet<DetectorModel>();
+  private readonly forgotten = new WeakSet<AnyDetectorModel>();
   private readonly respawn: boolean;
   private readonly startTimeoutMs: number;
   private readonly onWorkerLost: ((err: Error, replaced: boolean) => void) | undefined;
@@ -184,7 +184,7 @@ export class WorkerPool {
    * Runs `payload` through the task module at `taskUrl` (see taskModuleUrl) against `model` on the least busy
    * worker. Rejects with the task's error, or WorkerFailedError when the worker died or none is left.
    */
-  run<R = unknown>(model: DetectorModel, taskUrl: string, payload: unknown): Promise<R> {
+  run<R = unknown>(model: AnyDetectorModel, taskUrl: string, payload: unknown): Promise<R> {
     if (this.closed) return Promise.reject(new WorkerFailedError('the worker pool is closed'));
     const slot = this.pick();
     if (!slot) return Promise.reject(new WorkerFailedError('no scoring worker is left'));
@@ -195,7 +195,7 @@ export class WorkerPool {
    * Sends `model` to every worker and has it load the task module, so the first task starts at once. Resolves when
    * every worker has done so or is gone; never rejects.
    */
-  async prepare(model: DetectorModel, taskUrl: string): Promise<void> {
+  async prepare(model: AnyDetectorModel, taskUrl: string): Promise<void> {
     if (this.closed) return;
     await Promise.allSettled(this.slots.map((slot) => this.post(slot, model, (task, id) => ({ t: 'prepare', task, model: id, url: taskUrl }))));
   }
@@ -204,7 +204,7 @@ export class WorkerPool {
    * The caller will not run tasks on `model` any more (e.g. a reload replaced it): the workers drop it once the
    * tasks using it are done. Running a task on it later still works: it is sent again and dropped after that task.
    */
-  forget(model: DetectorModel): void {
+  forget(model: AnyDetectorModel): void {
     this.forgotten.add(model);
     const e = this.entries.get(model);
     if (!e) return;
@@ -230,7 +230,7 @@ export class WorkerPool {
     return best;
   }
 
-  private post(slot: Slot, model: DetectorModel, message: (task: number, model: number) => ToPoolWorker): Promise<unknown> {
+  private post(slot: Slot, model: AnyDetectorModel, message: (task: number, model: number) => ToPoolWorker): Promise<unknown> {
     let entry: ModelEntry;
     try {
       entry = this.entryFor(model);
@@ -249,7 +249,7 @@ export class WorkerPool {
     });
   }
 
-  private entryFor(model: DetectorModel): ModelEntry {
+  private entryFor(model: AnyDetectorModel): ModelEntry {
     let e = this.entries.get(model);
     if (!e) {
       const md = shareModelData(model.data);

@@ -17,8 +17,8 @@
 import path from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import { log } from '../core/log.js';
-import { loadModel } from '../detectors/index.js';
-import type { DetectorModel } from '../detectors/types.js';
+import { loadModel, pairsModel } from '../detectors/index.js';
+import type { AnyDetectorModel, DetectorModel } from '../detectors/types.js';
 import { definitionForModel, specApplies, specsOf, type PairDefinition, type PairQuerySpec, type PairSpec } from '../detectors/pairs/definitions.js';
 import { Duck } from '../lake/duckdb.js';
 import { readEvidence } from './evidence.js';
@@ -58,7 +58,7 @@ export const SCAN_CONNECTIONS = 3;
 
 export interface ProcessorOptions {
   /** A loaded model (of any detector) or a model file path. */
-  model: DetectorModel | string;
+  model: AnyDetectorModel | string;
   /** Model name/version for findings (default from the file: modelRefOf). */
   modelName?: string;
   /**
@@ -134,7 +134,7 @@ export function partitionOfObject(objectPath: string): FindingsPartition {
 }
 
 export async function createProcessor(opts: ProcessorOptions): Promise<Processor> {
-  const model = typeof opts.model === 'string' ? await loadModel(opts.model) : opts.model;
+  const model = pairsModel(typeof opts.model === 'string' ? await loadModel(opts.model) : opts.model, 'the monitor');
   const modelRef = modelRefOf(model, opts.modelName ? { name: opts.modelName } : {});
   let policy = opts.policy instanceof FindingPolicy ? opts.policy : new FindingPolicy(opts.policy ?? {});
   // Default: the record definition the model was trained on (its header says), else `default`.

@@ -3,7 +3,8 @@
  * scoreBatch over the shared model, so the main thread only reads objects and writes findings. The finding policy is
  * rebuilt in the worker from its options (and again only when they change).
  */
-import type { DetectorModel } from '../detectors/types.js';
+import { pairsModel } from '../detectors/index.js';
+import type { AnyDetectorModel } from '../detectors/types.js';
 import { FindingPolicy, type FindingPolicyOptions } from '../findings/policy.js';
 import type { ModelRef } from '../findings/types.js';
 import { scoreBatch, type BatchResult } from './score-batch.js';
@@ -17,8 +18,8 @@ export interface MonitorScoreTask {
 
 let cached: { key: string; policy: FindingPolicy } | undefined;
 
-export function run(model: DetectorModel, task: MonitorScoreTask): BatchResult {
+export function run(model: AnyDetectorModel, task: MonitorScoreTask): BatchResult {
   const key = JSON.stringify(task.policy);
   if (cached?.key !== key) cached = { key, policy: new FindingPolicy(task.policy) };
-  return scoreBatch(task.text, model, cached.policy, task.modelRef);
+  return scoreBatch(task.text, pairsModel(model, 'the monitor\'s pair scoring'), cached.policy, task.modelRef);
 }

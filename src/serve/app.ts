@@ -342,7 +342,7 @@ export class ServeApp<M extends ServableModel = ServableModel> {
     let accept: ResponseFormat;
     let pairs: number;
     try {
-      const req = this.negotiate(inv.headers);
+      const req = this.negotiate(inv.headers, inv.snap.model.detector.wire.responseTypes);
       if (this.offload?.accepts(body.length)) {
         const source = REQUEST_SOURCE[req.fmt]!;
         this.offload.score(inv.snap, req.fmt, body.toString('utf8'), req.accept, source).then(
@@ -374,17 +374,17 @@ export class ServeApp<M extends ServableModel = ServableModel> {
   }
 
   /** Content negotiation; throws HttpError 415 / 406. */
-  private negotiate(headers: WantedHeaders): { fmt: RequestFormat; accept: AcceptChoice } {
+  private negotiate(headers: WantedHeaders, extra: readonly ResponseFormat[] = []): { fmt: RequestFormat; accept: AcceptChoice } {
     const fmt = requestFormat(headers.contentType);
     if (fmt === undefined) {
       throw new HttpError(415, 'UnsupportedMediaType',
         `${headers.contentType === undefined ? 'Missing Content-Type' : `Unsupported Content-Type '${truncate(headers.contentType, 100)}'`}; ` +
           'supported: text/csv, application/json, application/jsonlines');
     }
-    const accept = negotiateAccept(headers.accept);
+    const accept = negotiateAccept(headers.accept, extra);
     if (accept === undefined) {
       throw new HttpError(406, 'NotAcceptable',
-        `Unsupported Accept '${truncate(headers.accept ?? '', 100)}'; supported: application/json, application/jsonlines (optionally with verbose=True)`);
+        `Unsupported Accept '${truncate(headers.accept ?? '', 100)}'; supported: ${['application/json', 'application/jsonlines', ...extra].join(', ')} (optionally with verbose=True)`);
     }
     return { fmt, accept };
   }

@@ -5,10 +5,10 @@
  */
 import { ParseError } from '../core/errors.js';
 import { readCsvPairs } from '../detectors/pairs/csv.js';
-import type { PairRecord } from '../detectors/types.js';
+import type { PairRecord, ResponseType } from '../detectors/types.js';
 
 export type RequestFormat = 'text/csv' | 'application/json' | 'application/jsonlines';
-export type ResponseFormat = 'application/json' | 'application/jsonlines';
+export type ResponseFormat = ResponseType;
 
 export const REQUEST_FORMATS: readonly RequestFormat[] = ['text/csv', 'application/json', 'application/jsonlines'];
 export const RESPONSE_FORMATS: readonly ResponseFormat[] = ['application/json', 'application/jsonlines'];
@@ -37,10 +37,11 @@ const DEFAULT_ACCEPT: AcceptChoice = { type: 'application/json', verbose: false 
 
 /**
  * Picks the response format from an Accept header: the supported media range with the highest q
- * (first one on ties). No header, an empty header, `*\/*` and `application/*` mean `application/json`.
+ * (first one on ties). No header, an empty header, `*\/*` and `application/*` mean `application/json`;
+ * `text/csv` (and `text/*`) only when the model's detector lists it in `extra` (its wire format's responseTypes).
  * Returns undefined when nothing acceptable is supported (the container answers 406).
  */
-export function negotiateAccept(accept: string | undefined): AcceptChoice | undefined {
+export function negotiateAccept(accept: string | undefined, extra: readonly ResponseType[] = []): AcceptChoice | undefined {
   if (accept === undefined || accept === '' || accept === 'application/json') return DEFAULT_ACCEPT;
   let best: AcceptChoice | undefined;
   let bestQ = 0;
@@ -51,6 +52,7 @@ export function negotiateAccept(accept: string | undefined): AcceptChoice | unde
     let resolved: ResponseFormat | undefined;
     if (type === 'application/json' || type === 'application/jsonlines') resolved = type;
     else if (type === '*/*' || type === 'application/*') resolved = 'application/json';
+    else if ((type === 'text/csv' || type === 'text/*') && extra.includes('text/csv')) resolved = 'text/csv';
     if (resolved === undefined) continue;
     let q = 1;
     let verbose = false;

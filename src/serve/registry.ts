@@ -10,19 +10,31 @@ import { watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage } from '../core/errors.js';
-import type { BatchScores, PairRecord, Prediction, WireFormat } from '../detectors/types.js';
+import type { BatchScores, FeatureRecord, PairRecord, Prediction, RecordKind, WireFormat } from '../detectors/types.js';
 
 /**
- * What the server needs from a model: every DetectorModel (any detector, loaded with loadModel) satisfies it. The
- * reply is formatted with the model's own detector's wire format, so each endpoint speaks its detector's responses.
+ * What the server needs from a model: every DetectorModel (any detector and record kind, loaded with loadModel)
+ * satisfies it. Requests are parsed by the model's record kind and replies formatted with its detector's own wire
+ * format, so each endpoint speaks its detector's requests and responses.
  */
-export interface ServableModel {
+export type ServableModel = ServablePairsModel | ServableFeaturesModel;
+
+/** A model of the pairs kind (a detector whose `records` is 'pairs' or absent). */
+export interface ServablePairsModel {
   readonly path: string;
-  readonly detector: { readonly type: string; readonly wire: WireFormat };
+  readonly detector: { readonly type: string; readonly records?: RecordKind; readonly wire: WireFormat };
   /** The endpoint's predictions; throws ParseError naming the 1-based record it cannot score. */
   predict(records: readonly PairRecord[], opts?: { verbose?: boolean; source?: string }): Prediction[];
   /** Native scores, NaN for a record it cannot score (used to find the first bad record of a malformed body). */
   scoreBatch(records: readonly PairRecord[]): BatchScores;
+}
+
+/** A model of the features kind (`records` is 'features'). */
+export interface ServableFeaturesModel {
+  readonly path: string;
+  readonly detector: { readonly type: string; readonly records?: RecordKind; readonly wire: WireFormat };
+  /** The endpoint's predictions; throws ParseError naming the 1-based record it cannot score. */
+  predict(records: readonly FeatureRecord[], opts?: { verbose?: boolean; source?: string }): Prediction[];
 }
 
 export type ModelLoader<M extends ServableModel> = (file: string) => Promise<M>;

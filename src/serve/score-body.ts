@@ -5,11 +5,13 @@
  */
 import { ParseError } from '../core/errors.js';
 import { invalidIpMessage } from '../detectors/pairs/csv.js';
+import { parseFeatures } from './features.js';
 import { parsePairs, recordWhere, type AcceptChoice, type ParsedPairs, type RequestFormat } from './formats.js';
-import type { ServableModel } from './registry.js';
+import type { ServableFeaturesModel, ServableModel, ServablePairsModel } from './registry.js';
 
 export interface ScoredBody {
   body: string;
+  /** Records scored (pairs or feature vectors). */
   pairs: number;
 }
 
@@ -19,6 +21,12 @@ export interface ScoredBody {
  * the one named, whichever kind it is.
  */
 export function scoreBody(model: ServableModel, fmt: RequestFormat, text: string, accept: AcceptChoice, source: string): ScoredBody {
+  return model.detector.records === 'features'
+    ? scoreFeatures(model as ServableFeaturesModel, fmt, text, accept, source)
+    : scorePairs(model as ServablePairsModel, fmt, text, accept, source);
+}
+
+function scorePairs(model: ServablePairsModel, fmt: RequestFormat, text: string, accept: AcceptChoice, source: string): ScoredBody {
   const parsed = parsePairs(fmt, text, source);
   if (parsed.error) throw firstUnscorable(model, fmt, parsed, source) ?? parsed.error;
   if (parsed.pairs.length === 0) throw new ParseError('no records (expected at least one entity, ip pair)', { file: source });
@@ -45,11 +53,31 @@ function locate(err: ParseError, fmt: RequestFormat, parsed: ParsedPairs, source
  * When a body has a malformed record, a record before it that the model cannot score is the first error (records
  * are checked in order): found with scoreBatch, which gives NaN for such a record. Only runs on the error path.
  */
-function firstUnscorable(model: ServableModel, fmt: RequestFormat, parsed: ParsedPairs, source: string): ParseError | undefined {
+function firstUnscorable(model: ServablePairsModel, fmt: RequestFormat, parsed: ParsedPairs, source: string): ParseError | undefined {
   if (parsed.pairs.length === 0) return undefined;
   const { native } = model.scoreBatch(parsed.pairs);
   for (let i = 0; i < native.length; i++) {
     if (Number.isNaN(native[i]!)) return new ParseError(invalidIpMessage(parsed.pairs[i]!.ip), recordWhere(fmt, parsed, i, source, 'ip'));
   }
   return undefined;
+}
+
+/** A features body: the records must all parse; predict() checks each against the model (its feature_dim). */
+function scoreFeatures(model: ServableFeaturesModel, fmt: RequestFormat, text: string, accept: AcceptChoice, source: string): ScoredBody {
+  const parsed = parseFeatures(fmt, text, source);
+  if (parsed.error) throw parsed.error;
+  if (parsed.records.length === 0) throw new ParseError('no records (expected at least one feature vector)', { file: source });
+  let results;
+  try {
+    results = model.predict(parsed.records, { verbose: accept.verbose, source });
+  } catch (err) {
+    if (!(err instanceof ParseError) || err.line === undefined) throw err;
+    const i = err.line - 1;
+    if (i < 0 || i >= parsed.records.length) throw err;
+    const where = `${err.file}:${err.line}${err.field ? ` field ${err.field}` : ''}: `;
+    const bare = err.message.startsWith(where) ? err.message.slice(where.length) : err.message;
+    const w = parsed.where[i]!;
+    throw new ParseError(bare, fmt === 'application/json' ? { file: source, field: `instances[${w}]` } : { file: source, line: w });
+  }
+  return { body: model.detector.wire.formatPredictions(results, accept.type, accept.verbose), pairs: parsed.records.length };
 }

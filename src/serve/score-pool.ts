@@ -10,7 +10,7 @@
  * whichever thread it runs.
  */
 import { WorkerPool, defaultWorkerCount, taskModuleUrl } from '../detectors/worker-pool.js';
-import type { DetectorModel } from '../detectors/types.js';
+import type { AnyDetectorModel } from '../detectors/types.js';
 import type { Offloader, ServeLogger } from './app.js';
 import type { AcceptChoice, RequestFormat } from './formats.js';
 import type { LoadedModel } from './registry.js';
@@ -24,7 +24,7 @@ export const DEFAULT_OFFLOAD_MIN_BYTES = 16 * 1024;
 
 const SCORE_TASK = taskModuleUrl(import.meta.url, 'score-task');
 
-export class ScorePool implements Offloader<DetectorModel> {
+export class ScorePool implements Offloader<AnyDetectorModel> {
   readonly threads: number;
   private readonly minBytes: number;
   private readonly pool: WorkerPool;
@@ -49,13 +49,13 @@ export class ScorePool implements Offloader<DetectorModel> {
     return bodyBytes >= this.minBytes && this.pool.size > 0;
   }
 
-  score(snap: LoadedModel<DetectorModel>, fmt: RequestFormat, text: string, accept: AcceptChoice, source: string): Promise<ScoredBody> {
+  score(snap: LoadedModel<AnyDetectorModel>, fmt: RequestFormat, text: string, accept: AcceptChoice, source: string): Promise<ScoredBody> {
     // A worker that dies fails this request (500); the pool replaces the worker.
     return this.pool.run<ScoredBody>(snap.model, SCORE_TASK, { fmt, text, accept, source } satisfies ScoreTask);
   }
 
   /** A reload replaced this model: the workers drop it once no request uses it. */
-  forget(model: DetectorModel): void {
+  forget(model: AnyDetectorModel): void {
     this.pool.forget(model);
   }
 

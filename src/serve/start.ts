@@ -4,7 +4,7 @@
  * worker pool for large bodies.
  */
 import { loadModel } from '../detectors/index.js';
-import type { DetectorModel } from '../detectors/types.js';
+import type { AnyDetectorModel } from '../detectors/types.js';
 import { sharedModel } from '../detectors/worker-pool.js';
 import { createServeApp, type ServeLogger } from './app.js';
 import { ModelRegistry, type ModelSpec, type ReloadEvent } from './registry.js';
@@ -36,12 +36,12 @@ export interface ServerOptions {
 }
 
 /** Loads every model (fails fast on a bad file), builds the app and listens. */
-export async function startServer(opts: ServerOptions): Promise<RunningServer<DetectorModel>> {
+export async function startServer(opts: ServerOptions): Promise<RunningServer<AnyDetectorModel>> {
   const log = opts.log;
   // Reload events can arrive before create() returns (a watch error), so the listener reads a holder.
-  const holder: { registry?: ModelRegistry<DetectorModel> } = {};
+  const holder: { registry?: ModelRegistry<AnyDetectorModel> } = {};
   const workers = opts.workers ?? 0;
-  const registry = await ModelRegistry.create<DetectorModel>(opts.models, {
+  const registry = await ModelRegistry.create<AnyDetectorModel>(opts.models, {
     // With workers, model data lives in SharedArrayBuffers so every thread scores from the same memory.
     loader: workers > 0 ? async (file) => sharedModel(await loadModel(file)) : loadModel,
     watch: opts.watch ?? true,
@@ -87,7 +87,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer<De
   }
 }
 
-function logReload(log: ServeLogger, ev: ReloadEvent, registry: ModelRegistry<DetectorModel> | undefined): void {
+function logReload(log: ServeLogger, ev: ReloadEvent, registry: ModelRegistry<AnyDetectorModel> | undefined): void {
   switch (ev.kind) {
     case 'reloaded': {
       const m = registry?.get(ev.name)?.model;

@@ -16,7 +16,7 @@ import { parseLabels } from '../../src/calibrate/inputs.js';
 import { buildFinding } from '../../src/findings/build.js';
 import { findingsObjectKey, publishFindings } from '../../src/findings/lake.js';
 import type { DetectionFinding, ScoredRecord } from '../../src/findings/types.js';
-import type { DetectorModel } from '../../src/detectors/types.js';
+import type { AnyDetectorModel } from '../../src/detectors/types.js';
 import { startServer } from '../../src/serve/start.js';
 import type { RunningServer } from '../../src/serve/server.js';
 import { buildFixture, REPO, XSS_ENTITY, type DashboardFixture } from './fixture.js';
@@ -50,7 +50,7 @@ function csrfOf(html: string): string {
 
 describe('dashboard HTTP', () => {
   let fx: DashboardFixture;
-  let running: RunningServer<DetectorModel>;
+  let running: RunningServer<AnyDetectorModel>;
   let dash: Dashboard;
   let base: string;
   let csrf: string;
@@ -293,7 +293,7 @@ describe('dashboard HTTP', () => {
 
 describe('dashboard with a serve --auth-token', () => {
   let fx: DashboardFixture;
-  let running: RunningServer<DetectorModel>;
+  let running: RunningServer<AnyDetectorModel>;
   let dash: Dashboard;
   const token = 's3cret-token';
 

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { mountDashboard, type Dashboard } from '../../src/dashboard/index.js';
 import { labelsPath } from '../../src/dashboard/labels.js';
-import type { DetectorModel } from '../../src/detectors/types.js';
+import type { AnyDetectorModel } from '../../src/detectors/types.js';
 import { buildFinding } from '../../src/findings/build.js';
 import { findingsObjectKey, publishFindings } from '../../src/findings/lake.js';
 import { startServer } from '../../src/serve/start.js';
@@ -36,7 +36,7 @@ const skip = existsSync(CHROMIUM) || process.env.CI ? false : `${CHROMIUM} is no
 
 describe('dashboard in Chromium', { skip }, () => {
   let fx: DashboardFixture;
-  let running: RunningServer<DetectorModel>;
+  let running: RunningServer<AnyDetectorModel>;
   let dash: Dashboard;
   let browser: TestBrowser;
   let base: string;

@@ -22,7 +22,7 @@ import { readCalibration } from '../../src/detectors/calibration.js';
 import { findDetector } from '../../src/detectors/index.js';
 import { subnetData } from '../../src/detectors/ipinsights/test-helpers.js';
 import { readModelHeader, updateModelMetadata, type ModelHeader } from '../../src/detectors/model-file.js';
-import type { DetectorModel } from '../../src/detectors/types.js';
+import type { AnyDetectorModel } from '../../src/detectors/types.js';
 import { startServer } from '../../src/serve/start.js';
 import type { RunningServer } from '../../src/serve/server.js';
 import { CHROMIUM, launchBrowser, screenshot, type TestBrowser } from './browser.js';
@@ -55,7 +55,7 @@ describe('dashboard Models page: models of any detector', () => {
   let dir: string;
   let lakeDir: string;
   const files: Record<string, string> = {};
-  let running: RunningServer<DetectorModel>;
+  let running: RunningServer<AnyDetectorModel>;
   let dash: Dashboard;
   let base: string;
 

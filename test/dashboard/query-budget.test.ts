@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { mountDashboard, type Dashboard } from '../../src/dashboard/index.js';
 import { startServer } from '../../src/serve/start.js';
 import type { RunningServer } from '../../src/serve/server.js';
-import type { DetectorModel } from '../../src/detectors/types.js';
+import type { AnyDetectorModel } from '../../src/detectors/types.js';
 import { trainTinyModel } from '../serve/real-model.js';
 
 interface Res {
@@ -48,7 +48,7 @@ interface QueryBody {
 
 describe('dashboard query box budgets', () => {
   let dir: string;
-  let running: RunningServer<DetectorModel>;
+  let running: RunningServer<AnyDetectorModel>;
   let dash: Dashboard;
   let base: string;
   let csrf: string;

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ParseError } from '../../src/core/errors.js';
-import { loadModel } from '../../src/detectors/index.js';
+import { loadModel, pairsModel } from '../../src/detectors/index.js';
 import { IpInsightsModel } from '../../src/detectors/ipinsights/index.js';
 import { WorkerFailedError, WorkerPool, sharedModel } from '../../src/detectors/worker-pool.js';
 import { FindingPolicy } from '../../src/findings/policy.js';
@@ -123,7 +123,7 @@ export function run(model, p) {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('rebuilds the model over its shared container in the worker: same scores; errors keep their class', async () => {
-    const model = await loadModel(modelPath);
+    const model = pairsModel(await loadModel(modelPath), 'test');
     const pool = new WorkerPool({ threads: 2 });
     try {
       await pool.ready;

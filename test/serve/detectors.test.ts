@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { copyFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { InvokeEndpointCommand, ModelError, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { detectorOf, loadModel } from '../../src/detectors/index.js';
+import { detectorOf, loadModel, pairsModel } from '../../src/detectors/index.js';
 import { loadPairsCsv } from '../../src/detectors/pairs/data.js';
-import type { DetectorModel } from '../../src/detectors/types.js';
+import type { AnyDetectorModel, DetectorModel } from '../../src/detectors/types.js';
 import type { RunningServer } from '../../src/serve/server.js';
 import { startServer } from '../../src/serve/start.js';
 import { send, tempDir } from './helpers.js';
@@ -37,7 +37,7 @@ for (const mode of ['inline', 'worker threads'] as const) describe(`serving a hi
   let histPath: string;
   let hist: DetectorModel;
   let ipi: DetectorModel;
-  let running: RunningServer<DetectorModel>;
+  let running: RunningServer<AnyDetectorModel>;
   let client: SageMakerRuntimeClient;
 
   before(async () => {
@@ -47,7 +47,7 @@ for (const mode of ['inline', 'worker threads'] as const) describe(`serving a hi
     histPath = path.join(tmp.dir, 'history.model');
     // Trained through the registry, as `seclake train --detector history` does.
     await detectorOf('history').train({ train: await loadPairsCsv([csv]), modelPath: histPath, log: () => {} });
-    [hist, ipi] = await Promise.all([loadModel(histPath), loadModel(ipiPath)]);
+    [hist, ipi] = (await Promise.all([loadModel(histPath), loadModel(ipiPath)])).map((m) => pairsModel(m, 'test')) as [DetectorModel, DetectorModel];
     assert.equal(hist.detector.type, 'history');
     running = await startServer({
       models: [{ name: 'logins', path: ipiPath }, { name: 'login-history', path: histPath }],

@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { ParseError } from '../../src/core/errors.js';
 import type { BatchScores, PairRecord, WireFormat } from '../../src/detectors/types.js';
-import type { ServableModel } from '../../src/serve/registry.js';
+import type { ServablePairsModel } from '../../src/serve/registry.js';
 
 export interface FakePrediction {
   [key: string]: unknown;
@@ -29,7 +29,7 @@ export const fakeWire: WireFormat = {
   },
 };
 
-export class FakeModel implements ServableModel {
+export class FakeModel implements ServablePairsModel {
   readonly detector = { type: 'fake', wire: fakeWire };
   readonly path: string;
   /** Added to every score, so tests can tell model versions apart. */

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Rng } from '../../src/core/rng.js';
 import { loadPairsCsv } from '../../src/detectors/pairs/data.js';
-import type { DetectorModel } from '../../src/detectors/types.js';
+import type { AnyDetectorModel } from '../../src/detectors/types.js';
 import { trainIpInsights } from '../../src/detectors/ipinsights/train.js';
 import type { ServeAppOptions } from '../../src/serve/app.js';
 import type { RunningServer } from '../../src/serve/server.js';
@@ -14,7 +14,7 @@ import { startServer as startModelServer } from '../../src/serve/start.js';
 import { tempDir } from './helpers.js';
 
 export interface TestServer {
-  running: RunningServer<DetectorModel>;
+  running: RunningServer<AnyDetectorModel>;
   url: string;
   dir: string;
   modelPath: string;
@@ -48,7 +48,7 @@ export async function trainTinyModel(dir: string, name = 'tiny.model', seed = 1)
   return modelPath;
 }
 
-type AppExtras = Pick<ServeAppOptions<DetectorModel>, 'authToken' | 'accessKeys' | 'maxBodyBytes'>;
+type AppExtras = Pick<ServeAppOptions<AnyDetectorModel>, 'authToken' | 'accessKeys' | 'maxBodyBytes'>;
 
 /** A real-model server on 127.0.0.1:0 serving a freshly trained model as endpoint `name`. */
 export async function startServer(opts: {

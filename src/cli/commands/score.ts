@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { ParseError, errorMessage } from '../../core/errors.js';
-import { loadModel } from '../../detectors/index.js';
+import { loadModel, pairsModel } from '../../detectors/index.js';
 import { parseCsvPairs } from '../../detectors/pairs/csv.js';
 import type { ResponseType } from '../../detectors/ipinsights/wire.js';
 
@@ -54,7 +54,7 @@ Examples:
   seclake score --model ipi.model --input pairs.csv --accept application/jsonlines --verbose`,
     )
     .action(async (o: ScoreCliOptions) => {
-      const model = await loadModel(o.model);
+      const model = pairsModel(await loadModel(o.model), '`seclake score` of a pairs CSV');
       const wire = model.detector.wire;
       const source = o.input === '-' ? '(stdin)' : o.input;
       const pairs = parseCsvPairs(readInput(o.input), source);

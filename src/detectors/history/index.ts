@@ -11,7 +11,7 @@
 import { ModelFileError, ParseError } from '../../core/errors.js';
 import { annotateScore, readCalibration, type Calibration } from '../calibration.js';
 import { packModelData, type ModelData, type ModelHeader as ContainerHeader } from '../model-file.js';
-import type { BatchScores, DetectorDefinition, DetectorModel, EntityHistory, EntityInfo, Explanation, PairRecord, WireFormat } from '../types.js';
+import type { BatchScores, PairsDetectorDefinition, DetectorModel, EntityHistory, EntityInfo, Explanation, PairRecord, WireFormat } from '../types.js';
 import type { PairData } from '../pairs/data.js';
 import { entityFingerprint } from '../pairs/hash.js';
 import { formatIpv4, formatIpv6, parseIpInto } from '../pairs/ip.js';
@@ -22,6 +22,7 @@ import { HISTORY_TYPE, HISTORY_VERSION, historySections, trainHistory, type Hist
 import { formatPredictions, type HistoryPrediction } from './wire.js';
 import { findFingerprint } from '../pairs/hash.js';
 import { hyperparameterDocs } from '../hyperparameters.js';
+import { jsonResponseType } from '../wire.js';
 
 export type { HistoryPrediction } from './wire.js';
 export type { Hyperparameters as HistoryHyperparameters } from './config.js';
@@ -44,7 +45,7 @@ interface Lookup {
 
 /** A loaded history model: immutable, safe to share between concurrent requests. */
 export class HistoryModel implements DetectorModel<HistoryPrediction> {
-  readonly detector: DetectorDefinition = history;
+  readonly detector: PairsDetectorDefinition = history;
   readonly path: string;
   readonly header: HistoryHeader;
   readonly arrays: HistoryArrays;
@@ -273,11 +274,11 @@ export function historyFromData(md: ModelData): HistoryArrays {
 }
 
 const wire: WireFormat = {
-  formatPredictions: (results, accept, verbose) => formatPredictions(results as unknown as HistoryPrediction[], accept, verbose),
+  formatPredictions: (results, accept, verbose) => formatPredictions(results as unknown as HistoryPrediction[], jsonResponseType(accept), verbose),
 };
 
 /** The history detector (longest known prefix) as a detector of the platform. */
-export const history: DetectorDefinition = {
+export const history: PairsDetectorDefinition = {
   type: HISTORY_TYPE,
   version: HISTORY_VERSION,
   title: 'Prefix history',

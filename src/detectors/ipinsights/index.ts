@@ -11,7 +11,7 @@
 import { annotate, readCalibration, type Calibration } from '../calibration.js';
 import { ParseError } from '../../core/errors.js';
 import { packModelData, readModelFile, type ModelData, type ModelHeader as ContainerHeader } from '../model-file.js';
-import type { BatchScores, DetectorDefinition, DetectorModel, EntityInfo, Explanation, PairRecord, WireFormat } from '../types.js';
+import type { BatchScores, PairsDetectorDefinition, DetectorModel, EntityInfo, Explanation, PairRecord, WireFormat } from '../types.js';
 import { entityFingerprint, entityRow, findFingerprint } from '../pairs/hash.js';
 import { parseIpInto, type IpFamily } from '../pairs/ip.js';
 import { IPINSIGHTS_TYPE, IPINSIGHTS_VERSION, ipInsightsFromData, ipInsightsSections, type ModelHeader } from './model-file.js';
@@ -22,6 +22,7 @@ import { parseHyperparameters, hyperparametersSchema } from './config.js';
 import { trainIpInsights } from './train.js';
 import type { PairData } from '../pairs/data.js';
 import { hyperparameterDocs } from '../hyperparameters.js';
+import { jsonResponseType } from '../wire.js';
 
 export type { ModelHeader, TrainingMetadata, MetadataPatch, SectionInfo } from './model-file.js';
 export { readModelHeader, updateModelMetadata, MODEL_FORMAT_VERSION, MODEL_MAGIC, IPINSIGHTS_TYPE } from './model-file.js';
@@ -48,7 +49,7 @@ export type { EntityInfo } from '../types.js';
 
 /** A loaded model: immutable, safe to share between concurrent requests. */
 export class IpInsightsModel implements DetectorModel<ScoreResult & Record<string, unknown>> {
-  readonly detector: DetectorDefinition = ipinsights;
+  readonly detector: PairsDetectorDefinition = ipinsights;
   readonly path: string;
   readonly header: ModelHeader;
   readonly weights: Weights;
@@ -218,11 +219,11 @@ export class IpInsightsModel implements DetectorModel<ScoreResult & Record<strin
 }
 
 const wire: WireFormat = {
-  formatPredictions: (results, accept, verbose) => formatPredictions(results as unknown as ScoreResult[], accept, verbose),
+  formatPredictions: (results, accept, verbose) => formatPredictions(results as unknown as ScoreResult[], jsonResponseType(accept), verbose),
 };
 
 /** IP Insights as a detector of the platform. */
-export const ipinsights: DetectorDefinition = {
+export const ipinsights: PairsDetectorDefinition = {
   type: IPINSIGHTS_TYPE,
   version: IPINSIGHTS_VERSION,
   title: 'IP Insights',

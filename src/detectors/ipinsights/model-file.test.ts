@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { ModelFileError } from '../../core/errors.js';
 import { IpInsightsModel, readModelHeader, updateModelMetadata, MODEL_FORMAT_VERSION } from './index.js';
 import { subnetData, trainTiny } from './test-helpers.js';
-import { loadModel } from '../index.js';
+import { loadModel, pairsModel } from '../index.js';
 
 let dir: string;
 let file: string;
@@ -119,7 +119,7 @@ describe('model file', () => {
     assert.equal(h.record_definition, null);
     assert.equal((h.params as { encoder: { num_ip_vectors: number } }).encoder.num_ip_vectors, 64);
     const m = await IpInsightsModel.load(copy);
-    const viaRegistry = await loadModel(copy);
+    const viaRegistry = pairsModel(await loadModel(copy), 'test');
     assert.equal(viaRegistry.detector.type, 'ipinsights');
     const pairs = [{ entity: 'user_3', ip: '10.3.1.5' }, { entity: 'i-0abc2', ip: '2001:db8:2::1' }, { entity: 'nobody', ip: '8.8.8.8' }];
     const r = m.scorePairs(pairs);
