@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { ConfigError, SeclakeError, errorMessage } from '../core/errors.js';
+import { checkFaultEnv } from '../core/fault.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerQuery } from './commands/query.js';
 import { registerValidate } from './commands/validate.js';
@@ -56,6 +57,8 @@ export function buildProgram(): Command {
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
+    // A crash test's SECLAKE_FAULT must name a real point (src/core/fault.ts): a typo would never crash.
+    checkFaultEnv();
     await program.parseAsync(argv);
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (err) {

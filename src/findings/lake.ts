@@ -24,6 +24,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LakeError } from '../core/errors.js';
+import { faultPoint } from '../core/fault.js';
 import { hasDerived, publishDerived, readObjects, type DerivedObject } from '../lake/catalog.js';
 import { Duck, quoteString } from '../lake/duckdb.js';
 import { writeEventsParquet } from '../lake/events-file.js';
@@ -206,6 +207,7 @@ export async function publishFindings(lakeDir: string, key: string, findings: re
       const pub = await publishDerived(lakeDir, findingsObjectMeta(k, group), ready);
       objects.push({ key: k, rows: w.rows, bytes: w.bytes, added: pub.added });
       first ??= { file: dest, rows: w.rows, bytes: w.bytes };
+      faultPoint('findings-after-object');
     } finally {
       rmSync(ready, { force: true });
     }
@@ -236,6 +238,7 @@ export async function publishFindingsToStore(
       const w = await writeFindingsParquet(group, file, { ...(opts.db ? { db: opts.db } : {}), classUid: cls });
       const pub = await store.publishDerived(findingsObjectMeta(k, group, opts.derivedFrom), file);
       out.push({ key: k, rows: w.rows, bytes: w.bytes, added: pub.added });
+      faultPoint('findings-after-object');
     }
     return out;
   } finally {

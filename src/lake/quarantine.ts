@@ -5,6 +5,7 @@
  */
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { faultPoint } from '../core/fault.js';
 import { META_DIR } from './layout.js';
 
 const MAX_RAW = 4096;
@@ -46,6 +47,7 @@ export class QuarantineWriter {
     if (this.buf.length === 0) return;
     if (this.fd === undefined) this.fd = openSync(this.file, 'a');
     writeSync(this.fd, this.buf.join(''));
+    faultPoint('ingest-mid-quarantine-write');
     this.buf = [];
     this.bufLen = 0;
   }

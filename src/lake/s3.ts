@@ -42,6 +42,7 @@ import { randomUUID } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { ConfigError, LakeError, errorMessage } from '../core/errors.js';
+import { faultPoint } from '../core/fault.js';
 import type { LakeSourceName, SourceType } from '../core/events.js';
 import { derivedInputHash, type CatalogInput, type CatalogObject, type DerivedObject } from './catalog.js';
 import { META_DIR } from './layout.js';
@@ -471,6 +472,7 @@ export class S3Lake {
     const uploaded: { o: S3PublishObject; bytes: number }[] = [];
     for (const o of req.objects) uploaded.push({ o, bytes: o.uploadedBytes ?? (await this.putFile(o.key, o.file, 'application/vnd.apache.parquet')) });
     if (req.quarantine) await this.putFile(req.quarantine.key, req.quarantine.file, 'application/x-ndjson');
+    faultPoint('s3-after-object-put');
     const input: CatalogInput = {
       ...req.input,
       objects: req.objects.map((o) => o.key),
@@ -500,6 +502,7 @@ export class S3Lake {
       if (winner?.writer === writer) break; // our own PUT landed before a retry of it
       next += winner ? S3Lake.span(winner) : 1;
     }
+    faultPoint('s3-before-commit-record');
     this.spans.set(next, S3Lake.span(entry));
     // Resolve: the first entry named for this input is its publication.
     const rec: InputRecord = { input_hash: req.inputHash, writer, entry: next, resolved_by: 'writer', at: new Date().toISOString() };
