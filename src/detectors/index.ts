@@ -8,11 +8,13 @@ import { readModelFile, type ModelData } from './model-file.js';
 import type { AnyDetectorModel, DetectorDefinition, FeaturesModel, PairsModel } from './types.js';
 import { ipinsights } from './ipinsights/index.js';
 import { history } from './history/index.js';
+import { rcf } from './rcf/index.js';
 
 /** Registered detectors, by type. Adding a detector: its folder plus one line here. */
 export const DETECTORS: readonly DetectorDefinition[] = [
   ipinsights,
   history,
+  rcf,
 ];
 
 /** The default detector of `seclake train`. */

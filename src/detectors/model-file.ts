@@ -7,7 +7,8 @@
  *   bytes 20..23  header length (uint32 LE): bytes of UTF-8 JSON actually used (rest is spaces)
  *   bytes 24..24+C  JSON header (ModelHeader), padded with spaces; 24 + C is a multiple of 64
  *   then the data region: the sections listed in the header, each at a 64-byte aligned offset
- *   (relative to the start of the data region), little-endian float32 / float64 / uint32 arrays.
+ *   (relative to the start of the data region), little-endian float32 / float64 / uint32 arrays, or uint8 bytes (a
+ *   detector's own versioned binary state, e.g. a forest's trees).
  *
  * The header names the detector (`detector.type`, `detector.version`), the record definition the model was trained
  * on, its hyperparameters and detector-specific parameters (`params`), the training metadata (with the data time
@@ -34,8 +35,8 @@ const ALIGN = 64;
 /** Extra room left in the header so calibration/extras updates rarely need to rewrite the data. */
 const HEADER_SLACK = 64 * 1024;
 
-export type SectionDtype = 'float32' | 'float64' | 'uint32';
-export type SectionArray = Float32Array | Float64Array | Uint32Array;
+export type SectionDtype = 'float32' | 'float64' | 'uint32' | 'uint8';
+export type SectionArray = Float32Array | Float64Array | Uint32Array | Uint8Array;
 
 export interface SectionInfo {
   name: string;
@@ -347,6 +348,11 @@ export class ModelData {
 
   u32(name: string, length?: number): Uint32Array {
     return this.view(name, 'uint32', length, Uint32Array);
+  }
+
+  /** A uint8 section (bytes). */
+  u8(name: string, length?: number): Uint8Array {
+    return this.view(name, 'uint8', length, Uint8Array);
   }
 
   private view<A extends SectionArray>(name: string, dtype: SectionDtype, length: number | undefined, Ctor: { new (b: ArrayBufferLike, o: number, n: number): A; BYTES_PER_ELEMENT: number }): A {

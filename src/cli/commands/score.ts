@@ -2,9 +2,10 @@ import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { ParseError, errorMessage } from '../../core/errors.js';
-import { loadModel, pairsModel } from '../../detectors/index.js';
+import { isFeaturesModel, loadModel, pairsModel } from '../../detectors/index.js';
 import { parseCsvPairs } from '../../detectors/pairs/csv.js';
-import type { ResponseType } from '../../detectors/ipinsights/wire.js';
+import { parseFeatureCsv } from '../../detectors/rcf/csv.js';
+import type { FeaturesModel, ResponseType } from '../../detectors/types.js';
 
 interface ScoreCliOptions {
   model: string;
@@ -31,30 +32,38 @@ export function registerScore(program: Command): void {
   program
     .command('score')
     .description(
-      "Score entity,ip pairs with a model of any detector; prints the endpoint's response body (IP Insights: SageMaker's, " +
-        'dot_product: larger = more normal; history: prefix_score: larger = more familiar).',
+      "Score records with a model of any detector; prints the endpoint's response body. Pairs models (IP Insights: " +
+        "SageMaker's, dot_product: larger = more normal; history: prefix_score: larger = more familiar) read entity,ip " +
+        "CSV; feature models (rcf: SageMaker RCF's, score: larger = more anomalous) read rows of numbers.",
     )
     .requiredOption('--model <path>', 'model file (from seclake train)')
-    .requiredOption('--input <file>', "headerless CSV entity,ip per line ('-' = stdin, gzip allowed)")
-    .addOption(new Option('--accept <type>', 'response format').choices(['application/json', 'application/jsonlines']).default('application/json'))
-    .option('--verbose', "the detector's verbose fields (IP Insights: entity_embedding and ip_embedding, as SageMaker's verbose=True); unknown entities get \"entity_known\": false")
+    .requiredOption('--input <file>', "CSV: entity,ip per line for pairs models, feature_dim numbers per line for rcf (a header line of names allowed); '-' = stdin, gzip allowed")
+    .addOption(new Option('--accept <type>', 'response format (text/csv: rcf only, one score per line)').choices(['application/json', 'application/jsonlines', 'text/csv']).default('application/json'))
+    .option('--verbose', "the detector's verbose fields (IP Insights: entity_embedding and ip_embedding, as SageMaker's verbose=True; rcf: the attribution, high and low per feature, summing to the score); unknown entities get \"entity_known\": false")
     .addHelpText(
       'after',
       `
 Output is byte-for-byte what the model's endpoint returns (\`seclake serve\`; for IP Insights, a SageMaker endpoint):
   application/json       {"predictions": [{"dot_product": 1.23}, ...]}
   application/jsonlines  {"dot_product": 1.23} per line
-A history model answers {"prefix_score": ...} the same way.
+A history model answers {"prefix_score": ...} the same way. An rcf model answers as SageMaker RCF:
+  application/json       {"scores":[{"score":0.91},...]}
+  application/jsonlines  {"score":0.91} per line
+  text/csv               0.91 per line
 A malformed input line (wrong column count, empty entity, invalid IP) is an error naming the line.
 Entities never seen in training are scored against the population of trained entities; a count of them
 is printed on stderr.
 
 Examples:
   seclake score --model ipi.model --input pairs.csv
-  seclake score --model ipi.model --input pairs.csv --accept application/jsonlines --verbose`,
+  seclake score --model ipi.model --input pairs.csv --accept application/jsonlines --verbose
+  seclake score --model rcf.model --input features.csv --verbose`,
     )
     .action(async (o: ScoreCliOptions) => {
-      const model = pairsModel(await loadModel(o.model), '`seclake score` of a pairs CSV');
+      const loaded = await loadModel(o.model);
+      if (isFeaturesModel(loaded)) return scoreFeatures(loaded, o);
+      if (o.accept === 'text/csv') throw new ParseError('--accept text/csv is for rcf models; pairs models answer application/json or application/jsonlines', { file: o.model });
+      const model = pairsModel(loaded, '`seclake score` of a pairs CSV');
       const wire = model.detector.wire;
       const source = o.input === '-' ? '(stdin)' : o.input;
       const pairs = parseCsvPairs(readInput(o.input), source);
@@ -83,4 +92,32 @@ Examples:
         );
       }
     });
+}
+
+/** Score rows of numbers with a features model, in chunks, writing SageMaker RCF's body. */
+function scoreFeatures(model: FeaturesModel, o: ScoreCliOptions): void {
+  const source = o.input === '-' ? '(stdin)' : o.input;
+  const m = parseFeatureCsv(readInput(o.input), source);
+  const verbose = o.verbose === true;
+  const wire = model.detector.wire;
+  const out = process.stdout;
+  const json = o.accept === 'application/json';
+  if (json) out.write('{"scores":[');
+  for (let i = 0; i < m.n; i += CHUNK) {
+    const end = Math.min(m.n, i + CHUNK);
+    const records = [];
+    for (let r = i; r < end; r++) records.push({ values: m.rows.subarray(r * m.dim, (r + 1) * m.dim) });
+    let results;
+    try {
+      results = model.predict(records, { verbose, source });
+    } catch (err) {
+      // predict names the record within the chunk; name the line of the file (header lines are not counted).
+      if (err instanceof ParseError && err.line !== undefined) throw new ParseError(err.message.replace(/^.*?:\d+: /, ''), { file: source, line: i + err.line });
+      throw err;
+    }
+    const body = wire.formatPredictions(results, json ? 'application/jsonlines' : o.accept, verbose);
+    if (json) out.write((i > 0 ? ',' : '') + body.slice(0, -1).split('\n').join(','));
+    else out.write(body);
+  }
+  if (json) out.write(']}');
 }
