@@ -1,11 +1,16 @@
 /**
  * Findings appended to a file as JSON lines. The file (and its directory) is created on first use and opened in
- * append mode, so several runs add to the same file; each send() is one write; close() fsyncs and closes.
+ * append mode, so several runs add to the same file; each send() is one write; close() fsyncs and closes. A torn
+ * last line left by a killed writer is repaired before the first append (torn.ts): moved to `<file>.torn` (or, when
+ * only its newline was lost, terminated), so the next finding starts on a line of its own.
  */
+import { writeSync } from 'node:fs';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { SinkError, errorMessage } from '../../core/errors.js';
+import { faultPoint } from '../../core/fault.js';
 import type { DetectionFinding, Sink } from '../../findings/types.js';
+import { repairTornTail } from './torn.js';
 
 export interface FileSinkOptions {
   path: string;
@@ -29,6 +34,7 @@ export class FileSink implements Sink {
     if (this.fh) return this.fh;
     this.opening ??= (async () => {
       await mkdir(path.dirname(this.path), { recursive: true });
+      await repairTornTail(this.path);
       return open(this.path, 'a');
     })();
     try {
@@ -45,6 +51,7 @@ export class FileSink implements Sink {
     const fh = await this.handle();
     const text = findings.map((f) => JSON.stringify(f)).join('\n') + '\n';
     try {
+      faultPoint('sink-file-mid-append', () => writeSync(fh.fd, text.slice(0, Math.ceil(text.length / 2))));
       await fh.appendFile(text, 'utf8');
     } catch (err) {
       throw new SinkError(`cannot append to findings file ${this.path}: ${errorMessage(err)}`, false, { cause: err });
