@@ -24,6 +24,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, watch as f
 import { open, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, errorMessage } from '../core/errors.js';
+import { faultPoint } from '../core/fault.js';
 import { FindingPolicy, type FindingPolicyOptions, type FindingPolicyState } from '../findings/policy.js';
 import type { DetectionFinding, Sink } from '../findings/types.js';
 import { publishFindingsToStore } from '../findings/lake.js';
@@ -94,6 +95,8 @@ export type MonitorEvent =
 export interface MonitorSummary {
   /** Objects processed (including those no model applied to). */
   objects: number;
+  /** Objects a model applied to that gave no pairs (done all the same; each `object` event says 0 pairs). */
+  noPairs: number;
   failed: number;
   pairs: number;
   findings: number;
@@ -151,6 +154,7 @@ async function writeCheckpoint(lakeDir: string, cp: Checkpoint): Promise<void> {
   } finally {
     await fh.close();
   }
+  faultPoint('monitor-mid-checkpoint');
   await rename(tmp, file);
   const dh = await open(dir, 'r');
   try {
@@ -320,6 +324,7 @@ export class LakeMonitor {
     } else {
       totals.pairs += pairs;
       totals.findings += findings.length;
+      if (applicable.length > 0 && pairs === 0) totals.noPairs++;
       this.cp.totals.pairs += pairs;
       this.cp.totals.findings += findings.length;
       if (this.o.collectFindings) for (const f of findings) this.found.push(f);
@@ -328,6 +333,7 @@ export class LakeMonitor {
     this.cp.totals.objects++;
     this.cp.seq = obj.seq;
     this.dirty = true;
+    faultPoint('monitor-after-findings');
     await this.checkpoint(false);
     if (failure === undefined) {
       const ms = performance.now() - t0;
@@ -352,7 +358,7 @@ export class LakeMonitor {
 
   /** Process every catalogued object after the checkpoint, then return. */
   async runOnce(): Promise<MonitorSummary> {
-    const totals: MonitorSummary = { objects: 0, failed: 0, pairs: 0, findings: 0, lastSeq: this.cp.seq };
+    const totals: MonitorSummary = { objects: 0, noPairs: 0, failed: 0, pairs: 0, findings: 0, lastSeq: this.cp.seq };
     for (;;) {
       const listed = await this.catalog(this.cp.seq);
       if (listed.length === 0) break;
@@ -390,7 +396,7 @@ export class LakeMonitor {
 
   /** Follow the catalog (and the watch folder) until stop(). Resolves with the totals. */
   async run(): Promise<MonitorSummary> {
-    const totals: MonitorSummary = { objects: 0, failed: 0, pairs: 0, findings: 0, lastSeq: this.cp.seq };
+    const totals: MonitorSummary = { objects: 0, noPairs: 0, failed: 0, pairs: 0, findings: 0, lastSeq: this.cp.seq };
     if (this.o.watchDir) {
       this.watch = startFolderWatch({
         dir: this.o.watchDir,
@@ -423,6 +429,7 @@ export class LakeMonitor {
       this.hinted = false;
       const r = await this.runOnce();
       totals.objects += r.objects;
+      totals.noPairs += r.noPairs;
       totals.failed += r.failed;
       totals.pairs += r.pairs;
       totals.findings += r.findings;

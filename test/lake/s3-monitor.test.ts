@@ -1,12 +1,13 @@
 /**
  * The embedded monitor over an S3 lake (moto): it follows the S3 catalog, scores each object (downloaded, then
  * removed), uploads the findings objects next to the lake, keeps its checkpoint locally; and `seclake monitor --lake
- * s3://...` does the same as a process.
+ * s3://...` does the same as a process. An object lacking attributes the pair query names (REJECT-only flows) gives
+ * its pairs, and an object without pairs is counted.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +16,7 @@ import { startMoto, type Moto } from '../helpers/moto.js';
 import { ingest } from '../../src/ingest/ingest.js';
 import { openLakeStore } from '../../src/lake/store.js';
 import { monitorOnce, readCheckpoint } from '../../src/monitor/embedded.js';
-import { DAY0, buildLakeAndModel, writeFlowObject } from '../monitor/fixture.js';
+import { DAY0, INSTANCES, buildLakeAndModel, writeFlowObject } from '../monitor/fixture.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let moto: Moto;
@@ -107,4 +108,38 @@ test('seclake monitor --lake s3://... --once', async () => {
   const again = await run();
   assert.equal(again.code, 0, again.stderr);
   assert.equal((JSON.parse(again.stdout) as { objects: number }).objects, 0);
+});
+
+test('monitorOnce: a REJECT-only flow object (no src_endpoint.instance_uid) gives its pairs; an object without pairs is counted', async () => {
+  await s3.send(new CreateBucketCommand({ Bucket: 'mon-absent' }));
+  const url = 's3://mon-absent/lake';
+  // A scanned server: 20 scanners probe instance 3, every connection rejected. Ingress records with flow-direction:
+  // the instance is on dst_endpoint, so the object's src_endpoint struct has no instance_uid field at all.
+  const header =
+    'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status ' +
+    'vpc-id subnet-id instance-id tcp-flags type pkt-srcaddr pkt-dstaddr flow-direction traffic-path';
+  const t = DAY0 + 5 * 86400;
+  const scanners = Array.from({ length: 20 }, (_, k) => `192.0.2.${k + 1}`);
+  const lines = scanners.map((ip, k) => `5 123456789012 eni-03aaaaaaaaaaaaaaa ${ip} 10.0.1.13 ${40000 + k} 22 6 1 40 ${t + k} ${t + k + 60} REJECT OK vpc-01234567 subnet-01234567 ${INSTANCES[3]} 2 IPv4 ${ip} 10.0.1.13 ingress 1`);
+  const file = path.join(dir, '123456789012_vpcflowlogs_us-east-1_fl-0abc_rejects.log');
+  writeFileSync(file, [header, ...lines].join('\n') + '\n');
+  const sum = await ingest({ lakeDir: url, paths: [file], s3: { endpoint: moto.endpoint } });
+  assert.equal(sum.totals.ingested, 1);
+  const store = openLakeStore(url, { endpoint: moto.endpoint });
+  try {
+    const r = await monitorOnce({ lakeDir: path.join(dir, 'absent-state'), store, models: [{ model: modelPath, pairs: 'flow-peer' }], start: 'beginning', collectFindings: true });
+    assert.equal(r.objects, 1);
+    assert.equal(r.failed, 0);
+    assert.equal(r.pairs, scanners.length, 'one pair per rejected connection: the instance and its scanner');
+    assert.equal(r.noPairs, 0);
+    const found = JSON.stringify(r.found);
+    assert.ok(scanners.some((ip) => found.includes(ip)), 'scanners never seen before are findings');
+    // The reference definition reads src_endpoint.instance_uid, which no record has: truly no pairs, counted.
+    const ref = await monitorOnce({ lakeDir: path.join(dir, 'absent-state'), name: 'reference', store, models: [{ model: modelPath, pairs: 'reference' }], start: 'beginning' });
+    assert.equal(ref.objects, 1);
+    assert.equal(ref.pairs, 0);
+    assert.equal(ref.noPairs, 1, 'the object without pairs is counted in the summary (--json)');
+  } finally {
+    store.close();
+  }
 });

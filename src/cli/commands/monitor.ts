@@ -232,7 +232,7 @@ Examples:
       if (o.once) {
         const sum = await monitorOnce(opts);
         if (o.json) process.stdout.write(JSON.stringify(sum) + '\n');
-        else if (!o.quiet) process.stderr.write(`seclake monitor: ${sum.objects} objects, ${sum.pairs} pairs scored, ${sum.findings} findings, ${sum.failed} failed; checkpoint at seq ${sum.lastSeq}\n`);
+        else if (!o.quiet) process.stderr.write(`seclake monitor: ${sum.objects} objects, ${sum.pairs} pairs scored, ${sum.findings} findings, ${sum.failed} failed${sum.noPairs ? `, ${sum.noPairs} scored objects gave no pairs` : ''}; checkpoint at seq ${sum.lastSeq}\n`);
         if (sum.failed > 0) process.exitCode = 1;
         return;
       }
