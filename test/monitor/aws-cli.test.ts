@@ -2,18 +2,20 @@
  * `seclake monitor --sqs-queue-url ...` as child processes against moto_server: an object uploaded by the AWS CLI
  * (an external client) is scored and SIGTERM stops the worker cleanly; two competing workers on one queue process
  * every object exactly once; a worker killed with SIGKILL mid-batch and a restarted one lose nothing and double
- * nothing (findings uids unique, one findings object per source object, every message deleted).
+ * nothing (findings uids unique, one findings object per source object, every message deleted), and the killed
+ * worker's temp directory is removed by the restarted one, which leaves none of its own.
  */
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import { Duck } from '../../src/lake/duckdb.js';
 import { findingsFilesSql } from '../../src/findings/view.js';
+import { tempDirOwner } from '../../src/monitor/aws/temp-dir.js';
 import { buildLakeObjects, flowLog, instanceId, listKeys, makeBucketAndQueue, queueDepth, startAwsEnv, trainModel, uploadObject, waitFor, type AwsEnv, type LakeObject } from './aws-fixture.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -47,10 +49,10 @@ interface Proc {
   exited: Promise<number | null>;
 }
 
-function startMonitor(args: string[]): Proc {
+function startMonitor(args: string[], extraEnv: Record<string, string> = {}): Proc {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'monitor', '--model', modelPath, '--pairs', 'reference', '--s3-endpoint', env.moto.endpoint, '--region', 'us-east-1', '--wait-seconds', '1', ...args], {
     cwd: ROOT,
-    env: { ...process.env, ...env.moto.env },
+    env: { ...process.env, ...env.moto.env, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);
@@ -164,18 +166,25 @@ test('two competing workers share one queue: every object processed once, no dou
   assert.deepEqual(await queueDepth(env, q.queueUrl), { visible: 0, inFlight: 0 });
 });
 
-test('kill -9 mid-batch, then a restart: no finding lost, none doubled', async (t) => {
+test('kill -9 mid-batch, then a restart: no finding lost, none doubled, no temp directory left', async (t) => {
   const bucket = 'killed';
   const q = await makeBucketAndQueue(env, 'killed-q', { bucket });
   for (const o of objects) await uploadObject(env, o, { bucket });
-  const first = startMonitor(['--sqs-queue-url', q.queueUrl, '--dlq-url', q.dlqUrl, '--batch-size', '10', '--visibility-timeout', '5']);
+  // Both workers download into their temp directory under this TMPDIR.
+  const tmp = path.join(env.tmp, 'killed-tmp');
+  mkdirSync(tmp, { recursive: true });
+  const ours = (): string[] => readdirSync(tmp).filter((n) => n.startsWith('seclake-'));
+  const first = startMonitor(['--sqs-queue-url', q.queueUrl, '--dlq-url', q.dlqUrl, '--batch-size', '10', '--visibility-timeout', '5'], { TMPDIR: tmp });
   await first.waitFor(/\.parquet: \d+ rows/);
   first.child.kill('SIGKILL');
   await first.exited;
+  const leaked = ours();
+  assert.deepEqual(leaked.map((n) => tempDirOwner(n)?.pid), [first.child.pid], 'a kill -9 leaves the temp directory of the killed worker behind');
   const doneAtKill = (await listKeys(env, '_seclake/monitor/done/', bucket)).length;
   t.diagnostic(`${doneAtKill} of ${objects.length} objects were done when the first worker was killed; ${JSON.stringify(await queueDepth(env, q.queueUrl))} messages visible/in flight`);
-  const second = startMonitor(['--sqs-queue-url', q.queueUrl, '--dlq-url', q.dlqUrl, '--visibility-timeout', '5', '--idle-exit', '8']);
+  const second = startMonitor(['--sqs-queue-url', q.queueUrl, '--dlq-url', q.dlqUrl, '--visibility-timeout', '5', '--idle-exit', '8'], { TMPDIR: tmp });
   assert.equal(await second.exited, 0, second.stderr());
+  assert.deepEqual(ours(), [], 'the restarted worker removed the killed one\'s temp directory at start, and its own at exit');
   const f = await findingsUids(bucket);
   assert.equal(f.keys.length, objects.length, `one findings object per source object (${doneAtKill} were done when the first worker was killed)`);
   assert.equal(new Set(f.uids).size, f.uids.length, 'no doubled finding uid');

@@ -98,6 +98,20 @@ export function flowRecord(instance: number, src: string, dst: string, startSec:
   return `5 ${MOTO_ACCOUNT} eni-0000000000000${instance.toString(16).padStart(4, '0')} ${src} ${dst} 44321 443 6 10 840 ${startSec} ${startSec + 60} ACCEPT OK vpc-0a1b2c3d4e5f60718 subnet-0a1b2c3d4e5f60718 ${instanceId(instance)} egress`;
 }
 
+/**
+ * The REJECT-only log of a scanned server: `scanners` probing instance `instance` (one ingress record each). With
+ * flow-direction, OCSF puts an ingress record's instance on dst_endpoint, so no record of the object has
+ * `src_endpoint.instance_uid`, and its Parquet `src_endpoint` struct has no such field.
+ */
+export function rejectLog(instance: number, scanners: readonly string[], startSec = 1_764_200_000): string {
+  const eni = `eni-0000000000000${instance.toString(16).padStart(4, '0')}`;
+  const lines = scanners.map(
+    (ip, k) =>
+      `5 ${MOTO_ACCOUNT} ${eni} ${ip} 10.0.${instance}.1 ${40000 + k} 22 6 1 40 ${startSec + k} ${startSec + k + 60} REJECT OK vpc-0a1b2c3d4e5f60718 subnet-0a1b2c3d4e5f60718 ${instanceId(instance)} ingress`,
+  );
+  return [FLOW_HEADER, ...lines].join('\n') + '\n';
+}
+
 export interface FlowSpec {
   instances: number;
   /** Normal records (each from a random instance at its home network). */

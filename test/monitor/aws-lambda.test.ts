@@ -2,7 +2,8 @@
  * The Lambda handler (src/lambda.ts) invoked with real SQS event records: the messages S3 (moto) put on the queue,
  * received with ReceiveMessage and shaped as Lambda's SQS event source delivers them. Scores in-process from a model
  * file in S3 (MODEL_S3_URI) or through a SageMaker-compatible endpoint (seclake serve, ENDPOINT_NAME); reports only
- * the failed messages (ReportBatchItemFailures); moves a poison message to the DLQ after MAX_RECEIVES.
+ * the failed messages (ReportBatchItemFailures); moves a poison message to the DLQ after MAX_RECEIVES; reads the pairs
+ * of an object lacking attributes the definition names (REJECT-only flows), and logs an object without pairs.
  */
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
@@ -16,7 +17,7 @@ import { Duck } from '../../src/lake/duckdb.js';
 import { findingsFilesSql } from '../../src/findings/view.js';
 import type { SqsEvent } from '../../src/monitor/aws/lambda-handler.js';
 import { startServer } from '../../src/serve/start.js';
-import { buildLakeObjects, flowLog, instanceId, listKeys, makeBucketAndQueue, queueDepth, startAwsEnv, trainModel, uploadObject, type AwsEnv, type LakeObject } from './aws-fixture.js';
+import { buildLakeObjects, flowLog, instanceId, listKeys, makeBucketAndQueue, queueDepth, rejectLog, startAwsEnv, trainModel, uploadObject, type AwsEnv, type LakeObject } from './aws-fixture.js';
 
 const INSTANCES = 12;
 let env: AwsEnv;
@@ -187,4 +188,48 @@ test('configuration errors are clear and name the variables', async () => {
   await assert.rejects(h2({ Records: [] }, {}), (e: unknown) => e instanceof ConfigError && /DLQ_URL/.test(e.message));
   const h3 = createHandler({});
   await assert.rejects(h3({ Records: [] }, {}), /set one of MODEL_S3_URI, MODEL_PATH or ENDPOINT_NAME/);
+});
+
+test('a REJECT-only flow object (no src_endpoint.instance_uid) gives its pairs in the Lambda; an object without pairs is logged, not silent', async () => {
+  const bucket = 'lambda-absent';
+  const q = await makeBucketAndQueue(env, 'lambda-absent-q', { bucket });
+  const scanners = Array.from({ length: 30 }, (_, k) => `198.51.100.${k + 1}`);
+  const [rejects] = await buildLakeObjects(env.tmp, 'lambda-rejects', rejectLog(7, scanners));
+  const key = await uploadObject(env, rejects!, { bucket });
+  const base = { MODEL_PATH: modelPath, DLQ_URL: q.dlqUrl, S3_ENDPOINT_URL: env.moto.endpoint, SQS_ENDPOINT_URL: env.moto.endpoint, QUEUE_URL: q.queueUrl, AWS_REGION: 'us-east-1' };
+  const flowPeer = createHandler({ ...base, PAIRS: 'flow-peer', TMP_DIR: path.join(env.tmp, 'lambda-tmp4') });
+  const reference = createHandler({ ...base, PAIRS: 'reference', TMP_DIR: path.join(env.tmp, 'lambda-tmp5') });
+  const logged: Record<string, unknown>[] = [];
+  const log = console.log;
+  console.log = (line: unknown) => void logged.push(JSON.parse(String(line)) as Record<string, unknown>);
+  try {
+    const ev = await sqsEvent(q.queueUrl, q.queueArn);
+    assert.deepEqual(await flowPeer(ev, {}), { batchItemFailures: [] });
+    await lambdaDeletes(q.queueUrl, ev, []);
+    const doneKeys = await listKeys(env, '_seclake/monitor/done/', bucket);
+    assert.equal(doneKeys.length, 1);
+    const done = JSON.parse(await (await env.s3.send(new GetObjectCommand({ Bucket: bucket, Key: doneKeys[0]! }))).Body!.transformToString()) as { pairs: number };
+    assert.equal(done.pairs, scanners.length, 'every ingress record is a pair: the instance (dst_endpoint) and its scanner');
+    assert.ok(!logged.some((l) => l.msg === 'object gave no pairs'));
+
+    // The reference definition reads src_endpoint.instance_uid, which no record of this object has: no pairs, said.
+    const newVersion = (body: string): string => {
+      const doc = JSON.parse(body) as { Records: { s3: { object: { eTag?: string } } }[] };
+      doc.Records[0]!.s3.object.eTag = 'another-version';
+      return JSON.stringify(doc);
+    };
+    const other = { Records: ev.Records.filter((r) => r.body.includes('.parquet')).map((r) => ({ ...r, body: newVersion(r.body) })) };
+    assert.equal(other.Records.length, 1);
+    assert.deepEqual(await reference(other, {}), { batchItemFailures: [] });
+    const said = logged.filter((l) => l.msg === 'object gave no pairs');
+    assert.equal(said.length, 1, JSON.stringify(logged));
+    assert.equal(said[0]!.object, `s3://${bucket}/${key}`);
+    assert.match(String(said[0]!.reason), /no record of the object is a pair of the record definition/);
+    const processed = logged.find((l) => l.msg === 'message processed' && JSON.stringify(l).includes('no_pairs'));
+    assert.ok(processed, 'the message line marks the object too');
+  } finally {
+    console.log = log;
+    await flowPeer.close();
+    await reference.close();
+  }
 });

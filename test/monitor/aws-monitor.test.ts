@@ -2,20 +2,27 @@
  * The SQS worker in-process against moto_server: a bucket whose object creations notify a queue, Security Lake-shaped
  * OCSF Parquet objects built with seclake's ingest, a model trained in-process. Checks the findings objects, the
  * deleted messages, the poison path (retried, then moved to the DLQ or the quarantine with the reason, the queue not
- * blocked), redelivery (no new findings, no doubled findings), and the EventBridge / SNS shapes sent by hand.
+ * blocked), redelivery (no new findings, no doubled findings), and the EventBridge / SNS shapes sent by hand; an
+ * object lacking attributes the pair query reads (REJECT-only flows) and one without pairs; EventBridge notifications
+ * without an ETag (no reprocessing); temp directories of killed processes swept.
  */
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { Duck } from '../../src/lake/duckdb.js';
 import { findingsFilesSql } from '../../src/findings/view.js';
 import { LocalFindingsStore, S3FindingsStore } from '../../src/monitor/aws/findings-store.js';
 import { encodeS3Key } from '../../src/monitor/aws/notifications.js';
+import { describeEvent } from '../../src/monitor/aws/run.js';
 import { createObjectHandler } from '../../src/monitor/aws/s3-object.js';
 import { SqsMonitor, type MonitorEvent } from '../../src/monitor/aws/sqs-monitor.js';
+import { tempDirOwner } from '../../src/monitor/aws/temp-dir.js';
+import { createProcessor } from '../../src/monitor/processor.js';
+import { MemorySink } from '../../src/sinks/index.js';
 import {
   BUCKET,
   buildLakeObjects,
@@ -25,6 +32,7 @@ import {
   makeBucketAndQueue,
   makeProcess,
   queueDepth,
+  rejectLog,
   startAwsEnv,
   trainModel,
   uploadObject,
@@ -36,6 +44,7 @@ import {
 const INSTANCES = 12;
 let env: AwsEnv;
 let proc: TestProcess;
+let modelFile: string;
 /** Object with two anomalies (instances 3 and 5 from foreign addresses). */
 let anomalous: LakeObject;
 /** Object with normal traffic only. */
@@ -44,6 +53,7 @@ let normal: LakeObject;
 before(async () => {
   env = await startAwsEnv();
   const model = await trainModel(env.tmp, INSTANCES);
+  modelFile = model;
   proc = await makeProcess(model);
   [anomalous] = await buildLakeObjects(env.tmp, 'anomalous', flowLog({ instances: INSTANCES, records: 300, seed: 1, anomalies: [{ instance: 3, ip: '203.0.113.9' }, { instance: 5, ip: '198.18.7.7' }] }));
   [normal] = await buildLakeObjects(env.tmp, 'normal', flowLog({ instances: INSTANCES, records: 300, seed: 2, startSec: 1_764_100_000 }));
@@ -246,4 +256,113 @@ test('heartbeat keeps a long object from a second worker; stop() releases unstar
   assert.ok(!byB.includes(byA[0]!), 'B never got the object A held for 7 s with a 3 s visibility timeout');
   assert.equal(bStats.objects, 1);
   assert.deepEqual(await queueDepth(env, q.queueUrl), { visible: 0, inFlight: 0 });
+});
+
+test('a REJECT-only flow object (no src_endpoint.instance_uid) gives its pairs; one that truly gives none is counted and said', async () => {
+  const q = await makeBucketAndQueue(env, 'absent', { bucket: 'absent-bucket' });
+  const scanners = Array.from({ length: 25 }, (_, k) => `203.0.113.${100 + k}`);
+  const [rejects] = await buildLakeObjects(env.tmp, 'rejects', rejectLog(4, scanners));
+  const key = await uploadObject(env, rejects!, { bucket: 'absent-bucket' });
+  // flow-peer: the instance on dst_endpoint of these ingress records, paired with each scanner.
+  const flowPeer = await createProcessor({ model: modelFile, pairs: 'flow-peer' });
+  // reference (src_endpoint.instance_uid with src_endpoint.ip): no record of this object has one; truly no pairs.
+  const reference = await createProcessor({ model: modelFile, pairs: 'reference' });
+  try {
+    const a = monitorFor(q.queueUrl, { handleObject: createObjectHandler({ s3: env.s3, process: flowPeer.process, store: new S3FindingsStore(env.s3, undefined, path.join(env.tmp, 'stage')), tmpRoot: path.join(env.tmp, 'dl') }) });
+    const sa = await a.monitor.run();
+    assert.equal(sa.objects, 1);
+    assert.equal(sa.pairs, scanners.length, 'one pair per ingress record');
+    assert.equal(sa.noPairs, 0);
+    const done = JSON.parse((await (await env.s3.send(new GetObjectCommand({ Bucket: 'absent-bucket', Key: (await listKeys(env, '_seclake/monitor/done/', 'absent-bucket'))[0]! }))).Body!.transformToString())) as { pairs: number };
+    assert.equal(done.pairs, scanners.length, 'the done record counts the pairs');
+    const processed = a.events.flatMap((e) => (e.type === 'processed' ? e.result.objects : [])).find((o) => o.uri.endsWith(key))!;
+    assert.ok(processed.status === 'processed' && processed.noPairs === undefined);
+
+    // The same object again (a new version: a different ETag) with the reference definition: done, counted, said.
+    const body = JSON.stringify({ Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'absent-bucket' }, object: { key: encodeS3Key(key), eTag: 'other-version' } } }] });
+    await env.sqs.send(new SendMessageCommand({ QueueUrl: q.queueUrl, MessageBody: body }));
+    const b = monitorFor(q.queueUrl, { handleObject: createObjectHandler({ s3: env.s3, process: reference.process, store: new S3FindingsStore(env.s3, undefined, path.join(env.tmp, 'stage')), tmpRoot: path.join(env.tmp, 'dl') }) });
+    const sb = await b.monitor.run();
+    assert.equal(sb.objects, 1);
+    assert.equal(sb.pairs, 0);
+    assert.equal(sb.noPairs, 1, 'an object without pairs is counted (--json prints the stats)');
+    const ev = b.events.find((e) => e.type === 'processed' && e.result.objects.some((o) => o.status === 'processed'))!;
+    assert.match(describeEvent(ev), /\.parquet: 0 rows, NO PAIRS \(no record of the object is a pair of the record definition\), done$/);
+  } finally {
+    flowPeer.close();
+    reference.close();
+  }
+});
+
+test('an EventBridge notification without an ETag names the object version by HeadObject: an object already done is not processed or sent again', async () => {
+  const bucket = 'etag-bucket';
+  const q = await makeBucketAndQueue(env, 'etag', { bucket });
+  const sink = new MemorySink();
+  const handler = () => createObjectHandler({ s3: env.s3, process: proc.process, store: new S3FindingsStore(env.s3, undefined, path.join(env.tmp, 'stage')), sinks: [sink], tmpRoot: path.join(env.tmp, 'dl') });
+  const key = await uploadObject(env, anomalous, { bucket });
+  // 1. The S3 notification (with eTag) of the upload: processed, findings sent once.
+  const first = monitorFor(q.queueUrl, { handleObject: handler() });
+  await first.monitor.run();
+  assert.equal(first.monitor.stats.objects, 1);
+  const sent = sink.findings.length;
+  assert.ok(sent > 0);
+  // 2. The same version announced by EventBridge without an etag (twice): already done, nothing sent again.
+  const eventBridge = JSON.stringify({ source: 'aws.s3', 'detail-type': 'Object Created', time: '2025-11-24T16:00:00Z', detail: { bucket: { name: bucket }, object: { key } } });
+  await env.sqs.send(new SendMessageCommand({ QueueUrl: q.queueUrl, MessageBody: eventBridge }));
+  await env.sqs.send(new SendMessageCommand({ QueueUrl: q.queueUrl, MessageBody: eventBridge }));
+  const second = monitorFor(q.queueUrl, { handleObject: handler() });
+  await second.monitor.run();
+  assert.equal(second.monitor.stats.objects, 0, 'not processed again');
+  assert.equal(second.monitor.stats.alreadyDone, 2);
+  assert.equal(sink.findings.length, sent, 'no finding sent twice');
+  // 3. A new version under the same key, announced both ways: processed once (whichever message comes first).
+  await env.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: readFileSync(normal.file) }));
+  await env.sqs.send(new SendMessageCommand({ QueueUrl: q.queueUrl, MessageBody: eventBridge }));
+  const third = monitorFor(q.queueUrl, { handleObject: handler() });
+  await third.monitor.run();
+  assert.equal(third.monitor.stats.objects, 1, 'the new version is processed');
+  assert.equal(third.monitor.stats.alreadyDone, 1, 'and its second announcement is already done');
+  assert.equal((await listKeys(env, '_seclake/monitor/done/', bucket)).length, 2, 'one done record per version');
+  assert.deepEqual(await queueDepth(env, q.queueUrl), { visible: 0, inFlight: 0 });
+});
+
+test('temp directories: those of killed processes are swept at start, live ones kept; a run leaves nothing in its own', async () => {
+  const root = path.join(env.tmp, 'sweep');
+  mkdirSync(root, { recursive: true });
+  // A pid that is certainly dead: a child that has exited.
+  const child = spawn(process.execPath, ['-e', '']);
+  const deadPid = child.pid!;
+  await new Promise((r) => child.once('exit', r));
+  const started = Date.now() - process.uptime() * 1000;
+  const make = (name: string, ageMs = 0): string => {
+    const d = path.join(root, name);
+    mkdirSync(path.join(d, 'object-abc'), { recursive: true });
+    writeFileSync(path.join(d, 'object-abc', 'x.parquet'), 'left behind by a kill');
+    if (ageMs) {
+      const t = new Date(Date.now() - ageMs);
+      for (const p of [path.join(d, 'object-abc', 'x.parquet'), path.join(d, 'object-abc'), d]) utimesSync(p, t, t);
+    }
+    return name;
+  };
+  const dead = make(`seclake-tmp-${Date.now() - 60_000}-p${deadPid}-dead`);
+  // Our own pid, from before this process started (a Lambda container's next process often gets the same pid).
+  const namesake = make(`seclake-tmp-${Math.floor(started) - 60_000}-p${process.pid}-before`);
+  const legacyOld = make('seclake-s3-AbC123', 7 * 3600_000);
+  const legacyNew = make('seclake-s3-XyZ789');
+  const live = make(`seclake-tmp-${Date.now()}-p${process.ppid}-live`);
+  const other = make('not-ours');
+  const q = await makeBucketAndQueue(env, 'sweep', { bucket: 'sweep-bucket' });
+  await uploadObject(env, anomalous, { bucket: 'sweep-bucket' });
+  const handleObject = createObjectHandler({ s3: env.s3, process: proc.process, store: new S3FindingsStore(env.s3, undefined, root), tmpRoot: root });
+  const left = readdirSync(root).sort();
+  for (const gone of [dead, namesake, legacyOld]) assert.ok(!left.includes(gone), `${gone} removed at start: ${left.join(', ')}`);
+  for (const kept of [legacyNew, live, other]) assert.ok(left.includes(kept), `${kept} kept`);
+  const mine = left.filter((n) => tempDirOwner(n)?.pid === process.pid);
+  assert.equal(mine.length, 1, 'this process has one temp directory');
+  const { monitor } = monitorFor(q.queueUrl, { handleObject });
+  const stats = await monitor.run();
+  assert.equal(stats.objects, 1);
+  assert.ok(stats.findings > 0, 'findings were staged there and uploaded');
+  assert.deepEqual(readdirSync(path.join(root, mine[0]!)), [], 'the download and the staged findings are gone');
+  assert.deepEqual(readdirSync(root).sort(), [legacyNew, live, mine[0]!, other].sort());
 });

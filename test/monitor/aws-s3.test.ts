@@ -17,6 +17,7 @@ import { LocalFindingsStore, S3FindingsStore } from '../../src/monitor/aws/findi
 import { S3ModelCache } from '../../src/monitor/aws/model-cache.js';
 import { parseLakeKey } from '../../src/monitor/aws/notifications.js';
 import { downloadObject, objectVersionId } from '../../src/monitor/aws/s3-object.js';
+import { tempDirOwner } from '../../src/monitor/aws/temp-dir.js';
 import { listKeys, startAwsEnv, type AwsEnv } from './aws-fixture.js';
 import { IPI } from '../../src/findings/test-support.js';
 
@@ -31,8 +32,10 @@ after(async () => {
   await env?.close();
 });
 
+/** What is left under a temp root: its entries, and what is in this process's own temp directory (removed at exit). */
 function tmpEntries(dir: string): string[] {
-  return existsSync(dir) ? readdirSync(dir) : [];
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((e) => (tempDirOwner(e)?.pid === process.pid ? readdirSync(path.join(dir, e)).map((x) => `${e}/${x}`) : [e]));
 }
 
 test('download streams the object to a hashed temp name and cleans up', async () => {

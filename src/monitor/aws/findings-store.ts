@@ -25,6 +25,7 @@ import { META_DIR, resolveInLake } from '../../lake/layout.js';
 import { S3Lake } from '../../lake/s3.js';
 import { parseLakeKey, s3Uri, type LakeKeyInfo, type S3ObjectRef } from './notifications.js';
 import { randomSuffix, type DoneRecord, type FindingsStore, type QuarantineRecord, type QuarantineStore } from './s3-object.js';
+import { processTempDir } from './temp-dir.js';
 
 export const DONE_DIR = `${META_DIR}/monitor/done`;
 export const QUARANTINE_DIR = `${META_DIR}/monitor/quarantine`;
@@ -48,7 +49,7 @@ export class S3FindingsStore implements FindingsStore, QuarantineStore {
   private readonly lakes = new Map<string, S3Lake>();
   /**
    * @param fixed `s3://bucket/prefix` for all output; undefined = next to the source (its bucket and lake prefix).
-   * @param tmpRoot where findings Parquet files are staged before upload.
+   * @param tmpRoot where findings Parquet files are staged before upload (in this process's directory: temp-dir.ts).
    */
   constructor(
     private readonly s3: S3Client,
@@ -77,7 +78,8 @@ export class S3FindingsStore implements FindingsStore, QuarantineStore {
     const lake = this.lakeFor(source, info);
     const key = findingsObjectKey(s3Uri(source), partitionOf(info));
     // Written locally, uploaded to the key and added to the lake's S3 catalog (once per key).
-    const written = await publishFindingsToStore(lake, key, findings, { tmpDir: this.tmpRoot, derivedFrom: s3Uri(source) });
+    // Staged in this process's temp directory (removed at exit; a killed process's is swept by the next one).
+    const written = await publishFindingsToStore(lake, key, findings, { tmpDir: processTempDir(this.tmpRoot), derivedFrom: s3Uri(source) });
     return lake.objectUrl(written[0]?.key ?? key);
   }
 

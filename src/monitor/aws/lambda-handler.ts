@@ -116,12 +116,23 @@ export async function handleSqsEvent(event: SqsEvent, rt: LambdaRuntime, log: Lo
         ignored: res.notification.ignored,
         objects: res.objects.map((o) =>
           o.status === 'processed'
-            ? { status: o.status, object: o.uri, rows: o.result.rows, pairs: o.result.pairs, scored: o.result.scored, findings: o.result.findings.length, findings_object: o.findingsObject }
+            ? {
+                status: o.status,
+                object: o.uri,
+                rows: o.result.rows,
+                pairs: o.result.pairs,
+                scored: o.result.scored,
+                findings: o.result.findings.length,
+                findings_object: o.findingsObject,
+                ...(o.noPairs ? { no_pairs: o.noPairs } : {}),
+              }
             : o.status === 'skipped'
               ? { status: o.status, object: o.uri, reason: o.reason }
               : { status: o.status, object: o.uri },
         ),
       });
+      // An object without pairs is done, and said on a line of its own (a CloudWatch metric filter can count them).
+      for (const o of res.objects) if (o.status === 'processed' && o.noPairs) log('warn', 'object gave no pairs', { messageId, object: o.uri, rows: o.result.rows, reason: o.noPairs });
     } catch (err) {
       const d = decideFailure(err, receiveCount, rt.retry);
       if (d.action === 'move-aside') {

@@ -12,6 +12,7 @@ import type { LambdaEnv } from './lambda-config.js';
 import type { LambdaRuntime } from './lambda-handler.js';
 import { S3ModelCache } from './model-cache.js';
 import { createObjectHandler, type ProcessObjectFn } from './s3-object.js';
+import { removeProcessTempDir } from './temp-dir.js';
 
 /** Where scores come from: a local model file, or a SageMaker-compatible endpoint. */
 export type ScoringBackend = { kind: 'model'; path: string } | { kind: 'endpoint'; endpointName: string; endpointUrl?: string; region?: string };
@@ -85,6 +86,7 @@ export async function buildLambdaState(env: LambdaEnv, factory: ProcessorFactory
       await current?.close?.();
       s3.destroy();
       sqs.destroy();
+      removeProcessTempDir(env.TMP_DIR);
     },
   };
 }

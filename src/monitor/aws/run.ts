@@ -144,7 +144,9 @@ export function describeEvent(e: MonitorEvent): string {
     case 'processed': {
       const parts = e.result.objects.map((o) =>
         o.status === 'processed'
-          ? `${o.uri}: ${o.result.rows} rows, ${o.result.pairs} pairs, ${o.result.findings.length} findings${o.findingsObject ? ` -> ${o.findingsObject}` : ''}`
+          ? o.noPairs
+            ? `${o.uri}: ${o.result.rows} rows, NO PAIRS (${o.noPairs}), done`
+            : `${o.uri}: ${o.result.rows} rows, ${o.result.pairs} pairs, ${o.result.findings.length} findings${o.findingsObject ? ` -> ${o.findingsObject}` : ''}`
           : o.status === 'skipped'
             ? `${o.uri}: skipped (${o.reason})`
             : `${o.uri}: already processed`,

@@ -9,19 +9,31 @@
  * - a done record keyed by (bucket, key, etag) is written after the findings object and the sinks; an object that
  *   already has one is acknowledged without being processed again, so sinks (webhooks) are not sent the same findings
  *   twice. The only window for a repeated sink delivery is a crash between the sinks and the done record.
+ *   A notification without an ETag (EventBridge events may carry none) is completed by a HeadObject first (ETag,
+ *   version id, size), and the object is then read with If-Match on that ETag: the done record names the version
+ *   processed, whatever shape announced it, so an object already done is never processed (and sent) again, and a
+ *   new version under the same key is.
+ *
+ * Downloads go to this process's temp directory (temp-dir.ts: removed at exit, and a killed process's is swept by
+ * the next one), one subdirectory per object, removed as soon as the object is done.
+ *
+ * An object that gives no pairs (none of its records is a pair of the record definition) is done like any other,
+ * and said: its outcome carries `noPairs` (the reason), which the worker counts and prints and the Lambda logs.
  */
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, createWriteStream } from 'node:fs';
+import { mkdtempSync, rmSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { errorMessage } from '../../core/errors.js';
+import { faultPoint } from '../../core/fault.js';
 import type { DetectionFinding, Sink, SourceRef } from '../../findings/types.js';
 import type { ProcessObjectFn, ProcessResult } from '../processor.js';
 import { S3ObjectError } from './errors.js';
 import { parseLakeKey, s3Uri, type LakeKeyInfo, type S3ObjectRef } from './notifications.js';
+import { processTempDir } from './temp-dir.js';
 
 /** Default largest object downloaded (Security Lake objects are tens of MB at most). */
 export const DEFAULT_MAX_OBJECT_BYTES = 2 * 1024 ** 3;
@@ -48,36 +60,65 @@ function httpStatus(err: unknown): number | undefined {
   return m?.httpStatusCode;
 }
 
+/** An S3 error as an S3ObjectError: permanent when the object (or bucket, or version) is missing or access is denied. */
+function s3Failure(uri: string, what: string, err: unknown): S3ObjectError {
+  const status = httpStatus(err);
+  const name = (err as { name?: string }).name;
+  const missing = status === 404 || name === 'NoSuchKey' || name === 'NoSuchBucket' || name === 'NoSuchVersion' || name === 'NotFound';
+  const denied = status === 403;
+  return new S3ObjectError(uri, `${what} failed: ${name ?? 'error'}: ${errorMessage(err)}`, missing || denied, { cause: err });
+}
+
 /**
- * Stream GetObject into a fresh temp directory under `tmpRoot`. Memory stays bounded (stream pipeline); more than
- * `maxBytes` (announced or actual) fails permanently; the temp directory is removed on any failure.
+ * A notification's object with its version identity: as announced when it has an ETag, else completed by a
+ * HeadObject (ETag, and the version id and size when the notification lacks them). `ifMatch` is set when the ETag
+ * came from the HeadObject: the download must read that version.
+ */
+export async function identifyObject(s3: S3Client, ref: S3ObjectRef, signal?: AbortSignal): Promise<{ ref: S3ObjectRef; ifMatch?: string }> {
+  if (ref.etag) return { ref };
+  const uri = s3Uri(ref);
+  let head;
+  try {
+    head = await s3.send(new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key, ...(ref.versionId ? { VersionId: ref.versionId } : {}) }), signal ? { abortSignal: signal } : {});
+  } catch (err) {
+    throw s3Failure(uri, 'HeadObject (the notification has no ETag)', err);
+  }
+  if (!head.ETag) throw new S3ObjectError(uri, 'HeadObject returned no ETag (the notification has none either): the object version cannot be identified', false);
+  const out: S3ObjectRef = { ...ref, etag: head.ETag.replaceAll('"', '') };
+  if (!out.versionId && head.VersionId && head.VersionId !== 'null') out.versionId = head.VersionId;
+  if (out.size === undefined && head.ContentLength !== undefined) out.size = head.ContentLength;
+  return { ref: out, ifMatch: head.ETag };
+}
+
+/**
+ * Stream GetObject into a fresh subdirectory of this process's temp directory under `tmpRoot` (temp-dir.ts). Memory
+ * stays bounded (stream pipeline); more than `maxBytes` (announced or actual) fails permanently; the subdirectory is
+ * removed on any failure, and by `cleanup()`. With `ifMatch`, another version than that ETag's fails (retried: the
+ * next attempt identifies the object again).
  */
 export async function downloadObject(
   s3: S3Client,
   ref: S3ObjectRef,
-  opts: { tmpRoot?: string; maxBytes?: number; signal?: AbortSignal } = {},
+  opts: { tmpRoot?: string; maxBytes?: number; signal?: AbortSignal; ifMatch?: string } = {},
 ): Promise<Download> {
   const uri = s3Uri(ref);
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_OBJECT_BYTES;
   if (ref.size !== undefined && ref.size > maxBytes) throw new S3ObjectError(uri, `object is ${ref.size} bytes, more than the limit of ${maxBytes}`, true);
-  const root = opts.tmpRoot ?? tmpdir();
-  mkdirSync(root, { recursive: true });
-  const dir = mkdtempSync(path.join(root, 'seclake-s3-'));
+  const dir = mkdtempSync(path.join(processTempDir(opts.tmpRoot ?? tmpdir()), 'object-'));
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
   const file = path.join(dir, localTempName(ref));
   try {
     let res;
     try {
       res = await s3.send(
-        new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, ...(ref.versionId ? { VersionId: ref.versionId } : {}) }),
+        new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, ...(ref.versionId ? { VersionId: ref.versionId } : {}), ...(opts.ifMatch ? { IfMatch: opts.ifMatch } : {}) }),
         opts.signal ? { abortSignal: opts.signal } : {},
       );
     } catch (err) {
-      const status = httpStatus(err);
-      const name = (err as { name?: string }).name;
-      const missing = status === 404 || name === 'NoSuchKey' || name === 'NoSuchBucket' || name === 'NoSuchVersion';
-      const denied = status === 403;
-      throw new S3ObjectError(uri, `GetObject failed: ${name ?? 'error'}: ${errorMessage(err)}`, missing || denied, { cause: err });
+      if (opts.ifMatch && (httpStatus(err) === 412 || (err as { name?: string }).name === 'PreconditionFailed')) {
+        throw new S3ObjectError(uri, `the object changed between HeadObject and GetObject (ETag no longer ${opts.ifMatch})`, false, { cause: err });
+      }
+      throw s3Failure(uri, 'GetObject', err);
     }
     const len = res.ContentLength;
     if (len !== undefined && len > maxBytes) {
@@ -154,7 +195,15 @@ export interface QuarantineRecord {
 }
 
 export type ObjectOutcome =
-  | { status: 'processed'; uri: string; bytes: number; result: ProcessResult; findingsObject: string | null }
+  | {
+      status: 'processed';
+      uri: string;
+      bytes: number;
+      result: ProcessResult;
+      findingsObject: string | null;
+      /** Set when the object gave no pairs: why (it is done all the same). */
+      noPairs?: string;
+    }
   | { status: 'already-done'; uri: string; done: DoneRecord }
   | { status: 'skipped'; uri: string; reason: string };
 
@@ -185,18 +234,33 @@ export function defaultSkip(ref: S3ObjectRef): string | undefined {
   return undefined;
 }
 
+/** Why an object gave no pairs (undefined when it gave some). */
+export function noPairsReason(result: ProcessResult): string | undefined {
+  if (result.pairs > 0) return undefined;
+  if (result.rows === 0) return 'no record of the object is a pair of the record definition';
+  return `none of its ${result.rows} pairs has a valid IP address`;
+}
+
 export function createObjectHandler(opts: ObjectHandlerOptions): (ref: S3ObjectRef, signal?: AbortSignal) => Promise<ObjectOutcome> {
   const skip = opts.skip ?? defaultSkip;
-  return async (ref, signal) => {
-    const uri = s3Uri(ref);
-    const why = skip(ref);
+  // At start: this process's temp directory, and the ones killed processes left under the root removed.
+  processTempDir(opts.tmpRoot ?? tmpdir());
+  return async (announced, signal) => {
+    const uri = s3Uri(announced);
+    const why = skip(announced);
     if (why) return { status: 'skipped', uri, reason: why };
+    const { ref, ifMatch } = await identifyObject(opts.s3, announced, signal);
     const id = objectVersionId(ref);
     if (!opts.ignoreDone) {
       const done = await opts.store.getDone(id, ref);
       if (done) return { status: 'already-done', uri, done };
     }
-    const dl = await downloadObject(opts.s3, ref, { ...(opts.tmpRoot ? { tmpRoot: opts.tmpRoot } : {}), ...(opts.maxBytes ? { maxBytes: opts.maxBytes } : {}), ...(signal ? { signal } : {}) });
+    const dl = await downloadObject(opts.s3, ref, {
+      ...(opts.tmpRoot ? { tmpRoot: opts.tmpRoot } : {}),
+      ...(opts.maxBytes ? { maxBytes: opts.maxBytes } : {}),
+      ...(signal ? { signal } : {}),
+      ...(ifMatch ? { ifMatch } : {}),
+    });
     try {
       const info = parseLakeKey(ref.key);
       const sourceRef: SourceRef = { object: uri, row: 0, ...(info ? { source: info.source } : {}) };
@@ -211,6 +275,7 @@ export function createObjectHandler(opts: ObjectHandlerOptions): (ref: S3ObjectR
         findingsObject = await opts.store.writeFindings(ref, info, result.findings);
         for (const sink of opts.sinks ?? []) await sink.send(result.findings);
       }
+      faultPoint('aws-after-findings');
       const etag = ref.etag?.replaceAll('"', '') ?? dl.etag ?? null;
       await opts.store.putDone(id, ref, {
         object: uri,
@@ -222,7 +287,8 @@ export function createObjectHandler(opts: ObjectHandlerOptions): (ref: S3ObjectR
         findings_object: findingsObject,
         processed_at: new Date().toISOString(),
       });
-      return { status: 'processed', uri, bytes: dl.bytes, result, findingsObject };
+      const noPairs = noPairsReason(result);
+      return { status: 'processed', uri, bytes: dl.bytes, result, findingsObject, ...(noPairs ? { noPairs } : {}) };
     } finally {
       dl.cleanup();
     }

@@ -17,6 +17,7 @@
  */
 import { ChangeMessageVisibilityBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import { errorMessage } from '../../core/errors.js';
+import { faultPoint } from '../../core/fault.js';
 import {
   DEFAULT_RETRY,
   decideFailure,
@@ -72,6 +73,8 @@ export interface MonitorStats {
   movedAside: number;
   released: number;
   objects: number;
+  /** Objects processed that gave no pairs (done all the same; each is said in its `processed` event). */
+  noPairs: number;
   skippedObjects: number;
   alreadyDone: number;
   rows: number;
@@ -108,6 +111,7 @@ export class SqsMonitor {
     movedAside: 0,
     released: 0,
     objects: 0,
+    noPairs: 0,
     skippedObjects: 0,
     alreadyDone: 0,
     rows: 0,
@@ -238,11 +242,13 @@ export class SqsMonitor {
         }
         return;
       }
+      faultPoint('aws-before-delete');
       await deleteMessage(this.o.sqs, this.o.queueUrl, rh);
       this.stats.deleted++;
       for (const o of result.objects) {
         if (o.status === 'processed') {
           this.stats.objects++;
+          if (o.noPairs) this.stats.noPairs++;
           this.stats.rows += o.result.rows;
           this.stats.pairs += o.result.pairs;
           this.stats.scored += o.result.scored;
