@@ -1,0 +1,121 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ModelFileError } from '../../../core/errors.js';
+import { explainFeature, formatFeatureValue, windowPhrase } from './format.js';
+import { FeatureScaler } from './scaler.js';
+import type { FeatureInfo, FeatureWindows } from './types.js';
+
+const FEATURES: FeatureInfo[] = [
+  { name: 'network.bytes_out', set: 'network', feature: 'bytes_out', description: 'bytes sent', unit: 'bytes', transform: 'log1p', default: 0 },
+  { name: 'network.rejected_share', set: 'network', feature: 'rejected_share', description: 'rejected', unit: 'share', transform: 'none', default: 0 },
+];
+const FACTORS = [0.8, 0.9, 1.0, 1.1, 1.2];
+
+/** big (group g1) ~1 GB per window, small (g2) ~1 kB, newbig (g1) 3 windows, orphan (no group) 2 windows. */
+function windows(): FeatureWindows {
+  const entities: string[] = [];
+  const groups: string[] = [];
+  const vals: number[] = [];
+  const add = (e: string, g: string, bytes: number, share: number): void => {
+    entities.push(e);
+    groups.push(g);
+    vals.push(bytes, share);
+  };
+  for (let k = 0; k < 30; k++) {
+    add('big', 'g1', 1e9 * FACTORS[k % 5]!, k % 2 ? 0.1 : 0.2);
+    add('small', 'g2', 1e3 * FACTORS[k % 5]!, 0.5);
+  }
+  for (let k = 0; k < 3; k++) add('newbig', 'g1', 2e9, 0);
+  add('orphan', '', 5, 0);
+  add('orphan', '', 7, 0);
+  return {
+    featureNames: FEATURES.map((f) => f.name),
+    features: FEATURES,
+    entities,
+    groups,
+    windowStart: new Float64Array(entities.length),
+    values: Float64Array.from(vals),
+    windowMs: 3_600_000,
+  };
+}
+
+describe('feature scaler', () => {
+  const w = windows();
+  const s = FeatureScaler.fit(w, { minHistory: 24 });
+
+  it('scales each entity against its own history: an entity\'s usual value is near 0 whatever its magnitude', () => {
+    const big = s.transformRow([1e9, 0.15], 'big');
+    const small = s.transformRow([1e3, 0.5], 'small');
+    assert.ok(Math.abs(big[0]!) < 1e-9 && Math.abs(small[0]!) < 1e-9, `${big[0]} ${small[0]}`);
+    // The median absolute deviation of log(0.8..1.2) is ln(1/0.9) = 0.105; 1.4826 x that is under the log floor 0.25.
+    const z = s.transformRow([1.2e9, 0.15], 'big')[0]!;
+    assert.ok(Math.abs(z - (Math.log1p(1.2e9) - Math.log1p(1e9)) / 0.25) < 1e-9, String(z));
+    // A share that never moved (MAD 0) is scaled by the share floor 0.02, not by 0.
+    assert.ok(Math.abs(s.transformRow([1e3, 0.55], 'small')[1]! - 2.5) < 1e-9);
+    // 1 GB from the small entity: far out, clipped at 20.
+    assert.equal(s.transformRow([1e9, 0.5], 'small')[0], 20);
+    assert.equal(s.levelOf('big').level, 'entity');
+  });
+
+  it('thin history falls back to the group, then to everyone', () => {
+    assert.deepEqual(s.levelOf('newbig'), { level: 'group', key: 'g1', windows: 33 });
+    assert.deepEqual(s.levelOf('orphan'), { level: 'global', key: '', windows: w.entities.length });
+    // An entity never seen: its row's group when known, else global.
+    assert.equal(s.levelOf('stranger', 'g2').level, 'group');
+    assert.equal(s.levelOf('stranger', 'nope').level, 'global');
+    assert.equal(s.levelOf('stranger').level, 'global');
+    // The group's usual value is its median: 1 GB (17th of 33 windows), not newbig's own 2 GB.
+    const u = s.describe('newbig', 0);
+    assert.ok(Math.abs(u.usual - 1e9) < 1, String(u.usual));
+    assert.equal(u.level, 'group');
+    assert.ok(u.low < u.usual && u.usual < u.high);
+    // Scaled like big: 2 GB is about 2.8 floors above 1 GB.
+    const z = s.transformRow([2e9, 0], 'newbig')[0]!;
+    assert.ok(Math.abs(z - (Math.log1p(2e9) - Math.log1p(1e9)) / 0.25) < 1e-9);
+  });
+
+  it('transforms whole windows, in the fitted feature order only', () => {
+    const t = s.transform(w);
+    assert.equal(t.length, w.values.length);
+    assert.deepEqual(Array.from(t.subarray(0, 2)), Array.from(s.transformRow(w.values.subarray(0, 2), 'big')));
+    assert.throws(() => s.transform({ ...w, featureNames: ['network.bytes_in', 'network.rejected_share'] }), /are not the scaler's/);
+    assert.throws(() => s.transformRow([1], 'big'), /expected 2 feature values, got 1/);
+  });
+
+  it('saves and loads: same scaling, same usual values', () => {
+    const state = s.toState();
+    const back = FeatureScaler.fromState(state);
+    assert.deepEqual(Array.from(back.transform(w)), Array.from(s.transform(w)));
+    for (const e of ['big', 'small', 'newbig', 'orphan', 'stranger']) {
+      assert.deepEqual(back.describe(e, 0), s.describe(e, 0));
+      assert.deepEqual(back.levelOf(e), s.levelOf(e));
+    }
+    assert.deepEqual(back.features, s.features);
+    assert.deepEqual(Buffer.from(back.toState()), Buffer.from(state));
+    // Damaged states are refused with a reason.
+    assert.throws(() => FeatureScaler.fromState(state.subarray(0, 10)), (e: unknown) => e instanceof ModelFileError && /truncated/.test(e.message));
+    const bad = Uint8Array.from(state);
+    bad[0] = 0;
+    assert.throws(() => FeatureScaler.fromState(bad), /bad magic/);
+    const v2 = Uint8Array.from(state);
+    new DataView(v2.buffer).setUint32(4, 2, true);
+    assert.throws(() => FeatureScaler.fromState(v2), /version 2 is not supported/);
+    assert.throws(() => FeatureScaler.fromState(state.subarray(0, state.length - 8)), /truncated statistics/);
+  });
+
+  it('says the usual value in words', () => {
+    assert.equal(explainFeature(s, 0, 2.1e9, 'big', 3_600_000), 'bytes out 2.1 GB in this hour; usually 1 GB');
+    assert.equal(explainFeature(s, 0, 4e7, 'newbig', 900_000), 'bytes out 40 MB in this 15-minute window; usually 1 GB (usual in g1)');
+    assert.equal(explainFeature(s, 1, 0.25, 'stranger', 3_600_000), 'rejected share 25% in this hour; usually 20% (usual across entities)');
+    assert.equal(formatFeatureValue('bytes', 999), '999 B');
+    assert.equal(formatFeatureValue('bytes', 1234567), '1.23 MB');
+    assert.equal(formatFeatureValue('count', 12345.4), '12,345');
+    assert.equal(formatFeatureValue('bits', 3.456), '3.46 bits/char');
+    assert.equal(windowPhrase(86_400_000), 'this day');
+  });
+
+  it('rejects bad options and inconsistent windows', () => {
+    assert.throws(() => FeatureScaler.fit(w, { minHistory: 0 }), /minHistory must be an integer >= 1/);
+    assert.throws(() => FeatureScaler.fit({ ...w, values: w.values.subarray(1) }), /values for/);
+  });
+});

@@ -1,0 +1,344 @@
+/**
+ * Per-entity scaling of feature windows. Entities differ by orders of magnitude (a web server's bytes per hour vs a
+ * bastion's), so each feature is transformed (`log1p` for counts and volumes) and then robust-z-scored against the
+ * entity's own history:
+ *
+ *   z = (t(x) - median_e) / max(1.4826 * MAD_e, floor)          clipped to [-clip, clip]
+ *
+ * An entity with fewer than `minHistory` windows uses its group's statistics (all windows of the entities of its
+ * subnet/role/account, `FeatureWindows.groups`), and a thin group the global ones. The floor keeps a feature that
+ * never moves (MAD 0) from turning any change into an infinite score: per feature `scaleFloor`, else 0.25 in log
+ * space (a factor of ~1.3), 0.02 for shares, else 5% of the global median's magnitude (at least 0.01).
+ *
+ * The scaler is plain data (medians, scales, counts) and saves to a versioned binary state for the model file;
+ * `describe` gives the usual value of a feature for an entity, for explanations ("usually 40 MB").
+ */
+import { ConfigError, ModelFileError } from '../../../core/errors.js';
+import type { FeatureInfo, FeatureTransform, FeatureWindows } from './types.js';
+
+export interface ScalerOptions {
+  /** Windows an entity (or group) needs for its own statistics (default 24: a day of hourly windows). */
+  minHistory?: number;
+  /** |z| cap (default 20). */
+  clip?: number;
+}
+
+/** Which statistics scaled a value. */
+export type ScaleLevel = 'entity' | 'group' | 'global';
+
+/** The usual value of a feature for an entity, for explanations. */
+export interface FeatureUsual {
+  feature: string;
+  unit: string;
+  level: ScaleLevel;
+  /** The entity or group whose history it is ('' for global). */
+  key: string;
+  /** Windows behind the statistics. */
+  windows: number;
+  /** Median raw value (the transform is monotone, so the median of the transformed values maps back to it). */
+  usual: number;
+  /** Raw values one scale below and above the median: the usual range. */
+  low: number;
+  high: number;
+  /** Median and scale in transformed units. */
+  center: number;
+  scale: number;
+}
+
+const STATE_MAGIC = 0x53464353; // "SCFS" (little-endian bytes S C F S)
+const STATE_VERSION = 1;
+
+function forward(t: FeatureTransform, x: number): number {
+  return t === 'log1p' ? Math.log1p(Math.max(0, x)) : x;
+}
+
+function inverse(t: FeatureTransform, y: number): number {
+  return t === 'log1p' ? Math.max(0, Math.expm1(y)) : y;
+}
+
+/** Median of v[0..n) (sorts it). */
+function median(v: Float64Array, n: number): number {
+  const a = v.subarray(0, n).sort();
+  if (n === 0) return Number.NaN;
+  const h = n >> 1;
+  return n % 2 === 1 ? a[h]! : (a[h - 1]! + a[h]!) / 2;
+}
+
+/** Statistics of one key (entity or group): n windows, center and scale per feature. */
+interface Stats {
+  n: number;
+  center: Float64Array;
+  scale: Float64Array;
+}
+
+export class FeatureScaler {
+  private readonly entityIndex: Map<string, number>;
+  private readonly groupIndex: Map<string, number>;
+
+  private constructor(
+    readonly features: readonly FeatureInfo[],
+    readonly minHistory: number,
+    readonly clip: number,
+    /** Per feature, the smallest scale used. */
+    readonly floors: Float64Array,
+    private readonly entityNames: string[],
+    private readonly entityStats: Stats[],
+    /** Each entity's group ('' none). */
+    private readonly entityGroup: string[],
+    private readonly groupNames: string[],
+    private readonly groupStats: Stats[],
+    private readonly global: Stats,
+  ) {
+    this.entityIndex = new Map(entityNames.map((e, i) => [e, i]));
+    this.groupIndex = new Map(groupNames.map((g, i) => [g, i]));
+  }
+
+  get dim(): number {
+    return this.features.length;
+  }
+
+  /** Entities with statistics of their own or a recorded group. */
+  get entityCount(): number {
+    return this.entityNames.length;
+  }
+
+  /** Fit on windows (the training history). */
+  static fit(w: FeatureWindows, opts: ScalerOptions = {}): FeatureScaler {
+    const minHistory = opts.minHistory ?? 24;
+    const clip = opts.clip ?? 20;
+    if (!Number.isInteger(minHistory) || minHistory < 1) throw new ConfigError(`minHistory must be an integer >= 1, got ${minHistory}`, ['minHistory']);
+    if (!(clip > 0)) throw new ConfigError(`clip must be > 0, got ${clip}`, ['clip']);
+    const dim = w.features.length;
+    const n = w.entities.length;
+    if (w.values.length !== n * dim) throw new ConfigError(`feature windows: ${w.values.length} values for ${n} rows of ${dim} features`);
+    const t = transformed(w);
+
+    // Rows per entity and per group; an entity's group is its most frequent one.
+    const rowsOf = new Map<string, number[]>();
+    for (let i = 0; i < n; i++) {
+      const e = w.entities[i]!;
+      let l = rowsOf.get(e);
+      if (!l) rowsOf.set(e, (l = []));
+      l.push(i);
+    }
+    const entityNames = [...rowsOf.keys()].sort();
+    const entityGroup = entityNames.map((e) => {
+      const c = new Map<string, number>();
+      for (const i of rowsOf.get(e)!) {
+        const g = w.groups[i] ?? '';
+        if (g !== '') c.set(g, (c.get(g) ?? 0) + 1);
+      }
+      let best = '';
+      let bestN = 0;
+      for (const [g, k] of [...c].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+        if (k > bestN) {
+          best = g;
+          bestN = k;
+        }
+      }
+      return best;
+    });
+    const groupRows = new Map<string, number[]>();
+    entityNames.forEach((e, k) => {
+      const g = entityGroup[k]!;
+      if (g === '') return;
+      let l = groupRows.get(g);
+      if (!l) groupRows.set(g, (l = []));
+      for (const i of rowsOf.get(e)!) l.push(i);
+    });
+
+    const scratch = new Float64Array(Math.max(1, n));
+    const statsOf = (rows: readonly number[], floors: Float64Array | undefined): Stats => {
+      const center = new Float64Array(dim);
+      const scale = new Float64Array(dim);
+      for (let d = 0; d < dim; d++) {
+        for (let k = 0; k < rows.length; k++) scratch[k] = t[rows[k]! * dim + d]!;
+        const m = median(scratch, rows.length);
+        for (let k = 0; k < rows.length; k++) scratch[k] = Math.abs(t[rows[k]! * dim + d]! - m);
+        const mad = median(scratch, rows.length);
+        center[d] = rows.length ? m : 0;
+        const s = rows.length ? 1.4826 * mad : 0;
+        scale[d] = floors ? Math.max(s, floors[d]!) : s;
+      }
+      return { n: rows.length, center, scale };
+    };
+    const all = Array.from({ length: n }, (_, i) => i);
+    const rawGlobal = statsOf(all, undefined);
+    const floors = new Float64Array(dim);
+    w.features.forEach((f, d) => {
+      floors[d] = f.scaleFloor ?? (f.transform === 'log1p' ? 0.25 : f.unit === 'share' ? 0.02 : Math.max(0.01, 0.05 * Math.abs(rawGlobal.center[d]!)));
+    });
+    const global = statsOf(all, floors);
+    // Statistics only where there is enough history; thinner entities and groups fall back at transform time.
+    const entityStats = entityNames.map((e) => {
+      const rows = rowsOf.get(e)!;
+      return rows.length >= minHistory ? statsOf(rows, floors) : { n: rows.length, center: new Float64Array(0), scale: new Float64Array(0) };
+    });
+    const groupNames = [...groupRows.keys()].filter((g) => groupRows.get(g)!.length >= minHistory).sort();
+    const groupStats = groupNames.map((g) => statsOf(groupRows.get(g)!, floors));
+    return new FeatureScaler(w.features.slice(), minHistory, clip, floors, entityNames, entityStats, entityGroup, groupNames, groupStats, global);
+  }
+
+  /** The statistics used for an entity (with the row's group when the entity is unknown or thin). */
+  private statsFor(entity: string | undefined, group: string | undefined): { level: ScaleLevel; key: string; stats: Stats } {
+    const e = entity === undefined ? undefined : this.entityIndex.get(entity);
+    if (e !== undefined && this.entityStats[e]!.n >= this.minHistory && this.entityStats[e]!.center.length > 0) {
+      return { level: 'entity', key: entity!, stats: this.entityStats[e]! };
+    }
+    const g = (e !== undefined && this.entityGroup[e]) || group || '';
+    const gi = g === '' ? undefined : this.groupIndex.get(g);
+    if (gi !== undefined) return { level: 'group', key: g, stats: this.groupStats[gi]! };
+    return { level: 'global', key: '', stats: this.global };
+  }
+
+  /** Which statistics scale an entity's values (entity, its group, or global). */
+  levelOf(entity: string | undefined, group?: string): { level: ScaleLevel; key: string; windows: number } {
+    const s = this.statsFor(entity, group);
+    return { level: s.level, key: s.key, windows: s.stats.n };
+  }
+
+  /** Scale one row of raw values (dim entries) into `out`. */
+  transformRow(values: ArrayLike<number>, entity?: string, group?: string, out: Float64Array = new Float64Array(this.dim)): Float64Array {
+    if (values.length !== this.dim) throw new ConfigError(`expected ${this.dim} feature values, got ${values.length}`, ['features']);
+    const { stats } = this.statsFor(entity, group);
+    const clip = this.clip;
+    for (let d = 0; d < this.dim; d++) {
+      const z = (forward(this.features[d]!.transform, values[d]!) - stats.center[d]!) / stats.scale[d]!;
+      out[d] = Number.isNaN(z) ? 0 : z > clip ? clip : z < -clip ? -clip : z;
+    }
+    return out;
+  }
+
+  /** Scale windows: n * dim scaled values, row-major. */
+  transform(w: Pick<FeatureWindows, 'entities' | 'groups' | 'values' | 'featureNames'>): Float64Array {
+    const dim = this.dim;
+    if (w.featureNames.length !== dim || w.featureNames.some((f, d) => f !== this.features[d]!.name)) {
+      throw new ConfigError(`the windows' features (${w.featureNames.join(', ')}) are not the scaler's (${this.features.map((f) => f.name).join(', ')})`, ['features']);
+    }
+    const n = w.entities.length;
+    const out = new Float64Array(n * dim);
+    for (let i = 0; i < n; i++) this.transformRow(w.values.subarray(i * dim, (i + 1) * dim), w.entities[i], w.groups[i], out.subarray(i * dim, (i + 1) * dim));
+    return out;
+  }
+
+  /** Inverse of transformRow for one feature: the raw value a scaled value stands for. */
+  rawValue(featureIndex: number, z: number, entity?: string, group?: string): number {
+    const { stats } = this.statsFor(entity, group);
+    const f = this.features[featureIndex]!;
+    return inverse(f.transform, stats.center[featureIndex]! + z * stats.scale[featureIndex]!);
+  }
+
+  /** The usual value of a feature for an entity: what its history (or its group's, or everyone's) says. */
+  describe(entity: string | undefined, featureIndex: number, group?: string): FeatureUsual {
+    const f = this.features[featureIndex];
+    if (!f) throw new ConfigError(`no feature ${featureIndex} (the scaler has ${this.dim})`, ['features']);
+    const { level, key, stats } = this.statsFor(entity, group);
+    const c = stats.center[featureIndex]!;
+    const s = stats.scale[featureIndex]!;
+    return {
+      feature: f.name,
+      unit: f.unit,
+      level,
+      key,
+      windows: stats.n,
+      usual: inverse(f.transform, c),
+      low: inverse(f.transform, c - s),
+      high: inverse(f.transform, c + s),
+      center: c,
+      scale: s,
+    };
+  }
+
+  /** Versioned binary state: magic, version, JSON header length, JSON header, then the float64 statistics. */
+  toState(): Uint8Array {
+    const header = JSON.stringify({
+      features: this.features,
+      minHistory: this.minHistory,
+      clip: this.clip,
+      entities: this.entityNames,
+      entityWindows: this.entityStats.map((s) => s.n),
+      entityHasStats: this.entityStats.map((s) => s.center.length > 0),
+      entityGroup: this.entityGroup,
+      groups: this.groupNames,
+      groupWindows: this.groupStats.map((s) => s.n),
+      globalWindows: this.global.n,
+    });
+    const hb = new TextEncoder().encode(header);
+    const blocks: Float64Array[] = [this.floors, this.global.center, this.global.scale];
+    for (const s of this.entityStats) if (s.center.length) blocks.push(s.center, s.scale);
+    for (const s of this.groupStats) blocks.push(s.center, s.scale);
+    const pad = (8 - ((12 + hb.length) % 8)) % 8;
+    const floats = blocks.reduce((a, b) => a + b.length, 0);
+    const out = new Uint8Array(12 + hb.length + pad + floats * 8);
+    const dv = new DataView(out.buffer);
+    dv.setUint32(0, STATE_MAGIC, true);
+    dv.setUint32(4, STATE_VERSION, true);
+    dv.setUint32(8, hb.length, true);
+    out.set(hb, 12);
+    let off = 12 + hb.length + pad;
+    for (const b of blocks) {
+      for (let i = 0; i < b.length; i++, off += 8) dv.setFloat64(off, b[i]!, true);
+    }
+    return out;
+  }
+
+  static fromState(bytes: Uint8Array, what = 'feature scaler state'): FeatureScaler {
+    const fail = (msg: string): never => {
+      throw new ModelFileError(what, msg);
+    };
+    if (bytes.length < 12) fail(`truncated (${bytes.length} bytes)`);
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (dv.getUint32(0, true) !== STATE_MAGIC) fail('not a feature scaler state (bad magic)');
+    const version = dv.getUint32(4, true);
+    if (version !== STATE_VERSION) fail(`feature scaler state version ${version} is not supported (this seclake reads ${STATE_VERSION})`);
+    const hlen = dv.getUint32(8, true);
+    if (12 + hlen > bytes.length) fail('truncated header');
+    let h: {
+      features: FeatureInfo[];
+      minHistory: number;
+      clip: number;
+      entities: string[];
+      entityWindows: number[];
+      entityHasStats: boolean[];
+      entityGroup: string[];
+      groups: string[];
+      groupWindows: number[];
+      globalWindows: number;
+    };
+    try {
+      h = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + hlen))) as typeof h;
+    } catch {
+      return fail('header is not JSON');
+    }
+    const dim = h.features.length;
+    let off = 12 + hlen + ((8 - ((12 + hlen) % 8)) % 8);
+    const take = (): Float64Array => {
+      if (off + dim * 8 > bytes.length) fail('truncated statistics');
+      const a = new Float64Array(dim);
+      for (let i = 0; i < dim; i++, off += 8) a[i] = dv.getFloat64(off, true);
+      return a;
+    };
+    const floors = take();
+    const global: Stats = { n: h.globalWindows, center: take(), scale: take() };
+    const entityStats: Stats[] = h.entities.map((_, i) =>
+      h.entityHasStats[i] ? { n: h.entityWindows[i]!, center: take(), scale: take() } : { n: h.entityWindows[i]!, center: new Float64Array(0), scale: new Float64Array(0) },
+    );
+    const groupStats: Stats[] = h.groups.map((_, i) => ({ n: h.groupWindows[i]!, center: take(), scale: take() }));
+    if (off !== bytes.length) fail(`${bytes.length - off} unexpected trailing bytes`);
+    return new FeatureScaler(h.features, h.minHistory, h.clip, floors, h.entities, entityStats, h.entityGroup, h.groups, groupStats, global);
+  }
+}
+
+/** Transformed copy of the windows' values (log1p where the feature says so). */
+function transformed(w: FeatureWindows): Float64Array {
+  const dim = w.features.length;
+  const out = new Float64Array(w.values.length);
+  const log = w.features.map((f) => f.transform === 'log1p');
+  for (let i = 0; i < w.values.length; i += dim) {
+    for (let d = 0; d < dim; d++) {
+      const x = w.values[i + d]!;
+      out[i + d] = log[d] ? Math.log1p(x > 0 ? x : 0) : x;
+    }
+  }
+  return out;
+}
