@@ -5,7 +5,10 @@ import { parseHpAssignments } from '../../detectors/ipinsights/config.js';
 import { loadPairsCsv, type BadRowReport, type PairData } from '../../detectors/pairs/data.js';
 import { loadPairsFromLake, pairDataKeys } from '../../detectors/pairs/lake.js';
 import { DEFAULT_PAIR_DEFINITION, PAIR_DEFINITIONS, checkDegenerate, compileDefinitionSql, pairDefinition } from '../../detectors/pairs/definitions.js';
-import { DEFAULT_DETECTOR, DETECTORS, detectorOf } from '../../detectors/index.js';
+import { DEFAULT_DETECTOR, DETECTORS, detectorOf, type DetectorDefinition } from '../../detectors/index.js';
+import { readFeatureCsv } from '../../detectors/rcf/csv.js';
+import { loadLakeFeatures } from '../../detectors/rcf/lake.js';
+import type { RcfTrainingData } from '../../detectors/rcf/train.js';
 import { META_DIR, resolveLakeDir } from '../../lake/layout.js';
 import { modelNameOf, registerModel } from '../../lake/models.js';
 import { mkdirSync } from 'node:fs';
@@ -21,6 +24,10 @@ interface TrainCliOptions {
   name?: string;
   register: boolean;
   validation?: string[];
+  test?: string[];
+  features?: string;
+  window?: string;
+  featureConfig?: string;
   hp: string[];
   threads?: string;
   seed?: string;
@@ -55,6 +62,10 @@ export function registerTrain(program: Command): void {
     .option('--name <name>', 'with --lake: the name the model is registered under in the lake (default: the file name without extension)')
     .option('--no-register', 'with --lake: do not register the model for the lake (`seclake monitor` without --model runs the registered ones)')
     .option('--validation <file>', 'validation CSV: logs validation:discriminator_auc every epoch (repeatable)', collect)
+    .option('--test <file>', 'rcf: labelled test CSV (label 0/1 first, then the features; SageMaker\'s test channel): accuracy, precision, recall, F1 (repeatable)', collect)
+    .option('--features <sets>', 'rcf with --lake: behaviour feature sets, comma-separated (default: every set whose source the lake holds)')
+    .option('--window <duration>', 'rcf with --lake: feature window (e.g. 15m, 1h, 1d; default 1h)')
+    .option('--feature-config <file>', 'rcf with --lake: a JSON feature config (your own feature sets, window, lateness, known subnets; docs/detectors.md)')
     .option('--hp <name=value>', 'hyperparameter of the detector (repeatable), e.g. --hp vector_dim=64; SageMaker names for IP Insights', collect, [])
     .option('--threads <n>', 'worker threads (default: one per core)')
     .option('--seed <n>', 'random seed; with --threads 1 training is bit-for-bit reproducible')
@@ -80,7 +91,9 @@ Examples:
   seclake train --train train.csv.gz --validation valid.csv --model ipi.model --threads 1 --seed 7
   seclake train --lake ./seclake-data          # writes and registers <lake>/_seclake/models/ipinsights-default.model
   seclake train --lake ./seclake-data --model ipi.model --json
-  seclake train --lake ./seclake-data --detector history --model history.model`,
+  seclake train --lake ./seclake-data --detector history --model history.model
+  seclake train --detector rcf --train features.csv --test labelled.csv --model rcf.model --hp num_trees=100
+  seclake train --detector rcf --lake ./seclake-data --features network,dns --window 1h   # behaviour per entity and hour`,
     )
     .action(async (o: TrainCliOptions) => {
       if (!o.train?.length && !o.lake) throw new ConfigError('give --train FILE or --lake DIR', ['train']);
@@ -100,6 +113,10 @@ Examples:
       }
       // Fail on a bad hyperparameter before reading any data.
       detector.parseHyperparameters(hp);
+      if (detector.records === 'features') return trainFeatures(o, detector, hp);
+      for (const [flag, value] of [['test', o.test], ['features', o.features], ['window', o.window], ['feature-config', o.featureConfig]] as const) {
+        if (value !== undefined) throw new ConfigError(`--${flag} is for detectors of behaviour features (rcf), not ${detector.type}`, [flag]);
+      }
 
       let data: PairData;
       let source: string;
@@ -179,4 +196,69 @@ Examples:
         if (registered) process.stdout.write(`Registered as '${registered.name}' for the lake ${lakeDir} (seclake monitor --lake ${o.lake} runs it)\n`);
       }
     });
+}
+
+/** `train` for a detector of the features kind: SageMaker RCF's CSV channels, or behaviour features from the lake. */
+async function trainFeatures(o: TrainCliOptions, detector: DetectorDefinition, hp: Record<string, string>): Promise<void> {
+  for (const [flag, value] of [['sql', o.sql], ['pairs', o.pairs], ['validation', o.validation]] as const) {
+    if (value !== undefined) throw new ConfigError(`--${flag} is for detectors of (entity, IP) pairs, not ${detector.type}`, [flag]);
+  }
+  if (o.lake === undefined && (o.features !== undefined || o.window !== undefined || o.featureConfig !== undefined)) {
+    throw new ConfigError('--features, --window and --feature-config need --lake', ['features']);
+  }
+  const lakeDir = o.lake ? resolveLakeDir(o.lake) : undefined;
+  let data: RcfTrainingData;
+  let source: string;
+  let definition: string;
+  if (lakeDir) {
+    const lf = await loadLakeFeatures(lakeDir, {
+      ...(o.features !== undefined ? { sets: o.features.split(',').map((s) => s.trim()).filter((s) => s !== '') } : {}),
+      ...(o.window !== undefined ? { window: o.window } : {}),
+      ...(o.featureConfig !== undefined ? { configFile: o.featureConfig } : {}),
+      log: (line) => process.stderr.write(`seclake train: ${line}\n`),
+    });
+    data = lf.data;
+    source = `lake:${o.lake}`;
+    definition = lf.data.features!.sets.join('+');
+    process.stderr.write(`seclake train: ${data.matrix.n.toLocaleString('en-US')} windows of ${lf.entities.toLocaleString('en-US')} entities x ${data.matrix.dim} features (${definition}, ${lf.windowText} windows)\n`);
+  } else {
+    const matrix = await readFeatureCsv(o.train!);
+    data = { matrix };
+    source = o.train!.join(',');
+    definition = 'csv';
+    process.stderr.write(`seclake train: ${matrix.n.toLocaleString('en-US')} training records x ${matrix.dim} features\n`);
+  }
+  if (o.test?.length) data.test = await readFeatureCsv(o.test, { labelled: true, dim: data.matrix.dim });
+  let modelPath = o.model;
+  if (!modelPath) {
+    const dir = path.join(lakeDir!, META_DIR, 'models');
+    mkdirSync(dir, { recursive: true });
+    modelPath = path.join(dir, `${detector.type}-${definition}.model`);
+  }
+  let bar: ReturnType<typeof createProgress> | undefined;
+  const res = await detector
+    .train({
+      train: data,
+      hyperparameters: hp,
+      modelPath,
+      source,
+      onProgress: (done, total) => {
+        if (!o.progress) return;
+        bar ??= createProgress('train', total, 'records');
+        bar.update(done);
+      },
+      log: (line) => {
+        if (bar && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+        process.stderr.write(line + '\n');
+      },
+    })
+    .finally(() => bar?.stop());
+  const registered = lakeDir && o.register ? await registerModel(lakeDir, o.name ?? modelNameOf(modelPath), modelPath, detector.type) : undefined;
+  const summary = { model: modelPath, detector: detector.type, ...(registered ? { registered: { name: registered.name, lake: lakeDir } } : {}), ...res.summary };
+  if (o.json) {
+    process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+    return;
+  }
+  process.stdout.write(`Trained ${modelPath} (${detector.title}): ${res.message ?? `${res.model.header.training.rows} records`}\n`);
+  if (registered) process.stdout.write(`Registered as '${registered.name}' for the lake ${lakeDir} (seclake monitor --lake ${o.lake} runs it)\n`);
 }

@@ -11,17 +11,12 @@ import { packModelData, type ModelData, type ModelHeader } from '../model-file.j
 import type { BatchScores, DetectorModel, EntityInfo, Explanation, FeatureRecord, FeaturesDetectorDefinition, WireFormat } from '../types.js';
 import { hyperparametersSchema, parseHyperparameters, type Hyperparameters } from './config.js';
 import { RandomCutForest } from './forest/forest.js';
-import { RCF_TYPE, RCF_VERSION, trainRcf, type RcfParams, type RcfScaler, type RcfTrainingData, type RcfTrainingMetadata } from './train.js';
+import { FeatureScaler } from './features/scaler.js';
+import { explainFeature } from './features/format.js';
+import { RCF_TYPE, RCF_VERSION, trainRcf, type RcfParams, type RcfTrainingData, type RcfTrainingMetadata } from './train.js';
 import { formatScores, RESPONSE_TYPES, type RcfPrediction } from './wire.js';
 
 export type RcfHeader = ModelHeader<Hyperparameters, RcfParams, RcfTrainingMetadata>;
-
-/** Loads a model's scaler state (features/scale.ts registers itself here, keeping this file free of the lake). */
-export type ScalerLoader = (state: Uint8Array, file: string) => RcfScaler;
-let scalerLoader: ScalerLoader | undefined;
-export function registerScalerLoader(loader: ScalerLoader): void {
-  scalerLoader = loader;
-}
 
 /** A loaded RCF model: immutable (scoring does not update the forest), safe to share between requests. */
 export class RcfModel implements DetectorModel<RcfPrediction, FeatureRecord> {
@@ -30,12 +25,12 @@ export class RcfModel implements DetectorModel<RcfPrediction, FeatureRecord> {
   readonly header: RcfHeader;
   readonly calibration: Calibration | undefined;
   readonly forest: RandomCutForest;
-  readonly scaler: RcfScaler | undefined;
+  readonly scaler: FeatureScaler | undefined;
   readonly dim: number;
   private packed: ModelData | undefined;
   private readonly row: Float64Array;
 
-  constructor(path: string, header: RcfHeader, forest: RandomCutForest, scaler: RcfScaler | undefined, data?: ModelData) {
+  constructor(path: string, header: RcfHeader, forest: RandomCutForest, scaler: FeatureScaler | undefined, data?: ModelData) {
     this.path = path;
     this.header = header;
     this.forest = forest;
@@ -49,11 +44,7 @@ export class RcfModel implements DetectorModel<RcfPrediction, FeatureRecord> {
   static fromData(md: ModelData): RcfModel {
     const header = md.header as unknown as RcfHeader;
     const forest = RandomCutForest.fromState(md.u8('forest'));
-    let scaler: RcfScaler | undefined;
-    if (header.params.scaled) {
-      if (!scalerLoader) throw new ParseError('this model scales features per entity, but the feature scaler is not loaded', { file: md.file });
-      scaler = scalerLoader(md.u8('scaler'), md.file);
-    }
+    const scaler = header.params.scaled ? FeatureScaler.fromState(md.u8('scaler'), `${md.file}: feature scaler`) : undefined;
     return new RcfModel(md.file, header, forest, scaler, md);
   }
 
@@ -72,7 +63,10 @@ export class RcfModel implements DetectorModel<RcfPrediction, FeatureRecord> {
     const v = r.values;
     if (!v || v.length !== this.dim) return undefined;
     for (let i = 0; i < this.dim; i++) if (!Number.isFinite(v[i]!)) return undefined;
-    if (this.scaler) return { known: this.scaler.transform(v, this.row, r.entity, r.group) };
+    if (this.scaler) {
+      this.scaler.transformRow(v, r.entity, r.group, this.row);
+      return { known: this.scaler.levelOf(r.entity, r.group).level === 'entity' };
+    }
     for (let i = 0; i < this.dim; i++) this.row[i] = v[i]!;
     return { known: true };
   }
@@ -113,8 +107,9 @@ export class RcfModel implements DetectorModel<RcfPrediction, FeatureRecord> {
   }
 
   entityInfo(entity: string): EntityInfo {
-    const known = this.scaler ? this.scaler.usual(entity, 0) !== undefined : false;
-    return { known, count: 0 };
+    if (!this.scaler) return { known: false, count: 0 };
+    const l = this.scaler.levelOf(entity);
+    return l.level === 'entity' ? { known: true, count: l.windows } : { known: false, count: 0 };
   }
 
   /**
@@ -129,15 +124,18 @@ export class RcfModel implements DetectorModel<RcfPrediction, FeatureRecord> {
     const contrib = names.map((name, j) => ({ name, j, high: a.high[j]!, low: a.low[j]!, share: (a.high[j]! + a.low[j]!) / total }));
     contrib.sort((x, y) => y.share - x.share);
     const top = contrib.filter((c, i) => i === 0 || c.share >= 0.1).slice(0, 3);
+    const windowMs = this.header.params.features?.window_ms;
     const parts = top.map((c) => {
       const observed = record.values[c.j]!;
-      const usual = this.scaler?.usual(record.entity, c.j, record.group);
+      const u = this.scaler?.describe(record.entity, c.j, record.group);
       const dir = c.high >= c.low ? 'high' : 'low';
-      return { feature: c.name, direction: dir, observed, ...(usual !== undefined ? { usual } : {}), share: c.share };
+      const text =
+        this.scaler && windowMs !== undefined
+          ? explainFeature(this.scaler, c.j, observed, record.entity, windowMs, record.group)
+          : `${c.name} ${fmtValue(observed)}`;
+      return { feature: c.name, direction: dir, observed, ...(u ? { usual: u.usual, usual_low: u.low, usual_high: u.high, usual_from: u.level } : {}), share: c.share, text };
     });
-    const reason = parts
-      .map((p) => `${p.feature} ${fmtValue(p.observed)}${p.usual !== undefined ? ` (usually ${fmtValue(p.usual)})` : ''}, ${p.direction}: ${Math.round(p.share * 100)}% of the score`)
-      .join('; ');
+    const reason = parts.map((p) => `${p.text}${this.scaler ? '' : `, ${p.direction}`}: ${Math.round(p.share * 100)}% of the score`).join('; ');
     return { reason, details: { score: native, features: parts } };
   }
 

@@ -11,20 +11,14 @@ import { CALIBRATION_VERSION, type Calibration } from '../calibration.js';
 import { modelHeaderFor, writeModelFile, type BaseTrainingMetadata, type RecordDefinitionRef, type Section } from '../model-file.js';
 import { trainBatch, type RandomCutForest } from './forest/forest.js';
 import type { FeatureMatrix } from './csv.js';
+import type { FeatureScaler } from './features/scaler.js';
+import type { LakeFeatureParams } from './lake.js';
 import { parseHyperparameters, type Hyperparameters } from './config.js';
 import { meanStd, testMetrics, type TestMetrics } from './metrics.js';
 
 export const RCF_TYPE = 'rcf';
 export const RCF_VERSION = 1;
 
-/** Per-entity feature scaling a model applies before the forest (src/detectors/rcf/features/scale.ts provides it). */
-export interface RcfScaler {
-  /** Scale one raw row into `out`; returns whether the entity (or its group) had history of its own. */
-  transform(raw: ArrayLike<number>, out: Float64Array, entity?: string, group?: string): boolean;
-  /** The entity's usual raw value of feature j (for explanations), when known. */
-  usual(entity: string | undefined, j: number, group?: string): number | undefined;
-  toState(): Uint8Array;
-}
 
 /** What the RCF detector trains on. */
 export interface RcfTrainingData {
@@ -33,11 +27,12 @@ export interface RcfTrainingData {
   /** Per row: its entity and group (lake features), for the scaler. */
   entities?: string[];
   groups?: string[];
-  scaler?: RcfScaler;
+  /** Per-entity scaling (lake features), applied before the forest and stored with the model. */
+  scaler?: FeatureScaler;
   /** A labelled test channel (labels 0/1), for SageMaker's test metrics. */
   test?: FeatureMatrix;
   /** Lake features: which feature sets and window the matrix came from (stored so the monitor computes the same). */
-  features?: { sets: string[]; window_ms: number; definition?: unknown };
+  features?: LakeFeatureParams;
   /** Event time range of the data (epoch ms). */
   timeRange?: { start: number; end: number };
 }
@@ -47,7 +42,7 @@ export type RcfParams = {
   feature_dim: number;
   feature_names: string[];
   /** Lake feature sets and window, when trained from the lake. */
-  features: { sets: string[]; window_ms: number; definition?: unknown } | null;
+  features: LakeFeatureParams | null;
   scaled: boolean;
   /** Training score distribution (the default threshold is mean + z_factor x std). */
   score_stats: { mean: number; std: number; n: number; threshold: number };
@@ -75,11 +70,8 @@ export function scaledRows(data: RcfTrainingData): Float64Array {
   const { matrix, scaler } = data;
   if (!scaler) return matrix.rows;
   const out = new Float64Array(matrix.rows.length);
-  const row = new Float64Array(matrix.dim);
-  for (let i = 0; i < matrix.n; i++) {
-    scaler.transform(matrix.rows.subarray(i * matrix.dim, (i + 1) * matrix.dim), row, data.entities?.[i], data.groups?.[i]);
-    out.set(row, i * matrix.dim);
-  }
+  const d = matrix.dim;
+  for (let i = 0; i < matrix.n; i++) scaler.transformRow(matrix.rows.subarray(i * d, (i + 1) * d), data.entities?.[i], data.groups?.[i], out.subarray(i * d, (i + 1) * d));
   return out;
 }
 
