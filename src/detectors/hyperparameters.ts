@@ -6,7 +6,7 @@ import type { HyperparameterDoc } from './types.js';
 export function hyperparameterDocs(shape: Readonly<Record<string, { description?: string | undefined }>>, defaults: Readonly<Record<string, unknown>>): HyperparameterDoc[] {
   return Object.entries(shape).map(([name, schema]) => {
     const d = defaults[name];
-    return { name, description: schema.description ?? '', default: typeof d === 'number' || typeof d === 'string' || typeof d === 'boolean' ? d : String(d) };
+    return { name, description: schema.description ?? '', default: typeof d === 'number' || typeof d === 'string' || typeof d === 'boolean' ? d : d === undefined ? '(none)' : String(d) };
   });
 }
 

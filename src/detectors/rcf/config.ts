@@ -52,8 +52,6 @@ export const hyperparametersSchema = z
     num_trees: num('int', 50, 1000, 100, 'Trees in the forest (SageMaker RCF: 50-1000, default 100). More trees: steadier scores, proportionally slower.'),
     num_samples_per_tree: num('int', 1, 2048, 256,
       'Points each tree keeps (SageMaker RCF: 1-2048, default 256). Choose it so that 1/num_samples_per_tree is about the expected anomaly rate; scores range 0 .. log2(num_samples_per_tree + 1).'),
-    shingle_size: num('int', 1, 1024, 1,
-      'Consecutive records of one stream combined into one point (internal shingling; 1 = none). For a univariate time series, 4-48 lets the forest see a broken rhythm.'),
     time_decay: num('float', 0, 1, 0,
       'Recency bias of the samplers when the forest keeps learning while scoring (monitor): 0 = uniform reservoir; AWS\'s default is 1/(10 x num_samples_per_tree).'),
     z_factor: num('float', 0.5, 20, 3,
