@@ -25,6 +25,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LakeError } from '../core/errors.js';
 import { faultPoint } from '../core/fault.js';
+import { makeOwnedDir } from '../core/owned-dir.js';
 import { hasDerived, publishDerived, readObjects, type DerivedObject } from '../lake/catalog.js';
 import { Duck, quoteString } from '../lake/duckdb.js';
 import { writeEventsParquet } from '../lake/events-file.js';
@@ -227,9 +228,8 @@ export async function publishFindingsToStore(
 ): Promise<NonNullable<WrittenFindings['objects']>> {
   checkKey(key);
   if (findings.length === 0) return [];
-  const root = opts.tmpDir ?? tmpdir();
-  mkdirSync(root, { recursive: true });
-  const dir = mkdtempSync(path.join(root, 'seclake-findings-'));
+  // Named after this process: one left by a monitor killed mid-write is removed by the next (core/owned-dir.ts).
+  const dir = makeOwnedDir(opts.tmpDir ?? tmpdir(), 'seclake-findings-');
   const out: NonNullable<WrittenFindings['objects']> = [];
   try {
     for (const [cls, group] of findingsByClass(findings)) {

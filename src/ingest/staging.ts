@@ -6,7 +6,9 @@
  * has changed for STALE_STAGING_MS. A live process's entries are never touched.
  */
 import { lstatSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { makeOwnedDir } from '../core/owned-dir.js';
 import { withLakeLock } from '../lake/catalog.js';
 import { META_DIR } from '../lake/layout.js';
 import { log } from '../core/log.js';
@@ -114,4 +116,13 @@ export async function cleanStaleStaging(lakeDir: string): Promise<StagingCleanup
     log.warn(`stale staging not cleaned: ${err instanceof Error ? err.message : String(err)}`);
     return { removed: [], bytes: 0 };
   }
+}
+
+/**
+ * The local staging directory of an ingest into an S3 lake (without --staging): a fresh directory under `root` (the
+ * OS temp dir) named after this process, `seclake-s3-staging-<ms>-p<pid>-<id>`, removed when the ingest ends. One left
+ * by an ingest killed mid-run is removed by the next S3 ingest (core/owned-dir.ts); a live ingest's is never touched.
+ */
+export function makeS3StagingDir(root: string = tmpdir()): string {
+  return makeOwnedDir(root, 'seclake-s3-staging-');
 }
