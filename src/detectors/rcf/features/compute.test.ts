@@ -323,6 +323,7 @@ describe('watermark and late records', () => {
       writeFlows(dir, '20240301T0400Z_b', [
         { at: A, dir: 'egress', src: A.ip, dst: '9.9.9.9', sport: 40100, dport: 443, bytes: 999, packets: 9, t: W0 + 50 * MIN },
         { at: A, dir: 'egress', src: A.ip, dst: '9.9.9.9', sport: 40101, dport: 443, bytes: 10, packets: 1, t: W2 + 40 * MIN },
+        { at: A, dir: 'egress', src: A.ip, dst: '4.4.4.4', sport: 40103, dport: 443, bytes: 100, packets: 1, t: W2 + 45 * MIN },
         { at: A, dir: 'egress', src: A.ip, dst: '8.8.8.8', sport: 40102, dport: 443, bytes: 5, packets: 1, t: T0 + 3 * HOUR + 30 * MIN },
       ]),
     ]);
@@ -333,8 +334,10 @@ describe('watermark and late records', () => {
     assert.equal(second.from, W2);
     assert.equal(second.closedThrough, T0 + 3 * HOUR);
     assert.deepEqual([...new Set(second.windowStart)], [W2], 'window 0 is not emitted again');
-    assert.equal(value(second, A.id, W2, 'network.flows'), 2, 'the record for the open window is merged');
-    assert.equal(value(second, A.id, W2, 'network.bytes_out'), 11);
+    assert.equal(value(second, A.id, W2, 'network.flows'), 3, 'the records for the open window are merged');
+    assert.equal(value(second, A.id, W2, 'network.bytes_out'), 111);
+    // New peers look back past the cursor: 8.8.8.8 (windows 0-2) and 9.9.9.9 (the late record in window 0) are known.
+    assert.equal(value(second, A.id, W2, 'network.new_peers'), 1, '4.4.4.4 only');
     assert.deepEqual(second.late, { records: 1, byView: { vpc_flow: 1 }, windows: [{ view: 'vpc_flow', windowStart: W0, records: 1 }] });
     assert.ok(msgs.some((m) => /1 late records arrived for 1 windows already emitted \(vpc_flow: 1\); not merged/.test(m)), msgs.join('\n'));
 

@@ -82,7 +82,10 @@ export function featureInfos(sets: readonly FeatureSet[]): FeatureInfo[] {
 
 interface ViewInfo {
   exists: boolean;
+  /** Records with an event time (a view without a `time` column has none usable). */
   hasRows: boolean;
+  /** Records per window, max/min time, records past the clamp (from one scan of `time`). */
+  profile?: TimeProfile;
   /** Top-level columns and their parsed types. */
   schema: Map<string, DuckType>;
 }
@@ -110,7 +113,8 @@ function fmtMs(ms: number): string {
   return `${ms / 1000} s`;
 }
 
-async function inspectViews(db: Duck, views: Iterable<string>): Promise<Map<string, ViewInfo>> {
+/** Each view: does it exist, its columns, and one scan of its `time` (records per window, newest and oldest time). */
+async function inspectViews(db: Duck, views: Iterable<string>, windowMs: number, limit: number): Promise<Map<string, ViewInfo>> {
   const existing = new Set((await db.all('SELECT table_name FROM information_schema.tables')).map((r) => String(r.table_name)));
   const out = new Map<string, ViewInfo>();
   for (const v of views) {
@@ -120,14 +124,18 @@ async function inspectViews(db: Duck, views: Iterable<string>): Promise<Map<stri
     }
     const cols = await db.all(`DESCRIBE SELECT * FROM ${quoteIdent(v)}`);
     const schema = new Map(cols.map((c) => [String(c.column_name), parseDuckType(String(c.column_type))]));
-    const rows = await db.all(`SELECT 1 AS one FROM ${quoteIdent(v)} LIMIT 1`);
-    out.set(v, { exists: true, hasRows: rows.length > 0, schema });
+    if (!schema.has('time')) {
+      out.set(v, { exists: true, hasRows: false, schema });
+      continue;
+    }
+    const profile = await timeProfile(db, v, windowMs, limit);
+    out.set(v, { exists: true, hasRows: profile.perWindow.size > 0, schema, profile });
   }
   return out;
 }
 
 /** The stand-in relation of one view: declared columns + time + window_start, over [lo, $end). */
-function sourceRelation(view: string, info: ViewInfo, tree: Map<string, ColumnNode>): { sql: string; missing: string[] } {
+function sourceRelation(view: string, info: ViewInfo, tree: Map<string, ColumnNode>, lo: string): { sql: string; missing: string[] } {
   const p = projection(tree, info.exists ? info.schema : new Map<string, DuckType>(), '__src.');
   const hasTime = info.exists && info.schema.has('time');
   if (!hasTime) {
@@ -137,13 +145,20 @@ function sourceRelation(view: string, info: ViewInfo, tree: Map<string, ColumnNo
   }
   const cols = [...p.select, 'CAST(__src."time" AS BIGINT) AS "time"', '(CAST(__src."time" AS BIGINT) // $window_ms) * $window_ms AS window_start'];
   return {
-    sql: `SELECT ${cols.join(', ')} FROM main.${quoteIdent(view)} AS __src WHERE __src."time" >= $start - $history_ms AND __src."time" < $end`,
+    sql: `SELECT ${cols.join(', ')} FROM main.${quoteIdent(view)} AS __src WHERE __src."time" >= ${lo} AND __src."time" < $end`,
     missing: p.missing,
   };
 }
 
 /** One scan of a view's `time`: records per window, and the max time at or before `limit`, min time, records after it. */
-async function timeProfile(db: Duck, view: string, windowMs: number, limit: number): Promise<{ perWindow: Map<number, number>; max?: number; min?: number; future: number }> {
+interface TimeProfile {
+  perWindow: Map<number, number>;
+  max?: number;
+  min?: number;
+  future: number;
+}
+
+async function timeProfile(db: Duck, view: string, windowMs: number, limit: number): Promise<TimeProfile> {
   const rows = await db.all(
     `SELECT ("time" // $w) * $w AS ws, count(*) AS n, max("time") FILTER (WHERE "time" <= $limit) AS max_t, min("time") AS min_t, ` +
       `count(*) FILTER (WHERE "time" > $limit) AS future FROM ${quoteIdent(view)} WHERE "time" IS NOT NULL GROUP BY ALL`,
@@ -198,7 +213,7 @@ export async function computeFeatureWindows(db: Duck, opts: ComputeOptions): Pro
   };
 
   await installMacros(db, (opts.knownSubnets ?? []).map((c, i) => parseSubnet(c, `knownSubnets[${i}]`)));
-  const views = await inspectViews(db, new Set(opts.sets.flatMap((s) => s.source)));
+  const views = await inspectViews(db, new Set(opts.sets.flatMap((s) => s.source)), windowMs, now + maxFuture);
 
   // Sets with data, and the skipped ones.
   const skipped: SkippedSet[] = [];
@@ -210,19 +225,19 @@ export async function computeFeatureWindows(db: Duck, opts: ComputeOptions): Pro
       if (empty.length) say(`feature set '${s.name}': ${empty.map((v) => `${v} ${views.get(v)!.exists ? 'is empty' : 'does not exist'}`).join(', ')} (read as no records)`);
       return;
     }
-    const why = s.source.map((v) => (views.get(v)!.exists ? `${v} is empty` : `no view ${v}`)).join(', ');
+    const why = s.source.map((v) => (!views.get(v)!.exists ? `no view ${v}` : views.get(v)!.schema.has('time') ? `${v} is empty` : `${v} has no time column`)).join(', ');
     skipped.push({ set: s.name, reason: why });
     say(`feature set '${s.name}' skipped: ${why}; its features read as their defaults`);
   });
 
-  // Watermark from the views of the active sets (one scan of `time` per view, which also gives the window counts).
-  const activeViews = [...new Set(active.flatMap((i) => opts.sets[i]!.source))].filter((v) => views.get(v)!.hasRows && views.get(v)!.schema.has('time'));
+  // Watermark from the views of the active sets (their time profiles, which also give the window counts).
+  const activeViews = [...new Set(active.flatMap((i) => opts.sets[i]!.source))].filter((v) => views.get(v)!.hasRows);
   let maxT: number | undefined;
   let minT: number | undefined;
   const future: Record<string, number> = {};
   const profiles = new Map<string, Map<number, number>>();
   for (const v of activeViews) {
-    const p = await timeProfile(db, v, windowMs, now + maxFuture);
+    const p = views.get(v)!.profile!;
     profiles.set(v, p.perWindow);
     if (p.max !== undefined) maxT = maxT === undefined ? p.max : Math.max(maxT, p.max);
     if (p.min !== undefined) minT = minT === undefined ? p.min : Math.min(minT, p.min);
@@ -292,6 +307,7 @@ export async function computeFeatureWindows(db: Duck, opts: ComputeOptions): Pro
   if (active.length === 0 || closed <= from) return result;
 
   // One statement: each active set as a CTE over its stand-in relations, the (entity, window) keys of all, joined.
+  const nothingBefore = minT !== undefined && minT >= from;
   const setCtes: string[] = [];
   const setCols: { groupCol: boolean }[] = [];
   const params = { start: from, end: closed, window_ms: windowMs, history_ms: historyMs };
@@ -301,10 +317,14 @@ export async function computeFeatureWindows(db: Duck, opts: ComputeOptions): Pro
     for (const v of s.source) {
       const info = views.get(v)!;
       const tree = trees[i]!.get(v)!;
-      // One scan: the lookback relation, and the windows' relation as a filter of it.
-      const hist = sourceRelation(v, info, tree);
+      const hist = sourceRelation(v, info, tree, '$start - $history_ms');
       if (hist.missing.length && info.hasRows) say(`feature set '${s.name}': ${v} has no ${hist.missing.join(', ')} (read as NULL)`);
-      rels.push(`${quoteIdent(`${v}_history`)} AS (${hist.sql})`, `${quoteIdent(v)} AS (SELECT * FROM ${quoteIdent(`${v}_history`)} WHERE "time" >= $start)`);
+      // When the lookback holds nothing before the windows (a first computation over the whole history), a set that
+      // reads both gets the windows' relation as a filter of the lookback's: one scan instead of two. Otherwise each
+      // is its own scan (the lookback one reads only the columns its uses need). An unused CTE is never run.
+      const oneScan = nothingBefore && new RegExp(`\\b${v}_history\\b`).test(s.sql);
+      const cur = oneScan ? `SELECT * FROM ${quoteIdent(`${v}_history`)} WHERE "time" >= $start` : sourceRelation(v, info, tree, '$start').sql;
+      rels.push(`${quoteIdent(`${v}_history`)} AS (${hist.sql})`, `${quoteIdent(v)} AS (${cur})`);
     }
     const body = s.sql.trim().replace(/;+\s*$/, '');
     const cte = `WITH ${rels.join(',\n')}\nSELECT * FROM (${body}) AS __q WHERE __q.entity IS NOT NULL AND __q.window_start >= $start AND __q.window_start < $end`;

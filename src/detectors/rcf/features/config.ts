@@ -128,6 +128,9 @@ export function checkFeatureSet(set: FeatureSet, where = `set ${set.name}`): Map
     if (seen.has(f.name)) throw new ConfigError(`${where}.features[${i}].name: '${f.name}' appears twice in set ${set.name}`, [`${where}.features[${i}].name`]);
     seen.add(f.name);
   });
+  set.source.forEach((v, i) => {
+    if (!VIEW_RE.test(v)) throw new ConfigError(`${where}.source[${i}]: ${JSON.stringify(v)} is not a view name (letters, digits, _)`, [`${where}.source[${i}]`]);
+  });
   const sources = new Set(set.source);
   if (sources.size !== set.source.length) throw new ConfigError(`${where}.source: a view is listed twice`, [`${where}.source`]);
   for (const v of set.source) {
