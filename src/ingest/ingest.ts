@@ -1,15 +1,17 @@
 /**
  * Ingest: raw inputs -> source detection -> parse/map -> OCSF derive + validate -> lake writer ->
  * publish. One bad record never fails a file (it is quarantined with its reason); an unreadable or
- * unrecognised file fails only itself; re-ingesting the same content adds nothing.
+ * unrecognised file fails only itself; re-ingesting the same content adds nothing, unless it is redone:
+ * `force`, or (automatically) an input none of whose records was ingested, read again as another source.
+ * An empty input is a success with 0 records (recorded like any other).
  */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { createReadStream, createWriteStream, mkdtempSync, renameSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { errorMessage } from '../core/errors.js';
+import { createReadStream, createWriteStream, renameSync, rmSync } from 'node:fs';
+import { ConfigError, errorMessage } from '../core/errors.js';
+import { faultPoint } from '../core/fault.js';
 import { Duck } from '../lake/duckdb.js';
-import { readInputs, type CatalogObject } from '../lake/catalog.js';
+import { readInputs, type CatalogInput, type CatalogObject } from '../lake/catalog.js';
 import { classByUid } from '../ocsf/schema.js';
 import { META_DIR } from '../lake/layout.js';
 import { QuarantineWriter } from '../lake/quarantine.js';
@@ -26,13 +28,13 @@ import {
   hintsFromName,
   linesOf,
   openInput,
-  oversizeReason,
   removeQuietly,
   spoolStdin,
   type InputLimits,
   type InputRef,
+  type OpenedInput,
 } from './inputs.js';
-import { cleanStaleStaging, stagingRunId } from './staging.js';
+import { cleanStaleStaging, makeS3StagingDir, stagingRunId } from './staging.js';
 
 export interface IngestOptions extends WriterOptions {
   /**
@@ -68,6 +70,11 @@ export interface IngestOptions extends WriterOptions {
    * that the input fails as a likely decompression bomb, naming the file.
    */
   maxGzipRatio?: number;
+  /**
+   * Redo inputs already in the lake (local lakes): each is read again and published as the input's next revision,
+   * which retracts its earlier objects and quarantine in the same catalog commit (nothing is doubled).
+   */
+  force?: boolean;
   onProgress?: (p: { inputsDone: number; inputsTotal: number; events: number; current: string }) => void;
 }
 
@@ -84,6 +91,14 @@ export interface InputResult {
   /** Which path wrote the input's events (`bulk`: the source's SQL plan; `generic`: per-event objects). */
   mode?: 'bulk' | 'generic';
   message?: string;
+  /**
+   * Something the user must hear about this input (the CLI prints it on stderr): every record was quarantined, a
+   * symbolic link was not followed.
+   */
+  warning?: string;
+  /** Set when the input was ingested again (a redo): the revision published, and the earlier objects it retracted. */
+  revision?: number;
+  retracted?: number;
 }
 
 export interface IngestSummary {
@@ -109,13 +124,15 @@ export async function ingest(opts: IngestOptions): Promise<IngestSummary> {
   const t0 = performance.now();
   // An S3 lake stages in a local directory that is shaped like a lake (its catalog stays empty) and publishes to S3.
   const s3Url = /^s3:\/\//i.test(opts.lakeDir) ? opts.lakeDir : undefined;
+  if (s3Url && opts.force) throw new ConfigError('--force is not supported for an S3 lake yet: redo an input in a local lake', ['force']);
   let s3Store: import('../lake/store.js').S3LakeStore | undefined;
   if (s3Url) {
     // Loaded only for S3 lakes: the local path does not pay for the AWS SDK.
     const [{ S3Lake }, { S3LakeStore }] = await Promise.all([import('../lake/s3.js'), import('../lake/store.js')]);
     s3Store = new S3LakeStore(new S3Lake(s3Url, opts.s3));
   }
-  const ownStaging = s3Url && !opts.stagingDir ? mkdtempSync(path.join(tmpdir(), 'seclake-s3-staging-')) : undefined;
+  // Named after this process: an ingest killed mid-run leaves it behind, and the next S3 ingest removes it.
+  const ownStaging = s3Url && !opts.stagingDir ? makeS3StagingDir() : undefined;
   const lakeDir = path.resolve(s3Url ? (opts.stagingDir ?? ownStaging!) : opts.lakeDir);
   const publish = s3Store ? (req: PublishRequest) => s3Store.publishStaged(req) : publishInput;
   try {
@@ -163,6 +180,10 @@ async function ingestInto(
     for (let i = 0; i < refs.length; i++) {
       const ref = refs[i]!;
       opts.onProgress?.({ inputsDone: i, inputsTotal: refs.length, events: eventsTotal, current: ref.name });
+      if (ref.skip) {
+        results.push({ name: ref.name, status: 'skipped', events: 0, rejects: 0, objects: [], message: ref.skip, warning: ref.skip });
+        continue;
+      }
       const res = await ingestOne(ref, {
         opts,
         lakeDir,
@@ -217,7 +238,10 @@ async function ingestInto(
     },
     by_class: [...byClass.values()].sort((a, b) => b.events - a.events),
     by_partition: [...byPartition].map(([partition, n]) => ({ partition, events: n })).sort((a, b) => a.partition.localeCompare(b.partition)),
-    rejects_by_reason: [...reasons].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count).slice(0, 20),
+    rejects_by_reason: [...reasons]
+      .map(([reason, count]) => ({ reason, count }))
+      .sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0))
+      .slice(0, 20),
     warnings_by_code: [...warnings].map(([code, count]) => ({ code, count })).sort((a, b) => b.count - a.count),
     elapsed_ms: Math.round(elapsed),
     events_per_sec: elapsed > 0 ? Math.round((events / elapsed) * 1000) : 0,
@@ -267,9 +291,15 @@ async function ingestOne(ref: InputRef, ctx: OneCtx): Promise<InputResult> {
     }
     const opened = await openInput(ref, ctx.tmpDir, ctx.limits);
     cleanup = cleanup.concat(opened.cleanup);
-    if (ref.name !== '-') {
+    if (ref.linkTarget) base.message = `read through the symbolic link to ${ref.linkTarget}`;
+    /** The record of this file when none of its records was ingested: it is redone if read as another source. */
+    let noneBefore: CatalogInput | undefined;
+    if (ref.name !== '-' && !opts.force) {
       const same = ctx.known.find((k) => k.input_name === ref.name && k.size === opened.size && k.mtime_ms === opened.mtimeMs);
-      if (same) return { ...base, status: 'duplicate', hash: same.input_hash, source_type: same.source_type as SourceType, message: 'already ingested (same file)' };
+      if (same && !noneIngested(same)) {
+        return { ...base, status: 'duplicate', hash: same.input_hash, source_type: same.source_type as SourceType, message: 'already ingested (same file)' };
+      }
+      noneBefore = same;
     }
     // An S3 lake has no local catalog to find a duplicate by size and mtime: hash first, then ask the lake
     // (one HEAD) before doing the work. The hash pass costs ~10% of an ingest; a redelivered object costs only that.
@@ -278,6 +308,7 @@ async function ingestOne(ref: InputRef, ctx: OneCtx): Promise<InputResult> {
       preHash = await opened.contentHash();
       if (await ctx.published(preHash)) return { ...base, status: 'duplicate', hash: preHash, message: 'already ingested (same content)' };
     }
+    if (opened.empty) return await publishEmpty(ref, opened, ctx, base, preHash);
     let source: SourceDefinition | undefined;
     if (opts.sourceType) {
       source = sourceByType(opts.sourceType);
@@ -296,6 +327,10 @@ async function ingestOne(ref: InputRef, ctx: OneCtx): Promise<InputResult> {
       };
     }
     base.source_type = source.type;
+    if (noneBefore && noneBefore.source_type === source.type) {
+      const note = noneIngestedNote(noneBefore);
+      return { ...base, status: 'duplicate', hash: noneBefore.input_hash, message: `already ingested (same file); ${note}`, warning: note };
+    }
     const hints: SourceHints = { ...hintsFromName(ref.name) };
     if (opts.region && !hints.region) hints.region = opts.region;
     if (opts.accountId && !hints.accountId) hints.accountId = opts.accountId;
@@ -305,20 +340,21 @@ async function ingestOne(ref: InputRef, ctx: OneCtx): Promise<InputResult> {
     let events = 0;
     const qBase = { input_name: ref.name, input_hash: '', source_type: source.type };
     const pending: { line: number; field?: string; reason: string; raw: string }[] = [];
+    let firstReason: string | undefined;
     const reject = (r: { line: number; field?: string; reason: string; raw: string }): void => {
       pending.push(r);
+      firstReason ??= r.reason;
       ctx.onReject(r.reason);
     };
     const flushRejects = (): void => {
+      if (pending.length > 1) pending.sort((a, b) => a.line - b.line);
       for (const r of pending) quarantine.add({ ...qBase, ...r });
       pending.length = 0;
     };
-    /** Lines too long to read (skipped by `input.lines()`): quarantined like any bad record. */
-    const oversizeRejects = (): void => {
-      for (const l of opened.oversize) {
-        reject({ line: l.line, reason: oversizeReason(ctx.limits.maxLineBytes), raw: `${l.prefix}…[truncated: the line is ${l.bytes} bytes]` });
-      }
-      opened.oversize.length = 0;
+    /** Lines `input.lines()` could not read (too long, not UTF-8; it yields '' for them): quarantined like any bad record. */
+    const skippedRejects = (): void => {
+      for (const l of opened.skipped) reject(l);
+      opened.skipped.length = 0;
     };
     const bulk = validate && opts.bulk !== false && source.bulk ? await source.bulk(opened.input, hints) : undefined;
     base.mode = bulk ? 'bulk' : 'generic';
@@ -370,10 +406,10 @@ async function ingestOne(ref: InputRef, ctx: OneCtx): Promise<InputResult> {
           events++;
           if ((events & 0xffff) === 0) ctx.onProgress(events);
         }
-        oversizeRejects();
+        skippedRejects();
         if (pending.length > 0) flushRejects();
       }
-      oversizeRejects();
+      skippedRejects();
       if (pending.length > 0) flushRejects();
     }
     const staged = await writer.finish();
@@ -381,6 +417,7 @@ async function ingestOne(ref: InputRef, ctx: OneCtx): Promise<InputResult> {
     // Quarantine lines carry the input hash: rewrite the staged file's records now that it is known.
     quarantine.close();
     const quarantineFile = quarantine.count > 0 ? await stampHash(quarantine.file, hash) : undefined;
+    faultPoint('ingest-after-staging');
     const pub = await ctx.publish({
       lakeDir,
       inputHash: hash,
@@ -393,13 +430,28 @@ async function ingestOne(ref: InputRef, ctx: OneCtx): Promise<InputResult> {
       size: ref.name === '-' ? undefined : opened.size,
       mtimeMs: ref.name === '-' ? undefined : opened.mtimeMs,
       ...(quarantineFile ? { quarantineFile } : {}),
+      replace: redoRule(opts, source.type),
     });
     writer = undefined;
     if (pub.status === 'duplicate') {
-      return { ...base, status: 'duplicate', hash, message: 'already ingested (same content)' };
+      const note = pub.current && noneIngested(pub.current) ? noneIngestedNote(pub.current) : undefined;
+      return { ...base, status: 'duplicate', hash, message: `already ingested (same content)${note ? `; ${note}` : ''}`, ...(note ? { warning: note } : {}) };
     }
     for (const o of pub.objects) ctx.onObject(o);
-    return { ...base, status: 'ingested', hash, events, rejects: quarantine.count, objects: pub.objects.map((o) => o.path) };
+    const res: InputResult = { ...base, status: 'ingested', hash, events, rejects: quarantine.count, objects: pub.objects.map((o) => o.path) };
+    if (pub.revision) {
+      res.revision = pub.revision;
+      res.retracted = pub.retracted?.length ?? 0;
+      res.message = `ingested again (revision ${pub.revision}): the earlier ingest of this content is retracted (${res.retracted} file(s) removed)`;
+    }
+    if (events === 0 && quarantine.count > 0) {
+      res.warning =
+        `none of its ${quarantine.count} record(s) was ingested: every one was quarantined as ${source.type} (first reason: ${firstReason ?? '?'}; see seclake quarantine). ` +
+        (ctx.published
+          ? 'Check the source (--source).'
+          : `If ${source.type} is the wrong source, ingest it again with --source <type>: an input none of whose records was ingested is read again as another source (--force redoes any input).`);
+    }
+    return res;
   } catch (err) {
     return { ...base, status: 'failed', message: errorMessage(err) };
   } finally {
@@ -436,4 +488,51 @@ function safeJson(v: unknown): string {
   } catch {
     return String(v);
   }
+}
+
+/** Whether none of an input's records was ingested (and some were quarantined): it may be redone as another source. */
+function noneIngested(i: CatalogInput): boolean {
+  return i.events === 0 && i.rejects > 0;
+}
+
+function noneIngestedNote(i: CatalogInput): string {
+  return (
+    `none of its ${i.rejects} record(s) was ingested (all quarantined as ${i.source_type}): ` +
+    'ingest it with --source <type> to read it as another source, or with --force to redo it'
+  );
+}
+
+/**
+ * When an input already recorded is published again (PublishRequest.replace): always with `force`; otherwise only
+ * if none of its records was ingested and it is now read as another source (the first ingest had the wrong source).
+ */
+function redoRule(opts: IngestOptions, sourceType: SourceType): (current: CatalogInput) => boolean {
+  if (opts.force) return () => true;
+  return (current) => noneIngested(current) && current.source_type !== sourceType;
+}
+
+/**
+ * An empty input (no bytes, or only blanks): a success with 0 records, recorded like any input (so a rerun skips it
+ * as already ingested), with no source to detect.
+ */
+async function publishEmpty(ref: InputRef, opened: OpenedInput, ctx: OneCtx, base: InputResult, preHash: string | undefined): Promise<InputResult> {
+  const hash = preHash ?? (await opened.contentHash());
+  const sourceType = ctx.opts.sourceType ?? 'unknown';
+  const pub = await ctx.publish({
+    lakeDir: ctx.lakeDir,
+    inputHash: hash,
+    inputName: ref.name,
+    sourceType,
+    staged: [],
+    events: 0,
+    rejects: 0,
+    stagingDir: path.join(ctx.lakeDir, META_DIR, 'staging', ctx.runId),
+    size: ref.name === '-' ? undefined : opened.size,
+    mtimeMs: ref.name === '-' ? undefined : opened.mtimeMs,
+    ...(ctx.opts.force ? { replace: () => true } : {}),
+  });
+  const res: InputResult = { ...base, hash, events: 0, rejects: 0, message: 'empty input: 0 records' };
+  if (ctx.opts.sourceType) res.source_type = ctx.opts.sourceType;
+  if (pub.status === 'duplicate') return { ...res, status: 'duplicate', message: 'empty input: 0 records (already recorded)' };
+  return { ...res, status: 'ingested' };
 }

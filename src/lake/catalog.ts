@@ -8,15 +8,21 @@
  * catalog (`recoverCatalog`): a torn last line of either file (readers ignore it) moves to `<file>.torn`, and objects
  * left uncommitted by a publish that died between the two appends are dropped, so the rerun catalogs them once.
  *
+ * Redo (`ingest --force`): an input ingested again is published as its next revision (objects named `<hash>-r<n>-...`,
+ * each object and the record carry `revision`). The new record is the one commit that lists the new objects and
+ * retracts the earlier revisions' objects and quarantine file (readers list only an input's latest revision); their
+ * files are deleted after it (`removeRetracted`), so nothing is doubled, not even for tools that read the folders.
+ *
  * Objects seclake derives from other objects (the monitor's findings, one object per scored source object) are
  * catalogued too, with `derived_from` naming the source object: they are published at a deterministic key, at most
  * once per key (`publishDerived`: rewriting the key later replaces the file, the catalog keeps its first record),
  * and monitors never score them (`isDerivedObject`).
  */
-import { appendFileSync, closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { LakeError, errorMessage } from '../core/errors.js';
+import { faultPoint } from '../core/fault.js';
 import type { LakeSourceName, SourceType } from '../core/events.js';
 import { log } from '../core/log.js';
 import { META_DIR, resolveInLake } from './layout.js';
@@ -46,6 +52,8 @@ export interface CatalogObject {
    * objects are not logs: monitors skip them.
    */
   derived_from?: string;
+  /** Set (>= 1) on the objects of an input ingested again (`ingest --force`): the revision of the record committing them. */
+  revision?: number;
 }
 
 export interface CatalogInput {
@@ -62,6 +70,17 @@ export interface CatalogInput {
   ingested_at: string;
   /** Set on the input record of a derived object (S3 catalog entries need one): the object it was derived from. */
   derived_from?: string;
+  /**
+   * Set (>= 1) on the record of an input ingested again (`ingest --force`, or another source for an input none of whose
+   * records was ingested): it commits that revision's objects and retracts the input's earlier objects and quarantine
+   * file (readers list only the objects of an input's latest revision; `removeRetracted` deletes the others' files).
+   */
+  revision?: number;
+}
+
+/** The revision of an object or input record (0: the first ingest of the input). */
+export function revisionOf(r: { revision?: number }): number {
+  return r.revision ?? 0;
 }
 
 /** Whether a catalogued object was derived by seclake from another one (findings) rather than ingested. */
@@ -124,24 +143,38 @@ function readJsonl<T>(file: string): T[] {
 
 /**
  * How many objects at the end of `objects` are not committed: the trailing run of (non-derived) objects of one input
- * whose input record is missing (a crash between the two appends of `publish`). Only the tail can be uncommitted:
- * every writer drops such a run (`recoverCatalog`) before it appends.
+ * revision whose input record is missing (a crash between the two appends of `publish`). Only the tail can be
+ * uncommitted: every writer drops such a run (`recoverCatalog`) before it appends.
  */
-function uncommittedTail(objects: readonly CatalogObject[], inputHashes: () => ReadonlySet<string>): number {
+function uncommittedTail(objects: readonly CatalogObject[], committed: () => InputRevisions): number {
   const lastObj = objects[objects.length - 1];
   if (!lastObj || isDerivedObject(lastObj)) return 0;
+  const rev = revisionOf(lastObj);
   let n = 0;
   while (n < objects.length) {
     const o = objects[objects.length - 1 - n]!;
-    if (isDerivedObject(o) || o.input_hash !== lastObj.input_hash) break;
+    if (isDerivedObject(o) || o.input_hash !== lastObj.input_hash || revisionOf(o) !== rev) break;
     n++;
   }
-  return inputHashes().has(lastObj.input_hash) ? 0 : n;
+  return isCommitted(committed(), lastObj.input_hash, rev) ? 0 : n;
 }
 
-/** The input hashes of the catalog's input records, cached per file until it changes. */
-const inputHashCache = new Map<string, { stamp: string; hashes: Set<string> }>();
-function committedInputHashes(lakeDir: string): Set<string> {
+/** What the input records say: each input's latest revision, whether any input was ingested again, the last record. */
+interface InputRevisions {
+  latest: Map<string, number>;
+  revised: boolean;
+  last: CatalogInput | undefined;
+}
+
+/** Whether the objects of `inputHash`'s revision `revision` are committed (their input record exists). */
+function isCommitted(r: InputRevisions, inputHash: string, revision: number): boolean {
+  const latest = r.latest.get(inputHash);
+  return latest !== undefined && latest >= revision;
+}
+
+/** The catalog's input records as revisions, cached per file until it changes. */
+const inputRevisionCache = new Map<string, { stamp: string; revisions: InputRevisions }>();
+function inputRevisions(lakeDir: string): InputRevisions {
   const file = path.join(catalogDir(lakeDir), 'inputs.jsonl');
   let stamp = '-';
   try {
@@ -150,27 +183,99 @@ function committedInputHashes(lakeDir: string): Set<string> {
   } catch {
     // No inputs yet.
   }
-  const hit = inputHashCache.get(file);
-  if (hit && hit.stamp === stamp) return hit.hashes;
-  const hashes = new Set(readJsonl<CatalogInput>(file).map((i) => i.input_hash));
-  inputHashCache.set(file, { stamp, hashes });
-  return hashes;
+  const hit = inputRevisionCache.get(file);
+  if (hit && hit.stamp === stamp) return hit.revisions;
+  const records = readJsonl<CatalogInput>(file);
+  const revisions: InputRevisions = { latest: new Map(), revised: false, last: records[records.length - 1] };
+  for (const i of records) {
+    const r = revisionOf(i);
+    if (r > 0) revisions.revised = true;
+    if (r >= (revisions.latest.get(i.input_hash) ?? 0)) revisions.latest.set(i.input_hash, r);
+  }
+  inputRevisionCache.set(file, { stamp, revisions });
+  return revisions;
 }
 
 /**
  * The committed objects of the catalog (after `afterSeq`). An object is committed once its input's record is in
  * `inputs.jsonl` (derived objects: once their own line is); objects appended by a publish that died before writing the
- * input record are not listed, and the next writer drops them.
+ * input record are not listed, and the next writer drops them. Objects of an input ingested again (a later revision
+ * of its record) are retracted: only the latest revision's are listed.
  */
 export function readObjects(lakeDir: string, afterSeq = 0): CatalogObject[] {
   const all = readJsonl<CatalogObject>(path.join(catalogDir(lakeDir), 'objects.jsonl'));
-  const uncommitted = uncommittedTail(all, () => committedInputHashes(lakeDir));
+  let revisions: InputRevisions | undefined;
+  const committed = (): InputRevisions => (revisions ??= inputRevisions(lakeDir));
+  const uncommitted = uncommittedTail(all, committed);
   if (uncommitted > 0) all.length -= uncommitted;
-  return afterSeq > 0 ? all.filter((o) => o.seq > afterSeq) : all;
+  let live = all;
+  if (all.length > 0 && committed().revised) {
+    const latest = committed().latest;
+    live = all.filter((o) => isDerivedObject(o) || revisionOf(o) >= (latest.get(o.input_hash) ?? 0));
+  }
+  return afterSeq > 0 ? live.filter((o) => o.seq > afterSeq) : live;
 }
 
-export function readInputs(lakeDir: string): CatalogInput[] {
+/** Every input record as written, earlier revisions of an input ingested again included. */
+function readInputRecords(lakeDir: string): CatalogInput[] {
   return readJsonl<CatalogInput>(path.join(catalogDir(lakeDir), 'inputs.jsonl'));
+}
+
+/** The current record of every ingested input (of an input ingested again: its latest revision's), in catalog order. */
+export function readInputs(lakeDir: string): CatalogInput[] {
+  const all = readInputRecords(lakeDir);
+  if (!all.some((i) => revisionOf(i) > 0)) return all;
+  const latest = new Map<string, number>();
+  for (const i of all) latest.set(i.input_hash, Math.max(latest.get(i.input_hash) ?? 0, revisionOf(i)));
+  return all.filter((i) => revisionOf(i) === latest.get(i.input_hash));
+}
+
+/** The current record of one input (see readInputs), or undefined if it was never ingested. */
+export function currentInput(lakeDir: string, inputHash: string): CatalogInput | undefined {
+  let cur: CatalogInput | undefined;
+  for (const i of readInputRecords(lakeDir)) if (i.input_hash === inputHash && (!cur || revisionOf(i) >= revisionOf(cur))) cur = i;
+  return cur;
+}
+
+/** Revisions whose retracted files this process already removed (`removeRetracted`). */
+const retractedDone = new Set<string>();
+
+/**
+ * Delete the files that revision `revision` of an input retracted: the objects and quarantine files of its earlier
+ * revisions. Call with the lake lock held, once that revision's record is appended (readers stopped listing those
+ * objects then; a query that was already reading one may fail once). Idempotent: `recoverCatalog` calls it again for
+ * the last record, in case a crash came between the commit and the removal. Returns the lake-relative paths removed.
+ */
+export function removeRetracted(lakeDir: string, inputHash: string, revision: number): string[] {
+  const key = `${path.resolve(lakeDir)}\0${inputHash}\0${revision}`;
+  const records = readInputRecords(lakeDir).filter((i) => i.input_hash === inputHash);
+  const keep = new Set(records.filter((i) => revisionOf(i) === revision).flatMap((i) => [...i.objects, ...(i.quarantine ? [i.quarantine] : [])]));
+  const paths = new Set<string>();
+  for (const o of readJsonl<CatalogObject>(path.join(catalogDir(lakeDir), 'objects.jsonl'))) {
+    if (!isDerivedObject(o) && o.input_hash === inputHash && revisionOf(o) < revision) paths.add(o.path);
+  }
+  for (const i of records) {
+    if (revisionOf(i) >= revision) continue;
+    for (const p of i.objects) paths.add(p);
+    if (i.quarantine) paths.add(i.quarantine);
+  }
+  const removed: string[] = [];
+  for (const p of paths) {
+    if (keep.has(p)) continue;
+    const file = resolveInLake(lakeDir, p);
+    if (!existsSync(file)) continue;
+    rmSync(file, { force: true });
+    removed.push(p);
+  }
+  // A quarantine folder left empty goes too (the quarantine view reads every file in it, and needs one if it exists).
+  const qDir = path.join(lakeDir, META_DIR, 'quarantine');
+  try {
+    if (removed.some((p) => p.startsWith(`${META_DIR}/quarantine/`)) && readdirSync(qDir).length === 0) rmdirSync(qDir);
+  } catch {
+    // Gone already, or not empty after all: nothing to do.
+  }
+  retractedDone.add(key);
+  return removed;
 }
 
 function appendDurable(file: string, text: string): void {
@@ -279,13 +384,19 @@ export function recoverCatalog(lakeDir: string): void {
   repairTail(path.join(dir, 'inputs.jsonl'));
   if (repairTail(objectsFile)) tails.delete(objectsFile);
   const t = catalogTail(lakeDir);
-  if (t.run && !committedInputHashes(lakeDir).has(t.run.inputHash)) {
+  const revisions = inputRevisions(lakeDir);
+  if (t.run && !isCommitted(revisions, t.run.inputHash, t.run.revision)) {
     log.warn(
       `${objectsFile}: dropping ${t.run.count} object(s) of input ${t.run.inputHash.slice(0, 20)} catalogued without their input record ` +
         '(a publish was interrupted); ingesting that input again publishes them',
     );
     truncateDurable(objectsFile, t.run.start);
     tails.delete(objectsFile);
+  }
+  // An input ingested again: the files of its earlier revisions go once its record is in (a crash may have come between).
+  const last = revisions.last;
+  if (last && revisionOf(last) > 0 && !retractedDone.has(`${path.resolve(lakeDir)}\0${last.input_hash}\0${revisionOf(last)}`)) {
+    removeRetracted(lakeDir, last.input_hash, revisionOf(last));
   }
 }
 
@@ -303,7 +414,7 @@ interface CatalogTail {
   derived: Set<string>;
   /** The last whole line read (ending at offset), to notice a file rewritten under the same inode. */
   lastLine?: Buffer;
-  run?: { inputHash: string; start: number; count: number };
+  run?: { inputHash: string; revision: number; start: number; count: number };
 }
 const tails = new Map<string, CatalogTail>();
 
@@ -343,10 +454,10 @@ function catalogTail(lakeDir: string): CatalogTail {
         if (isDerivedObject(o)) {
           t.derived.add(o.path);
           delete t.run;
-        } else if (t.run?.inputHash === o.input_hash) {
+        } else if (t.run?.inputHash === o.input_hash && t.run.revision === revisionOf(o)) {
           t.run.count++;
         } else {
-          t.run = { inputHash: o.input_hash, start: t.offset + pos, count: 1 };
+          t.run = { inputHash: o.input_hash, revision: revisionOf(o), start: t.offset + pos, count: 1 };
         }
       }
       if (pos > 0) {
@@ -359,14 +470,6 @@ function catalogTail(lakeDir: string): CatalogTail {
   } finally {
     closeSync(fd);
   }
-}
-
-/**
- * A fault-injection point for crash tests: `SECLAKE_FAULT=<name>` kills the process (SIGKILL, as `kill -9` would)
- * when it gets there.
- */
-function faultPoint(name: string): void {
-  if (process.env.SECLAKE_FAULT === name) process.kill(process.pid, 'SIGKILL');
 }
 
 /**
@@ -400,6 +503,7 @@ export async function publishDerived(lakeDir: string, obj: DerivedObject, file: 
     const dest = resolveInLake(lakeDir, obj.path);
     mkdirSync(path.dirname(dest), { recursive: true });
     renameSync(file, dest);
+    faultPoint('catalog-derived-after-rename');
     const bytes = statSync(dest).size;
     recoverCatalog(lakeDir);
     const tail = catalogTail(lakeDir);

@@ -19,11 +19,12 @@ import { closeSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeFile
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { LakeError, errorMessage } from '../core/errors.js';
+import { faultPoint } from '../core/fault.js';
 import { rowToEvent } from '../ocsf/from-row.js';
 import { validateEvent } from '../ocsf/validate.js';
 import type { BulkBatch, BulkPlan } from '../core/bulk.js';
 import type { EventItem, LakeSourceName, SourceHints, SourceType } from '../core/events.js';
-import { publish, readInputs, withLakeLock, type CatalogInput, type CatalogObject } from './catalog.js';
+import { currentInput, publish, removeRetracted, revisionOf, withLakeLock, type CatalogInput, type CatalogObject } from './catalog.js';
 import { Duck, quoteIdent, quoteString } from './duckdb.js';
 import { META_DIR, eventDayOf, partitionDir, resolveInLake, type PartitionKey } from './layout.js';
 import { BulkPlanError, mergeEvent, readJsonColumns, selectFromShape, type Shape } from './shape.js';
@@ -526,34 +527,44 @@ export interface PublishRequest {
   stagingDir: string;
   size?: number;
   mtimeMs?: number;
+  /**
+   * Local lake: whether to publish an input that is already recorded again, given its current record (`ingest
+   * --force`): it becomes the input's next revision, which retracts the earlier objects and quarantine (catalog.ts).
+   */
+  replace?: (current: CatalogInput) => boolean;
 }
 
-export type PublishResult = { status: 'published'; objects: CatalogObject[] } | { status: 'duplicate' };
+export type PublishResult =
+  | { status: 'published'; objects: CatalogObject[]; revision?: number; retracted?: string[] }
+  | { status: 'duplicate'; current?: CatalogInput };
 
-/** Lake-relative path of a staged object once published (named after the input's content hash). */
-export function objectRelPath(inputHash: string, s: Pick<StagedObject, 'key' | 'index'>): string {
-  return `${partitionDir(s.key)}/${inputHash.slice(0, 20)}-${s.key.classUid}-${s.index}.parquet`;
+/** Lake-relative path of a staged object once published (named after the input's content hash and revision). */
+export function objectRelPath(inputHash: string, s: Pick<StagedObject, 'key' | 'index'>, revision = 0): string {
+  return `${partitionDir(s.key)}/${inputHash.slice(0, 20)}${revision > 0 ? `-r${revision}` : ''}-${s.key.classUid}-${s.index}.parquet`;
 }
 
 /** Lake-relative path of an input's quarantine file. */
-export function quarantineRelPath(inputHash: string): string {
-  return `${META_DIR}/quarantine/${inputHash.slice(0, 20)}.jsonl`;
+export function quarantineRelPath(inputHash: string, revision = 0): string {
+  return `${META_DIR}/quarantine/${inputHash.slice(0, 20)}${revision > 0 ? `-r${revision}` : ''}.jsonl`;
 }
 
 /** Move staged objects into the lake and record them in the catalog (atomic per input). */
 export async function publishInput(req: PublishRequest): Promise<PublishResult> {
   const { lakeDir } = req;
   return withLakeLock(lakeDir, () => {
-    if (readInputs(lakeDir).some((i) => i.input_hash === req.inputHash)) {
+    const current = currentInput(lakeDir, req.inputHash);
+    if (current && !req.replace?.(current)) {
       rmSync(req.stagingDir, { recursive: true, force: true });
-      return { status: 'duplicate' as const };
+      return { status: 'duplicate' as const, current };
     }
+    const revision = current ? revisionOf(current) + 1 : 0;
     const objects: Omit<CatalogObject, 'seq'>[] = [];
     for (const s of req.staged) {
-      const rel = objectRelPath(req.inputHash, s);
+      const rel = objectRelPath(req.inputHash, s, revision);
       const dest = resolveInLake(lakeDir, rel);
       mkdirSync(path.dirname(dest), { recursive: true });
       renameSync(s.staged, dest);
+      faultPoint('ingest-after-object-rename');
       objects.push({
         path: rel,
         source: s.key.source as LakeSourceName,
@@ -569,14 +580,16 @@ export async function publishInput(req: PublishRequest): Promise<PublishResult> 
         input_hash: req.inputHash,
         input_name: req.inputName,
         created_at: new Date().toISOString(),
+        ...(revision > 0 ? { revision } : {}),
       });
     }
     let quarantineRel: string | undefined;
     if (req.quarantineFile && req.rejects > 0) {
-      quarantineRel = quarantineRelPath(req.inputHash);
+      quarantineRel = quarantineRelPath(req.inputHash, revision);
       const dest = resolveInLake(lakeDir, quarantineRel);
       mkdirSync(path.dirname(dest), { recursive: true });
       renameSync(req.quarantineFile, dest);
+      faultPoint('ingest-after-quarantine-rename');
     }
     const input: CatalogInput = {
       input_hash: req.inputHash,
@@ -588,9 +601,14 @@ export async function publishInput(req: PublishRequest): Promise<PublishResult> 
       ingested_at: new Date().toISOString(),
       ...(req.size !== undefined ? { size: req.size, mtime_ms: req.mtimeMs } : {}),
       ...(quarantineRel ? { quarantine: quarantineRel } : {}),
+      ...(revision > 0 ? { revision } : {}),
     };
     const published = publish(lakeDir, objects, input);
+    faultPoint('ingest-after-commit');
+    // The record committed this revision and retracted the earlier ones: their files go now (after a crash here, the
+    // next publish into the lake removes them: catalog.ts recoverCatalog).
+    const retracted = revision > 0 ? removeRetracted(lakeDir, req.inputHash, revision) : undefined;
     rmSync(req.stagingDir, { recursive: true, force: true });
-    return { status: 'published' as const, objects: published };
+    return { status: 'published' as const, objects: published, ...(revision > 0 ? { revision, retracted: retracted ?? [] } : {}) };
   });
 }

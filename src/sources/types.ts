@@ -24,10 +24,26 @@ export interface SourceInput {
   path: string;
   /** True when the content is Parquet (magic `PAR1`). */
   isParquet: boolean;
-  /** Decompressed text, streamed line by line (no trailing newline). Not used for Parquet. */
+  /**
+   * Decompressed text, streamed line by line (no trailing newline). Not used for Parquet. A line the ingest refuses
+   * (longer than its line limit, or not valid UTF-8: see line-checks.ts) is yielded as '' and quarantined by the
+   * ingest with its reason.
+   */
   lines(): AsyncIterable<string>;
-  /** Whole decompressed text. Only for formats that need it (one JSON document); bounded by the caller. */
+  /**
+   * Whole decompressed text. Only for formats that need it (one JSON document); bounded by the caller. Rejects
+   * (ParseError, the input fails) text that is not valid UTF-8.
+   */
   text(): Promise<string>;
+  /**
+   * The decompressed bytes as they stream, through the ingest's limits (a gzip input expanding past
+   * `--max-gzip-ratio` errors) and hashed on the first pass, for readers that split lines themselves (the VPC flow
+   * bulk reader); they must apply `maxLineBytes` and the UTF-8 check (line-checks.ts) as `lines()` does. Absent
+   * outside the ingest (tests): such a reader opens `path` itself.
+   */
+  bytes?(): AsyncIterable<Buffer>;
+  /** Longest line in bytes a reader may hold (`--max-line-bytes`); a longer one is a reject (`oversizeReason`). */
+  maxLineBytes?: number;
 }
 
 export interface SourceDefinition {

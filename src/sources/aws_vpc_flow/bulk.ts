@@ -16,8 +16,8 @@
  * events. The lake writer checks this on every object (reference events per mask, a sample compared
  * with the generic mapping, read-back validation), and bulk.test.ts compares whole lakes written both ways.
  */
-import { createHash } from 'node:crypto';
-import { isAscii } from 'node:buffer';
+import { createHash, type Hash } from 'node:crypto';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -41,6 +41,7 @@ import {
   type FlowReject,
 } from './parse.js';
 import { CLASS_UID_NETWORK_ACTIVITY, OCSF_VERSION, toOcsf, type MapContext } from './to-ocsf.js';
+import { OVERSIZE_PREFIX_BYTES, invalidUtf8At, invalidUtf8Reason, oversizePrefix, oversizeRaw, oversizeReason, rawWithInvalidBytes } from '../line-checks.js';
 
 /** DuckDB's read_csv refuses longer lines (its default max_line_size, 2 MB). */
 const MAX_STAGED_BYTES = 2_000_000;
@@ -467,21 +468,38 @@ interface Chunk {
   plain: boolean;
 }
 
+/** One line the reader refused (longer than the line limit, or not valid UTF-8): a reject with this reason and raw text. */
+interface SkippedLine {
+  skipped: true;
+  reason: string;
+  raw: string;
+}
+
 /**
- * The input's text in chunks of whole lines, and the sha256 of its decompressed bytes. Gives the lines
- * of `input.lines()` (inputs.ts linesOf: `\n` separated, one `\r` before it dropped, a leading BOM
- * dropped, invalid UTF-8 replaced), but decodes each chunk in one call, which gives one-byte strings
- * for ASCII text: the streaming TextDecoder behind `lines()` returns two-byte strings, which makes every
- * later string operation (scanning, slicing, joining, writing) about twice as expensive.
+ * The input's text in chunks of whole lines (and lines it refused), and the sha256 of its decompressed bytes when it
+ * read them itself. Gives the lines of `input.lines()` (inputs.ts linesOf: `\n` separated, one `\r` before it
+ * dropped, a leading BOM dropped; a line longer than `input.maxLineBytes` or not valid UTF-8 refused with the reason
+ * line-checks.ts gives), but decodes each chunk in one call, which gives one-byte strings for ASCII text: the
+ * streaming TextDecoder behind `lines()` returns two-byte strings, which makes every later string operation
+ * (scanning, slicing, joining, writing) about twice as expensive. Reads `input.bytes()` when the ingest offers it
+ * (its gzip expansion limit and hash apply), else the file at `input.path`. A line cut at a chunk end waits in a
+ * list of pieces joined once (linear time), and is dropped as it streams once it is past the limit.
  */
 class ChunkReader {
-  private readonly hash = createHash('sha256');
+  /** Only when reading `input.path` itself (`input.bytes()` is hashed by the ingest). */
+  private readonly hash: Hash | undefined;
   private digest: string | undefined;
+  private readonly max: number;
 
-  constructor(private readonly file: string) {}
+  constructor(private readonly input: SourceInput) {
+    this.hash = input.bytes ? undefined : createHash('sha256');
+    this.max = input.maxLineBytes ?? Infinity;
+  }
 
-  private stream(): Readable {
-    const fd = openSync(this.file, 'r');
+  private stream(): AsyncIterable<Buffer> {
+    if (this.input.bytes) return this.input.bytes();
+    const file = this.input.path;
+    const fd = openSync(file, 'r');
     const magic = Buffer.alloc(2);
     let n = 0;
     try {
@@ -489,67 +507,131 @@ class ChunkReader {
     } finally {
       closeSync(fd);
     }
-    const raw = createReadStream(this.file, { highWaterMark: 1 << 20 });
+    const raw: Readable = createReadStream(file, { highWaterMark: 1 << 20 });
     return n === 2 && magic[0] === 0x1f && magic[1] === 0x8b ? raw.pipe(createGunzip({ chunkSize: 1 << 20 })) : raw;
   }
 
-  async *chunks(): AsyncGenerator<Chunk> {
-    let rest: Buffer | undefined;
+  private oversize(bytes: number, prefix: string): SkippedLine {
+    return { skipped: true, reason: oversizeReason(this.max), raw: oversizeRaw(prefix, bytes) };
+  }
+
+  async *chunks(): AsyncGenerator<Chunk | SkippedLine> {
+    const max = this.max;
+    /** The open line (cut at a chunk end): its pieces, their length and its input offset. */
+    let rest: Buffer[] = [];
+    let restBytes = 0;
+    let restAt = 0;
+    /** Dropping an open line past the limit: its length so far and its start. */
+    let skipping: { bytes: number; prefix: string } | undefined;
     let first = true;
+    let offset = 0;
+    const open = (piece: Buffer, at: number): void => {
+      if (piece.length > max + 1) skipping = { bytes: piece.length, prefix: oversizePrefix(piece) };
+      else {
+        rest = [piece];
+        restBytes = piece.length;
+        restAt = at;
+      }
+    };
     for await (const c of this.stream()) {
       const buf = c as Buffer;
-      this.hash.update(buf);
+      this.hash?.update(buf);
+      const at = offset;
+      offset += buf.length;
       let start = 0;
-      if (rest) {
-        // The line cut at the end of the previous chunk: finish it on its own (no copy of the whole chunk).
+      if (skipping || restBytes > 0) {
         const nl = buf.indexOf(10);
         if (nl < 0) {
-          rest = Buffer.concat([rest, buf]);
+          if (skipping) skipping.bytes += buf.length;
+          else {
+            rest.push(buf);
+            restBytes += buf.length;
+            // One line (plus a `\r`) past the limit: keep its start only, drop the rest as it streams.
+            if (restBytes > max + 1) {
+              skipping = { bytes: restBytes, prefix: oversizePrefix(Buffer.concat(rest.slice(0, 2))) };
+              rest = [];
+              restBytes = 0;
+            }
+          }
           continue;
         }
-        const head = Buffer.concat([rest, buf.subarray(0, nl + 1)]);
-        rest = undefined;
-        const chunk = this.decode(head, first);
+        if (skipping) {
+          const cr = nl > 0 && buf[nl - 1] === 13;
+          yield this.oversize(skipping.bytes + nl - (cr ? 1 : 0), skipping.prefix);
+          skipping = undefined;
+        } else {
+          // The line cut at the end of the previous chunk: finish it on its own (no copy of the whole chunk).
+          rest.push(buf.subarray(0, nl + 1));
+          const head = Buffer.concat(rest, restBytes + nl + 1);
+          rest = [];
+          restBytes = 0;
+          yield* this.decode(head, first, restAt);
+        }
         first = false;
-        if (chunk) yield chunk;
         start = nl + 1;
       }
       const last = buf.lastIndexOf(10);
       if (last < start) {
-        rest = buf.subarray(start);
+        if (start < buf.length) open(buf.subarray(start), at + start);
         continue;
       }
-      if (last + 1 < buf.length) rest = buf.subarray(last + 1);
-      const chunk = this.decode(start === 0 ? buf.subarray(0, last + 1) : buf.subarray(start, last + 1), first);
+      if (last + 1 < buf.length) open(buf.subarray(last + 1), at + last + 1);
+      yield* this.decode(start === 0 ? buf.subarray(0, last + 1) : buf.subarray(start, last + 1), first, at + start);
       first = false;
-      if (chunk) yield chunk;
     }
-    this.digest = this.hash.digest('hex');
-    if (rest && rest.length > 0) {
-      let text = rest.toString('utf8');
-      if (first && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-      if (text.length > 0) yield { text: text.endsWith('\r') ? text.slice(0, -1) : text, bytes: undefined, base: 0, plain: false };
-    }
+    if (this.hash) this.digest = this.hash.digest('hex');
+    if (skipping) yield this.oversize(skipping.bytes, skipping.prefix);
+    else if (restBytes > 0) yield* this.decode(Buffer.concat(rest, restBytes), first, restAt);
   }
 
-  /** Whole lines (ending with `\n`) -> a chunk; the first one loses a UTF-8 BOM. */
-  private decode(bytes: Buffer, first: boolean): Chunk | undefined {
+  /**
+   * Whole lines (each ending with `\n`, but maybe the input's last) at input offset `at` -> chunks; the first one
+   * loses a UTF-8 BOM. Text that is not valid UTF-8 is looked at line by line: the bad lines are refused, the others
+   * decoded in runs.
+   */
+  private *decode(bytes: Buffer, first: boolean, at: number): Generator<Chunk | SkippedLine> {
     let start = 0;
     if (first && bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3;
-    if (start >= bytes.length) return undefined;
+    if (start >= bytes.length) return;
     const region = start === 0 ? bytes : bytes.subarray(start);
     if (isAscii(region)) {
       const text = region.toString('latin1');
-      return { text, bytes: region, base: 0, plain: text.indexOf('"') < 0 && text.indexOf('\r') < 0 };
+      yield { text, bytes: region, base: 0, plain: text.indexOf('"') < 0 && text.indexOf('\r') < 0 };
+      return;
     }
-    const text = region.toString('utf8');
-    return { text, bytes: undefined, base: 0, plain: text.indexOf('"') < 0 && text.indexOf('\r') < 0 };
+    if (isUtf8(region)) {
+      yield utf8Chunk(region);
+      return;
+    }
+    let run = 0;
+    for (let s = 0; s < region.length; ) {
+      let e = region.indexOf(10, s);
+      if (e < 0) e = region.length;
+      const line = region.subarray(s, e);
+      if (!isUtf8(line)) {
+        if (s > run) yield utf8Chunk(region.subarray(run, s));
+        const body = line.length > 0 && line[line.length - 1] === 13 ? line.subarray(0, line.length - 1) : line;
+        if (body.length > this.max) yield this.oversize(body.length, oversizePrefix(body));
+        else {
+          const bad = invalidUtf8At(body);
+          yield { skipped: true, reason: invalidUtf8Reason(at + start + s + bad, bad, body[bad]!), raw: rawWithInvalidBytes(body) };
+        }
+        run = e + 1;
+      }
+      s = e + 1;
+    }
+    if (run < region.length) yield utf8Chunk(region.subarray(run));
   }
 
-  /** Available once `chunks()` has run to the end. */
+  /** Available once `chunks()` has run to the end, when it read `input.path` itself. */
   contentHash(): string | undefined {
     return this.digest;
   }
+}
+
+function utf8Chunk(bytes: Buffer): Chunk {
+  const text = bytes.toString('utf8');
+  return { text, bytes: undefined, base: 0, plain: text.indexOf('"') < 0 && text.indexOf('\r') < 0 };
 }
 
 class VpcBulkReader implements BulkReader {
@@ -564,12 +646,14 @@ class VpcBulkReader implements BulkReader {
   private batch: BulkBatch | undefined;
   private readonly ready: BulkBatch[] = [];
   private chunk: Chunk | undefined;
+  private readonly maxLineBytes: number;
 
   constructor(
     input: SourceInput,
     private readonly ctx: MapContext,
   ) {
-    this.source = new ChunkReader(input.path);
+    this.source = new ChunkReader(input);
+    this.maxLineBytes = input.maxLineBytes ?? Infinity;
     this.hasCtxRegion = ctx.region !== undefined;
     this.hasCtxAccount = ctx.accountId !== undefined;
   }
@@ -580,6 +664,15 @@ class VpcBulkReader implements BulkReader {
 
   async *batches(): AsyncGenerator<BulkBatch> {
     for await (const chunk of this.source.chunks()) {
+      if ('skipped' in chunk) {
+        // A line refused unread: quarantined as `input.lines()` would have it, in a batch of its own (no chunk bytes).
+        this.chunk = undefined;
+        this.reject({ kind: 'reject', line: ++this.lineNo, reason: chunk.reason, raw: chunk.raw });
+        this.closeBatch();
+        for (const b of this.ready) yield b;
+        this.ready.length = 0;
+        continue;
+      }
       this.chunk = chunk;
       const text = chunk.text;
       const n = text.length;
@@ -620,6 +713,11 @@ class VpcBulkReader implements BulkReader {
   private line(line: string, off: number): void {
     const ctx = this.ctx;
     const lineNo = ++this.lineNo;
+    if (line.length * 3 > this.maxLineBytes && Buffer.byteLength(line) > this.maxLineBytes) {
+      const prefix = oversizePrefix(Buffer.from(line.slice(0, OVERSIZE_PREFIX_BYTES)));
+      this.reject({ kind: 'reject', line: lineNo, reason: oversizeReason(this.maxLineBytes), raw: oversizeRaw(prefix, Buffer.byteLength(line)) });
+      return;
+    }
     if (isBlank(line)) return;
     if (!this.started) {
       this.started = true;
