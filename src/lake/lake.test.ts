@@ -138,3 +138,15 @@ test('writer: partitions by day, sorts by time, keeps types, publishes once, vie
     db.close();
   }
 });
+
+test('the quarantine view is empty, not an error, when the quarantine folder exists but holds no file', async () => {
+  const lake = tmp();
+  mkdirSync(path.join(lake, '_seclake', 'quarantine'), { recursive: true });
+  const db = await openLakeQuery(lake);
+  try {
+    const rows = await db.all('SELECT count(*)::INTEGER AS n FROM quarantine');
+    assert.equal(rows[0]!.n, 0);
+  } finally {
+    db.close();
+  }
+});

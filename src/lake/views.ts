@@ -10,7 +10,7 @@
  * of them.
  */
 import path from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { Duck, quoteIdent, quoteString } from './duckdb.js';
 import { readObjects, type CatalogObject } from './catalog.js';
 import { SHORT_VIEWS, glueTableName, resolveInLake, META_DIR, SOURCE_VERSION } from './layout.js';
@@ -94,11 +94,14 @@ export function registeredLakeViews(): LakeViewDef[] {
 export interface CreateViewsOptions {
   /** Views defined above the lake to create after the lake's own (default: the registered ones). */
   views?: readonly LakeViewDef[];
+  /** Only objects with a sequence number up to this one (the lake as it was then; the monitor's behaviour windows). */
+  throughSeq?: number;
 }
 
 /** Create (or replace) the lake views on an open connection. */
 export async function createLakeViews(db: Duck, lakeDir: string, opts: CreateViewsOptions = {}): Promise<LakeViews> {
-  const objects = readObjects(lakeDir);
+  const all = readObjects(lakeDir);
+  const objects = opts.throughSeq === undefined ? all : all.filter((o) => o.seq <= opts.throughSeq!);
   const views: Record<string, number> = {};
   for (const def of SHORT_VIEWS) {
     const objs = objects.filter((o) => def.sources.includes(o.source) && (!def.classUids || def.classUids.includes(o.class_uid)));
@@ -143,7 +146,9 @@ export async function createLakeViews(db: Duck, lakeDir: string, opts: CreateVie
   );
   views.lake_objects = objects.length;
   const qGlob = path.join(lakeDir, META_DIR, 'quarantine', '*.jsonl');
-  const hasQuarantine = existsSync(path.join(lakeDir, META_DIR, 'quarantine'));
+  // read_json fails on a glob that matches nothing: an empty (or absent) quarantine folder is the empty view.
+  const qDir = path.join(lakeDir, META_DIR, 'quarantine');
+  const hasQuarantine = existsSync(qDir) && readdirSync(qDir).some((f) => f.endsWith('.jsonl'));
   await db.run(
     hasQuarantine
       ? `CREATE OR REPLACE VIEW quarantine AS SELECT * FROM read_json(${quoteString(qGlob)}, format = 'newline_delimited', union_by_name = true, columns = {input_name: 'VARCHAR', input_hash: 'VARCHAR', source_type: 'VARCHAR', line: 'BIGINT', field: 'VARCHAR', reason: 'VARCHAR', raw: 'VARCHAR', quarantined_at: 'VARCHAR'})`
