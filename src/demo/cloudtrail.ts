@@ -117,19 +117,51 @@ export function userApiCall(
   return JSON.stringify(record);
 }
 
-function roleName(i: Instance): string {
+export function roleName(i: Instance): string {
   return `${i.role}-instance-role`;
 }
 
-/** An API call by an instance's role through a VPC interface endpoint (source = the instance's private address). */
-export function instanceApiCall(env: DemoEnvironment, rng: Rng, i: Instance, t: number, source: string, name: string, params: Record<string, unknown>): string {
+/** The ARN of an instance role's session as CloudTrail names it (`assumed-role/<role>/<instance id>`). */
+export function roleSessionArn(env: DemoEnvironment, i: Instance): string {
+  return `arn:aws:sts::${env.account}:assumed-role/${roleName(i)}/${i.id}`;
+}
+
+export const SDK_JAVA_AGENT = 'aws-sdk-java/2.25.10 Linux/6.1 OpenJDK_64-Bit_Server_VM/21.0.2';
+
+/** What an instance role's call looks like beyond its service and name. */
+export interface RoleCallOptions {
+  userAgent?: string;
+  /** CloudTrail errorCode / errorMessage (e.g. AccessDenied); absent = success. */
+  errorCode?: string;
+  errorMessage?: string;
+  /** Default true. */
+  readOnly?: boolean;
+  /** Through a VPC interface endpoint (default true): CloudTrail then names the endpoint. */
+  vpcEndpoint?: boolean;
+}
+
+/**
+ * An API call by an instance's role (the EC2 instance profile's session, named after the instance). The source
+ * address is the instance's private address, as CloudTrail records calls that reach AWS through the VPC's
+ * endpoints; the demo keeps that address for every service.
+ */
+export function instanceRoleCall(
+  env: DemoEnvironment,
+  rng: Rng,
+  i: Instance,
+  t: number,
+  source: string,
+  name: string,
+  params: Record<string, unknown> | null,
+  o: RoleCallOptions = {},
+): string {
   const role = roleName(i);
-  return JSON.stringify({
+  const record: Record<string, unknown> = {
     eventVersion: '1.08',
     userIdentity: {
       type: 'AssumedRole',
       principalId: `AROA${i.id.slice(2, 14).toUpperCase()}:${i.id}`,
-      arn: `arn:aws:sts::${env.account}:assumed-role/${role}/${i.id}`,
+      arn: roleSessionArn(env, i),
       accountId: env.account,
       accessKeyId: `ASIA${i.id.slice(2, 18).toUpperCase()}`,
       sessionContext: {
@@ -143,19 +175,29 @@ export function instanceApiCall(env: DemoEnvironment, rng: Rng, i: Instance, t: 
     eventName: name,
     awsRegion: env.region,
     sourceIPAddress: i.ip,
-    userAgent: 'aws-sdk-java/2.25.10 Linux/6.1 OpenJDK_64-Bit_Server_VM/21.0.2',
+    userAgent: o.userAgent ?? SDK_JAVA_AGENT,
+  };
+  if (o.errorCode !== undefined) record.errorCode = o.errorCode;
+  if (o.errorMessage !== undefined) record.errorMessage = o.errorMessage;
+  Object.assign(record, {
     requestParameters: params,
     responseElements: null,
     requestID: uuid(rng),
     eventID: uuid(rng),
-    readOnly: true,
+    readOnly: o.readOnly ?? true,
     resources: source === 'kms.amazonaws.com' ? [{ accountId: env.account, type: 'AWS::KMS::Key', ARN: `arn:aws:kms:${env.region}:${env.account}:key/${env.vpcId.slice(4)}-app` }] : undefined,
     eventType: 'AwsApiCall',
     managementEvent: true,
     recipientAccountId: env.account,
-    vpcEndpointId: `vpce-0${i.subnet.id.slice(8, 24)}`,
+    vpcEndpointId: o.vpcEndpoint === false ? undefined : `vpce-0${i.subnet.id.slice(8, 24)}`,
     eventCategory: 'Management',
   });
+  return JSON.stringify(record);
+}
+
+/** An API call by an instance's role through a VPC interface endpoint (source = the instance's private address). */
+export function instanceApiCall(env: DemoEnvironment, rng: Rng, i: Instance, t: number, source: string, name: string, params: Record<string, unknown>): string {
+  return instanceRoleCall(env, rng, i, t, source, name, params);
 }
 
 /** EC2 refreshing an instance profile's credentials (STS AssumeRole invoked by ec2.amazonaws.com). */

@@ -23,8 +23,12 @@ export type LabelView = 'vpc_flow' | 'route53' | 'cloudtrail_auth' | 'cloudtrail
 export interface AttackTag {
   attackId: string;
   view: LabelView;
-  /** The (entity, ip) pair the demo's detectors score for this record, when they score it. */
+  /**
+   * The entity whose log holds the record (the instance whose interface logged a flow, that sent a DNS query, whose
+   * role made an API call; the user who signed in or called): what a behaviour detector attributes it to.
+   */
   entity?: string;
+  /** With `entity`: the (entity, ip) pair the demo's pair models score this record as, when one scores it. */
   ip?: string;
 }
 
@@ -100,11 +104,13 @@ export function flowRecord(
   );
 }
 
+export type DnsType = 'A' | 'AAAA' | 'TXT' | 'NULL';
+
 export interface DnsSpec {
   at: Instance;
   t: number;
   name: string;
-  type?: 'A' | 'AAAA';
+  type?: DnsType;
   rcode?: 'NOERROR' | 'NXDOMAIN';
   answers: string[];
   srcPort: number;
