@@ -95,7 +95,15 @@ export function listen<M extends ServableModel>(app: ServeApp<M>, opts: ListenOp
     headersTimeout: HEADERS_TIMEOUT_MS,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+    // node:http would answer an HTTP/1.1 request without Host with a bare 400 and no body: refused below with a reason.
+    requireHostHeader: false,
   }, (req, res) => {
+    if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) {
+      const body = JSON.stringify({ message: 'Bad Request: an HTTP/1.1 request must carry a Host header' });
+      res.writeHead(400, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'x-amzn-ErrorType': 'ValidationError', Connection: 'close' });
+      res.end(body);
+      return;
+    }
     const url = req.url;
     if (url !== undefined && app.hostAllowed(req) && url.charCodeAt(0) === 47 /* / */ && (url.length === 1 || url.charCodeAt(1) === 63 /* ? */) && (req.method === 'GET' || req.method === 'HEAD')) {
       const location = rootRedirects.get(app);
