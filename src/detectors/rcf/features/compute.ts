@@ -327,7 +327,10 @@ export async function computeFeatureWindows(db: Duck, opts: ComputeOptions): Pro
       rels.push(`${quoteIdent(`${v}_history`)} AS (${hist.sql})`, `${quoteIdent(v)} AS (${cur})`);
     }
     const body = s.sql.trim().replace(/;+\s*$/, '');
-    const cte = `WITH ${rels.join(',\n')}\nSELECT * FROM (${body}) AS __q WHERE __q.entity IS NOT NULL AND __q.window_start >= $start AND __q.window_start < $end`;
+    // Entity and window typed alike in every set (a user set may return numbers), so the sets join.
+    const cte =
+      `WITH ${rels.join(',\n')}\nSELECT * REPLACE (CAST(__q.entity AS VARCHAR) AS entity, CAST(__q.window_start AS BIGINT) AS window_start) ` +
+      `FROM (${body}) AS __q WHERE __q.entity IS NOT NULL AND __q.window_start >= $start AND __q.window_start < $end`;
     // Check it binds and returns the declared columns (DESCRIBE binds without running).
     let described: { name: string; type: string }[];
     try {

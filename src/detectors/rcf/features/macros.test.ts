@@ -77,7 +77,7 @@ describe('columns: DuckDB types and the stand-in projection', () => {
     assert.deepEqual(parseDuckType('VARCHAR[]'), { kind: 'other', text: 'VARCHAR[]' });
   });
 
-  it('declared columns the view lacks become typed NULLs; complete structs pass as they are', async () => {
+  it('declared columns the view lacks become typed NULLs; structs are rebuilt from the declared fields only', async () => {
     const tree = columnTree(['traffic.bytes', 'traffic.bytes_in', 'src_endpoint.ip', 'connection_info.direction_id', 'action_id'], 'vpc_flow', 4001, 'cols');
     const schema = new Map([
       ['traffic', parseDuckType('STRUCT(packets BIGINT, bytes BIGINT)')],
@@ -88,7 +88,7 @@ describe('columns: DuckDB types and the stand-in projection', () => {
     assert.deepEqual(p.missing, ['traffic.bytes_in', 'connection_info.direction_id']);
     assert.deepEqual(p.select, [
       'struct_pack("bytes" := CAST(t."traffic"."bytes" AS BIGINT), "bytes_in" := NULL::BIGINT) AS "traffic"',
-      't."src_endpoint" AS "src_endpoint"',
+      'struct_pack("ip" := CAST(t."src_endpoint"."ip" AS VARCHAR)) AS "src_endpoint"',
       'NULL::STRUCT("direction_id" INTEGER) AS "connection_info"',
       'CAST(t."action_id" AS INTEGER) AS "action_id"',
     ]);

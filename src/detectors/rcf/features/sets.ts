@@ -19,6 +19,7 @@ const FLOW_FILTER = `connection_info.direction_id IN (1, 2) AND (${FLOW_SIDE('in
 
 const NETWORK_SQL = `
 WITH f AS (
+  -- The lookback and the windows: per-peer aggregates of earlier windows feed new_peers.
   SELECT ${FLOW_SIDE('instance_uid')} AS entity,
          coalesce('subnet:' || (${FLOW_SIDE('subnet_uid')}), 'vpc:' || (${FLOW_SIDE('vpc_uid')}), 'account:' || cloud.account.uid) AS entity_group,
          ${FLOW_PEER} AS peer,
@@ -29,7 +30,7 @@ WITH f AS (
          coalesce(traffic.packets, 0) AS packets,
          coalesce(action_id = 2 OR activity_id = 5, false) AS rejected,
          window_start
-  FROM vpc_flow
+  FROM vpc_flow_history
   WHERE ${FLOW_FILTER}
 ),
 by_peer AS (
@@ -50,34 +51,25 @@ totals AS (
            / nullif(sum(coalesce(bytes_in, 0) + coalesce(bytes_out, 0)), 0) AS external_share,
          count(peer) FILTER (WHERE internal) AS internal_peers,
          count(peer) FILTER (WHERE NOT internal) AS external_peers
-  FROM (SELECT *, seclake_ip_internal(peer) AS internal FROM by_peer)
+  FROM (SELECT *, seclake_ip_internal(peer) AS internal FROM by_peer WHERE window_start >= $start)
   GROUP BY entity, window_start
 ),
 ports AS (
   -- Connections the instance initiates: outbound records whose destination port is below the source port.
   SELECT entity, window_start, count(DISTINCT dst_port) AS dst_ports
-  FROM f WHERE NOT inbound AND dst_port < src_port GROUP BY entity, window_start
-),
-h AS (
-  -- The lookback (and the windows): who talked to whom when.
-  SELECT ${FLOW_SIDE('instance_uid')} AS entity, ${FLOW_PEER} AS peer, window_start
-  FROM vpc_flow_history WHERE ${FLOW_FILTER}
-),
-first_seen AS (SELECT entity, min(window_start) AS first_window FROM h GROUP BY entity),
-pairs AS (
-  -- Only the (entity, peer) pairs of the windows need their earlier sightings.
-  SELECT DISTINCT h.entity, h.peer, h.window_start
-  FROM h SEMI JOIN (SELECT DISTINCT entity, peer FROM by_peer WHERE peer IS NOT NULL) p ON h.entity = p.entity AND h.peer = p.peer
+  FROM f WHERE window_start >= $start AND NOT inbound AND dst_port < src_port GROUP BY entity, window_start
 ),
 new_peers AS (
   -- A peer is new in a window when the entity did not talk to it in the $history_ms before. An entity's first
   -- window in the lookback has nothing to compare with: 0 there.
-  SELECT x.entity, x.window_start,
-         count(*) FILTER (WHERE x.window_start > fs.first_window AND (x.prev IS NULL OR x.window_start - x.prev > $history_ms)) AS new_peers
-  FROM (SELECT entity, window_start, lag(window_start) OVER (PARTITION BY entity, peer ORDER BY window_start) AS prev FROM pairs) x
-  JOIN first_seen fs ON fs.entity = x.entity
-  WHERE x.window_start >= $start
-  GROUP BY x.entity, x.window_start
+  SELECT entity, window_start, count(*) FILTER (WHERE window_start > first_window AND (prev IS NULL OR window_start - prev > $history_ms)) AS new_peers
+  FROM (
+    SELECT entity, window_start, lag(window_start) OVER (PARTITION BY entity, peer ORDER BY window_start) AS prev,
+           min(window_start) OVER (PARTITION BY entity) AS first_window
+    FROM by_peer WHERE peer IS NOT NULL
+  )
+  WHERE window_start >= $start
+  GROUP BY entity, window_start
 )
 SELECT t.entity, t.entity_group, t.window_start,
        t.bytes_in, t.bytes_out, t.packets_in, t.packets_out, t.flows, t.peers,
