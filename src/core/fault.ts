@@ -18,7 +18,7 @@ export const FAULT_ENV = 'SECLAKE_FAULT';
 /** Every fault point: name -> where it is (and what a crash there leaves behind). */
 export const FAULT_POINTS = {
   // ---- ingest (local and S3 lakes stage alike) ----
-  'ingest-mid-quarantine-write': 'lake/quarantine.ts: a staged quarantine file partly written (after a flush, before the rest and the hash stamp)',
+  'ingest-mid-quarantine-write': 'lake/quarantine.ts: rejects flushed to the staged quarantine file (each 1 MiB, and at the end), before the rest, the hash stamp and the publish',
   'ingest-after-staging': 'ingest/ingest.ts: an input fully staged (Parquet objects and stamped quarantine written), before its publish',
   'ingest-after-object-rename': 'lake/writer.ts publishInput: a staged Parquet object renamed into the lake layout, before the others and the catalog',
   'ingest-after-quarantine-rename': 'lake/writer.ts publishInput: the quarantine file renamed into place, before the catalog appends',
