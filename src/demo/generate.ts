@@ -13,11 +13,11 @@ import { gzipSync } from 'node:zlib';
 import { ConfigError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { loadDemoNetworks, type DemoNetworks } from './asn-pools.js';
-import { ATTACK_KINDS, planAttack, type AttackKind, type AttackPlan } from './attacks.js';
-import { buildEnvironment, describeEnvironment, type DemoEnvironment } from './environment.js';
+import { ATTACK_KINDS, ATTACK_SPECS, hourlyEgress, planAttack, type AttackKind, type AttackPlan } from './attacks.js';
+import { buildEnvironment, describeEnvironment, type DemoEnvironment, type Instance } from './environment.js';
 import { objectKey, objectText, type LogKind, type RawRecord } from './records.js';
 import { HOUR, normalTraffic, type VolumeOptions } from './traffic.js';
-import type { AttackLabel, LabelRecord } from './labels.js';
+import { behaviourOf, type AttackLabel, type LabelRecord } from './labels.js';
 
 export const DAY = 24 * HOUR;
 export const LOGS_DIR = 'logs';
@@ -32,7 +32,7 @@ export interface GenerateOptions {
   seed?: number;
   /** End of the history, epoch ms (default: the current hour, rounded down). */
   end?: number;
-  /** Attacks to inject into the last `attackDays` of the history, in this order of kinds (default: all five). */
+  /** Attacks to inject into the last `attackDays` of the history, in this order of kinds (default: all of ATTACK_KINDS). */
   attacks?: readonly AttackKind[];
   /** Length of the attack period at the end of the history, in days (default 1). Before it the history is clean. */
   attackDays?: number;
@@ -138,6 +138,7 @@ export function labelOf(env: DemoEnvironment, plan: AttackPlan, records: LabelRe
   return {
     attack_id: plan.id,
     kind: plan.kind,
+    category: plan.category,
     start: new Date(plan.start).toISOString(),
     end: new Date(plan.end).toISOString(),
     start_ms: plan.start,
@@ -148,6 +149,7 @@ export function labelOf(env: DemoEnvironment, plan: AttackPlan, records: LabelRe
     ips: plan.ips,
     description: plan.description,
     details: plan.details,
+    behaviour: behaviourOf(records),
     records,
   };
 }
@@ -159,11 +161,45 @@ function parseKinds(kinds: readonly string[]): AttackKind[] {
   return kinds as AttackKind[];
 }
 
-/** Attack start times spread over [from, to): one slot per attack, a seeded time inside each slot's middle 70%. */
-export function scheduleAttacks(kinds: readonly AttackKind[], from: number, to: number, rng: Rng): { kind: AttackKind; start: number }[] {
-  const slot = (to - from) / Math.max(1, kinds.length);
-  // Keep 45 min at the end of a slot free so every attack (the longest takes ~20 min) ends inside the history.
-  return kinds.map((kind, k) => ({ kind, start: Math.floor(from + slot * k + Math.max(0, Math.min(slot - 0.75 * HOUR, slot * (0.15 + 0.7 * rng.next())))) }));
+/** One scheduled attack: its kind, start and the longest it may last (its slot's room). */
+export interface ScheduledAttack {
+  kind: AttackKind;
+  start: number;
+  budgetMs: number;
+}
+
+/**
+ * Attack start times spread over [from, to): from the first full hour (so no behaviour window mixes the clean
+ * history and an attack), one slot per attack in the given order, each slot as long as its kind's longest duration
+ * plus an hour (shared out over the period), the attack at a seeded time inside its slot, leaving room for it to end
+ * inside the slot.
+ */
+export function scheduleAttacks(kinds: readonly AttackKind[], from: number, to: number, rng: Rng): ScheduledAttack[] {
+  const aligned = Math.ceil(from / HOUR) * HOUR;
+  const t0 = to - aligned >= 2 * HOUR ? aligned : from;
+  const weights = kinds.map((k) => ATTACK_SPECS[k].maxMinutes * 60_000 + HOUR);
+  const total = weights.reduce((a, b) => a + b, 0);
+  let slotStart = t0;
+  return kinds.map((kind, k) => {
+    const len = ((to - t0) * weights[k]!) / total;
+    const budgetMs = Math.max(60_000, Math.min(ATTACK_SPECS[kind].maxMinutes * 60_000, len * 0.8 - 5 * 60_000));
+    const start = Math.floor(slotStart + len * 0.1 + rng.next() * Math.max(0, len * 0.9 - budgetMs - 5 * 60_000));
+    slotStart += len;
+    return { kind, start, budgetMs };
+  });
+}
+
+/** Add each instance's egress bytes of a window's normal flow records to per-hour totals. */
+function addEgress(into: Map<number, Map<string, number>>, flows: readonly RawRecord[]): void {
+  for (const r of flows) {
+    if (!r.text.includes(' egress ')) continue;
+    const f = r.text.split(' ');
+    // fields: 9 bytes, 16 instance-id, 27 flow-direction
+    if (f[27] !== 'egress') continue;
+    const h = Math.floor(r.t / HOUR);
+    const m = into.get(h) ?? into.set(h, new Map()).get(h)!;
+    m.set(f[16]!, (m.get(f[16]!) ?? 0) + Number(f[9]));
+  }
 }
 
 export async function generateDemo(opts: GenerateOptions): Promise<GenerateResult> {
@@ -187,13 +223,24 @@ export async function generateDemo(opts: GenerateOptions): Promise<GenerateResul
   mkdirSync(logsDir, { recursive: true });
   const writer = new ObjectWriter(env, logsDir);
 
-  // Attacks: planned up front; their records are merged into the windows they fall in.
+  // Attacks: scheduled up front, planned when the window they start in is generated (after its normal traffic, so
+  // an attack that measures its host's usual traffic sees the history up to its start); their records are merged
+  // into the windows they fall in.
   const schedRng = new Rng((seed ^ 0xa77ac4) >>> 0);
-  const plans = attackDays > 0 && kinds.length > 0
-    ? scheduleAttacks(kinds, attackStart, end, schedRng).map((s, k) => planAttack(env, nets, s.kind, `A${String(k + 1).padStart(3, '0')}-${s.kind}`, s.start, schedRng))
-    : [];
-  const pending: { kind: LogKind; rec: RawRecord }[] = plans.flatMap((p) => p.records).sort((a, b) => a.rec.t - b.rec.t);
-  let pi = 0;
+  const schedule = attackDays > 0 && kinds.length > 0 ? scheduleAttacks(kinds, attackStart, end, schedRng) : [];
+  const plans: AttackPlan[] = [];
+  let si = 0;
+  const pending: { kind: LogKind; rec: RawRecord }[] = [];
+  // Per hour, per instance: egress bytes of the normal history (kept from a day before the first attack that needs it).
+  const needEgress = schedule.filter((s) => s.kind === 'exfiltration_usual_destination').map((s) => s.start);
+  const egressFrom = needEgress.length > 0 ? Math.min(...needEgress) - 25 * HOUR : Infinity;
+  const egress = new Map<number, Map<string, number>>();
+  const usualEgress = (at: number) => (host: Instance): number[] => {
+    const out: number[] = [];
+    const h1 = Math.floor(at / HOUR);
+    for (let h = h1 - 24; h < h1; h++) if (h * HOUR >= start) out.push(egress.get(h)?.get(host.id) ?? 0);
+    return out.sort((x, y) => x - y);
+  };
 
   const objects: GeneratedObject[] = [];
   const tagged = new Map<string, LabelRecord[]>();
@@ -202,11 +249,22 @@ export async function generateDemo(opts: GenerateOptions): Promise<GenerateResul
   for (let w = start; w < end; w += step) {
     const w1 = Math.min(end, w + step);
     const recs = normalTraffic({ env, nets, ...(opts.volume ? { volume: opts.volume } : {}) }, w, w1, windowRng(seed, w));
-    const byKind: Record<LogKind, RawRecord[]> = { vpc_flow: recs.flow, route53: recs.dns, cloudtrail: recs.trail };
-    while (pi < pending.length && pending[pi]!.rec.t < w1) {
-      const p = pending[pi++]!;
-      byKind[p.kind].push(p.rec);
+    if (w1 > egressFrom) addEgress(egress, recs.flow);
+    while (si < schedule.length && schedule[si]!.start < w1) {
+      const sc = schedule[si++]!;
+      const plan = planAttack(env, nets, sc.kind, `A${String(si).padStart(3, '0')}-${sc.kind}`, sc.start, schedRng, {
+        budgetMs: sc.budgetMs,
+        usualEgress: usualEgress(sc.start),
+        ...(opts.volume ? { volume: opts.volume } : {}),
+      });
+      plans.push(plan);
+      pending.push(...plan.records);
+      pending.sort((x, y) => x.rec.t - y.rec.t);
     }
+    const byKind: Record<LogKind, RawRecord[]> = { vpc_flow: recs.flow, route53: recs.dns, cloudtrail: recs.trail };
+    let n = 0;
+    while (n < pending.length && pending[n]!.rec.t < w1) n++;
+    for (const p of pending.splice(0, n)) byKind[p.kind].push(p.rec);
     const res = writer.write(byKind, w1);
     for (const o of res.objects) {
       objects.push(o);
@@ -233,7 +291,7 @@ export function manifestOf(r: GenerateResult, nets: DemoNetworks): Record<string
     environment: describeEnvironment(r.env),
     objects: { vpc_flow: r.objects.filter((o) => o.kind === 'vpc_flow').length, route53: r.objects.filter((o) => o.kind === 'route53').length, cloudtrail: r.objects.filter((o) => o.kind === 'cloudtrail').length },
     records: r.records,
-    attacks: r.labels.map((l) => ({ attack_id: l.attack_id, kind: l.kind, start: l.start, end: l.end, description: l.description, records: l.records.length })),
+    attacks: r.labels.map((l) => ({ attack_id: l.attack_id, kind: l.kind, category: l.category, start: l.start, end: l.end, description: l.description, records: l.records.length })),
     asn_table: `${nets.source} (CC BY 4.0: RouteViews, DB-IP, NRO)`,
   };
 }
@@ -273,6 +331,7 @@ export class LiveGenerator {
   private readonly open = new Map<string, { plan: AttackPlan; left: number; records: LabelRecord[] }>();
   private attackCount = 0;
   private readonly rng: Rng;
+  private readonly egressCache = new Map<string, number[]>();
 
   constructor(
     private readonly opts: LiveOptions,
@@ -291,7 +350,19 @@ export class LiveGenerator {
   /** Start an attack now (also used by the random schedule). */
   startAttack(kind: AttackKind, at: number): AttackPlan {
     this.attackCount++;
-    const plan = planAttack(this.opts.env, this.opts.nets, kind, `L${String(this.attackCount).padStart(3, '0')}-${kind}`, at, this.rng);
+    const volume = this.opts.volume ? { volume: this.opts.volume } : {};
+    // The live generator keeps no history: an exfiltration measures its host's usual hours on a day of drawn
+    // traffic (hourlyEgress), once per host and hour.
+    const usualEgress = (host: Instance): number[] => {
+      const k = `${host.id}@${Math.floor(at / HOUR)}`;
+      let v = this.egressCache.get(k);
+      if (!v) {
+        v = hourlyEgress({ env: this.opts.env, nets: this.opts.nets, ...volume }, host, at);
+        this.egressCache.set(k, v);
+      }
+      return v;
+    };
+    const plan = planAttack(this.opts.env, this.opts.nets, kind, `L${String(this.attackCount).padStart(3, '0')}-${kind}`, at, this.rng, { ...volume, usualEgress });
     this.pending.push(...plan.records);
     this.pending.sort((a, b) => a.rec.t - b.rec.t);
     this.open.set(plan.id, { plan, left: plan.records.length, records: [] });

@@ -21,35 +21,77 @@ export interface DemoModel {
   path: string;
   /** Monitor pair preset (`flow-peer`, `user-login`). */
   pairs: string;
+  /** Detector type of the model (default `ipinsights`), for the per-detector evaluation. */
+  detector?: string;
+  /** Label views the model reads (its record recall counts those records only; default all). */
+  views?: string[];
 }
 
 /** What the demo reads from a finding. */
 export interface DemoFinding {
   uid: string;
+  /** Model name (`finding_info.analytic.name`). */
   model: string;
+  /** Detector type (`unmapped.detector`: ipinsights, history, rcf, ...). */
+  detector: string;
   kind: string;
   entity: string;
+  /** The address of a pair finding; '' for a behaviour (window) finding. */
   ip: string;
-  /** Event time, epoch ms. */
+  /** Event time of a pair finding, or the start of a window finding's window; epoch ms. */
   time: number;
+  /** End of a window finding's window (exclusive), epoch ms; absent for a pair finding. */
+  end?: number;
+  scope: 'pair' | 'window';
   severity: string;
   score: number;
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : undefined);
+
+/**
+ * The time window a behaviour finding describes, wherever its detector put it: `unmapped.window_start`/`window_end`
+ * (or `window_ms`), `unmapped.window.{start,end}`, the evidence's `data.window_start`/`window_end`, OCSF's
+ * `start_time`/`end_time`. Undefined for a finding that names no window.
+ */
+export function findingWindow(f: DetectionFinding): { start: number; end: number } | undefined {
+  const u = isObj(f.unmapped) ? f.unmapped : {};
+  const ev = Array.isArray(f.evidences) && isObj(f.evidences[0]) && isObj((f.evidences[0] as Record<string, unknown>).data) ? ((f.evidences[0] as Record<string, unknown>).data as Record<string, unknown>) : {};
+  const w = isObj(u.window) ? u.window : {};
+  const start = num(u.window_start) ?? num(w.start) ?? num(w.start_ms) ?? num(ev.window_start) ?? num(f.start_time);
+  if (start === undefined) return undefined;
+  const len = num(u.window_ms) ?? num(w.ms) ?? num(ev.window_ms);
+  const end = num(u.window_end) ?? num(w.end) ?? num(w.end_ms) ?? num(ev.window_end) ?? (len !== undefined ? start + len : undefined) ?? num(f.end_time);
+  return { start, end: end !== undefined && end > start ? end : start };
+}
 
 export function demoFindingOf(f: DetectionFinding): DemoFinding {
   const u = isObj(f.unmapped) ? f.unmapped : {};
-  const model = isObj(u.model) && typeof u.model.name === 'string' ? u.model.name : String((f.finding_info.analytic as { name?: string } | undefined)?.name ?? '');
+  const m = isObj(u.model) ? u.model : {};
+  const model = typeof m.name === 'string' ? m.name : String((f.finding_info.analytic as { name?: string } | undefined)?.name ?? '');
+  const detector = typeof u.detector === 'string' ? u.detector : typeof m.detector === 'string' ? m.detector : '';
+  const ip = typeof u.ip === 'string' ? u.ip : '';
+  const firstSeen = num((f.finding_info as Record<string, unknown>).first_seen_time);
+  const lastSeen = num((f.finding_info as Record<string, unknown>).last_seen_time);
+  // A finding with an address is about the pair (entity, ip) at its event time; one without is about the entity's
+  // behaviour over a time range: its window, else first..last seen.
+  const scope: 'pair' | 'window' = ip !== '' ? 'pair' : 'window';
+  const win = scope === 'window' ? findingWindow(f) : undefined;
+  const time = win?.start ?? (scope === 'window' && firstSeen !== undefined ? firstSeen : Number(f.time));
+  const end = win?.end ?? (scope === 'window' ? Math.max(time, lastSeen ?? time) : undefined);
   return {
     uid: f.finding_info.uid,
     model,
+    detector,
     kind: typeof u.kind === 'string' ? u.kind : 'anomaly',
     entity: String(u.entity ?? ''),
-    ip: String(u.ip ?? ''),
-    time: Number(f.time),
+    ip,
+    time,
+    ...(end !== undefined ? { end } : {}),
+    scope,
     severity: SEVERITY_NAMES[Number(f.severity_id)] ?? String(f.severity_id),
-    score: Number(u.dot_product),
+    score: Number(u.native_score ?? u.dot_product),
   };
 }
 

@@ -16,7 +16,8 @@ import { startServer } from '../serve/start.js';
 import { loadDemoNetworks } from './asn-pools.js';
 import type { AttackKind } from './attacks.js';
 import { LiveGenerator } from './generate.js';
-import { evaluateFindings, readLabelsFile, type Evaluation, type FindingLike } from './labels.js';
+import { PAIR_SOURCES } from './pairs.js';
+import { evaluateFindings, readLabelsFile, type Evaluation, type FindingLike, type Scores } from './labels.js';
 import { runMonitorOnce, startLiveMonitor, type DemoFinding, type DemoModel, type LiveMonitor } from './monitor.js';
 import { setupDemo, type DemoSetup, type StepTiming } from './setup.js';
 
@@ -67,11 +68,82 @@ export interface DemoResult {
 }
 
 export const MATCHING_RULES =
-  'A finding is a true positive when its (entity, ip) pair is one of a labelled attack\'s record pairs and its event time is inside that attack\'s window. ' +
+  'A pair finding (entity-IP detectors) is a true positive when its (entity, ip) pair is one of a labelled attack\'s record pairs and its event time is inside that attack\'s window; ' +
+  'a window finding (behaviour detectors) when its entity is one of the attack\'s behaviour entities and its time range overlaps that entity\'s attack records. ' +
   'Precision = true-positive findings / findings. Attack recall = attacks with >= 1 true-positive finding / attacks. ' +
-  'Record recall = labelled scored records whose (entity, ip) pair some true-positive finding of the attack matched / labelled scored records.';
+  'Record recall = labelled scored records whose (entity, ip) pair a true-positive pair finding of the attack named / labelled scored records; ' +
+  'window record recall = labelled records whose (entity, time) a true-positive window finding of the attack covers / labelled records with an entity. ' +
+  'Combined = the union of every detector\'s findings.';
 
 const pct = (x: number | null): string => (x === null ? 'n/a' : `${(x * 100).toFixed(1)}%`);
+const frac = (a: number, b: number): string => `${a}/${b}`;
+
+function recallText(s: Scores): string {
+  const parts: string[] = [];
+  if (s.pair_findings > 0 || s.window_findings === 0) parts.push(`pairs ${pct(s.record_recall)} (${frac(s.detected_records, s.scored_records)})`);
+  if (s.window_findings > 0) parts.push(`windows ${pct(s.window_record_recall)} (${frac(s.window_detected_records, s.window_records)})`);
+  return parts.join(', ');
+}
+
+/** The per-detector and combined table, the per-kind table and the per-attack lines of an evaluation. */
+export function formatEvaluation(e: Evaluation): string[] {
+  const lines: string[] = [];
+  const rows: [string, Scores][] = [...e.per_detector.map((d): [string, Scores] => [`${d.name} (${d.detector})`, d]), ['combined (union)', e]];
+  const w = Math.max(18, ...rows.map(([n]) => n.length));
+  lines.push(`Detectors (over the attack period; ${e.attacks} labelled attacks):`);
+  lines.push(`  ${'detector'.padEnd(w)} ${'findings'.padStart(8)} ${'true'.padStart(5)} ${'precision'.padStart(9)}  ${'attacks found'.padEnd(14)} record recall`);
+  for (const [name, s] of rows) {
+    lines.push(`  ${name.padEnd(w)} ${String(s.findings).padStart(8)} ${String(s.true_positives).padStart(5)} ${pct(s.precision).padStart(9)}  ${`${frac(s.attacks_detected, s.attacks)} ${pct(s.attack_recall)}`.padEnd(14)} ${recallText(s)}`);
+  }
+  const kinds = Object.keys(e.per_kind);
+  if (kinds.length > 0) {
+    lines.push('');
+    lines.push('Per attack kind (attacks found / attacks):');
+    const names = e.per_detector.map((d) => d.name);
+    const kw = Math.max(30, ...kinds.map((k) => k.length));
+    const cw = names.map((n) => Math.max(7, n.length));
+    lines.push(`  ${'kind'.padEnd(kw)} ${'category'.padEnd(9)} ${names.map((n, i) => n.padStart(cw[i]!)).join(' ')} ${'combined'.padStart(8)}`);
+    const cell = (s: Scores, k: string): string => {
+      const x = s.per_kind[k];
+      return x ? frac(x.detected, x.attacks) : `0/${e.per_kind[k]!.attacks}`;
+    };
+    for (const k of kinds) {
+      lines.push(`  ${k.padEnd(kw)} ${(e.per_kind[k]!.category ?? '').padEnd(9)} ${e.per_detector.map((d, i) => cell(d, k).padStart(cw[i]!)).join(' ')} ${cell(e, k).padStart(8)}`);
+    }
+    const categories = [...new Set(kinds.map((k) => e.per_kind[k]!.category).filter((c): c is string => c !== undefined))];
+    if (categories.length > 1) {
+      const byCat = (s: Scores, c: string): string => {
+        let n = 0;
+        let d = 0;
+        for (const k of kinds) if (e.per_kind[k]!.category === c) {
+          n += e.per_kind[k]!.attacks;
+          d += s.per_kind[k]?.detected ?? 0;
+        }
+        return frac(d, n);
+      };
+      for (const c of categories) lines.push(`  ${`(all ${c} attacks)`.padEnd(kw)} ${''.padEnd(9)} ${e.per_detector.map((d, i) => byCat(d, c).padStart(cw[i]!)).join(' ')} ${byCat(e, c).padStart(8)}`);
+    }
+  }
+  lines.push('');
+  lines.push('Per attack (combined):');
+  for (const a of e.per_attack) {
+    const rec: string[] = [];
+    if (a.scored_records > 0) rec.push(`${frac(a.detected_records, a.scored_records)} pair records`);
+    if (e.window_findings > 0 && a.window_records > 0) rec.push(`${frac(a.window_detected_records, a.window_records)} window records`);
+    const by = a.detected_by.length > 0 ? ` by ${a.detected_by.join(', ')}` : '';
+    lines.push(`  ${a.detected ? 'FOUND ' : 'missed'} ${a.attack_id.padEnd(36)} ${String(a.findings).padStart(4)} findings${by}${rec.length ? `; ${rec.join(', ')}` : ''}`);
+    lines.push(`         ${a.description}`);
+  }
+  if (e.false_positive_examples.length > 0) {
+    lines.push('');
+    lines.push('False positives (first few):');
+    for (const f of e.false_positive_examples.slice(0, 5)) {
+      const what = f.ip ? f.ip : `window ${new Date(f.time).toISOString().slice(11, 16)}-${new Date(f.end ?? f.time).toISOString().slice(11, 16)}`;
+      lines.push(`  ${new Date(f.time).toISOString()}  ${f.model ?? ''} ${f.entity} ${what}`);
+    }
+  }
+  return lines;
+}
 
 export function formatOnceReport(r: OnceReport): string {
   const lines: string[] = [];
@@ -86,29 +158,15 @@ export function formatOnceReport(r: OnceReport): string {
   for (const m of r.models) {
     lines.push(`  ${m.name.padEnd(7)} ${m.train_pairs.toLocaleString('en-US')} training pairs, ${m.entities} entities; held-out AUC ${Number.isFinite(m.auc) ? m.auc.toFixed(4) : 'n/a (not calibrated)'}, threshold ${m.threshold === null ? 'n/a' : m.threshold.toFixed(3)}; ${r.findings_by_model[m.name] ?? 0} findings`);
   }
-  const e = r.evaluation;
   lines.push('');
-  lines.push(`Findings: ${e.findings} (${e.true_positives} true positives, ${e.false_positives} false positives)`);
-  lines.push(`  precision      ${pct(e.precision)}`);
-  lines.push(`  attack recall  ${pct(e.attack_recall)} (${e.attacks_detected}/${e.attacks} attacks)`);
-  lines.push(`  record recall  ${pct(e.record_recall)} (${e.detected_records}/${e.scored_records} labelled scored records)`);
-  lines.push('');
-  lines.push('Per attack:');
-  for (const a of e.per_attack) {
-    lines.push(`  ${a.detected ? 'FOUND ' : 'missed'} ${a.attack_id.padEnd(32)} ${String(a.findings).padStart(4)} findings, ${a.detected_records}/${a.scored_records} records  ${a.description}`);
-  }
-  if (e.false_positive_examples.length > 0) {
-    lines.push('');
-    lines.push('False positives (first few):');
-    for (const f of e.false_positive_examples.slice(0, 5)) lines.push(`  ${new Date(f.time).toISOString()}  ${f.model ?? ''} ${f.entity} ${f.ip}`);
-  }
+  lines.push(...formatEvaluation(r.evaluation));
   lines.push('');
   lines.push(`Matching: ${r.matching}`);
   return lines.join('\n') + '\n';
 }
 
 function toFindingLike(f: DemoFinding): FindingLike {
-  return { entity: f.entity, ip: f.ip, time: f.time, model: f.model };
+  return { entity: f.entity, ip: f.ip, time: f.time, ...(f.end !== undefined ? { end: f.end } : {}), scope: f.scope, model: f.model, detector: f.detector };
 }
 
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
@@ -131,8 +189,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   });
   const timings = [...setup.timings];
   const models: DemoModel[] = [
-    { name: 'flows', path: setup.models.flows.path, pairs: setup.models.flows.pairs },
-    { name: 'logins', path: setup.models.logins.path, pairs: setup.models.logins.pairs },
+    { name: 'flows', path: setup.models.flows.path, pairs: setup.models.flows.pairs, detector: 'ipinsights', views: [PAIR_SOURCES.flows.view] },
+    { name: 'logins', path: setup.models.logins.path, pairs: setup.models.logins.pairs, detector: 'ipinsights', views: [PAIR_SOURCES.logins.view] },
   ];
 
   if (opts.once) {
@@ -151,7 +209,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     const { attackStart, end } = setup.generated;
     const labels = readLabelsFile(setup.generated.labelsFile).filter((l) => l.start_ms >= attackStart && l.end_ms < end);
     const inPeriod = findings.filter((f) => f.time >= attackStart && f.time < end);
-    const evaluation = evaluateFindings(labels, inPeriod.map(toFindingLike));
+    const evaluation = evaluateFindings(labels, inPeriod.map(toFindingLike), {
+      detectors: models.map((m) => ({ name: m.name, detector: m.detector ?? 'ipinsights', ...(m.views ? { views: m.views } : {}) })),
+    });
     const once: OnceReport = {
       data_dir: dataDir,
       reused_setup: setup.reused,
@@ -228,7 +288,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       watchDir: incoming,
       onFinding: (f) => {
         findingsSeen++;
-        log(`  finding  ${new Date(f.time).toISOString().slice(0, 19)}Z  ${f.severity.padEnd(8)} ${f.model.padEnd(6)} ${(names.get(f.entity) ?? f.entity).padEnd(10)} ${f.ip.padEnd(15)} score ${f.score.toFixed(2)}`);
+        const what = f.scope === 'pair' ? f.ip : `${new Date(f.time).toISOString().slice(11, 16)}-${new Date(f.end ?? f.time).toISOString().slice(11, 16)}`;
+        log(`  finding  ${new Date(f.time).toISOString().slice(0, 19)}Z  ${f.severity.padEnd(8)} ${f.model.padEnd(6)} ${(names.get(f.entity) ?? f.entity).padEnd(10)} ${what.padEnd(15)} score ${f.score.toFixed(2)}`);
       },
       onError: (m) => log(`warning: monitor: ${m}`),
     });

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadDemoNetworks } from '../../src/demo/asn-pools.js';
+import { ADDRESS_ATTACK_KINDS } from '../../src/demo/attacks.js';
 import { generateDemo } from '../../src/demo/generate.js';
 import { evaluateFindings, type AttackLabel } from '../../src/demo/labels.js';
 import { demoFindingOf } from '../../src/demo/monitor.js';
@@ -86,7 +87,8 @@ function distinctPairs(csv: string): Set<string> {
 test('raw v5 flow logs -> ingest -> train --lake -> monitor, no pair options: findings on the attack pairs, few on normal ones', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'seclake-default-pairs-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const gen = await generateDemo({ out: path.join(dir, 'gen'), days: 3, seed: 5, end: END, volume: { scale: 0.25 }, networks: await loadDemoNetworks() });
+  // The attacks an entity-IP model can see (the behaviour attacks keep to the entities' usual addresses).
+  const gen = await generateDemo({ out: path.join(dir, 'gen'), days: 3, seed: 5, end: END, volume: { scale: 0.25 }, attacks: ADDRESS_ATTACK_KINDS, networks: await loadDemoNetworks() });
   const files = (attack: boolean): string[] => gen.objects.filter((o) => (o.end >= gen.attackStart) === attack).map((o) => path.join(gen.logsDir, o.key));
   const lake = path.join(dir, 'lake');
   const refModel = path.join(dir, 'reference.model');

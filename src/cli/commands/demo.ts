@@ -113,7 +113,7 @@ export function registerDemo(program: Command): void {
     .option('--host <addr>', 'address to bind', '127.0.0.1')
     .option('--data <dir>', 'demo folder (generated logs, lake, models, findings)', DEFAULT_DATA_DIR)
     .option('--fresh', 'delete the demo folder first and start over (otherwise an existing setup is reused)')
-    .option('--once', 'run the pipeline to the end without serving, then print precision/recall against the labels')
+    .option('--once', 'run the pipeline to the end without serving, then print precision/recall against the labels (per detector, per attack kind, combined)')
     .option('--json', 'with --once: print the result as JSON on stdout')
     .option('--seed <n>', 'seed of the generated environment', String(DEFAULTS.seed))
     .option('--days <n>', 'days of history', String(DEFAULTS.days))
@@ -135,7 +135,9 @@ Steps:
   5. serve     the SageMaker-compatible API and the dashboard on http://127.0.0.1:${DEFAULT_PORT};
   6. monitor   the last day (replayed) and new log objects written every few seconds, with occasional attacks.
 Ctrl-C stops cleanly. With --once: steps 1-4, then the monitor over the attack period, then precision and recall
-of the findings against the labels (docs/demo.md explains the matching).
+of the findings against the labels, per detector, per attack kind and combined (docs/demo.md explains the matching).
+The attacks: ${ATTACK_KINDS.join(', ')}; the last four keep to the entities' usual addresses (only a behaviour
+detector can see them).
 
 Examples:
   npm start                                   # = seclake demo
@@ -200,6 +202,8 @@ Written:
   <out>/manifest.json   the environment (ids, subnets, addresses) and counts
 
 Attacks (${ATTACK_KINDS.join(', ')}) happen in the last --attack-days; the history before is clean.
+The first five bring addresses the entity never uses (an entity-IP model can see them); the last four (behaviour
+attacks) keep to its usual addresses and change how much and what it does.
 
 Examples:
   seclake demo generate --out ./demo-env --days 3 --seed 42 --end 2026-01-10
