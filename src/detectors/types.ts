@@ -12,6 +12,7 @@
  * direction, and an anomaly score derived from it where larger always means more anomalous. Calibration stores the
  * direction, so thresholds and percentiles work for any detector.
  */
+import type { Duck } from '../lake/duckdb.js';
 import type { Calibration, ScoreDirection } from './calibration.js';
 import type { ModelData, ModelHeader, RecordDefinitionRef } from './model-file.js';
 
@@ -139,8 +140,64 @@ export interface DetectorModel<P extends Prediction = Prediction, R = PairRecord
 
 /** A model of the pairs kind. */
 export type PairsModel = DetectorModel<Prediction, PairRecord>;
-/** A model of the features kind. */
-export type FeaturesModel = DetectorModel<Prediction, FeatureRecord>;
+/**
+ * A model of the features kind. One trained on the lake's behaviour windows (`seclake train --lake`) also gives
+ * `behaviour()`: the windows of its feature sets as they close, and a streaming copy of it (the monitor, calibration).
+ */
+export type FeaturesModel = DetectorModel<Prediction, FeatureRecord> & { behaviour?(): LakeBehaviour | undefined };
+
+/** Where a behaviour computation stopped (JSON; the monitor keeps it in its checkpoint). Opaque to callers. */
+export type BehaviourCursor = Record<string, unknown>;
+
+/** Windows computed from the lake by LakeBehaviour.windows(). */
+export interface BehaviourWindows {
+  /** One record per (entity, window) closed by the watermark, in window then entity order (entity, group, window_start set). */
+  records: FeatureRecord[];
+  /** Windows were emitted for starts in [from, closedThrough). */
+  from: number;
+  closedThrough: number;
+  /** Newest event time of the sets' views minus the lateness; NaN when they hold no records. */
+  watermark: number;
+  /** Records that arrived for windows a previous call (its cursor) had already emitted: counted, never merged. */
+  late: { records: number; byView: Record<string, number>; windows: { view: string; windowStart: number; records: number }[] };
+  /** Human-readable lines (sets skipped, columns read as NULL, late and future records). */
+  messages: string[];
+  /** Pass to the next call to continue after these windows. */
+  cursor: BehaviourCursor;
+}
+
+/** Behaviour windows of the lake for a features model trained on them, and a streaming copy of the model. */
+export interface LakeBehaviour {
+  /** Window length (ms). */
+  readonly windowMs: number;
+  /** Feature set names, and the lake views they read. */
+  readonly sets: readonly string[];
+  readonly views: readonly string[];
+  /** Windows starting before this instant (epoch ms) were in the training data. */
+  readonly closedThrough: number;
+  /** How long after a window's end its records may still arrive: it closes when the newest event is this much later. */
+  readonly latenessMs: number;
+  /**
+   * The windows closed in the lake open on `db` (openLakeQuery), computed with the model's own set definitions: after
+   * `cursor` (a previous call's), else from `start` (default closedThrough), up to `end`. `now` clamps the watermark
+   * (records further in the future do not move it; default the wall clock).
+   */
+  windows(db: Duck, opts?: { cursor?: BehaviourCursor; start?: number; end?: number; now?: number; onMessage?: (m: string) => void }): Promise<BehaviourWindows>;
+  /** A streaming copy of the model: from its trained state, or from a state `BehaviourStream.state()` saved. */
+  stream(state?: Uint8Array): BehaviourStream;
+}
+
+/** A features model that keeps learning: score a window, explain it, then update the model with it. */
+export interface BehaviourStream {
+  /** Native score against the current state (NaN for a record of the wrong size), and whether the entity is known. */
+  score(record: FeatureRecord): { native: number; known: boolean };
+  /** Why the current state gives this record its score (call before update()). */
+  explain(record: FeatureRecord, native: number): Explanation;
+  /** Learn from the record (score-then-update). */
+  update(record: FeatureRecord): void;
+  /** The state, to continue later with LakeBehaviour.stream(state): the same records then give the same scores. */
+  state(): Uint8Array;
+}
 /** A model of any kind, as loadModel returns it. */
 export type AnyDetectorModel = PairsModel | FeaturesModel;
 

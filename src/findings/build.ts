@@ -340,7 +340,8 @@ export function explain(rec: ScoredRecord, ctx: ExplainContext): { message: stri
 
 // ---- the finding ----------------------------------------------------------------------------------------
 
-function resourceType(entity: string): string | undefined {
+/** The AWS resource type an entity id names (an instance, interface, IAM user or role), if it names one. */
+export function resourceTypeOf(entity: string): string | undefined {
   if (/^i-[0-9a-f]{8,17}$/.test(entity)) return 'AWS::EC2::Instance';
   if (/^eni-[0-9a-f]{8,17}$/.test(entity)) return 'AWS::EC2::NetworkInterface';
   if (/^arn:aws[a-z-]*:iam::\d{12}:user\//.test(entity)) return 'AWS::IAM::User';
@@ -397,7 +398,7 @@ export function buildFinding(rec: ScoredRecord, ctx: BuildContext): DetectionFin
   };
   if (ctx.now !== undefined) metadata.processed_time = ctx.now;
   const resource: Record<string, unknown> = { uid: entity };
-  const rtype = resourceType(rec.entity);
+  const rtype = resourceTypeOf(rec.entity);
   if (rtype) resource.type = rtype;
   if (hasCloud && typeof cloud.region === 'string') resource.region = cloud.region;
 

@@ -206,6 +206,8 @@ test('publishFindings: catalogued exactly once however often the key is rewritte
           source_object: SRC,
           source_row: u.source_row,
           correlation_uid: (f.metadata as Record<string, unknown>).correlation_uid,
+          window_start: null,
+          window_end: null,
           observables: JSON.stringify(f.observables),
           explanation: JSON.stringify(u.explanation),
           extras: (u.explanation as Record<string, unknown>).details === undefined ? null : JSON.stringify((u.explanation as Record<string, unknown>).details),

@@ -10,7 +10,8 @@
  * Detector-specific values live in the finding's `unmapped` (a MAP(VARCHAR, VARCHAR) with dotted keys in the
  * Parquet: `unmapped['entity']`, `unmapped['model.name']`); each column falls back to what findings written before
  * the detector-neutral fields carry (IP Insights only): detector 'ipinsights', native_score = dot_product,
- * native_score_name 'dot_product', anomaly_score = -dot_product.
+ * native_score_name 'dot_product', anomaly_score = -dot_product. Behaviour findings (src/findings/behaviour.ts, kind
+ * 'behaviour') have no `ip` and no source row: `window_start`/`window_end` give the (entity, window) they describe.
  */
 import { registerLakeView, type LakeViewContext, type LakeViewDef } from '../lake/views.js';
 import { quoteIdent, quoteString } from '../lake/duckdb.js';
@@ -53,6 +54,9 @@ export const FINDINGS_VIEW_COLUMNS: readonly { name: string; type: string; ocsf:
   { name: 'source_object', type: 'VARCHAR', ocsf: u('source_object'), legacy: 'source_object' },
   { name: 'source_row', type: 'BIGINT', ocsf: `TRY_CAST(${u('source_row')} AS BIGINT)`, legacy: 'source_row' },
   { name: 'correlation_uid', type: 'VARCHAR', ocsf: 'metadata.correlation_uid', legacy: 'correlation_uid' },
+  // Behaviour findings (kind 'behaviour'): the (entity, window) they describe; NULL for findings about one event.
+  { name: 'window_start', type: 'BIGINT', ocsf: `TRY_CAST(${u('window_start')} AS BIGINT)`, legacy: 'NULL::BIGINT' },
+  { name: 'window_end', type: 'BIGINT', ocsf: `TRY_CAST(${u('window_end')} AS BIGINT)`, legacy: 'NULL::BIGINT' },
   // JSON text: the observables, the explanation (history clause facts, score, threshold and where it came from), and
   // the detector-specific facts of the explanation in one column.
   { name: 'observables', type: 'VARCHAR', ocsf: `json_extract(raw_data, '$.observables')::VARCHAR`, legacy: `json_extract(finding, '$.observables')::VARCHAR` },

@@ -19,6 +19,10 @@
  *
  * With `watchDir`, raw log files dropped into that folder are ingested into the lake first (watch.ts); the catalog
  * then brings their objects here.
+ *
+ * Models of the features kind trained on the lake's behaviour windows (rcf) follow the lake window by window instead
+ * (behaviour.ts): at each object that can have closed a window, the windows closed by then are computed, scored, learnt
+ * and reported; their cursor and streaming model are part of the checkpoint (the model's state in a file next to it).
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, watch as fsWatch, type FSWatcher as NodeFsWatcher } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
@@ -28,18 +32,22 @@ import { faultPoint } from '../core/fault.js';
 import { FindingPolicy, type FindingPolicyOptions, type FindingPolicyState } from '../findings/policy.js';
 import type { DetectionFinding, Sink } from '../findings/types.js';
 import { publishFindingsToStore } from '../findings/lake.js';
+import { modelRefOf } from '../findings/model-ref.js';
 import { catalogDir, isDerivedObject, readObjects, type CatalogObject } from '../lake/catalog.js';
 import { META_DIR } from '../lake/layout.js';
-import type { DetectorModel } from '../detectors/types.js';
+import { isFeaturesModel, loadModel } from '../detectors/index.js';
+import type { AnyDetectorModel } from '../detectors/types.js';
 import type { LakeStore } from '../lake/store.js';
 import type { PairQuerySpec, PairSpec } from '../detectors/pairs/definitions.js';
+import { BehaviourProcessor, type BehaviourState, type BehaviourStep } from './behaviour.js';
 import { SCAN_CONNECTIONS, createProcessor, type Processor, type ScoredObject } from './processor.js';
 import { startFolderWatch, type FolderWatch } from './watch.js';
 
 export const CHECKPOINT_VERSION = 1;
 
 export interface MonitorModelSpec {
-  model: DetectorModel | string;
+  /** A model of any detector: one that scores pairs reads each object; a behaviour (features) model the lake's windows. */
+  model: AnyDetectorModel | string;
   /** Name in findings (default: the model file's base name). */
   name?: string;
   /** Pair definition: preset name, expression spec or query over `events` (default `reference`). */
@@ -86,6 +94,8 @@ export interface MonitorOptions {
 export type MonitorEvent =
   | { type: 'start'; afterSeq: number; models: string[] }
   | { type: 'object'; seq: number; path: string; source: string; pairs: number; findings: number; ms: number; lagMs: number }
+  /** A behaviour model's windows closed at this object (and late records it counted): scored, findings written. */
+  | { type: 'windows'; seq: number; model: string; windows: number; findings: number; closedThrough: number; lateRecords: number; lateByView: Record<string, number> }
   | { type: 'retry'; seq: number; path: string; attempt: number; reason: string }
   | { type: 'failed'; seq: number; path: string; reason: string }
   | { type: 'ingested'; file: string; status: string; events: number; rejects: number }
@@ -99,6 +109,10 @@ export interface MonitorSummary {
   noPairs: number;
   failed: number;
   pairs: number;
+  /** (entity, window) records the behaviour models scored. */
+  windows: number;
+  /** Records that arrived for behaviour windows already scored: counted (and said), not merged. */
+  lateRecords: number;
   findings: number;
   /** Checkpoint after the run. */
   lastSeq: number;
@@ -111,6 +125,8 @@ interface Checkpoint {
   name: string;
   seq: number;
   policies: Record<string, FindingPolicyState>;
+  /** Per behaviour model: cursor, state file of the streaming model, totals (behaviour.ts). */
+  behaviour?: Record<string, BehaviourState>;
   updated_at: string;
   totals: { objects: number; failed: number; pairs: number; findings: number };
 }
@@ -189,6 +205,7 @@ interface Prefetch {
 /** A monitor over one lake: `runOnce()` processes the backlog; `start()` follows the catalog until `stop()`. */
 export class LakeMonitor {
   private processors: Processor[] = [];
+  private behaviours: BehaviourProcessor[] = [];
   private cp!: Checkpoint;
   private stopping = false;
   private wake: (() => void) | undefined;
@@ -218,8 +235,27 @@ export class LakeMonitor {
     const policyOpts = o.policy ?? {};
     const multi = o.models.length > 1;
     for (const spec of o.models) {
+      const model = typeof spec.model === 'string' ? await loadModel(spec.model) : spec.model;
+      if (isFeaturesModel(model)) {
+        const what = `${model.path || spec.name || 'the model'} (${model.detector.type})`;
+        if (o.store) throw new ConfigError(`${what} scores behaviour windows computed over a local lake's views; it does not run on an S3 lake yet (monitor a local copy)`, ['model']);
+        if (spec.pairs !== undefined) throw new ConfigError(`${what} scores behaviour windows, not (entity, IP) pairs: give it no pair definition`, ['pairs']);
+        this.behaviours.push(
+          new BehaviourProcessor({
+            model,
+            ...(spec.name ? { modelName: spec.name } : {}),
+            lakeDir: o.lakeDir,
+            stateDir: monitorDir(o.lakeDir),
+            monitorName: this.name,
+            ...(existing?.behaviour?.[spec.name ?? modelRefOf(model).name] ? { saved: existing.behaviour[spec.name ?? modelRefOf(model).name]! } : {}),
+            ...(o.sinks ? { sinks: o.sinks } : {}),
+            ...(o.policy?.uncalibratedThreshold !== undefined ? { uncalibratedThreshold: o.policy.uncalibratedThreshold } : {}),
+          }),
+        );
+        continue;
+      }
       const proc = await createProcessor({
-        model: spec.model,
+        model,
         ...(spec.name ? { modelName: spec.name } : {}),
         ...(spec.pairs ? { pairs: spec.pairs } : {}),
         policy: policyOpts,
@@ -230,7 +266,7 @@ export class LakeMonitor {
       });
       this.processors.push(proc);
     }
-    const names = this.processors.map((p) => p.modelRef.name);
+    const names = [...this.processors.map((p) => p.modelRef.name), ...this.behaviours.map((b) => b.modelRef.name)];
     if (new Set(names).size !== names.length) throw new ConfigError(`two monitored models have the same name (${names.join(', ')}); name them`, ['model']);
     if (existing) {
       this.cp = existing;
@@ -242,6 +278,11 @@ export class LakeMonitor {
       const start = o.start ?? 'now';
       const seq = start === 'beginning' ? 0 : start === 'now' ? Math.max(0, ...(await this.catalog(0)).map((x) => x.seq)) : start.afterSeq;
       this.cp = { version: CHECKPOINT_VERSION, name: this.name, seq, policies: {}, updated_at: new Date().toISOString(), totals: { objects: 0, failed: 0, pairs: 0, findings: 0 } };
+    }
+    if (this.behaviours.length > 0) {
+      // What the feature sets have read up to the start point (their newest event time, objects of open windows).
+      const upTo = (await this.catalog(0)).filter((x) => x.seq <= this.cp.seq && !isDerivedObject(x));
+      for (const b of this.behaviours) b.prime(upTo);
     }
     this.emit({ type: 'start', afterSeq: this.cp.seq, models: names });
   }
@@ -283,10 +324,14 @@ export class LakeMonitor {
   private async processObject(pre: Prefetch, totals: MonitorSummary): Promise<void> {
     const { obj, t0, file, applicable } = pre;
     const store = this.o.store;
+    // Behaviour models whose windows this object can close (or that it brings late records for), in order.
+    const stepping = this.behaviours.filter((b) => b.note(obj));
     const snapshot = applicable.map((p) => p.policy.snapshot());
     const attempts = Math.max(1, this.o.retries ?? 3);
     let pairs = 0;
     let findings: DetectionFinding[] = [];
+    // Behaviour steps done (kept across attempts: a step that succeeded has moved its model's state on).
+    const steps: BehaviourStep[] = [];
     let failure: string | undefined;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       pairs = 0;
@@ -304,6 +349,9 @@ export class LakeMonitor {
           pairs += res.pairs;
           findings = findings.concat(res.findings);
         }
+        // A behaviour step changes its model's state only when it succeeds (a failed one leaves it as it was).
+        for (const b of stepping.slice(steps.length)) steps.push(await b.step(obj));
+        for (const st of steps) findings = findings.concat(st.findings);
         break;
       } catch (err) {
         failure = errorMessage(err);
@@ -329,12 +377,21 @@ export class LakeMonitor {
       this.cp.totals.findings += findings.length;
       if (this.o.collectFindings) for (const f of findings) this.found.push(f);
     }
+    for (const st of steps) {
+      totals.windows += st.windows;
+      totals.lateRecords += st.late;
+    }
     totals.objects++;
     this.cp.totals.objects++;
     this.cp.seq = obj.seq;
     this.dirty = true;
     faultPoint('monitor-after-findings');
     await this.checkpoint(false);
+    for (const st of steps) {
+      if (st.windows > 0 || st.late > 0) {
+        this.emit({ type: 'windows', seq: obj.seq, model: st.model, windows: st.windows, findings: st.findings.length, closedThrough: st.closedThrough, lateRecords: st.late, lateByView: st.lateByView });
+      }
+    }
     if (failure === undefined) {
       const ms = performance.now() - t0;
       const created = Date.parse(obj.created_at);
@@ -350,15 +407,22 @@ export class LakeMonitor {
     if (!this.dirty) return;
     if (!force && performance.now() - this.lastCheckpointAt < (this.o.checkpointMs ?? 1000)) return;
     for (const p of this.processors) this.cp.policies[p.modelRef.name] = p.policy.toJSON();
+    if (this.behaviours.length > 0) {
+      mkdirSync(monitorDir(this.o.lakeDir), { recursive: true });
+      // Each streaming model's state file is on disk before the checkpoint that names it.
+      this.cp.behaviour ??= {};
+      for (const b of this.behaviours) this.cp.behaviour[b.modelRef.name] = await b.saveState();
+    }
     this.cp.updated_at = new Date().toISOString();
     await writeCheckpoint(this.o.lakeDir, this.cp);
+    for (const b of this.behaviours) b.removeStaleState();
     this.lastCheckpointAt = performance.now();
     this.dirty = false;
   }
 
   /** Process every catalogued object after the checkpoint, then return. */
   async runOnce(): Promise<MonitorSummary> {
-    const totals: MonitorSummary = { objects: 0, noPairs: 0, failed: 0, pairs: 0, findings: 0, lastSeq: this.cp.seq };
+    const totals: MonitorSummary = { objects: 0, noPairs: 0, failed: 0, pairs: 0, windows: 0, lateRecords: 0, findings: 0, lastSeq: this.cp.seq };
     for (;;) {
       const listed = await this.catalog(this.cp.seq);
       if (listed.length === 0) break;
@@ -396,7 +460,7 @@ export class LakeMonitor {
 
   /** Follow the catalog (and the watch folder) until stop(). Resolves with the totals. */
   async run(): Promise<MonitorSummary> {
-    const totals: MonitorSummary = { objects: 0, noPairs: 0, failed: 0, pairs: 0, findings: 0, lastSeq: this.cp.seq };
+    const totals: MonitorSummary = { objects: 0, noPairs: 0, failed: 0, pairs: 0, windows: 0, lateRecords: 0, findings: 0, lastSeq: this.cp.seq };
     if (this.o.watchDir) {
       this.watch = startFolderWatch({
         dir: this.o.watchDir,
@@ -432,6 +496,8 @@ export class LakeMonitor {
       totals.noPairs += r.noPairs;
       totals.failed += r.failed;
       totals.pairs += r.pairs;
+      totals.windows += r.windows;
+      totals.lateRecords += r.lateRecords;
       totals.findings += r.findings;
       if (r.found) (totals.found ??= []).push(...r.found);
       if (this.stopping) break;
@@ -464,6 +530,7 @@ export class LakeMonitor {
     this.catalogHint?.close();
     this.catalogHint = undefined;
     for (const p of this.processors) p.close();
+    for (const b of this.behaviours) b.close();
   }
 }
 

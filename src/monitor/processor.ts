@@ -17,7 +17,7 @@
 import path from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import { log } from '../core/log.js';
-import { loadModel, pairsModel } from '../detectors/index.js';
+import { isFeaturesModel, loadModel, pairsModel } from '../detectors/index.js';
 import type { AnyDetectorModel, DetectorModel } from '../detectors/types.js';
 import { definitionForModel, specApplies, specsOf, type PairDefinition, type PairQuerySpec, type PairSpec } from '../detectors/pairs/definitions.js';
 import { Duck } from '../lake/duckdb.js';
@@ -134,7 +134,16 @@ export function partitionOfObject(objectPath: string): FindingsPartition {
 }
 
 export async function createProcessor(opts: ProcessorOptions): Promise<Processor> {
-  const model = pairsModel(typeof opts.model === 'string' ? await loadModel(opts.model) : opts.model, 'the monitor');
+  const loaded = typeof opts.model === 'string' ? await loadModel(opts.model) : opts.model;
+  if (isFeaturesModel(loaded)) {
+    // Behaviour windows aggregate many objects over the lake's views: the embedded monitor computes them (behaviour.ts).
+    throw new ConfigError(
+      `${loaded.path || opts.modelName || 'the model'} (${loaded.detector.title}) scores behaviour windows computed over the lake, not single objects: ` +
+        'it runs in the embedded monitor (`seclake monitor --lake DIR`), not in AWS mode (SQS, Lambda) or on one object',
+      ['model'],
+    );
+  }
+  const model = pairsModel(loaded, 'the monitor');
   const modelRef = modelRefOf(model, opts.modelName ? { name: opts.modelName } : {});
   let policy = opts.policy instanceof FindingPolicy ? opts.policy : new FindingPolicy(opts.policy ?? {});
   // Default: the record definition the model was trained on (its header says), else `default`.

@@ -11,6 +11,8 @@ import type { CalibrationRule } from '../../calibrate/evaluate.js';
 import { fmtNum, fmtPct } from '../../calibrate/svg.js';
 import { fmtInt, jsonValue, renderTable } from '../format.js';
 import { readModelHeader } from '../../detectors/model-file.js';
+import { findDetector } from '../../detectors/index.js';
+import { runFeatureCalibration, type FeatureCalibrationRule } from '../../calibrate/features.js';
 import { DEFAULT_PAIR_DEFINITION, PAIR_DEFINITIONS, pairDefinition, recordDefinitionOf } from '../../detectors/pairs/definitions.js';
 
 interface CalibrateCliOptions {
@@ -36,6 +38,7 @@ interface CalibrateCliOptions {
   plot?: string[];
   json?: boolean;
   dryRun?: boolean;
+  rule?: string;
 }
 
 /** A rate as a fraction (0.01) or a percentage (1%). */
@@ -138,7 +141,7 @@ const PROCESS_IO: CalibrateIo = {
 export function registerCalibrate(program: Command, io: CalibrateIo = PROCESS_IO): void {
   program
     .command('calibrate')
-    .description('Choose an IP Insights alert threshold from held-out normal traffic vs abnormal pairs; store it with the model and report AUC, precision/recall and plots')
+    .description('Choose a model\'s alert threshold: from held-out normal traffic vs abnormal pairs (AUC, precision/recall, plots), or for a behaviour model from held-out normal windows of the lake; store it with the model')
     .requiredOption('--model <path>', 'model file to calibrate (the calibration is written into its header)')
     .option('--normal <file>', 'held-out normal traffic: headerless entity,ip CSV')
     .option('--lake <dir>', 'take normal traffic from the lake instead (same pair definition as training)')
@@ -159,6 +162,7 @@ export function registerCalibrate(program: Command, io: CalibrateIo = PROCESS_IO
     .option('--label-weight <n>', 'count each labelled false positive as N normal pairs', '1')
     .option('--report <file.html>', 'write a self-contained HTML report (numbers, tables, charts)')
     .option('--plot <file...>', 'write charts: FILE.svg|FILE.png is the score histogram; FILE-roc and FILE-pr go next to it')
+    .addOption(new Option('--rule <rule>', 'behaviour models (rcf from the lake): how to choose the threshold on held-out normal windows (default max-fpr, at --max-fpr or 1%)').choices(['max-fpr', 'three-sigma']))
     .option('--json', 'print the full result as JSON on stdout')
     .option('--dry-run', 'do not write the calibration into the model file')
     .addHelpText(
@@ -172,12 +176,21 @@ its measured FPR/recall/precision and the normal-score quantiles are stored in t
 serve and monitor report is_anomaly and anomaly_percentile (share of normal pairs scoring higher).
 Pairs whose entity the model never saw in training are reported separately and not used.
 
+A behaviour model (rcf trained with \`seclake train --detector rcf --lake\`) is calibrated on held-out NORMAL windows
+of the lake: its feature sets' windows after its training cutoff (or from --since, up to --until), scored by the
+model; the threshold flags at most --max-fpr of them (default 1%), or is their mean + 3 std with --rule three-sigma,
+or --threshold T is measured. There is no abnormal set for behaviour (--abnormal, --labels, --min-precision and the
+report are refused).
+
 Examples:
   seclake calibrate --model logins.model --normal heldout.csv --abnormal-gen asn --max-fpr 1% --report cal.html
   seclake calibrate --model vpc.model --lake ./seclake-data --since 2024-05-08 --until 2024-05-09 --abnormal-gen shuffled
-  seclake calibrate --model logins.model --normal heldout.csv --labels triage.jsonl --plot cal.png --json`,
+  seclake calibrate --model logins.model --normal heldout.csv --labels triage.jsonl --plot cal.png --json
+  seclake calibrate --model ./lake/_seclake/models/rcf-network.model --lake ./lake --rule three-sigma`,
     )
     .action(async (o: CalibrateCliOptions) => {
+      if (scoresFeatures(o.model)) return calibrateFeatures(o, io);
+      if (o.rule !== undefined) throw new ConfigError('--rule is for behaviour models (rcf trained on the lake); pair models choose with --max-fpr or --min-precision', ['rule']);
       const opts = toCalibrateOptions(o);
       if (opts.normal.kind === 'lake' && opts.normal.pairs === undefined) {
         // Default: the pairs the model was trained on (train --lake records them), else the `default` definition.
@@ -235,4 +248,73 @@ Examples:
       io.stderr((j.stored ? `Stored the calibration in ${j.model}` : 'Dry run: the model file was not changed') + '\n');
       for (const f of res.written) io.stderr(`Wrote ${f}\n`);
     });
+}
+
+/** Whether a model file is of a detector that scores feature vectors (behaviour windows), from its header. */
+function scoresFeatures(modelFile: string): boolean {
+  try {
+    return findDetector(readModelHeader(modelFile).detector.type)?.records === 'features';
+  } catch {
+    return false; // the run loads the model and reports what is wrong with it
+  }
+}
+
+/** `calibrate` for a behaviour model: held-out normal windows of the lake; refuses what needs an abnormal set. */
+async function calibrateFeatures(o: CalibrateCliOptions, io: CalibrateIo): Promise<void> {
+  const refused: [string, unknown, string][] = [
+    ['--normal', o.normal, 'the held-out normal windows come from the lake (--lake, --since, --until)'],
+    ['--pairs', o.pairs, 'a behaviour model reads its own feature sets'],
+    ['--abnormal', o.abnormal, 'there is no abnormal set of behaviour windows: the threshold is chosen on normal windows (--max-fpr, --rule three-sigma)'],
+    ['--abnormal-gen', o.abnormalGen, 'there is no generator of abnormal behaviour windows: the threshold is chosen on normal windows (--max-fpr, --rule three-sigma)'],
+    ['--abnormal-count', o.abnormalCount, 'there is no abnormal set of behaviour windows'],
+    ['--min-precision', o.minPrecision, 'precision needs abnormal windows, which behaviour calibration does not have: use --max-fpr or --rule three-sigma'],
+    ['--mix', o.mix, 'precision needs abnormal windows'],
+    ['--labels', o.labels, 'analyst labels are matched to (entity, IP) pairs, not yet to behaviour windows'],
+    ['--asn-table', o.asnTable, 'it applies to generated abnormal IPs'],
+    ['--report', o.report, 'the HTML report needs an abnormal set (ROC, PR); use --json'],
+    ['--plot', o.plot, 'the charts need an abnormal set (ROC, PR); use --json'],
+  ];
+  for (const [flag, value, why] of refused) {
+    if (value !== undefined) throw new ConfigError(`${flag} does not apply to a behaviour model (${o.model} scores feature windows): ${why}`, [flag.slice(2)]);
+  }
+  const rules = [o.maxFpr !== undefined || o.rule === 'max-fpr', o.rule === 'three-sigma', o.threshold !== undefined].filter(Boolean).length;
+  if (rules > 1) throw new ConfigError('give one of --max-fpr (or --rule max-fpr), --rule three-sigma, --threshold', ['rule']);
+  let rule: FeatureCalibrationRule = { kind: 'max_fpr', max_fpr: 0.01 };
+  if (o.rule === 'three-sigma') rule = { kind: 'three_sigma' };
+  else if (o.threshold !== undefined) rule = { kind: 'threshold', threshold: parseNumber('--threshold', o.threshold) };
+  else if (o.maxFpr !== undefined) rule = { kind: 'max_fpr', max_fpr: parseRate('--max-fpr', o.maxFpr, { allowZero: true }) };
+  const sinceMs = o.since !== undefined ? parseInstant(o.since, '--since') : undefined;
+  const untilMs = o.until !== undefined ? parseInstant(o.until, '--until') : undefined;
+  if (sinceMs !== undefined && untilMs !== undefined && !(untilMs > sinceMs)) throw new ConfigError('--until must be later than --since', ['until']);
+  const lakeDir = resolveLakeDir(o.lake);
+  const j = await runFeatureCalibration({
+    model: o.model,
+    lakeDir,
+    rule,
+    ...(sinceMs !== undefined ? { sinceMs } : {}),
+    ...(untilMs !== undefined ? { untilMs } : {}),
+    dryRun: o.dryRun === true,
+    onMessage: (m) => io.stderr(`seclake calibrate: ${m}\n`),
+  });
+  if (o.json) {
+    io.stdout(jsonValue(j) + '\n');
+    return;
+  }
+  const op = j.direction === 'higher_is_anomalous' ? '>' : '<';
+  const h = j.held_out;
+  const ruleLine =
+    j.rule.kind === 'max_fpr' ? `at most ${fmtPct(j.rule.max_fpr, 2)} of held-out windows flagged` : j.rule.kind === 'three_sigma' ? 'held-out mean + 3 std (three-sigma)' : 'threshold given';
+  const lines = [
+    `Calibrated ${j.model} (${j.detector}, behaviour windows of ${j.feature_sets.join(', ')}): ${ruleLine}`,
+    `  threshold     flag when ${j.score_name} ${op} ${fmtNum(j.threshold, 6)}`,
+    `  held out      ${j.held_out.windows.toLocaleString('en-US')} windows of ${h.entities} entities, ${h.since} .. ${h.until} (training ended ${h.training_cutoff})`,
+    `  at threshold  ${j.flagged} of them flagged (FPR ${fmtPct(j.fpr, 2)})${j.under_resolved ? `; fewer windows than the rate can resolve (${j.held_out.windows}): the threshold is the highest score seen` : ''}`,
+    `  scores        mean ${fmtNum(j.scores.mean, 4)}, std ${fmtNum(j.scores.std, 4)}, median ${fmtNum(j.scores.p50, 4)}, p99 ${fmtNum(j.scores.p99, 4)}, max ${fmtNum(j.scores.max, 4)}`,
+  ];
+  if (j.previous) lines.push(`  before        threshold ${fmtNum(j.previous.threshold, 6)} flagged ${j.previous.flagged} of them (FPR ${fmtPct(j.previous.fpr, 2)})`);
+  if (h.overlaps_training) lines.push(`  note          windows before ${h.training_cutoff} were training data: their scores are lower than new windows'`);
+  lines.push('');
+  lines.push(renderTable(['FPR budget', 'threshold', 'FPR'], j.thresholds_at_fpr.map((t) => [fmtPct(t.target_fpr, 1), fmtNum(t.threshold, 5), fmtPct(t.fpr, 3)])));
+  io.stdout(lines.join('\n') + '\n');
+  io.stderr((j.stored ? `Stored the calibration in ${j.model}` : 'Dry run: the model file was not changed') + '\n');
 }

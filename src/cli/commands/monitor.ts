@@ -8,6 +8,7 @@ import { createSinks, SINK_SPEC_HELP } from '../../sinks/index.js';
 import { monitorOnce, startMonitor, type MonitorEvent, type MonitorModelSpec, type MonitorOptions } from '../../monitor/embedded.js';
 import { createProcessor } from '../../monitor/processor.js';
 import { readModelHeader } from '../../detectors/model-file.js';
+import { findDetector } from '../../detectors/index.js';
 import { DEFAULT_PAIR_DEFINITION, PAIR_DEFINITIONS, definitionForModel } from '../../detectors/pairs/definitions.js';
 import { addAwsMonitorOptions, awsOptionsFromCli, createAwsMonitor, describeEvent, type AwsCliOptions } from '../../monitor/aws/run.js';
 
@@ -63,6 +64,15 @@ function trainedDefinition(modelFile: string): string {
   return chosen.name;
 }
 
+/** Whether a model file is of a detector that scores feature vectors (behaviour windows), from its header. */
+function scoresFeatures(modelFile: string): boolean {
+  try {
+    return findDetector(readModelHeader(modelFile).detector.type)?.records === 'features';
+  } catch {
+    return false; // loading the model reports what is wrong with it
+  }
+}
+
 /**
  * `--model [NAME=]PATH`, paired with `--pairs` by position (one `--pairs` applies to every model); without --pairs,
  * each model's own record definition (trainedDefinition).
@@ -86,6 +96,13 @@ function modelSpecs(o: MonitorCliOptions, lakeDir?: string): MonitorModelSpec[] 
     const eq = m.indexOf('=');
     const name = eq > 0 && !m.slice(0, eq).includes(path.sep) ? m.slice(0, eq) : undefined;
     const file = name ? m.slice(eq + 1) : m;
+    if (scoresFeatures(file)) {
+      // A behaviour model (rcf trained with --lake) reads the lake's windows with its own feature sets: no pairs.
+      if (o.pairsSql !== undefined || o.pairs.length > 1) {
+        throw new ConfigError(`${file} scores behaviour windows, not (entity, IP) pairs: --pairs${o.pairsSql !== undefined ? '-sql' : ''} does not apply to it`, ['pairs']);
+      }
+      return { model: file, ...(name ? { name } : {}) };
+    }
     if (o.pairsSql !== undefined) {
       if (o.pairs.length > 0) throw new ConfigError('give --pairs or --pairs-sql, not both', ['pairs']);
       const sources = (o.pairsSources ?? '').split(',').map((x) => x.trim()).filter(Boolean);
@@ -103,6 +120,10 @@ function describe(e: MonitorEvent): string | undefined {
       return `monitoring after catalog seq ${e.afterSeq} with ${e.models.join(', ')}`;
     case 'object':
       return `seq ${e.seq} ${e.source}: ${e.pairs} pairs, ${e.findings} findings (${e.ms.toFixed(0)} ms) ${e.path}`;
+    case 'windows': {
+      const late = e.lateRecords > 0 ? `; ${e.lateRecords} LATE records for windows already scored (${Object.entries(e.lateByView).map(([v, n]) => `${v}: ${n}`).join(', ')}), counted, not merged` : '';
+      return `seq ${e.seq} ${e.model}: ${e.windows} behaviour windows scored, ${e.findings} findings; windows before ${new Date(e.closedThrough).toISOString()} done${late}`;
+    }
     case 'retry':
       return `seq ${e.seq}: attempt ${e.attempt} failed, retrying: ${e.reason}`;
     case 'failed':
@@ -165,6 +186,15 @@ findings (--findings) and delete the message only when done. See docs/aws.md.
 
 Without --model, a local lake's registered models run (\`seclake train --lake\` registers what it trains; see
 <lake>/_seclake/models.json), each on the sources of the record definition it was trained on.
+
+Behaviour models (\`seclake train --detector rcf --lake\`) follow the lake window by window: at each object that
+closes a window (its newest event minus the lateness passes the window's end), the model's feature sets are computed
+over the lake as of that object for every window closed since, each (entity, window) is scored against a streaming
+copy of the model that then learns it, and those beyond the threshold become findings (finding type "Anomalous
+Behaviour") naming the features that drove the score with the entity's usual values. Records arriving for windows
+already scored are counted as late (said, and in --json's lateRecords), never merged. The streaming model is saved
+next to the checkpoint (<lake>/_seclake/monitor/<name>.<model>.<hash>.forest). Local lakes only (not --sqs-queue-url,
+the Lambda, or an S3 lake).
 
 Examples:
   seclake monitor --lake ./lake                       # every model registered for the lake
@@ -232,7 +262,10 @@ Examples:
       if (o.once) {
         const sum = await monitorOnce(opts);
         if (o.json) process.stdout.write(JSON.stringify(sum) + '\n');
-        else if (!o.quiet) process.stderr.write(`seclake monitor: ${sum.objects} objects, ${sum.pairs} pairs scored, ${sum.findings} findings, ${sum.failed} failed${sum.noPairs ? `, ${sum.noPairs} scored objects gave no pairs` : ''}; checkpoint at seq ${sum.lastSeq}\n`);
+        else if (!o.quiet) {
+          const behaviour = sum.windows > 0 || sum.lateRecords > 0 ? `, ${sum.windows} behaviour windows scored${sum.lateRecords ? ` (${sum.lateRecords} late records counted, not merged)` : ''}` : '';
+          process.stderr.write(`seclake monitor: ${sum.objects} objects, ${sum.pairs} pairs scored${behaviour}, ${sum.findings} findings, ${sum.failed} failed${sum.noPairs ? `, ${sum.noPairs} scored objects gave no pairs` : ''}; checkpoint at seq ${sum.lastSeq}\n`);
+        }
         if (sum.failed > 0) process.exitCode = 1;
         return;
       }

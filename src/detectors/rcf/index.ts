@@ -8,7 +8,8 @@ import { ParseError } from '../../core/errors.js';
 import { readCalibration, type Calibration } from '../calibration.js';
 import { hyperparameterDocs } from '../hyperparameters.js';
 import { packModelData, type ModelData, type ModelHeader } from '../model-file.js';
-import type { BatchScores, DetectorModel, EntityInfo, Explanation, FeatureRecord, FeaturesDetectorDefinition, WireFormat } from '../types.js';
+import type { BatchScores, DetectorModel, EntityInfo, Explanation, FeatureRecord, FeaturesDetectorDefinition, LakeBehaviour, WireFormat } from '../types.js';
+import { rcfBehaviour } from './behaviour.js';
 import { hyperparametersSchema, parseHyperparameters, type Hyperparameters } from './config.js';
 import { RandomCutForest } from './forest/forest.js';
 import { FeatureScaler } from './features/scaler.js';
@@ -141,6 +142,20 @@ export class RcfModel implements DetectorModel<RcfPrediction, FeatureRecord> {
 
   history(): undefined {
     return undefined;
+  }
+
+  /** The lake behaviour (windows as they close, a streaming copy) of a model trained with `--lake`; else undefined. */
+  behaviour(): LakeBehaviour | undefined {
+    const features = this.header.params.features;
+    if (!features) return undefined;
+    return rcfBehaviour({
+      path: this.path,
+      dim: this.dim,
+      forest: this.forest,
+      scaler: this.scaler,
+      features,
+      withForest: (forest) => new RcfModel(this.path, this.header, forest, this.scaler),
+    });
   }
 }
 
