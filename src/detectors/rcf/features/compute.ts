@@ -19,6 +19,7 @@ import { quoteIdent, type Duck } from '../../../lake/duckdb.js';
 import { parseDuckType, projection, type ColumnNode, type DuckType } from './columns.js';
 import { checkFeatureSet } from './config.js';
 import { installMacros, parseSubnet } from './macros.js';
+import { BUILTIN_FEATURE_SETS } from './sets.js';
 import type { ComputeResult, FeatureCursor, FeatureInfo, FeatureSet, LateReport, SkippedSet, ViewCounts } from './types.js';
 import './views.js';
 
@@ -113,23 +114,32 @@ function fmtMs(ms: number): string {
   return `${ms / 1000} s`;
 }
 
-/** Each view: does it exist, its columns, and one scan of its `time` (records per window, newest and oldest time). */
+/**
+ * Each view: does it exist, its columns (from the catalog: binding a lake view reads every object's footer), and its
+ * `time` profile: records per window, newest and oldest time (one statement for all views).
+ */
 async function inspectViews(db: Duck, views: Iterable<string>, windowMs: number, limit: number): Promise<Map<string, ViewInfo>> {
-  const existing = new Set((await db.all('SELECT table_name FROM information_schema.tables')).map((r) => String(r.table_name)));
+  const names = [...views];
+  const schemas = new Map<string, Map<string, DuckType>>();
+  const wanted = new Set(names);
+  const cols = await db.all('SELECT table_name, column_name, data_type FROM information_schema.columns ORDER BY table_name, ordinal_position');
+  for (const c of cols) {
+    const t = String(c.table_name);
+    if (!wanted.has(t)) continue;
+    if (!schemas.has(t)) schemas.set(t, new Map());
+    schemas.get(t)!.set(String(c.column_name), parseDuckType(String(c.data_type)));
+  }
   const out = new Map<string, ViewInfo>();
-  for (const v of views) {
-    if (!existing.has(v)) {
-      out.set(v, { exists: false, hasRows: false, schema: new Map() });
-      continue;
-    }
-    const cols = await db.all(`DESCRIBE SELECT * FROM ${quoteIdent(v)}`);
-    const schema = new Map(cols.map((c) => [String(c.column_name), parseDuckType(String(c.column_type))]));
-    if (!schema.has('time')) {
-      out.set(v, { exists: true, hasRows: false, schema });
-      continue;
-    }
-    const profile = await timeProfile(db, v, windowMs, limit);
-    out.set(v, { exists: true, hasRows: profile.perWindow.size > 0, schema, profile });
+  const timed: string[] = [];
+  for (const v of names) {
+    const schema = schemas.get(v);
+    out.set(v, { exists: schema !== undefined, hasRows: false, schema: schema ?? new Map() });
+    if (schema?.has('time')) timed.push(v);
+  }
+  for (const [v, profile] of await timeProfiles(db, timed, windowMs, limit)) {
+    const info = out.get(v)!;
+    info.profile = profile;
+    info.hasRows = profile.perWindow.size > 0;
   }
   return out;
 }
@@ -150,7 +160,6 @@ function sourceRelation(view: string, info: ViewInfo, tree: Map<string, ColumnNo
   };
 }
 
-/** One scan of a view's `time`: records per window, and the max time at or before `limit`, min time, records after it. */
 interface TimeProfile {
   perWindow: Map<number, number>;
   max?: number;
@@ -158,31 +167,31 @@ interface TimeProfile {
   future: number;
 }
 
-async function timeProfile(db: Duck, view: string, windowMs: number, limit: number): Promise<TimeProfile> {
-  const rows = await db.all(
-    `SELECT ("time" // $w) * $w AS ws, count(*) AS n, max("time") FILTER (WHERE "time" <= $limit) AS max_t, min("time") AS min_t, ` +
-      `count(*) FILTER (WHERE "time" > $limit) AS future FROM ${quoteIdent(view)} WHERE "time" IS NOT NULL GROUP BY ALL`,
-    { w: windowMs, limit },
+/** One scan of each view's `time`: records per window, the max time at or before `limit`, min time, records after it. */
+async function timeProfiles(db: Duck, views: readonly string[], windowMs: number, limit: number): Promise<Map<string, TimeProfile>> {
+  const out = new Map<string, TimeProfile>(views.map((v) => [v, { perWindow: new Map(), future: 0 }]));
+  if (views.length === 0) return out;
+  const parts = views.map(
+    (v, k) =>
+      `SELECT ${k} AS v, ("time" // $w) * $w AS ws, count(*) AS n, max("time") FILTER (WHERE "time" <= $limit) AS max_t, min("time") AS min_t, ` +
+      `count(*) FILTER (WHERE "time" > $limit) AS future FROM ${quoteIdent(v)} WHERE "time" IS NOT NULL GROUP BY ALL`,
   );
-  const perWindow = new Map<number, number>();
-  let max: number | undefined;
-  let min: number | undefined;
-  let future = 0;
-  for (const r of rows) {
-    perWindow.set(num(r.ws)!, num(r.n)!);
+  for (const r of await db.all(parts.join(' UNION ALL '), { w: windowMs, limit })) {
+    const p = out.get(views[num(r.v)!]!)!;
+    p.perWindow.set(num(r.ws)!, num(r.n)!);
     const mx = num(r.max_t);
     const mn = num(r.min_t);
-    if (mx !== undefined) max = max === undefined ? mx : Math.max(max, mx);
-    if (mn !== undefined) min = min === undefined ? mn : Math.min(min, mn);
-    future += num(r.future) ?? 0;
+    if (mx !== undefined) p.max = p.max === undefined ? mx : Math.max(p.max, mx);
+    if (mn !== undefined) p.min = p.min === undefined ? mn : Math.min(p.min, mn);
+    p.future += num(r.future) ?? 0;
   }
-  return { perWindow, ...(max !== undefined ? { max } : {}), ...(min !== undefined ? { min } : {}), future };
+  return out;
 }
 
 /**
  * Compute the feature windows of the sets over the lake views on `db` (a connection from openLakeQuery; the host
- * views of views.ts are registered when this module loads). Throws ConfigError for a set whose SQL does not bind
- * or lacks a declared column, naming the set.
+ * views of views.ts are registered when this module loads). Throws ConfigError for a user set whose SQL does not
+ * bind or lacks a declared column, naming the set.
  */
 export async function computeFeatureWindows(db: Duck, opts: ComputeOptions): Promise<ComputeResult> {
   const windowMs = opts.windowMs ?? DEFAULT_WINDOW_MS;
@@ -213,6 +222,8 @@ export async function computeFeatureWindows(db: Duck, opts: ComputeOptions): Pro
   };
 
   await installMacros(db, (opts.knownSubnets ?? []).map((c, i) => parseSubnet(c, `knownSubnets[${i}]`)));
+  // Every statement below binds the lake views, which reads the footers of all their objects: cache them.
+  await db.run('SET parquet_metadata_cache = true');
   const views = await inspectViews(db, new Set(opts.sets.flatMap((s) => s.source)), windowMs, now + maxFuture);
 
   // Sets with data, and the skipped ones.
@@ -331,7 +342,13 @@ export async function computeFeatureWindows(db: Duck, opts: ComputeOptions): Pro
     const cte =
       `WITH ${rels.join(',\n')}\nSELECT * REPLACE (CAST(__q.entity AS VARCHAR) AS entity, CAST(__q.window_start AS BIGINT) AS window_start) ` +
       `FROM (${body}) AS __q WHERE __q.entity IS NOT NULL AND __q.window_start >= $start AND __q.window_start < $end`;
-    // Check it binds and returns the declared columns (DESCRIBE binds without running).
+    // Check that a user set binds and returns the declared columns (DESCRIBE binds without running; a bind costs a
+    // read of the views' object footers, so the built-in sets, whose columns are known, are not checked).
+    if (BUILTIN_FEATURE_SETS.includes(s)) {
+      setCtes.push(`${quoteIdent(`__set_${s.name}`)} AS (${cte})`);
+      setCols.push({ groupCol: true });
+      continue;
+    }
     let described: { name: string; type: string }[];
     try {
       described = (await db.all(`DESCRIBE ${cte}`, params)).map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
