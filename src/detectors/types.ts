@@ -177,6 +177,8 @@ export interface LakeBehaviour {
   readonly closedThrough: number;
   /** How long after a window's end its records may still arrive: it closes when the newest event is this much later. */
   readonly latenessMs: number;
+  /** Events further than this past `now` do not move the watermark (clock skew). */
+  readonly maxFutureMs: number;
   /**
    * The windows closed in the lake open on `db` (openLakeQuery), computed with the model's own set definitions: after
    * `cursor` (a previous call's), else from `start` (default closedThrough), up to `end`. `now` clamps the watermark

@@ -165,7 +165,11 @@ export class BehaviourProcessor {
         state = readFileSync(file);
       }
     } else {
-      if (saved) log.warn(`model ${this.modelRef.name} changed since the checkpoint (version ${saved.model_version} -> ${this.modelRef.version}): its behaviour windows start over after its training cutoff`);
+      if (saved && saved.model_version !== this.modelRef.version) {
+        log.warn(`model ${this.modelRef.name} changed since the checkpoint (version ${saved.model_version} -> ${this.modelRef.version}): its behaviour windows start over after its training cutoff`);
+      } else if (saved) {
+        log.warn(`the checkpoint's state of model ${this.modelRef.name} is of another format (${saved.version}, this seclake writes ${BEHAVIOUR_STATE_VERSION}): its behaviour windows start over after its training cutoff`);
+      }
       this.cursor = null;
       this.forestFile = null;
       this.totals = { steps: 0, windows: 0, findings: 0, late_records: 0, closed_through: b.closedThrough };
@@ -198,7 +202,10 @@ export class BehaviourProcessor {
     if (!this.reads(obj)) return false;
     this.take(obj);
     const ct = this.closedThrough;
-    const closes = this.maxTime - this.behaviour.latenessMs >= ct + this.behaviour.windowMs;
+    // The step's watermark is at most the newest event up to its "now" (the object's publish time) + maxFutureMs.
+    const now = Date.parse(obj.created_at);
+    const newest = Number.isFinite(now) ? Math.min(this.maxTime, now + this.behaviour.maxFutureMs) : this.maxTime;
+    const closes = newest - this.behaviour.latenessMs >= ct + this.behaviour.windowMs;
     const late = this.cursor !== null && obj.rows > 0 && obj.time_min < ct;
     return closes || late;
   }
