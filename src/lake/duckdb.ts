@@ -59,6 +59,10 @@ export class Duck {
       // Extensions that are not built in cannot be downloaded here: fail fast instead of hanging.
       autoinstall_known_extensions: 'false',
       autoload_known_extensions: 'false',
+      // DuckDB keeps the bytes of every file it reads in this cache (up to memory_limit, 80% of RAM by default), so a
+      // long-lived connection reading new objects (the monitor's scans, the dashboard) grew by every object it read.
+      // The lake is local files (S3 objects are downloaded first): the OS page cache already holds them.
+      enable_external_file_cache: 'false',
     };
     if (opts.threads) config.threads = String(opts.threads);
     if (opts.memoryLimit) config.memory_limit = opts.memoryLimit;
