@@ -22,8 +22,8 @@
  * - `dns_tunnelling`:     an instance sends hundreds to thousands of Route 53 queries of long random labels under one
  *                         registrable domain (TXT/NULL/A, many NXDOMAIN) through the VPC resolver it always uses;
  * - `internal_scan`:      a compromised instance sweeps its own and neighbouring subnets from its usual address (host
- *                         discovery, then many ports on the hosts that answered); network ACLs and security groups
- *                         reject most probes;
+ *                         discovery on every address, many ports on the hosts it knows of); its security group's
+ *                         least-privilege egress, the network ACLs and the targets' security groups reject most probes;
  * - `api_burst`:          an instance's role (its EC2 session, from its own address) suddenly calls hundreds of
  *                         distinct read APIs (List*, Describe*, Get*, IAM reads), most of them denied.
  *
@@ -134,6 +134,16 @@ function naclAllows(from: Tier, to: Tier, port: number): boolean {
   if (from === 'public' && to === 'db') return port === 22;
   if ((from === 'app' || from === 'db') && to === 'db') return port === 5432;
   return false;
+}
+
+/**
+ * Least-privilege egress of the scanning instance's security group: what its role needs (web -> app 8080, app and
+ * batch -> db 5432) and HTTPS anywhere (S3, third-party APIs); no ICMP. Denied probes are logged REJECT at its interface.
+ */
+function sgEgressAllows(from: Instance, to: Tier, port: number): boolean {
+  if (port === 443) return true;
+  if (from.role === 'web') return to === 'app' && port === 8080;
+  return (from.role === 'app' || from.role === 'batch') && to === 'db' && port === 5432;
 }
 
 /** Whether the target's security group accepts the port from the scanning instance (by role). */
@@ -416,13 +426,14 @@ export function planAttack(env: DemoEnvironment, nets: DemoNetworks, kind: Attac
       const deep = INTERNAL_SCAN_PORTS.filter(() => rng.next() < 0.35 + 0.5 * rng.next());
       const probes: { ip: string; port: number }[] = [];
       for (const s of subnets) {
-        const count = 60 + rng.int(192);
-        const first = 4 + rng.int(252 - count);
+        // Its own subnet whole (.4-.254; AWS keeps .0-.3 and .255), a block of each neighbour.
+        const count = s === scanner.subnet ? 251 : 60 + rng.int(192);
+        const first = s === scanner.subnet ? 4 : 4 + rng.int(252 - count);
         for (let h = first; h < first + count; h++) {
           const ip = `${s.prefix}.${h}`;
           if (ip === scanner.ip) continue;
           for (const port of discovery) probes.push({ ip, port });
-          // Hosts that answered discovery get the full port list.
+          // The hosts it knows of (its ARP cache, the internal zone's names) get the long port list.
           if (byIp.has(ip)) for (const port of deep) if (!discovery.includes(port)) probes.push({ ip, port });
         }
       }
@@ -437,7 +448,7 @@ export function planAttack(env: DemoEnvironment, nets: DemoNetworks, kind: Attac
         const target = byIp.get(p.ip);
         const tier = env.subnets.find((s) => p.ip.startsWith(`${s.prefix}.`))!.tier;
         const cross = !p.ip.startsWith(`${scanner.subnet.prefix}.`);
-        if (cross && !naclAllows(scanner.subnet.tier, tier, p.port)) {
+        if (!sgEgressAllows(scanner, tier, p.port) || (cross && !naclAllows(scanner.subnet.tier, tier, p.port))) {
           out.push(probeRecord(env, scanner, 'egress', scanner.ip, p.ip, sport, p.port, t, 'REJECT', rng));
           rejected++;
           return;

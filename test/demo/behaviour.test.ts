@@ -211,6 +211,10 @@ test('behaviour attacks vary with the seed and keep their shape', () => {
       assert.equal(p.category, 'behaviour');
       assert.ok(p.end - p.start <= ATTACK_SPECS[kind].maxMinutes * 60_000 + 1000, `${kind} seed ${s} within its longest duration`);
       (seen[kind] ??= new Set()).add(`${p.entities[0]} ${p.records.length}`);
+      if (kind === 'internal_scan') {
+        const d = p.details as { probes: number; addresses: number; ports: number; rejected_share: number };
+        assert.ok(d.probes >= 500 && d.probes <= 5000 && d.addresses >= 200 && d.ports >= 8 && d.rejected_share >= 0.6, `internal scan seed ${s}: ${JSON.stringify(d)}`);
+      }
       if (kind === 'exfiltration_usual_destination') {
         const m = Number(p.details.multiplier);
         assert.ok(m >= 20 && m <= 100, `multiplier ${m}`);

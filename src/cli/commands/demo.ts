@@ -233,7 +233,7 @@ Examples:
         attack_period_start: new Date(res.attackStart).toISOString(),
         objects: res.objects.length,
         records: res.records,
-        attacks: res.labels.map((l) => ({ attack_id: l.attack_id, kind: l.kind, start: l.start, end: l.end, entities: l.entity_names, ips: l.ips, records: l.records.length, description: l.description })),
+        attacks: res.labels.map((l) => ({ attack_id: l.attack_id, kind: l.kind, category: l.category, start: l.start, end: l.end, entities: l.entity_names, ips: l.ips, records: l.records.length, description: l.description })),
         environment: describeEnvironment(res.env),
         elapsed_ms: res.elapsed_ms,
       };
