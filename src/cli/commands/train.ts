@@ -233,7 +233,8 @@ async function trainFeatures(o: TrainCliOptions, detector: DetectorDefinition, h
   if (!modelPath) {
     const dir = path.join(lakeDir!, META_DIR, 'models');
     mkdirSync(dir, { recursive: true });
-    modelPath = path.join(dir, `${detector.type}-${definition}.model`);
+    // Sets joined with '-' (the record definition says 'network+dns'): a model name may not hold '+' (lake/models.ts).
+    modelPath = path.join(dir, `${detector.type}-${definition.replaceAll('+', '-')}.model`);
   }
   let bar: ReturnType<typeof createProgress> | undefined;
   const res = await detector
