@@ -36,7 +36,7 @@ describe('trainBatch (SageMaker RCF batch semantics)', () => {
     const distinct = new Set<number>();
     for (let t = 0; t < f.numTrees; t++) {
       for (let s = 0; s < f.sampleSize; s++) {
-        const p = f.leafPoint[t * f.sampleSize + s]!;
+        const p = f.leaf(t, s, 'point');
         if (p < 0) continue;
         const v = f.store.data[p]!;
         sum += v;

@@ -35,8 +35,6 @@ export function checkForest(f: RandomCutForest, opts: CheckOptions = {}): string
   const validId = (id: number): boolean => id < NI || (id >= S && id < 2 * S);
 
   for (let t = 0; t < f.numTrees && problems.length < limit; t++) {
-    const ib = t * NI;
-    const lb = t * S;
     const seenNode = new Uint8Array(NI);
     const seenLeaf = new Uint8Array(S);
     const subMass = new Float64Array(NI);
@@ -50,7 +48,7 @@ export function checkForest(f: RandomCutForest, opts: CheckOptions = {}): string
         say(`tree ${t}: root ${root} is not a node`);
         continue;
       }
-      const rootParent = root >= S ? f.leafParent[lb + root - S]! : f.parent[ib + root]!;
+      const rootParent = root >= S ? f.leaf(t, root - S, 'parent') : f.node(t, root, 'parent');
       if (rootParent !== NIL) say(`tree ${t}: root ${root} has parent ${rootParent}`);
       // iterative post-order over node ids
       const stack: number[] = [root];
@@ -65,8 +63,8 @@ export function checkForest(f: RandomCutForest, opts: CheckOptions = {}): string
             break;
           }
           seenLeaf[s] = 1;
-          const m = f.leafMass[lb + s]!;
-          const p = f.leafPoint[lb + s]!;
+          const m = f.leaf(t, s, 'mass');
+          const p = f.leaf(t, s, 'point');
           if (m < 1) say(`tree ${t}: leaf ${s} has mass ${m}`);
           if (p < 0 || p >= store.capacity) {
             bad = say(`tree ${t}: leaf ${s} names point ${p}`) || true;
@@ -82,18 +80,18 @@ export function checkForest(f: RandomCutForest, opts: CheckOptions = {}): string
           }
           seenNode[n] = 1;
           expanded[n] = 1;
-          const l = f.left[ib + n]!;
-          const r = f.right[ib + n]!;
+          const l = f.node(t, n, 'left');
+          const r = f.node(t, n, 'right');
           if (!validId(l) || !validId(r)) {
             bad = say(`tree ${t}: node ${n} has children ${l}, ${r}`) || true;
             break;
           }
           for (const c of [l, r]) {
-            const cp = c >= S ? f.leafParent[lb + c - S]! : f.parent[ib + c]!;
+            const cp = c >= S ? f.leaf(t, c - S, 'parent') : f.node(t, c, 'parent');
             if (cp !== n) say(`tree ${t}: child ${c} of node ${n} names parent ${cp}`);
           }
-          if (f.cutDim[ib + n]! >= D) {
-            bad = say(`tree ${t}: node ${n} cuts dimension ${f.cutDim[ib + n]} of ${D}`) || true;
+          if (f.node(t, n, 'cutDim') >= D) {
+            bad = say(`tree ${t}: node ${n} cuts dimension ${f.node(t, n, 'cutDim')} of ${D}`) || true;
             break;
           }
           stack.push(r, l);
@@ -101,19 +99,19 @@ export function checkForest(f: RandomCutForest, opts: CheckOptions = {}): string
         }
         stack.pop();
         // children done: mass, box, cut
-        const l = f.left[ib + n]!;
-        const r = f.right[ib + n]!;
+        const l = f.node(t, n, 'left');
+        const r = f.node(t, n, 'right');
         let m = 0;
-        const dim = f.cutDim[ib + n]!;
-        const cut = f.cutVal[ib + n]!;
+        const dim = f.node(t, n, 'cutDim');
+        const cut = f.node(t, n, 'cutVal');
         for (const [c, side] of [
           [l, 0],
           [r, 1],
         ] as const) {
           let cm: number;
           if (c >= S) {
-            cm = f.leafMass[lb + c - S]!;
-            const pb = f.leafPoint[lb + c - S]! * D;
+            cm = f.leaf(t, c - S, 'mass');
+            const pb = f.leaf(t, c - S, 'point') * D;
             for (let i = 0; i < D; i++) {
               const v = P[pb + i]!;
               if (v < lo[n * D + i]!) lo[n * D + i] = v;
@@ -134,23 +132,26 @@ export function checkForest(f: RandomCutForest, opts: CheckOptions = {}): string
           m += cm;
         }
         subMass[n] = m;
-        if (f.mass[ib + n] !== m) say(`tree ${t}: node ${n} has mass ${f.mass[ib + n]}, its children ${m}`);
+        if (f.node(t, n, 'mass') !== m) say(`tree ${t}: node ${n} has mass ${f.node(t, n, 'mass')}, its children ${m}`);
         if (!opts.structureOnly) {
-          const bb = (ib + n) * 2 * D;
+          const b = f.boxOf(t, n);
+          let rs = 0;
           for (let i = 0; i < D; i++) {
-            if (f.box[bb + i] !== lo[n * D + i] || f.box[bb + D + i] !== hi[n * D + i]) {
-              say(`tree ${t}: node ${n} box [${f.box[bb + i]}, ${f.box[bb + D + i]}] in dimension ${i}, its points span [${lo[n * D + i]}, ${hi[n * D + i]}]`);
+            rs += b.max[i]! - b.min[i]!;
+            if (b.min[i] !== lo[n * D + i] || b.max[i] !== hi[n * D + i]) {
+              say(`tree ${t}: node ${n} box [${b.min[i]}, ${b.max[i]}] in dimension ${i}, its points span [${lo[n * D + i]}, ${hi[n * D + i]}]`);
               break;
             }
           }
+          if (b.rangeSum !== Math.fround(rs)) say(`tree ${t}: node ${n} caches range sum ${b.rangeSum}, its box has ${rs}`);
         }
       }
       if (bad) continue;
-      treeMass = root >= S ? f.leafMass[lb + root - S]! : subMass[root]!;
+      treeMass = root >= S ? f.leaf(t, root - S, 'mass') : subMass[root]!;
     }
     // free lists hold exactly the unused nodes
     let free = 0;
-    for (let n = f.freeNode[t]!; n !== NIL; n = f.left[ib + n]!) {
+    for (let n = f.freeNode[t]!; n !== NIL; n = f.node(t, n, 'left')) {
       if (n >= NI || seenNode[n] || free > NI) {
         bad = say(`tree ${t}: free node list reaches ${n} (used, out of range or a cycle)`) || true;
         break;
@@ -160,14 +161,14 @@ export function checkForest(f: RandomCutForest, opts: CheckOptions = {}): string
     }
     if (!bad) for (let n = 0; n < NI; n++) if (!seenNode[n]) say(`tree ${t}: node ${n} neither used nor free`);
     let freeLeaves = 0;
-    for (let s = f.freeLeaf[t]!; s !== NIL && !bad; s = f.leafParent[lb + s]!) {
+    for (let s = f.freeLeaf[t]!; s !== NIL && !bad; s = f.leaf(t, s, 'parent')) {
       if (s >= S || seenLeaf[s] || freeLeaves > S) {
         bad = say(`tree ${t}: free leaf list reaches ${s} (used, out of range or a cycle)`) || true;
         break;
       }
       seenLeaf[s] = 2;
       freeLeaves++;
-      if (f.leafPoint[lb + s] !== -1) say(`tree ${t}: free leaf ${s} names point ${f.leafPoint[lb + s]}`);
+      if (f.leaf(t, s, 'point') !== -1) say(`tree ${t}: free leaf ${s} names point ${f.leaf(t, s, 'point')}`);
     }
     if (!bad) for (let s = 0; s < S; s++) if (!seenLeaf[s]) say(`tree ${t}: leaf ${s} neither used nor free`);
     if (bad) continue;
@@ -189,15 +190,15 @@ export function checkForest(f: RandomCutForest, opts: CheckOptions = {}): string
       else named[s]!++;
     }
     for (let s = 0; s < S; s++) {
-      if (seenLeaf[s] === 1 && named[s] !== f.leafMass[lb + s]) {
-        say(`tree ${t}: leaf ${s} has mass ${f.leafMass[lb + s]} but ${named[s]} sampler entries`);
+      if (seenLeaf[s] === 1 && named[s] !== f.leaf(t, s, 'mass')) {
+        say(`tree ${t}: leaf ${s} has mass ${f.leaf(t, s, 'mass')} but ${named[s]} sampler entries`);
       }
     }
     if (!opts.structureOnly) {
       const keys = new Set<string>();
       for (let s = 0; s < S; s++) {
         if (seenLeaf[s] !== 1) continue;
-        const pb = f.leafPoint[lb + s]! * D;
+        const pb = f.leaf(t, s, 'point') * D;
         const key = Array.from(P.subarray(pb, pb + D)).join(',');
         if (keys.has(key)) say(`tree ${t}: two leaves hold the point (${key})`);
         keys.add(key);

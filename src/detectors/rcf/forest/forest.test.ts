@@ -59,7 +59,7 @@ describe('RandomCutForest: tree invariants under insertion and deletion', () => 
     // 12 distinct points at most: every tree has at most 12 leaves, mass 32 in total
     for (let t = 0; t < f.numTrees; t++) {
       let leaves = 0;
-      for (let s = 0; s < f.sampleSize; s++) if (f.leafPoint[t * f.sampleSize + s]! >= 0) leaves++;
+      for (let s = 0; s < f.sampleSize; s++) if (f.leaf(t, s, 'point') >= 0) leaves++;
       assert.ok(leaves <= 12, `tree ${t} has ${leaves} leaves`);
       assert.equal(f.treeMass(t), 32);
     }
@@ -76,21 +76,22 @@ describe('RandomCutForest: tree invariants under insertion and deletion', () => 
     const S = 16;
     const r = (f: RandomCutForest): number => f.root[0]!;
     let f = make();
-    f.mass[r(f)]! += 1;
+    f.setNode(0, r(f), 'mass', f.node(0, r(f), 'mass') + 1);
     assert.match(checkForest(f).join('\n'), /mass/);
     f = make();
-    f.box[r(f) * 4]! -= 1;
+    const b = f.boxOf(0, r(f));
+    f.setBox(0, r(f), 0, b.min[0]! - 1, b.max[0]!);
     assert.match(checkForest(f).join('\n'), /box/);
     f = make();
-    const child = f.left[r(f)]!;
-    if (child >= S) f.leafParent[child - S] = NIL;
-    else f.parent[child] = NIL;
+    const child = f.node(0, r(f), 'left');
+    if (child >= S) f.setLeaf(0, child - S, 'parent', NIL);
+    else f.setNode(0, child, 'parent', NIL);
     assert.match(checkForest(f).join('\n'), /names parent/);
     f = make();
-    f.cutVal[r(f)] = f.cutVal[r(f)]! + 100;
+    f.setNode(0, r(f), 'cutVal', f.node(0, r(f), 'cutVal') + 100);
     assert.match(checkForest(f).join('\n'), /cut/);
     f = make();
-    f.store.refs[f.leafPoint[0]!]! += 1;
+    f.store.refs[f.leaf(0, 0, 'point')]! += 1;
     assert.match(checkForest(f).join('\n'), /references/);
     f = make();
     f.heapSize[0]! -= 1;
@@ -256,7 +257,7 @@ describe('RandomCutForest: reproducibility and state', () => {
     // break a parent link inside the left-child array: find its byte block by rewriting a known tree
     const g = RandomCutForest.fromState(st);
     const r = g.root[0]!;
-    g.left[r] = g.right[r]!;
+    g.setNode(0, r, 'left', g.node(0, r, 'right'));
     assert.throws(() => RandomCutForest.fromState(g.toState()), /inconsistent/);
   });
 
