@@ -52,8 +52,9 @@ export const hyperparametersSchema = z
     num_trees: num('int', 50, 1000, 100, 'Trees in the forest (SageMaker RCF: 50-1000, default 100). More trees: steadier scores, proportionally slower.'),
     num_samples_per_tree: num('int', 1, 2048, 256,
       'Points each tree keeps (SageMaker RCF: 1-2048, default 256). Choose it so that 1/num_samples_per_tree is about the expected anomaly rate; scores range 0 .. log2(num_samples_per_tree + 1).'),
-    time_decay: num('float', 0, 1, 0,
-      'Recency bias of the samplers when the forest keeps learning while scoring (monitor): 0 = uniform reservoir; AWS\'s default is 1/(10 x num_samples_per_tree).'),
+    time_decay: numeric('float', 0, 1).optional().describe(
+      'Recency bias of the tree samplers (rows in time order; the monitor keeps learning with it): 0 = a uniform sample. Default: 0 for CSV (SageMaker\'s uniform sample), ' +
+        '1/(10 x num_samples_per_tree) for behaviour models from the lake (AWS\'s default: a window stays in the sample for about 10 x num_samples_per_tree windows).'),
     z_factor: num('float', 0.5, 20, 3,
       'Default threshold before calibration: the training scores\' mean + z_factor x standard deviation (the three-sigma rule SageMaker\'s test metrics use).'),
     seed: num('int', 0, 2 ** 31 - 1, 42, 'Random seed: the same data, parameters and seed give the same forest and scores.'),

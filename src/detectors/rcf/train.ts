@@ -103,7 +103,9 @@ export function trainRcf(opts: {
   const t0 = performance.now();
   opts.onProgress?.(0, m.n);
   const rows = scaledRows(data);
-  const forest = trainBatch(rows, m.n, m.dim, { numTrees: hp.num_trees, sampleSize: hp.num_samples_per_tree, seed: hp.seed });
+  // Lake windows come in time order, and the monitor keeps learning: AWS's recency default. CSV: SageMaker's uniform sample.
+  const timeDecay = hp.time_decay ?? (data.features ? 1 / (10 * hp.num_samples_per_tree) : 0);
+  const forest = trainBatch(rows, m.n, m.dim, { numTrees: hp.num_trees, sampleSize: hp.num_samples_per_tree, seed: hp.seed, timeDecay });
   // Score statistics on (a sample of) the training rows.
   const step = Math.max(1, Math.ceil(m.n / MAX_STAT_ROWS));
   const k = Math.ceil(m.n / step);
