@@ -7,8 +7,8 @@
  *     the model's training cutoff (`closed_through`), or from `since`, up to `until` (default: every window the
  *     lake's watermark has closed); scored by the model as trained (no streaming update);
  *   - rule: `max_fpr` (default 1%): the lowest threshold that flags at most that share of the held-out windows;
- *     `three_sigma`: their mean + 3 standard deviations (stored as a threshold rule, the abnormal_source says how it was
- *     chosen); `threshold`: a given one, just measured;
+ *     `three_sigma`: their mean + 3 standard deviations (stored as rule three_sigma);
+ *     `threshold`: a given one, just measured;
  *   - stored: the Calibration record pair calibration stores (src/detectors/calibration.ts) in the model's direction
  *     (higher_is_anomalous for RCF), with the normal windows' quantiles (for percentiles and severity), the measured
  *     false-positive rate, and recall/precision/AUC null (no abnormal set).
@@ -149,7 +149,7 @@ export async function runFeatureCalibration(opts: FeatureCalibrateOptions): Prom
     direction,
     score_name: model.detector.score.name,
     threshold,
-    rule: rule.kind === 'max_fpr' ? { kind: 'max_fpr', max_fpr: rule.max_fpr } : { kind: 'threshold' },
+    rule: rule.kind === 'max_fpr' ? { kind: 'max_fpr', max_fpr: rule.max_fpr } : rule.kind === 'three_sigma' ? { kind: 'three_sigma', z_factor: 3 } : { kind: 'threshold' },
     fpr: flagged / n,
     recall: null,
     precision: null,

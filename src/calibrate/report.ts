@@ -121,6 +121,8 @@ export function ruleText(rule: Calibration['rule'], threshold?: number): string 
       return `highest recall with precision ≥ ${fmtPct(rule.min_precision, 1)}` + (rule.ratio !== null ? ` at ${rule.ratio}:1 normal:abnormal` : ' on the evaluation mix');
     case 'threshold':
       return `fixed threshold ${threshold !== undefined ? fmtNum(threshold, 6) : ''}`.trim();
+    case 'three_sigma':
+      return `normal scores' mean + ${rule.z_factor} std`;
   }
 }
 

@@ -90,6 +90,7 @@ export function calibrationRuleText(cal: Calibration): string {
   const r = cal.rule;
   if (r.kind === 'max_fpr') return `false-positive rate at most ${fmtPct(r.max_fpr, 2)}`;
   if (r.kind === 'min_precision') return `precision at least ${fmtPct(r.min_precision, 1)}${r.ratio ? ` at ${r.ratio}:1 normal:abnormal` : ''}`;
+  if (r.kind === 'three_sigma') return `the normal scores' mean + ${r.z_factor} standard deviations (three-sigma)`;
   return 'threshold given by hand';
 }
 

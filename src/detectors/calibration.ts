@@ -35,6 +35,8 @@ const ruleSchema = z.discriminatedUnion('kind', [
     ratio: z.number().positive().nullable(),
   }),
   z.object({ kind: z.literal('threshold') }),
+  /** The normal scores' mean + z_factor standard deviations (the three-sigma convention of RCF; higher is anomalous). */
+  z.object({ kind: z.literal('three_sigma'), z_factor: z.number().positive() }),
 ]);
 
 /**

@@ -133,7 +133,7 @@ export function trainRcf(opts: {
     direction: 'higher_is_anomalous',
     score_name: 'score',
     threshold,
-    rule: { kind: 'threshold' },
+    rule: { kind: 'three_sigma', z_factor: hp.z_factor },
     fpr: scores.length ? above / scores.length : null,
     recall: null,
     precision: null,
