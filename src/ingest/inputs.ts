@@ -196,7 +196,7 @@ export function gzipExpansionLimit(compressedBytes: number, ratio: number): numb
 function expansionError(g: GzipGuard, what: string): ParseError {
   const limit = gzipExpansionLimit(g.compressedBytes, g.ratio);
   return new ParseError(
-    `${g.name}: gzip input ${what} past ${limit} bytes (${g.ratio}x its ${g.compressedBytes} compressed bytes + ${GZIP_EXPANSION_FLOOR}): ` +
+    `gzip input ${what} past ${limit} bytes (${g.ratio}x its ${g.compressedBytes} compressed bytes + ${GZIP_EXPANSION_FLOOR}): ` +
       'refused as a likely decompression bomb (raise --max-gzip-ratio if it is a real log)',
     { file: g.name, kind: 'total' },
   );

@@ -150,7 +150,11 @@ export function formatSummary(s: IngestSummary): string {
   const failed = s.inputs.filter((i) => i.status === 'failed');
   if (failed.length > 0) {
     out.push('', 'Failed inputs:');
-    for (const f of failed) out.push(`  ${f.name}: ${f.message ?? 'failed'}`);
+    // Errors name their file already (ParseError: "file:line: ..."); say it once.
+    for (const f of failed) {
+      const m = f.message ?? 'failed';
+      out.push(`  ${m.startsWith(`${f.name}:`) ? m : `${f.name}: ${m}`}`);
+    }
   }
   return out.join('\n') + '\n';
 }
