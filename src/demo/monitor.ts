@@ -19,8 +19,8 @@ export const FINDINGS_FILE = 'findings.jsonl';
 export interface DemoModel {
   name: string;
   path: string;
-  /** Monitor pair preset (`flow-peer`, `user-login`). */
-  pairs: string;
+  /** Monitor pair preset (`flow-peer`, `user-login`); none for a behaviour model (it reads the lake's windows). */
+  pairs?: string;
   /** Detector type of the model (default `ipinsights`), for the per-detector evaluation. */
   detector?: string;
   /** Label views the model reads (its record recall counts those records only; default all). */
@@ -96,7 +96,7 @@ export function demoFindingOf(f: DetectionFinding): DemoFinding {
 }
 
 function specs(models: readonly DemoModel[]): MonitorModelSpec[] {
-  return models.map((m) => ({ model: m.path, name: m.name, pairs: m.pairs }));
+  return models.map((m) => ({ model: m.path, name: m.name, ...(m.pairs !== undefined ? { pairs: m.pairs } : {}) }));
 }
 
 export interface MonitorOnceOptions {

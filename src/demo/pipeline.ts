@@ -57,6 +57,8 @@ export interface OnceReport {
   steps: StepTiming[];
   total_ms: number;
   models: { name: string; train_pairs: number; entities: number; held_out_pairs: number; threshold: number | null; auc: number }[];
+  /** The behaviour model: training and held-out windows, threshold and how it was chosen. */
+  behaviour: { name: string; train_windows: number; entities: number; features: number; sets: string[]; held_out_windows: number; threshold: number | null; rule: string; held_out_fpr: number | null };
   findings_by_model: Record<string, number>;
   matching: string;
   evaluation: Evaluation;
@@ -158,6 +160,11 @@ export function formatOnceReport(r: OnceReport): string {
   for (const m of r.models) {
     lines.push(`  ${m.name.padEnd(7)} ${m.train_pairs.toLocaleString('en-US')} training pairs, ${m.entities} entities; held-out AUC ${Number.isFinite(m.auc) ? m.auc.toFixed(4) : 'n/a (not calibrated)'}, threshold ${m.threshold === null ? 'n/a' : m.threshold.toFixed(3)}; ${r.findings_by_model[m.name] ?? 0} findings`);
   }
+  const b = r.behaviour;
+  lines.push(
+    `  ${b.name} (rcf) ${b.train_windows.toLocaleString('en-US')} training windows (${b.entities} entities x ${b.features} features: ${b.sets.join(', ')}); ` +
+      `${b.held_out_windows} held-out windows, threshold ${b.threshold === null ? 'n/a' : b.threshold.toFixed(3)} (${b.rule}; ${b.held_out_fpr === null ? 'n/a' : pct(b.held_out_fpr)} of them flagged); ${r.findings_by_model[b.name] ?? 0} findings`,
+  );
   lines.push('');
   lines.push(...formatEvaluation(r.evaluation));
   lines.push('');
@@ -191,6 +198,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const models: DemoModel[] = [
     { name: 'flows', path: setup.models.flows.path, pairs: setup.models.flows.pairs, detector: 'ipinsights', views: [PAIR_SOURCES.flows.view] },
     { name: 'logins', path: setup.models.logins.path, pairs: setup.models.logins.pairs, detector: 'ipinsights', views: [PAIR_SOURCES.logins.view] },
+    { name: setup.behaviour.name, path: setup.behaviour.path, detector: 'rcf', views: setup.behaviour.views },
   ];
 
   if (opts.once) {
@@ -222,6 +230,17 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
         const m = setup.models[k];
         return { name: k, train_pairs: m.trainPairs, entities: m.entities, held_out_pairs: m.heldOutPairs, threshold: m.threshold, auc: m.auc };
       }),
+      behaviour: {
+        name: setup.behaviour.name,
+        train_windows: setup.behaviour.trainWindows,
+        entities: setup.behaviour.entities,
+        features: setup.behaviour.features,
+        sets: setup.behaviour.sets,
+        held_out_windows: setup.behaviour.heldOutWindows,
+        threshold: setup.behaviour.threshold,
+        rule: setup.behaviour.rule,
+        held_out_fpr: setup.behaviour.fpr,
+      },
       findings_by_model: byModel,
       matching: MATCHING_RULES,
       evaluation,

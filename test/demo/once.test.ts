@@ -31,29 +31,35 @@ test('demo --once on a small config: per-detector and combined precision and rec
   assert.ok(e.findings > 0, 'some findings');
   // Each IP model on its own, and the union.
   const by = Object.fromEntries(e.per_detector.map((d) => [d.name, d]));
-  assert.deepEqual(Object.keys(by).sort(), ['flows', 'logins']);
+  assert.deepEqual(Object.keys(by).sort(), ['behaviour', 'flows', 'logins']);
   assert.equal(by.flows!.detector, 'ipinsights');
-  assert.equal(e.findings, by.flows!.findings + by.logins!.findings);
-  assert.equal(e.true_positives, by.flows!.true_positives + by.logins!.true_positives);
-  assert.ok(e.attacks_detected >= Math.max(by.flows!.attacks_detected, by.logins!.attacks_detected));
+  assert.equal(by.behaviour!.detector, 'rcf');
+  assert.equal(e.findings, by.flows!.findings + by.logins!.findings + by.behaviour!.findings);
+  assert.equal(e.true_positives, by.flows!.true_positives + by.logins!.true_positives + by.behaviour!.true_positives);
+  assert.ok(e.attacks_detected >= Math.max(by.flows!.attacks_detected, by.logins!.attacks_detected, by.behaviour!.attacks_detected));
   assert.ok((e.precision ?? 0) >= 0.15, `precision ${e.precision} (${e.true_positives}/${e.findings})`);
   assert.ok(by.flows!.true_positives > 0, 'the flows model finds attack pairs');
   // The sign-in from another country (logins model).
   assert.ok(e.per_attack.find((a) => a.kind === 'console_login_new_country')?.detected_by.includes('logins'), 'console_login_new_country found by logins');
   // No IP model sees the exfiltration to a usual destination, the DNS tunnel or the API burst.
-  for (const kind of ['exfiltration_usual_destination', 'dns_tunnelling', 'api_burst']) {
-    assert.equal(e.per_kind[kind]?.detected, 0, `${kind} is invisible to the IP models`);
+  const invisible = ['exfiltration_usual_destination', 'dns_tunnelling', 'api_burst'];
+  for (const kind of invisible) {
+    for (const ip of [by.flows!, by.logins!]) assert.equal(ip.per_kind[kind]?.detected ?? 0, 0, `${kind} is invisible to the IP models`);
     assert.equal(e.per_kind[kind]?.category, 'behaviour');
   }
-  assert.equal(e.window_findings, 0);
+  // The behaviour model's findings are window findings, trained before the held-out window and calibrated on it.
+  assert.equal(e.window_findings, by.behaviour!.findings);
+  assert.equal(e.pair_findings, by.flows!.findings + by.logins!.findings);
+  assert.ok(r.behaviour.train_windows > 0 && r.behaviour.held_out_windows > 0 && r.behaviour.threshold !== null, JSON.stringify(r.behaviour));
   // The report says it.
   const text = formatOnceReport(r);
   assert.match(text, /flows \(ipinsights\)/);
   assert.match(text, /combined \(union\)/);
-  assert.match(text, /\(all behaviour attacks\)\s+\d\/4\s+0\/4\s+\d\/4/);
+  assert.match(text, /behaviour \(rcf\)/);
+  assert.match(text, /\(all behaviour attacks\)(\s+\d\/4){4}/);
   // Record recall per model counts the records of the view it reads (the sign-ins for logins).
   assert.equal(by.logins!.scored_records, e.per_attack.filter((a) => a.kind === 'console_login_new_country').length);
-  assert.deepEqual(JSON.parse(JSON.stringify(r)).evaluation.per_detector.length, 2);
+  assert.deepEqual(JSON.parse(JSON.stringify(r)).evaluation.per_detector.length, 3);
   assert.ok(r.steps.some((s) => s.step === 'monitor'));
   assert.ok(existsSync(path.join(dir, 'demo', 'models', 'flows.model')));
   assert.ok(lines.some((l) => l.includes('train flows')));

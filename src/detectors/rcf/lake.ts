@@ -31,6 +31,9 @@ export interface LakeFeaturesOptions {
   window?: string;
   /** A feature config file (user-defined sets, window, lateness, known subnets). */
   configFile?: string;
+  /** Training cutoff (epoch ms): only windows ending at or before it are training data (rounded down to a window
+   * boundary); the model's `closed_through` is then at most this, so calibration and the monitor continue from it. */
+  until?: number;
   /** Current time for the watermark (tests). */
   now?: number;
   log?: (line: string) => void;
@@ -57,6 +60,7 @@ export async function loadLakeFeatures(lakeDir: string, opts: LakeFeaturesOption
       ...(config?.latenessMs !== undefined ? { latenessMs: config.latenessMs } : {}),
       ...(config?.historyMs !== undefined ? { historyMs: config.historyMs } : {}),
       ...(config?.knownSubnets.length ? { knownSubnets: config.knownSubnets } : {}),
+      ...(opts.until !== undefined ? { end: opts.until } : {}),
       ...(opts.now !== undefined ? { now: opts.now } : {}),
       ...(opts.log ? { onMessage: opts.log } : {}),
     });
