@@ -180,6 +180,11 @@ export interface LakeBehaviour {
   /** Events further than this past `now` do not move the watermark (clock skew). */
   readonly maxFutureMs: number;
   /**
+   * How far before the first window it computes a call reads (history features, late-record counts): a caller may
+   * open the lake with only the objects whose events reach past `start - lookbackMs` (createLakeViews' `timeFrom`).
+   */
+  readonly lookbackMs?: number;
+  /**
    * The windows closed in the lake open on `db` (openLakeQuery), computed with the model's own set definitions: after
    * `cursor` (a previous call's), else from `start` (default closedThrough), up to `end`. `now` clamps the watermark
    * (records further in the future do not move it; default the wall clock).

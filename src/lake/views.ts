@@ -96,12 +96,18 @@ export interface CreateViewsOptions {
   views?: readonly LakeViewDef[];
   /** Only objects with a sequence number up to this one (the lake as it was then; the monitor's behaviour windows). */
   throughSeq?: number;
+  /**
+   * Only objects with events at or after this instant (catalog `time_max >= timeFrom`; epoch ms): a query that reads
+   * a bounded period of a long lake opens only its objects. Objects with no time range are kept.
+   */
+  timeFrom?: number;
 }
 
 /** Create (or replace) the lake views on an open connection. */
 export async function createLakeViews(db: Duck, lakeDir: string, opts: CreateViewsOptions = {}): Promise<LakeViews> {
   const all = readObjects(lakeDir);
-  const objects = opts.throughSeq === undefined ? all : all.filter((o) => o.seq <= opts.throughSeq!);
+  const tf = opts.timeFrom;
+  const objects = all.filter((o) => (opts.throughSeq === undefined || o.seq <= opts.throughSeq) && (tf === undefined || !Number.isFinite(o.time_max) || o.time_max >= tf));
   const views: Record<string, number> = {};
   for (const def of SHORT_VIEWS) {
     const objs = objects.filter((o) => def.sources.includes(o.source) && (!def.classUids || def.classUids.includes(o.class_uid)));

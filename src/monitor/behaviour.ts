@@ -213,7 +213,10 @@ export class BehaviourProcessor {
   /** Compute, score, learn and report the windows closed by the lake as of `obj` (see the module comment). */
   async step(obj: CatalogObject): Promise<BehaviourStep> {
     const b = this.behaviour;
-    const db = await openLakeQuery(this.o.lakeDir, { throughSeq: obj.seq });
+    // The lake as of this object, restricted to the objects whose events reach the computation's lookback (history
+    // features, late-record counts) before its first window: a step reads a bounded period, not the whole lake.
+    const first = this.cursor ? this.closedThrough : b.closedThrough;
+    const db = await openLakeQuery(this.o.lakeDir, { throughSeq: obj.seq, ...(b.lookbackMs !== undefined ? { timeFrom: first - b.lookbackMs } : {}) });
     let w: Awaited<ReturnType<LakeBehaviour['windows']>>;
     try {
       const now = Date.parse(obj.created_at);

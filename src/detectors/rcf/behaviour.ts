@@ -8,7 +8,7 @@
 import { ConfigError } from '../../core/errors.js';
 import type { Duck } from '../../lake/duckdb.js';
 import type { BehaviourCursor, BehaviourStream, BehaviourWindows, Explanation, FeatureRecord, LakeBehaviour } from '../types.js';
-import { DEFAULT_LATENESS_MS, DEFAULT_MAX_FUTURE_MS, computeFeatureWindows } from './features/compute.js';
+import { DEFAULT_HISTORY_MS, DEFAULT_LATE_HORIZON_MS, DEFAULT_LATENESS_MS, DEFAULT_MAX_FUTURE_MS, computeFeatureWindows } from './features/compute.js';
 import type { FeatureScaler } from './features/scaler.js';
 import type { FeatureCursor } from './features/types.js';
 import { RandomCutForest } from './forest/forest.js';
@@ -44,6 +44,7 @@ export function rcfBehaviour(m: BehaviourModel): LakeBehaviour {
     closedThrough: p.closed_through,
     latenessMs: p.lateness_ms ?? DEFAULT_LATENESS_MS,
     maxFutureMs: DEFAULT_MAX_FUTURE_MS,
+    lookbackMs: Math.max(p.history_ms ?? DEFAULT_HISTORY_MS, DEFAULT_LATE_HORIZON_MS),
     async windows(db: Duck, opts = {}): Promise<BehaviourWindows> {
       const cursor = cursorOf(opts.cursor, p.window_ms, m.path || 'the model');
       const w = await computeFeatureWindows(db, {
