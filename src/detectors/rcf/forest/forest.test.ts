@@ -309,6 +309,16 @@ describe('RandomCutForest: reproducibility and state', () => {
     assert.ok(decayed > 3 * uniform, `with decay ${decayed}, without ${uniform}`);
   });
 
+  it('renumbering the nodes (relayout) changes no score', () => {
+    const a = new RandomCutForest({ inputDims: 3, sampleSize: 32, numTrees: 8, seed: 4 });
+    const b = new RandomCutForest({ inputDims: 3, sampleSize: 32, numTrees: 8, seed: 4 });
+    (b as unknown as { relayoutAfter: number }).relayoutAfter = 1e9; // never
+    for (const p of stream) assert.equal(a.scoreAndUpdate(p), b.scoreAndUpdate(p));
+    assert.notDeepEqual(a.toState(), b.toState(), 'the layouts differ');
+    assertConsistent(a, 'relaid out');
+    assertConsistent(b, 'never relaid out');
+  });
+
   it('memoryBytes counts the typed arrays', () => {
     const f = new RandomCutForest({ inputDims: 1, sampleSize: 256, numTrees: 10 });
     for (let i = 0; i < 3000; i++) f.update([Math.sin(i)]);

@@ -2,7 +2,7 @@
  * The points the trees' leaves refer to, shared by all trees of a forest (as the AWS library's PointStore): float32
  * coordinates, `dims` per point, with a reference count per point (how many tree leaves name it) and a free list of
  * indexes. A point is stored once however many trees sample it; when its last leaf goes, its index is reused.
- * Capacity grows by doubling up to `maxCapacity` (numTrees * sampleSize + 1: every sampled slot plus the point being
+ * Capacity grows by half up to `maxCapacity` (numTrees * sampleSize + 1: every sampled slot plus the point being
  * added).
  */
 export class PointStore {
@@ -48,7 +48,7 @@ export class PointStore {
 
   private grow(): void {
     const old = this.capacity;
-    const cap = Math.min(this.maxCapacity, Math.max(old + 1, old * 2));
+    const cap = Math.min(this.maxCapacity, Math.max(old + 1, Math.ceil(old * 1.5)));
     if (cap <= old) throw new Error(`point store full (${old} points); this is a bug: the trees hold at most ${this.maxCapacity - 1}`);
     const data = new Float32Array(cap * this.dims);
     data.set(this.data);
