@@ -170,6 +170,68 @@ describe('RandomCutForest: scores', () => {
   });
 });
 
+/** The score by the book (rcf.md §1.4b), walking the trees through the accessors, with full box loops. */
+function referenceScore(f: RandomCutForest, point: number[]): number {
+  const S = f.sampleSize;
+  const D = f.dimensions;
+  const q = point.map(Math.fround);
+  let total = 0;
+  for (let t = 0; t < f.numTrees; t++) {
+    const path: number[] = [];
+    let n = f.root[t]!;
+    while (n < S) {
+      path.push(n);
+      n = q[f.node(t, n, 'cutDim')]! <= f.node(t, n, 'cutVal') ? f.node(t, n, 'left') : f.node(t, n, 'right');
+    }
+    const M = f.treeMass(t);
+    const pb = f.leaf(t, n - S, 'point') * D;
+    const leafPoint = Array.from(f.store.data.subarray(pb, pb + D));
+    const depth = path.length;
+    let score: number;
+    if (leafPoint.every((v, i) => v === q[i])) {
+      const m = f.leaf(t, n - S, 'mass');
+      score = (1 - m / (2 * M)) / (depth + Math.log2(m + 1));
+    } else {
+      score = 1 / (depth + 1);
+      for (let k = depth - 1; k >= 0; k--) {
+        const b = f.boxOf(t, path[k]!);
+        let out = 0;
+        let range = 0;
+        for (let i = 0; i < D; i++) {
+          range += b.max[i]! - b.min[i]!;
+          out += Math.max(0, b.min[i]! - q[i]!) + Math.max(0, q[i]! - b.max[i]!);
+        }
+        if (out === 0) break;
+        const p = out / (range + out);
+        score = p / (k + 1) + (1 - p) * score;
+      }
+    }
+    total += score * Math.log2(M + 1);
+  }
+  return total / f.numTrees;
+}
+
+describe('RandomCutForest: the score against the book', () => {
+  for (const dim of [1, 3, 30, 31, 40]) {
+    it(`${dim} dimensions: score() equals the straightforward computation (inliers, outliers, duplicates)`, () => {
+      const f = new RandomCutForest({ inputDims: dim, sampleSize: 64, numTrees: 10, seed: dim });
+      const rng = new Rng(dim);
+      const stream = mixedStream(rng, 600, dim);
+      let compared = 0;
+      for (const p of stream) {
+        if (f.isReady()) {
+          const got = f.score(p);
+          const want = referenceScore(f, p);
+          assert.ok(Math.abs(got - want) <= 1e-6 * Math.max(1, want), `score ${got}, by the book ${want}`);
+          compared++;
+        }
+        f.update(p);
+      }
+      assert.ok(compared > 500);
+    });
+  }
+});
+
 describe('RandomCutForest: attribution', () => {
   it('high + low over all dimensions sums to the score (plain, shingled, duplicates, outliers)', () => {
     for (const opts of [
