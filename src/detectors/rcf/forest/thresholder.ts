@@ -7,7 +7,7 @@
  * Mirrors the library with TransformMethod NONE (the forest sees the caller's values as they are).
  */
 import { ConfigError } from '../../../core/errors.js';
-import { ForestStateError } from './errors.js';
+import { ForestInputError, ForestStateError } from './errors.js';
 import { StateReader, StateWriter } from './state.js';
 
 export interface ThresholderOptions {
@@ -176,7 +176,7 @@ export class Thresholder {
 
   /** Absorb a score (scores <= 0, i.e. a forest still warming up, are not counted, as in the library). */
   update(score: number): void {
-    if (!Number.isFinite(score)) throw new ConfigError(`RCF thresholder: score ${score} is not finite`, ['score']);
+    if (!Number.isFinite(score)) throw new ForestInputError(`RCF thresholder: score ${score} is not finite`);
     if (score > 0) {
       const last = this.shingleSize > 1 ? this.lastScore : 0;
       const primary = Math.min(score, 2);
