@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ModelFileError } from '../../../core/errors.js';
 import { explainFeature, formatFeatureValue, windowPhrase } from './format.js';
-import { FeatureScaler } from './scaler.js';
+import { compressTail, FeatureScaler } from './scaler.js';
 import type { FeatureInfo, FeatureWindows } from './types.js';
 
 const FEATURES: FeatureInfo[] = [
@@ -52,8 +52,15 @@ describe('feature scaler', () => {
     assert.ok(Math.abs(z - (Math.log1p(1.2e9) - Math.log1p(1e9)) / 0.25) < 1e-9, String(z));
     // A share that never moved (MAD 0) is scaled by the share floor 0.02, not by 0.
     assert.ok(Math.abs(s.transformRow([1e3, 0.55], 'small')[1]! - 2.5) < 1e-9);
-    // 1 GB from the small entity: far out, clipped at 20.
-    assert.equal(s.transformRow([1e9, 0.5], 'small')[0], 20);
+    // 1 GB from the small entity: far out, compressed beyond the knee 20 (not cut there): 1 TB is further still.
+    const raw = (Math.log1p(1e9) - Math.log1p(1e3)) / 0.25;
+    const far = s.transformRow([1e9, 0.5], 'small')[0]!;
+    assert.ok(raw > 20 && far > 20 && far < raw, `${far} (raw ${raw})`);
+    assert.ok(Math.abs(far - compressTail(raw, 20, 'soft')) < 1e-9);
+    assert.ok(s.transformRow([1e12, 0.5], 'small')[0]! > far);
+    assert.equal(compressTail(raw, 20, 'clip'), 20);
+    assert.equal(compressTail(-raw, 20, 'soft'), -far);
+    assert.equal(compressTail(15, 20, 'soft'), 15);
     assert.equal(s.levelOf('big').level, 'entity');
   });
 
@@ -85,6 +92,7 @@ describe('feature scaler', () => {
   it('saves and loads: same scaling, same usual values', () => {
     const state = s.toState();
     const back = FeatureScaler.fromState(state);
+    assert.equal(back.tail, 'soft');
     assert.deepEqual(Array.from(back.transform(w)), Array.from(s.transform(w)));
     for (const e of ['big', 'small', 'newbig', 'orphan', 'stranger']) {
       assert.deepEqual(back.describe(e, 0), s.describe(e, 0));

@@ -3,7 +3,13 @@
  * bastion's), so each feature is transformed (`log1p` for counts and volumes) and then robust-z-scored against the
  * entity's own history:
  *
- *   z = (t(x) - median_e) / max(1.4826 * MAD_e, floor)          clipped to [-clip, clip]
+ *   z = (t(x) - median_e) / max(1.4826 * MAD_e, floor)          compressed beyond |z| = k (the knee, `clip`):
+ *   |z| > k  ->  sign(z) * (k + k * ln(1 + (|z| - k) / k))
+ *
+ * The compression is monotone (a larger deviation stays larger, so a 1000x upload still outranks an ordinary 30x
+ * burst once both are past the knee) and slows the growth of extreme values (the forest's cuts go by range, and one
+ * unbounded dimension would take them all). Models saved before it (no `tail` in the state) keep their hard clip
+ * at +-k.
  *
  * An entity with fewer than `minHistory` windows uses its group's statistics (all windows of the entities of its
  * subnet/role/account, `FeatureWindows.groups`), and a thin group the global ones. The floor keeps a feature that
@@ -19,8 +25,21 @@ import type { FeatureInfo, FeatureTransform, FeatureWindows } from './types.js';
 export interface ScalerOptions {
   /** Windows an entity (or group) needs for its own statistics (default 24: a day of hourly windows). */
   minHistory?: number;
-  /** |z| cap (default 20). */
+  /** Knee of the tail compression (default 20): |z| up to it is kept, beyond it compressed (or cut with tail 'clip'). */
   clip?: number;
+  /** 'soft' (default): logarithmic compression beyond the knee; 'clip': a hard cap at +-clip (models saved before). */
+  tail?: ScalerTail;
+}
+
+export type ScalerTail = 'soft' | 'clip';
+
+/** A scaled value's tail: kept up to the knee k, beyond it compressed (soft) or capped (clip). Monotone. */
+export function compressTail(z: number, k: number, tail: ScalerTail): number {
+  if (z <= k && z >= -k) return z;
+  if (tail === 'clip') return z > 0 ? k : -k;
+  const a = Math.abs(z);
+  const c = k + k * Math.log1p((a - k) / k);
+  return z > 0 ? c : -c;
 }
 
 /** Which statistics scaled a value. */
@@ -88,6 +107,7 @@ export class FeatureScaler {
     private readonly groupNames: string[],
     private readonly groupStats: Stats[],
     private readonly global: Stats,
+    readonly tail: ScalerTail = 'soft',
   ) {
     this.entityIndex = new Map(entityNames.map((e, i) => [e, i]));
     this.groupIndex = new Map(groupNames.map((g, i) => [g, i]));
@@ -108,6 +128,7 @@ export class FeatureScaler {
     const clip = opts.clip ?? 20;
     if (!Number.isInteger(minHistory) || minHistory < 1) throw new ConfigError(`minHistory must be an integer >= 1, got ${minHistory}`, ['minHistory']);
     if (!(clip > 0)) throw new ConfigError(`clip must be > 0, got ${clip}`, ['clip']);
+    const tail = opts.tail ?? 'soft';
     const dim = w.features.length;
     const n = w.entities.length;
     if (w.values.length !== n * dim) throw new ConfigError(`feature windows: ${w.values.length} values for ${n} rows of ${dim} features`);
@@ -176,7 +197,7 @@ export class FeatureScaler {
     });
     const groupNames = [...groupRows.keys()].filter((g) => groupRows.get(g)!.length >= minHistory).sort();
     const groupStats = groupNames.map((g) => statsOf(groupRows.get(g)!, floors));
-    return new FeatureScaler(w.features.slice(), minHistory, clip, floors, entityNames, entityStats, entityGroup, groupNames, groupStats, global);
+    return new FeatureScaler(w.features.slice(), minHistory, clip, floors, entityNames, entityStats, entityGroup, groupNames, groupStats, global, tail);
   }
 
   /** The statistics used for an entity (with the row's group when the entity is unknown or thin). */
@@ -202,9 +223,10 @@ export class FeatureScaler {
     if (values.length !== this.dim) throw new ConfigError(`expected ${this.dim} feature values, got ${values.length}`, ['features']);
     const { stats } = this.statsFor(entity, group);
     const clip = this.clip;
+    const tail = this.tail;
     for (let d = 0; d < this.dim; d++) {
       const z = (forward(this.features[d]!.transform, values[d]!) - stats.center[d]!) / stats.scale[d]!;
-      out[d] = Number.isNaN(z) ? 0 : z > clip ? clip : z < -clip ? -clip : z;
+      out[d] = Number.isNaN(z) ? 0 : z > clip || z < -clip ? compressTail(z, clip, tail) : z;
     }
     return out;
   }
@@ -255,6 +277,7 @@ export class FeatureScaler {
       features: this.features,
       minHistory: this.minHistory,
       clip: this.clip,
+      tail: this.tail,
       entities: this.entityNames,
       entityWindows: this.entityStats.map((s) => s.n),
       entityHasStats: this.entityStats.map((s) => s.center.length > 0),
@@ -297,6 +320,7 @@ export class FeatureScaler {
       features: FeatureInfo[];
       minHistory: number;
       clip: number;
+      tail?: ScalerTail;
       entities: string[];
       entityWindows: number[];
       entityHasStats: boolean[];
@@ -325,7 +349,8 @@ export class FeatureScaler {
     );
     const groupStats: Stats[] = h.groups.map((_, i) => ({ n: h.groupWindows[i]!, center: take(), scale: take() }));
     if (off !== bytes.length) fail(`${bytes.length - off} unexpected trailing bytes`);
-    return new FeatureScaler(h.features, h.minHistory, h.clip, floors, h.entities, entityStats, h.entityGroup, h.groups, groupStats, global);
+    if (h.tail !== undefined && h.tail !== 'soft' && h.tail !== 'clip') fail(`unknown tail '${String(h.tail)}' (soft or clip)`);
+    return new FeatureScaler(h.features, h.minHistory, h.clip, floors, h.entities, entityStats, h.entityGroup, h.groups, groupStats, global, h.tail ?? 'clip');
   }
 }
 
