@@ -174,6 +174,9 @@ export interface ScheduledAttack {
  * plus an hour (shared out over the period), the attack at a seeded time inside its slot, leaving room for it to end
  * inside the slot.
  */
+/** How long before the history's end its last closable hourly window ends: the monitor's default lateness (10 min) and some slack. */
+export const ATTACK_CLOSE_MARGIN_MS = 15 * 60_000;
+
 export function scheduleAttacks(kinds: readonly AttackKind[], from: number, to: number, rng: Rng): ScheduledAttack[] {
   const aligned = Math.ceil(from / HOUR) * HOUR;
   const t0 = to - aligned >= 2 * HOUR ? aligned : from;
@@ -227,7 +230,11 @@ export async function generateDemo(opts: GenerateOptions): Promise<GenerateResul
   // an attack that measures its host's usual traffic sees the history up to its start); their records are merged
   // into the windows they fall in.
   const schedRng = new Rng((seed ^ 0xa77ac4) >>> 0);
-  const schedule = attackDays > 0 && kinds.length > 0 ? scheduleAttacks(kinds, attackStart, end, schedRng) : [];
+  // The attacks end before the history's last, still open hour: a window detector reports an hour once it closes (its
+  // newest event minus the lateness passes the hour's end), which the last hour of a history that stops at `end`
+  // never does; an attack there could be found by no behaviour detector, whatever its quality.
+  const attackEnd = Math.max(attackStart + HOUR, Math.floor((end - ATTACK_CLOSE_MARGIN_MS) / HOUR) * HOUR);
+  const schedule = attackDays > 0 && kinds.length > 0 ? scheduleAttacks(kinds, attackStart, Math.min(end, attackEnd), schedRng) : [];
   const plans: AttackPlan[] = [];
   let si = 0;
   const pending: { kind: LogKind; rec: RawRecord }[] = [];
