@@ -17,6 +17,15 @@ import { readLakeWindowPairs, type LakeWindow } from './lake.js';
 import { svgToPng } from './png.js';
 import { chartsFor, reportHtml, reportJson, type InputSummary, type ReportInput, type ReportJson } from './report.js';
 
+
+/** The normal data holds nothing the model can be calibrated on (no pairs, or none of a known entity). */
+export class NoCalibrationDataError extends SeclakeError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NoCalibrationDataError';
+  }
+}
+
 export interface ScoredLike {
   /** The model's native score. */
   score: number;
@@ -206,14 +215,14 @@ export async function runCalibration(opts: CalibrateOptions, access: ModelAccess
   } else {
     normalPairs = await readLakeWindowPairs(opts.normal);
     normalSource = `lake ${new Date(opts.normal.sinceMs).toISOString()} .. ${new Date(opts.normal.untilMs).toISOString()}`;
-    if (normalPairs.length === 0) throw new SeclakeError(`no (entity, ip) pairs in the lake between ${new Date(opts.normal.sinceMs).toISOString()} and ${new Date(opts.normal.untilMs).toISOString()}`);
+    if (normalPairs.length === 0) throw new NoCalibrationDataError(`no (entity, ip) pairs in the lake between ${new Date(opts.normal.sinceMs).toISOString()} and ${new Date(opts.normal.untilMs).toISOString()}`);
   }
   const normalRead = normalPairs.length;
   const sample = opts.sample ?? DEFAULT_SAMPLE;
   if (sample > 0 && normalPairs.length > sample) normalPairs = sampleWithoutReplacement(normalPairs, sample, rng);
   const normal = scoreAndSplit(model, normalPairs, normalSource, normalRead, normalSkipped, 'normal', progress);
   if (normal.scores.length === 0) {
-    throw new SeclakeError(`none of the ${normalPairs.length} normal pairs has an entity the model saw in training; nothing to calibrate on`);
+    throw new NoCalibrationDataError(`none of the ${normalPairs.length} normal pairs has an entity the model saw in training; nothing to calibrate on`);
   }
 
   // Abnormal pairs: generated for the *known* entities of the normal set.
