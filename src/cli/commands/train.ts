@@ -28,6 +28,7 @@ interface TrainCliOptions {
   features?: string;
   window?: string;
   featureConfig?: string;
+  until?: string;
   hp: string[];
   threads?: string;
   seed?: string;
@@ -65,6 +66,7 @@ export function registerTrain(program: Command): void {
     .option('--test <file>', 'rcf: labelled test CSV (label 0/1 first, then the features; SageMaker\'s test channel): accuracy, precision, recall, F1 (repeatable)', collect)
     .option('--features <sets>', 'rcf with --lake: behaviour feature sets, comma-separated (default: every set whose source the lake holds)')
     .option('--window <duration>', 'rcf with --lake: feature window (e.g. 15m, 1h, 1d; default 1h)')
+    .option('--until <time>', 'rcf with --lake: train on windows ending by this time only (ISO 8601, e.g. to keep recent days for calibrate)')
     .option('--feature-config <file>', 'rcf with --lake: a JSON feature config (your own feature sets, window, lateness, known subnets; docs/detectors.md)')
     .option('--hp <name=value>', 'hyperparameter of the detector (repeatable), e.g. --hp vector_dim=64; SageMaker names for IP Insights', collect, [])
     .option('--threads <n>', 'worker threads (default: one per core)')
@@ -114,7 +116,7 @@ Examples:
       // Fail on a bad hyperparameter before reading any data.
       detector.parseHyperparameters(hp);
       if (detector.records === 'features') return trainFeatures(o, detector, hp);
-      for (const [flag, value] of [['test', o.test], ['features', o.features], ['window', o.window], ['feature-config', o.featureConfig]] as const) {
+      for (const [flag, value] of [['test', o.test], ['features', o.features], ['window', o.window], ['feature-config', o.featureConfig], ['until', o.until]] as const) {
         if (value !== undefined) throw new ConfigError(`--${flag} is for detectors of behaviour features (rcf), not ${detector.type}`, [flag]);
       }
 
@@ -203,9 +205,11 @@ async function trainFeatures(o: TrainCliOptions, detector: DetectorDefinition, h
   for (const [flag, value] of [['sql', o.sql], ['pairs', o.pairs], ['validation', o.validation]] as const) {
     if (value !== undefined) throw new ConfigError(`--${flag} is for detectors of (entity, IP) pairs, not ${detector.type}`, [flag]);
   }
-  if (o.lake === undefined && (o.features !== undefined || o.window !== undefined || o.featureConfig !== undefined)) {
-    throw new ConfigError('--features, --window and --feature-config need --lake', ['features']);
+  if (o.lake === undefined && (o.features !== undefined || o.window !== undefined || o.featureConfig !== undefined || o.until !== undefined)) {
+    throw new ConfigError('--features, --window, --feature-config and --until need --lake', ['features']);
   }
+  const until = o.until === undefined ? undefined : Date.parse(o.until);
+  if (until !== undefined && !Number.isFinite(until)) throw new ConfigError(`--until: not a time: ${JSON.stringify(o.until)} (ISO 8601, e.g. 2026-12-01T00:00:00Z)`, ['until']);
   const lakeDir = o.lake ? resolveLakeDir(o.lake) : undefined;
   let data: RcfTrainingData;
   let source: string;
@@ -215,6 +219,7 @@ async function trainFeatures(o: TrainCliOptions, detector: DetectorDefinition, h
       ...(o.features !== undefined ? { sets: o.features.split(',').map((s) => s.trim()).filter((s) => s !== '') } : {}),
       ...(o.window !== undefined ? { window: o.window } : {}),
       ...(o.featureConfig !== undefined ? { configFile: o.featureConfig } : {}),
+      ...(until !== undefined ? { until } : {}),
       log: (line) => process.stderr.write(`seclake train: ${line}\n`),
     });
     data = lf.data;
