@@ -1,4 +1,4 @@
-/** The Random Cut Forest (pure computation over typed arrays). Contract: /work/notes/rcf-api.md; docs: ../README.md. */
+/** The Random Cut Forest (pure computation over typed arrays). Docs: ../README.md. */
 export { RandomCutForest, trainBatch, NIL, MAX_SAMPLE_SIZE } from './forest.js';
 export type { ForestOptions, DiVector, BatchOptions } from './forest.js';
 export { Thresholder } from './thresholder.js';
