@@ -30,7 +30,8 @@ export function ownerAlive(owner: { pid: number; startedMs: number }): boolean {
   }
 }
 
-function newestMtime(full: string): number {
+/** Newest mtime of a file or directory and everything below it. */
+export function newestMtime(full: string): number {
   const st = lstatSync(full);
   let newest = st.mtimeMs;
   if (st.isDirectory()) {

@@ -8,15 +8,13 @@
 import { lstatSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { makeOwnedDir } from '../core/owned-dir.js';
+import { LIVE_STALE_MS, makeOwnedDir, newestMtime, ownerAlive, ownerOf } from '../core/owned-dir.js';
 import { withLakeLock } from '../lake/catalog.js';
 import { META_DIR } from '../lake/layout.js';
 import { log } from '../core/log.js';
 
 /** Entries without an owner pid are removed once unchanged this long. */
 export const STALE_STAGING_MS = 6 * 60 * 60 * 1000;
-/** Entries of a live pid are removed once unchanged this long (the pid was reused by another process). */
-export const STALE_LIVE_STAGING_MS = 7 * 24 * 60 * 60 * 1000;
 
 /** A run id that names its process: `<ms>-p<pid>-<random>`; staging entries start with it. */
 export function stagingRunId(random: string): string {
@@ -29,35 +27,7 @@ export function stagingRoot(lakeDir: string): string {
 
 /** The pid an entry name says owns it and when it was made, if it says. */
 export function stagingOwner(name: string): { pid: number; startedMs: number } | undefined {
-  const m = /^(\d+)-p(\d+)-/.exec(name);
-  return m ? { pid: Number(m[2]), startedMs: Number(m[1]) } : undefined;
-}
-
-/** Is the owner still running? Our own pid on an entry made before we started is a dead namesake (containers reuse pids). */
-function ownerAlive(owner: { pid: number; startedMs: number }): boolean {
-  if (owner.pid === process.pid) return owner.startedMs >= Date.now() - process.uptime() * 1000 - 1000;
-  try {
-    process.kill(owner.pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
-
-/** Newest mtime of an entry and what is directly inside it. */
-function newestMtime(full: string): number {
-  const st = lstatSync(full);
-  let newest = st.mtimeMs;
-  if (st.isDirectory()) {
-    for (const e of readdirSync(full)) {
-      try {
-        newest = Math.max(newest, lstatSync(path.join(full, e)).mtimeMs);
-      } catch {
-        // removed meanwhile
-      }
-    }
-  }
-  return newest;
+  return ownerOf(name);
 }
 
 export interface StagingCleanup {
@@ -92,7 +62,7 @@ export function removeStaleStaging(lakeDir: string, now = Date.now(), staleMs = 
     try {
       const owner = stagingOwner(name);
       const stale = owner
-        ? !ownerAlive(owner) || now - newestMtime(full) > STALE_LIVE_STAGING_MS
+        ? !ownerAlive(owner) || now - newestMtime(full) > LIVE_STALE_MS
         : now - newestMtime(full) > staleMs;
       if (!stale) continue;
       out.bytes += sizeOf(full);

@@ -11,47 +11,16 @@
  * directory is never touched.
  */
 import { lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { LIVE_STALE_MS, UNOWNED_STALE_MS, newestMtime, ownerAlive, ownerOf } from '../../core/owned-dir.js';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
 export const TEMP_PREFIX = 'seclake-tmp-';
-/** Unowned directories of older versions are removed once unchanged this long. */
-export const STALE_UNOWNED_MS = 6 * 60 * 60 * 1000;
-/** Directories of a live pid are removed once unchanged this long (the pid was reused by another process). */
-export const STALE_LIVE_MS = 7 * 24 * 60 * 60 * 1000;
 const LEGACY = /^seclake-(?:s3|findings)-[A-Za-z0-9]{6}$/;
 
 /** The owner a temp directory's name gives (`seclake-tmp-<ms>-p<pid>-...`), if it gives one. */
 export function tempDirOwner(name: string): { pid: number; startedMs: number } | undefined {
-  const m = /^seclake-tmp-(\d+)-p(\d+)-/.exec(name);
-  return m ? { pid: Number(m[2]), startedMs: Number(m[1]) } : undefined;
-}
-
-/** Is the owner still running? Our own pid on a directory made before we started is a dead namesake. */
-function ownerAlive(owner: { pid: number; startedMs: number }): boolean {
-  if (owner.pid === process.pid) return owner.startedMs >= Date.now() - process.uptime() * 1000 - 1000;
-  try {
-    process.kill(owner.pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
-
-/** Newest mtime of a directory and everything below it. */
-function newestMtime(full: string): number {
-  const st = lstatSync(full);
-  let newest = st.mtimeMs;
-  if (st.isDirectory()) {
-    for (const e of readdirSync(full)) {
-      try {
-        newest = Math.max(newest, newestMtime(path.join(full, e)));
-      } catch {
-        // removed meanwhile
-      }
-    }
-  }
-  return newest;
+  return name.startsWith(TEMP_PREFIX) ? ownerOf(name.slice(TEMP_PREFIX.length)) : undefined;
 }
 
 /** Remove the stale temp directories under `root` (see the module comment); returns their names. */
@@ -69,7 +38,7 @@ export function sweepStaleTempDirs(root: string, now = Date.now()): string[] {
     const full = path.join(root, name);
     try {
       if (!lstatSync(full).isDirectory()) continue;
-      const stale = owner ? !ownerAlive(owner) || now - newestMtime(full) > STALE_LIVE_MS : now - newestMtime(full) > STALE_UNOWNED_MS;
+      const stale = owner ? !ownerAlive(owner) || now - newestMtime(full) > LIVE_STALE_MS : now - newestMtime(full) > UNOWNED_STALE_MS;
       if (!stale) continue;
       rmSync(full, { recursive: true, force: true });
       removed.push(name);
