@@ -26,6 +26,23 @@ function cli(args: string[]): { stdout: string; stderr: string } {
   return { stdout: r.stdout, stderr: r.stderr };
 }
 
+/** `seclake serve` with one model on a free port; resolves with its URL once it listens. */
+async function startServe(name: string, model: string): Promise<{ srv: ReturnType<typeof spawn>; url: string }> {
+  const srv = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--model', `${name}=${model}`, '--port', '0', '--workers', '0', '--no-watch'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let err = '';
+    const onData = (b: Buffer): void => {
+      err += b.toString();
+      const m = /Serving .* on (http:\/\/\S+)/.exec(err);
+      if (m) resolve(m[1]!);
+    };
+    srv.stderr!.on('data', onData);
+    srv.stdout!.on('data', onData);
+    srv.on('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
+  });
+  return { srv, url };
+}
+
 /** Quick settings where a detector has them (the test is about the paths, not the model's quality). */
 const HP: Record<string, string[]> = {
   ipinsights: ['--hp', 'vector_dim=16', '--hp', 'epochs=8', '--hp', 'num_entity_vectors=64', '--hp', 'mini_batch_size=64', '--hp', 'learning_rate=0.02', '--hp', 'num_ip_vectors=4096', '--threads', '1', '--seed', '7'],
@@ -75,19 +92,8 @@ describe('every detector through the same CLI paths', () => {
       assert.equal(listed[0]!.detector.type, det.type);
 
       // serve: a real external client (boto3) on /endpoints/<name>/invocations.
-      const srv = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--model', `${det.type}=${model}`, '--port', '0', '--workers', '0', '--no-watch'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      const { srv, url } = await startServe(det.type, model);
       try {
-        const url = await new Promise<string>((resolve, reject) => {
-          let err = '';
-          const onData = (b: Buffer): void => {
-            err += b.toString();
-            const m = /Serving .* on (http:\/\/\S+)/.exec(err);
-            if (m) resolve(m[1]!);
-          };
-          srv.stderr.on('data', onData);
-          srv.stdout.on('data', onData);
-          srv.on('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
-        });
         const py = [
           'import boto3, json, sys',
           `c = boto3.client("sagemaker-runtime", endpoint_url="${url}", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")`,
@@ -149,19 +155,8 @@ describe('every detector through the same CLI paths', () => {
       const scored = JSON.parse(cli(['score', '--model', model, '--input', csv]).stdout) as { scores: { score: number }[] };
       assert.equal(scored.scores.length, 2);
       assert.ok(scored.scores.every((x) => Number.isFinite(x.score)));
-      const srv = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--model', `${det.type}=${model}`, '--port', '0', '--workers', '0', '--no-watch'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      const { srv, url } = await startServe(det.type, model);
       try {
-        const url = await new Promise<string>((resolve, reject) => {
-          let err = '';
-          const onData = (b: Buffer): void => {
-            err += b.toString();
-            const m = /Serving .* on (http:\/\/\S+)/.exec(err);
-            if (m) resolve(m[1]!);
-          };
-          srv.stderr.on('data', onData);
-          srv.stdout.on('data', onData);
-          srv.on('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
-        });
         const py = [
           'import boto3, sys',
           `c = boto3.client("sagemaker-runtime", endpoint_url="${url}", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")`,
