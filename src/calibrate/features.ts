@@ -18,7 +18,7 @@ import { anomalyScoreOf, beyondThreshold, CALIBRATION_VERSION, type Calibration,
 import { featuresModel, loadModel, updateModelMetadata } from '../detectors/index.js';
 import { openLakeQuery } from '../lake/views.js';
 import { QUANTILE_POINTS, STANDARD_FPRS } from './evaluate.js';
-import { quantiles } from './metrics.js';
+import { meanStd, quantiles } from '../core/stats.js';
 
 export type FeatureCalibrationRule = { kind: 'max_fpr'; max_fpr: number } | { kind: 'three_sigma' } | { kind: 'threshold'; threshold: number };
 
@@ -110,12 +110,7 @@ export async function runFeatureCalibration(opts: FeatureCalibrateOptions): Prom
   const n = scores.length;
   // Anomaly units (larger = more anomalous), ascending.
   const anomaly = Float64Array.from(scores, (s) => anomalyScoreOf(s, direction)).sort();
-  let mean = 0;
-  for (const a of anomaly) mean += a;
-  mean /= n;
-  let v = 0;
-  for (const a of anomaly) v += (a - mean) ** 2;
-  const std = Math.sqrt(v / n);
+  const { mean, std } = meanStd(anomaly);
   const back = (a: number): number => anomalyScoreOf(a, direction); // its own inverse
   let threshold: number;
   let ruleText: string;

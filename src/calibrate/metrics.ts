@@ -197,17 +197,4 @@ export function confusionForMix(pt: Pick<OperatingPoint, 'fpr' | 'recall'>, rati
   };
 }
 
-/** Linear-interpolated quantiles (type 7) of sorted values at probabilities 0, 1/(k-1), ..., 1. */
-export function quantiles(sorted: ArrayLike<number>, k: number): number[] {
-  const n = sorted.length;
-  if (n === 0) throw new RangeError('no values');
-  if (k < 2) throw new RangeError('need at least 2 quantile points');
-  const out: number[] = new Array(k);
-  for (let q = 0; q < k; q++) {
-    const h = (q / (k - 1)) * (n - 1);
-    const lo = Math.floor(h);
-    const hi = Math.min(lo + 1, n - 1);
-    out[q] = sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
-  }
-  return out;
-}
+export { quantiles } from '../core/stats.js';

@@ -44,13 +44,3 @@ export function testMetrics(scores: Float64Array, labels: Float64Array, threshol
   if (which.includes('precision_recall_fscore')) out.precision_recall_fscore = { positive: prf(tp, fp, fn), negative: prf(tn, fn, fp) };
   return out;
 }
-
-/** Mean and (population) standard deviation. */
-export function meanStd(xs: Float64Array): { mean: number; std: number } {
-  let s = 0;
-  for (let i = 0; i < xs.length; i++) s += xs[i]!;
-  const mean = xs.length ? s / xs.length : 0;
-  let v = 0;
-  for (let i = 0; i < xs.length; i++) v += (xs[i]! - mean) ** 2;
-  return { mean, std: xs.length ? Math.sqrt(v / xs.length) : 0 };
-}

@@ -6,6 +6,7 @@
  * test metrics (accuracy, precision_recall_fscore).
  */
 import { TrainingError } from '../../core/errors.js';
+import { meanStd, quantiles } from '../../core/stats.js';
 import { seclakeVersion } from '../../core/version.js';
 import { CALIBRATION_VERSION, type Calibration } from '../calibration.js';
 import { modelHeaderFor, writeModelFile, type BaseTrainingMetadata, type RecordDefinitionRef, type Section } from '../model-file.js';
@@ -14,7 +15,7 @@ import type { FeatureMatrix } from './csv.js';
 import type { FeatureScaler } from './features/scaler.js';
 import type { LakeFeatureParams } from './lake.js';
 import { parseHyperparameters, type Hyperparameters } from './config.js';
-import { meanStd, testMetrics, type TestMetrics } from './metrics.js';
+import { testMetrics, type TestMetrics } from './metrics.js';
 
 export const RCF_TYPE = 'rcf';
 export const RCF_VERSION = 1;
@@ -72,13 +73,6 @@ export function scaledRows(data: RcfTrainingData): Float64Array {
   const out = new Float64Array(matrix.rows.length);
   const d = matrix.dim;
   for (let i = 0; i < matrix.n; i++) scaler.transformRow(matrix.rows.subarray(i * d, (i + 1) * d), data.entities?.[i], data.groups?.[i], out.subarray(i * d, (i + 1) * d));
-  return out;
-}
-
-/** Quantiles of sorted values at probabilities 0, 1/(k-1), ..., 1. */
-function quantiles(sorted: Float64Array, k: number): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < k; i++) out.push(sorted[Math.min(sorted.length - 1, Math.round((i / (k - 1)) * (sorted.length - 1)))]!);
   return out;
 }
 
