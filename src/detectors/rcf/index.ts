@@ -14,7 +14,7 @@ import { hyperparametersSchema, parseHyperparameters, type Hyperparameters } fro
 import { RandomCutForest } from './forest/forest.js';
 import { FeatureScaler } from './features/scaler.js';
 import { explainFeature } from './features/format.js';
-import { RCF_TYPE, RCF_VERSION, trainRcf, type RcfParams, type RcfTrainingData, type RcfTrainingMetadata } from './train.js';
+import { RCF_TYPE, RCF_VERSION, rcfSections, trainRcf, type RcfParams, type RcfTrainingData, type RcfTrainingMetadata } from './train.js';
 import { formatScores, RESPONSE_TYPES, type RcfPrediction } from './wire.js';
 
 export type RcfHeader = ModelHeader<Hyperparameters, RcfParams, RcfTrainingMetadata>;
@@ -51,10 +51,7 @@ export class RcfModel implements DetectorModel<RcfPrediction, FeatureRecord> {
 
   get data(): ModelData {
     if (!this.packed) {
-      const secs = [{ name: 'forest', dtype: 'uint8' as const, shape: [0], data: this.forest.toState() }];
-      if (this.scaler) secs.push({ name: 'scaler', dtype: 'uint8' as const, shape: [0], data: this.scaler.toState() });
-      for (const s of secs) s.shape = [s.data.length];
-      this.packed = packModelData(this.path, this.header as unknown as ModelHeader, secs);
+      this.packed = packModelData(this.path, this.header as unknown as ModelHeader, rcfSections(this.forest, this.scaler));
     }
     return this.packed;
   }

@@ -76,6 +76,12 @@ export function scaledRows(data: RcfTrainingData): Float64Array {
   return out;
 }
 
+/** The model file sections of an rcf model: the forest's state, and the scaler's when it scales per entity. */
+export function rcfSections(forest: RandomCutForest, scaler: FeatureScaler | undefined): Section[] {
+  const bytes = (name: string, data: Uint8Array): Section => ({ name, dtype: 'uint8', shape: [data.length], data });
+  return scaler ? [bytes('forest', forest.toState()), bytes('scaler', scaler.toState())] : [bytes('forest', forest.toState())];
+}
+
 export function trainRcf(opts: {
   data: RcfTrainingData;
   hyperparameters?: Record<string, string | number | undefined>;
@@ -164,9 +170,7 @@ export function trainRcf(opts: {
     seclake_version: seclakeVersion(),
     ...(test ? { test } : {}),
   };
-  const sections: Section[] = [{ name: 'forest', dtype: 'uint8', shape: [0], data: forest.toState() }];
-  if (data.scaler) sections.push({ name: 'scaler', dtype: 'uint8', shape: [0], data: data.scaler.toState() });
-  for (const s of sections) s.shape = [s.data.length];
+  const sections = rcfSections(forest, data.scaler);
   const input = {
     detector: { type: RCF_TYPE, version: RCF_VERSION },
     record_definition: opts.recordDefinition ?? (data.features ? { kind: 'features', name: data.features.sets.join('+') } : null),
