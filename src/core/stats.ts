@@ -25,3 +25,28 @@ export function meanStd(xs: ArrayLike<number>): { mean: number; std: number } {
   for (let i = 0; i < n; i++) v += (xs[i]! - mean) ** 2;
   return { mean, std: n ? Math.sqrt(v / n) : 0 };
 }
+
+/**
+ * Fisher's method: one p-value from k independent ones (each the probability, under normal traffic, of a score at
+ * least this anomalous). X = -2 Σ ln p_i follows χ² with 2k degrees of freedom, whose survival function has the
+ * closed form e^(-X/2) Σ_{i<k} (X/2)^i / i!. Agreeing evidence makes the result smaller than any input; a single
+ * p-value comes back unchanged. p-values are clamped to [1e-300, 1]; NaN inputs are ignored; no inputs give 1.
+ */
+export function fisherCombine(ps: readonly number[]): number {
+  let x = 0;
+  let k = 0;
+  for (const p of ps) {
+    if (Number.isNaN(p)) continue;
+    x += -2 * Math.log(Math.min(1, Math.max(1e-300, p)));
+    k++;
+  }
+  if (k === 0) return 1;
+  const h = x / 2;
+  let term = 1;
+  let sum = 1;
+  for (let i = 1; i < k; i++) {
+    term *= h / i;
+    sum += term;
+  }
+  return Math.min(1, Math.max(1e-300, Math.exp(-h) * sum));
+}
