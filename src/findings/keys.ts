@@ -79,8 +79,16 @@ export function findingsKeyForClass(key: string, classUid: number): string {
   return `${findingsPrefix(classUid)}/${key.slice(findingsPrefix(p.classUid).length + 1)}`;
 }
 
-/** Whether a catalog source name is a findings source (`EXT_seclake_findings`, ...). */
+/**
+ * Whether a catalog source name is the Detection Findings source (`EXT_seclake_findings`): the objects the flat
+ * `findings` view reads. Incident Findings (`EXT_seclake_incidents`) have views of their own (incidents-view.ts).
+ */
 export function isFindingsSource(source: string): boolean {
+  return source === findingsSourceName(DEFAULT_FINDINGS_CLASS);
+}
+
+/** Whether a catalog source name is the source of any findings class seclake stores (detections, incidents). */
+export function isAnyFindingsSource(source: string): boolean {
   return FINDINGS_SOURCE_NAMES.includes(source);
 }
 

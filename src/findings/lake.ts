@@ -46,6 +46,14 @@ import {
 import type { DetectionFinding } from './types.js';
 // Registers the flat `findings` view with the lake's views (src/findings/view.ts).
 import './view.js';
+// Registers the `incidents` and `incident_revisions` views (src/findings/incidents-view.ts).
+import './incidents-view.js';
+
+/**
+ * A finding of any class seclake stores (Detection Finding 2004, Incident Finding 2005): OCSF JSON with its class and a
+ * uid (`finding_info.uid`, else `metadata.uid`).
+ */
+export type StoredFinding = Record<string, unknown> & { class_uid: number };
 
 export {
   DEFAULT_FINDINGS_CLASS,
@@ -87,23 +95,56 @@ const SEED: Record<string, unknown> = {
   raw_data: '',
 };
 
+/** The seed of Incident Finding objects (2005 has no finding_info: the `incidents` view reads these). */
+const INCIDENT_SEED: Record<string, unknown> = {
+  time: 0,
+  start_time: 0,
+  end_time: 0,
+  class_uid: 2005,
+  category_uid: 0,
+  type_uid: 0,
+  activity_id: 0,
+  severity_id: 0,
+  severity: '',
+  status_id: 0,
+  status: '',
+  message: '',
+  count: 0,
+  confidence_score: 0,
+  metadata: { uid: '', correlation_uid: '' },
+  unmapped: { seed: '' },
+  raw_data: '',
+};
+
+function seedOf(classUid: number): Record<string, unknown> {
+  return classUid === 2005 ? INCIDENT_SEED : { ...SEED, class_uid: classUid };
+}
+
 /** The row of a finding: the finding itself plus `raw_data`, its JSON text. */
-export function findingEvent(f: DetectionFinding): Record<string, unknown> {
+export function findingEvent(f: StoredFinding): Record<string, unknown> {
   return { ...f, raw_data: JSON.stringify(f) };
 }
 
-function byTimeUid(a: DetectionFinding, b: DetectionFinding): number {
+/** A stored finding's uid: `finding_info.uid` (Detection Finding), else `metadata.uid` (an Incident Finding's revision). */
+function uidOf(f: StoredFinding): string {
+  const fi = f.finding_info as { uid?: unknown } | undefined;
+  if (fi && typeof fi.uid === 'string') return fi.uid;
+  const md = f.metadata as { uid?: unknown } | undefined;
+  return md && typeof md.uid === 'string' ? md.uid : '';
+}
+
+function byTimeUid(a: StoredFinding, b: StoredFinding): number {
   const ta = Number(a.time);
   const tb = Number(b.time);
   if (ta !== tb) return ta - tb;
-  const ua = a.finding_info.uid;
-  const ub = b.finding_info.uid;
+  const ua = uidOf(a);
+  const ub = uidOf(b);
   return ua < ub ? -1 : ua > ub ? 1 : 0;
 }
 
 /** Findings grouped by class, in class order. */
-export function findingsByClass(findings: readonly DetectionFinding[]): Map<number, DetectionFinding[]> {
-  const m = new Map<number, DetectionFinding[]>();
+export function findingsByClass<F extends StoredFinding>(findings: readonly F[]): Map<number, F[]> {
+  const m = new Map<number, F[]>();
   for (const f of findings) {
     const c = Number(f.class_uid);
     findingsClassInfo(c);
@@ -133,7 +174,7 @@ export interface WrittenFindings {
  * fsync, rename). Rows sorted by (time, uid). Zero findings give a valid file with the seed columns.
  */
 export async function writeFindingsParquet(
-  findings: readonly DetectionFinding[],
+  findings: readonly StoredFinding[],
   localFile: string,
   opts: WriteFindingsOptions & { classUid?: number } = {},
 ): Promise<WrittenFindings & { timeMin: number; timeMax: number }> {
@@ -149,12 +190,12 @@ export async function writeFindingsParquet(
     e.raw_data = json;
     return e;
   });
-  const w = await writeEventsParquet(events, localFile, { classUid, owned: true, seed: [{ ...SEED, class_uid: classUid }], ...(opts.db ? { db: opts.db } : {}) });
+  const w = await writeEventsParquet(events, localFile, { classUid, owned: true, seed: [seedOf(classUid)], ...(opts.db ? { db: opts.db } : {}) });
   return { file: w.file, rows: w.rows, bytes: w.bytes, timeMin: w.timeMin, timeMax: w.timeMax };
 }
 
 /** What the catalog records of a findings object. */
-export function findingsObjectMeta(key: string, findings: readonly DetectionFinding[], derivedFrom?: string): DerivedObject {
+export function findingsObjectMeta(key: string, findings: readonly StoredFinding[], derivedFrom?: string): DerivedObject {
   const p = parseFindingsKey(key);
   if (!p) throw new LakeError(`not a findings object key: ${JSON.stringify(key)}`);
   let tmin = Infinity;
@@ -193,7 +234,7 @@ function checkKey(key: string): void {
  * once under the lake lock (catalog.publishDerived). Returns null and writes nothing when there are no findings (an
  * existing object at the key is left alone: findings are never deleted).
  */
-export async function publishFindings(lakeDir: string, key: string, findings: readonly DetectionFinding[], opts: WriteFindingsOptions = {}): Promise<WrittenFindings | null> {
+export async function publishFindings(lakeDir: string, key: string, findings: readonly StoredFinding[], opts: WriteFindingsOptions = {}): Promise<WrittenFindings | null> {
   checkKey(key);
   resolveInLake(lakeDir, key);
   if (findings.length === 0) return null;
@@ -223,7 +264,7 @@ export async function publishFindings(lakeDir: string, key: string, findings: re
 export async function publishFindingsToStore(
   store: Pick<LakeStore, 'publishDerived'>,
   key: string,
-  findings: readonly DetectionFinding[],
+  findings: readonly StoredFinding[],
   opts: WriteFindingsOptions & { tmpDir?: string; derivedFrom?: string } = {},
 ): Promise<NonNullable<WrittenFindings['objects']>> {
   checkKey(key);
