@@ -20,14 +20,14 @@ import {
   type Scale,
 } from './svg.js';
 
-interface Box {
+export interface Box {
   left: number;
   top: number;
   width: number;
   height: number;
 }
 
-interface LegendItem {
+export interface LegendItem {
   label: string;
   color: string;
   kind: 'fill' | 'line' | 'dash' | 'dot' | 'marker';
@@ -37,7 +37,7 @@ const TITLE_SIZE = 18;
 const LABEL_SIZE = 13;
 const TICK_SIZE = 11.5;
 
-function svgOpen(width: number, height: number, title: string): string {
+export function svgOpen(width: number, height: number, title: string): string {
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
     `font-family="${FONT}" role="img" aria-label="${esc(title)}">` +
@@ -45,7 +45,7 @@ function svgOpen(width: number, height: number, title: string): string {
   );
 }
 
-function text(x: number, y: number, s: string, opts: { size?: number; anchor?: 'start' | 'middle' | 'end'; weight?: string; color?: string; rotate?: boolean; baseline?: string } = {}): string {
+export function text(x: number, y: number, s: string, opts: { size?: number; anchor?: 'start' | 'middle' | 'end'; weight?: string; color?: string; rotate?: boolean; baseline?: string } = {}): string {
   const size = opts.size ?? LABEL_SIZE;
   const attrs = [
     `x="${r2(x)}"`,
@@ -60,13 +60,13 @@ function text(x: number, y: number, s: string, opts: { size?: number; anchor?: '
   return `<text ${attrs.join(' ')}>${esc(s)}</text>`;
 }
 
-function titleBlock(width: number, title: string, subtitle?: string): string {
+export function titleBlock(width: number, title: string, subtitle?: string): string {
   let s = text(width / 2, 28, title, { size: TITLE_SIZE, anchor: 'middle', weight: 'bold' });
   if (subtitle) s += text(width / 2, 48, subtitle, { size: 12, anchor: 'middle', color: COLORS.muted });
   return s;
 }
 
-interface AxisSpec {
+export interface AxisSpec {
   scale: Scale;
   ticks: number[];
   label: string;
@@ -74,7 +74,7 @@ interface AxisSpec {
 }
 
 /** Grid, frame, ticks and axis labels for one panel. */
-function axes(box: Box, xa: AxisSpec, ya: AxisSpec): string {
+export function axes(box: Box, xa: AxisSpec, ya: AxisSpec): string {
   const fx = xa.format ?? ((v: number) => fmtNum(v));
   const fy = ya.format ?? ((v: number) => fmtNum(v));
   const bottom = box.top + box.height;
@@ -136,7 +136,7 @@ function legend(x: number, y: number, items: LegendItem[], alignRight = false): 
 }
 
 /** Legend items laid out in centred rows no wider than `maxWidth` (outside the plot area, so they never hide data). */
-function legendLines(items: LegendItem[], maxWidth: number): LegendItem[][] {
+export function legendLines(items: LegendItem[], maxWidth: number): LegendItem[][] {
   const lines: LegendItem[][] = [[]];
   let used = 0;
   for (const item of items) {
@@ -151,10 +151,10 @@ function legendLines(items: LegendItem[], maxWidth: number): LegendItem[][] {
   return lines;
 }
 
-const LEGEND_LINE = 21;
+export const LEGEND_LINE = 21;
 
 /** Draw legend rows centred at cx, the first row's centre line at y. */
-function legendRows(cx: number, y: number, lines: LegendItem[][]): string {
+export function legendRows(cx: number, y: number, lines: LegendItem[][]): string {
   const size = 12;
   const gap = 26;
   let s = '<g>';
