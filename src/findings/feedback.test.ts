@@ -246,7 +246,7 @@ test('giveVerdict: benign adds the default scope, malicious keeps a labelled exa
   assert.equal(r1.verdict.entity, 'alice');
   assert.equal(r1.verdict.ip, '203.0.113.77');
   assert.equal(r1.verdict.model, 'logins');
-  assert.deepEqual(r1.suppressions.map((s) => [s.entity, s.scope, s.from_uid, s.reason]), [['alice', { kind: 'cidr', cidr: '203.0.113.0/24' }, f1.finding_info.uid, 'marked benign by bob: VPN exit']]);
+  assert.deepEqual(r1.suppressions.map((s) => [s.entity, s.scope, s.from_uid, s.reason]), [['alice', { kind: 'cidr', cidr: '203.0.113.0/24' }, f1.finding_info.uid, 'marked benign: VPN exit']]);
   const active = openFeedback(lake).suppressions({ activeAt: NOW + 1 });
   assert.equal(matchSuppression(pairFinding('alice', '203.0.113.5', { row: 9 }), active, NOW + 1)?.id, r1.suppression!.id, 'a new finding in the range is suppressed');
   assert.equal(matchSuppression(f2, active, NOW + 1), undefined);

@@ -654,7 +654,8 @@ export function describeSuppression(s: Suppression & { state?: SuppressionState;
   const state = s.state ?? (suppressionActive(s, now) ? 'active' : 'expired');
   const exp = ms(s.expires_at);
   let until: string;
-  if (s.expires_at === null) until = ' with no expiry';
+  if (state === 'removed') until = s.expires_at === null ? '' : ` (was to expire ${day(s.expires_at)})`;
+  else if (s.expires_at === null) until = ' with no expiry';
   else if (state === 'expired') until = `; expired ${day(s.expires_at)}`;
   else {
     const left = Math.max(0, Math.ceil((exp - now) / DAY_MS));
@@ -833,7 +834,7 @@ export async function giveVerdict(lakeDir: string, input: GiveVerdictInput, opts
       else add(input.scope);
     } else if (target.members.length === 0) add({ kind: 'any' });
     else for (const m of target.members) add(benignDefaultScope(m), input.model_only ? findingFacts(m).model : undefined);
-    const reason = `marked benign${input.by ? ` by ${input.by}` : ''}${input.note ? `: ${input.note}` : ''}`;
+    const reason = `marked benign${input.note ? `: ${input.note}` : ''}`;
     for (const s of scopes) {
       const r = store.addSuppression(
         {
