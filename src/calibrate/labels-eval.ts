@@ -855,10 +855,10 @@ export interface AlertsPerDay {
 const DAY = 86_400_000;
 
 /**
- * Findings (by event time) and incidents (by start) per day over [from, to); without a period, the whole UTC days from
- * the first alert or label to the last one.
+ * Findings (by event time) and incidents (by start) per day over [from, to); a bound not given: the whole UTC days
+ * from the first alert or label (to the last one).
  */
-export function alertsPerDay(findings: readonly FindingLike[], incidents: readonly IncidentLike[] | null, period?: { from: number; to: number }, labels: readonly AttackLabel[] = []): AlertsPerDay {
+export function alertsPerDay(findings: readonly FindingLike[], incidents: readonly IncidentLike[] | null, period?: { from?: number; to?: number }, labels: readonly AttackLabel[] = []): AlertsPerDay {
   let from = period?.from;
   let to = period?.to;
   if (from === undefined || to === undefined) {
@@ -931,8 +931,8 @@ export interface EvaluateAllOptions extends EvaluateOptions {
   /** Findings incidents may name besides `findings` (e.g. outside the period); default `findings`. */
   members?: readonly FindingLike[];
   suppressed?: number;
-  /** Period of the alerts-per-day figures; default: the whole UTC days the alerts and labels touch. */
-  period?: { from: number; to: number };
+  /** Period of the alerts-per-day figures; a bound not given: the whole UTC days the alerts and labels touch. */
+  period?: { from?: number; to?: number };
 }
 
 /** Findings and incidents against the labels: tables, curves and alerts per day. */
