@@ -30,6 +30,8 @@ import { META_DIR } from '../lake/layout.js';
 import { createLakeViews, openLakeQuery } from '../lake/views.js';
 import type { Duck } from '../lake/duckdb.js';
 import { findingsView } from './view.js';
+// Registers the `incidents` view (contract B), where incident uids are looked up.
+import './incidents-view.js';
 import type { DetectionFinding } from './types.js';
 
 export const FEEDBACK_FILE = 'feedback.jsonl';
@@ -920,4 +922,29 @@ export function feedbackExamples(lakeDir: string, modelName: string): { benign: 
   const out = { benign: [] as FeedbackExample[], malicious: [] as FeedbackExample[] };
   for (const ex of latest.values()) out[ex.verdict].push(ex);
   return out;
+}
+
+/**
+ * The pair examples of one model in the label format `seclake calibrate --labels` reads (JSON lines
+ * `{"finding_uid","entity","ip","label":"false_positive"|"true_positive"}`: benign = false positive, malicious = true
+ * positive). Behaviour findings (no address) are left out: calibrate takes labels for pair models only. Returns the
+ * text and how many examples of each kind it holds.
+ */
+export function feedbackLabelsJsonl(lakeDir: string, modelName: string): { text: string; false_positives: number; true_positives: number; without_ip: number } {
+  const ex = feedbackExamples(lakeDir, modelName);
+  const lines: string[] = [];
+  let fp = 0;
+  let tp = 0;
+  let without = 0;
+  for (const e of [...ex.benign, ...ex.malicious]) {
+    if (e.ip === undefined) {
+      without++;
+      continue;
+    }
+    const label = e.verdict === 'benign' ? 'false_positive' : 'true_positive';
+    if (label === 'false_positive') fp++;
+    else tp++;
+    lines.push(JSON.stringify({ finding_uid: e.finding_uid, entity: e.entity, ip: e.ip, label }));
+  }
+  return { text: lines.map((l) => l + '\n').join(''), false_positives: fp, true_positives: tp, without_ip: without };
 }

@@ -3,6 +3,7 @@
  * findings and incidents, and the scoped, expiring suppressions a benign verdict adds (src/findings/feedback.ts,
  * docs/feedback.md).
  */
+import { writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { Command } from 'commander';
 import { ConfigError } from '../../core/errors.js';
@@ -10,6 +11,7 @@ import { resolveLakeDir } from '../../lake/layout.js';
 import {
   DEFAULT_EXPIRES_DAYS,
   FeedbackError,
+  feedbackLabelsJsonl,
   MAX_EXPIRES_DAYS,
   giveVerdict,
   openFeedback,
@@ -100,7 +102,7 @@ function listSuppressions(o: SuppressionsOptions): void {
 }
 
 export function registerFeedback(program: Command): void {
-  program
+  const feedback = program
     .command('feedback')
     .description('Mark a finding or incident benign (adds a scoped, expiring suppression) or malicious (keeps it as a labelled example)')
     .argument('<verdict>', 'benign or malicious')
@@ -138,7 +140,8 @@ Examples:
   seclake feedback benign 0f3c9a1e2b7d4c5a8e6f1d2c3b4a5968 --lake ./lake --scope asn:14061 --expires 7d
   seclake feedback benign 7b1e... --lake ./lake --scope feature:network.bytes_out --model-only
   seclake feedback malicious 0f3c9a1e2b7d4c5a8e6f1d2c3b4a5968 --lake ./lake --json
-  seclake suppressions --lake ./lake`,
+  seclake suppressions --lake ./lake
+  seclake feedback export --lake ./lake --model logins --out labels.jsonl   # for seclake calibrate --labels`,
     )
     .action(async (verdictArg: string, uid: string, o: FeedbackOptions) => {
       const verdict = verdictArg.trim().toLowerCase();
@@ -180,6 +183,24 @@ Examples:
         for (const s of res.covered_by) out.push(`Warning: active suppression ${s.id} hides findings like this one: ${s.text}. Remove it with \`seclake suppressions remove ${s.id} --lake ${lakeDir}\`.`);
       }
       process.stdout.write(out.join('\n') + '\n');
+    });
+
+  feedback
+    .command('export')
+    .description("Write a model's verdicts as the labels file `seclake calibrate --labels` reads (benign = false_positive, malicious = true_positive)")
+    .requiredOption('--model <name>', 'model name (the findings\' model_name)')
+    .option('--out <file>', 'write to this file (default: stdout)')
+    .exitOverride()
+    .action((_o: unknown, cmd: Command) => {
+      const o = cmd.optsWithGlobals<{ lake?: string; model: string; out?: string }>();
+      const r = feedbackLabelsJsonl(lakeOf(o.lake), o.model);
+      if (o.out !== undefined) writeFileSync(o.out, r.text);
+      else process.stdout.write(r.text);
+      process.stderr.write(
+        `${r.false_positives} benign (false_positive) and ${r.true_positives} malicious (true_positive) examples of model ${o.model}` +
+          `${r.without_ip > 0 ? `; ${r.without_ip} behaviour example(s) without an address left out (calibrate takes labels for pair models)` : ''}` +
+          `${o.out !== undefined ? ` written to ${o.out}` : ''}\n`,
+      );
     });
 
   const suppressions = program
