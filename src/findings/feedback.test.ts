@@ -25,12 +25,13 @@ import {
   openFeedback,
   parseFeedback,
   parseScope,
+  scopeText,
   type Suppression,
 } from './feedback.js';
 import { findingsObjectKey, publishFindings } from './lake.js';
 import { ipiModelRef } from './test-support.js';
 import type { DetectionFinding, ModelRef, ScoredRecord } from './types.js';
-import { registerLakeView } from '../lake/views.js';
+import { IncidentBuilder } from './incidents.js';
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 11, 8, 1, 0, 0);
@@ -284,20 +285,28 @@ test('giveVerdict: an explicit scope must cover the finding; unknown uids say wh
   await assert.rejects(giveVerdict(lake, { uid: 'f'.repeat(32), verdict: 'benign', now: NOW }), /no finding with uid "f{32}" in .*no incidents view yet|no finding or incident with uid "f{32}"/);
 });
 
-test('giveVerdict on an incident: each member finding gets its own default scope (deduplicated)', async () => {
+test('giveVerdict on an incident of the lake: each member finding gets its own default scope (deduplicated)', async () => {
   const m1 = pairFinding('alice', '203.0.113.77', { row: 1 });
   const m2 = pairFinding('alice', '203.0.113.78', { row: 2, model: 'logins-history' });
   const m3 = pairFinding('alice', '198.51.100.9', { row: 3 });
   const lake = await lakeWith([m1, m2, m3]);
-  // A stand-in for the incidents view (contract B's columns that feedback reads), until src/findings/incidents lands.
-  const uids = JSON.stringify([m1, m2, m3, { finding_info: { uid: 'e'.repeat(32) } }].map((f) => f.finding_info.uid));
-  registerLakeView({ name: 'incidents', build: () => ({ sql: `SELECT 'inc-1' AS uid, 'alice' AS entity, '${uids}' AS finding_uids, '{}' AS incident`, objects: 0 }) });
-  const r = await giveVerdict(lake, { uid: 'inc-1', verdict: 'benign', now: NOW });
+  // The incident the monitor would write for them (src/findings/incidents.ts), published like the monitor does.
+  const revisions = new IncidentBuilder().add([m1, m2, m3], 'o.parquet');
+  const incident = revisions[revisions.length - 1]!.incident;
+  const incUid = (incident.unmapped as { incident_uid?: string }).incident_uid ?? (incident.metadata as { correlation_uid: string }).correlation_uid;
+  await publishFindings(lake, findingsObjectKey('aws/CLOUD_TRAIL_MGMT/2.0/region=us-east-1/accountId=123456789012/eventDay=20261207/o.parquet', { region: 'us-east-1', accountId: '123456789012', eventDay: '20261207' }), [m1, m2, m3, incident]);
+  const r = await giveVerdict(lake, { uid: incUid, verdict: 'benign', now: NOW });
   assert.equal(r.verdict.target_kind, 'incident');
-  assert.deepEqual(r.missing, ['e'.repeat(32)]);
-  assert.deepEqual(r.suppressions.map((s) => s.scope), [{ kind: 'cidr', cidr: '203.0.113.0/24' }, { kind: 'cidr', cidr: '198.51.100.0/24' }]);
+  assert.equal(r.verdict.entity, 'alice');
+  assert.deepEqual(r.missing, []);
+  assert.deepEqual(r.verdict.members?.map((m) => m.finding_uid).sort(), [m1, m2, m3].map((f) => f.finding_info.uid).sort());
+  assert.deepEqual(r.suppressions.map((s) => scopeText(s.scope)).sort(), ['cidr:198.51.100.0/24', 'cidr:203.0.113.0/24'], 'two findings in one /24 share a suppression');
   assert.deepEqual(r.verdict.suppression_ids, r.suppressions.map((s) => s.id));
-  assert.deepEqual(feedbackExamples(lake, 'logins').benign.map((e) => [e.ip, e.target_uid]), [['203.0.113.77', 'inc-1'], ['198.51.100.9', 'inc-1']]);
+  assert.deepEqual(feedbackExamples(lake, 'logins').benign.map((e) => [e.ip, e.target_uid]).sort(), [['198.51.100.9', incUid], ['203.0.113.77', incUid]]);
   assert.deepEqual(feedbackExamples(lake, 'logins-history').benign.map((e) => e.ip), ['203.0.113.78']);
+  // A finding marked malicious after the incident was marked benign: the finding's own, later verdict counts.
+  await giveVerdict(lake, { uid: m3.finding_info.uid, verdict: 'malicious', now: NOW + 1000 });
+  assert.deepEqual(feedbackExamples(lake, 'logins').malicious.map((e) => e.ip), ['198.51.100.9']);
+  assert.deepEqual(feedbackExamples(lake, 'logins').benign.map((e) => e.ip), ['203.0.113.77']);
   await assert.rejects(giveVerdict(lake, { uid: 'nope', verdict: 'benign', now: NOW }), (e: unknown) => e instanceof FeedbackError && /no finding or incident with uid "nope"/.test(e.message));
 });
