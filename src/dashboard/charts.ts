@@ -245,3 +245,150 @@ export function scoreHistogramSvg(opts: {
   }
   return s + frame(box) + '</svg>';
 }
+
+/** Severity colours of the timeline charts (Informational/Unknown grey, Low blue, Medium orange, High vermillion, Critical dark red). */
+export const SEVERITY_COLORS: Readonly<Record<number, string>> = { 0: '#9aa1ad', 1: '#9aa1ad', 2: COLORS.sky, 3: COLORS.orange, 4: COLORS.vermillion, 5: '#8b1a10', 6: '#8b1a10' };
+const SEVERITY_LABELS: Readonly<Record<number, string>> = { 1: 'Informational', 2: 'Low', 3: 'Medium', 4: 'High', 5: 'Critical' };
+
+const HOUR_MS = 3_600_000;
+const BUCKETS = [HOUR_MS, 3 * HOUR_MS, 6 * HOUR_MS, 24 * HOUR_MS, 7 * 24 * HOUR_MS, 30 * 24 * HOUR_MS];
+
+/** The bucket width (ms) that puts `span` ms into at most `max` buckets (hour, 3 h, 6 h, day, week, 30 days). */
+export function bucketWidth(spanMs: number, max = 72): number {
+  for (const b of BUCKETS) if (spanMs / b < max) return b;
+  return BUCKETS[BUCKETS.length - 1]!;
+}
+
+function bucketLabel(t: number, width: number): string {
+  const iso = new Date(t).toISOString();
+  return width < 24 * HOUR_MS ? `${iso.slice(5, 10)} ${iso.slice(11, 13)}h` : iso.slice(0, 10);
+}
+
+/**
+ * Incidents over time, stacked by severity: one bar per time bucket (UTC-aligned hour, 3 h, 6 h, day, week or 30
+ * days, whichever keeps the bars readable), each bar split by severity (lowest at the bottom), a legend of the
+ * severities present, and each segment titled with its count. Empty buckets between the first and last incident are
+ * drawn as gaps.
+ */
+export function severityTimelineSvg(items: readonly { time: number; severity_id: number }[], opts: { title?: string; width?: number; height?: number } = {}): string {
+  const width = opts.width ?? 1300;
+  const height = opts.height ?? 200;
+  const title = opts.title ?? 'Incidents over time by severity';
+  const box: Box = { left: 56, top: 30, width: width - 56 - 14, height: height - 30 - 40 };
+  let s = open(width, height, title, 'chart incident-timeline');
+  const pts = items.filter((i) => Number.isFinite(i.time));
+  if (pts.length === 0) return s + label(width / 2, height / 2, 'no incidents', { anchor: 'middle', size: 13 }) + '</svg>';
+  const sevOf = (id: number): number => (id >= 5 ? 5 : id <= 1 ? 1 : id);
+  let t0 = Infinity;
+  let t1 = -Infinity;
+  for (const p of pts) {
+    if (p.time < t0) t0 = p.time;
+    if (p.time > t1) t1 = p.time;
+  }
+  const bw = bucketWidth(t1 - t0 + 1);
+  const first = Math.floor(t0 / bw) * bw;
+  const n = Math.floor((t1 - first) / bw) + 1;
+  const counts: Map<number, number>[] = Array.from({ length: n }, () => new Map<number, number>());
+  const present = new Set<number>();
+  for (const p of pts) {
+    const i = Math.min(n - 1, Math.floor((p.time - first) / bw));
+    const sv = sevOf(p.severity_id);
+    present.add(sv);
+    counts[i]!.set(sv, (counts[i]!.get(sv) ?? 0) + 1);
+  }
+  const totals = counts.map((c) => [...c.values()].reduce((a, b) => a + b, 0));
+  const maxV = Math.max(1, ...totals);
+  const ticks = niceTicks(0, maxV, 3).filter((t) => Number.isInteger(t));
+  const top = Math.max(maxV, ticks[ticks.length - 1] ?? maxV);
+  const y = linearScale([0, top], [box.top + box.height, box.top]);
+  s += yAxis(box, y, ticks, (v) => fmtNum(v));
+  const slot = box.width / n;
+  const barW = Math.max(1, Math.min(40, slot * 0.8));
+  const every = Math.max(1, Math.ceil(n / Math.max(1, Math.floor(box.width / (textWidth(bucketLabel(first, bw), 10.5) + 14)))));
+  const sevs = [...present].sort((a, b) => a - b);
+  for (let i = 0; i < n; i++) {
+    const cx = box.left + slot * (i + 0.5);
+    const lbl = bucketLabel(first + i * bw, bw);
+    let acc = 0;
+    for (const sv of sevs) {
+      const c = counts[i]!.get(sv) ?? 0;
+      if (c === 0) continue;
+      const yTop = y(acc + c);
+      const yBot = y(acc);
+      acc += c;
+      s +=
+        `<rect class="bar sev-bar-${sv}" x="${r2(cx - barW / 2)}" y="${r2(yTop)}" width="${r2(barW)}" height="${r2(Math.max(0.5, yBot - yTop))}" fill="${SEVERITY_COLORS[sv]}">` +
+        `<title>${esc(`${lbl}: ${c} ${SEVERITY_LABELS[sv] ?? 'Unknown'}`)}</title></rect>`;
+    }
+    if (i % every === 0) s += label(cx, box.top + box.height + 16, lbl, { anchor: 'middle', size: 10.5 });
+  }
+  s += label(box.left + box.width / 2, height - 6, `start of the incident (UTC), per ${bw >= 24 * HOUR_MS ? `${bw / (24 * HOUR_MS)} day(s)` : `${bw / HOUR_MS} hour(s)`}`, { anchor: 'middle', size: 11 });
+  let lx = box.left;
+  for (const sv of [...sevs].reverse()) {
+    const name = SEVERITY_LABELS[sv] ?? 'Unknown';
+    s += `<rect x="${lx}" y="10" width="12" height="12" fill="${SEVERITY_COLORS[sv]}"/>`;
+    s += label(lx + 17, 20, name, { size: 11.5, color: COLORS.text });
+    lx += 17 + textWidth(name, 11.5) + 18;
+  }
+  return s + frame(box) + '</svg>';
+}
+
+/**
+ * One incident's members on a time axis, one row per detector: each member a bar from its time to its end (a dot
+ * when it has no span), coloured by severity, titled with its summary. Members come strongest first; the chart
+ * orders them by time.
+ */
+export function incidentMembersSvg(
+  members: readonly { time: number | null; end: number | null; detector: string; severity_id: number; summary: string }[],
+  opts: { width?: number } = {},
+): string {
+  const width = opts.width ?? 1300;
+  const rows = [...new Set(members.map((m) => m.detector || '?'))];
+  const rowH = 26;
+  const height = 34 + rows.length * rowH + 34;
+  const title = 'Evidence over time, one row per detector';
+  let s = open(width, height, title, 'chart incident-members');
+  const pts = members.filter((m) => m.time !== null && Number.isFinite(m.time));
+  if (pts.length === 0) return s + label(width / 2, height / 2, 'no timed evidence', { anchor: 'middle', size: 13 }) + '</svg>';
+  const labelW = Math.min(220, Math.max(...rows.map((r) => textWidth(r, 11.5))) + 16);
+  const box: Box = { left: labelW, top: 20, width: width - labelW - 14, height: rows.length * rowH };
+  let t0 = Infinity;
+  let t1 = -Infinity;
+  for (const m of pts) {
+    t0 = Math.min(t0, m.time!);
+    t1 = Math.max(t1, m.end !== null && Number.isFinite(m.end) ? m.end : m.time!);
+  }
+  if (t1 <= t0) {
+    t0 -= 30 * 60_000;
+    t1 += 30 * 60_000;
+  }
+  const pad = (t1 - t0) * 0.03;
+  const x = linearScale([t0 - pad, t1 + pad], [box.left, box.left + box.width]);
+  rows.forEach((r, i) => {
+    const yy = box.top + i * rowH;
+    if (i > 0) s += `<line x1="${box.left}" x2="${box.left + box.width}" y1="${yy}" y2="${yy}" stroke="${COLORS.grid}"/>`;
+    s += label(box.left - 8, yy + rowH / 2 + 4, r, { anchor: 'end', size: 11.5, color: COLORS.text });
+  });
+  const spanMs = t1 - t0;
+  const ticks = niceTicks(t0 - pad, t1 + pad, 6);
+  for (const t of ticks) {
+    if (t < t0 - pad || t > t1 + pad) continue;
+    const iso = new Date(t).toISOString();
+    s += label(x(t), box.top + box.height + 16, spanMs > 2 * 24 * HOUR_MS ? iso.slice(5, 16).replace('T', ' ') : iso.slice(11, 16), { anchor: 'middle', size: 10.5 });
+  }
+  s += label(box.left + box.width / 2, height - 4, `time (UTC), ${new Date(t0).toISOString().slice(0, 10)}`, { anchor: 'middle', size: 11 });
+  for (const m of [...pts].sort((a, b) => a.time! - b.time!)) {
+    const i = rows.indexOf(m.detector || '?');
+    const cy = box.top + i * rowH + rowH / 2;
+    const sv = m.severity_id >= 5 ? 5 : m.severity_id <= 1 ? 1 : m.severity_id;
+    const color = SEVERITY_COLORS[sv];
+    const tip = `<title>${esc(`${new Date(m.time!).toISOString()}: ${m.summary}`)}</title>`;
+    const xa = x(m.time!);
+    const xb = m.end !== null && Number.isFinite(m.end) && m.end > m.time! ? x(m.end) : xa;
+    s +=
+      xb - xa >= 4
+        ? `<rect class="member" x="${r2(xa)}" y="${r2(cy - 7)}" width="${r2(xb - xa)}" height="14" rx="3" fill="${color}" fill-opacity="0.85">${tip}</rect>`
+        : `<circle class="member" cx="${r2(xa)}" cy="${r2(cy)}" r="6" fill="${color}" stroke="#ffffff">${tip}</circle>`;
+  }
+  return s + frame(box) + '</svg>';
+}

@@ -15,6 +15,9 @@ import { resolveInLake } from '../lake/layout.js';
 import type { LabelRecord } from './labels.js';
 import type { LakeReader } from './reader.js';
 
+/** OCSF Incident Finding: catalogued like detection findings, listed on the incidents pages instead. */
+const INCIDENT_CLASS = 2005;
+
 /** The view the catalogued findings objects are read through (src/findings/view.ts). */
 export { FINDINGS_VIEW };
 
@@ -138,6 +141,8 @@ export async function listFindings(reader: LakeReader, labels: ReadonlyMap<strin
     where.push(`model_version = $${params.length}`);
   }
   // Label filters need the label store, so they are applied after the query, on a larger window.
+  // Detection findings only: incidents (2005) are catalogued findings objects too, shown on their own pages.
+  where.push(`class_uid IS DISTINCT FROM ${INCIDENT_CLASS}`);
   const labelFilter = filter.label;
   if (labelFilter === 'true_positive' || labelFilter === 'false_positive') {
     const uids = [...labels.values()].filter((l) => l.label === labelFilter).map((l) => l.finding_uid);
@@ -166,7 +171,7 @@ export async function listFindings(reader: LakeReader, labels: ReadonlyMap<strin
 /** Number of findings in the lake. */
 export async function countFindings(reader: LakeReader): Promise<number> {
   if (!(await hasFindings(reader))) return 0;
-  const rows = await reader.all(`SELECT count(*)::BIGINT AS n FROM ${quoteIdent(FINDINGS_VIEW)}`);
+  const rows = await reader.all(`SELECT count(*)::BIGINT AS n FROM ${quoteIdent(FINDINGS_VIEW)} WHERE class_uid IS DISTINCT FROM ${INCIDENT_CLASS}`);
   return Number(rows[0]?.n ?? 0);
 }
 
@@ -184,8 +189,32 @@ export async function findingScores(reader: LakeReader, modelVersion: string, li
 /** One finding by uid (the full OCSF object), or undefined. */
 export async function getFinding(reader: LakeReader, uid: string): Promise<Record<string, unknown> | undefined> {
   if (!(await hasFindings(reader))) return undefined;
-  const rows = await reader.all(`SELECT finding FROM ${quoteIdent(FINDINGS_VIEW)} WHERE uid = $1 LIMIT 1`, [uid]);
+  const rows = await reader.all(`SELECT finding FROM ${quoteIdent(FINDINGS_VIEW)} WHERE uid = $1 AND class_uid IS DISTINCT FROM ${INCIDENT_CLASS} LIMIT 1`, [uid]);
   return rows.length > 0 ? parseFinding(rows[0]!.finding) : undefined;
+}
+
+/** Several findings by uid (the OCSF object and its summary, with its label when given), keyed by uid; unknown uids are absent. */
+export async function getFindings(
+  reader: LakeReader,
+  uids: readonly string[],
+  labels?: ReadonlyMap<string, LabelRecord>,
+): Promise<Map<string, { finding: Record<string, unknown>; summary: FindingSummary }>> {
+  const out = new Map<string, { finding: Record<string, unknown>; summary: FindingSummary }>();
+  if (uids.length === 0 || !(await hasFindings(reader))) return out;
+  for (let i = 0; i < uids.length; i += 500) {
+    const chunk = uids.slice(i, i + 500);
+    const rows = await reader.all(
+      `SELECT finding FROM ${quoteIdent(FINDINGS_VIEW)} WHERE uid IN (${chunk.map((_u, k) => `$${k + 1}`).join(', ')}) AND class_uid IS DISTINCT FROM ${INCIDENT_CLASS}`,
+      chunk,
+    );
+    for (const r of rows) {
+      const f = parseFinding(r.finding);
+      if (!f) continue;
+      const s = summarize(f, labels);
+      if (!out.has(s.uid)) out.set(s.uid, { finding: f, summary: s });
+    }
+  }
+  return out;
 }
 
 export type SourceEvent =

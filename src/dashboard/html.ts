@@ -129,7 +129,7 @@ export function labelBadge(label: string | undefined): string {
   return '<span class="lbl lbl-none">unlabelled</span>';
 }
 
-export type Tab = 'lake' | 'models' | 'findings';
+export type Tab = 'incidents' | 'findings' | 'suppressions' | 'models' | 'lake';
 
 export interface PageContext {
   /** Mount prefix, e.g. `/ui`. */
@@ -144,7 +144,7 @@ export interface PageContext {
 export function layout(ctx: PageContext, tab: Tab | undefined, title: string, body: string): string {
   const b = esc(ctx.base);
   const tabLink = (t: Tab, label: string): string =>
-    `<a href="${b}/${t === 'lake' ? '' : t}"${tab === t ? ' class="active" aria-current="page"' : ''}>${esc(label)}</a>`;
+    `<a href="${b}/${t === 'incidents' ? '' : t}"${tab === t ? ' class="active" aria-current="page"' : ''}>${esc(label)}</a>`;
   return (
     '<!doctype html><html lang="en"><head><meta charset="utf-8">' +
     '<meta name="viewport" content="width=device-width, initial-scale=1">' +
@@ -155,9 +155,11 @@ export function layout(ctx: PageContext, tab: Tab | undefined, title: string, bo
     `<script src="${b}/static/app.js?v=${esc(ctx.assetVersion)}" defer></script>` +
     `</head><body data-base="${b}">` +
     '<header class="top"><div class="brand">seclake</div><nav>' +
-    tabLink('lake', 'Lake') +
+    tabLink('incidents', 'Incidents') +
+    tabLink('findings', 'Detections') +
+    tabLink('suppressions', 'Suppressions') +
     tabLink('models', 'Models') +
-    tabLink('findings', 'Findings') +
+    tabLink('lake', 'Lake') +
     `</nav><div class="lakepath" title="lake directory">${esc(ctx.lakeDir)}</div></header>` +
     `<main>${body}</main></body></html>`
   );

@@ -1,5 +1,5 @@
 /**
- * The seclake web dashboard: server-rendered pages (Lake, Models, Findings), a small JSON API behind them, and
+ * The seclake web dashboard: server-rendered pages (Incidents, Detections, Suppressions, Models, Lake), a small JSON API behind them, and
  * static assets, all served by `seclake serve` next to the SageMaker runtime API. No framework, no external requests.
  *
  *   const running = await startServer({ models, port: 8080 });
@@ -7,11 +7,15 @@
  *   // -> http://127.0.0.1:8080/ui/   (with a token: open /ui/?token=TOKEN once; a session cookie follows)
  *
  * Routes under the prefix (default `/ui`):
- *   GET  /                         Lake: sources, events per day/partition, quarantine, query box
- *   GET  /models                   Models: hyperparameters, training curve, calibration, score histogram
- *   GET  /findings                 Findings: live list (polls /api/findings), filters
- *   GET  /findings/{uid}           one finding: explanation, source event, OCSF JSON, label buttons
+ *   GET  / (and /incidents)        Incidents: timeline by severity, list (filters severity, status, entity), newest first
+ *   GET  /incidents/{uid}          one incident: header, evidence strongest first, detectors that agreed, feedback buttons
+ *   GET  /suppressions             every suppression with its explanation, expiry and a remove button
+ *   GET  /lake                     Lake: sources, events per day/partition, quarantine, query box
+ *   GET  /models                   Models: hyperparameters, training curve, calibration (support, per-entity thresholds), score histogram
+ *   GET  /findings                 Detections (detection findings): live list (polls /api/findings), filters
+ *   GET  /findings/{uid}           one finding: explanation, source event, OCSF JSON, label and feedback buttons
  *   GET  /api/summary | /api/models | /api/findings?severity=&label=&q=&model=&limit=&version= | /api/findings/{uid} | /api/labels
+ *   GET  /api/incidents?severity=&status=&entity=&limit= | /api/incidents/{uid}
  *   POST /api/findings/{uid}/label {"label":"true_positive"|"false_positive"}  -> appended to <lake>/_seclake/labels.jsonl
  *   POST /api/query                {"sql":"SELECT ...","limit":500}            -> read-only, sandboxed
  *   GET  /static/{style.css,app.js,favicon.svg}
@@ -33,6 +37,10 @@ import { isAnalystLabel, LabelStore } from './labels.js';
 import { lakeSummary } from './lake-summary.js';
 import { listModels, modelApiView, readModelInfo, type ModelEntry, type ModelSource } from './models.js';
 import { findingPage, findingsPage, lakePage, modelsPage } from './pages.js';
+import { incidentPage, incidentsPage, suppressionsPage } from './incident-pages.js';
+import { countIncidents, getIncident, incidentStatuses, incidentTimes, incidentsState, listIncidents, type IncidentFilter } from './incidents.js';
+import { openFeedback } from '../findings/feedback.js';
+import { feedbackRoute } from './feedback.js';
 import { runLakeQuery, DEFAULT_QUERY_TIMEOUT_MS } from './query.js';
 import { LakeReader } from './reader.js';
 import { APP_JS, ASSET_VERSION, FAVICON_SVG, STYLE_CSS } from './static.js';
@@ -120,6 +128,19 @@ function filterQuery(f: FindingFilter): string {
   return q.toString();
 }
 
+function incidentFilterFrom(q: URLSearchParams): IncidentFilter {
+  const f: IncidentFilter = {};
+  const sev = intParam(q.get('severity'), 0, 6);
+  if (sev !== undefined) f.minSeverity = sev;
+  const status = intParam(q.get('status'), 0, 99);
+  if (status !== undefined) f.statusId = status;
+  const entity = (q.get('entity') ?? '').trim().slice(0, 200);
+  if (entity) f.entity = entity;
+  const limit = intParam(q.get('limit'), 1, 5000);
+  if (limit !== undefined) f.limit = limit;
+  return f;
+}
+
 export function createDashboard(opts: DashboardOptions): Dashboard {
   const prefix = (opts.prefix ?? DEFAULT_PREFIX).replace(/\/+$/, '');
   if (!prefix.startsWith('/') || prefix === '') throw new Error(`dashboard prefix must start with '/' and not be '/': '${opts.prefix}'`);
@@ -147,7 +168,59 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
       guard.checkCsrf(req, session);
     };
 
-    if (p === '/' || p === '/lake') {
+    if (p === '/' || p === '/incidents') {
+      onlyGet();
+      const filter = incidentFilterFrom(q);
+      const state = await incidentsState(reader);
+      const feedback = openFeedback(lakeDir);
+      return html(
+        incidentsPage(
+          ctx,
+          {
+            state,
+            items: await listIncidents(reader, filter),
+            total: await countIncidents(reader, filter),
+            times: await incidentTimes(reader, filter),
+            statuses: await incidentStatuses(reader),
+            verdicts: feedback.latestVerdicts(),
+            findings: state === 'some' ? 0 : await countFindings(reader),
+          },
+          filter,
+        ),
+      );
+    }
+    if (p.startsWith('/incidents/')) {
+      onlyGet();
+      const uid = decodeSegment(p.slice('/incidents/'.length));
+      const d = await getIncident(reader, uid);
+      if (!d) {
+        // A suppression's origin may be a detection finding: show it there.
+        if (await getFinding(reader, uid)) return { status: 303, body: '', type: HTML, headers: { Location: `${prefix}/findings/${encodeURIComponent(uid)}` } };
+        throw new HttpError(404, 'NotFound', `No incident with uid ${uid.slice(0, 80)}`);
+      }
+      const feedback = openFeedback(lakeDir);
+      return html(incidentPage(ctx, d, { current: feedback.latestVerdicts().get(uid), active: feedback.suppressions({ activeAt: Date.now() }) }));
+    }
+    if (p === '/suppressions') {
+      onlyGet();
+      const feedback = openFeedback(lakeDir);
+      return html(suppressionsPage(ctx, feedback.suppressions(), feedback.file));
+    }
+    if (p === '/api/incidents') {
+      onlyGet();
+      const filter = incidentFilterFrom(q);
+      const verdicts = openFeedback(lakeDir).latestVerdicts();
+      const items = await listIncidents(reader, filter);
+      return json({ state: await incidentsState(reader), total: await countIncidents(reader, filter), incidents: items.map((i) => ({ ...i, verdict: verdicts.get(i.uid) ?? null })) });
+    }
+    if (p.startsWith('/api/incidents/')) {
+      onlyGet();
+      const uid = decodeSegment(p.slice('/api/incidents/'.length));
+      const d = await getIncident(reader, uid);
+      if (!d) throw new HttpError(404, 'NotFound', `No incident with uid ${uid.slice(0, 80)}`);
+      return json({ incident: d.incident, ocsf: d.ocsf ?? null, revisions: d.revisions, members: [...d.members.values()].map((m) => m.summary), verdict: openFeedback(lakeDir).latestVerdicts().get(uid) ?? null });
+    }
+    if (p === '/lake') {
       onlyGet();
       return html(lakePage(ctx, await lakeSummary(lakeDir, reader), await countFindings(reader)));
     }
@@ -175,7 +248,13 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
       const f = await getFinding(reader, uid);
       if (!f) throw new HttpError(404, 'NotFound', `No finding with uid ${uid.slice(0, 80)}`);
       const s = summarize(f, labels.latest());
-      return html(findingPage(ctx, f, s, labels.latest().get(s.uid), await sourceEvent(reader, s.source_object, s.source_row)));
+      const feedback = openFeedback(lakeDir);
+      return html(
+        findingPage(ctx, f, s, labels.latest().get(s.uid), await sourceEvent(reader, s.source_object, s.source_row), {
+          current: feedback.latestVerdicts().get(s.uid),
+          active: feedback.suppressions({ activeAt: Date.now() }),
+        }),
+      );
     }
     if (p === '/api/summary') {
       onlyGet();
@@ -236,6 +315,9 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
       const s = summarize(f, labels.latest());
       return json({ finding: f, summary: s, label: labels.latest().get(s.uid) ?? null, source_event: await sourceEvent(reader, s.source_object, s.source_row) });
     }
+    // Feedback API (verdicts, suppressions): src/dashboard/feedback.ts.
+    const fb = await feedbackRoute(req, p, { lakeDir, checkPost: onlyPost, checkGet: onlyGet, ...(log ? { log } : {}) });
+    if (fb) return fb;
     throw new HttpError(404, 'NotFound', `No dashboard page at ${prefix}${p.slice(0, 200)}`);
   }
 

@@ -39,6 +39,8 @@ import {
   type ModelInfo,
 } from './models.js';
 import { DEFAULT_ROW_LIMIT, MAX_ROW_LIMIT } from './query.js';
+import { feedbackBlock, scopeChoices } from './incident-pages.js';
+import type { SuppressionView, VerdictRecord } from '../findings/feedback.js';
 
 const MAX_PARTITION_ROWS = 300;
 
@@ -314,7 +316,14 @@ export function findingsPage(
   return layout(ctx, 'findings', 'Findings', body);
 }
 
-export function findingPage(ctx: PageContext, f: Record<string, unknown>, s: FindingSummary, label: LabelRecord | undefined, src: SourceEvent): string {
+export function findingPage(
+  ctx: PageContext,
+  f: Record<string, unknown>,
+  s: FindingSummary,
+  label: LabelRecord | undefined,
+  src: SourceEvent,
+  feedback?: { current: VerdictRecord | undefined; active: readonly SuppressionView[] },
+): string {
   const kv = kvTable([
     ['Severity', severityBadge(s.severity_id, s.severity)],
     ['Time', esc(fmtTime(s.time))],
@@ -341,6 +350,7 @@ export function findingPage(ctx: PageContext, f: Record<string, unknown>, s: Fin
     '<button type="button" class="tp" data-label="true_positive">Mark true positive</button>' +
     '<button type="button" class="fp" data-label="false_positive">Mark false positive</button>' +
     `<span id="label-message" class="note">${label ? esc(`Labelled ${fmtTime(label.at)}.`) : 'Labels are stored in labels.jsonl and folded into the next calibration.'}</span></div></section>` +
+    (feedback ? feedbackBlock({ uid: s.uid, kind: 'finding', entity: s.entity }, scopeChoices(s.entity, [f]), feedback.current, feedback.active, ctx.base) : '') +
     `<div class="row2"><section class="card"><h2>Summary</h2>${kv}</section>` +
     `<section class="card"><h2>Source event</h2>${srcBlock}</section></div>` +
     `<section class="card"><h2>Finding (OCSF Detection Finding 2004)</h2><pre class="json" id="finding-json">${esc(toJson(f))}</pre></section>`;

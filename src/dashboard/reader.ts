@@ -1,5 +1,5 @@
 /**
- * One DuckDB connection with the lake's views (and the flat `findings` view, src/findings/view.ts), shared by the
+ * One DuckDB connection with the lake's views (and the flat `findings` and the `incidents` views of src/findings/), shared by the
  * dashboard's own (fixed, parameterised) queries. Calls are serialised; the views are rebuilt when the lake changes
  * (a new object in the catalog: findings objects are catalogued too; or a legacy findings object converted or
  * removed), and the connection is closed after a quiet minute so an idle dashboard holds no DuckDB memory.
@@ -9,10 +9,11 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { isFindingsSource, listLegacyFindingsObjects } from '../findings/keys.js';
 import { findingsView } from '../findings/view.js';
+import { incidentRevisionsView, incidentsView } from '../findings/incidents-view.js';
 import { readObjects } from '../lake/catalog.js';
 import { Duck, type Row, type SqlParams } from '../lake/duckdb.js';
 import { META_DIR } from '../lake/layout.js';
-import { createLakeViews } from '../lake/views.js';
+import { createLakeViews, registeredLakeViews, type LakeViewDef } from '../lake/views.js';
 
 const IDLE_CLOSE_MS = 60_000;
 
@@ -24,6 +25,16 @@ export function fileStamp(file: string): string {
   } catch {
     return '-';
   }
+}
+
+/**
+ * The views above the lake the dashboard reads: the findings view, the incidents views (src/findings/incidents-view.ts)
+ * and any other registered one, each name once.
+ */
+export function dashboardViews(): LakeViewDef[] {
+  const out = new Map<string, LakeViewDef>([findingsView, incidentsView, incidentRevisionsView].map((v) => [v.name, v]));
+  for (const v of registeredLakeViews()) if (!out.has(v.name)) out.set(v.name, v);
+  return [...out.values()];
 }
 
 export class LakeReader {
@@ -75,7 +86,7 @@ export class LakeReader {
         this.stamp = '';
       }
       if (stamp !== this.stamp) {
-        this.views = (await createLakeViews(this.db, this.lakeDir, { views: [findingsView] })).views;
+        this.views = (await createLakeViews(this.db, this.lakeDir, { views: dashboardViews() })).views;
         this.stamp = stamp;
       }
       try {

@@ -86,6 +86,24 @@ pre.json { background: #fafbfc; border: 1px solid var(--line); border-radius: 8p
 .actions { display: flex; gap: 10px; align-items: center; flex-wrap: wrap; }
 .pill { display: inline-block; padding: 1px 8px; border-radius: 10px; background: #eef0f3; font-size: 12.5px; }
 .warn { background: #fff8e6; border: 1px solid #f5d48a; border-radius: 8px; padding: 10px 12px; }
+.chip-d { background: #e8f1fc; color: #0b4f9c; margin: 1px 0; }
+.low-support { background: #fff4e0; color: #8a5300; }
+td.span { white-space: nowrap; font-variant-numeric: tabular-nums; font-size: 13.5px; }
+ol.evidence { list-style: none; padding: 0; margin: 12px 0 0; }
+ol.evidence li.member { border-top: 1px solid var(--line); padding: 10px 0; }
+.member-head { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
+.member-head .rank { font-weight: 700; color: var(--muted); min-width: 1.6em; }
+.member-summary { margin: 6px 0 0; font-weight: 500; }
+.member-expl { margin: 4px 0 0; color: #333c4d; font-size: 13.5px; }
+fieldset { border: 1px solid var(--line); border-radius: 8px; margin: 0 0 12px; padding: 8px 12px; }
+legend { color: var(--muted); font-size: 13px; padding: 0 4px; }
+label.scope-choice { display: block; padding: 3px 0; overflow-wrap: anywhere; }
+ul.suppressed-by { margin: 4px 0 12px; padding-left: 18px; font-size: 13.5px; }
+.state { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12.5px; background: #eef0f3; color: #4a5263; }
+.state-active { background: var(--ok-bg); color: var(--ok); font-weight: 600; }
+.state-pending { background: #fff4e0; color: #8a5300; }
+button.remove { border-color: #e4a29c; color: var(--bad); padding: 3px 10px; font-size: 13px; }
+.support-low { background: #fff8e6; border: 1px solid #f5d48a; border-radius: 8px; padding: 8px 12px; margin: 8px 0; }
 `;
 
 export const APP_JS = `
@@ -221,6 +239,79 @@ export const APP_JS = `
           msg.className = 'error';
         }).then(function () {
           Array.prototype.forEach.call(buttons, function (x) { x.disabled = false; });
+        });
+      });
+    });
+  }
+
+  // ---- incident / finding feedback: benign (scoped, expiring suppression) or malicious ------------------------
+  var fb = document.getElementById('feedback');
+  if (fb) {
+    var fbUid = fb.getAttribute('data-uid');
+    var fbForm = document.getElementById('feedback-form');
+    var fbMsg = document.getElementById('feedback-message');
+    var fbCurrent = document.getElementById('verdict-current');
+    Array.prototype.forEach.call(fb.querySelectorAll('button[data-verdict]'), function (b) {
+      b.addEventListener('click', function () {
+        var verdict = b.getAttribute('data-verdict');
+        var body = { uid: fbUid, verdict: verdict };
+        if (verdict === 'benign') {
+          var picked = fbForm.querySelector('input[name="scope"]:checked');
+          var scope = picked ? picked.value : '';
+          if (scope) body.scope = scope;
+          var exp = fbForm.querySelector('select[name="expires"]').value;
+          body.expires_days = exp === 'never' ? null : Number(exp);
+        }
+        var note = fbForm.querySelector('input[name="note"]').value.trim();
+        if (note) body.note = note;
+        var buttons = fb.querySelectorAll('button');
+        Array.prototype.forEach.call(buttons, function (x) { x.disabled = true; });
+        api('POST', '/api/feedback', body).then(function (doc) {
+          while (fbCurrent.firstChild) fbCurrent.removeChild(fbCurrent.firstChild);
+          var v = (doc && doc.verdict && doc.verdict.verdict) || verdict;
+          fbCurrent.appendChild(el('span', v === 'malicious' ? 'lbl lbl-tp' : 'lbl lbl-fp', v));
+          while (fbMsg.firstChild) fbMsg.removeChild(fbMsg.firstChild);
+          var sups = (doc && doc.suppressions) || (doc && doc.suppression ? [doc.suppression] : []);
+          if (v === 'benign') {
+            fbMsg.appendChild(document.createTextNode('Marked benign; ' + sups.length + ' suppression' + (sups.length === 1 ? '' : 's') + ' in force. '));
+            var a = el('a', null, 'See the suppressions');
+            a.setAttribute('href', base + '/suppressions');
+            a.id = 'feedback-suppressions-link';
+            fbMsg.appendChild(a);
+          } else {
+            fbMsg.appendChild(document.createTextNode('Marked malicious: kept as a labelled example for calibration.'));
+          }
+          fbMsg.className = 'note saved';
+        }).catch(function (e) {
+          fbMsg.textContent = 'Could not save the verdict: ' + e.message;
+          fbMsg.className = 'error';
+        }).then(function () {
+          Array.prototype.forEach.call(buttons, function (x) { x.disabled = false; });
+        });
+      });
+    });
+  }
+
+  // ---- suppressions: remove ------------------------------------------------------------------------------------
+  var supTable = document.getElementById('suppressions-table');
+  if (supTable) {
+    var supMsg = document.getElementById('suppressions-message');
+    Array.prototype.forEach.call(supTable.querySelectorAll('button.remove[data-id]'), function (b) {
+      b.addEventListener('click', function () {
+        var id = b.getAttribute('data-id');
+        b.disabled = true;
+        api('POST', '/api/suppressions/' + encodeURIComponent(id) + '/remove', {}).then(function () {
+          var tr = b.closest('tr');
+          var state = tr ? tr.querySelector('.state') : null;
+          if (state) { state.textContent = 'removed'; state.className = 'state state-removed'; }
+          if (tr) tr.setAttribute('data-state', 'removed');
+          b.parentNode.removeChild(b);
+          supMsg.textContent = 'Suppression ' + id + ' removed: matching findings alert again from now on.';
+          supMsg.className = 'note saved';
+        }).catch(function (e) {
+          b.disabled = false;
+          supMsg.textContent = 'Could not remove it: ' + e.message;
+          supMsg.className = 'error';
         });
       });
     });

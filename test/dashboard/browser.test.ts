@@ -58,7 +58,7 @@ describe('dashboard in Chromium', { skip }, () => {
 
   it('Lake page: stats, per-day chart, quarantine reasons; a query runs and shows rows; a refused one shows why', async () => {
     const { page, log } = await browser.newPage(running.url);
-    await page.goto(`${base}/`);
+    await page.goto(`${base}/lake`);
     await page.waitForLoadState('load');
     assert.equal(await page.locator('svg.bar-chart rect.bar').count() > 3, true, 'bars per day');
     assert.match(await page.locator('#quarantine').innerText(), /dstport: … is not an integer/);

@@ -20,7 +20,10 @@ import { IpInsightsModel } from '../../src/detectors/ipinsights/index.js';
 import { DEFAULT_PAIRS_SQL, loadPairsFromLake, writeLakePairsCsv } from '../../src/detectors/pairs/lake.js';
 import { trainIpInsights } from '../../src/detectors/ipinsights/train.js';
 import { buildFinding } from '../../src/findings/build.js';
-import { findingsObjectKey, publishFindings } from '../../src/findings/lake.js';
+import { findingsKeyForClass, findingsObjectKey, publishFindings } from '../../src/findings/lake.js';
+import { IncidentBuilder, type IncidentFinding } from '../../src/findings/incidents.js';
+import { history } from '../../src/detectors/history/index.js';
+import { detectorRefOf } from '../../src/findings/model-ref.js';
 import type { DetectionFinding, ScoredRecord } from '../../src/findings/types.js';
 import { ingest } from '../../src/ingest/ingest.js';
 import { readObjects } from '../../src/lake/catalog.js';
@@ -70,6 +73,12 @@ export interface DashboardFixture {
   lakeDir: string;
   modelPath: string;
   findings: DetectionFinding[];
+  /** The latest revision of every incident written (none with `incidents: false`). */
+  incidents: IncidentFinding[];
+  /** The entity and the incident two detectors agree on (two revisions); the entity whose findings all have low support. */
+  fusedEntity: string;
+  fusedIncident: string;
+  lowSupportEntity: string;
   /** uid of the finding about XSS_ENTITY. */
   xssUid: string;
   cleanup(): void;
@@ -80,7 +89,16 @@ async function objectRows(db: Duck, file: string): Promise<Record<string, unknow
   return db.all(`SELECT * FROM read_parquet(${quoteString(file)}, file_row_number = true) ORDER BY file_row_number`);
 }
 
-export async function buildFixture(): Promise<DashboardFixture> {
+/**
+ * Options: `incidents: false` leaves the incidents out (a lake as written before incidents, or by a monitor run with
+ * them off). With incidents (the default) the detection findings are fused by the incidents builder object by object
+ * and written as the monitor writes them (src/monitor/embedded.ts: one incidents object per source object, the
+ * source object's key of class 2005); one entity's findings are marked low support (contract A's
+ * `unmapped.low_support`), and a history-detector finding about the strongest entity's strongest record is added as
+ * another object, so that incident has two detectors and a second revision.
+ */
+export async function buildFixture(opts: { incidents?: boolean } = {}): Promise<DashboardFixture> {
+  const withIncidents = opts.incidents !== false;
   const dir = mkdtempSync(path.join(tmpdir(), 'seclake-dashboard-'));
   const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
   try {
@@ -112,8 +130,20 @@ export async function buildFixture(): Promise<DashboardFixture> {
     const cal = model.calibration!;
     const modelRef = modelRefOf(model, { name: 'flows' });
     const findings: DetectionFinding[] = [];
+    const incidentsByUid = new Map<string, IncidentFinding>();
+    const builder = new IncidentBuilder();
     let xssUid = '';
+    let fusedEntity = '';
+    let fusedIncident = '';
+    let lowSupportEntity = '';
     const db = await Duck.open();
+    const um = (f: DetectionFinding): Record<string, unknown> => f.unmapped as Record<string, unknown>;
+    const writeIncidents = async (key: string, forObject: DetectionFinding[], object: string): Promise<void> => {
+      if (!withIncidents) return;
+      const revs = builder.add(forObject, object);
+      await publishFindings(lakeDir, findingsKeyForClass(key, 2005), revs.map((r) => r.incident), { db });
+      for (const r of revs) incidentsByUid.set(r.incident.unmapped.incident_uid, r.incident);
+    };
     try {
       for (const o of readObjects(lakeDir).filter((x) => x.source === 'VPC_FLOW' && x.input_name.endsWith('_fixture.log') && x.time_min >= LAST_DAY_MS)) {
         const forObject: DetectionFinding[] = [];
@@ -142,15 +172,50 @@ export async function buildFixture(): Promise<DashboardFixture> {
           if (isXss) xssUid = f.finding_info.uid;
           forObject.push(f);
         }
+        // One entity (not the markup one) stands for a model whose calibration is thin (contract A).
+        if (withIncidents) {
+          lowSupportEntity ||= [...new Set(forObject.map((f) => String(um(f).entity)))].sort().find((e) => e !== XSS_ENTITY) ?? '';
+          for (const f of forObject) if (um(f).entity === lowSupportEntity) um(f).low_support = 'true';
+        }
         const key = findingsObjectKey(o.path, { region: o.region, accountId: o.account_id, eventDay: o.event_day });
         await publishFindings(lakeDir, key, forObject, { db });
+        await writeIncidents(key, forObject, o.path);
         findings.push(...forObject);
+      }
+      if (withIncidents) {
+        // The history baseline agrees about the strongest finding of the entity with the most findings.
+        const count = new Map<string, number>();
+        for (const f of findings) if (um(f).entity !== lowSupportEntity && um(f).entity !== XSS_ENTITY) count.set(String(um(f).entity), (count.get(String(um(f).entity)) ?? 0) + 1);
+        fusedEntity = [...count.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]![0];
+        const strongest = findings.filter((f) => um(f).entity === fusedEntity).sort((a, b) => Number(um(b).anomaly_percentile ?? 0) - Number(um(a).anomaly_percentile ?? 0))[0]!;
+        const u = um(strongest) as { source_object: string; source_row: number; ip: string };
+        const hist = buildFinding(
+          {
+            ref: { object: u.source_object, row: u.source_row, source: 'VPC_FLOW' },
+            entity: fusedEntity,
+            ip: u.ip,
+            time: Number(strongest.time),
+            native_score: -9.5,
+            entity_known: true,
+            entity_count: 40,
+            anomaly_percentile: 0.99995,
+            is_anomaly: true,
+            event: {},
+          },
+          { model: { detector: detectorRefOf(history), name: 'history', version: '0h15t0ry' }, kind: 'anomaly' },
+        );
+        const hkey = findingsObjectKey('fixture/history-replay', { region: 'us-east-1', accountId: '123456789012', eventDay: '20261127' });
+        await publishFindings(lakeDir, hkey, [hist], { db });
+        await writeIncidents(hkey, [hist], 'fixture/history-replay');
+        findings.push(hist);
+        fusedIncident = [...incidentsByUid.values()].find((i) => i.unmapped.finding_uids.includes(hist.finding_info.uid))?.unmapped.incident_uid ?? '';
+        if (!fusedIncident) throw new Error('fixture: the history finding joined no incident');
       }
     } finally {
       db.close();
     }
     if (!xssUid) throw new Error('fixture: the XSS record did not make it into the lake');
-    return { dir, lakeDir, modelPath, findings, xssUid, cleanup };
+    return { dir, lakeDir, modelPath, findings, incidents: [...incidentsByUid.values()], fusedEntity, fusedIncident, lowSupportEntity, xssUid, cleanup };
   } catch (err) {
     cleanup();
     throw err;
