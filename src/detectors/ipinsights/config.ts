@@ -31,6 +31,9 @@ function num(kind: NumKind, min: number, max: number, def: number, description: 
 /** Keys the SageMaker container accepts in its configuration but does not document; accepted and ignored. */
 export const SAGEMAKER_HIDDEN_KEYS = ['_kvstore', '_log_level', '_num_gpus', '_num_kv_servers', '_tuning_objective_metric'] as const;
 
+/** Default sibling_negative_sampling_rate (measured on the estate and the login benchmark, docs/ipinsights.md). */
+export const SIBLING_DEFAULT = 1;
+
 export const OPTIMIZERS = ['sgd', 'adam'] as const;
 export type OptimizerName = (typeof OPTIMIZERS)[number];
 
@@ -59,6 +62,8 @@ export const hyperparametersSchema = z
       .default('uniform')
       .describe('seclake extra. Entity a random-IP negative is paired with: uniform = drawn uniformly from the training entities (default; the model also learns how active each entity is), batch = the positive\'s own entity (SageMaker).'),
     entity_max_norm: num('float', 0, 1e6, 2, 'seclake extra. Entity vectors are scaled back to this L2 norm after each update (0 = no cap); keeps scores of busy and quiet entities on one scale.'),
+    sibling_negative_sampling_rate: num('float', 0, 500, SIBLING_DEFAULT,
+      'seclake extra. Sibling negatives per positive: the positive\'s entity with an unused host of the same /24 (IPv6 /64); a fraction is a probability of one. They teach the model that a new host in a known subnet is less normal than the known peers (docs/ipinsights.md "New hosts in known subnets"); 0 = none (SageMaker). Needs num_ip_encoder_layers <= 1 (ignored with dense layers).'),
     threads: num('int', 0, 256, 0, 'seclake extra. Training worker threads; 0 = one per available core.'),
     seed: num('int', 0, 0xffffffff, 1, 'seclake extra. Seed of every random choice; with threads=1 training is bit-for-bit reproducible.'),
     num_ip_vectors: num('int', 0, 1 << 28, 0,

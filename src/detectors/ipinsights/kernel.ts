@@ -10,6 +10,13 @@
  *     present in the training data are skipped (a re-created true pair is not a negative);
  *   - for each positive: the positive record and R random negatives, each a random pool member paired with
  *     a uniformly drawn training entity (random_negative_entity=uniform, default) or with e_b (batch);
+ *   - sibling negatives (seclake extra, sibling_negative_sampling_rate Q; floor(Q) per positive plus one more
+ *     with probability frac(Q)): x_b against an unused host of its own subnet (/24, /64) for e_b, as a ranking
+ *     (logistic loss on s_pos - s_sib). Every prefix row but the last is shared and cancels; the sibling's last
+ *     row (its full address) is a uniformly random table row, which is what the full-address row of an address
+ *     never seen in training is. So the full-address rows of known peers learn to add to the score, and a new
+ *     host in a known subnet ranks below the known peers while keeping its subnet's rows (above foreign ones).
+ *     Only without dense layers (num_ip_encoder_layers <= 1);
  *   - logistic loss on score = (E[e] + G) . h, G a shared entity offset folded into E when saved.
  * Optimizers:
  *   - sgd (default): word2vec-style. Entity rows are updated after each record group; the prefix rows of
@@ -62,6 +69,8 @@ export interface KernelConfig {
   uniformNegatives: boolean;
   /** Entity rows are scaled back to this L2 norm after each update (0: no cap). */
   maxNorm: number;
+  /** Sibling negatives per positive (seclake extra; fractional part = probability of one more); 0 = none. */
+  Q: number;
   /** Positives over the whole run (N x epochs), for the linear learning-rate decay. */
   totalPositives: number;
   workers: number;
@@ -392,6 +401,9 @@ export class Kernel {
     const ipKey = this.buf.ipKey;
     const entities = this.buf.entities;
     const maxNorm2 = this.cfg.maxNorm > 0 ? this.cfg.maxNorm * this.cfg.maxNorm : Infinity;
+    const Q = dense > 0 ? 0 : this.cfg.Q;
+    const Qi = Math.floor(Q);
+    const Qf = Q - Qi;
     let loss = 0;
     let correct = 0;
     let records = 0;
@@ -534,6 +546,15 @@ export class Kernel {
           gPool[po + i] += g * (E[oe + i]! + G[i]!);
         }
       }
+      if (Q > 0) {
+        const sib = Qi + (Qf > 0 && rng.next() < Qf ? 1 : 0);
+        if (sib > 0) {
+          const r = this.siblings(sib, rows[order[start + b]! * k + k - 1]!, oe, lr, decay, rng);
+          loss += r.loss;
+          correct += r.correct;
+          records += r.records;
+        }
+      }
       if (adam) {
         const gE = spE!.grad;
         const so = eSlots[b]!;
@@ -586,6 +607,53 @@ export class Kernel {
     this.loss = loss;
     this.correct = correct;
     return records;
+  }
+
+  /**
+   * `count` sibling negatives of the positive (entity row offset oe, last prefix row `last`), as a ranking: the
+   * positive against the same address with its last row swapped for a uniformly random row, loss
+   * log(1 + exp(-(s_pos - s_sib))) with s_pos - s_sib = (E[e] + G) . (P[last] - P[random]). Every other prefix
+   * row (and the bias) is the same on both sides and cancels: the subnet's rows keep what the other records
+   * taught them, and only the full-address rows and the entity learn that this exact address is what is normal.
+   * The rows get their gradient now; the entity's goes into this.ge (applied with the positive's).
+   */
+  private siblings(count: number, last: number, oe: number, lr: number, decay: number, rng: Rng): { loss: number; correct: number; records: number } {
+    const { d, nP } = this.cfg;
+    const { E, G, P } = this.buf;
+    const ge = this.ge;
+    const sp = this.cfg.optimizer === 'adam' ? this.sparseP : undefined;
+    let loss = 0;
+    let correct = 0;
+    let records = 0;
+    const ol = last * d;
+    for (let q = 0; q < count; q++) {
+      const rr = rng.int(nP);
+      if (rr === last) continue;
+      const orr = rr * d;
+      let m = 0;
+      for (let i = 0; i < d; i++) m += (E[oe + i]! + G[i]!) * (P[ol + i]! - P[orr + i]!);
+      // loss = log(1 + e^-m); dloss/dm = -sigmoid(-m)
+      const ex = Math.exp(-Math.abs(m));
+      const g = m >= 0 ? ex / (1 + ex) : 1 / (1 + ex);
+      loss += (m < 0 ? -m : 0) + Math.log1p(ex);
+      if (m > 0) correct++;
+      records++;
+      const sl = sp ? sp.slot(last) : 0;
+      const sr = sp ? sp.slot(rr) : 0;
+      const SG = sp ? sp.grad : undefined;
+      for (let i = 0; i < d; i++) {
+        ge[i] -= g * (P[ol + i]! - P[orr + i]!);
+        const gi = g * (E[oe + i]! + G[i]!);
+        if (SG) {
+          SG[sl + i] -= gi;
+          SG[sr + i] += gi;
+        } else {
+          P[ol + i] = P[ol + i]! * decay + lr * gi;
+          P[orr + i] = P[orr + i]! * decay - lr * gi;
+        }
+      }
+    }
+    return { loss, correct, records };
   }
 
   /** Scale entity row E[o..o+d) (squared norm nn) down to the max norm. */

@@ -322,6 +322,7 @@ export async function trainIpInsights(opts: TrainOptions): Promise<TrainResult> 
     p6,
     uniformNegatives: hp.random_negative_entity === 'uniform',
     maxNorm: hp.entity_max_norm,
+    Q: dense > 0 ? 0 : hp.sibling_negative_sampling_rate,
     totalPositives: n * hp.epochs,
     workers: threads,
     seed: hp.seed,
@@ -349,7 +350,7 @@ export async function trainIpInsights(opts: TrainOptions): Promise<TrainResult> 
     for (let w = 0; w < threads; w++) s += buf.stats[w * STATS_WIDTH + slot]!;
     return s;
   };
-  const totalRecords = n * (1 + R + S) * hp.epochs;
+  const totalRecords = n * (1 + R + S + (dense > 0 ? 0 : hp.sibling_negative_sampling_rate)) * hp.epochs;
   const progress = opts.onProgress ?? (() => {});
   const epochs: EpochStats[] = [];
   const order = buf.order;
