@@ -10,6 +10,12 @@
  *    report AUC and precision/recall at dot_product < 0 (the tutorial's threshold 0).
  * 4. In the same run: the longest-known-prefix baseline on the same pairs, and a plain Float32Array
  *    reference loop, so numbers from a noisy shared machine can be compared between runs.
+ * 5. Fusion as incidents do it (bench/lib/fusion.ts): the history detector trained on the same CSV, each detector's
+ *    score turned into a p-value under 100,000 other held-out normal logins, combined with fisherCombine; AUC and
+ *    recall at 1% FPR of IP Insights, history and fused side by side.
+ *
+ * --estate: instead, the estate ordering measurement (bench/lib/ordering.ts): known peer > new host in a known
+ *   subnet > foreign address, for IP Insights, history and fused (--seed N, --per-day N (600), --hp name=value).
  *
  * Options (after `--`): --users N (10000) --seed N (1) --threads N (all cores) --hp name=value (repeatable)
  *   --eval N (100000) --keep (keep .bench-tmp/ipinsights files)
@@ -29,6 +35,9 @@ import { parseHpAssignments } from '../src/detectors/ipinsights/config.js';
 import { detection, machineReference, thresholdForRecall } from './lib/detection.js';
 import { dotted, evaluationSet, generateLogins, loadAsnTable, oracleLogLikelihood } from './lib/logingen.js';
 import { LongestPrefixBaseline } from './lib/prefix-baseline.js';
+import { HistoryModel, trainHistory } from '../src/detectors/history/index.js';
+import { fuseLog10, pValues, recallAtFpr } from './lib/fusion.js';
+import { formatOrdering, measureOrdering } from './lib/ordering.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TMP = path.join(ROOT, '.bench-tmp', 'ipinsights');
@@ -215,11 +224,46 @@ async function main(): Promise<void> {
     ['recall >= 0.985', ours.recall >= 0.985],
     ['above the prefix baseline (AUC)', ours.auc > baseline.auc],
   ];
+  // Fusion (contract B of issue 14): p-values under held-out normal logins, Fisher-combined.
+  t = performance.now();
+  const hist = trainHistory({ train: pairs, log: () => {} });
+  const hm = new HistoryModel('', hist.header, hist.arrays);
+  const histSecs = (performance.now() - t) / 1000;
+  const calPairs = toPairs(ev.calibrationUser, ev.calibrationIp);
+  const ipiCal = Float64Array.from(model.scorePairs(calPairs), (r) => r.dot_product);
+  const hN = hm.scoreBatch(normalPairs).native;
+  const hA = hm.scoreBatch(attackPairs).native;
+  const hC = hm.scoreBatch(calPairs).native;
+  const fN = fuseLog10([pValues(ipiCal, normal), pValues(hC, hN)]);
+  const fA = fuseLog10([pValues(ipiCal, attack), pValues(hC, hA)]);
+  const fusedRows: [string, Float64Array, Float64Array][] = [
+    ['IP Insights (dot_product)', normal, attack],
+    ['history (prefix_score)', hN, hA],
+    ['fused (Fisher, p-values)', fN, fA],
+  ];
+  log(`fusion: history trained in ${histSecs.toFixed(1)} s; p-values under ${calPairs.length.toLocaleString('en-US')} other held-out normal logins (never below 1/(n+1))`);
+  const fusion: Record<string, { auc: number; recallAt1pct: number; fprAt1pct: number }> = {};
+  for (const [name, n, a] of fusedRows) {
+    const r = recallAtFpr(n, a, 0.01);
+    fusion[name] = { auc: detection(n, a, 0).auc, recallAt1pct: r.recall, fprAt1pct: r.fpr };
+    log(`  ${pad(name, 26)} AUC ${f(fusion[name].auc)}  recall@1%FPR ${f(r.recall)} (FPR ${f(r.fpr)})`);
+  }
+  const fusedAuc = fusion['fused (Fisher, p-values)']!.auc;
+  log('');
+  targets.push(['fused AUC above IP Insights and history alone', fusedAuc > ours.auc && fusedAuc > fusion['history (prefix_score)']!.auc]);
   log('targets: ' + targets.map(([n, ok]) => `${ok ? 'PASS' : 'MISS'} ${n}`).join('; '));
-  const summary = { users, seed, hyperparameters: hp, threads: res.threads, records_per_second: res.recordsPerSecond, seconds_per_epoch: secsPerEpoch, ours, baseline, machine_reference_ops: ref };
+  const summary = { users, seed, hyperparameters: hp, threads: res.threads, records_per_second: res.recordsPerSecond, seconds_per_epoch: secsPerEpoch, ours, baseline, fusion, machine_reference_ops: ref };
   writeFileSync(path.join(TMP, 'result.json'), JSON.stringify(summary, null, 2) + '\n');
   if (!process.argv.includes('--keep')) rmSync(trainCsv, { force: true });
 }
 
+async function estate(): Promise<void> {
+  const seed = Number(arg('seed', '1'));
+  const perDay = Number(arg('per-day', '600'));
+  log(`# estate ordering (flow-peer): known peer > new host in a known subnet > foreign address; seed ${seed}, ${perDay} pairs per instance-day`);
+  const r = await measureOrdering({ estate: { seed, perDay }, hp: { seed, ...parseHpAssignments(args('hp')) } });
+  for (const line of formatOrdering(r)) log(line);
+}
+
 mkdirSync(TMP, { recursive: true });
-await (process.argv.includes('--memory') ? memory() : main());
+await (process.argv.includes('--memory') ? memory() : process.argv.includes('--estate') ? estate() : main());

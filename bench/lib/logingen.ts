@@ -130,6 +130,12 @@ export interface EvalSet {
   normalTravel: Uint8Array;
   attackUser: Uint32Array;
   attackIp: Uint32Array;
+  /**
+   * Held-out normal logins disjoint from the normal evaluation rows (the next test rows of the same shuffle, up to
+   * `count`): the sample fusion turns scores into p-values with (incidents calibrate on held-out normal traffic).
+   */
+  calibrationUser: Uint32Array;
+  calibrationIp: Uint32Array;
 }
 
 /**
@@ -157,6 +163,17 @@ export function evaluationSet(table: AsnTable, data: LoginData, count: number, s
     normalIp[i] = data.testIp[idx[i]!]!;
     normalTravel[i] = data.testTravel[idx[i]!]!;
   }
+  // The calibration rows: the shuffle continued past the evaluation rows (the draws above are unchanged).
+  const c = Math.min(count, idx.length - m);
+  const calRng = new Rng(seed ^ 0xca11);
+  for (let i = m; i < m + c; i++) {
+    const j = i + calRng.int(idx.length - i);
+    const t = idx[i]!;
+    idx[i] = idx[j]!;
+    idx[j] = t;
+  }
+  const calibrationUser = Uint32Array.from(idx.slice(m, m + c), (i) => data.testUser[i]!);
+  const calibrationIp = Uint32Array.from(idx.slice(m, m + c), (i) => data.testIp[i]!);
   const users = [...trained];
   const attackUser = new Uint32Array(count);
   const attackIp = new Uint32Array(count);
@@ -164,7 +181,7 @@ export function evaluationSet(table: AsnTable, data: LoginData, count: number, s
     attackUser[i] = users[rng.int(users.length)]!;
     attackIp[i] = drawIp(rng, table);
   }
-  return { normalUser, normalIp, normalTravel, attackUser, attackIp };
+  return { normalUser, normalIp, normalTravel, attackUser, attackIp, calibrationUser, calibrationIp };
 }
 
 export function dotted(v: number): string {
