@@ -855,8 +855,9 @@ export interface AlertsPerDay {
 const DAY = 86_400_000;
 
 /**
- * Findings (by event time) and incidents (by start) per day over [from, to); a bound not given: the whole UTC days
- * from the first alert or label (to the last one).
+ * Findings (by event time) and incidents (by start; one that started before `from` and lasts into the period counts
+ * from `from`) per day over [from, to); a bound not given: the whole UTC days from the first alert or label (to the
+ * last one).
  */
 export function alertsPerDay(findings: readonly FindingLike[], incidents: readonly IncidentLike[] | null, period?: { from?: number; to?: number }, labels: readonly AttackLabel[] = []): AlertsPerDay {
   let from = period?.from;
@@ -877,14 +878,16 @@ export function alertsPerDay(findings: readonly FindingLike[], incidents: readon
   }
   const days = (to - from) / DAY;
   const inP = (t: number): boolean => t >= from! && t < to!;
+  // An incident that started before the period and still took findings in it counts, on the period's first day.
+  const incTimes = incidents ? incidents.filter((i) => i.time < to! && Math.max(i.time, i.end ?? i.time) >= from!).map((i) => Math.max(i.time, from!)) : null;
   const nF = findings.filter((f) => inP(f.time)).length;
-  const nI = incidents ? incidents.filter((i) => inP(i.time)).length : null;
+  const nI = incTimes ? incTimes.length : null;
   const byDay: AlertsPerDay['by_day'] = [];
   for (let d = Math.floor(from / DAY) * DAY; d < to; d += DAY) {
     const a = Math.max(d, from);
     const b = Math.min(d + DAY, to);
     const inD = (t: number): boolean => t >= a && t < b;
-    byDay.push({ day: new Date(d).toISOString().slice(0, 10), findings: findings.filter((f) => inD(f.time)).length, incidents: incidents ? incidents.filter((i) => inD(i.time)).length : null });
+    byDay.push({ day: new Date(d).toISOString().slice(0, 10), findings: findings.filter((f) => inD(f.time)).length, incidents: incTimes ? incTimes.filter(inD).length : null });
   }
   return {
     from,

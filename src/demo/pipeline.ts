@@ -17,7 +17,10 @@ import { loadDemoNetworks } from './asn-pools.js';
 import type { AttackKind } from './attacks.js';
 import { LiveGenerator } from './generate.js';
 import { PAIR_SOURCES } from './pairs.js';
-import { evaluateFindings, readLabelsFile, type Evaluation, type FindingLike, type Scores } from './labels.js';
+import { MATCHING_RULES, evaluateLabels, readLabelsFile, type AlertsPerDay, type Evaluation, type FindingLike, type IncidentLike, type IncidentScores } from '../calibrate/labels-eval.js';
+import { STATUS_SUPPRESSED, readEvaluationInputs } from '../calibrate/labels-lake.js';
+import { formatAlertsPerDay, formatEvaluation, headline } from '../calibrate/labels-report.js';
+import type { DetectionFinding } from '../findings/types.js';
 import { runMonitorOnce, startLiveMonitor, type DemoFinding, type DemoModel, type LiveMonitor } from './monitor.js';
 import { setupDemo, type DemoSetup, type StepTiming } from './setup.js';
 
@@ -61,7 +64,30 @@ export interface OnceReport {
   behaviour: { name: string; train_windows: number; entities: number; features: number; sets: string[]; held_out_windows: number; threshold: number | null; rule: string; held_out_fpr: number | null };
   findings_by_model: Record<string, number>;
   matching: string;
+  /** Finding-level: per detector, per attack kind, combined (suppressed findings left out). */
   evaluation: Evaluation;
+  /** Incident-level (the lake's incidents with a member among the run's findings); null when the lake has none. */
+  incidents: IncidentScores | null;
+  incidents_note?: string;
+  /** Suppressed findings (status_id 3) left out. */
+  suppressed: number;
+  /** Findings and incidents per day over the attack period. */
+  alerts_per_day: AlertsPerDay;
+  /** The headline in one line (finding and incident precision, attacks found, alerts per day). */
+  headline: string;
+  /** The headline figures. */
+  summary: {
+    attacks: number;
+    finding_precision: number | null;
+    attacks_found_by_findings: number;
+    incident_precision: number | null;
+    attacks_found_by_incidents: number | null;
+    findings_per_day: number | null;
+    incidents_per_day: number | null;
+    /** Average precision of the ranked alerts over attack recall (findings by p-value/percentile, incidents by score). */
+    findings_ap: number | null;
+    incidents_ap: number | null;
+  };
 }
 
 export interface DemoResult {
@@ -69,83 +95,11 @@ export interface DemoResult {
   once?: OnceReport;
 }
 
-export const MATCHING_RULES =
-  'A pair finding (entity-IP detectors) is a true positive when its (entity, ip) pair is one of a labelled attack\'s record pairs and its event time is inside that attack\'s window; ' +
-  'a window finding (behaviour detectors) when its entity is one of the attack\'s behaviour entities and its time range overlaps that entity\'s attack records. ' +
-  'Precision = true-positive findings / findings. Attack recall = attacks with >= 1 true-positive finding / attacks. ' +
-  'Record recall = labelled scored records whose (entity, ip) pair a true-positive pair finding of the attack named / labelled scored records; ' +
-  'window record recall = labelled records whose (entity, time) a true-positive window finding of the attack covers / labelled records with an entity. ' +
-  'Combined = the union of every detector\'s findings.';
+// The matching rules and the tables live below the demo (src/calibrate/labels-eval.ts, labels-report.ts: `seclake
+// evaluate` uses the same); re-exported for the demo's callers.
+export { MATCHING_RULES, formatEvaluation };
 
 const pct = (x: number | null): string => (x === null ? 'n/a' : `${(x * 100).toFixed(1)}%`);
-const frac = (a: number, b: number): string => `${a}/${b}`;
-
-function recallText(s: Scores): string {
-  const parts: string[] = [];
-  if (s.pair_findings > 0 || s.window_findings === 0) parts.push(`pairs ${pct(s.record_recall)} (${frac(s.detected_records, s.scored_records)})`);
-  if (s.window_findings > 0) parts.push(`windows ${pct(s.window_record_recall)} (${frac(s.window_detected_records, s.window_records)})`);
-  return parts.join(', ');
-}
-
-/** The per-detector and combined table, the per-kind table and the per-attack lines of an evaluation. */
-export function formatEvaluation(e: Evaluation): string[] {
-  const lines: string[] = [];
-  const rows: [string, Scores][] = [...e.per_detector.map((d): [string, Scores] => [`${d.name} (${d.detector})`, d]), ['combined (union)', e]];
-  const w = Math.max(18, ...rows.map(([n]) => n.length));
-  lines.push(`Detectors (over the attack period; ${e.attacks} labelled attacks):`);
-  lines.push(`  ${'detector'.padEnd(w)} ${'findings'.padStart(8)} ${'true'.padStart(5)} ${'precision'.padStart(9)}  ${'attacks found'.padEnd(14)} record recall`);
-  for (const [name, s] of rows) {
-    lines.push(`  ${name.padEnd(w)} ${String(s.findings).padStart(8)} ${String(s.true_positives).padStart(5)} ${pct(s.precision).padStart(9)}  ${`${frac(s.attacks_detected, s.attacks)} ${pct(s.attack_recall)}`.padEnd(14)} ${recallText(s)}`);
-  }
-  const kinds = Object.keys(e.per_kind);
-  if (kinds.length > 0) {
-    lines.push('');
-    lines.push('Per attack kind (attacks found / attacks):');
-    const names = e.per_detector.map((d) => d.name);
-    const kw = Math.max(30, ...kinds.map((k) => k.length));
-    const cw = names.map((n) => Math.max(7, n.length));
-    lines.push(`  ${'kind'.padEnd(kw)} ${'category'.padEnd(9)} ${names.map((n, i) => n.padStart(cw[i]!)).join(' ')} ${'combined'.padStart(8)}`);
-    const cell = (s: Scores, k: string): string => {
-      const x = s.per_kind[k];
-      return x ? frac(x.detected, x.attacks) : `0/${e.per_kind[k]!.attacks}`;
-    };
-    for (const k of kinds) {
-      lines.push(`  ${k.padEnd(kw)} ${(e.per_kind[k]!.category ?? '').padEnd(9)} ${e.per_detector.map((d, i) => cell(d, k).padStart(cw[i]!)).join(' ')} ${cell(e, k).padStart(8)}`);
-    }
-    const categories = [...new Set(kinds.map((k) => e.per_kind[k]!.category).filter((c): c is string => c !== undefined))];
-    if (categories.length > 1) {
-      const byCat = (s: Scores, c: string): string => {
-        let n = 0;
-        let d = 0;
-        for (const k of kinds) if (e.per_kind[k]!.category === c) {
-          n += e.per_kind[k]!.attacks;
-          d += s.per_kind[k]?.detected ?? 0;
-        }
-        return frac(d, n);
-      };
-      for (const c of categories) lines.push(`  ${`(all ${c} attacks)`.padEnd(kw)} ${''.padEnd(9)} ${e.per_detector.map((d, i) => byCat(d, c).padStart(cw[i]!)).join(' ')} ${byCat(e, c).padStart(8)}`);
-    }
-  }
-  lines.push('');
-  lines.push('Per attack (combined):');
-  for (const a of e.per_attack) {
-    const rec: string[] = [];
-    if (a.scored_records > 0) rec.push(`${frac(a.detected_records, a.scored_records)} pair records`);
-    if (e.window_findings > 0 && a.window_records > 0) rec.push(`${frac(a.window_detected_records, a.window_records)} window records`);
-    const by = a.detected_by.length > 0 ? ` by ${a.detected_by.join(', ')}` : '';
-    lines.push(`  ${a.detected ? 'FOUND ' : 'missed'} ${a.attack_id.padEnd(36)} ${String(a.findings).padStart(4)} findings${by}${rec.length ? `; ${rec.join(', ')}` : ''}`);
-    lines.push(`         ${a.description}`);
-  }
-  if (e.false_positive_examples.length > 0) {
-    lines.push('');
-    lines.push('False positives (first few):');
-    for (const f of e.false_positive_examples.slice(0, 5)) {
-      const what = f.ip ? f.ip : `window ${new Date(f.time).toISOString().slice(11, 16)}-${new Date(f.end ?? f.time).toISOString().slice(11, 16)}`;
-      lines.push(`  ${new Date(f.time).toISOString()}  ${f.model ?? ''} ${f.entity} ${what}`);
-    }
-  }
-  return lines;
-}
 
 export function formatOnceReport(r: OnceReport): string {
   const lines: string[] = [];
@@ -166,14 +120,34 @@ export function formatOnceReport(r: OnceReport): string {
       `${b.held_out_windows} held-out windows, threshold ${b.threshold === null ? 'n/a' : b.threshold.toFixed(3)} (${b.rule}; ${b.held_out_fpr === null ? 'n/a' : pct(b.held_out_fpr)} of them flagged); ${r.findings_by_model[b.name] ?? 0} findings`,
   );
   lines.push('');
-  lines.push(...formatEvaluation(r.evaluation));
+  lines.push(...formatEvaluation(r.evaluation, r.incidents));
+  lines.push('');
+  if (r.suppressed > 0) lines.push(`Suppressed findings (status_id 3) left out: ${r.suppressed}.`);
+  if (r.incidents) {
+    const i = r.incidents;
+    lines.push(`Incidents: ${i.incidents}, ${i.true_positives} true (a member finding is a true positive), precision ${pct(i.precision)}; attacks found ${i.attacks_detected}/${i.attacks}.`);
+  } else lines.push(`Incidents: not evaluated${r.incidents_note ? ` (${r.incidents_note})` : ''}.`);
+  lines.push(...formatAlertsPerDay(r.alerts_per_day));
+  lines.push('');
+  lines.push(`Summary: ${r.headline}`);
   lines.push('');
   lines.push(`Matching: ${r.matching}`);
   return lines.join('\n') + '\n';
 }
 
-function toFindingLike(f: DemoFinding): FindingLike {
-  return { entity: f.entity, ip: f.ip, time: f.time, ...(f.end !== undefined ? { end: f.end } : {}), scope: f.scope, model: f.model, detector: f.detector };
+const numOf = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : undefined);
+
+/** What the evaluation reads of a finding of the run: the demo's reading, plus its uid and strength for the ranking. */
+function toFindingLike(f: DemoFinding, raw?: DetectionFinding): FindingLike {
+  const out: FindingLike = { uid: f.uid, entity: f.entity, ip: f.ip, time: f.time, ...(f.end !== undefined ? { end: f.end } : {}), scope: f.scope, model: f.model, detector: f.detector };
+  const u = raw && typeof raw.unmapped === 'object' && raw.unmapped !== null ? (raw.unmapped as Record<string, unknown>) : {};
+  const p = numOf(u.p_value);
+  if (p !== undefined) out.p_value = p;
+  const pc = numOf(u.anomaly_percentile);
+  if (pc !== undefined) out.percentile = pc;
+  const a = numOf(u.anomaly_score);
+  if (a !== undefined) out.anomaly_score = a;
+  return out;
 }
 
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
@@ -208,7 +182,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     timings.push({ step: 'ingest attack day', ms: Math.round(performance.now() - ta), detail: `${s.totals.ingested} objects (${s.totals.duplicates} already in the lake), ${s.totals.events.toLocaleString('en-US')} events, 0 rejects` });
     log(`  ${'ingest attack day'.padEnd(17)} ${((performance.now() - ta) / 1000).toFixed(1).padStart(5)} s  attack period: ${s.totals.events.toLocaleString('en-US')} events`);
     const tm = performance.now();
-    const { findings } = await runMonitorOnce({ lakeDir: setup.lakeDir, dataDir, models, afterSeq: setup.baselineSeq });
+    const { findings, summary } = await runMonitorOnce({ lakeDir: setup.lakeDir, dataDir, models, afterSeq: setup.baselineSeq });
     const byModel: Record<string, number> = {};
     for (const f of findings) if (f.time >= setup.generated.attackStart && f.time < setup.generated.end) byModel[f.model] = (byModel[f.model] ?? 0) + 1;
     timings.push({ step: 'monitor', ms: Math.round(performance.now() - tm), detail: `${findings.length} findings (${Object.entries(byModel).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'})` });
@@ -216,10 +190,27 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     // Evaluate the history's attack period only: a reused demo folder may also hold live objects and live labels.
     const { attackStart, end } = setup.generated;
     const labels = readLabelsFile(setup.generated.labelsFile).filter((l) => l.start_ms >= attackStart && l.end_ms < end);
-    const inPeriod = findings.filter((f) => f.time >= attackStart && f.time < end);
-    const evaluation = evaluateFindings(labels, inPeriod.map(toFindingLike), {
+    const raw = summary.found ?? [];
+    const all = findings.map((f, i) => ({ f: toFindingLike(f, raw[i]), suppressed: Number(raw[i]?.status_id) === STATUS_SUPPRESSED }));
+    const inPeriod = all.filter((x) => x.f.time >= attackStart && x.f.time < end);
+    const counted = inPeriod.filter((x) => !x.suppressed).map((x) => x.f);
+    // Incidents: the lake's, with a member among this run's findings of the period (the same evaluation as `seclake
+    // evaluate`: an incident is true when one of its members is).
+    const lakeInputs = await readEvaluationInputs(setup.lakeDir);
+    let incidents: IncidentLike[] | null = null;
+    if (lakeInputs.incidents) {
+      const uids = new Set(counted.map((f) => f.uid));
+      incidents = lakeInputs.incidents.filter((i) => i.finding_uids.some((u) => uids.has(u)));
+    }
+    const full = evaluateLabels(labels, counted, {
       detectors: models.map((m) => ({ name: m.name, detector: m.detector ?? 'ipinsights', ...(m.views ? { views: m.views } : {}) })),
+      incidents,
+      ...(lakeInputs.incidentsNote ? { incidentsNote: lakeInputs.incidentsNote } : {}),
+      members: all.filter((x) => !x.suppressed).map((x) => x.f),
+      suppressed: inPeriod.length - counted.length,
+      period: { from: attackStart, to: end },
     });
+    const evaluation = full.findings;
     const once: OnceReport = {
       data_dir: dataDir,
       reused_setup: setup.reused,
@@ -244,6 +235,22 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       findings_by_model: byModel,
       matching: MATCHING_RULES,
       evaluation,
+      incidents: full.incidents,
+      ...(full.incidents_note !== undefined ? { incidents_note: full.incidents_note } : {}),
+      suppressed: full.suppressed,
+      alerts_per_day: full.alerts_per_day,
+      summary: {
+        attacks: evaluation.attacks,
+        finding_precision: evaluation.precision,
+        attacks_found_by_findings: evaluation.attacks_detected,
+        incident_precision: full.incidents?.precision ?? null,
+        attacks_found_by_incidents: full.incidents?.attacks_detected ?? null,
+        findings_per_day: full.alerts_per_day.findings_per_day,
+        incidents_per_day: full.alerts_per_day.incidents_per_day,
+        findings_ap: full.curves.combined.ap_attacks,
+        incidents_ap: full.curves.incidents?.ap_attacks ?? null,
+      },
+      headline: headline(full),
     };
     return { setup, once };
   }

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
@@ -14,6 +14,7 @@ import {
   evaluateIncidents,
   evaluateLabels,
   findingsCurve,
+  normalizeLabel,
   rankFindings,
   type AttackLabel,
   type FindingLike,
@@ -118,6 +119,10 @@ test('alerts per day over a given period, else over the whole UTC days the alert
   assert.deepEqual(d.by_day, [{ day: '2026-05-06', findings: 1, incidents: 1 }, { day: '2026-05-07', findings: 2, incidents: 1 }]);
   const half = alertsPerDay(fs, null, { from: T0 + 24 * H, to: T0 + 36 * H });
   assert.deepEqual([half.days, half.findings, half.findings_per_day, half.incidents, half.incidents_per_day], [0.5, 2, 4, null, null]);
+  // An incident that began before the period and took findings in it counts; one that ended before does not.
+  const spans = [{ ...incident('I3', [], 1), time: T0 + 20 * H, end: T0 + 25 * H }, { ...incident('I4', [], 1), time: T0 + 20 * H, end: T0 + 23 * H }];
+  const p = alertsPerDay([], spans, { from: T0 + 24 * H, to: T0 + 48 * H });
+  assert.deepEqual([p.incidents, p.by_day], [1, [{ day: '2026-05-07', findings: 0, incidents: 1 }]]);
 });
 
 test('evaluateLabels: findings, incidents, suppressed count, curves per detector; the text report', () => {
@@ -189,4 +194,21 @@ test('lake readers: findings (pair and window, p-value from the raw finding, sup
   // A view without finding_uids cannot be scored: said by name.
   await db.run('CREATE OR REPLACE VIEW incidents AS SELECT 1 AS uid, 2 AS entity');
   await assert.rejects(readLakeIncidents(db), /no column 'finding_uids'/);
+});
+
+test('docs/labels.md: every example label reads, and matches what the page says it matches', () => {
+  const doc = readFileSync(new URL('../../docs/labels.md', import.meta.url), 'utf8');
+  const blocks = [...doc.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1]!.replace(/\n\s+/g, ' ').trim());
+  assert.equal(blocks.length, 3);
+  const labels = blocks.map((b, i) => normalizeLabel(JSON.parse(b), { file: 'docs/labels.md', line: i + 1 }));
+  assert.deepEqual(labels.map((l) => l.attack_id), ['RT-1', 'RT-2', 'RT-3']);
+  const [rt1, rt2, rt3] = labels as [AttackLabel, AttackLabel, AttackLabel];
+  // RT-1: the entity over the whole window.
+  assert.equal(evaluateLabels([rt1], [win('i-0abc1234def567890', Date.parse('2026-05-06T14:00:00Z'))]).findings.true_positives, 1);
+  // RT-2: the rogue host's pair on db-1 inside the window; db-1's behaviour only 15:30-15:35, app-1's 15:00-15:30.
+  const e2 = evaluateLabels([rt2], [pair('i-0db1', '10.0.99.42', Date.parse('2026-05-06T15:31:00Z')), win('i-0db1', Date.parse('2026-05-06T14:00:00Z')), win('i-0app1', Date.parse('2026-05-06T15:00:00Z'))]);
+  assert.equal(e2.findings.true_positives, 2);
+  assert.deepEqual([e2.findings.detected_records, e2.findings.scored_records], [1, 2]);
+  // RT-3: the sign-in pair.
+  assert.equal(evaluateLabels([rt3], [pair('alice', '14.161.151.6', Date.parse('2026-05-06T16:01:00Z'), undefined, 'logins')]).findings.attacks_detected, 1);
 });
