@@ -6,7 +6,9 @@
  *                                         scope?: 'cidr:RANGE'|'asn:N'|'feature:NAME'|'entity', expires_days?: number|null,
  *                                         model_only?: boolean, note?: string}
  *                                        -> {verdict, suppression?, suppressions, unchanged, covered_by, missing}
- *   GET  /api/suppressions[?all=1]       -> {file, suppressions: [{...record, state, text, removed_at?}]}
+ *   GET  /api/suppressions[?all=1][&hits=1]  -> {suppressions: [{...record, state, text, removed_at?, removed_by?, hits?}]}
+ *                                        (all: expired and removed ones too; hits: {count, last_time} of the findings
+ *                                        each has silenced, read from the findings view)
  *   POST /api/suppressions/{id}/remove   -> {removal, suppression, removed}
  *
  * POSTs go through the caller's CSRF check (http.ts Guard.checkCsrf: Origin, Sec-Fetch-Site and the X-CSRF-Token
@@ -15,7 +17,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { HttpError } from '../core/errors.js';
-import { FeedbackError, MAX_EXPIRES_DAYS, MAX_NOTE_CHARS, giveVerdict, openFeedback, parseScope, type SuppressionScope } from '../findings/feedback.js';
+import { FeedbackError, MAX_EXPIRES_DAYS, MAX_NOTE_CHARS, giveVerdict, openFeedback, parseScope, suppressionHits, type SuppressionScope } from '../findings/feedback.js';
 import { json, readJsonBody, searchParams, type Reply } from './http.js';
 
 /** Largest feedback POST body. */
@@ -103,10 +105,14 @@ export async function feedbackRoute(req: IncomingMessage, p: string, ctx: Feedba
   }
   if (p === '/api/suppressions') {
     ctx.checkGet();
-    const all = searchParams(req).get('all');
-    const store = openFeedback(ctx.lakeDir);
-    const list = store.suppressions();
-    return json({ suppressions: all === '1' || all === 'true' ? list : list.filter((s) => s.state === 'active') });
+    const q = searchParams(req);
+    const yes = (k: string): boolean => q.get(k) === '1' || q.get(k) === 'true';
+    const all = openFeedback(ctx.lakeDir).suppressions();
+    const list = yes('all') ? all : all.filter((s) => s.state === 'active');
+    if (!yes('hits')) return json({ suppressions: list });
+    // How many findings each has silenced so far (reads the findings view: on request only).
+    const hits = await suppressionHits(ctx.lakeDir);
+    return json({ suppressions: list.map((s) => ({ ...s, hits: hits.get(s.id) ?? { count: 0, last_time: null } })) });
   }
   const m = SUPPRESSION_ID.exec(p);
   if (m) {

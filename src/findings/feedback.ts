@@ -948,3 +948,32 @@ export function feedbackLabelsJsonl(lakeDir: string, modelName: string): { text:
   }
   return { text: lines.map((l) => l + '\n').join(''), false_positives: fp, true_positives: tp, without_ip: without };
 }
+
+/** How many findings of the lake each suppression has silenced (`unmapped.suppressed_by`), and the latest one's time. */
+export interface SuppressionHits {
+  count: number;
+  /** Event time (epoch ms) of the latest finding it silenced. */
+  last_time: number | null;
+}
+
+/**
+ * Findings the monitor wrote as suppressed, counted by suppression id (from the `findings` view's raw findings). An
+ * S3 lake is refused like everywhere in feedback.
+ */
+export async function suppressionHits(lakeDir: string, opts: { db?: Duck } = {}): Promise<Map<string, SuppressionHits>> {
+  refuseS3(lakeDir);
+  const db = opts.db ?? (await openLakeQuery(lakeDir));
+  try {
+    if (!(await hasView(db, 'findings'))) await createLakeViews(db, lakeDir, { views: [findingsView] });
+    const rows = await db.all(
+      `SELECT "sid", count(*)::INTEGER AS "n", max("time") AS "last" FROM ` +
+        `(SELECT json_extract_string("finding", '$.unmapped.suppressed_by') AS "sid", "time" FROM "findings") ` +
+        `WHERE "sid" IS NOT NULL GROUP BY "sid"`,
+    );
+    const out = new Map<string, SuppressionHits>();
+    for (const r of rows) out.set(String(r.sid), { count: Number(r.n), last_time: r.last === null || r.last === undefined ? null : Number(r.last) });
+    return out;
+  } finally {
+    if (!opts.db) db.close();
+  }
+}

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseLabels } from '../../src/calibrate/inputs.js';
 import { createDashboard, type Dashboard } from '../../src/dashboard/index.js';
 import { buildFinding } from '../../src/findings/build.js';
+import { deriveEvent } from '../../src/ocsf/derive.js';
 import { feedbackExamples, feedbackPath, matchSuppression, openFeedback, type Suppression, type SuppressionView } from '../../src/findings/feedback.js';
 import { findingsObjectKey, publishFindings } from '../../src/findings/lake.js';
 import { ipiModelRef } from '../../src/findings/test-support.js';
@@ -60,7 +61,7 @@ describe('seclake feedback / suppressions (CLI)', () => {
   });
   after(() => rmSync(lake, { recursive: true, force: true }));
 
-  it('benign adds a /24 suppression that lists, matches new findings and is removable; malicious keeps an example', () => {
+  it('benign adds a /24 suppression that lists, matches new findings and is removable; malicious keeps an example', async () => {
     const r = cli(['feedback', 'benign', alice.finding_info.uid, '--lake', lake, '--note', 'office VPN', '--by', 'ana', '--json']);
     assert.equal(r.status, 0, r.stderr);
     const res = JSON.parse(r.stdout) as { verdict: { entity: string; ip: string; verdict: string; by: string }; suppression: Suppression };
@@ -75,10 +76,22 @@ describe('seclake feedback / suppressions (CLI)', () => {
     assert.equal(ls.status, 0, ls.stderr);
     assert.match(ls.stdout, new RegExp(`${res.suppression.id}\\s+active\\s+alice\\s+cidr:203\\.0\\.113\\.0/24\\s+any`));
     assert.match(ls.stdout, /Suppresses findings about alice with addresses in 203\.0\.113\.0\/24 \(any model\) until \d{4}-\d{2}-\d{2} \(30 days left\)\. Added \d{4}-\d{2}-\d{2} by ana from [0-9a-f]{32}: marked benign: office VPN/);
-    // What the monitor would do with a new finding in the range.
+    assert.match(ls.stdout, /It has silenced no finding yet\.\n/);
+    // What the monitor does with a new finding in the range: written with status Suppressed and the suppression's id.
     const active = openFeedback(lake).suppressions({ activeAt: Date.now() });
-    assert.equal(matchSuppression(finding('alice', '203.0.113.200', 7), active, Date.now())?.id, res.suppression.id);
+    const next = finding('alice', '203.0.113.200', 7);
+    const hit = matchSuppression(next, active, Date.now());
+    assert.equal(hit?.id, res.suppression.id);
     assert.equal(matchSuppression(finding('alice', '203.0.114.1', 8), active, Date.now()), undefined);
+    const written = structuredClone(next) as Record<string, unknown>;
+    written.status_id = 3;
+    delete written.status;
+    (written.unmapped as Record<string, unknown>).suppressed_by = hit!.id;
+    deriveEvent(written);
+    await publishFindings(lake, findingsObjectKey(OBJECT.replace('o.parquet', 'later.parquet'), { region: 'us-east-1', accountId: '123456789012', eventDay: '20261207' }), [written as DetectionFinding]);
+    const counted = JSON.parse(cli(['suppressions', '--lake', lake, '--json']).stdout) as { suppressions: (SuppressionView & { hits: { count: number; last_time: number } })[] };
+    assert.deepEqual(counted.suppressions.map((s) => [s.id, s.hits.count, s.hits.last_time]), [[res.suppression.id, 1, next.time]], 'the listing counts what it silenced');
+    assert.match(cli(['suppressions', '--lake', lake]).stdout, /It has silenced 1 finding, the latest at \d{4}-\d{2}-\d{2}T[\d:]{8}Z\.\n/);
 
     // IPv6: the /64, never, only this model.
     const v6 = cli(['feedback', 'benign', bob.finding_info.uid, '--lake', lake, '--expires', 'never', '--model-only', '--json']);
@@ -217,8 +230,8 @@ describe('dashboard feedback API', () => {
     assert.equal((JSON.parse(rm.body) as { removed: boolean }).removed, true);
     const after1 = JSON.parse((await http(`${base}/api/suppressions`)).body) as { suppressions: SuppressionView[] };
     assert.deepEqual(after1.suppressions.map((s) => s.entity), ['dave'], 'only active ones by default');
-    const all = JSON.parse((await http(`${base}/api/suppressions?all=1`)).body) as { suppressions: SuppressionView[] };
-    assert.deepEqual(all.suppressions.map((s) => [s.entity, s.state]), [['carol', 'removed'], ['dave', 'active']]);
+    const all = JSON.parse((await http(`${base}/api/suppressions?all=1&hits=1`)).body) as { suppressions: (SuppressionView & { hits: { count: number } })[] };
+    assert.deepEqual(all.suppressions.map((s) => [s.entity, s.state, s.hits.count]), [['carol', 'removed', 0], ['dave', 'active', 0]]);
 
     const mal = await post('/api/feedback', { target_uid: carol.finding_info.uid, verdict: 'malicious' });
     assert.equal(mal.status, 200, mal.body);

@@ -17,6 +17,8 @@ import {
   openFeedback,
   parseScope,
   scopeText,
+  suppressionHits,
+  type SuppressionHits,
   type SuppressionView,
   type Verdict,
 } from '../../findings/feedback.js';
@@ -75,15 +77,18 @@ interface SuppressionsOptions {
   by?: string;
 }
 
-function listSuppressions(o: SuppressionsOptions): void {
+async function listSuppressions(o: SuppressionsOptions): Promise<void> {
   const lakeDir = lakeOf(o.lake);
   const store = openFeedback(lakeDir);
   const log = store.read();
   for (const s of log.skipped) process.stderr.write(`seclake: ${store.file}:${s.line}: skipped (${s.reason})\n`);
   const all = store.suppressions();
   const list = o.all ? all : all.filter((s) => s.state === 'active');
+  // What each one has silenced so far (findings the monitor wrote as suppressed).
+  const hits = list.length > 0 ? await suppressionHits(lakeDir) : new Map<string, SuppressionHits>();
+  const hitsOf = (id: string): SuppressionHits => hits.get(id) ?? { count: 0, last_time: null };
   if (o.json) {
-    process.stdout.write(JSON.stringify({ file: store.file, suppressions: list }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ file: store.file, suppressions: list.map((s) => ({ ...s, hits: hitsOf(s.id) })) }, null, 2) + '\n');
     return;
   }
   if (list.length === 0) {
@@ -93,12 +98,16 @@ function listSuppressions(o: SuppressionsOptions): void {
   }
   process.stdout.write(
     renderTable(
-      ['id', 'state', 'entity', 'scope', 'model', 'expires', 'added by'],
-      list.map((s) => [s.id, s.state, s.entity, scopeText(s.scope), s.model ?? s.detector ?? 'any', expiryCell(s), s.by ?? '']),
+      ['id', 'state', 'entity', 'scope', 'model', 'expires', 'silenced', 'added by'],
+      list.map((s) => [s.id, s.state, s.entity, scopeText(s.scope), s.model ?? s.detector ?? 'any', expiryCell(s), hitsOf(s.id).count, s.by ?? '']),
       60,
     ) + '\n\n',
   );
-  for (const s of list) process.stdout.write(`${s.id}: ${s.text}\n`);
+  for (const s of list) {
+    const h = hitsOf(s.id);
+    const silenced = h.count === 0 ? 'It has silenced no finding yet.' : `It has silenced ${h.count} finding${h.count === 1 ? '' : 's'}${h.last_time !== null ? `, the latest at ${new Date(h.last_time).toISOString().slice(0, 19)}Z` : ''}.`;
+    process.stdout.write(`${s.id}: ${s.text}. ${silenced}\n`);
+  }
 }
 
 export function registerFeedback(program: Command): void {
@@ -214,14 +223,15 @@ Examples:
       `
 Each suppression silences findings about one entity within a scope (an address range, an ASN, a behaviour feature,
 or the whole entity), optionally of one model, until it expires. The list says, for each, what it silences, until
-when, who added it, from which finding or incident, and why.
+when, who added it, from which finding or incident, why, and how many findings it has silenced so far (findings
+\`seclake monitor\` wrote with status Suppressed and unmapped.suppressed_by = its id).
 
 Examples:
   seclake suppressions --lake ./lake
   seclake suppressions --lake ./lake --all --json
   seclake suppressions remove 4be1c0a9d2f37e65 --lake ./lake`,
     )
-    .action((o: SuppressionsOptions) => listSuppressions(o));
+    .action(async (o: SuppressionsOptions) => listSuppressions(o));
 
   suppressions
     .command('list')
@@ -229,7 +239,7 @@ Examples:
     .option('--all', 'also list expired and removed suppressions')
     .option('--json', 'print them as JSON')
     .exitOverride()
-    .action((_o: unknown, cmd: Command) => listSuppressions(cmd.optsWithGlobals<SuppressionsOptions>()));
+    .action(async (_o: unknown, cmd: Command) => listSuppressions(cmd.optsWithGlobals<SuppressionsOptions>()));
 
   suppressions
     .command('remove')
