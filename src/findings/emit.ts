@@ -1,13 +1,15 @@
 /**
- * The per-object step a monitor runs after scoring one source object: decide and build the findings (policy),
- * write them to the lake (durable first), then hand them to the sinks. Sinks never fail the step (a FanoutSink or
- * BackgroundSink reports its own errors; a sink that throws anyway is reported here and the step goes on).
+ * The per-object step a monitor runs after scoring one source object: decide and build the findings (policy), mark
+ * those an analyst's suppression covers (suppress.ts: written as status "Suppressed", never sent), write them to the
+ * lake (durable first), then hand the others to the sinks. Sinks never fail the step (a FanoutSink or BackgroundSink
+ * reports its own errors; a sink that throws anyway is reported here and the step goes on).
  */
 import { errorMessage } from '../core/errors.js';
 import { log } from '../core/log.js';
 import type { Duck } from '../lake/duckdb.js';
 import { findingsObjectKey, publishFindings, type FindingsPartition, type WrittenFindings } from './lake.js';
 import type { FindingPolicy, PolicyContext, UnflaggedRecords } from './policy.js';
+import { applySuppressions, isSuppressed, type SuppressionSource } from './suppress.js';
 import type { DetectionFinding, EntityHistory, ModelRef, ScoredRecord, Sink } from './types.js';
 
 export interface EmitOptions {
@@ -26,6 +28,10 @@ export interface EmitOptions {
   now?: number;
   /** Records of the object not passed in `records` because they qualify for no finding (counted by the policy). */
   unflagged?: UnflaggedRecords;
+  /** Active suppressions: covered findings are written as "Suppressed" and not sent. */
+  suppressions?: SuppressionSource;
+  /** Processing time for the suppressions (default Date.now()). */
+  suppressAt?: number;
 }
 
 export interface EmitResult {
@@ -38,15 +44,17 @@ export interface EmitResult {
 }
 
 export async function emitFindings(records: readonly ScoredRecord[], o: EmitOptions): Promise<EmitResult> {
-  const findings = o.policy.process(records, { model: o.model, ...(o.history ? { history: o.history } : {}), ...(o.explain ? { explain: o.explain } : {}), ...(o.now !== undefined ? { now: o.now } : {}) }, o.unflagged);
+  const decided = o.policy.process(records, { model: o.model, ...(o.history ? { history: o.history } : {}), ...(o.explain ? { explain: o.explain } : {}), ...(o.now !== undefined ? { now: o.now } : {}) }, o.unflagged);
+  const findings = applySuppressions(decided, o.suppressions, o.suppressAt ?? Date.now());
   const key = findingsObjectKey(o.sourceObject, o.partition);
   const written = o.lakeDir !== undefined && findings.length > 0 ? await publishFindings(o.lakeDir, key, findings, o.db ? { db: o.db } : {}) : null;
   const sinkErrors: string[] = [];
-  if (findings.length > 0) {
+  const send = findings.filter((f) => !isSuppressed(f));
+  if (send.length > 0) {
     await Promise.all(
       (o.sinks ?? []).map(async (s) => {
         try {
-          await s.send(findings);
+          await s.send(send);
         } catch (err) {
           sinkErrors.push(s.name);
           log.warn(`sink ${s.name} failed: ${errorMessage(err)}`);

@@ -45,6 +45,16 @@ export type IncidentFinding = Record<string, unknown> & {
 /** A finding of either class seclake writes (what sinks are sent). */
 export type AnyFinding = DetectionFinding | IncidentFinding;
 
+/**
+ * A sink that takes findings of either class (the sinks of src/sinks/ are). A `Sink` typed for detection findings
+ * only is accepted where one is expected (TypeScript compares methods bivariantly): it then receives incidents too.
+ */
+export interface AnySink {
+  readonly name: string;
+  send(findings: readonly AnyFinding[]): Promise<void>;
+  close(): Promise<void>;
+}
+
 export function isIncidentFinding(f: { class_uid: unknown }): f is IncidentFinding {
   return f.class_uid === 2005;
 }

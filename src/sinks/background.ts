@@ -8,7 +8,8 @@
  */
 import { errorMessage } from '../core/errors.js';
 import { log } from '../core/log.js';
-import type { DetectionFinding, Sink } from '../findings/types.js';
+import type { Sink } from '../findings/types.js';
+import type { AnyFinding, AnySink } from '../findings/incidents.js';
 
 export interface BackgroundSinkOptions {
   maxQueuedFindings?: number;
@@ -27,7 +28,7 @@ export interface BackgroundStats {
 export class BackgroundSink implements Sink {
   readonly name: string;
   readonly stats: BackgroundStats = { queued: 0, sent: 0, dropped: 0, errors: 0 };
-  private readonly queue: DetectionFinding[][] = [];
+  private readonly queue: AnyFinding[][] = [];
   private queuedFindings = 0;
   private running: Promise<void> | undefined;
   private closed = false;
@@ -36,7 +37,7 @@ export class BackgroundSink implements Sink {
   private readonly onDrop: NonNullable<BackgroundSinkOptions['onDrop']>;
 
   constructor(
-    readonly inner: Sink,
+    readonly inner: AnySink,
     opts: BackgroundSinkOptions = {},
   ) {
     this.name = inner.name;
@@ -50,7 +51,7 @@ export class BackgroundSink implements Sink {
     return this.queuedFindings;
   }
 
-  async send(findings: readonly DetectionFinding[]): Promise<void> {
+  async send(findings: readonly AnyFinding[]): Promise<void> {
     if (findings.length === 0) return;
     if (this.closed) {
       this.drop(findings.length, 'close_timeout');

@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { FanoutSink, FileSink, MemorySink, StdoutSink, WebhookSink, createSinks, parseSinkSpec } from './index.js';
+import { FanoutSink, FileSink, MemorySink, StdoutSink, WebhookSink, createSinks, oneLine, parseSinkSpec, slackText } from './index.js';
+import { IncidentBuilder } from '../findings/incidents.js';
 import { ConfigError, SinkError } from '../core/errors.js';
 import { buildFinding } from '../findings/build.js';
 import type { DetectionFinding, Sink } from '../findings/types.js';
@@ -28,7 +29,7 @@ test('parseSinkSpec builds each sink type and rejects bad specs clearly', () => 
   const s = parseSinkSpec('slack:https://hooks.slack.com/services/T/B/X', { webhook: { maxAttempts: 2 } });
   assert.ok(s instanceof WebhookSink && s.format === 'slack');
   const bad: [string, RegExp][] = [
-    ['syslog:foo', /unknown sink "syslog:foo": expected stdout \| file:PATH \| webhook:URL \| slack:URL/],
+    ['syslog:foo', /unknown sink "syslog:foo": expected stdout \| stdout:text \| file:PATH \| webhook:URL \| slack:URL/],
     ['file:', /file needs a path/],
     ['webhook:', /webhook needs a URL/],
     ['webhook:not a url', /is not a URL/],
@@ -101,4 +102,36 @@ test('createSinks: one fanout over the specs, ConfigError on a bad one', async (
   assert.deepEqual(fan.sinks.map((s) => (s as MemorySink).findings.length), [1, 1]);
   assert.equal(createSinks([]).sinks.length, 0);
   assert.throws(() => createSinks(['stdout', 'bogus']), ConfigError);
+});
+
+test('incidents: stdout:text prints one line a person reads per incident or finding; Slack too; the memory sink keeps them apart', async () => {
+  const a = finding(1);
+  const b = { ...finding(2), unmapped: { ...(finding(2).unmapped as object), entity: 'e1', p_value: 0.001 } } as DetectionFinding;
+  const [rev] = new IncidentBuilder().add([a, b], 'o');
+  const inc = rev!.incident;
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (d: Buffer) => (text += d.toString('utf8')));
+  const s = parseSinkSpec('stdout:text', { stdout: out });
+  assert.ok(s instanceof StdoutSink && s.format === 'text' && s.name === 'stdout:text');
+  await s.send([inc, a]);
+  const lines = text.split('\n');
+  assert.equal(lines.length, 3);
+  assert.equal(lines[2], '');
+  assert.match(lines[0]!, /^\[(Low|Medium|High)\] e1: new address 10\.0\.0\.1 \(IP Insights\), 2025-10-09 08:53 UTC \(incident [0-9a-f]{8} r1, score \d+\.\d, 2 findings\)$/);
+  assert.equal(lines[0], oneLine(inc));
+  assert.match(lines[1]!, /^\[\w+\] Unusual IP address for e1: 10\.0\.0\.1: .* \(finding [0-9a-f]{8}, m\)$/);
+  const slack = slackText([inc, a]);
+  assert.match(slack, /^seclake: 1 incident, 1 finding\n/);
+  assert.match(slack, /incident: e1: new address 10\.0\.0\.1/);
+  const m = new MemorySink();
+  await m.send([inc, a]);
+  assert.equal(m.incidents.length, 1);
+  assert.equal(m.findings.length, 1);
+  // The JSON format stays one object per line.
+  const j = new PassThrough();
+  let jt = '';
+  j.on('data', (d: Buffer) => (jt += d.toString('utf8')));
+  await new StdoutSink({ stream: j }).send([inc]);
+  assert.equal((JSON.parse(jt) as { class_uid: number }).class_uid, 2005);
 });

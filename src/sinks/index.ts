@@ -1,8 +1,9 @@
 /**
- * Sinks: where findings go besides the lake. One folder per sink type (`stdout`, `file`, `webhook`, `memory`);
+ * Sinks: where findings go besides the lake: Incident Findings (2005) by default, Detection Findings (2004) on request
+ * (the monitor decides which; every sink takes both). One folder per sink type (`stdout`, `file`, `webhook`, `memory`);
  * `parseSinkSpec` turns a command-line spec into a sink:
  *
- *   stdout            JSON lines on stdout
+ *   stdout            JSON lines on stdout (stdout:text: one line a person reads per incident or finding)
  *   file:PATH         JSON lines appended to PATH (fsync on close)
  *   webhook:URL       POST JSON arrays of findings to URL, with retries
  *   slack:URL         POST Slack incoming-webhook messages ({"text": ...}) to URL, with retries
@@ -13,7 +14,8 @@
 import type { Writable } from 'node:stream';
 import { ConfigError, SinkError, errorMessage } from '../core/errors.js';
 import { log } from '../core/log.js';
-import type { DetectionFinding, Sink } from '../findings/types.js';
+import type { Sink } from '../findings/types.js';
+import type { AnyFinding, AnySink } from '../findings/incidents.js';
 import { FileSink } from './file/index.js';
 import { MemorySink } from './memory/index.js';
 import { StdoutSink } from './stdout/index.js';
@@ -22,13 +24,14 @@ import { BackgroundSink, type BackgroundSinkOptions } from './background.js';
 
 export { FileSink } from './file/index.js';
 export { MemorySink } from './memory/index.js';
-export { StdoutSink } from './stdout/index.js';
+export { StdoutSink, oneLine } from './stdout/index.js';
+export type { StdoutFormat, StdoutSinkOptions } from './stdout/index.js';
 export { WebhookSink, slackText, parseRetryAfter, backoffMs, DEFAULT_AUTHORIZATION_ENV } from './webhook/index.js';
 export type { WebhookSinkOptions, WebhookFailure, WebhookStats, WebhookFormat } from './webhook/index.js';
 export { BackgroundSink } from './background.js';
 export type { BackgroundSinkOptions, BackgroundStats } from './background.js';
 
-export const SINK_SPEC_HELP = 'stdout | file:PATH | webhook:URL | slack:URL';
+export const SINK_SPEC_HELP = 'stdout | stdout:text | file:PATH | webhook:URL | slack:URL';
 
 export interface SinkSpecOptions {
   /** Stream for `stdout` (default process.stdout). */
@@ -46,6 +49,7 @@ export interface SinkSpecOptions {
 export function parseSinkSpec(spec: string, opts: SinkSpecOptions = {}): Sink {
   const s = spec.trim();
   if (s === 'stdout' || s === '-') return new StdoutSink(opts.stdout ? { stream: opts.stdout } : {});
+  if (s === 'stdout:text' || s === 'stdout:json') return new StdoutSink({ ...(opts.stdout ? { stream: opts.stdout } : {}), format: s === 'stdout:text' ? 'text' : 'json' });
   if (s === 'memory') return new MemorySink();
   const colon = s.indexOf(':');
   const type = colon < 0 ? s : s.slice(0, colon);
@@ -88,13 +92,13 @@ export class FanoutSink implements Sink {
   readonly errors = new Map<string, number>();
 
   constructor(
-    readonly sinks: readonly Sink[],
-    private readonly onError: (sink: Sink, err: unknown) => void = (sink, err) => log.warn(`sink ${sink.name} failed: ${errorMessage(err)}`),
+    readonly sinks: readonly AnySink[],
+    private readonly onError: (sink: AnySink, err: unknown) => void = (sink, err) => log.warn(`sink ${sink.name} failed: ${errorMessage(err)}`),
   ) {
     this.name = `fanout(${sinks.map((s) => s.name).join(',')})`;
   }
 
-  async send(findings: readonly DetectionFinding[]): Promise<void> {
+  async send(findings: readonly AnyFinding[]): Promise<void> {
     if (findings.length === 0) return;
     await Promise.all(this.sinks.map((s) => this.guard(s, () => s.send(findings))));
   }
@@ -103,7 +107,7 @@ export class FanoutSink implements Sink {
     await Promise.all(this.sinks.map((s) => this.guard(s, () => s.close())));
   }
 
-  private async guard(sink: Sink, fn: () => Promise<void>): Promise<void> {
+  private async guard(sink: AnySink, fn: () => Promise<void>): Promise<void> {
     try {
       await fn();
     } catch (err) {

@@ -9,7 +9,8 @@ import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { SinkError, errorMessage } from '../../core/errors.js';
 import { faultPoint } from '../../core/fault.js';
-import type { DetectionFinding, Sink } from '../../findings/types.js';
+import type { Sink } from '../../findings/types.js';
+import type { AnyFinding } from '../../findings/incidents.js';
 import { repairTornTail } from './torn.js';
 
 export interface FileSinkOptions {
@@ -46,7 +47,7 @@ export class FileSink implements Sink {
     return this.fh;
   }
 
-  async send(findings: readonly DetectionFinding[]): Promise<void> {
+  async send(findings: readonly AnyFinding[]): Promise<void> {
     if (findings.length === 0) return;
     const fh = await this.handle();
     const text = findings.map((f) => JSON.stringify(f)).join('\n') + '\n';

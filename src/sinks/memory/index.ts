@@ -1,9 +1,13 @@
 /** In-memory sink: keeps every finding it is sent, in order (a test double, like otel-js's in-memory exporter). */
 import type { DetectionFinding, Sink } from '../../findings/types.js';
+import { isIncidentFinding, type AnyFinding, type IncidentFinding } from '../../findings/incidents.js';
 
 export class MemorySink implements Sink {
   readonly name: string;
+  /** Detection findings sent, in order. */
   readonly findings: DetectionFinding[] = [];
+  /** Incident Findings (revisions) sent, in order. */
+  readonly incidents: IncidentFinding[] = [];
   /** Number of send() calls (batches). */
   batches = 0;
   closed = false;
@@ -12,9 +16,12 @@ export class MemorySink implements Sink {
     this.name = name;
   }
 
-  async send(findings: readonly DetectionFinding[]): Promise<void> {
+  async send(findings: readonly AnyFinding[]): Promise<void> {
     this.batches++;
-    this.findings.push(...findings);
+    for (const f of findings) {
+      if (isIncidentFinding(f)) this.incidents.push(f);
+      else this.findings.push(f as DetectionFinding);
+    }
   }
 
   async close(): Promise<void> {
@@ -24,6 +31,7 @@ export class MemorySink implements Sink {
   /** Forget what was sent. */
   clear(): void {
     this.findings.length = 0;
+    this.incidents.length = 0;
     this.batches = 0;
   }
 }

@@ -15,7 +15,8 @@
  */
 import { SinkError, errorMessage } from '../../core/errors.js';
 import { log } from '../../core/log.js';
-import type { DetectionFinding, Sink } from '../../findings/types.js';
+import type { Sink } from '../../findings/types.js';
+import { isIncidentFinding, type AnyFinding } from '../../findings/incidents.js';
 
 export type WebhookFormat = 'json' | 'slack';
 
@@ -100,12 +101,22 @@ function truncate(s: string, n: number): string {
   return s.length > n ? s.slice(0, n - 1) + '…' : s;
 }
 
-/** The Slack message for a batch of findings. */
-export function slackText(findings: readonly DetectionFinding[]): string {
-  const head = `seclake: ${findings.length} finding${findings.length === 1 ? '' : 's'}`;
+/** The Slack message for a batch of findings and incidents (one line each). */
+export function slackText(findings: readonly AnyFinding[]): string {
+  const incidents = findings.filter(isIncidentFinding).length;
+  const what = [
+    incidents > 0 ? `${incidents} incident${incidents === 1 ? '' : 's'}` : '',
+    findings.length - incidents > 0 ? `${findings.length - incidents} finding${findings.length - incidents === 1 ? '' : 's'}` : '',
+  ].filter(Boolean);
+  const head = `seclake: ${what.join(', ') || '0 findings'}`;
   const lines = findings.map((f) => {
     const sev = typeof f.severity === 'string' ? f.severity : `severity ${String(f.severity_id)}`;
     const mark = SEVERITY_MARK[Number(f.severity_id)] ?? '•';
+    if (isIncidentFinding(f)) {
+      const u = f.unmapped;
+      const rev = u.revision > 1 ? `, update ${u.revision}` : '';
+      return truncate(`${mark} *${sev}* incident: ${u.title} (score ${u.score.toFixed(1)}, ${u.finding_count} finding${u.finding_count === 1 ? '' : 's'}${rev}; ${u.incident_uid.slice(0, 8)})`, 600);
+    }
     const count = typeof f.count === 'number' && f.count > 1 ? ` (x${f.count})` : '';
     const msg = typeof f.message === 'string' ? f.message : '';
     return truncate(`${mark} *${sev}* ${f.finding_info.title}${count}: ${msg}`, 600);
@@ -182,7 +193,7 @@ export class WebhookSink implements Sink {
     this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 
-  async send(findings: readonly DetectionFinding[]): Promise<void> {
+  async send(findings: readonly AnyFinding[]): Promise<void> {
     if (this.closed) throw new SinkError(`${this.name}: send after close`, true);
     for (let i = 0; i < findings.length; i += this.o.batchSize) {
       const batch = findings.slice(i, i + this.o.batchSize);
