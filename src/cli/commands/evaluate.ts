@@ -23,7 +23,7 @@ interface EvaluateCliOptions {
   cache?: string;
 }
 
-/** Whether the closed-open range [t, end) (an instant when end <= t) meets [from, to). */
+/** Whether the range [t, end] (an instant when end <= t) meets [from, to). */
 const inPeriod = (t: number, end: number | undefined, from: number, to: number): boolean => t < to && Math.max(t, end ?? t) >= from;
 
 function write(file: string, data: string | Buffer): void {
@@ -41,8 +41,8 @@ export function registerEvaluate(program: Command): void {
     .description('Precision and recall of the lake\'s findings and incidents against labelled attacks (per detector, per attack kind, combined), precision-recall curves, alerts per day')
     .requiredOption('--labels <file>', 'labelled attacks, one JSON object per line (docs/labels.md; the demo writes <data>/generated/labels.jsonl)')
     .option('--lake <dir|s3-url>', 'lake directory or s3://bucket/prefix (default: $SECLAKE_LAKE or ./seclake-data)')
-    .option('--since <when>', 'only alerts and attacks at or after this: a duration before now (30m, 24h, 7d) or an ISO time')
-    .option('--until <when>', 'only alerts and attacks before this (same forms as --since)')
+    .option('--since <when>', 'only attacks that end at or after this, findings whose event time (window start) is at or after it, and incidents with such a member: a duration before now (30m, 24h, 7d) or an ISO time')
+    .option('--until <when>', 'only attacks that start before this, findings before it, and incidents with such a member (same forms as --since)')
     .option('--models <a,b>', 'only findings of these models (names as in the findings view\'s model_name); incidents are scored through those members only')
     .option('--report <file.html>', 'write an HTML report (tables and the curves inline)')
     .option('--plot <file.png>', 'write the precision-recall curves as a PNG')
@@ -86,12 +86,14 @@ Examples:
       // Members of incidents: every finding of the models, whatever its time (an incident in the period may name one
       // just before it).
       const members = input.findings.filter(ofModels);
-      const findings = members.filter((f) => inPeriod(f.time, f.end, from, to));
-      const suppressed = input.suppressed.filter((f) => ofModels(f) && inPeriod(f.time, f.end, from, to)).length;
+      // A finding is in the period by its event time (a window finding: its window's start), as in `demo --once`.
+      const findings = members.filter((f) => f.time >= from && f.time < to);
+      const suppressed = input.suppressed.filter((f) => ofModels(f) && f.time >= from && f.time < to).length;
+      // An incident counts when one of its members does.
       let incidents: IncidentLike[] | null = null;
       if (input.incidents) {
-        const uids = new Set(members.map((f) => f.uid));
-        incidents = input.incidents.filter((i) => inPeriod(i.time, i.end, from, to) && (!models || i.finding_uids.some((u) => uids.has(u))));
+        const uids = new Set(findings.map((f) => f.uid));
+        incidents = input.incidents.filter((i) => i.finding_uids.some((u) => uids.has(u)));
       }
       const known = new Set(findings.map(detectorNameOf));
       const result = evaluateLabels(labels, findings, {
