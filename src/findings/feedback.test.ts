@@ -255,6 +255,12 @@ test('giveVerdict: benign adds the default scope, malicious keeps a labelled exa
   const again = await giveVerdict(lake, { uid: f1.finding_info.uid, verdict: 'benign', by: 'bob', now: NOW + 10 });
   assert.equal(again.unchanged, true);
   assert.equal(again.suppression?.id, r1.suppression!.id);
+  // Removed, then marked benign again: the suppression comes back (a new one).
+  openFeedback(lake).removeSuppression(r1.suppression!.id, { now: NOW + 11 });
+  const back = await giveVerdict(lake, { uid: f1.finding_info.uid, verdict: 'benign', now: NOW + 12 });
+  assert.equal(back.unchanged, false);
+  assert.notEqual(back.suppression?.id, r1.suppression!.id);
+  assert.equal(matchSuppression(pairFinding('alice', '203.0.113.5', { row: 9 }), openFeedback(lake).suppressions({ activeAt: NOW + 13 }), NOW + 13)?.id, back.suppression!.id);
 
   const r2 = await giveVerdict(lake, { uid: f2.finding_info.uid, verdict: 'malicious', now: NOW + 20 });
   assert.deepEqual(r2.suppressions, []);
@@ -267,7 +273,7 @@ test('giveVerdict: benign adds the default scope, malicious keeps a labelled exa
   assert.deepEqual(feedbackExamples(lake, 'rcf-network').benign.map((e) => [e.entity, e.features, e.window_start]), [['i-0abc', ['network.bytes_out'], NOW - 7_200_000]]);
   // Changed mind: f1 is malicious after all. The suppression stays (it is listed and removable) and is reported.
   const r4 = await giveVerdict(lake, { uid: f1.finding_info.uid, verdict: 'malicious', now: NOW + 40 });
-  assert.deepEqual(r4.covered_by.map((s) => s.id), [r1.suppression!.id]);
+  assert.deepEqual(r4.covered_by.map((s) => s.id), [back.suppression!.id]);
   ex = feedbackExamples(lake, 'logins');
   assert.deepEqual(ex.benign, []);
   assert.deepEqual(ex.malicious.map((e) => e.ip).sort(), ['198.51.100.9', '203.0.113.77']);

@@ -30,8 +30,7 @@ import { META_DIR } from '../lake/layout.js';
 import { createLakeViews, openLakeQuery } from '../lake/views.js';
 import type { Duck } from '../lake/duckdb.js';
 import { findingsView } from './view.js';
-// Registers the `incidents` view (contract B), where incident uids are looked up.
-import './incidents-view.js';
+import { incidentsView } from './incidents-view.js';
 import type { DetectionFinding } from './types.js';
 
 export const FEEDBACK_FILE = 'feedback.jsonl';
@@ -672,6 +671,9 @@ export function describeSuppression(s: Suppression & { state?: SuppressionState;
 
 // ---- verdicts on lake findings and incidents ------------------------------------------------------------------
 
+/** The views feedback reads: findings, and incidents (where incident uids are looked up). */
+const FEEDBACK_VIEWS = [findingsView, incidentsView];
+
 export type FeedbackTarget =
   | { kind: 'finding'; uid: string; entity: string; finding: Record<string, unknown>; members: Record<string, unknown>[] }
   | { kind: 'incident'; uid: string; entity: string; incident: Record<string, unknown>; members: Record<string, unknown>[]; missing: string[] };
@@ -697,9 +699,9 @@ function parseJsonObject(v: unknown): Record<string, unknown> | undefined {
  */
 export async function findTarget(lakeDir: string, uid: string, opts: { db?: Duck } = {}): Promise<FeedbackTarget | undefined> {
   refuseS3(lakeDir);
-  const db = opts.db ?? (await openLakeQuery(lakeDir));
+  const db = opts.db ?? (await openLakeQuery(lakeDir, { views: FEEDBACK_VIEWS }));
   try {
-    if (!(await hasView(db, 'findings'))) await createLakeViews(db, lakeDir, { views: [findingsView] });
+    if (!(await hasView(db, 'findings'))) await createLakeViews(db, lakeDir, { views: FEEDBACK_VIEWS });
     const f = await db.all(`SELECT "finding" FROM "findings" WHERE "uid" = $1 ORDER BY "time" DESC LIMIT 1`, [uid]);
     const finding = parseJsonObject(f[0]?.finding);
     if (finding) return { kind: 'finding', uid, entity: findingFacts(finding).entity, finding, members: [finding] };
@@ -739,7 +741,7 @@ export async function findTarget(lakeDir: string, uid: string, opts: { db?: Duck
 
 /** Whether a lake has the `incidents` view (for the message when a uid is not found). */
 export async function lakeHasIncidents(lakeDir: string): Promise<boolean> {
-  const db = await openLakeQuery(lakeDir);
+  const db = await openLakeQuery(lakeDir, { views: FEEDBACK_VIEWS });
   try {
     return await hasView(db, 'incidents');
   } finally {
@@ -820,8 +822,10 @@ export async function giveVerdict(lakeDir: string, input: GiveVerdictInput, opts
   }
   const current = store.latestVerdicts().get(target.uid);
   const active = store.suppressions({ activeAt: now });
-  if (current && current.verdict === input.verdict && input.scope === undefined && input.note === undefined) {
-    const sup = input.verdict === 'benign' ? active.filter((s) => s.from_uid === target.uid) : [];
+  const mine = input.verdict === 'benign' ? active.filter((s) => s.from_uid === target.uid) : [];
+  // The same verdict again (a double click): nothing to add, unless the suppressions it made are gone (removed, expired).
+  if (current && current.verdict === input.verdict && input.scope === undefined && input.note === undefined && (input.verdict === 'malicious' || mine.length > 0)) {
+    const sup = mine;
     const plain = sup.map(({ state: _s, text: _t, removed_at: _r, removed_by: _b, ...p }) => p as Suppression);
     return { verdict: current, suppressions: plain, ...(plain[0] ? { suppression: plain[0] } : {}), unchanged: true, covered_by: [], missing };
   }
@@ -962,7 +966,7 @@ export interface SuppressionHits {
  */
 export async function suppressionHits(lakeDir: string, opts: { db?: Duck } = {}): Promise<Map<string, SuppressionHits>> {
   refuseS3(lakeDir);
-  const db = opts.db ?? (await openLakeQuery(lakeDir));
+  const db = opts.db ?? (await openLakeQuery(lakeDir, { views: [findingsView] }));
   try {
     if (!(await hasView(db, 'findings'))) await createLakeViews(db, lakeDir, { views: [findingsView] });
     const rows = await db.all(
