@@ -14,6 +14,8 @@ import { registerDemo } from './commands/demo.js';
 import { registerServe } from './commands/serve.js';
 import { registerCalibrate } from './commands/calibrate.js';
 import { registerFindings } from './commands/findings.js';
+import { registerEvaluate } from './commands/evaluate.js';
+import { registerFeedback } from './commands/feedback.js';
 import { registerMonitor } from './commands/monitor.js';
 import { registerModels } from './commands/models.js';
 
@@ -44,6 +46,8 @@ export function buildProgram(): Command {
   registerCalibrate(program);
   registerServe(program);
   registerFindings(program);
+  registerEvaluate(program);
+  registerFeedback(program);
   registerMonitor(program);
   registerModels(program);
   for (const cmd of program.commands) cmd.exitOverride();
