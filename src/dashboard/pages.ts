@@ -177,7 +177,108 @@ function calibrationBlock(cal: Calibration, score: ScoreInfo, records: string, f
     ['Analyst feedback', esc(cal.feedback ? `${cal.feedback.false_positives} false positives, ${cal.feedback.true_positives} true positives folded in` : 'none')],
     ['Calibrated at', esc(fmtTime(cal.created_at))],
   ]);
-  return `<h3>Calibration</h3><div class="row2"><div>${kv}<h3>Thresholds at false-positive budgets</h3>${budgets}</div><div>${hist}</div></div>`;
+  return `<h3>Calibration</h3>${supportBlock(cal, records)}<div class="row2"><div>${kv}<h3>Thresholds at false-positive budgets</h3>${budgets}</div><div>${hist}</div></div>${perEntityBlock(cal, records)}`;
+}
+
+// Calibration version 2 (issue 14, contract A): read through these shapes so that a version-1 calibration (no
+// `support`, no `per_entity`) still renders.
+interface SupportView {
+  n_normal: number;
+  needed_n: number;
+  sufficient: boolean;
+  fpr_interval?: [number, number];
+  note: string;
+}
+interface EntityThresholdView {
+  n: number;
+  own: number | null;
+  group?: string;
+  threshold: number;
+}
+interface PerEntityView {
+  target_fpr: number;
+  prior_n: number;
+  min_n: number;
+  unit?: string;
+  groups: Record<string, Omit<EntityThresholdView, 'group'>>;
+  entities: Record<string, EntityThresholdView>;
+}
+type CalibrationV2 = Calibration & { support?: SupportView; per_entity?: PerEntityView };
+
+/**
+ * Whether the calibration's held-out set can support its false-positive rate: the stored `support` (version 2), else
+ * judged here by the rule of three (3 / rate held-out records) for a max-FPR rule; undefined when nothing says.
+ */
+export function calibrationSupport(cal: Calibration): SupportView | undefined {
+  const c = cal as CalibrationV2;
+  if (c.support) return c.support;
+  if (cal.rule.kind !== 'max_fpr' || !(cal.rule.max_fpr > 0)) return undefined;
+  const needed = Math.ceil(3 / cal.rule.max_fpr - 1e-9);
+  const ok = cal.n_normal >= needed;
+  return {
+    n_normal: cal.n_normal,
+    needed_n: needed,
+    sufficient: ok,
+    note: ok
+      ? `${fmtInt(cal.n_normal)} held-out normal records resolve a ${fmtPct(cal.rule.max_fpr, 2)} false-positive rate (at least ${fmtInt(needed)} needed)`
+      : `${fmtInt(cal.n_normal)} held-out normal records cannot resolve a ${fmtPct(cal.rule.max_fpr, 2)} false-positive rate (at least ${fmtInt(needed)} needed, rule of three)`,
+  };
+}
+
+function supportBlock(cal: Calibration, recordsDefault: string): string {
+  const s = calibrationSupport(cal);
+  const records = (cal as CalibrationV2).per_entity?.unit ?? recordsDefault;
+  if (!s) return '';
+  const interval = s.fpr_interval ? ` · false-positive rate 95% interval ${fmtPct(s.fpr_interval[0], 2)}–${fmtPct(s.fpr_interval[1], 2)}` : '';
+  const counts = `${fmtInt(s.n_normal)} held-out normal ${records}${s.needed_n > 0 ? ` of ${fmtInt(s.needed_n)} needed` : ''}${interval}`;
+  return s.sufficient
+    ? `<p class="note support-ok">Support: ${esc(s.note)} (${esc(counts)}).</p>`
+    : `<div class="support-low" data-support="low"><strong>Low support.</strong> ${esc(s.note)} (${esc(counts)}). ` +
+        'This threshold rests on too little data: the findings it raises say so (low support) and are never High or Critical, and incidents made only of them stay at Medium at most. ' +
+        'Calibrate on a longer held-out period to lift the cap.</div>';
+}
+
+const MAX_ENTITY_ROWS = 500;
+
+function perEntityBlock(cal: Calibration, records: string): string {
+  const pe = (cal as CalibrationV2).per_entity;
+  if (!pe) return '';
+  const unit = pe.unit ?? records;
+  const entries = Object.entries(pe.entities).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const shown = entries.slice(0, MAX_ENTITY_ROWS);
+  const source = (e: EntityThresholdView): string => (e.own === null ? (e.group !== undefined ? 'group' : 'global') : 'entity');
+  const thin = entries.filter(([, e]) => e.n < pe.min_n).length;
+  const rows = table(
+    shown,
+    [
+      { label: 'Entity', cls: 'ent', html: ([name]) => `<span class="mono">${esc(name)}</span>` },
+      { label: 'Group', html: ([, e]) => esc(e.group ?? '–') },
+      { label: `Held-out ${unit}`, numeric: true, html: ([, e]) => (e.n < pe.min_n ? `<span class="thin" title="fewer than ${esc(fmtInt(pe.min_n))}: too few to measure its own quantile">${esc(fmtInt(e.n))}</span>` : esc(fmtInt(e.n))) },
+      { label: 'Own quantile', numeric: true, html: ([, e]) => esc(e.own === null ? 'too few' : fmt(e.own, 4)) },
+      { label: 'Threshold used', numeric: true, html: ([, e]) => `<strong>${esc(fmt(e.threshold, 4))}</strong>` },
+      { label: 'From', html: ([, e]) => esc(source(e)) },
+      { label: 'vs global', numeric: true, html: ([, e]) => esc(`${e.threshold - cal.threshold >= 0 ? '+' : ''}${fmt(e.threshold - cal.threshold, 3)}`) },
+    ],
+    { empty: 'No entity had held-out records.', cls: 'grid per-entity' },
+  );
+  const groups = Object.entries(pe.groups);
+  const groupTable =
+    groups.length > 0
+      ? `<h4>Groups</h4>${table(groups, [
+          { label: 'Group', html: ([g]) => `<span class="mono">${esc(g)}</span>` },
+          { label: `Held-out ${unit}`, numeric: true, html: ([, g]) => esc(fmtInt(g.n)) },
+          { label: 'Own quantile', numeric: true, html: ([, g]) => esc(g.own === null ? 'too few' : fmt(g.own, 4)) },
+          { label: 'Threshold', numeric: true, html: ([, g]) => esc(fmt(g.threshold, 4)) },
+        ])}`
+      : '';
+  return (
+    `<details class="per-entity-block"${entries.length <= 25 ? ' open' : ''}><summary>Per-entity thresholds (${esc(fmtInt(entries.length))} entities, ${esc(fmtInt(thin))} with fewer than ${esc(fmtInt(pe.min_n))} held-out ${esc(unit)})</summary>` +
+    `<p class="note">Each entity's own ${esc(fmtPct(pe.target_fpr, 2))} quantile of its held-out normal scores, shrunk toward its group's threshold (and the global ${esc(fmt(cal.threshold, 4))}) with weight n / (n + ${esc(fmt(pe.prior_n, 4))}); an entity with fewer than ${esc(fmtInt(pe.min_n))} ${esc(unit)} cannot measure its own quantile and uses its group's or the global threshold.</p>` +
+    `<div class="scroll">${rows}</div>` +
+    (entries.length > MAX_ENTITY_ROWS ? `<p class="note">The first ${MAX_ENTITY_ROWS} of ${esc(fmtInt(entries.length))} entities, by name (GET /api/models has them all).</p>` : '') +
+    groupTable +
+    '</details>'
+  );
 }
 
 /** The training curve from `training.epoch_history` (loss, and accuracy / validation AUC when recorded). */

@@ -88,7 +88,9 @@ pre.json { background: #fafbfc; border: 1px solid var(--line); border-radius: 8p
 .warn { background: #fff8e6; border: 1px solid #f5d48a; border-radius: 8px; padding: 10px 12px; }
 .chip-d { background: #e8f1fc; color: #0b4f9c; margin: 1px 0; }
 .low-support { background: #fff4e0; color: #8a5300; }
-td.span { white-space: nowrap; font-variant-numeric: tabular-nums; font-size: 13.5px; }
+td.span { white-space: nowrap; font-variant-numeric: tabular-nums; font-size: 13px; }
+#incidents-table td.ent { white-space: nowrap; overflow-wrap: normal; max-width: 240px; overflow: hidden; text-overflow: ellipsis; }
+#incidents-table td.expl { min-width: 320px; font-size: 13px; }
 ol.evidence { list-style: none; padding: 0; margin: 12px 0 0; }
 ol.evidence li.member { border-top: 1px solid var(--line); padding: 10px 0; }
 .member-head { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
@@ -104,6 +106,9 @@ ul.suppressed-by { margin: 4px 0 12px; padding-left: 18px; font-size: 13.5px; }
 .state-pending { background: #fff4e0; color: #8a5300; }
 button.remove { border-color: #e4a29c; color: var(--bad); padding: 3px 10px; font-size: 13px; }
 .support-low { background: #fff8e6; border: 1px solid #f5d48a; border-radius: 8px; padding: 8px 12px; margin: 8px 0; }
+.thin { color: #8a5300; font-weight: 600; }
+details.per-entity-block { margin-top: 12px; }
+h4 { font-size: 14px; margin: 12px 0 6px; }
 `;
 
 export const APP_JS = `

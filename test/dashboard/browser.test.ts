@@ -19,6 +19,7 @@ import type { RunningServer } from '../../src/serve/server.js';
 import { CHROMIUM, launchBrowser, screenshot, screenshotOf, type PageLog, type TestBrowser } from './browser.js';
 import { buildFixture, XSS_ENTITY, type DashboardFixture } from './fixture.js';
 import { IPI } from '../../src/findings/test-support.js';
+import { openFeedback } from '../../src/findings/feedback.js';
 
 function clean(log: PageLog, what: string): void {
   assert.deepEqual(log.consoleErrors, [], `${what}: console errors`);
@@ -54,6 +55,91 @@ describe('dashboard in Chromium', { skip }, () => {
     dash?.close();
     await running?.close({ timeoutMs: 2000 });
     fx?.cleanup();
+  });
+
+  it('Incidents: the first page lists the incidents with their timeline; an incident opens with its evidence', async () => {
+    const { page, log } = await browser.newPage(running.url);
+    await page.goto(`${running.url}/`);
+    await page.waitForURL('**/ui/');
+    await page.waitForLoadState('load');
+    assert.equal(await page.title(), 'Incidents · seclake', 'the server root leads to the incident list');
+    assert.equal(await page.locator('#incidents-table tbody tr[data-uid]').count(), fx.incidents.length);
+    const timeline = page.locator('svg.incident-timeline');
+    const box = await timeline.boundingBox();
+    assert.ok(box && box.width > 600 && box.height > 150, `timeline rendered at ${JSON.stringify(box)}`);
+    assert.ok((await timeline.locator('rect.bar').count()) >= 3, 'bars per hour and severity');
+    await noXss(page);
+    await screenshot(page, 'incidents');
+
+    // The incident two detectors agree on: its evidence, strongest first, each with its explanation and a link.
+    const fused = fx.incidents.find((i) => i.unmapped.incident_uid === fx.fusedIncident)!;
+    await page.click(`#incidents-table tr[data-uid="${fx.fusedIncident}"] a`);
+    await page.waitForURL(`**/ui/incidents/${fx.fusedIncident}`);
+    await page.waitForLoadState('load');
+    const members = page.locator('#incident-evidence li.member');
+    assert.equal(await members.count(), fused.unmapped.timeline.length);
+    assert.deepEqual(await members.evaluateAll((els) => els.map((e) => e.getAttribute('data-uid'))), fused.unmapped.timeline.map((t) => t.finding_uid));
+    const firstUid = fused.unmapped.timeline[0]!.finding_uid;
+    const firstFinding = fx.findings.find((f) => f.finding_info.uid === firstUid)!;
+    assert.equal(await members.first().locator('.member-expl').innerText(), firstFinding.message);
+    assert.match(await page.locator('#incident-detectors').innerText(), /history[\s\S]*ipinsights/);
+    assert.ok((await page.locator('svg.incident-members .member').count()) >= 2, 'evidence over time');
+    await screenshot(page, 'incident');
+    // A member opens its detection finding.
+    await members.first().locator('a').click();
+    await page.waitForURL(`**/ui/findings/${firstUid}`);
+    clean(log, 'incidents');
+  });
+
+  it('Feedback: benign with a scope posts to the feedback API; the suppression is listed and can be removed', async () => {
+    const { page, log } = await browser.newPage(running.url);
+    const target = fx.incidents.find((i) => i.unmapped.incident_uid !== fx.fusedIncident && i.unmapped.entity !== XSS_ENTITY)!;
+    const uid = target.unmapped.incident_uid;
+    await page.goto(`${base}/incidents/${uid}`);
+    await page.waitForLoadState('load');
+    // Scope: the first address range offered (not each finding's default), expiring in 7 days, with a note.
+    const cidr = page.locator('#feedback-form input[name="scope"][value^="cidr:"]').first();
+    const scopeValue = (await cidr.getAttribute('value'))!;
+    await cidr.check();
+    await page.selectOption('#fb-expiry', '7');
+    await page.fill('#fb-note', 'backup job <b>nightly</b>');
+    const t0 = Date.now();
+    const [resp] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/ui/api/feedback') && r.request().method() === 'POST'),
+      page.click('#feedback button[data-verdict="benign"]'),
+    ]);
+    assert.equal(resp.status(), 200);
+    assert.deepEqual(JSON.parse(resp.request().postData() ?? '{}'), { uid, verdict: 'benign', scope: scopeValue, expires_days: 7, note: 'backup job <b>nightly</b>' });
+    await page.locator('#feedback-suppressions-link').waitFor();
+    assert.match(await page.locator('#verdict-current').innerText(), /benign/);
+    await screenshot(page, 'incident-benign');
+    const store = openFeedback(fx.lakeDir);
+    const sup = store.suppressions().find((s) => s.from_uid === uid)!;
+    assert.ok(sup, 'a suppression from the incident');
+    assert.equal(`cidr:${(sup.scope as { cidr: string }).cidr}`, scopeValue);
+    assert.equal(sup.entity, target.unmapped.entity);
+    const days = (Date.parse(sup.expires_at!) - t0) / 86_400_000;
+    assert.ok(days > 6.9 && days < 7.1, `expires in ${days} days`);
+    assert.equal(store.latestVerdicts().get(uid)?.verdict, 'benign');
+
+    // The suppressions page lists it with its explanation; Remove ends it.
+    await page.click('#feedback-suppressions-link');
+    await page.waitForURL('**/ui/suppressions');
+    await page.waitForLoadState('load');
+    const row = page.locator(`#suppressions-table tr[data-id="${sup.id}"]`);
+    assert.match(await row.innerText(), new RegExp(`active[\\s\\S]*${scopeValue.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}[\\s\\S]*Suppresses findings about`));
+    assert.match(await row.innerText(), /backup job <b>nightly<\/b>/, 'the note is shown as text');
+    await screenshot(page, 'suppressions');
+    await row.locator('button.remove').click();
+    await row.locator('.state-removed').waitFor();
+    assert.equal(await row.locator('button.remove').count(), 0);
+    assert.match(await page.locator('#suppressions-message').innerText(), /removed/);
+    assert.equal(openFeedback(fx.lakeDir).suppressions().find((s) => s.id === sup.id)?.state, 'removed');
+    await page.reload();
+    await page.waitForLoadState('load');
+    assert.match(await page.locator(`#suppressions-table tr[data-id="${sup.id}"] .state`).innerText(), /removed/);
+    await noXss(page);
+    clean(log, 'feedback');
   });
 
   it('Lake page: stats, per-day chart, quarantine reasons; a query runs and shows rows; a refused one shows why', async () => {
@@ -107,7 +193,7 @@ describe('dashboard in Chromium', { skip }, () => {
 
   it('Findings: the list opens a finding; "Mark false positive" stores the label; the list shows it; markup never runs', async () => {
     const { page, log } = await browser.newPage(running.url);
-    await page.goto(`${base}/findings`);
+    await page.goto(`${base}/findings?limit=2000`);
     await page.waitForLoadState('load');
     const rows = page.locator('#findings-table tbody tr');
     assert.equal(await rows.count(), fx.findings.length);
@@ -132,6 +218,9 @@ describe('dashboard in Chromium', { skip }, () => {
     assert.deepEqual(lines.map((l) => [l.finding_uid, l.entity, l.ip, l.label]), [[uid, u.entity, u.ip, 'false_positive']]);
 
     await page.click('.crumbs a');
+    await page.waitForURL('**/ui/findings');
+    // The fixture holds more findings than the list's default 200: ask for all of them.
+    await page.goto(`${base}/findings?limit=2000`);
     await page.waitForLoadState('load');
     assert.match(await page.locator(`#findings-table tr[data-uid="${uid}"]`).innerText(), /false positive/);
 
@@ -146,7 +235,7 @@ describe('dashboard in Chromium', { skip }, () => {
 
   it('the list updates without a reload when the monitor writes a new finding', async () => {
     const { page, log } = await browser.newPage(running.url);
-    await page.goto(`${base}/findings`);
+    await page.goto(`${base}/findings?limit=2000`);
     await page.waitForLoadState('load');
     const before = await page.locator('#findings-table tbody tr').count();
     await page.evaluate(() => {

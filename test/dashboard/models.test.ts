@@ -191,6 +191,45 @@ describe('dashboard Models page: models of any detector', () => {
     assert.match(html, /isolation \(higher = more anomalous\)/);
     assert.equal((html.match(/class="finding-tick"/g) ?? []).length, 2);
     assert.doesNotMatch(html, /line-chart/);
+    // 1,000 held-out records resolve a 1% rate (300 needed): no low-support warning.
+    assert.match(html, /<p class="note support-ok">Support: 1,000 held-out normal records resolve a 1\.00% false-positive rate/);
+    assert.doesNotMatch(html, /data-support="low"/);
+  });
+
+  it('low support and per-entity thresholds: a thin calibration says so; each entity shows its threshold and where it came from', () => {
+    const q = Array.from({ length: 1001 }, (_v, i) => -5 + i / 100);
+    const base = {
+      version: 1, created_at: '2026-12-01T00:00:00.000Z', direction: 'lower_is_anomalous', score_name: 'dot_product', threshold: -2, rule: { kind: 'max_fpr', max_fpr: 0.001 },
+      fpr: 0.001, recall: 0.8, precision: 0.5, auc: 0.97, average_precision: 0.9, n_normal: 84, n_abnormal: 1000, abnormal_source: 'random', normal_quantiles: q,
+      thresholds_at_fpr: [{ target_fpr: 0.001, threshold: -2, fpr: 0.001, recall: 0.8, precision: 0.5 }],
+    };
+    const page = (cal: unknown): string => {
+      const info = { name: 'logins', path: '/m/logins.model', bytes: 10, header: undefined, version: 'abcd0001', calibration: cal, error: undefined } as unknown as ModelInfo;
+      // A header is needed for the calibration block: reuse a minimal IP Insights one.
+      info.header = { format: 'seclake-model', format_version: 2, detector: { type: 'ipinsights', version: 2 }, hyperparameters: {}, params: {}, training: { rows: 84 }, sections: [], data_crc32: 1, calibration: null, extras: {} } as unknown as ModelHeader;
+      return modelsPage({ base: '/ui', lakeDir: '/lake', csrf: 'c', assetVersion: '1' }, [{ info, findingScores: [] }]);
+    };
+    // Version 1 (no stored support): judged by the rule of three, 84 of 3,000 held-out records.
+    const v1 = page(base);
+    assert.match(v1, /<div class="support-low" data-support="low"><strong>Low support\.<\/strong> 84 held-out normal records cannot resolve a 0\.10% false-positive rate \(at least 3,000 needed, rule of three\)/);
+    assert.match(v1, /never High or Critical/);
+    // Version 2: the stored support (with its interval) and the per-entity thresholds, escaped.
+    const v2 = page({
+      ...base,
+      version: 2,
+      n_normal: 5120,
+      support: { n_normal: 5120, needed_n: 3000, sufficient: false, fpr_interval: [0.0004, 0.0031], note: 'the <held-out> set is thin for db-1' },
+      per_entity: {
+        target_fpr: 0.001, prior_n: 2000, min_n: 3000, unit: 'pairs',
+        groups: { 'subnet 10.0.1.0/24': { n: 5200, own: 1.5, threshold: 1.2 } },
+        entities: { 'db-1': { n: 5102, own: 4.01, group: 'subnet 10.0.1.0/24', threshold: 1.75 }, 'web<1>': { n: 12, own: null, threshold: -2 } },
+      },
+    });
+    assert.match(v2, /Low support\.<\/strong> the &lt;held-out&gt; set is thin for db-1 \(5,120 held-out normal pairs of 3,000 needed · false-positive rate 95% interval 0\.04%–0\.31%\)/);
+    assert.match(v2, /<summary>Per-entity thresholds \(2 entities, 1 with fewer than 3,000 held-out pairs\)<\/summary>/);
+    assert.match(v2, /<span class="mono">db-1<\/span><\/td><td>subnet 10\.0\.1\.0\/24<\/td><td class="num">5,102<\/td><td class="num">4\.01<\/td><td class="num"><strong>1\.75<\/strong><\/td><td>entity<\/td><td class="num">\+3\.75<\/td>/);
+    assert.match(v2, /<span class="mono">web&lt;1&gt;<\/span><\/td><td>–<\/td><td class="num"><span class="thin"[^>]*>12<\/span><\/td><td class="num">too few<\/td><td class="num"><strong>-2<\/strong><\/td><td>global<\/td>/);
+    assert.match(v2, /<h4>Groups<\/h4>/);
   });
 
   it('in Chromium: both detectors render with no console error, failed or external request', { skip: existsSync(CHROMIUM) || process.env.CI ? false : `${CHROMIUM} is not installed` }, async () => {
