@@ -233,6 +233,9 @@ export interface FindingLike {
   percentile?: number;
   /** Detector-specific anomaly score, higher = more anomalous; ranks when there is neither. */
   anomaly_score?: number;
+  /** The lake view of the record a pair finding was scored from (vpc_flow, cloudtrail_auth, ...): when every finding
+   * of a detector names one, its record recall counts labelled records of those views only. */
+  view?: string;
 }
 
 export function scopeOf(f: FindingLike): 'pair' | 'window' {
@@ -481,7 +484,7 @@ export interface EvaluateOptions {
    * Detectors (model names, as detectorNameOf gives them) to list even when they have no findings, with their
    * detector types, so that a detector that found nothing shows as such; `views`: the label views the detector reads
    * (its record recall then counts only labelled records of those views: the sign-in model is not asked to cover flow
-   * records).
+   * records). Without `views`, those its pair findings name (FindingLike.view), else all.
    */
   detectors?: readonly { name: string; detector: string; views?: readonly string[] }[];
 }
@@ -505,6 +508,12 @@ export function evaluateFindings(labels: readonly AttackLabel[], findings: reado
     if (!groups.has(d.name)) groups.set(d.name, []);
     (types.get(d.name) ?? types.set(d.name, new Set()).get(d.name)!).add(d.detector);
     if (d.views) views.set(d.name, new Set(d.views));
+  }
+  // Not given: the views of the detector's pair findings' source records, when every one of them names its view (a
+  // window finding reads several views and names none: its detector then counts every record).
+  for (const [name, fs] of groups) {
+    if (views.has(name) || fs.length === 0 || fs.some((f) => scopeOf(f) !== 'pair' || !f.view)) continue;
+    views.set(name, new Set(fs.map((f) => f.view!)));
   }
   const perDetector: DetectorScores[] = [...groups].map(([name, fs]) => {
     const v = views.get(name);

@@ -10,6 +10,8 @@
 import { SeclakeError } from '../core/errors.js';
 import { quoteIdent, type Duck, type Row } from '../lake/duckdb.js';
 import { openLakeQuery } from '../lake/views.js';
+import { SHORT_VIEWS } from '../lake/layout.js';
+import type { LakeSourceName } from '../core/events.js';
 import { incidentRevisionsView, incidentsView } from '../findings/incidents-view.js';
 import { findingsSourceName } from '../findings/keys.js';
 import { findingsView } from '../findings/view.js';
@@ -41,8 +43,9 @@ export interface LakeFindings {
 /**
  * Every finding of the `findings` view. A finding with an address is a pair finding at its event time; one without
  * is a window finding over its window (window_start/_end, else OCSF start_time/end_time, else first/last seen).
+ * `viewOf`: the lake view of a pair finding's source object (sets FindingLike.view).
  */
-export async function readLakeFindings(db: Duck, opts: { view?: string } = {}): Promise<LakeFindings> {
+export async function readLakeFindings(db: Duck, opts: { view?: string; viewOf?: (sourceObject: string) => string | undefined } = {}): Promise<LakeFindings> {
   const view = opts.view ?? 'findings';
   if (!(await hasRelation(db, view))) throw new SeclakeError(`the lake has no '${view}' view`);
   const cols = await columnsOf(db, view);
@@ -53,6 +56,7 @@ export async function readLakeFindings(db: Duck, opts: { view?: string } = {}): 
     `${col('model_name', 'NULL::VARCHAR')} AS model, ${col('detector', 'NULL::VARCHAR')} AS detector, ` +
     `${col('percentile', 'NULL::DOUBLE')} AS percentile, ${col('anomaly_score', 'NULL::DOUBLE')} AS anomaly_score, ` +
     `${col('p_value', json('$.unmapped.p_value', 'DOUBLE'))} AS p_value, ${col('status_id', json('$.status_id', 'INTEGER'))} AS status_id, ` +
+    `${col('source_object', 'NULL::VARCHAR')} AS source_object, ` +
     `coalesce(${col('window_start', 'NULL::BIGINT')}, ${json('$.start_time', 'BIGINT')}, ${col('first_seen_time', 'NULL::BIGINT')}) AS w_start, ` +
     `coalesce(${col('window_end', 'NULL::BIGINT')}, ${json('$.end_time', 'BIGINT')}, ${col('last_seen_time', 'NULL::BIGINT')}) AS w_end ` +
     `FROM ${quoteIdent(view)} ORDER BY "time", uid`;
@@ -61,6 +65,8 @@ export async function readLakeFindings(db: Duck, opts: { view?: string } = {}): 
   const suppressed: FindingLike[] = [];
   for (const r of rows) {
     const f = findingOfRow(r);
+    const view = f.ip ? opts.viewOf?.(str(r.source_object) ?? '') : undefined;
+    if (view) f.view = view;
     if (num(r.status_id) === STATUS_SUPPRESSED) suppressed.push(f);
     else findings.push(f);
   }
@@ -172,9 +178,15 @@ export interface EvaluationInputs {
 export async function readEvaluationInputs(lakeDir: string): Promise<EvaluationInputs> {
   const db = await openLakeQuery(lakeDir, { views: [findingsView, incidentRevisionsView, incidentsView] });
   try {
-    const { findings, suppressed } = await readLakeFindings(db);
-    const objects = await db.all('SELECT count(*) AS n FROM lake_objects WHERE source = $1', [findingsSourceName(2005)]);
-    if (Number(objects[0]?.n ?? 0) === 0) return { findings, suppressed, suppressedIncidents: 0, incidentsNote: 'the lake has no incident objects (ext/seclake_incidents/): findings only' };
+    // The short view (vpc_flow, cloudtrail_auth, ...) each catalogued object lands in, for per-model record recall.
+    const objects = await db.all('SELECT path, source, class_uid FROM lake_objects');
+    const viewByPath = new Map<string, string>();
+    for (const o of objects) {
+      const def = SHORT_VIEWS.find((d) => d.sources.includes(String(o.source) as LakeSourceName) && (!d.classUids || d.classUids.includes(Number(o.class_uid))));
+      if (def) viewByPath.set(String(o.path), def.name);
+    }
+    const { findings, suppressed } = await readLakeFindings(db, { viewOf: (p) => viewByPath.get(p) });
+    if (!objects.some((o) => o.source === findingsSourceName(2005))) return { findings, suppressed, suppressedIncidents: 0, incidentsNote: 'the lake has no incident objects (ext/seclake_incidents/): findings only' };
     const inc = await readLakeIncidents(db);
     if (!inc) return { findings, suppressed, suppressedIncidents: 0, incidentsNote: 'no incidents view' };
     return { findings, suppressed, incidents: inc.incidents, suppressedIncidents: inc.suppressed };

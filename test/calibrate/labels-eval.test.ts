@@ -162,18 +162,18 @@ test('lake readers: findings (pair and window, p-value from the raw finding, sup
   });
   const fFile = path.join(dir, 'findings.jsonl');
   const rows = [
-    { uid: 'p1', time: T0 + H, entity: 'web-1', ip: '203.0.113.9', model_name: 'flows', detector: 'ipinsights', percentile: 0.9999, anomaly_score: 4, window_start: null, window_end: null, first_seen_time: T0 + H, last_seen_time: T0 + H, finding: JSON.stringify({ status_id: 1, unmapped: { p_value: 2e-5 } }) },
+    { uid: 'p1', source_object: 'aws/VPC_FLOW/o1.parquet', time: T0 + H, entity: 'web-1', ip: '203.0.113.9', model_name: 'flows', detector: 'ipinsights', percentile: 0.9999, anomaly_score: 4, window_start: null, window_end: null, first_seen_time: T0 + H, last_seen_time: T0 + H, finding: JSON.stringify({ status_id: 1, unmapped: { p_value: 2e-5 } }) },
     { uid: 'w1', time: T0 + 7 * H, entity: 'web-2', ip: null, model_name: 'behaviour', detector: 'rcf', percentile: 0.999, anomaly_score: 6, window_start: T0 + 6 * H, window_end: T0 + 7 * H, first_seen_time: null, last_seen_time: null, finding: JSON.stringify({ status_id: 1 }) },
     { uid: 's1', time: T0 + 2 * H, entity: 'db', ip: '198.51.100.1', model_name: 'flows', detector: 'ipinsights', percentile: 0.99, anomaly_score: 3, window_start: null, window_end: null, first_seen_time: null, last_seen_time: null, finding: JSON.stringify({ status_id: 3, unmapped: { suppressed_by: 'S1' } }) },
   ];
   writeFileSync(fFile, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
   await db.run(
-    `CREATE VIEW findings AS SELECT * FROM read_json(${quoteString(fFile)}, format = 'newline_delimited', columns = {uid: 'VARCHAR', time: 'BIGINT', entity: 'VARCHAR', ip: 'VARCHAR', model_name: 'VARCHAR', detector: 'VARCHAR', percentile: 'DOUBLE', anomaly_score: 'DOUBLE', window_start: 'BIGINT', window_end: 'BIGINT', first_seen_time: 'BIGINT', last_seen_time: 'BIGINT', finding: 'VARCHAR'})`,
+    `CREATE VIEW findings AS SELECT * FROM read_json(${quoteString(fFile)}, format = 'newline_delimited', columns = {uid: 'VARCHAR', source_object: 'VARCHAR', time: 'BIGINT', entity: 'VARCHAR', ip: 'VARCHAR', model_name: 'VARCHAR', detector: 'VARCHAR', percentile: 'DOUBLE', anomaly_score: 'DOUBLE', window_start: 'BIGINT', window_end: 'BIGINT', first_seen_time: 'BIGINT', last_seen_time: 'BIGINT', finding: 'VARCHAR'})`,
   );
   assert.equal(await readLakeIncidents(db), undefined, 'no incidents view: undefined');
-  const { findings, suppressed } = await readLakeFindings(db);
+  const { findings, suppressed } = await readLakeFindings(db, { viewOf: (p) => (p === 'aws/VPC_FLOW/o1.parquet' ? 'vpc_flow' : undefined) });
   assert.deepEqual(findings, [
-    { entity: 'web-1', time: T0 + H, scope: 'pair', ip: '203.0.113.9', uid: 'p1', model: 'flows', detector: 'ipinsights', p_value: 2e-5, percentile: 0.9999, anomaly_score: 4 },
+    { entity: 'web-1', time: T0 + H, scope: 'pair', ip: '203.0.113.9', uid: 'p1', model: 'flows', detector: 'ipinsights', p_value: 2e-5, percentile: 0.9999, anomaly_score: 4, view: 'vpc_flow' },
     { entity: 'web-2', time: T0 + 6 * H, scope: 'window', end: T0 + 7 * H, uid: 'w1', model: 'behaviour', detector: 'rcf', percentile: 0.999, anomaly_score: 6 },
   ]);
   assert.deepEqual(suppressed.map((f) => f.uid), ['s1']);
@@ -211,4 +211,19 @@ test('docs/labels.md: every example label reads, and matches what the page says 
   assert.deepEqual([e2.findings.detected_records, e2.findings.scored_records], [1, 2]);
   // RT-3: the sign-in pair.
   assert.equal(evaluateLabels([rt3], [pair('alice', '14.161.151.6', Date.parse('2026-05-06T16:01:00Z'), undefined, 'logins')]).findings.attacks_detected, 1);
+});
+
+test('a detector whose pair findings name their source view counts only labelled records of those views', () => {
+  const login = label('A4-login', 'console_login_new_country', 'address', T0 + 9 * H, T0 + 9 * H + 60_000, [rec(T0 + 9 * H, 'erin', '5.136.43.204', 'cloudtrail_auth')]);
+  const labels = [...LABELS, login];
+  const fl = { ...pair('web-1', '203.0.113.9', T0 + H), view: 'vpc_flow' };
+  const lg = { ...pair('erin', '5.136.43.204', T0 + 9 * H, undefined, 'logins'), view: 'cloudtrail_auth' };
+  const e = evaluateLabels(labels, [fl, lg]).findings;
+  const by = Object.fromEntries(e.per_detector.map((d) => [d.name, d]));
+  assert.deepEqual([by.logins!.views, by.logins!.detected_records, by.logins!.scored_records], [['cloudtrail_auth'], 1, 1]);
+  assert.deepEqual([by.flows!.views, by.flows!.detected_records, by.flows!.scored_records], [['vpc_flow'], 2, 10]);
+  // One finding without a view: the detector counts every labelled pair record.
+  const e2 = evaluateLabels(labels, [fl, lg, pair('erin', '198.51.100.9', T0, undefined, 'logins')]).findings;
+  const l2 = e2.per_detector.find((d) => d.name === 'logins')!;
+  assert.deepEqual([l2.views, l2.scored_records], [undefined, 11]);
 });
