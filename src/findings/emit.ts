@@ -9,7 +9,7 @@ import { log } from '../core/log.js';
 import type { Duck } from '../lake/duckdb.js';
 import { findingsObjectKey, publishFindings, type FindingsPartition, type WrittenFindings } from './lake.js';
 import type { FindingPolicy, PolicyContext, UnflaggedRecords } from './policy.js';
-import { applySuppressions, isSuppressed, type SuppressionSource } from './suppress.js';
+import { applySuppressions, isSuppressed, lakeSuppressions, type SuppressionSource } from './suppress.js';
 import type { DetectionFinding, EntityHistory, ModelRef, ScoredRecord, Sink } from './types.js';
 
 export interface EmitOptions {
@@ -28,8 +28,11 @@ export interface EmitOptions {
   now?: number;
   /** Records of the object not passed in `records` because they qualify for no finding (counted by the policy). */
   unflagged?: UnflaggedRecords;
-  /** Active suppressions: covered findings are written as "Suppressed" and not sent. */
-  suppressions?: SuppressionSource;
+  /**
+   * Analysts' suppressions: covered findings are written as "Suppressed" and not sent. Default: with `lakeDir`, that
+   * lake's feedback store (suppress.ts lakeSuppressions); `false`: none.
+   */
+  suppressions?: SuppressionSource | false;
   /** Processing time for the suppressions (default Date.now()). */
   suppressAt?: number;
 }
@@ -45,7 +48,8 @@ export interface EmitResult {
 
 export async function emitFindings(records: readonly ScoredRecord[], o: EmitOptions): Promise<EmitResult> {
   const decided = o.policy.process(records, { model: o.model, ...(o.history ? { history: o.history } : {}), ...(o.explain ? { explain: o.explain } : {}), ...(o.now !== undefined ? { now: o.now } : {}) }, o.unflagged);
-  const findings = applySuppressions(decided, o.suppressions, o.suppressAt ?? Date.now());
+  const suppressions = o.suppressions === false ? undefined : (o.suppressions ?? (o.lakeDir !== undefined ? lakeSuppressions(o.lakeDir) : undefined));
+  const findings = applySuppressions(decided, suppressions, o.suppressAt ?? Date.now());
   const key = findingsObjectKey(o.sourceObject, o.partition);
   const written = o.lakeDir !== undefined && findings.length > 0 ? await publishFindings(o.lakeDir, key, findings, o.db ? { db: o.db } : {}) : null;
   const sinkErrors: string[] = [];

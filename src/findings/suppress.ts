@@ -5,6 +5,7 @@
  * be audited and the suppression removed), but it never joins an incident and never goes to a sink.
  */
 import { statSync } from 'node:fs';
+import path from 'node:path';
 import { deriveEvent } from '../ocsf/derive.js';
 import { matchSuppression, openFeedback, type SuppressionView } from './feedback.js';
 import type { DetectionFinding } from './types.js';
@@ -49,6 +50,19 @@ export function applySuppressions(findings: readonly DetectionFinding[], source:
  * changes (size or modification time), so one added or removed while the monitor runs applies from the next object.
  */
 export function lakeSuppressions(lakeDir: string): SuppressionSource & { count(): number } {
+  const key = path.resolve(lakeDir);
+  const known = byLake.get(key);
+  if (known) return known;
+  const made = readLakeSuppressions(key);
+  if (byLake.size > 64) byLake.clear();
+  byLake.set(key, made);
+  return made;
+}
+
+/** One source per lake directory in this process (each re-reads its file when it changes). */
+const byLake = new Map<string, SuppressionSource & { count(): number }>();
+
+function readLakeSuppressions(lakeDir: string): SuppressionSource & { count(): number } {
   const store = openFeedback(lakeDir);
   let stamp: string | undefined;
   let all: SuppressionView[] = [];

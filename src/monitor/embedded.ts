@@ -10,9 +10,16 @@
  *   2. then the checkpoint moves past the object (write tmp, fsync, rename, fsync the directory): at most every
  *      `checkpointMs` (default 1 s) while objects keep coming, and whenever the monitor has caught up or stops.
  *
- * A crash between 1 and 2 redoes the objects after the checkpoint from its policy state: the same findings objects are
- * rewritten with the same uids, so the lake neither loses nor doubles a finding (sinks may see a finding twice; its
- * uid is stable). Reading and scoring depend on no state, so while one object's findings are decided and written, the
+ * Between 1 and 2, the findings of every model for the object (pair models and behaviour steps) go to the incident
+ * builder (src/findings/incidents.ts; its state is in the checkpoint too): the incident revisions they cause are
+ * written as one incidents object per source object (`ext/seclake_incidents/...`, the source object's key of class
+ * 2005), then the sinks get the incidents (new, more severe, or with another detector: by default) and, with
+ * `sinkDetections`, the detection findings. A finding an analyst's suppression covers (src/findings/suppress.ts) is
+ * written as "Suppressed", joins no incident and goes to no sink.
+ *
+ * A crash between 1 and 2 redoes the objects after the checkpoint from its policy and incident state: the same
+ * findings and incidents objects are rewritten with the same uids, so the lake neither loses nor doubles a finding or
+ * an incident revision (sinks may see one twice; its uid is stable). Reading and scoring depend on no state, so while one object's findings are decided and written, the
  * next two objects are already being read and scored (on their own DuckDB connections); steps 1 and 2 stay in order.
  * A failing object is retried (`retries`, with backoff, from the same policy state), then recorded in
  * `_seclake/monitor/<name>.failed.jsonl` with the reason and skipped: one bad object never stops the monitor.
@@ -29,18 +36,22 @@ import { open, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import { faultPoint } from '../core/fault.js';
+import { log } from '../core/log.js';
 import { FindingPolicy, type FindingPolicyOptions, type FindingPolicyState } from '../findings/policy.js';
 import type { DetectionFinding, Sink } from '../findings/types.js';
-import { publishFindingsToStore } from '../findings/lake.js';
+import { findingsObjectKey, publishFindings, publishFindingsToStore } from '../findings/lake.js';
+import { IncidentBuilder, type AnyFinding, type AnySink, type IncidentFinding, type IncidentOptions, type IncidentRevision, type IncidentState } from '../findings/incidents.js';
+import { isSuppressed } from '../findings/suppress.js';
 import { modelRefOf } from '../findings/model-ref.js';
 import { catalogDir, isDerivedObject, readObjects, type CatalogObject } from '../lake/catalog.js';
+import { Duck } from '../lake/duckdb.js';
 import { META_DIR } from '../lake/layout.js';
 import { isFeaturesModel, loadModel } from '../detectors/index.js';
 import type { AnyDetectorModel } from '../detectors/types.js';
 import type { LakeStore } from '../lake/store.js';
 import type { PairQuerySpec, PairSpec } from '../detectors/pairs/definitions.js';
 import { BehaviourProcessor, type BehaviourState, type BehaviourStep } from './behaviour.js';
-import { SCAN_CONNECTIONS, createProcessor, type Processor, type ScoredObject } from './processor.js';
+import { SCAN_CONNECTIONS, createProcessor, partitionOfObject, type Processor, type ScoredObject } from './processor.js';
 import { startFolderWatch, type FolderWatch } from './watch.js';
 
 export const CHECKPOINT_VERSION = 1;
@@ -71,7 +82,17 @@ export interface MonitorOptions {
    */
   start?: 'now' | 'beginning' | { afterSeq: number };
   policy?: FindingPolicyOptions;
-  sinks?: readonly Sink[];
+  /**
+   * Where findings go besides the lake. By default they get incident revisions (a new incident, a revision that raises
+   * its severity or adds a detector type) and not detection findings: see sinkIncidents and sinkDetections.
+   */
+  sinks?: readonly (AnySink | Sink)[];
+  /** Send incident revisions to the sinks (default true). */
+  sinkIncidents?: boolean;
+  /** Send detection findings to the sinks too (default false; suppressed ones never go). */
+  sinkDetections?: boolean;
+  /** Fuse findings into incidents (gap, assignee group, ...); `false`: no incidents (default: the defaults). */
+  incidents?: IncidentOptions | false;
   /** Attempts per object before it is recorded as failed (default 3). */
   retries?: number;
   /** First retry delay in ms (doubles per attempt; default 200). */
@@ -87,13 +108,15 @@ export interface MonitorOptions {
   /** Live mode: also ingest raw files dropped into this folder. */
   watchDir?: string;
   onEvent?: (e: MonitorEvent) => void;
-  /** Keep the findings in the summary (default false: only counts). */
+  /** Keep the findings and incident revisions in the summary (default false: only counts). */
   collectFindings?: boolean;
 }
 
 export type MonitorEvent =
   | { type: 'start'; afterSeq: number; models: string[] }
-  | { type: 'object'; seq: number; path: string; source: string; pairs: number; findings: number; ms: number; lagMs: number }
+  | { type: 'object'; seq: number; path: string; source: string; pairs: number; findings: number; incidents: number; ms: number; lagMs: number }
+  /** An incident revision this object caused (after the checkpoint passed it); `notify`: new, more severe or another detector. */
+  | { type: 'incident'; seq: number; incident: IncidentFinding; notify: boolean }
   /** A behaviour model's windows closed at this object (and late records it counted): scored, findings written. */
   | { type: 'windows'; seq: number; model: string; windows: number; findings: number; closedThrough: number; lateRecords: number; lateByView: Record<string, number> }
   | { type: 'retry'; seq: number; path: string; attempt: number; reason: string }
@@ -114,10 +137,18 @@ export interface MonitorSummary {
   /** Records that arrived for behaviour windows already scored: counted (and said), not merged. */
   lateRecords: number;
   findings: number;
+  /** Findings written as suppressed (counted in `findings` too). */
+  suppressed: number;
+  /** Incident revisions written (new incidents and updates). */
+  incidents: number;
+  /** New incidents among them. */
+  newIncidents: number;
   /** Checkpoint after the run. */
   lastSeq: number;
   /** Findings, when collectFindings is set. */
   found?: DetectionFinding[];
+  /** Incident revisions, in the order written, when collectFindings is set (the latest revision of a uid is current). */
+  foundIncidents?: IncidentFinding[];
 }
 
 interface Checkpoint {
@@ -127,8 +158,10 @@ interface Checkpoint {
   policies: Record<string, FindingPolicyState>;
   /** Per behaviour model: cursor, state file of the streaming model, totals (behaviour.ts). */
   behaviour?: Record<string, BehaviourState>;
+  /** The incident builder's open incidents (src/findings/incidents.ts). */
+  incidents?: IncidentState;
   updated_at: string;
-  totals: { objects: number; failed: number; pairs: number; findings: number };
+  totals: { objects: number; failed: number; pairs: number; findings: number; incidents?: number };
 }
 
 export function monitorDir(lakeDir: string): string {
@@ -215,6 +248,10 @@ export class LakeMonitor {
   private hinted = false;
   private readonly name: string;
   private readonly found: DetectionFinding[] = [];
+  private readonly foundIncidents: IncidentFinding[] = [];
+  private incidents: IncidentBuilder | undefined;
+  /** Writes incidents objects (opened on first use). */
+  private db: Duck | undefined;
   /** The checkpoint in memory is ahead of the one on disk. */
   private dirty = false;
   private lastCheckpointAt = performance.now();
@@ -248,7 +285,6 @@ export class LakeMonitor {
             stateDir: monitorDir(o.lakeDir),
             monitorName: this.name,
             ...(existing?.behaviour?.[spec.name ?? modelRefOf(model).name] ? { saved: existing.behaviour[spec.name ?? modelRefOf(model).name]! } : {}),
-            ...(o.sinks ? { sinks: o.sinks } : {}),
             ...(o.policy?.uncalibratedThreshold !== undefined ? { uncalibratedThreshold: o.policy.uncalibratedThreshold } : {}),
           }),
         );
@@ -261,7 +297,8 @@ export class LakeMonitor {
         policy: policyOpts,
         lakeDir: o.lakeDir,
         scoreOnWorker: true,
-        ...(o.sinks ? { sinks: o.sinks } : {}),
+        // No sinks: the monitor sends to them itself (incidents, and detections when asked) after the incidents are
+        // written. Findings an analyst's suppression covers (the lake's feedback store) are written as Suppressed.
         ...(multi ? { keySuffix: spec.name ?? path.basename(typeof spec.model === 'string' ? spec.model : spec.model.path) } : {}),
       });
       this.processors.push(proc);
@@ -278,6 +315,10 @@ export class LakeMonitor {
       const start = o.start ?? 'now';
       const seq = start === 'beginning' ? 0 : start === 'now' ? Math.max(0, ...(await this.catalog(0)).map((x) => x.seq)) : start.afterSeq;
       this.cp = { version: CHECKPOINT_VERSION, name: this.name, seq, policies: {}, updated_at: new Date().toISOString(), totals: { objects: 0, failed: 0, pairs: 0, findings: 0 } };
+    }
+    if (o.incidents !== false) {
+      const io = o.incidents ?? {};
+      this.incidents = existing?.incidents ? IncidentBuilder.fromJSON(existing.incidents, io) : new IncidentBuilder(io);
     }
     if (this.behaviours.length > 0) {
       // What the feature sets have read up to the start point (their newest event time, objects of open windows).
@@ -327,15 +368,20 @@ export class LakeMonitor {
     // Behaviour models whose windows this object can close (or that it brings late records for), in order.
     const stepping = this.behaviours.filter((b) => b.note(obj));
     const snapshot = applicable.map((p) => p.policy.snapshot());
+    const incidentSnapshot = this.incidents?.snapshot();
     const attempts = Math.max(1, this.o.retries ?? 3);
     let pairs = 0;
     let findings: DetectionFinding[] = [];
+    let revisions: IncidentRevision[] = [];
+    // The source object as findings name it (an S3 lake: its s3:// URL), for the incidents object's key and derived_from.
+    const sourceRef = store ? store.objectUrl(obj.path) : obj.path;
     // Behaviour steps done (kept across attempts: a step that succeeded has moved its model's state on).
     const steps: BehaviourStep[] = [];
     let failure: string | undefined;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       pairs = 0;
       findings = [];
+      revisions = [];
       failure = undefined;
       try {
         // The first attempt uses the scoring started ahead; a retry reads and scores again.
@@ -352,10 +398,17 @@ export class LakeMonitor {
         // A behaviour step changes its model's state only when it succeeds (a failed one leaves it as it was).
         for (const b of stepping.slice(steps.length)) steps.push(await b.step(obj));
         for (const st of steps) findings = findings.concat(st.findings);
+        // The findings of every model for this object -> incident revisions, written before the checkpoint moves.
+        if (this.incidents) {
+          revisions = this.incidents.add(findings, sourceRef);
+          this.incidents.advance(obj.time_max);
+          if (revisions.length > 0) await this.writeIncidents(sourceRef, revisions.map((r) => r.incident));
+        }
         break;
       } catch (err) {
         failure = errorMessage(err);
         applicable.forEach((p, i) => p.policy.restore(snapshot[i]!));
+        if (incidentSnapshot) this.incidents!.restore(incidentSnapshot);
         if (attempt < attempts) {
           this.emit({ type: 'retry', seq: obj.seq, path: obj.path, attempt, reason: failure });
           await sleep((this.o.retryDelayMs ?? 200) * 2 ** (attempt - 1));
@@ -370,12 +423,20 @@ export class LakeMonitor {
       this.cp.totals.failed++;
       this.emit({ type: 'failed', seq: obj.seq, path: obj.path, reason: failure });
     } else {
+      await this.deliver(findings, revisions);
       totals.pairs += pairs;
       totals.findings += findings.length;
+      totals.suppressed += findings.filter((f) => isSuppressed(f)).length;
+      totals.incidents += revisions.length;
+      totals.newIncidents += revisions.filter((r) => r.incident.unmapped.revision === 1).length;
       if (applicable.length > 0 && pairs === 0) totals.noPairs++;
       this.cp.totals.pairs += pairs;
       this.cp.totals.findings += findings.length;
-      if (this.o.collectFindings) for (const f of findings) this.found.push(f);
+      if (revisions.length > 0) this.cp.totals.incidents = (this.cp.totals.incidents ?? 0) + revisions.length;
+      if (this.o.collectFindings) {
+        for (const f of findings) this.found.push(f);
+        for (const r of revisions) this.foundIncidents.push(r.incident);
+      }
     }
     for (const st of steps) {
       totals.windows += st.windows;
@@ -393,10 +454,41 @@ export class LakeMonitor {
       }
     }
     if (failure === undefined) {
+      for (const r of revisions) this.emit({ type: 'incident', seq: obj.seq, incident: r.incident, notify: r.notify });
       const ms = performance.now() - t0;
       const created = Date.parse(obj.created_at);
-      this.emit({ type: 'object', seq: obj.seq, path: obj.path, source: obj.source, pairs, findings: findings.length, ms, lagMs: Number.isNaN(created) ? 0 : Date.now() - created });
+      this.emit({ type: 'object', seq: obj.seq, path: obj.path, source: obj.source, pairs, findings: findings.length, incidents: revisions.length, ms, lagMs: Number.isNaN(created) ? 0 : Date.now() - created });
     }
+  }
+
+  /** Write one object's incident revisions: the source object's incidents object (local lake, and the S3 lake's). */
+  private async writeIncidents(sourceRef: string, incidents: readonly IncidentFinding[]): Promise<void> {
+    const key = findingsObjectKey(sourceRef, partitionOfObject(sourceRef), 2005);
+    this.db ??= await Duck.open({ threads: 1 });
+    await publishFindings(this.o.lakeDir, key, incidents, { db: this.db });
+    if (this.o.store) await publishFindingsToStore(this.o.store, key, incidents, { db: this.db, tmpDir: monitorDir(this.o.lakeDir) });
+  }
+
+  /**
+   * The sinks get the object's incident revisions that are news (a new incident, a higher severity, another detector)
+   * and, with sinkDetections, its detection findings (never suppressed ones). A sink that throws is reported.
+   */
+  private async deliver(findings: readonly DetectionFinding[], revisions: readonly IncidentRevision[]): Promise<void> {
+    const sinks = this.o.sinks ?? [];
+    if (sinks.length === 0) return;
+    const batch: AnyFinding[] = [];
+    if (this.o.sinkDetections) for (const f of findings) if (!isSuppressed(f)) batch.push(f);
+    if (this.o.sinkIncidents !== false) for (const r of revisions) if (r.notify) batch.push(r.incident);
+    if (batch.length === 0) return;
+    await Promise.all(
+      sinks.map(async (s) => {
+        try {
+          await (s as AnySink).send(batch);
+        } catch (err) {
+          log.warn(`sink ${s.name} failed: ${errorMessage(err)}`);
+        }
+      }),
+    );
   }
 
   /**
@@ -407,6 +499,7 @@ export class LakeMonitor {
     if (!this.dirty) return;
     if (!force && performance.now() - this.lastCheckpointAt < (this.o.checkpointMs ?? 1000)) return;
     for (const p of this.processors) this.cp.policies[p.modelRef.name] = p.policy.toJSON();
+    if (this.incidents) this.cp.incidents = this.incidents.toJSON();
     if (this.behaviours.length > 0) {
       mkdirSync(monitorDir(this.o.lakeDir), { recursive: true });
       // Each streaming model's state file is on disk before the checkpoint that names it.
@@ -422,7 +515,7 @@ export class LakeMonitor {
 
   /** Process every catalogued object after the checkpoint, then return. */
   async runOnce(): Promise<MonitorSummary> {
-    const totals: MonitorSummary = { objects: 0, noPairs: 0, failed: 0, pairs: 0, windows: 0, lateRecords: 0, findings: 0, lastSeq: this.cp.seq };
+    const totals: MonitorSummary = { objects: 0, noPairs: 0, failed: 0, pairs: 0, windows: 0, lateRecords: 0, findings: 0, suppressed: 0, incidents: 0, newIncidents: 0, lastSeq: this.cp.seq };
     for (;;) {
       const listed = await this.catalog(this.cp.seq);
       if (listed.length === 0) break;
@@ -454,13 +547,16 @@ export class LakeMonitor {
       if (this.stopping) break;
     }
     totals.lastSeq = this.cp.seq;
-    if (this.o.collectFindings) totals.found = this.found.splice(0);
+    if (this.o.collectFindings) {
+      totals.found = this.found.splice(0);
+      totals.foundIncidents = this.foundIncidents.splice(0);
+    }
     return totals;
   }
 
   /** Follow the catalog (and the watch folder) until stop(). Resolves with the totals. */
   async run(): Promise<MonitorSummary> {
-    const totals: MonitorSummary = { objects: 0, noPairs: 0, failed: 0, pairs: 0, windows: 0, lateRecords: 0, findings: 0, lastSeq: this.cp.seq };
+    const totals: MonitorSummary = { objects: 0, noPairs: 0, failed: 0, pairs: 0, windows: 0, lateRecords: 0, findings: 0, suppressed: 0, incidents: 0, newIncidents: 0, lastSeq: this.cp.seq };
     if (this.o.watchDir) {
       this.watch = startFolderWatch({
         dir: this.o.watchDir,
@@ -499,7 +595,11 @@ export class LakeMonitor {
       totals.windows += r.windows;
       totals.lateRecords += r.lateRecords;
       totals.findings += r.findings;
+      totals.suppressed += r.suppressed;
+      totals.incidents += r.incidents;
+      totals.newIncidents += r.newIncidents;
       if (r.found) (totals.found ??= []).push(...r.found);
+      if (r.foundIncidents) (totals.foundIncidents ??= []).push(...r.foundIncidents);
       if (this.stopping) break;
       if (this.hinted) continue;
       await new Promise<void>((resolve) => {
@@ -531,6 +631,8 @@ export class LakeMonitor {
     this.catalogHint = undefined;
     for (const p of this.processors) p.close();
     for (const b of this.behaviours) b.close();
+    this.db?.close();
+    this.db = undefined;
   }
 }
 

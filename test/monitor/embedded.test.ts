@@ -29,6 +29,17 @@ async function findingUids(lakeDir: string): Promise<string[]> {
   }
 }
 
+/** Every incident revision (uid, revision, members) of a lake, in order. */
+async function incidentRevisions(lakeDir: string): Promise<{ uid: string; revision: number; finding_uids: string[] }[]> {
+  const db = await openLakeQuery(lakeDir);
+  try {
+    const rows = await db.all('SELECT uid, revision, finding_uids FROM incident_revisions ORDER BY uid, revision');
+    return rows.map((r) => ({ uid: String(r.uid), revision: Number(r.revision), finding_uids: JSON.parse(String(r.finding_uids)) as string[] }));
+  } finally {
+    db.close();
+  }
+}
+
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, timeout: 120_000 }, (err, stdout, stderr) => {
@@ -72,6 +83,16 @@ describe('embedded monitor', () => {
     for (let k = 0; k < 12; k++) assert.ok(text.includes(`203.0.113.${10 + k}`), `peer ${k} found`);
     assert.equal(readCheckpoint(lakeDir)!.seq, sum.lastSeq);
     assert.equal(events.filter((e) => e.type === 'object').length, 12);
+    // Every finding joined one incident; the summary and the events name the revisions written.
+    assert.ok(sum.newIncidents >= 1 && sum.incidents >= sum.newIncidents, `incidents ${sum.newIncidents} new, ${sum.incidents} revisions`);
+    assert.equal(sum.foundIncidents!.length, sum.incidents);
+    assert.equal(events.filter((e) => e.type === 'incident').length, sum.incidents);
+    const revs = await incidentRevisions(lakeDir);
+    assert.equal(revs.length, sum.incidents);
+    const latest = new Map(revs.map((r) => [r.uid, r]));
+    assert.equal(latest.size, sum.newIncidents);
+    const members = [...latest.values()].flatMap((r) => r.finding_uids).sort();
+    assert.deepEqual(members, await findingUids(lakeDir), 'each finding is in exactly one incident');
     // Nothing new: a second run does nothing.
     const again = await monitorOnce({ lakeDir, models: [{ model: modelPath, pairs: 'flow-peer' }] });
     assert.equal(again.objects, 0);
@@ -109,6 +130,9 @@ describe('embedded monitor', () => {
     assert.deepEqual(got, expected);
     assert.equal(new Set(got).size, got.length, 'no finding doubled');
     assert.equal(readCheckpoint(b)!.seq, readCheckpoint(a)!.seq, 'caught up: the checkpoint is written');
+    // The incident revisions too: none lost, none doubled, the same members; the same incident state.
+    assert.deepEqual(await incidentRevisions(b), await incidentRevisions(a));
+    assert.deepEqual(readCheckpoint(b)!.incidents, readCheckpoint(a)!.incidents);
   });
 
   it('kill -9 mid-run, then restart: the same findings as an uninterrupted run, none doubled', async () => {
@@ -153,6 +177,7 @@ describe('embedded monitor', () => {
     assert.deepEqual(got, expected);
     assert.equal(new Set(got).size, got.length, 'no finding doubled');
     assert.equal(readCheckpoint(b)!.seq, readCheckpoint(a)!.seq);
+    assert.deepEqual(await incidentRevisions(b), await incidentRevisions(a), 'the same incident revisions, none doubled');
   });
 
   it('live seclake monitor: follows the catalog, scores an object ingested while it runs, SIGTERM exits 0 with a JSON summary', async () => {
@@ -211,9 +236,13 @@ describe('embedded monitor', () => {
     try {
       const rows = await db.all("SELECT count(*)::INT AS n FROM findings WHERE ip = '192.0.2.77'");
       assert.ok(Number(rows[0]!.n) >= 1);
-      // The file sink got every finding the lake got (flushed on SIGTERM).
-      const sunk = readFileSync(sinkFile, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { finding_info: { uid: string } }).finding_info.uid);
-      assert.deepEqual([...new Set(sunk)].sort(), await findingUids(lakeDir));
+      // The file sink got every incident the lake got (each new one is sent; flushed on SIGTERM), and no detection
+      // finding (no --sink-detections).
+      const sunk = readFileSync(sinkFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { class_uid: number; unmapped: { incident_uid: string } });
+      assert.deepEqual([...new Set(sunk.map((x) => x.class_uid))], [2005]);
+      const inLake = (await db.all('SELECT uid FROM incidents ORDER BY uid')).map((r) => String(r.uid));
+      assert.ok(inLake.length >= 1);
+      assert.deepEqual([...new Set(sunk.map((x) => x.unmapped.incident_uid))].sort(), inLake);
     } finally {
       db.close();
     }

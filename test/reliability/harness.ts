@@ -22,8 +22,9 @@ import { Duck, quoteIdent } from '../../src/lake/duckdb.js';
 import { createLakeViews } from '../../src/lake/views.js';
 import { syncLakeToDir, openLakeStore } from '../../src/lake/store.js';
 import { S3Lake } from '../../src/lake/s3.js';
-// Registers the `findings` view.
+// Registers the `findings`, `incidents` and `incident_revisions` views.
 import '../../src/findings/view.js';
+import '../../src/findings/incidents-view.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN = path.join(ROOT, 'src', 'cli', 'main.ts');

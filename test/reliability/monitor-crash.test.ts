@@ -1,10 +1,11 @@
 /**
  * Crash consistency of `seclake monitor` over a lake (issue 12, "crash-consistency harness"): for every monitor fault
- * point, `monitor --once --from-start --checkpoint-ms 0 --sink file:F` over four source objects is killed there by
- * SIGKILL, run again without the fault, and must leave what an uninterrupted run leaves: the same findings objects
- * (by content), catalog, checkpoint (position and policy state) and rows in every view, nothing left over, and the
- * same findings in the file sink (every line whole; a finding sent before the crash may be sent again: sinks are
- * at-least-once). A local lake, and an S3 lake on moto_server (findings through the S3 catalog).
+ * point, `monitor --once --from-start --checkpoint-ms 0 --sink file:F --sink-detections` over four source objects is
+ * killed there by SIGKILL, run again without the fault, and must leave what an uninterrupted run leaves: the same
+ * findings and incidents objects (by content), catalog, checkpoint (position, policy and incident state) and rows in
+ * every view (`findings`, `incidents`, `incident_revisions` included), nothing left over, and the same findings and
+ * incidents in the file sink (every line whole; one sent before the crash may be sent again: sinks are
+ * at-least-once). A local lake, and an S3 lake on moto_server (findings and incidents through the S3 catalog).
  */
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
@@ -52,8 +53,20 @@ before(async () => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const monitorArgs = (lake: string, sink: string): string[] => [
-  'monitor', '--lake', lake, '--model', model, '--pairs', 'reference', '--once', '--from-start', '--checkpoint-ms', '0', '--sink', `file:${sink}`, '--quiet',
+  'monitor', '--lake', lake, '--model', model, '--pairs', 'reference', '--once', '--from-start', '--checkpoint-ms', '0', '--sink', `file:${sink}`, '--sink-detections', '--quiet',
 ];
+
+/** What an uninterrupted run must have produced: a findings object per source object, incidents, both in the sink. */
+function checkReference(want: Run): void {
+  assertOk(want.rerun, 'the uninterrupted monitor');
+  const derived = want.lake!.objects.filter((o) => 'derived_from' in o);
+  assert.equal(derived.filter((o) => o.source === 'EXT_seclake_findings').length, 4, 'a findings object per source object');
+  assert.ok(derived.filter((o) => o.source === 'EXT_seclake_incidents').length >= 2, 'incidents objects (one per source object that changed incidents)');
+  assert.equal(want.sink!.repeats, 0, 'an uninterrupted run sends each finding and incident once');
+  assert.deepEqual(want.sink!.bad, []);
+  const classes = want.sink!.findings.map((l) => (JSON.parse(l) as { class_uid: number }).class_uid);
+  assert.ok(classes.includes(2004) && classes.includes(2005), 'the sink got detection findings (--sink-detections) and incidents');
+}
 
 interface Run {
   fault: string;
@@ -89,11 +102,10 @@ test('local lake: the monitor killed at each fault point, then rerun: findings, 
   };
   const runs = await inParallel(2, [() => one('ref', undefined), ...MONITOR_LOCAL_FAULTS.map((f) => () => one(f.replace(':', '-'), f))]);
   const want = runs[0]!;
-  assertOk(want.rerun, 'the uninterrupted monitor');
-  assert.equal(want.lake!.objects.filter((o) => 'derived_from' in o).length, 4, 'a findings object per source object');
-  assert.equal(want.sink!.repeats, 0, 'an uninterrupted run sends each finding once');
-  assert.deepEqual(want.sink!.bad, []);
+  checkReference(want);
   assert.ok(want.lake!.views.findings!.rows >= 4, 'findings in the view');
+  assert.ok(want.lake!.views.incidents!.rows >= 3, 'incidents in the view');
+  assert.ok(want.lake!.views.incident_revisions!.rows >= want.lake!.views.incidents!.rows, 'incident revisions in the view');
   for (const r of runs.slice(1)) await t.test(r.fault, () => check(r, want, 'local lake'));
 });
 
@@ -131,9 +143,7 @@ test('S3 lake (moto): the monitor killed at each fault point, then rerun: findin
   };
   const runs = await inParallel(2, [() => one('ref', undefined), ...MONITOR_S3_FAULTS.map((f) => () => one(f.replace(':', '-'), f))]);
   const want = runs[0]!;
-  assertOk(want.rerun, 'the uninterrupted monitor');
-  assert.equal(want.lake!.objects.filter((o) => 'derived_from' in o).length, 4, 'a findings object per source object');
-  assert.equal(want.sink!.repeats, 0, 'an uninterrupted run sends each finding once');
-  assert.deepEqual(want.sink!.bad, []);
+  checkReference(want);
+  assert.ok(want.lake!.views.incidents!.rows >= 3, 'incidents in the S3 lake\'s view');
   for (const r of runs.slice(1)) await t.test(r.fault, () => check(r, want, 'S3 lake'));
 });

@@ -5,6 +5,7 @@ import { resolveLakeDir } from '../../lake/layout.js';
 import { registeredModels } from '../../lake/models.js';
 import { isS3Url } from '../../lake/s3.js';
 import { createSinks, SINK_SPEC_HELP } from '../../sinks/index.js';
+import { incidentLine } from '../../findings/incidents.js';
 import { monitorOnce, startMonitor, type MonitorEvent, type MonitorModelSpec, type MonitorOptions } from '../../monitor/embedded.js';
 import { createProcessor } from '../../monitor/processor.js';
 import { readModelHeader } from '../../detectors/model-file.js';
@@ -25,6 +26,11 @@ interface MonitorCliOptions extends AwsCliOptions {
   afterSeq?: string;
   watch?: string;
   sink: string[];
+  sinkDetections?: boolean;
+  sinkIncidents: boolean;
+  incidents: boolean;
+  incidentGap: string;
+  incidentGroup: string;
   newEntity: 'once' | 'always' | 'never';
   dedupWindow: string;
   threshold?: string;
@@ -119,7 +125,12 @@ function describe(e: MonitorEvent): string | undefined {
     case 'start':
       return `monitoring after catalog seq ${e.afterSeq} with ${e.models.join(', ')}`;
     case 'object':
-      return `seq ${e.seq} ${e.source}: ${e.pairs} pairs, ${e.findings} findings (${e.ms.toFixed(0)} ms) ${e.path}`;
+      return `seq ${e.seq} ${e.source}: ${e.pairs} pairs, ${e.findings} findings${e.incidents ? `, ${e.incidents} incident revisions` : ''} (${e.ms.toFixed(0)} ms) ${e.path}`;
+    case 'incident': {
+      if (!e.notify) return undefined;
+      const u = e.incident.unmapped;
+      return `seq ${e.seq}: ${u.revision === 1 ? 'new incident' : `incident update ${u.revision}`} ${incidentLine(e.incident)}`;
+    }
     case 'windows': {
       const late = e.lateRecords > 0 ? `; ${e.lateRecords} LATE records for windows already scored (${Object.entries(e.lateByView).map(([v, n]) => `${v}: ${n}`).join(', ')}), counted, not merged` : '';
       return `seq ${e.seq} ${e.model}: ${e.windows} behaviour windows scored, ${e.findings} findings; windows before ${new Date(e.closedThrough).toISOString()} done${late}`;
@@ -140,7 +151,7 @@ function describe(e: MonitorEvent): string | undefined {
 export function registerMonitor(program: Command): void {
   const cmd = program
     .command('monitor')
-    .description('Score every new lake object with the lake\'s models (any detector) and write OCSF Detection Findings (lake, stdout, file, webhook).')
+    .description('Score every new lake object with the lake\'s models (any detector) and write OCSF Detection Findings, fused into Incident Findings (lake; stdout, file, webhook sinks).')
     .option('--lake <dir>', 'lake directory or s3://bucket/prefix (default $SECLAKE_LAKE or ./seclake-data)')
     .option('--state-dir <dir>', 'S3 lake: local directory for the checkpoint, failed list and findings copy (default ~/.cache/seclake/s3/<lake>/monitor)')
     .option('--model <[name=]path>', 'model file; repeat for several models (default: every model registered for the lake by `seclake train --lake`)', collect, [])
@@ -157,7 +168,12 @@ export function registerMonitor(program: Command): void {
     .option('--from-start', 'first run only: start at the first catalogued object instead of after the newest')
     .option('--after-seq <n>', 'first run only: start after this catalog sequence number')
     .option('--watch <dir>', 'also ingest raw log files dropped into this folder (finished or renamed-in files only)')
-    .option('--sink <spec>', `where findings go, repeatable: ${SINK_SPEC_HELP} (the lake always gets them)`, collect, [])
+    .option('--sink <spec>', `where incidents (and with --sink-detections findings) go, repeatable: ${SINK_SPEC_HELP} (the lake always gets both)`, collect, [])
+    .option('--sink-detections', 'also send every detection finding to the sinks (not only incidents); suppressed findings never go')
+    .option('--no-sink-incidents', 'send no incidents to the sinks (with --sink-detections: detection findings only, as before incidents)')
+    .option('--no-incidents', 'do not fuse findings into incidents (detection findings only; the sinks then get those)')
+    .option('--incident-gap <duration>', 'findings of one entity this close in time form one incident', '1h')
+    .option('--incident-group <name>', 'the OCSF assignee group of incidents', 'security')
     .addOption(new Option('--new-entity <mode>', 'findings for entities the model never saw').choices(['once', 'always', 'never']).default('once'))
     .option('--dedup-window <duration>', 'identical findings within this event-time window are one finding with a count', '1h')
     .option('--threshold <dot>', 'threshold on dot_product for uncalibrated models (calibrated ones use their own)')
@@ -170,8 +186,12 @@ export function registerMonitor(program: Command): void {
     `
 Embedded mode (default) follows the lake's catalog. Per object: every model whose pair definition covers the
 object's source scores its (entity, IP) pairs; findings (OCSF Detection Finding 2004, with an explanation) are written
-to <lake>/ext/seclake_findings/ and sent to the sinks; then the checkpoint <lake>/_seclake/monitor/<name>.json moves
-on. A restart resumes after the last finished object, neither skipping nor doubling. A bad object is retried, then
+to <lake>/ext/seclake_findings/; the findings of all models about one entity within --incident-gap of each other
+become an incident (OCSF Incident Finding 2005, <lake>/ext/seclake_incidents/, views \`incidents\` and
+\`incident_revisions\`; docs/incidents.md); the sinks get new incidents and updates that raise the severity or add a
+detector (--sink-detections: the detection findings too); then the checkpoint <lake>/_seclake/monitor/<name>.json moves
+on. A finding an analyst's suppression covers (\`seclake feedback benign\`, \`seclake suppressions\`) is written as
+Suppressed, joins no incident and goes to no sink. A restart resumes after the last finished object, neither skipping nor doubling. A bad object is retried, then
 recorded in <lake>/_seclake/monitor/<name>.failed.jsonl and skipped. A first run starts after the newest object
 (score what arrives); --from-start backfills. SIGINT/SIGTERM stop after the current object.
 
@@ -182,7 +202,8 @@ ${Object.values(PAIR_DEFINITIONS).map((d) => `  ${d.name.padEnd(11)} ${d.descrip
   --pairs-sources CLOUD_TRAIL_MGMT
 
 AWS mode (--sqs-queue-url): consume S3 / Security Lake notifications, download each object, score it, store the
-findings (--findings) and delete the message only when done. See docs/aws.md.
+findings (--findings) and delete the message only when done; it writes and sends detection findings only (no
+incidents: they need state across objects). See docs/aws.md.
 
 Without --model, a local lake's registered models run (\`seclake train --lake\` registers what it trains; see
 <lake>/_seclake/models.json), each on the sources of the record definition it was trained on.
@@ -211,6 +232,7 @@ Examples:
     };
     if (o.threshold !== undefined && !Number.isFinite(Number(o.threshold))) throw new ConfigError(`--threshold must be a number, got ${JSON.stringify(o.threshold)}`, ['threshold']);
     const sinks = createSinks(o.sink, { background: true });
+    const incidentGap = parseDuration(o.incidentGap, '--incident-gap');
     const log = (e: MonitorEvent): void => {
       if (o.quiet) return;
       if (o.json) process.stderr.write(JSON.stringify(e) + '\n');
@@ -251,6 +273,10 @@ Examples:
       name: o.name,
       policy,
       sinks: [sinks],
+      // Without incidents the sinks get the detection findings (as before incidents existed).
+      sinkDetections: o.sinkDetections === true || !o.incidents,
+      sinkIncidents: o.sinkIncidents && o.incidents,
+      incidents: o.incidents ? { gapMs: incidentGap, assigneeGroup: { name: o.incidentGroup } } : false,
       pollMs: Number(o.pollMs),
       checkpointMs: nonNegative(o.checkpointMs, '--checkpoint-ms'),
       onEvent: log,
@@ -264,7 +290,11 @@ Examples:
         if (o.json) process.stdout.write(JSON.stringify(sum) + '\n');
         else if (!o.quiet) {
           const behaviour = sum.windows > 0 || sum.lateRecords > 0 ? `, ${sum.windows} behaviour windows scored${sum.lateRecords ? ` (${sum.lateRecords} late records counted, not merged)` : ''}` : '';
-          process.stderr.write(`seclake monitor: ${sum.objects} objects, ${sum.pairs} pairs scored${behaviour}, ${sum.findings} findings, ${sum.failed} failed${sum.noPairs ? `, ${sum.noPairs} scored objects gave no pairs` : ''}; checkpoint at seq ${sum.lastSeq}\n`);
+          const suppressed = sum.suppressed ? ` (${sum.suppressed} suppressed)` : '';
+          const incidents = o.incidents ? `, ${sum.newIncidents} new incidents (${sum.incidents} incident revisions)` : '';
+          process.stderr.write(
+            `seclake monitor: ${sum.objects} objects, ${sum.pairs} pairs scored${behaviour}, ${sum.findings} findings${suppressed}${incidents}, ${sum.failed} failed${sum.noPairs ? `, ${sum.noPairs} scored objects gave no pairs` : ''}; checkpoint at seq ${sum.lastSeq}\n`,
+          );
         }
         if (sum.failed > 0) process.exitCode = 1;
         return;
