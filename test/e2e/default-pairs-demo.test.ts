@@ -128,7 +128,7 @@ test('raw v5 flow logs -> ingest -> train --lake -> monitor, no pair options: fi
   const run = (m: string | undefined, name: string): PairScore => {
     const out = path.join(dir, `${name}.findings.jsonl`);
     const model = m ? ['--model', m] : [];
-    const sum = JSON.parse(cli(['monitor', '--lake', lake, ...model, '--name', name, '--once', '--from-start', '--json', '--quiet', '--sink', `file:${out}`]).stdout) as { failed: number };
+    const sum = JSON.parse(cli(['monitor', '--lake', lake, ...model, '--name', name, '--once', '--from-start', '--json', '--quiet', '--sink', `file:${out}`, '--sink-detections', '--no-sink-incidents']).stdout) as { failed: number };
     assert.equal(sum.failed, 0);
     return scoreFindings(out, labels, lakePairs);
   };
