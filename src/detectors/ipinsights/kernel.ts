@@ -614,13 +614,13 @@ export class Kernel {
    * positive against the same address with its last row swapped for a uniformly random row, loss
    * log(1 + exp(-(s_pos - s_sib))) with s_pos - s_sib = (E[e] + G) . (P[last] - P[random]). Every other prefix
    * row (and the bias) is the same on both sides and cancels: the subnet's rows keep what the other records
-   * taught them, and only the full-address rows and the entity learn that this exact address is what is normal.
-   * The rows get their gradient now; the entity's goes into this.ge (applied with the positive's).
+   * taught them. The step goes to the two full-address rows only (now): the entity is not moved, since turning
+   * it toward its peers' full-address rows turns it away from their subnets' rows (measured: new hosts then fall
+   * toward foreign addresses; docs/ipinsights.md).
    */
   private siblings(count: number, last: number, oe: number, lr: number, decay: number, rng: Rng): { loss: number; correct: number; records: number } {
     const { d, nP } = this.cfg;
     const { E, G, P } = this.buf;
-    const ge = this.ge;
     const sp = this.cfg.optimizer === 'adam' ? this.sparseP : undefined;
     let loss = 0;
     let correct = 0;
@@ -642,7 +642,6 @@ export class Kernel {
       const sr = sp ? sp.slot(rr) : 0;
       const SG = sp ? sp.grad : undefined;
       for (let i = 0; i < d; i++) {
-        ge[i] -= g * (P[ol + i]! - P[orr + i]!);
         const gi = g * (E[oe + i]! + G[i]!);
         if (SG) {
           SG[sl + i] -= gi;
