@@ -40,6 +40,8 @@ export interface FindingSummary {
   source_row: number | null;
   count: number | null;
   label: LabelRecord['label'] | null;
+  /** The suppression that silenced the finding (status Suppressed), else null. */
+  suppressed_by: string | null;
 }
 
 export interface FindingFilter {
@@ -110,6 +112,7 @@ export function summarize(f: Record<string, unknown>, labels?: ReadonlyMap<strin
     source_row: num(u.source_row) ?? num(evData.source_row),
     count: num(f.count),
     label: labels?.get(uid)?.label ?? null,
+    suppressed_by: num(f.status_id) === 3 ? (str(u.suppressed_by) ?? '') : null,
   };
 }
 

@@ -409,7 +409,12 @@ function scopeCell(s: SuppressionView): string {
   return `<span class="mono">${esc(t)}</span>`;
 }
 
-export function suppressionsPage(ctx: PageContext, all: readonly SuppressionView[], file: string): string {
+export function suppressionsPage(
+  ctx: PageContext,
+  all: readonly SuppressionView[],
+  file: string,
+  hits: ReadonlyMap<string, { count: number; last_time: number | null }> = new Map(),
+): string {
   const sorted = [...all].sort((a, b) => (STATE_ORDER[a.state] ?? 9) - (STATE_ORDER[b.state] ?? 9) || (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
   const active = all.filter((s) => s.state === 'active').length;
   const rows = table(
@@ -421,6 +426,14 @@ export function suppressionsPage(ctx: PageContext, all: readonly SuppressionView
       { label: 'Model / detector', html: (s) => esc([s.model, s.detector].filter((x) => x !== undefined).join(' / ') || 'any') },
       { label: 'Expires (UTC)', numeric: true, html: (s) => esc(s.expires_at === null ? 'never' : fmtTime(s.expires_at)) },
       { label: 'Explanation', cls: 'expl', html: (s) => esc(s.text) },
+      {
+        label: 'Silenced',
+        numeric: true,
+        html: (s) => {
+          const h = hits.get(s.id);
+          return h && h.count > 0 ? `${esc(fmtInt(h.count))} <span class="note">last ${esc(fmtTime(h.last_time))}</span>` : '0';
+        },
+      },
       {
         label: 'From',
         html: (s) => (s.from_uid ? `<a href="${esc(ctx.base)}/incidents/${esc(encodeURIComponent(s.from_uid))}" class="from-link" data-uid="${esc(s.from_uid)}">${esc(s.from_uid.slice(0, 12))}…</a>` : '–'),
@@ -435,7 +448,7 @@ export function suppressionsPage(ctx: PageContext, all: readonly SuppressionView
   const body =
     `<h1>Suppressions <span class="pill" id="suppressions-count">${esc(fmtInt(active))} active</span></h1>` +
     `<p class="note">A suppression silences future findings about one entity inside a scope (an address range, an AS, the feature that drives a behaviour finding, or the whole entity) until it expires: the monitor writes matching findings as Suppressed, they join no incident and go to no sink. ` +
-    `Every one is listed here, active first, with why it exists; removing one ends it now (the record stays in <code>${esc(file)}</code>). Also: <code>seclake suppressions list</code>, <code>seclake suppressions remove ID</code>.</p>` +
+    `Every one is listed here, active first, with why it exists and how many findings it has silenced so far; removing one ends it now (the record stays in <code>${esc(file)}</code>). Also: <code>seclake suppressions list</code>, <code>seclake suppressions remove ID</code>.</p>` +
     `<section class="card">${rows}<p id="suppressions-message" class="note"></p></section>`;
   return layout(ctx, 'suppressions', 'Suppressions', body);
 }

@@ -39,7 +39,7 @@ import { listModels, modelApiView, readModelInfo, type ModelEntry, type ModelSou
 import { findingPage, findingsPage, lakePage, modelsPage } from './pages.js';
 import { incidentPage, incidentsPage, suppressionsPage } from './incident-pages.js';
 import { countIncidents, getIncident, incidentStatuses, incidentTimes, incidentsState, listIncidents, type IncidentFilter } from './incidents.js';
-import { openFeedback } from '../findings/feedback.js';
+import { openFeedback, suppressionHits } from '../findings/feedback.js';
 import { feedbackRoute } from './feedback.js';
 import { runLakeQuery, DEFAULT_QUERY_TIMEOUT_MS } from './query.js';
 import { LakeReader } from './reader.js';
@@ -204,7 +204,8 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
     if (p === '/suppressions') {
       onlyGet();
       const feedback = openFeedback(lakeDir);
-      return html(suppressionsPage(ctx, feedback.suppressions(), feedback.file));
+      const hits = await reader.use((db, views) => (views.findings ? suppressionHits(lakeDir, { db }) : Promise.resolve(new Map())));
+      return html(suppressionsPage(ctx, feedback.suppressions(), feedback.file, hits));
     }
     if (p === '/api/incidents') {
       onlyGet();

@@ -365,7 +365,10 @@ export function findingRows(items: readonly FindingSummary[], base: string, attr
     items,
     [
       { label: 'Time (UTC)', numeric: true, html: (f) => esc(fmtTime(f.time)) },
-      { label: 'Severity', html: (f) => severityBadge(f.severity_id, f.severity) },
+      {
+        label: 'Severity',
+        html: (f) => severityBadge(f.severity_id, f.severity) + (f.suppressed_by !== null ? ` <span class="pill suppressed" title="${esc(`suppression ${f.suppressed_by}`)}">suppressed</span>` : ''),
+      },
       { label: 'Entity', cls: 'ent', html: (f) => `<a href="${esc(base)}/findings/${esc(encodeURIComponent(f.uid))}">${esc(f.entity || '(no entity)')}</a>` },
       { label: 'IP', cls: 'mono', html: (f) => esc(f.ip) },
       { label: 'Score', numeric: true, html: (f) => esc(fmt(f.dot_product)) },

@@ -107,6 +107,7 @@ ul.suppressed-by { margin: 4px 0 12px; padding-left: 18px; font-size: 13.5px; }
 button.remove { border-color: #e4a29c; color: var(--bad); padding: 3px 10px; font-size: 13px; }
 .support-low { background: #fff8e6; border: 1px solid #f5d48a; border-radius: 8px; padding: 8px 12px; margin: 8px 0; }
 .thin { color: #8a5300; font-weight: 600; }
+.pill.suppressed { background: #eef0f3; color: #4a5263; font-style: italic; }
 details.per-entity-block { margin-top: 12px; }
 h4 { font-size: 14px; margin: 12px 0 6px; }
 `;
@@ -190,7 +191,12 @@ export const APP_JS = `
         if (!known[f.uid]) tr.className = 'flash';
         known[f.uid] = true;
         tr.appendChild(el('td', 'num', time(f.time)));
-        var sev = el('td'); sev.appendChild(sevBadge(f.severity_id, f.severity)); tr.appendChild(sev);
+        var sev = el('td'); sev.appendChild(sevBadge(f.severity_id, f.severity));
+        if (f.suppressed_by !== null && f.suppressed_by !== undefined) {
+          var sp = el('span', 'pill suppressed', 'suppressed'); sp.setAttribute('title', 'suppression ' + f.suppressed_by);
+          sev.appendChild(document.createTextNode(' ')); sev.appendChild(sp);
+        }
+        tr.appendChild(sev);
         var ent = el('td', 'ent');
         var a = el('a', null, f.entity || '(no entity)');
         a.setAttribute('href', base + '/findings/' + encodeURIComponent(f.uid));

@@ -12,6 +12,9 @@ import { after, before, describe, it } from 'node:test';
 import { mountDashboard, type Dashboard } from '../../src/dashboard/index.js';
 import type { AnyDetectorModel } from '../../src/detectors/types.js';
 import { openFeedback } from '../../src/findings/feedback.js';
+import { buildFinding } from '../../src/findings/build.js';
+import { findingsObjectKey, publishFindings } from '../../src/findings/lake.js';
+import { IPI } from '../../src/findings/test-support.js';
 import { startServer } from '../../src/serve/start.js';
 import type { RunningServer } from '../../src/serve/server.js';
 import { buildFixture, XSS_ENTITY, type DashboardFixture } from './fixture.js';
@@ -243,6 +246,17 @@ describe('dashboard incidents', () => {
     const a = store.addSuppression({ entity: inc.entity, scope: { kind: 'cidr', cidr: '203.0.113.0/24' }, expires_days: 7, reason: 'marked benign: VPN exit', from_uid: inc.uid });
     const b = store.addSuppression({ entity: XSS_ENTITY, scope: { kind: 'any' }, expires_days: 30, reason: 'marked benign: <b>lab</b>' });
     store.removeSuppression(b.suppression.id);
+    // A finding the monitor wrote as suppressed by the first (status Suppressed, unmapped.suppressed_by).
+    const src = fx.findings.find((f) => (f.unmapped as { entity: string }).entity === inc.entity)!;
+    const u = src.unmapped as { source_object: string; source_row: number };
+    const silenced = buildFinding(
+      { ref: { object: u.source_object, row: u.source_row, source: 'VPC_FLOW' }, entity: inc.entity, ip: '203.0.113.9', time: Date.UTC(2026, 10, 28, 3), native_score: -3, entity_known: true, entity_count: 5, anomaly_percentile: 0.999, is_anomaly: true, event: {} },
+      { model: { detector: IPI, name: 'flows', version: 'test' }, kind: 'anomaly' },
+    );
+    silenced.status_id = 3;
+    silenced.status = 'Suppressed';
+    (silenced.unmapped as Record<string, unknown>).suppressed_by = a.suppression.id;
+    await publishFindings(fx.lakeDir, findingsObjectKey('suppressed-test-object', { region: 'us-east-1', accountId: '123456789012', eventDay: '20261128' }), [silenced]);
     const page = (await http(`${base}/suppressions`)).body;
     assert.match(page, /<span class="pill" id="suppressions-count">1 active<\/span>/);
     const rows = [...page.matchAll(/<tr data-id="([0-9a-f]+)" id="s-[0-9a-f]+">/g)].map((m) => m[1]);
@@ -254,6 +268,10 @@ describe('dashboard incidents', () => {
     assert.match(rowAText, /Suppresses findings about .* with addresses in 203\.0\.113\.0\/24/);
     assert.match(rowAText, new RegExp(`<button type="button" class="remove" data-id="${a.suppression.id}">Remove</button>`));
     assert.match(rowAText, new RegExp(`href="/ui/incidents/${inc.uid}"`));
+    assert.match(rowAText, /<td class="num">1 <span class="note">last 2026-11-28 03:00:00Z<\/span><\/td>/, 'how many findings it silenced');
+    const detections = (await http(`${base}/findings?limit=2000`)).body;
+    const srow = detections.slice(detections.indexOf(`<tr data-uid="${silenced.finding_info.uid}"`));
+    assert.match(srow.slice(0, srow.indexOf('</tr>')), new RegExp(`<span class="pill suppressed" title="suppression ${a.suppression.id}">suppressed</span>`));
     const rowB = page.slice(page.indexOf(`<tr data-id="${b.suppression.id}"`));
     const rowBText = rowB.slice(0, rowB.indexOf('</tr>'));
     assert.match(rowBText, /state-removed/);
