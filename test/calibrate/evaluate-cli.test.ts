@@ -203,7 +203,7 @@ describe('seclake evaluate', () => {
     // Only the IP model: incidents scored through its members (the i-web incidents have none and drop out).
     const m = JSON.parse(cli(['evaluate', '--lake', lake, '--labels', labelsFile, '--json', '--models', 'flows']).stdout);
     assert.deepEqual(m.findings.per_detector.map((d: { name: string }) => d.name), ['flows']);
-    assert.deepEqual([m.findings.findings, m.incidents.incidents, m.incidents.true_positives, m.incidents.attacks_detected], [3, 2, 1, 1]);
+    assert.deepEqual([m.findings.findings, m.incidents.incidents, m.incidents.true_positives, m.incidents.attacks_detected, m.incidents.unresolved_members], [3, 2, 1, 1, 0]);
   });
 
   it('a lake without incident objects: findings only, and it says so', () => {

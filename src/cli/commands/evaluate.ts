@@ -93,7 +93,11 @@ Examples:
       let incidents: IncidentLike[] | null = null;
       if (input.incidents) {
         const uids = new Set(findings.map((f) => f.uid));
-        incidents = input.incidents.filter((i) => i.finding_uids.some((u) => uids.has(u)));
+        // With --models, an incident keeps only its members of those models (the others are not read, not missing).
+        const otherModels = models ? new Set(input.findings.filter((f) => !ofModels(f)).map((f) => f.uid)) : undefined;
+        incidents = input.incidents
+          .filter((i) => i.finding_uids.some((u) => uids.has(u)))
+          .map((i) => (otherModels ? { ...i, finding_uids: i.finding_uids.filter((u) => !otherModels.has(u)) } : i));
       }
       const known = new Set(findings.map(detectorNameOf));
       const result = evaluateLabels(labels, findings, {
