@@ -76,6 +76,7 @@ export function featureInfos(sets: readonly FeatureSet[]): FeatureInfo[] {
         default: f.default ?? 0,
       };
       if (f.scaleFloor !== undefined) info.scaleFloor = f.scaleFloor;
+      if (f.support !== undefined) info.support = f.support;
       return info;
     }),
   );

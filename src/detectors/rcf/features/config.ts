@@ -56,6 +56,7 @@ const featureSchema = z.strictObject({
   transform: z.enum(['log1p', 'none']).optional(),
   default: z.number().refine(Number.isFinite, 'must be a finite number').optional(),
   scaleFloor: z.number().positive().refine(Number.isFinite, 'must be a finite number').optional(),
+  support: ident.optional(),
 });
 
 const setSchema = z.strictObject({
@@ -128,6 +129,12 @@ export function checkFeatureSet(set: FeatureSet, where = `set ${set.name}`): Map
     if (seen.has(f.name)) throw new ConfigError(`${where}.features[${i}].name: '${f.name}' appears twice in set ${set.name}`, [`${where}.features[${i}].name`]);
     seen.add(f.name);
   });
+  set.features.forEach((f, i) => {
+    if (f.support === undefined) return;
+    if (f.support === f.name || !set.features.some((g) => g.name === f.support)) {
+      throw new ConfigError(`${where}.features[${i}].support: '${f.support}' is not another feature of set ${set.name} (the count the share or mean is taken over)`, [`${where}.features[${i}].support`]);
+    }
+  });
   set.source.forEach((v, i) => {
     if (!VIEW_RE.test(v)) throw new ConfigError(`${where}.source[${i}]: ${JSON.stringify(v)} is not a view name (letters, digits, _)`, [`${where}.source[${i}]`]);
   });
@@ -173,6 +180,7 @@ export function parseFeatureConfig(raw: unknown, what = 'feature config'): Featu
         ...(f.transform !== undefined ? { transform: f.transform } : {}),
         ...(f.default !== undefined ? { default: f.default } : {}),
         ...(f.scaleFloor !== undefined ? { scaleFloor: f.scaleFloor } : {}),
+        ...(f.support !== undefined ? { support: f.support } : {}),
       })),
       sql: s.sql,
     };

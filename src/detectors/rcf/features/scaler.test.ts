@@ -39,9 +39,9 @@ function windows(): FeatureWindows {
   };
 }
 
-describe('feature scaler', () => {
+describe('feature scaler (median scaling, as scaler state version 1)', () => {
   const w = windows();
-  const s = FeatureScaler.fit(w, { minHistory: 24 });
+  const s = FeatureScaler.fit(w, { minHistory: 24, scaling: 'median', sharePrior: 0 });
 
   it('scales each entity against its own history: an entity\'s usual value is near 0 whatever its magnitude', () => {
     const big = s.transformRow([1e9, 0.15], 'big');
@@ -105,9 +105,9 @@ describe('feature scaler', () => {
     const bad = Uint8Array.from(state);
     bad[0] = 0;
     assert.throws(() => FeatureScaler.fromState(bad), /bad magic/);
-    const v2 = Uint8Array.from(state);
-    new DataView(v2.buffer).setUint32(4, 2, true);
-    assert.throws(() => FeatureScaler.fromState(v2), /version 2 is not supported/);
+    const v3 = Uint8Array.from(state);
+    new DataView(v3.buffer).setUint32(4, 3, true);
+    assert.throws(() => FeatureScaler.fromState(v3), /version 3 is not supported/);
     assert.throws(() => FeatureScaler.fromState(state.subarray(0, state.length - 8)), /truncated statistics/);
   });
 
@@ -125,5 +125,88 @@ describe('feature scaler', () => {
   it('rejects bad options and inconsistent windows', () => {
     assert.throws(() => FeatureScaler.fit(w, { minHistory: 0 }), /minHistory must be an integer >= 1/);
     assert.throws(() => FeatureScaler.fit({ ...w, values: w.values.subarray(1) }), /values for/);
+  });
+});
+
+describe('feature scaler (range scaling, the default)', () => {
+  const FEATS: FeatureInfo[] = [
+    { name: 'network.bytes_out', set: 'network', feature: 'bytes_out', description: 'bytes sent', unit: 'bytes', transform: 'log1p', default: 0 },
+    { name: 'network.flows', set: 'network', feature: 'flows', description: 'flows', unit: 'count', transform: 'log1p', default: 0 },
+    { name: 'network.rejected_share', set: 'network', feature: 'rejected_share', description: 'rejected', unit: 'share', transform: 'none', default: 0, support: 'flows' },
+  ];
+  /** backup: 0 B in 23 hours of 24, 1.6-2.4 GB in one; batch: ~30 MB half the day, ~1 GB the other half (wide MAD); ~100 flows, 2% rejected. */
+  function fw(): FeatureWindows {
+    const entities: string[] = [];
+    const vals: number[] = [];
+    for (let k = 0; k < 72; k++) {
+      entities.push('backup');
+      vals.push(k % 24 === 2 ? 2e9 * FACTORS[k % 5]! : 0, 100, 0.02);
+      entities.push('batch');
+      vals.push((k % 24 < 12 ? 1e9 : 3e7) * FACTORS[k % 5]!, 100, 0.02);
+    }
+    return { featureNames: FEATS.map((f) => f.name), features: FEATS, entities, groups: entities.map(() => 'g'), windowStart: new Float64Array(entities.length), values: Float64Array.from(vals), windowMs: 3_600_000 };
+  }
+  const w = fw();
+  const s = FeatureScaler.fit(w);
+  const median = FeatureScaler.fit(w, { scaling: 'median', sharePrior: 0 });
+
+  it('keeps what an entity has done before within +-2, and counts a value beyond its history in steps of the floor', () => {
+    assert.equal(s.scaling, 'range');
+    // A nightly backup as large as before: inside the range (median scaling put it ~85 floors out).
+    assert.ok(s.transformRow([1.8e9, 100, 0.02], 'backup')[0]! <= 2 + 1e-9);
+    assert.ok(median.transformRow([1.8e9, 100, 0.02], 'backup')[0]! > 20);
+    // 30x the batch host's busiest hour: far out (beyond +2 by ln(30 / 1.2) / 0.5), while median scaling, divided by
+    // the wide spread of day and night, put it a few deviations out.
+    const z = s.transformRow([3.6e10, 100, 0.02], 'batch')[0]!;
+    const expect = 2 + (Math.log1p(3.6e10) - Math.log1p(1.2e9)) / 0.5;
+    assert.ok(Math.abs(z - expect) < 0.05, `${z} vs ${expect}`);
+    assert.ok(median.transformRow([3.6e10, 100, 0.02], 'batch')[0]! < z / 2);
+  });
+
+  it('is continuous and monotone, and rawValue inverts it', () => {
+    let prev = -Infinity;
+    for (let e = 0; e <= 12; e += 0.05) {
+      const x = 10 ** e;
+      const z = s.transformRow([x, 100, 0.02], 'batch')[0]!;
+      assert.ok(z >= prev - 1e-12, `not monotone at ${x}`);
+      assert.ok(z - prev < 1.5 || prev === -Infinity, `jump at ${x}: ${prev} -> ${z}`);
+      prev = z;
+      const back = s.rawValue(0, z, 'batch');
+      if (Math.abs(z) < 20) assert.ok(Math.abs(Math.log1p(back) - Math.log1p(x)) < 1e-6, `${x} -> ${z} -> ${back}`);
+    }
+    const u = s.describe('backup', 0);
+    assert.equal(u.usual, 0);
+    assert.ok(u.max !== undefined && u.max > 1e9, String(u.max));
+  });
+
+  it('shrinks a share over few records toward the usual one; a share over many stays', () => {
+    // 3 rejected of 14 flows (21%) against a usual 2%: as if 20 more usual flows were seen, (3 + 0.4) / 34 = 10%.
+    const sparse = s.transformRow([0, 14, 3 / 14], 'backup')[2]!;
+    const expect = s.transformRow([0, 100, 0.1], 'backup')[2]!;
+    const raw = s.transformRow([0, 1e9, 3 / 14], 'backup')[2]!;
+    assert.ok(Math.abs(sparse - s.transformRow([0, 1e9, 3.4 / 34], 'backup')[2]!) < 1e-6, `${sparse}`);
+    assert.ok(sparse < raw && expect > 0, `${sparse} ${raw}`);
+    // 600 of 950: 63% -> (600 + 0.4) / 970 = 62%, as far out as a raw 62%.
+    assert.ok(Math.abs(s.transformRow([0, 950, 600 / 950], 'backup')[2]! - s.transformRow([0, 1e9, 600.4 / 970], 'backup')[2]!) < 1e-6);
+    // No records: the usual value.
+    assert.equal(s.transformRow([0, 0, 0.9], 'backup')[2], 0);
+    assert.throws(() => FeatureScaler.fit({ ...w, features: [FEATS[0]!, FEATS[1]!, { ...FEATS[2]!, support: 'nope' }] }), /support 'nope' is not a feature of set network/);
+  });
+
+  it('saves and loads (state version 2); a version 1 state loads as median scaling', () => {
+    const state = s.toState();
+    assert.equal(new DataView(state.buffer, state.byteOffset).getUint32(4, true), 2);
+    const back = FeatureScaler.fromState(state);
+    assert.equal(back.scaling, 'range');
+    assert.equal(back.sharePrior, 20);
+    assert.deepEqual(Array.from(back.transform(w)), Array.from(s.transform(w)));
+    assert.deepEqual(Buffer.from(back.toState()), Buffer.from(state));
+    // A version 1 state: median statistics only, no prior (the layout median scaling still writes).
+    const v1 = Uint8Array.from(median.toState());
+    new DataView(v1.buffer).setUint32(4, 1, true);
+    const old = FeatureScaler.fromState(v1);
+    assert.equal(old.scaling, 'median');
+    assert.equal(old.sharePrior, 0);
+    assert.deepEqual(Array.from(old.transform(w)), Array.from(median.transform(w)));
   });
 });

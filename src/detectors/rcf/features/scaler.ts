@@ -11,6 +11,27 @@
  * unbounded dimension would take them all). Models saved before it (no `tail` in the state) keep their hard clip
  * at +-k.
  *
+ * Range scaling (`scaling: 'range'`, the default since scaler state version 2): the robust z-score above describes a
+ * bell-shaped history, but an entity's history is often not one: a database backs up once a night (bytes out 0 in 23
+ * hours of 24), a bastion is used in office hours only, a batch host exports all night and idles by day. Their
+ * median and MAD say "0 bytes, never moves", so every backup looked like an exfiltration, and a batch host's wide MAD
+ * hid an upload 30x larger than its busiest hour. So each entity also keeps the range of its history (the
+ * `rangeQuantile` and 1 - `rangeQuantile` quantiles, default 1% / 99%: about its smallest and largest windows), and
+ *
+ *   inside the range:   z = inner * (t - median) / U       (U = max(hi - median, inner * floor); likewise below)
+ *   beyond it:          z = inner + (t - median - U) / s_out,     s_out = min(scale, 2 * floor)
+ *
+ * (inner = 2): whatever the entity has done before stays within +-2 (a feature's ordinary spread), and a value beyond
+ * anything in its history counts in steps of about the floor (a factor of 1.65 in log space for counts and volumes),
+ * however wide the entity's ordinary spread is; below the range at `lowWeight` (0.5) of that pace: a quieter hour than
+ * ever (a host idle at night, a late log delivery) is less often a threat than a busier one. Continuous and monotone;
+ * state version 1 (median scaling) still loads.
+ *
+ * Sparse windows: a share or mean over a window's records (`support`: the count feature of the same set that says over
+ * how many records, e.g. `nxdomain_share` over `queries`) is shrunk toward the entity's usual value as if `sharePrior`
+ * (default 20) more records of the usual kind had been seen: (x n + a c) / (n + a). 3 NXDOMAIN of 14 queries in a quiet
+ * hour is 21% raw, 10% shrunk (against a usual 2%); 600 of 950 in a DNS tunnel stays 62%.
+ *
  * An entity with fewer than `minHistory` windows uses its group's statistics (all windows of the entities of its
  * subnet/role/account, `FeatureWindows.groups`), and a thin group the global ones. The floor keeps a feature that
  * never moves (MAD 0) from turning any change into an infinite score: per feature `scaleFloor`, else 0.25 in log
@@ -29,9 +50,28 @@ export interface ScalerOptions {
   clip?: number;
   /** 'soft' (default): logarithmic compression beyond the knee; 'clip': a hard cap at +-clip (models saved before). */
   tail?: ScalerTail;
+  /** 'range' (default) or 'median' (robust z only, as scaler state version 1). */
+  scaling?: ScalerMode;
+  /** Range scaling: |z| of the edge of an entity's usual range (default 2). */
+  inner?: number;
+  /** Range scaling: the range is the [q, 1-q] quantiles of the entity's history (default 0.01). */
+  rangeQuantile?: number;
+  /** Pseudo-records of the usual value added to a share or mean with a `support` feature (default 20; 0 = off). */
+  sharePrior?: number;
+  /** Range scaling: weight of a value below the range relative to one above it (default 0.5). */
+  lowWeight?: number;
 }
 
 export type ScalerTail = 'soft' | 'clip';
+
+/** 'range' (default): the entity's usual range maps to +-inner, beyond it steps of the floor; 'median': robust z only (state version 1). */
+export type ScalerMode = 'range' | 'median';
+
+/** Defaults of the range scaling and the sparse-window prior. */
+export const RANGE_INNER = 2;
+export const RANGE_QUANTILE = 0.01;
+export const SHARE_PRIOR = 20;
+export const LOW_WEIGHT = 0.5;
 
 /** A scaled value's tail: kept up to the knee k, beyond it compressed (soft) or capped (clip). Monotone. */
 export function compressTail(z: number, k: number, tail: ScalerTail): number {
@@ -62,10 +102,13 @@ export interface FeatureUsual {
   /** Median and scale in transformed units. */
   center: number;
   scale: number;
+  /** Range scaling: the smallest and largest usual raw values (the range quantiles of the history). */
+  min?: number;
+  max?: number;
 }
 
 const STATE_MAGIC = 0x53464353; // "SCFS" (little-endian bytes S C F S)
-const STATE_VERSION = 1;
+const STATE_VERSION = 2;
 
 function forward(t: FeatureTransform, x: number): number {
   return t === 'log1p' ? Math.log1p(Math.max(0, x)) : x;
@@ -83,11 +126,33 @@ function median(v: Float64Array, n: number): number {
   return n % 2 === 1 ? a[h]! : (a[h - 1]! + a[h]!) / 2;
 }
 
-/** Statistics of one key (entity or group): n windows, center and scale per feature. */
+/** Statistics of one key (entity or group): n windows, center and scale per feature; range scaling: lo and hi. */
 interface Stats {
   n: number;
   center: Float64Array;
   scale: Float64Array;
+  /** The usual range (transformed units); empty with median scaling. */
+  lo: Float64Array;
+  hi: Float64Array;
+}
+
+const EMPTY = new Float64Array(0);
+
+/** Type-7 quantile of sorted a[0..n). */
+function quantileSorted(a: Float64Array, n: number, q: number): number {
+  if (n === 0) return Number.NaN;
+  const h = (n - 1) * q;
+  const i = Math.floor(h);
+  return i + 1 < n ? a[i]! + (h - i) * (a[i + 1]! - a[i]!) : a[n - 1]!;
+}
+
+/** Scaling settings of a fitted scaler. */
+interface Mapping {
+  mode: ScalerMode;
+  inner: number;
+  rangeQuantile: number;
+  prior: number;
+  lowWeight: number;
 }
 
 export class FeatureScaler {
@@ -108,9 +173,24 @@ export class FeatureScaler {
     private readonly groupStats: Stats[],
     private readonly global: Stats,
     readonly tail: ScalerTail = 'soft',
+    private readonly mapping: Mapping = { mode: 'median', inner: RANGE_INNER, rangeQuantile: RANGE_QUANTILE, prior: 0, lowWeight: 1 },
   ) {
     this.entityIndex = new Map(entityNames.map((e, i) => [e, i]));
     this.groupIndex = new Map(groupNames.map((g, i) => [g, i]));
+    this.support = supportIndex(features);
+  }
+
+  /** Per feature, the index of its support feature (-1 none). */
+  private readonly support: Int32Array;
+
+  /** 'range' or 'median' (see the file's comment). */
+  get scaling(): ScalerMode {
+    return this.mapping.mode;
+  }
+
+  /** The pseudo-records of the sparse-window prior (0 = off). */
+  get sharePrior(): number {
+    return this.mapping.prior;
   }
 
   get dim(): number {
@@ -129,10 +209,22 @@ export class FeatureScaler {
     if (!Number.isInteger(minHistory) || minHistory < 1) throw new ConfigError(`minHistory must be an integer >= 1, got ${minHistory}`, ['minHistory']);
     if (!(clip > 0)) throw new ConfigError(`clip must be > 0, got ${clip}`, ['clip']);
     const tail = opts.tail ?? 'soft';
+    const mapping: Mapping = {
+      mode: opts.scaling ?? 'range',
+      inner: opts.inner ?? RANGE_INNER,
+      rangeQuantile: opts.rangeQuantile ?? RANGE_QUANTILE,
+      prior: opts.sharePrior ?? SHARE_PRIOR,
+      lowWeight: opts.lowWeight ?? LOW_WEIGHT,
+    };
+    if (!(mapping.lowWeight > 0 && mapping.lowWeight <= 1)) throw new ConfigError(`lowWeight must be in (0, 1], got ${mapping.lowWeight}`, ['lowWeight']);
+    if (!(mapping.inner > 0)) throw new ConfigError(`inner must be > 0, got ${mapping.inner}`, ['inner']);
+    if (!(mapping.rangeQuantile >= 0 && mapping.rangeQuantile < 0.5)) throw new ConfigError(`rangeQuantile must be in [0, 0.5), got ${mapping.rangeQuantile}`, ['rangeQuantile']);
+    if (!(mapping.prior >= 0) || !Number.isFinite(mapping.prior)) throw new ConfigError(`sharePrior must be a finite number >= 0, got ${mapping.prior}`, ['sharePrior']);
     const dim = w.features.length;
     const n = w.entities.length;
     if (w.values.length !== n * dim) throw new ConfigError(`feature windows: ${w.values.length} values for ${n} rows of ${dim} features`);
     const t = transformed(w);
+    const support = supportIndex(w.features);
 
     // Rows per entity and per group; an entity's group is its most frequent one.
     const rowsOf = new Map<string, number[]>();
@@ -169,19 +261,36 @@ export class FeatureScaler {
     });
 
     const scratch = new Float64Array(Math.max(1, n));
+    const smooth = new Float64Array(Math.max(1, n));
+    const range = mapping.mode === 'range';
     const statsOf = (rows: readonly number[], floors: Float64Array | undefined): Stats => {
       const center = new Float64Array(dim);
       const scale = new Float64Array(dim);
+      const lo = range ? new Float64Array(dim) : EMPTY;
+      const hi = range ? new Float64Array(dim) : EMPTY;
+      const k = rows.length;
       for (let d = 0; d < dim; d++) {
-        for (let k = 0; k < rows.length; k++) scratch[k] = t[rows[k]! * dim + d]!;
-        const m = median(scratch, rows.length);
-        for (let k = 0; k < rows.length; k++) scratch[k] = Math.abs(t[rows[k]! * dim + d]! - m);
-        const mad = median(scratch, rows.length);
-        center[d] = rows.length ? m : 0;
-        const s = rows.length ? 1.4826 * mad : 0;
+        for (let r = 0; r < k; r++) smooth[r] = t[rows[r]! * dim + d]!;
+        const sup = support[d]!;
+        if (sup >= 0 && mapping.prior > 0 && k > 0) {
+          // Shrink each window's share toward the key's median, by the window's support (see the file's comment).
+          scratch.set(smooth.subarray(0, k));
+          const m0 = median(scratch, k);
+          for (let r = 0; r < k; r++) smooth[r] = shrink(smooth[r]!, w.values[rows[r]! * dim + sup]!, m0, mapping.prior);
+        }
+        scratch.set(smooth.subarray(0, k));
+        const m = median(scratch, k); // sorts scratch[0..k)
+        if (range) {
+          lo[d] = k ? quantileSorted(scratch, k, mapping.rangeQuantile) : 0;
+          hi[d] = k ? quantileSorted(scratch, k, 1 - mapping.rangeQuantile) : 0;
+        }
+        for (let r = 0; r < k; r++) scratch[r] = Math.abs(smooth[r]! - m);
+        const mad = median(scratch, k);
+        center[d] = k ? m : 0;
+        const s = k ? 1.4826 * mad : 0;
         scale[d] = floors ? Math.max(s, floors[d]!) : s;
       }
-      return { n: rows.length, center, scale };
+      return { n: k, center, scale, lo, hi };
     };
     const all = Array.from({ length: n }, (_, i) => i);
     const rawGlobal = statsOf(all, undefined);
@@ -193,11 +302,11 @@ export class FeatureScaler {
     // Statistics only where there is enough history; thinner entities and groups fall back at transform time.
     const entityStats = entityNames.map((e) => {
       const rows = rowsOf.get(e)!;
-      return rows.length >= minHistory ? statsOf(rows, floors) : { n: rows.length, center: new Float64Array(0), scale: new Float64Array(0) };
+      return rows.length >= minHistory ? statsOf(rows, floors) : { n: rows.length, center: EMPTY, scale: EMPTY, lo: EMPTY, hi: EMPTY };
     });
     const groupNames = [...groupRows.keys()].filter((g) => groupRows.get(g)!.length >= minHistory).sort();
     const groupStats = groupNames.map((g) => statsOf(groupRows.get(g)!, floors));
-    return new FeatureScaler(w.features.slice(), minHistory, clip, floors, entityNames, entityStats, entityGroup, groupNames, groupStats, global, tail);
+    return new FeatureScaler(w.features.slice(), minHistory, clip, floors, entityNames, entityStats, entityGroup, groupNames, groupStats, global, tail, mapping);
   }
 
   /** The statistics used for an entity (with the row's group when the entity is unknown or thin). */
@@ -224,11 +333,46 @@ export class FeatureScaler {
     const { stats } = this.statsFor(entity, group);
     const clip = this.clip;
     const tail = this.tail;
+    const prior = this.mapping.prior;
+    const range = stats.lo.length > 0;
     for (let d = 0; d < this.dim; d++) {
-      const z = (forward(this.features[d]!.transform, values[d]!) - stats.center[d]!) / stats.scale[d]!;
+      let x = forward(this.features[d]!.transform, values[d]!);
+      const sup = this.support[d]!;
+      if (sup >= 0 && prior > 0) x = shrink(x, values[sup]!, stats.center[d]!, prior);
+      const z = range ? this.rangeZ(d, x, stats) : (x - stats.center[d]!) / stats.scale[d]!;
       out[d] = Number.isNaN(z) ? 0 : z > clip || z < -clip ? compressTail(z, clip, tail) : z;
     }
     return out;
+  }
+
+  /** Range scaling of one transformed value (see the file's comment). */
+  private rangeZ(d: number, x: number, stats: Stats): number {
+    const c = stats.center[d]!;
+    const s = stats.scale[d]!;
+    const inner = this.mapping.inner;
+    const out = Math.min(s, 2 * this.floors[d]!);
+    const dz = x - c;
+    if (dz >= 0) {
+      const u = Math.max(stats.hi[d]! - c, inner * this.floors[d]!);
+      return dz <= u ? (inner * dz) / u : inner + (dz - u) / out;
+    }
+    const l = Math.max(c - stats.lo[d]!, inner * this.floors[d]!);
+    return -dz <= l ? (inner * dz) / l : -inner - (this.mapping.lowWeight * (-dz - l)) / out;
+  }
+
+  /** The inverse of rangeZ (or of the robust z): the transformed value a scaled value stands for. */
+  private unscale(d: number, z: number, stats: Stats): number {
+    const c = stats.center[d]!;
+    const s = stats.scale[d]!;
+    if (stats.lo.length === 0) return c + z * s;
+    const inner = this.mapping.inner;
+    const out = Math.min(s, 2 * this.floors[d]!);
+    if (z >= 0) {
+      const u = Math.max(stats.hi[d]! - c, inner * this.floors[d]!);
+      return z <= inner ? c + (z * u) / inner : c + u + (z - inner) * out;
+    }
+    const l = Math.max(c - stats.lo[d]!, inner * this.floors[d]!);
+    return -z <= inner ? c + (z * l) / inner : c - l - ((-z - inner) * out) / this.mapping.lowWeight;
   }
 
   /** Scale windows: n * dim scaled values, row-major. */
@@ -247,7 +391,7 @@ export class FeatureScaler {
   rawValue(featureIndex: number, z: number, entity?: string, group?: string): number {
     const { stats } = this.statsFor(entity, group);
     const f = this.features[featureIndex]!;
-    return inverse(f.transform, stats.center[featureIndex]! + z * stats.scale[featureIndex]!);
+    return inverse(f.transform, this.unscale(featureIndex, z, stats));
   }
 
   /** The usual value of a feature for an entity: what its history (or its group's, or everyone's) says. */
@@ -268,6 +412,7 @@ export class FeatureScaler {
       high: inverse(f.transform, c + s),
       center: c,
       scale: s,
+      ...(stats.lo.length > 0 ? { min: inverse(f.transform, stats.lo[featureIndex]!), max: inverse(f.transform, stats.hi[featureIndex]!) } : {}),
     };
   }
 
@@ -278,6 +423,11 @@ export class FeatureScaler {
       minHistory: this.minHistory,
       clip: this.clip,
       tail: this.tail,
+      scaling: this.mapping.mode,
+      inner: this.mapping.inner,
+      rangeQuantile: this.mapping.rangeQuantile,
+      sharePrior: this.mapping.prior,
+      lowWeight: this.mapping.lowWeight,
       entities: this.entityNames,
       entityWindows: this.entityStats.map((s) => s.n),
       entityHasStats: this.entityStats.map((s) => s.center.length > 0),
@@ -287,9 +437,14 @@ export class FeatureScaler {
       globalWindows: this.global.n,
     });
     const hb = new TextEncoder().encode(header);
-    const blocks: Float64Array[] = [this.floors, this.global.center, this.global.scale];
-    for (const s of this.entityStats) if (s.center.length) blocks.push(s.center, s.scale);
-    for (const s of this.groupStats) blocks.push(s.center, s.scale);
+    const blocks: Float64Array[] = [this.floors];
+    const push = (s: Stats): void => {
+      blocks.push(s.center, s.scale);
+      if (this.mapping.mode === 'range') blocks.push(s.lo, s.hi);
+    };
+    push(this.global);
+    for (const s of this.entityStats) if (s.center.length) push(s);
+    for (const s of this.groupStats) push(s);
     const pad = (8 - ((12 + hb.length) % 8)) % 8;
     const floats = blocks.reduce((a, b) => a + b.length, 0);
     const out = new Uint8Array(12 + hb.length + pad + floats * 8);
@@ -313,7 +468,7 @@ export class FeatureScaler {
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     if (dv.getUint32(0, true) !== STATE_MAGIC) fail('not a feature scaler state (bad magic)');
     const version = dv.getUint32(4, true);
-    if (version !== STATE_VERSION) fail(`feature scaler state version ${version} is not supported (this seclake reads ${STATE_VERSION})`);
+    if (version !== 1 && version !== STATE_VERSION) fail(`feature scaler state version ${version} is not supported (this seclake reads 1 and ${STATE_VERSION})`);
     const hlen = dv.getUint32(8, true);
     if (12 + hlen > bytes.length) fail('truncated header');
     let h: {
@@ -321,6 +476,11 @@ export class FeatureScaler {
       minHistory: number;
       clip: number;
       tail?: ScalerTail;
+      scaling?: ScalerMode;
+      inner?: number;
+      rangeQuantile?: number;
+      sharePrior?: number;
+      lowWeight?: number;
       entities: string[];
       entityWindows: number[];
       entityHasStats: boolean[];
@@ -342,16 +502,52 @@ export class FeatureScaler {
       for (let i = 0; i < dim; i++, off += 8) a[i] = dv.getFloat64(off, true);
       return a;
     };
+    // Version 1 (and a version 2 written with median scaling): median scaling, no prior.
+    const mapping: Mapping =
+      version === 1
+        ? { mode: 'median', inner: RANGE_INNER, rangeQuantile: RANGE_QUANTILE, prior: 0, lowWeight: 1 }
+        : { mode: h.scaling ?? 'median', inner: h.inner ?? RANGE_INNER, rangeQuantile: h.rangeQuantile ?? RANGE_QUANTILE, prior: h.sharePrior ?? 0, lowWeight: h.lowWeight ?? 1 };
+    if (mapping.mode !== 'range' && mapping.mode !== 'median') fail(`unknown scaling '${String(mapping.mode)}' (range or median)`);
+    if (!(mapping.inner > 0) || !(mapping.prior >= 0) || !(mapping.lowWeight > 0 && mapping.lowWeight <= 1)) {
+      fail(`bad range settings (inner ${mapping.inner}, sharePrior ${mapping.prior}, lowWeight ${mapping.lowWeight})`);
+    }
     const floors = take();
-    const global: Stats = { n: h.globalWindows, center: take(), scale: take() };
+    const stats = (n: number): Stats => {
+      const center = take();
+      const scale = take();
+      return mapping.mode === 'range' ? { n, center, scale, lo: take(), hi: take() } : { n, center, scale, lo: EMPTY, hi: EMPTY };
+    };
+    const global: Stats = stats(h.globalWindows);
     const entityStats: Stats[] = h.entities.map((_, i) =>
-      h.entityHasStats[i] ? { n: h.entityWindows[i]!, center: take(), scale: take() } : { n: h.entityWindows[i]!, center: new Float64Array(0), scale: new Float64Array(0) },
+      h.entityHasStats[i] ? stats(h.entityWindows[i]!) : { n: h.entityWindows[i]!, center: EMPTY, scale: EMPTY, lo: EMPTY, hi: EMPTY },
     );
-    const groupStats: Stats[] = h.groups.map((_, i) => ({ n: h.groupWindows[i]!, center: take(), scale: take() }));
+    const groupStats: Stats[] = h.groups.map((_, i) => stats(h.groupWindows[i]!));
     if (off !== bytes.length) fail(`${bytes.length - off} unexpected trailing bytes`);
     if (h.tail !== undefined && h.tail !== 'soft' && h.tail !== 'clip') fail(`unknown tail '${String(h.tail)}' (soft or clip)`);
-    return new FeatureScaler(h.features, h.minHistory, h.clip, floors, h.entities, entityStats, h.entityGroup, h.groups, groupStats, global, h.tail ?? 'clip');
+    for (const f of h.features) {
+      if (f.support !== undefined && !h.features.some((g) => g.set === f.set && g.feature === f.support)) fail(`feature ${f.name}: support '${f.support}' is not a feature of set ${f.set}`);
+    }
+    return new FeatureScaler(h.features, h.minHistory, h.clip, floors, h.entities, entityStats, h.entityGroup, h.groups, groupStats, global, h.tail ?? 'clip', mapping);
   }
+}
+
+/** A share or mean x over n records, shrunk toward the usual value c as if `prior` records of value c were added. */
+function shrink(x: number, n: number, c: number, prior: number): number {
+  const k = n > 0 && Number.isFinite(n) ? n : 0;
+  if (k === 0 || Number.isNaN(x)) return c;
+  return (x * k + prior * c) / (k + prior);
+}
+
+/** Per feature, the index of its `support` feature (same set), -1 when it has none. */
+function supportIndex(features: readonly FeatureInfo[]): Int32Array {
+  const out = new Int32Array(features.length).fill(-1);
+  features.forEach((f, d) => {
+    if (f.support === undefined) return;
+    const j = features.findIndex((g) => g.set === f.set && g.feature === f.support);
+    if (j < 0) throw new ConfigError(`feature ${f.name}: support '${f.support}' is not a feature of set ${f.set}`, ['features']);
+    out[d] = j;
+  });
+  return out;
 }
 
 /** Transformed copy of the windows' values (log1p where the feature says so). */

@@ -22,6 +22,11 @@ export interface FeatureDef {
   default?: number;
   /** Smallest scale (in transformed units) the scaler uses for this feature (default: see scaler.ts). */
   scaleFloor?: number;
+  /**
+   * For a share or mean over the window's records: the count feature of the same set it is taken over (e.g.
+   * `nxdomain_share` over `queries`). The scaler shrinks a share over few records toward the entity's usual value.
+   */
+  support?: string;
 }
 
 /**
@@ -71,6 +76,8 @@ export interface FeatureInfo {
   transform: FeatureTransform;
   default: number;
   scaleFloor?: number;
+  /** The count feature (same set) a share or mean is taken over. */
+  support?: string;
 }
 
 /** Feature windows, columnar: n rows of dim values, row-major. */
