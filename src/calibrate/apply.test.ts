@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CalibrationError, anomalyPercentile, annotate, annotateAll, readCalibration, type Calibration } from '../detectors/calibration.js';
+import { CALIBRATION_VERSION, CalibrationError, anomalyPercentile, annotate, annotateAll, readCalibration, type Calibration } from '../detectors/calibration.js';
 import { evaluate } from './evaluate.js';
 
 function calibration(threshold: number, normal_quantiles: number[]): Calibration {
@@ -56,7 +56,7 @@ test('readCalibration finds the slot, validates it, and refuses newer versions',
     assert.match((e as Error).message, /m\.model: invalid calibration at calibration\.threshold/);
     return true;
   });
-  assert.throws(() => readCalibration({ calibration: { ...cal, version: 2 } }), /newer/);
+  assert.throws(() => readCalibration({ calibration: { ...cal, version: CALIBRATION_VERSION + 1 } }), /newer/);
 });
 
 test('a stored evaluation round-trips through JSON and decides like the evaluation', () => {

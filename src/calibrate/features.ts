@@ -19,6 +19,11 @@ import { featuresModel, loadModel, updateModelMetadata } from '../detectors/inde
 import { openLakeQuery } from '../lake/views.js';
 import { QUANTILE_POINTS, STANDARD_FPRS } from './evaluate.js';
 import { meanStd, quantiles } from '../core/stats.js';
+import { fitPerEntity, nativePerEntity, supportFor } from './entities.js';
+import { InsufficientCalibrationDataError } from './run.js';
+
+/** The one-sided tail of a normal distribution beyond 3 standard deviations: the rate three-sigma aims at. */
+export const THREE_SIGMA_RATE = 0.00135;
 
 export type FeatureCalibrationRule = { kind: 'max_fpr'; max_fpr: number } | { kind: 'three_sigma' } | { kind: 'threshold'; threshold: number };
 
@@ -33,6 +38,12 @@ export interface FeatureCalibrateOptions {
   rule?: FeatureCalibrationRule;
   dryRun?: boolean;
   now?: Date;
+  /** Per-entity thresholds (default true): each entity's own quantile shrunk toward its group's and the global one. */
+  perEntity?: boolean;
+  /** The per-entity prior's weight in windows (default 3 / target rate). */
+  priorN?: number;
+  /** Refuse (InsufficientCalibrationDataError) when the held-out windows cannot resolve the rule's rate. */
+  requireSupport?: boolean;
   /** Messages of the window computation (sets skipped, columns read as NULL). */
   onMessage?: (m: string) => void;
 }
@@ -53,6 +64,10 @@ export interface FeatureCalibrationJson {
   flagged: number;
   /** The rule asks for an FPR finer than one window in the held-out set. */
   under_resolved: boolean;
+  /** Whether the held-out windows resolve the rule's rate (3 / rate of them), with the achieved FPR's interval. */
+  support: NonNullable<Calibration['support']>;
+  /** Entities with a threshold of their own, and groups. */
+  per_entity: { entities: number; groups: number; measured: number } | null;
   scores: { mean: number; std: number; min: number; p50: number; p99: number; max: number };
   thresholds_at_fpr: { target_fpr: number; threshold: number; fpr: number }[];
   /** The threshold before (the training calibration), and how many held-out windows it flags. */
@@ -156,6 +171,26 @@ export async function runFeatureCalibration(opts: FeatureCalibrateOptions): Prom
     normal_quantiles: quantiles(nativeSorted, QUANTILE_POINTS),
     thresholds_at_fpr: atFpr.map((t) => ({ ...t, recall: null, precision: null })),
   };
+  // Honest confidence and per-entity thresholds at the rule's rate (three-sigma: its nominal Gaussian tail).
+  const rate = rule.kind === 'max_fpr' ? rule.max_fpr : rule.kind === 'three_sigma' ? THREE_SIGMA_RATE : flagged > 0 ? flagged / n : undefined;
+  calibration.support = supportFor(n, flagged, rate, 'windows');
+  if (!calibration.support.sufficient && opts.requireSupport) {
+    throw new InsufficientCalibrationDataError(`${opts.model}: ${calibration.support.note.replace(/\. Low support.*$/, '')}; refusing to calibrate (--require-support). Give a longer held-out period, or a larger --max-fpr`);
+  }
+  if (rate !== undefined && opts.perEntity !== false) {
+    const finite = w.records.filter((_, i) => Number.isFinite(scored[i]!));
+    const oriented = Float64Array.from(scores, (s) => -anomalyScoreOf(s, direction));
+    const pe = fitPerEntity({
+      scores: oriented,
+      entities: finite.map((r) => r.entity ?? ''),
+      groups: finite.map((r) => r.group),
+      targetFpr: rate,
+      globalThreshold: -anomalyScoreOf(threshold, direction),
+      ...(opts.priorN !== undefined ? { priorN: opts.priorN } : {}),
+      unit: 'windows',
+    });
+    calibration.per_entity = nativePerEntity(pe, direction === 'higher_is_anomalous' ? 'higher_is_anomalous' : 'lower_is_anomalous');
+  }
   const prev = model.calibration;
   const stored = !opts.dryRun;
   if (stored) updateModelMetadata(opts.model, { calibration: calibration as unknown as Record<string, unknown> });
@@ -173,6 +208,10 @@ export async function runFeatureCalibration(opts: FeatureCalibrateOptions): Prom
     fpr: flagged / n,
     flagged,
     under_resolved: rule.kind === 'max_fpr' && rule.max_fpr > 0 && rule.max_fpr * n < 1,
+    support: calibration.support,
+    per_entity: calibration.per_entity
+      ? { entities: Object.keys(calibration.per_entity.entities).length, groups: Object.keys(calibration.per_entity.groups).length, measured: Object.values(calibration.per_entity.entities).filter((e) => e.own !== null).length }
+      : null,
     scores: { mean: back(mean), std, min: nativeSorted[0]!, p50: q(0.5), p99: q(0.99), max: nativeSorted[n - 1]! },
     thresholds_at_fpr: atFpr,
     previous: prev

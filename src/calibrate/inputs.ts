@@ -1,8 +1,9 @@
 /**
  * Calibration inputs read from files: (entity, ip) pair CSVs and analyst label files.
  *
- * Pair CSV: headerless `entity,ip` like the training file (an `entity,ip` header line is tolerated). The IP is the
- * text after the *last* comma, so entity ids that contain commas survive. Whitespace around fields is trimmed, blank
+ * Pair CSV: headerless `entity,ip` like the training file (an `entity,ip` header line is tolerated), with an optional
+ * third column `group` (the entity's subnet, account or role, for per-entity thresholds). The IP is the text after the
+ * *last* comma (or before it, when the last column is a group and not an address), so entity ids with commas survive. Whitespace around fields is trimmed, blank
  * lines and `#` comments are skipped. A line whose IP does not parse is counted and skipped, not fatal.
  *
  * Label file (feedback from analysts), either
@@ -18,6 +19,8 @@ import { ParseError, SeclakeError, errorMessage } from '../core/errors.js';
 export interface Pair {
   entity: string;
   ip: string;
+  /** The entity's group (subnet, account, role) when the normal data gives one: per-entity thresholds shrink toward it. */
+  group?: string;
 }
 
 export interface SkippedLine {
@@ -77,9 +80,21 @@ export function parsePairCsv(text: string, source: string): PairFile {
       skip(n, 'expected two columns (entity, ip)');
       continue;
     }
-    const entity = unquote(line.slice(0, comma).trim());
-    const ipText = unquote(line.slice(comma + 1).trim());
-    const ip = cleanIp(ipText);
+    let entity = unquote(line.slice(0, comma).trim());
+    let ipText = unquote(line.slice(comma + 1).trim());
+    let ip = cleanIp(ipText);
+    let group: string | undefined;
+    if (ip === undefined) {
+      // An optional third column: entity,ip,group (the group is not an address; the entity may hold commas).
+      const c2 = line.lastIndexOf(',', comma - 1);
+      const ip2 = c2 === -1 ? undefined : cleanIp(unquote(line.slice(c2 + 1, comma).trim()));
+      if (ip2 !== undefined) {
+        group = ipText;
+        ipText = unquote(line.slice(c2 + 1, comma).trim());
+        ip = ip2;
+        entity = unquote(line.slice(0, c2).trim());
+      }
+    }
     if (ip === undefined) {
       if (n === 1 && pairs.length === 0 && /^[a-z_ ]+$/i.test(ipText)) continue; // header line
       skip(n, `invalid IP address '${ipText.slice(0, 60)}'`);
@@ -89,7 +104,7 @@ export function parsePairCsv(text: string, source: string): PairFile {
       skip(n, 'empty entity');
       continue;
     }
-    pairs.push({ entity, ip });
+    pairs.push(group !== undefined && group !== '' ? { entity, ip, group } : { entity, ip });
   }
   if (pairs.length === 0) throw new ParseError('no (entity, ip) pairs found', { file: source, kind: 'total' });
   return { pairs, skipped, examples };

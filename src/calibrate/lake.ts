@@ -6,8 +6,37 @@
 import { openLakeQuery } from '../lake/views.js';
 import { ConfigError } from '../core/errors.js';
 import { lakeDefinitionSql } from '../detectors/pairs/lake.js';
-import { DEFAULT_PAIR_DEFINITION } from '../detectors/pairs/definitions.js';
+import { DEFAULT_PAIR_DEFINITION, definitionParts, pairDefinition } from '../detectors/pairs/definitions.js';
+import type { Duck } from '../lake/duckdb.js';
 import type { Pair } from './inputs.js';
+
+/**
+ * The group of an entity, per record definition preset, for per-entity thresholds (the monitor does not use it: it
+ * scores pairs as before and reads the entity's group from the calibration):
+ * - `flow-peer`: the subnet of the instance's own address (its /24, IPv6 /64): instances of one subnet share a tier;
+ * - `user-login`: the account signed in to.
+ * Returned by the SQL as text, turned into the group's name by `groupName`.
+ */
+export const GROUP_EXPRESSIONS: Readonly<Record<string, { sql: string; kind: 'subnet' | 'account' }>> = {
+  'flow-peer': { sql: 'CASE WHEN connection_info.direction_id = 1 THEN dst_endpoint.ip ELSE src_endpoint.ip END', kind: 'subnet' },
+  'user-login': { sql: 'cloud.account.uid', kind: 'account' },
+};
+
+/** "10.0.20.167" -> "subnet 10.0.20.0/24"; IPv6 -> its /64; an account id -> "account 123456789012". */
+export function groupName(kind: 'subnet' | 'account', value: string): string | undefined {
+  const v = value.trim();
+  if (v === '' || v === '-') return undefined;
+  if (kind === 'account') return `account ${v}`;
+  const m4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.\d{1,3}$/.exec(v);
+  if (m4) return `subnet ${m4[1]}.${m4[2]}.${m4[3]}.0/24`;
+  if (v.includes(':')) {
+    const [head] = v.split('::');
+    const parts = (head ?? '').split(':').filter((x) => x !== '');
+    while (parts.length < 4) parts.push('0');
+    return `subnet ${parts.slice(0, 4).join(':')}::/64`;
+  }
+  return undefined;
+}
 
 /** A pair query (entity, ip, time) wrapped with `$1` = since (ms, inclusive) and `$2` = until (ms, exclusive). */
 export function windowPairsSql(pairsSql: string): string {
@@ -36,12 +65,49 @@ export interface LakeWindow {
   sql?: string;
 }
 
+/**
+ * The definition's parts with their group expression (a 4th column `grp`, with the kind per part), for the parts that
+ * bind against this lake; undefined when a part with a group does not bind (the caller falls back to no groups).
+ */
+async function groupedSql(db: Duck, def: string): Promise<{ sql: string; kinds: ('subnet' | 'account' | null)[] } | undefined> {
+  const d = pairDefinition(def);
+  const parts: string[] = [];
+  const kinds: ('subnet' | 'account' | null)[] = [];
+  for (const part of definitionParts(d)) {
+    const g = part.spec.name !== undefined ? GROUP_EXPRESSIONS[part.spec.name] : undefined;
+    const sql = `SELECT (${part.spec.entity}) AS entity, (${part.spec.ip}) AS ip, time, ${g ? `CAST((${g.sql}) AS VARCHAR)` : 'NULL::VARCHAR'} AS grp, ${parts.length} AS part FROM ${part.view}${part.spec.where ? ` WHERE ${part.spec.where}` : ''}`;
+    try {
+      await db.describe(sql);
+    } catch {
+      continue;
+    }
+    parts.push(sql);
+    kinds.push(g ? g.kind : null);
+  }
+  return parts.length > 0 ? { sql: parts.join('\nUNION ALL\n'), kinds } : undefined;
+}
+
 export async function readLakeWindowPairs(w: LakeWindow): Promise<Pair[]> {
   if (!(w.untilMs > w.sinceMs)) throw new ConfigError('--until must be later than --since', ['until']);
   const db = await openLakeQuery(w.lakeDir);
   try {
-    const pairsSql = w.sql !== undefined ? w.sql.trim().replace(/;+$/, '') : (await lakeDefinitionSql(db, w.pairs ?? DEFAULT_PAIR_DEFINITION)).sql;
     const out: Pair[] = [];
+    const grouped = w.sql === undefined ? await groupedSql(db, w.pairs ?? DEFAULT_PAIR_DEFINITION) : undefined;
+    if (grouped) {
+      const sql = `SELECT entity, ip, grp, part FROM (${grouped.sql}) q
+WHERE ip IS NOT NULL AND entity IS NOT NULL AND entity <> '-' AND ip <> '-' AND time >= $1 AND time < $2`;
+      for await (const chunk of db.stream(sql, [BigInt(w.sinceMs), BigInt(w.untilMs)])) {
+        for (const r of chunk.rows) {
+          const kind = grouped.kinds[Number(r[3])];
+          const group = kind && r[2] !== null && r[2] !== undefined ? groupName(kind, String(r[2])) : undefined;
+          const p: Pair = { entity: String(r[0]).trim(), ip: String(r[1]).trim() };
+          if (group !== undefined) p.group = group;
+          out.push(p);
+        }
+      }
+      return out;
+    }
+    const pairsSql = w.sql !== undefined ? w.sql.trim().replace(/;+$/, '') : (await lakeDefinitionSql(db, w.pairs ?? DEFAULT_PAIR_DEFINITION)).sql;
     for await (const chunk of db.stream(windowPairsSql(pairsSql), [BigInt(w.sinceMs), BigInt(w.untilMs)])) {
       for (const r of chunk.rows) out.push({ entity: String(r[0]).trim(), ip: String(r[1]).trim() });
     }

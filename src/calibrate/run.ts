@@ -15,6 +15,7 @@ import { generateAbnormal, type AbnormalGenerator } from './generate.js';
 import { readLabels, readPairCsv, type Pair } from './inputs.js';
 import { readLakeWindowPairs, type LakeWindow } from './lake.js';
 import { svgToPng } from './png.js';
+import { fitPerEntity, nativePerEntity, supportFor } from './entities.js';
 import { chartsFor, reportHtml, reportJson, type InputSummary, type ReportInput, type ReportJson } from './report.js';
 
 
@@ -23,6 +24,18 @@ export class NoCalibrationDataError extends SeclakeError {
   constructor(message: string) {
     super(message);
     this.name = 'NoCalibrationDataError';
+  }
+}
+
+/**
+ * The held-out set is too small for the requested false-positive rate and the caller asked to refuse rather than
+ * widen (`requireSupport`; without it the calibration is stored with `support.sufficient` false, the achieved FPR's
+ * Clopper-Pearson interval, and its findings capped at Medium).
+ */
+export class InsufficientCalibrationDataError extends SeclakeError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InsufficientCalibrationDataError';
   }
 }
 
@@ -73,6 +86,12 @@ export interface CalibrateOptions {
   /** Progress bars on a TTY. */
   progress?: boolean;
   now?: Date;
+  /** Refuse (InsufficientCalibrationDataError) when the held-out set cannot resolve the rule's FPR (< 3 / FPR records). */
+  requireSupport?: boolean;
+  /** Per-entity thresholds (default true): each entity's own quantile shrunk toward its group's and the global one. */
+  perEntity?: boolean;
+  /** The per-entity prior's weight in records (default 3 / target FPR). */
+  priorN?: number;
 }
 
 export interface CalibrateResult {
@@ -125,6 +144,7 @@ export function storedCalibration(cal: Calibration, score: { name: string; direc
     ...cal,
     direction: score.direction,
     score_name: score.name,
+    ...(cal.per_entity ? { per_entity: nativePerEntity(cal.per_entity, score.direction) } : {}),
     threshold: -cal.threshold,
     normal_quantiles: cal.normal_quantiles.map((q) => -q).reverse(),
     thresholds_at_fpr: cal.thresholds_at_fpr.map((t) => ({ ...t, threshold: -t.threshold })),
@@ -287,6 +307,26 @@ export async function runCalibration(opts: CalibrateOptions, access: ModelAccess
     abnormalScores = abnormal.scores.concat(tpScores);
   } else {
     evaluation = evaluate(input);
+  }
+
+  // Honest confidence: does the held-out set resolve the rule's rate? Then per-entity thresholds at that rate.
+  const c0 = evaluation.calibration;
+  const rate = c0.rule.kind === 'max_fpr' ? c0.rule.max_fpr : typeof c0.fpr === 'number' && c0.fpr > 0 ? c0.fpr : undefined;
+  const support = supportFor(evaluation.curve.nNormal, evaluation.chosen.fp, rate, 'pairs');
+  if (!support.sufficient && opts.requireSupport) {
+    throw new InsufficientCalibrationDataError(`${displayName(opts.model)}: ${support.note.replace(/\. Low support.*$/, '')}; refusing to calibrate (--require-support). Give a longer held-out window, or a larger --max-fpr`);
+  }
+  c0.support = support;
+  if (rate !== undefined && opts.perEntity !== false) {
+    c0.per_entity = fitPerEntity({
+      scores: normal.scores,
+      entities: normal.known.map((p) => p.entity),
+      groups: normal.known.map((p) => p.group),
+      targetFpr: rate,
+      globalThreshold: evaluation.chosen.threshold,
+      ...(opts.priorN !== undefined ? { priorN: opts.priorN } : {}),
+      unit: 'pairs',
+    });
   }
 
   const stored = !opts.dryRun;

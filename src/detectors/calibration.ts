@@ -13,7 +13,11 @@
 import { z } from 'zod';
 import { SeclakeError } from '../core/errors.js';
 
-export const CALIBRATION_VERSION = 1;
+/**
+ * 2: per-entity thresholds (`per_entity`) and the calibration's support (`support`); version 1 (global threshold
+ * only) still reads, and works as before.
+ */
+export const CALIBRATION_VERSION = 2;
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 /** NaN (e.g. precision when nothing was flagged) is stored as null in JSON. */
@@ -46,8 +50,58 @@ const ruleSchema = z.discriminatedUnion('kind', [
 export const SCORE_DIRECTIONS = ['lower_is_anomalous', 'higher_is_anomalous'] as const;
 export type ScoreDirection = (typeof SCORE_DIRECTIONS)[number];
 
+/** One entity's (or group's) threshold, in native units (see perEntitySchema). */
+const entityThresholdSchema = z.object({
+  /** Held-out normal records of the entity (group). */
+  n: z.number().int().nonnegative(),
+  /** Its own quantile at the target rate, when it has at least `min_n` records (else null: not measurable alone). */
+  own: finite.nullable(),
+  /** The entity's group, when the calibration data gave one. */
+  group: z.string().optional(),
+  /** The threshold it uses: its own quantile shrunk toward its group's (and the global) threshold. */
+  threshold: finite,
+  /** Its normal scores' quantiles at `quantile_probs` (native units, ascending), for p-values. */
+  quantiles: z.array(finite).optional(),
+});
+
+/**
+ * Per-entity thresholds (calibration version 2): each entity's own low quantile of its held-out normal scores at the
+ * target rate, shrunk toward its group's threshold (itself shrunk toward the global one) with the weight
+ * n / (n + prior_n) (src/calibrate/entities.ts, docs/calibrate.md "Per-entity thresholds").
+ */
+export const perEntitySchema = z.object({
+  /** The rate each entity's threshold aims at (the global rule's false-positive rate). */
+  target_fpr: z.number().gt(0).max(1),
+  /** The prior's weight in records: an entity with n records gets weight n / (n + prior_n) on its own quantile. */
+  prior_n: z.number().positive(),
+  /** Records needed to measure the quantile at target_fpr at all (3 / target_fpr, the rule of three). */
+  min_n: z.number().int().positive(),
+  /** What a held-out record is, for messages ("pairs", "windows"). */
+  unit: z.string().optional(),
+  /** Probabilities of the stored per-entity quantiles. */
+  quantile_probs: z.array(z.number().min(0).max(1)).min(2).optional(),
+  groups: z.record(z.string(), entityThresholdSchema.omit({ group: true })),
+  entities: z.record(z.string(), entityThresholdSchema),
+});
+
+/** Whether the held-out set supports the requested false-positive rate (calibration version 2). */
+export const supportSchema = z.object({
+  /** Held-out normal records used. */
+  n_normal: z.number().int().nonnegative(),
+  /** Records needed to resolve the target rate (3 / rate); 0 when the rule names no rate. */
+  needed_n: z.number().int().nonnegative(),
+  sufficient: z.boolean(),
+  /** Clopper-Pearson 95% interval of the threshold's false-positive rate on the held-out set. */
+  fpr_interval: z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]).optional(),
+  /** One sentence for people. */
+  note: z.string(),
+});
+
+export type PerEntityCalibration = z.infer<typeof perEntitySchema>;
+export type CalibrationSupport = z.infer<typeof supportSchema>;
+
 export const calibrationSchema = z.object({
-  version: z.literal(CALIBRATION_VERSION),
+  version: z.union([z.literal(1), z.literal(CALIBRATION_VERSION)]),
   created_at: z.string(),
   /**
    * The direction of the native score the threshold and quantiles are in. Absent in calibrations written before
@@ -73,6 +127,10 @@ export const calibrationSchema = z.object({
   normal_quantiles: z.array(finite).min(2),
   /** Thresholds for standard false-positive budgets (0.1%, 1%, 5%). */
   thresholds_at_fpr: z.array(operatingPointSchema.extend({ target_fpr: z.number() })),
+  /** Per-entity thresholds (version 2); absent: every entity uses `threshold`. */
+  per_entity: perEntitySchema.optional(),
+  /** Whether the held-out set was large enough for the rule (version 2); absent in version 1. */
+  support: supportSchema.optional(),
   /** Analyst labels folded into this calibration. */
   feedback: z
     .object({ false_positives: z.number().int().nonnegative(), true_positives: z.number().int().nonnegative() })
@@ -207,4 +265,273 @@ export function annotateAll<R extends { dot_product: number; entity_known?: bool
   calibration: Calibration,
 ): (R & Annotation)[] {
   return results.map((r) => ({ ...r, ...annotate(r, calibration) }));
+}
+
+// ---- per-entity thresholds and honest confidence (calibration version 2) --------------------------------------
+
+/** Where the threshold applied to a record came from. */
+export type ThresholdSource = 'entity' | 'group' | 'global';
+
+/** The threshold a record of an entity is judged by, and why. */
+export interface ThresholdChoice {
+  /** Native units, in the calibration's direction. */
+  threshold: number;
+  source: ThresholdSource;
+  /** Held-out normal records behind it (the entity's, its group's or the whole set's). */
+  n: number;
+  group?: string;
+  /** "below db-1's threshold 1.75 (its own 0.1% quantile 4.01 over 5,102 held-out pairs, ...); the global threshold is -2.09" */
+  text: string;
+}
+
+/**
+ * Training records an entity needs before its findings may be High or Critical: with fewer, its model of "normal"
+ * rests on a handful of events (docs/calibrate.md "Honest confidence").
+ */
+export const MIN_ENTITY_TRAINING_RECORDS = 20;
+/** A quantile at rate q needs about 3/q held-out records to be measured at all (rule of three). */
+export const RULE_OF_THREE = 3;
+/**
+ * A pair seen in training is evidence of normality: its p-value is never below this, whatever the model scored (an
+ * ordinary 5% tail event: alone it cannot make an incident).
+ */
+export const SEEN_PAIR_MIN_P_VALUE = 0.05;
+
+/** Held-out records needed to resolve a false-positive rate (3 / rate, rounded up); 0 for no rate. */
+export function neededRecords(rate: number): number {
+  return rate > 0 ? Math.ceil(RULE_OF_THREE / rate - 1e-9) : 0;
+}
+
+/** The rate a calibration's thresholds aim at: the rule's max_fpr, else the measured FPR of its threshold. */
+export function targetRateOf(cal: Calibration): number | undefined {
+  if (cal.per_entity) return cal.per_entity.target_fpr;
+  if (cal.rule.kind === 'max_fpr') return cal.rule.max_fpr;
+  return typeof cal.fpr === 'number' && cal.fpr > 0 ? cal.fpr : undefined;
+}
+
+/**
+ * Whether the calibration's held-out set supports its rate: the stored `support` (version 2), else (version 1)
+ * judged now with the same rule (n_normal >= 3 / rate).
+ */
+export function supportOf(cal: Calibration): CalibrationSupport {
+  if (cal.support) return cal.support;
+  const rate = targetRateOf(cal);
+  const needed = rate !== undefined ? neededRecords(rate) : 0;
+  const sufficient = cal.n_normal >= needed;
+  return {
+    n_normal: cal.n_normal,
+    needed_n: needed,
+    sufficient,
+    note: sufficient ? `${cal.n_normal} held-out records` : `${cal.n_normal} held-out records cannot resolve a false-positive rate of ${fmtRate(rate ?? 0)} (needs ${needed})`,
+  };
+}
+
+/** 0.001 -> "0.1%", 0.01 -> "1%", 0.05 -> "5%". */
+export function fmtRate(r: number): string {
+  const pct = r * 100;
+  return `${Number(pct.toPrecision(3))}%`;
+}
+
+function fmtScore(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  const a = Math.abs(x);
+  const s = a >= 100 ? x.toFixed(0) : a >= 10 ? x.toFixed(1) : x.toFixed(2);
+  return s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s;
+}
+
+const count = (n: number): string => n.toLocaleString('en-US');
+
+function entryOf<T>(rec: Record<string, T> | undefined, key: string | undefined): T | undefined {
+  return rec && key !== undefined && Object.hasOwn(rec, key) ? rec[key] : undefined;
+}
+
+/**
+ * The threshold a record of `entity` is judged by: the entity's own (shrunk) threshold when the calibration has
+ * one; else its group's (the stored group of the entity, else `group` when the caller knows it: a feature record's
+ * group); else the global threshold. Cheap (no text): for hot loops; thresholdFor adds the reason.
+ */
+export function thresholdValue(cal: Calibration, entity: string, group?: string): Omit<ThresholdChoice, 'text'> {
+  const pe = cal.per_entity;
+  const e = entryOf(pe?.entities, entity);
+  if (e) return { threshold: e.threshold, source: 'entity', n: e.n, ...(e.group !== undefined ? { group: e.group } : {}) };
+  const g = entryOf(pe?.groups, group);
+  if (g) return { threshold: g.threshold, source: 'group', n: g.n, group: group! };
+  return { threshold: cal.threshold, source: 'global', n: cal.n_normal };
+}
+
+/** thresholdValue with its reason, e.g. "below db-1's threshold 1.75 (its own 0.1% quantile 4.01 over 5,102 held-out pairs, ...)". */
+export function thresholdFor(cal: Calibration, entity: string, group?: string): ThresholdChoice {
+  const v = thresholdValue(cal, entity, group);
+  return { ...v, text: thresholdText(cal, entity, v) };
+}
+
+/** The reason of a threshold choice (see thresholdFor). */
+export function thresholdText(cal: Calibration, entity: string, v: Omit<ThresholdChoice, 'text'>): string {
+  const side = cal.direction === 'higher_is_anomalous' ? 'above' : 'below';
+  const pe = cal.per_entity;
+  const unit = pe ? `held-out ${pe.unit ?? 'records'}` : 'held-out records';
+  const glob = `the global threshold is ${fmtScore(cal.threshold)}`;
+  if (!pe || v.source === 'global') {
+    return `${side} the global threshold ${fmtScore(cal.threshold)} (${count(cal.n_normal)} ${unit}${pe ? `; ${entity} had none of its own` : ''})`;
+  }
+  const rate = fmtRate(pe.target_fpr);
+  if (v.source === 'group') {
+    return `${side} the threshold ${fmtScore(v.threshold)} of ${entity}'s group ${v.group} (${count(v.n)} ${unit}; ${entity} had none of its own); ${glob}`;
+  }
+  const e = pe.entities[entity]!;
+  const parentGroup = e.group !== undefined ? entryOf(pe.groups, e.group) : undefined;
+  const parent = parentGroup ? `its group ${e.group}'s ${fmtScore(parentGroup.threshold)}` : `the global ${fmtScore(cal.threshold)}`;
+  const w = e.n / (e.n + pe.prior_n);
+  const weight = `${Math.round(w * 100)}% weight`;
+  if (e.own !== null) {
+    return `${side} ${entity}'s threshold ${fmtScore(v.threshold)} (its own ${rate} quantile ${fmtScore(e.own)} over ${count(e.n)} ${unit}, ${weight}, shrunk toward ${parent}); ${glob}`;
+  }
+  return `${side} ${entity}'s threshold ${fmtScore(v.threshold)} (${count(e.n)} ${unit}, too few to measure its own ${rate} quantile (${count(pe.min_n)} needed): ${weight} on them, the rest ${parent}); ${glob}`;
+}
+
+/** A quantile function from ascending values at ascending probabilities (linear between them). */
+function quantileAt(u: number, values: readonly number[], probs: readonly number[] | undefined): number {
+  const k = values.length;
+  const p = (i: number): number => (probs ? probs[i]! : i / (k - 1));
+  if (u <= p(0)) return values[0]!;
+  if (u >= p(k - 1)) return values[k - 1]!;
+  let lo = 0;
+  let hi = k - 1;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (p(mid) <= u) lo = mid;
+    else hi = mid;
+  }
+  const span = p(hi) - p(lo);
+  return span > 0 ? values[lo]! + ((u - p(lo)) / span) * (values[hi]! - values[lo]!) : values[lo]!;
+}
+
+/**
+ * The probability, under the entity's normal traffic, of a score at least this anomalous. The entity's distribution
+ * is its own held-out scores' quantile function averaged with its parent's (group, else global) with the weight the
+ * thresholds use, w = n / (n + prior_n):
+ *
+ *   Q_e(u) = w · Q_own(u) + (1 − w) · Q_parent(u)      (the entity's threshold is Q_e(target_fpr))
+ *   p      = the u where Q_e(u) reaches the score (oriented: lower = more anomalous), at least 1 / (n + prior_n + 1)
+ *
+ * so a record beyond its entity's threshold has a p-value at or below the target rate, and a sample never claims an
+ * event rarer than it can measure (the global distribution: 1 / (N + 1)). Entities and groups without stored
+ * quantiles use their parent's; a version-1 calibration gives the global p-value.
+ */
+export function pValueOf(native: number, cal: Calibration, entity: string, group?: string): number {
+  if (Number.isNaN(native)) return Number.NaN;
+  const higher = cal.direction === 'higher_is_anomalous';
+  const x = higher ? -native : native;
+  // Oriented (lower = more anomalous) quantile functions.
+  const orient = (values: readonly number[], probs: readonly number[] | undefined): ((u: number) => number) => {
+    if (!higher) return (u) => quantileAt(u, values, probs);
+    const v = values.map((y) => -y).reverse();
+    const pr = probs ? probs.map((q) => 1 - q).reverse() : undefined;
+    return (u) => quantileAt(u, v, pr);
+  };
+  const N = cal.n_normal;
+  let q: (u: number) => number = orient(cal.normal_quantiles, undefined);
+  let floor = 1 / (N + 1);
+  const pe = cal.per_entity;
+  if (pe) {
+    const probs = pe.quantile_probs;
+    const mix = (node: { n: number; quantiles?: number[] | undefined } | undefined): void => {
+      if (!node || !node.quantiles || !probs || node.quantiles.length !== probs.length || node.n === 0) return;
+      const own = orient(node.quantiles, probs);
+      const parent = q;
+      const w = node.n / (node.n + pe.prior_n);
+      q = (u) => w * own(u) + (1 - w) * parent(u);
+      floor = 1 / (node.n + pe.prior_n + 1);
+    };
+    const e = entryOf(pe.entities, entity);
+    mix(entryOf(pe.groups, e ? e.group : group));
+    mix(e);
+  }
+  if (x < q(0)) return floor;
+  if (x >= q(1)) return 1;
+  let lo = 0;
+  let hi = 1;
+  for (let i = 0; i < 40; i++) {
+    const mid = (lo + hi) / 2;
+    if (q(mid) <= x) lo = mid;
+    else hi = mid;
+  }
+  return Math.max(floor, lo);
+}
+
+/** annotateEntity's result. */
+export interface EntityAnnotation {
+  /** The global percentile (share of all held-out normal records less anomalous), as annotateScore gives. */
+  anomaly_percentile: number;
+  /** Beyond the entity's threshold (thresholdFor). */
+  is_anomaly: boolean;
+  /** See pValueOf. */
+  p_value: number;
+  threshold: ThresholdChoice;
+}
+
+/**
+ * The calibrated view of one native score of `entity` with per-entity thresholds: the global percentile, the
+ * decision against the entity's threshold, its p-value and the threshold's reason. `seen` (the pair was in the
+ * model's training data): the percentile is capped below every normal record (1 - 1/(n + 1)) and the p-value is at
+ * least SEEN_PAIR_MIN_P_VALUE: such a pair is never reported as more unusual than all normal traffic.
+ */
+export function annotateEntity(native: number, cal: Calibration, entity: string, opts: { group?: string; seen?: boolean } = {}): EntityAnnotation {
+  const base = annotateScore(native, cal);
+  const t = thresholdFor(cal, entity, opts.group);
+  let percentile = base.anomaly_percentile;
+  let p = pValueOf(native, cal, entity, opts.group);
+  if (opts.seen) {
+    percentile = Math.min(percentile, 1 - 1 / (cal.n_normal + 1));
+    p = Math.max(p, SEEN_PAIR_MIN_P_VALUE);
+  }
+  return { anomaly_percentile: percentile, is_anomaly: beyondThreshold(native, t.threshold, cal.direction), p_value: p, threshold: t };
+}
+
+/** Whether a calibration (and so every finding it judges) has low support: its held-out set is too small for its rate. */
+export function calibrationLowSupport(cal: Calibration | undefined): boolean {
+  return cal !== undefined && !supportOf(cal).sufficient;
+}
+
+/**
+ * Verbose predictions of a pairs model (its `predict`, which applies the global threshold) re-judged against each
+ * record's entity threshold: `is_anomaly` (present only on calibrated verbose predictions) follows thresholdFor.
+ * A calibration without per-entity thresholds leaves them as they are. Changes `results` in place.
+ */
+export function applyEntityThresholds(results: Record<string, unknown>[], records: readonly { entity: string }[], cal: Calibration | undefined, scoreName: string): void {
+  if (!cal?.per_entity) return;
+  for (let i = 0; i < results.length; i++) {
+    const r = results[i]!;
+    const native = r[scoreName];
+    if (typeof r.is_anomaly !== 'boolean' || typeof native !== 'number') continue;
+    r.is_anomaly = beyondThreshold(native, thresholdValue(cal, records[i]!.entity).threshold, cal.direction);
+  }
+}
+
+/** How well a training set supports per-entity judgements (`seclake train` says it; findings use the same rule). */
+export interface TrainingSupport {
+  entities: number;
+  /** Entities with fewer than MIN_ENTITY_TRAINING_RECORDS training records: their findings are capped at Medium. */
+  thin_entities: number;
+  min_records_per_entity: number;
+  median_records_per_entity: number;
+  /** No entity is thin. */
+  sufficient: boolean;
+  note: string;
+}
+
+/** The training support of a set of records, given each record's entity key (any stable id: name or fingerprint). */
+export function trainingSupport(entityKeys: Iterable<string | number>): TrainingSupport {
+  const counts = new Map<string | number, number>();
+  for (const k of entityKeys) counts.set(k, (counts.get(k) ?? 0) + 1);
+  const c = [...counts.values()].sort((a, b) => a - b);
+  const thin = c.filter((x) => x < MIN_ENTITY_TRAINING_RECORDS).length;
+  const min = c[0] ?? 0;
+  const median = c.length ? c[(c.length - 1) >> 1]! : 0;
+  const note =
+    thin === 0
+      ? `every entity has at least ${MIN_ENTITY_TRAINING_RECORDS} training records (fewest ${min}, median ${median})`
+      : `${thin} of ${c.length} entities have fewer than ${MIN_ENTITY_TRAINING_RECORDS} training records (fewest ${min}, median ${median}): ` +
+        'too little to know their normal addresses; findings about them are capped at Medium severity (low support)';
+  return { entities: c.length, thin_entities: thin, min_records_per_entity: min, median_records_per_entity: median, sufficient: thin === 0, note };
 }

@@ -12,6 +12,7 @@ import { fmtNum, fmtPct } from '../../calibrate/svg.js';
 import { fmtInt, jsonValue, renderTable } from '../format.js';
 import { readModelHeader } from '../../detectors/model-file.js';
 import { findDetector } from '../../detectors/index.js';
+import type { Calibration } from '../../detectors/calibration.js';
 import { runFeatureCalibration, type FeatureCalibrationRule } from '../../calibrate/features.js';
 import { DEFAULT_PAIR_DEFINITION, PAIR_DEFINITIONS, pairDefinition, recordDefinitionOf } from '../../detectors/pairs/definitions.js';
 
@@ -39,6 +40,9 @@ interface CalibrateCliOptions {
   json?: boolean;
   dryRun?: boolean;
   rule?: string;
+  requireSupport?: boolean;
+  perEntity?: boolean;
+  entityPrior?: string;
 }
 
 /** A rate as a fraction (0.01) or a percentage (1%). */
@@ -62,6 +66,40 @@ function parseNumber(option: string, text: string): number {
   const v = Number(text);
   if (text.trim() === '' || !Number.isFinite(v)) throw new ConfigError(`${option}: expected a number, got '${text}'`, [option.replace(/^--/, '')]);
   return v;
+}
+
+function parseEntityPrior(text: string): number {
+  const v = Number(text);
+  if (text.trim() === '' || !(v > 0) || !Number.isFinite(v)) throw new ConfigError(`--entity-prior: expected a positive number of records, got '${text}'`, ['entity-prior']);
+  return v;
+}
+
+/** The per-entity and support lines of the text output (pairs and behaviour calibrations). */
+export function confidenceLines(cal: { per_entity?: Calibration['per_entity']; support?: Calibration['support'] }, unit: string): string[] {
+  const lines: string[] = [];
+  const s = cal.support;
+  if (s) lines.push(`  support       ${s.sufficient ? 'sufficient' : 'LOW'}: ${s.note}`);
+  const pe = cal.per_entity;
+  if (pe) {
+    const ents = Object.entries(pe.entities);
+    const measured = ents.filter(([, e]) => e.own !== null).length;
+    lines.push(
+      `  per entity    ${ents.length} entities (${measured} with the ${pe.min_n.toLocaleString('en-US')} ${unit} needed to measure their own ${fmtPct(pe.target_fpr, 2)} quantile), ` +
+        `${Object.keys(pe.groups).length} groups; prior weight ${pe.prior_n.toLocaleString('en-US')} ${unit}`,
+    );
+    const shown = ents.sort((a, b) => b[1].n - a[1].n).slice(0, 12);
+    lines.push(
+      renderTable(
+        ['entity', 'group', unit, 'own quantile', 'threshold'],
+        shown.map(([e, x]) => [e.length > 40 ? `${e.slice(0, 39)}…` : e, x.group ?? '', x.n.toLocaleString('en-US'), x.own === null ? 'too few' : fmtNum(x.own, 4), fmtNum(x.threshold, 4)]),
+      )
+        .split('\n')
+        .map((l) => `    ${l}`)
+        .join('\n'),
+    );
+    if (ents.length > shown.length) lines.push(`    ... ${ents.length - shown.length} more (--json lists every one)`);
+  }
+  return lines;
 }
 
 /** Turn the command-line options into run options (all validation up front, before the model is loaded). */
@@ -121,6 +159,9 @@ export function toCalibrateOptions(o: CalibrateCliOptions): CalibrateOptions {
     ...(o.labels !== undefined ? { labels: o.labels } : {}),
     labelWeight: parseIntOpt('--label-weight', o.labelWeight, 1),
     dryRun: o.dryRun === true,
+    ...(o.requireSupport ? { requireSupport: true } : {}),
+    ...(o.perEntity === false ? { perEntity: false } : {}),
+    ...(o.entityPrior !== undefined ? { priorN: parseEntityPrior(o.entityPrior) } : {}),
     ...(o.report !== undefined ? { report: o.report } : {}),
     ...(o.plot ? { plots: o.plot } : {}),
     progress: o.json !== true,
@@ -163,6 +204,9 @@ export function registerCalibrate(program: Command, io: CalibrateIo = PROCESS_IO
     .option('--report <file.html>', 'write a self-contained HTML report (numbers, tables, charts)')
     .option('--plot <file...>', 'write charts: FILE.svg|FILE.png is the score histogram; FILE-roc and FILE-pr go next to it')
     .addOption(new Option('--rule <rule>', 'behaviour models (rcf from the lake): how to choose the threshold on held-out normal windows (default max-fpr, at --max-fpr or 1%)').choices(['max-fpr', 'three-sigma']))
+    .option('--require-support', 'refuse (instead of storing a low-support calibration) when the held-out set is smaller than 3 / FPR records')
+    .option('--no-per-entity', 'one global threshold (no per-entity thresholds)')
+    .option('--entity-prior <n>', 'per-entity thresholds: the prior\'s weight in records (default 3 / FPR)')
     .option('--json', 'print the full result as JSON on stdout')
     .option('--dry-run', 'do not write the calibration into the model file')
     .addHelpText(
@@ -175,6 +219,13 @@ in its own units with its direction. The chosen threshold,
 its measured FPR/recall/precision and the normal-score quantiles are stored in the model header, so score,
 serve and monitor report is_anomaly and anomaly_percentile (share of normal pairs scoring higher).
 Pairs whose entity the model never saw in training are reported separately and not used.
+
+Per-entity thresholds (default): each entity's own quantile of its held-out normal scores at the rule's FPR,
+shrunk toward its group's (--normal's optional third column, or with --lake the instance's subnet / the user's
+account) and the global threshold with the weight n / (n + prior), prior = 3 / FPR records. Honest confidence:
+fewer than 3 / FPR held-out records cannot measure that FPR; the calibration is stored with low support (the
+achieved FPR's 95% Clopper-Pearson interval is printed, findings are capped at Medium), or refused with
+--require-support. No usable normal pairs at all is always an error.
 
 A behaviour model (rcf trained with \`seclake train --detector rcf --lake\`) is calibrated on held-out NORMAL windows
 of the lake: its feature sets' windows after its training cutoff (or from --since, up to --until), scored by the
@@ -227,6 +278,11 @@ Examples:
         ),
       );
       if (j.thresholds_at_fpr.some((t) => t.under_resolved)) lines.push('* fewer normal pairs than the budget can resolve');
+      const conf = confidenceLines(j.calibration, 'pairs');
+      if (conf.length > 0) {
+        lines.push('');
+        lines.push(...conf);
+      }
       lines.push('');
       lines.push('At the chosen threshold, per 1,000,000 pairs (precision depends on how rare attacks are):');
       lines.push(
@@ -294,6 +350,9 @@ async function calibrateFeatures(o: CalibrateCliOptions, io: CalibrateIo): Promi
     ...(sinceMs !== undefined ? { sinceMs } : {}),
     ...(untilMs !== undefined ? { untilMs } : {}),
     dryRun: o.dryRun === true,
+    ...(o.perEntity === false ? { perEntity: false } : {}),
+    ...(o.requireSupport ? { requireSupport: true } : {}),
+    ...(o.entityPrior !== undefined ? { priorN: parseEntityPrior(o.entityPrior) } : {}),
     onMessage: (m) => io.stderr(`seclake calibrate: ${m}\n`),
   });
   if (o.json) {
@@ -311,6 +370,7 @@ async function calibrateFeatures(o: CalibrateCliOptions, io: CalibrateIo): Promi
     `  at threshold  ${j.flagged} of them flagged (FPR ${fmtPct(j.fpr, 2)})${j.under_resolved ? `; fewer windows than the rate can resolve (${j.held_out.windows}): the threshold is the highest score seen` : ''}`,
     `  scores        mean ${fmtNum(j.scores.mean, 4)}, std ${fmtNum(j.scores.std, 4)}, median ${fmtNum(j.scores.p50, 4)}, p99 ${fmtNum(j.scores.p99, 4)}, max ${fmtNum(j.scores.max, 4)}`,
   ];
+  lines.push(...confidenceLines(j.calibration, 'windows'));
   if (j.previous) lines.push(`  before        threshold ${fmtNum(j.previous.threshold, 6)} flagged ${j.previous.flagged} of them (FPR ${fmtPct(j.previous.fpr, 2)})`);
   if (h.overlaps_training) lines.push(`  note          windows before ${h.training_cutoff} were training data: their scores are lower than new windows'`);
   lines.push('');

@@ -10,6 +10,7 @@ import { readFeatureCsv } from '../../detectors/rcf/csv.js';
 import { loadLakeFeatures } from '../../detectors/rcf/lake.js';
 import type { RcfTrainingData } from '../../detectors/rcf/train.js';
 import { META_DIR, resolveLakeDir } from '../../lake/layout.js';
+import { trainingSupport } from '../../detectors/calibration.js';
 import { modelNameOf, registerModel } from '../../lake/models.js';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -181,12 +182,16 @@ Examples:
 
       // Registered for the lake, so `seclake monitor --lake` (no --model) runs it.
       const registered = lakeDir && o.register ? await registerModel(lakeDir, o.name ?? modelNameOf(modelPath), modelPath, detector.type) : undefined;
+      // Honest confidence: entities with too few training records cannot raise High or Critical findings.
+      const support = trainingSupport(data.fp);
+      if (!support.sufficient) process.stderr.write(`seclake train: warning: low support: ${support.note}\n`);
       const summary = {
         model: modelPath,
         detector: detector.type,
         ...(registered ? { registered: { name: registered.name, lake: lakeDir } } : {}),
         ...res.summary,
         ...(recordDefinition ? { record_definition: recordDefinition } : {}),
+        support,
         warnings,
       };
       if (o.json) {
@@ -195,6 +200,7 @@ Examples:
         const t = res.model.header.training;
         const line = res.message ?? `${t.rows.toLocaleString('en-US')} records, ${t.distinct_entities.toLocaleString('en-US')} entities in ${t.training_seconds.toFixed(1)} s`;
         process.stdout.write(`Trained ${modelPath} (${detector.title}): ${line}\n`);
+        process.stdout.write(`Support: ${support.sufficient ? '' : 'LOW: '}${support.note}\n`);
         if (registered) process.stdout.write(`Registered as '${registered.name}' for the lake ${lakeDir} (seclake monitor --lake ${o.lake} runs it)\n`);
       }
     });
