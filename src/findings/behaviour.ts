@@ -21,9 +21,9 @@ import { deriveEvent } from '../ocsf/derive.js';
 import { OCSF_VERSION } from '../ocsf/schema.js';
 import { validateEvent } from '../ocsf/validate.js';
 import { seclakeVersion } from '../core/version.js';
-import { anomalyScoreOf, type ScoreDirection } from '../detectors/calibration.js';
+import { anomalyScoreOf, type ScoreDirection, type ThresholdSource } from '../detectors/calibration.js';
 import type { Explanation as DetectorExplanation } from '../detectors/types.js';
-import { FindingBuildError, MAX_SHOWN, SEVERITY, fmtPercent, resourceTypeOf } from './build.js';
+import { FindingBuildError, MAX_SHOWN, SEVERITY, fmtP, fmtPercent, resourceTypeOf } from './build.js';
 import type { DetectionFinding, ModelRef } from './types.js';
 
 /** One scored (entity, window) of a behaviour model. */
@@ -39,6 +39,14 @@ export interface BehaviourRecord {
   entity_known: boolean;
   /** Calibrated share of normal windows less anomalous than this one, in [0, 1]; absent when unknown. */
   anomaly_percentile?: number;
+  /** Calibrated models: the entity's p-value (calibration.ts pValueOf). */
+  p_value?: number;
+  /** The calibrated threshold that judged this window (the entity's, its group's or the global), and why. */
+  threshold?: number;
+  threshold_source?: ThresholdSource;
+  threshold_text?: string;
+  /** The calibration (held-out windows) is too thin for the rate: severity at most Medium. */
+  low_support?: boolean;
   /** Every feature's observed (raw) value, by name. */
   features: Record<string, number>;
   /** The detector's explanation (the features that drove the score; details.features). */
@@ -185,7 +193,10 @@ export function explainBehaviour(rec: BehaviourRecord, ctx: BehaviourContext, ma
   const history = rec.entity_known ? '' : rec.group ? ` (little history of its own: compared with ${shown(rec.group)})` : ' (little history of its own: compared with every entity)';
   const cmp = score.direction === 'lower_is_anomalous' ? '<' : '>';
   let line = `score ${fmtNum(rec.native_score)} ${cmp} threshold ${fmtNum(ctx.threshold)}${ctx.thresholdSource === 'default' ? ' (uncalibrated default)' : ''}`;
-  if (p !== null) line += `, more unusual than ${fmtPercent(p)}% of normal windows`;
+  if (rec.threshold_text) line += `, ${rec.threshold_text}`;
+  if (p !== null) line += `${rec.threshold_text ? ';' : ','} more unusual than ${fmtPercent(p)}% of normal windows`;
+  if (typeof rec.p_value === 'number' && Number.isFinite(rec.p_value)) line += ` (p = ${fmtP(rec.p_value)} for ${shown(rec.entity)})`;
+  if (rec.low_support) line += '; low support (too few held-out windows for the calibration\'s rate), so at most Medium severity';
   return { message: `${who}${history}: ${[own.reason, line].filter((x) => x).join('; ')}`, explanation };
 }
 
@@ -193,10 +204,14 @@ export function explainBehaviour(rec: BehaviourRecord, ctx: BehaviourContext, ma
  * Build the Detection Finding of one anomalous (entity, window). Every finding it returns validates against OCSF
  * 1.1.0; FindingBuildError (a bug) otherwise.
  */
-export function buildBehaviourFinding(rec: BehaviourRecord, ctx: BehaviourContext): DetectionFinding {
+export function buildBehaviourFinding(rec: BehaviourRecord, ctx0: BehaviourContext): DetectionFinding {
+  // The threshold that judged this window: its entity's (per-entity calibration), else the context's.
+  const ctx: BehaviourContext = typeof rec.threshold === 'number' && Number.isFinite(rec.threshold) && ctx0.thresholdSource === 'calibrated' ? { ...ctx0, threshold: rec.threshold } : ctx0;
   const { model } = ctx;
   const det = model.detector;
   const sev = behaviourSeverity(rec.native_score, ctx.threshold, det.score.direction, ctx.normalMedian, rec.anomaly_percentile);
+  // Honest confidence: a thin calibration cannot raise High or Critical.
+  if (rec.low_support) sev.severity_id = Math.min(sev.severity_id, SEVERITY.MEDIUM);
   const { message, explanation } = explainBehaviour(rec, ctx, sev.margin);
   const uid = behaviourFindingUid(model.name, rec.entity, rec.window_start);
   const entity = shown(rec.entity);
@@ -248,7 +263,7 @@ export function buildBehaviourFinding(rec: BehaviourRecord, ctx: BehaviourContex
     native_score_name: det.score.name,
     anomaly_score: anomalyScoreOf(rec.native_score, det.score.direction),
     threshold: ctx.threshold,
-    threshold_source: ctx.thresholdSource,
+    threshold_source: ctx.thresholdSource === 'calibrated' ? (rec.threshold_source ?? 'global') : 'default',
     anomaly_percentile: explanation.percentile,
     is_anomaly: true,
     entity_known: rec.entity_known,
@@ -258,6 +273,10 @@ export function buildBehaviourFinding(rec: BehaviourRecord, ctx: BehaviourContex
     explanation,
   };
   if (rec.group) unmapped.entity_group = rec.group;
+  if (ctx.thresholdSource === 'calibrated' && typeof rec.p_value === 'number' && Number.isFinite(rec.p_value)) unmapped.p_value = rec.p_value;
+  if (ctx.thresholdSource === 'calibrated' && rec.threshold_text) unmapped.threshold_text = rec.threshold_text;
+  if (ctx.thresholdSource === 'calibrated') unmapped.global_threshold = ctx0.threshold;
+  unmapped.low_support = rec.low_support === true;
   const finding: Record<string, unknown> = {
     class_uid: 2004,
     activity_id: 1,

@@ -266,3 +266,36 @@ test('a detector whose anomalies score high: the threshold compares the other wa
   assert.match(String(g.message), /score 1 <= threshold 2/);
   assert.equal((g.unmapped as Record<string, unknown>).is_anomaly, false);
 });
+
+test('honest confidence: a pair seen in training is at most Low, a low-support record at most Medium; the finding says which threshold fired', () => {
+  const model = { detector: IPI, name: 'logins', version: '1', threshold: 0.02 };
+  // The logins case of issue 14: a training pair scored below a threshold fitted on two held-out pairs.
+  const seen = buildFinding(
+    rec({ entity: 'dave', ip: '98.189.245.1', event: cloudtrail, native_score: 0.01, anomaly_percentile: 1 - 1 / 3, is_anomaly: true, p_value: 0.05, seen_in_training: true, low_support: true, threshold: 0.02, threshold_source: 'global', threshold_text: 'below the global threshold 0.02 (2 held-out pairs)' }),
+    { model, kind: 'anomaly', history: fixedHistory({ dave: { size: 2, nearest: { ip: '98.189.245.1', prefix_len: 32 } } }) },
+  );
+  assert.equal(seen.severity_id, 2); // Low
+  const u = seen.unmapped as Record<string, unknown>;
+  assert.equal(u.low_support, true);
+  assert.equal(u.seen_in_training, true);
+  assert.equal(u.p_value, 0.05);
+  assert.equal(u.threshold_source, 'global');
+  assert.match(String(seen.message), /it was seen with this address in training.*seen in training, so at most Low severity/);
+  // The same score without the caps would be Critical (percentile 1).
+  assert.equal(severityOf(rec({ event: {}, native_score: -9, anomaly_percentile: 1, is_anomaly: true }), 'anomaly', 0.02).severity_id, 5);
+  assert.equal(severityOf(rec({ event: {}, native_score: -9, anomaly_percentile: 1, is_anomaly: true, low_support: true }), 'anomaly', 0.02).severity_id, 3);
+  assert.equal(severityOf(rec({ event: {}, native_score: -9, anomaly_percentile: 1, is_anomaly: true, seen_in_training: true }), 'anomaly', 0.02).severity_id, 2);
+  // Per-entity: the entity's threshold and p-value decide; the message says why.
+  const db = buildFinding(
+    rec({ entity: 'db-1', ip: '10.0.99.42', event: vpc, native_score: 1.5, anomaly_percentile: 0.9, is_anomaly: true, p_value: 0.00012, threshold: 4.2, threshold_source: 'entity', threshold_text: "below db-1's threshold 4.2 (its own 0.1% quantile 4.4 over 5,120 held-out pairs, 63% weight, shrunk toward the global -2); the global threshold is -2" }),
+    { model: { ...model, name: 'flows', threshold: -2 }, kind: 'anomaly' },
+  );
+  const du = db.unmapped as Record<string, unknown>;
+  assert.equal(du.threshold, 4.2);
+  assert.equal(du.global_threshold, -2);
+  assert.equal(du.threshold_source, 'entity');
+  assert.equal(du.low_support, false);
+  assert.equal(db.severity_id, 4); // 1 - p = 0.99988: High, though the global percentile is only 0.9
+  assert.match(String(db.message), /score 1\.5 < threshold 4\.2, below db-1's threshold 4\.2 \(its own 0\.1% quantile 4\.4 over 5,120 held-out pairs.*\(p = 0\.00012 for db-1\)/);
+  assert.deepEqual(validateEvent(db), []);
+});

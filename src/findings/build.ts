@@ -132,16 +132,20 @@ function sigmoid(x: number): number {
 
 /**
  * Severity and confidence of a finding.
- * - anomaly, calibrated (`anomaly_percentile` present): Critical >= 99.99%, High >= 99.9%, Medium >= 99%, else Low;
+ * - anomaly, calibrated: u = 1 - p_value (the entity's, with per-entity calibration) else `anomaly_percentile`:
+ *   Critical >= 99.99%, High >= 99.9%, Medium >= 99%, else Low;
  * - anomaly, uncalibrated: margin = how far the score is beyond the threshold in anomaly-score units (IP Insights:
  *   threshold - dot_product); High >= 4, Medium >= 2, else Low (never Critical);
  * - new_entity: Low when its (population) score is beyond the threshold, else Informational.
  * confidence_score = round(100 x percentile) when calibrated, else round(100 x sigmoid(anomaly score)) (for IP
  * Insights 1 - sigmoid(dot_product), the model's probability that the pair is not a genuine one); confidence_id High
  * >= 90, Medium >= 70, else Low.
+ * Caps (honest confidence): a pair seen in training (`seen_in_training`) is at most Low; a record of a model whose
+ * calibration or the entity's training history is thin (`low_support`) at most Medium.
  */
 export function severityOf(rec: ScoredRecord, kind: FindingKind, threshold: number, direction: ScoreDirection = 'lower_is_anomalous'): SeverityResult {
-  const p = rec.anomaly_percentile;
+  // Per-entity calibration: how unusual for this entity (1 - its p-value), else the global percentile.
+  const p = typeof rec.p_value === 'number' && Number.isFinite(rec.p_value) ? 1 - rec.p_value : rec.anomaly_percentile;
   const calibrated = typeof p === 'number' && Number.isFinite(p);
   const below = rec.is_anomaly ?? beyondThreshold(rec.native_score, threshold, direction);
   const margin = anomalyScoreOf(rec.native_score, direction) - anomalyScoreOf(threshold, direction);
@@ -149,6 +153,9 @@ export function severityOf(rec: ScoredRecord, kind: FindingKind, threshold: numb
   if (kind === 'new_entity') severity_id = below ? SEVERITY.LOW : SEVERITY.INFORMATIONAL;
   else if (calibrated) severity_id = PERCENTILE_BANDS.find((b) => p >= b.min)!.severity_id;
   else severity_id = (MARGIN_BANDS.find((b) => margin >= b.min) ?? MARGIN_BANDS[MARGIN_BANDS.length - 1]!).severity_id;
+  // Honest confidence: a pair seen in training is at most Low; a thin model or entity history at most Medium.
+  if (rec.seen_in_training) severity_id = Math.min(severity_id, SEVERITY.LOW);
+  if (rec.low_support) severity_id = Math.min(severity_id, SEVERITY.MEDIUM);
   const raw = calibrated ? p : sigmoid(anomalyScoreOf(rec.native_score, direction));
   const confidence_score = Math.max(0, Math.min(100, Math.round(100 * (Number.isFinite(raw) ? raw : 0))));
   const confidence_id = confidence_score >= 90 ? 3 : confidence_score >= 70 ? 2 : 1;
@@ -269,6 +276,11 @@ export function fmtPercent(p: number): string {
   return s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s;
 }
 
+/** A p-value for people: 0.00012 -> "0.00012", 0.034 -> "0.034". */
+export function fmtP(p: number): string {
+  return p >= 0.01 ? p.toFixed(3).replace(/0+$/, '').replace(/\.$/, '') : p.toPrecision(2);
+}
+
 /** Entities and IPs come from logs: cap what is shown in titles and messages (the full value stays in `unmapped`). */
 export const MAX_SHOWN = 256;
 function shown(s: string): string {
@@ -333,7 +345,11 @@ export function explain(rec: ScoredRecord, ctx: ExplainContext): { message: stri
   const cmp = score.direction === 'lower_is_anomalous' ? (beyond ? '<' : '>=') : beyond ? '>' : '<=';
   let line = `score ${fmtNum(rec.native_score)} ${cmp} threshold ${fmtNum(threshold)}${thresholdSource === 'default' ? ' (uncalibrated default)' : ''}`;
   if (kind === 'new_entity') line = `scored against the population: ${line}`;
-  if (p !== null) line += `, more unusual than ${fmtPercent(p)}% of normal traffic`;
+  if (rec.threshold_text && kind !== 'new_entity') line += `, ${rec.threshold_text}`;
+  if (p !== null) line += `${rec.threshold_text && kind !== 'new_entity' ? ';' : ','} more unusual than ${fmtPercent(p)}% of normal traffic`;
+  if (typeof rec.p_value === 'number' && Number.isFinite(rec.p_value) && kind !== 'new_entity') line += ` (p = ${fmtP(rec.p_value)} for ${shown(rec.entity)})`;
+  if (rec.seen_in_training) line += '; seen in training, so at most Low severity';
+  if (rec.low_support) line += '; low support (thin calibration or training history), so at most Medium severity';
   parts.push(line);
   return { message: parts.join('; '), explanation };
 }
@@ -358,7 +374,13 @@ export function buildFinding(rec: ScoredRecord, ctx: BuildContext): DetectionFin
   const { model, kind } = ctx;
   const calibrated = typeof model.threshold === 'number' && Number.isFinite(model.threshold);
   const det = model.detector;
-  const threshold = calibrated ? model.threshold! : (ctx.threshold ?? det.score.default_threshold ?? DEFAULT_UNCALIBRATED_THRESHOLD);
+  // The threshold that judged the record: its entity's (per-entity calibration), else the model's, else the default.
+  const threshold =
+    calibrated && typeof rec.threshold === 'number' && Number.isFinite(rec.threshold)
+      ? rec.threshold
+      : calibrated
+        ? model.threshold!
+        : (ctx.threshold ?? det.score.default_threshold ?? DEFAULT_UNCALIBRATED_THRESHOLD);
   const sev = severityOf(rec, kind, threshold, det.score.direction);
   const { message, explanation } = explain(rec, { model, kind, threshold, thresholdSource: calibrated ? 'calibrated' : 'default', history: ctx.history, explain: ctx.explain });
   const uid = findingUid(rec, model.name, kind);
@@ -422,7 +444,8 @@ export function buildFinding(rec: ScoredRecord, ctx: BuildContext): DetectionFin
     native_score_name: det.score.name,
     anomaly_score: anomalyScoreOf(rec.native_score, det.score.direction),
     threshold,
-    threshold_source: calibrated ? 'calibrated' : 'default',
+    // Which calibrated threshold fired (entity, group or global; calibration.ts thresholdFor), or the uncalibrated default.
+    threshold_source: calibrated ? (rec.threshold_source ?? 'global') : 'default',
     anomaly_percentile: explanation.percentile,
     is_anomaly: rec.is_anomaly ?? beyondThreshold(rec.native_score, threshold, det.score.direction),
     entity_known: rec.entity_known,
@@ -433,6 +456,11 @@ export function buildFinding(rec: ScoredRecord, ctx: BuildContext): DetectionFin
     explanation,
   };
   if (rec.ref.source) unmapped.source = rec.ref.source;
+  if (calibrated && typeof rec.p_value === 'number' && Number.isFinite(rec.p_value)) unmapped.p_value = rec.p_value;
+  if (calibrated && rec.threshold_text) unmapped.threshold_text = rec.threshold_text;
+  if (calibrated && typeof model.threshold === 'number') unmapped.global_threshold = model.threshold;
+  unmapped.low_support = rec.low_support === true;
+  if (rec.seen_in_training) unmapped.seen_in_training = true;
 
   const finding: Record<string, unknown> = {
     class_uid: 2004,

@@ -212,6 +212,10 @@ test('publishFindings: catalogued exactly once however often the key is rewritte
           explanation: JSON.stringify(u.explanation),
           extras: (u.explanation as Record<string, unknown>).details === undefined ? null : JSON.stringify((u.explanation as Record<string, unknown>).details),
           finding: undefined,
+          // Per-entity calibration columns (NULL/false for findings written without them).
+          p_value: typeof u.p_value === 'number' ? u.p_value : null,
+          threshold_source: typeof u.threshold_source === 'string' ? u.threshold_source : null,
+          low_support: u.low_support === true,
           region: 'us-east-1',
           accountId: '123456789012',
           eventDay: '20260101',

@@ -1,3 +1,4 @@
+import type { ThresholdSource } from '../detectors/calibration.js';
 import type { ScoreInfo } from '../detectors/types.js';
 
 /**
@@ -32,8 +33,22 @@ export interface ScoredRecord {
   entity_count: number;
   /** Calibrated share of normal traffic scoring higher, in [0, 1]; absent when the model is uncalibrated. */
   anomaly_percentile?: number;
-  /** The native score is beyond the calibrated threshold; absent when the model is uncalibrated. */
+  /** The native score is beyond the calibrated threshold (the entity's: `threshold`); absent when the model is uncalibrated. */
   is_anomaly?: boolean;
+  /**
+   * Calibrated models: the probability, under the entity's normal traffic (shrunk toward its group's and the global),
+   * of a score at least this anomalous (calibration.ts pValueOf).
+   */
+  p_value?: number;
+  /** The calibrated threshold that judged the record (the entity's, its group's or the global one), native units. */
+  threshold?: number;
+  threshold_source?: ThresholdSource;
+  /** Why that threshold: "below db-1's threshold 1.75 (its own 0.1% quantile 4.01 over 5,102 held-out pairs, ...)". */
+  threshold_text?: string;
+  /** The pair is in the model's training data: severity at most Low, percentile below 1. */
+  seen_in_training?: boolean;
+  /** The model's calibration or the entity's training history is thin: severity at most Medium. */
+  low_support?: boolean;
   /**
    * The source OCSF event's columns used as evidence, as plain JSON (whatever the object has of: class_uid,
    * class_name, time, metadata, cloud, src_endpoint, dst_endpoint, connection_info, traffic, query, actor, api).

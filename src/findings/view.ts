@@ -63,6 +63,11 @@ export const FINDINGS_VIEW_COLUMNS: readonly { name: string; type: string; ocsf:
   { name: 'explanation', type: 'VARCHAR', ocsf: `json_extract(raw_data, '$.unmapped.explanation')::VARCHAR`, legacy: `json_extract(finding, '$.unmapped.explanation')::VARCHAR` },
   { name: 'extras', type: 'VARCHAR', ocsf: `json_extract(raw_data, '$.unmapped.explanation.details')::VARCHAR`, legacy: 'NULL::VARCHAR' },
   { name: 'finding', type: 'VARCHAR', ocsf: 'raw_data', legacy: 'finding' },
+  // Per-entity calibration and honest confidence (calibration version 2): the entity's p-value, which threshold fired
+  // (entity, group, global; 'calibrated' in findings written before; 'default' when uncalibrated) and low support.
+  { name: 'p_value', type: 'DOUBLE', ocsf: dbl('p_value'), legacy: 'NULL::DOUBLE' },
+  { name: 'threshold_source', type: 'VARCHAR', ocsf: u('threshold_source'), legacy: 'NULL::VARCHAR' },
+  { name: 'low_support', type: 'BOOLEAN', ocsf: `coalesce(TRY_CAST(${u('low_support')} AS BOOLEAN), false)`, legacy: 'false' },
 ];
 
 const PARTITION_COLUMNS = ['region', 'accountId', 'eventDay'] as const;

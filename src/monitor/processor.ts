@@ -235,6 +235,12 @@ export async function createProcessor(opts: ProcessorOptions): Promise<Processor
         };
         if (c.anomaly_percentile !== undefined) rec.anomaly_percentile = c.anomaly_percentile;
         if (c.is_anomaly !== undefined) rec.is_anomaly = c.is_anomaly;
+        if (c.p_value !== undefined) rec.p_value = c.p_value;
+        if (c.threshold !== undefined) rec.threshold = c.threshold;
+        if (c.threshold_source !== undefined) rec.threshold_source = c.threshold_source;
+        if (c.threshold_text !== undefined) rec.threshold_text = c.threshold_text;
+        if (c.seen_in_training) rec.seen_in_training = true;
+        if (c.low_support) rec.low_support = true;
         out.records.push(rec);
       }
     }

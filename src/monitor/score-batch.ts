@@ -6,8 +6,8 @@
  *
  * The same function runs inline and on the monitor's scoring worker (score-worker.ts), so both give the same result.
  */
-import { annotateScore } from '../detectors/calibration.js';
-import type { DetectorModel, PairRecord } from '../detectors/types.js';
+import { annotateEntity, beyondThreshold, calibrationLowSupport, thresholdValue, MIN_ENTITY_TRAINING_RECORDS, type ThresholdSource } from '../detectors/calibration.js';
+import type { DetectorModel, EntityHistory, PairRecord } from '../detectors/types.js';
 import type { FindingPolicy } from '../findings/policy.js';
 import type { ModelRef } from '../findings/types.js';
 
@@ -22,6 +22,22 @@ export interface Candidate {
   entity_known: boolean;
   anomaly_percentile?: number;
   is_anomaly?: boolean;
+  /** Calibrated models: the entity's p-value and the threshold that judged it (calibration.ts annotateEntity). */
+  p_value?: number;
+  threshold?: number;
+  threshold_source?: ThresholdSource;
+  threshold_text?: string;
+  /** The pair is in the model's training data (its EntityHistory has this exact address). */
+  seen_in_training?: boolean;
+  /** The model's calibration or the entity's training history is too thin for High or Critical severity. */
+  low_support?: boolean;
+}
+
+/** Whether the model's stored training addresses of the entity include this exact address. */
+export function seenInTraining(history: EntityHistory | undefined, entity: string, ip: string): boolean {
+  if (!history) return false;
+  const m = history.nearest(entity, ip);
+  return m !== undefined && m.prefix_len === (ip.includes(':') ? 128 : 32);
 }
 
 export interface BatchResult {
@@ -35,7 +51,12 @@ export interface BatchResult {
   unflaggedMaxTime: number;
 }
 
-export function scoreBatch(text: string, model: Pick<DetectorModel, 'scoreBatch' | 'calibration'>, policy: Pick<FindingPolicy, 'kindOf'>, modelRef: ModelRef): BatchResult {
+export function scoreBatch(
+  text: string,
+  model: Pick<DetectorModel, 'scoreBatch' | 'calibration'> & Partial<Pick<DetectorModel, 'history' | 'entityInfo'>>,
+  policy: Pick<FindingPolicy, 'kindOf'>,
+  modelRef: ModelRef,
+): BatchResult {
   const batch = JSON.parse(`[${text}]`) as [unknown, unknown, unknown, unknown][];
   const out: BatchResult = { rows: batch.length, pairs: 0, badIps: 0, candidates: [], unflagged: 0, unflaggedMaxTime: -Infinity };
   const pairs: PairRecord[] = [];
@@ -54,6 +75,8 @@ export function scoreBatch(text: string, model: Pick<DetectorModel, 'scoreBatch'
   // A record the detector cannot score (an address that does not parse) has a NaN score: counted, skipped.
   const { native, known } = model.scoreBatch(pairs);
   const cal = model.calibration;
+  const calThin = calibrationLowSupport(cal);
+  const history = model.history?.();
   for (let i = 0; i < pairs.length; i++) {
     const s = native[i]!;
     if (Number.isNaN(s)) {
@@ -62,17 +85,27 @@ export function scoreBatch(text: string, model: Pick<DetectorModel, 'scoreBatch'
     }
     out.pairs++;
     const isKnown = known[i] === 1;
-    const ann = cal ? annotateScore(s, cal) : undefined;
-    if (policy.kindOf(isKnown, s, ann?.is_anomaly, modelRef) === null) {
+    const p = pairs[i]!;
+    // The entity's own threshold (calibration version 2), else its group's, else the global one.
+    const isAnomaly = cal ? beyondThreshold(s, thresholdValue(cal, p.entity).threshold, cal.direction) : undefined;
+    if (policy.kindOf(isKnown, s, isAnomaly, modelRef) === null) {
       out.unflagged++;
       if (times[i]! > out.unflaggedMaxTime) out.unflaggedMaxTime = times[i]!;
       continue;
     }
-    const p = pairs[i]!;
     const c: Candidate = { entity: p.entity, ip: p.ip, time: times[i]!, row: rowNos[i]!, native_score: s, entity_known: isKnown };
-    if (ann) {
+    const seen = isKnown && seenInTraining(history, p.entity, p.ip);
+    if (seen) c.seen_in_training = true;
+    const thinEntity = isKnown && model.entityInfo !== undefined && model.entityInfo(p.entity).count < MIN_ENTITY_TRAINING_RECORDS;
+    if (calThin || thinEntity) c.low_support = true;
+    if (cal) {
+      const ann = annotateEntity(s, cal, p.entity, { seen });
       c.anomaly_percentile = ann.anomaly_percentile;
       c.is_anomaly = ann.is_anomaly;
+      c.p_value = ann.p_value;
+      c.threshold = ann.threshold.threshold;
+      c.threshold_source = ann.threshold.source;
+      c.threshold_text = ann.threshold.text;
     }
     out.candidates.push(c);
   }

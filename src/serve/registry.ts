@@ -10,6 +10,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { errorMessage } from '../core/errors.js';
+import type { Calibration } from '../detectors/calibration.js';
 import type { BatchScores, FeatureRecord, PairRecord, Prediction, RecordKind, WireFormat } from '../detectors/types.js';
 
 /**
@@ -22,7 +23,9 @@ export type ServableModel = ServablePairsModel | ServableFeaturesModel;
 /** A model of the pairs kind (a detector whose `records` is 'pairs' or absent). */
 export interface ServablePairsModel {
   readonly path: string;
-  readonly detector: { readonly type: string; readonly records?: RecordKind; readonly wire: WireFormat };
+  readonly detector: { readonly type: string; readonly records?: RecordKind; readonly wire: WireFormat; readonly score?: { readonly name: string } };
+  /** The stored calibration: with per-entity thresholds, verbose `is_anomaly` uses the entity's (applyEntityThresholds). */
+  readonly calibration?: Calibration | undefined;
   /** The endpoint's predictions; throws ParseError naming the 1-based record it cannot score. */
   predict(records: readonly PairRecord[], opts?: { verbose?: boolean; source?: string }): Prediction[];
   /** Native scores, NaN for a record it cannot score (used to find the first bad record of a malformed body). */

@@ -4,6 +4,7 @@
  * exactly this, so a body gives the same bytes wherever it is scored.
  */
 import { ParseError } from '../core/errors.js';
+import { applyEntityThresholds } from '../detectors/calibration.js';
 import { invalidIpMessage } from '../detectors/pairs/csv.js';
 import { parseFeatures } from './features.js';
 import { parsePairs, recordWhere, type AcceptChoice, type ParsedPairs, type RequestFormat } from './formats.js';
@@ -36,6 +37,8 @@ function scorePairs(model: ServablePairsModel, fmt: RequestFormat, text: string,
   } catch (err) {
     throw err instanceof ParseError ? locate(err, fmt, parsed, source) : err;
   }
+  // Per-entity calibration: is_anomaly against the entity's own threshold (thresholdFor).
+  if (accept.verbose && model.detector.score) applyEntityThresholds(results, parsed.pairs, model.calibration, model.detector.score.name);
   return { body: model.detector.wire.formatPredictions(results, accept.type, accept.verbose), pairs: parsed.pairs.length };
 }
 

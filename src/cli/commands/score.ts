@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { ParseError, errorMessage } from '../../core/errors.js';
+import { applyEntityThresholds } from '../../detectors/calibration.js';
 import { isFeaturesModel, loadModel, pairsModel } from '../../detectors/index.js';
 import { parseCsvPairs } from '../../detectors/pairs/csv.js';
 import { parseFeatureCsv } from '../../detectors/rcf/csv.js';
@@ -73,7 +74,10 @@ Examples:
       const json = o.accept === 'application/json';
       if (json) out.write('{"predictions": [');
       for (let i = 0; i < pairs.length; i += CHUNK) {
-        const results = model.predict(pairs.slice(i, i + CHUNK), { verbose, source });
+        const chunk = pairs.slice(i, i + CHUNK);
+        const results = model.predict(chunk, { verbose, source });
+        // Per-entity calibration: is_anomaly against the entity's own threshold (thresholdFor).
+        if (verbose) applyEntityThresholds(results, chunk, model.calibration, model.detector.score.name);
         for (const r of results) if (r.entity_known === false) unknown++;
         const body = wire.formatPredictions(results, 'application/jsonlines', verbose);
         if (json) {
