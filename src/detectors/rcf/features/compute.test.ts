@@ -350,6 +350,32 @@ describe('watermark and late records', () => {
     assert.equal(third.cursor.closedThrough, second.cursor.closedThrough);
   });
 
+  it('a window waits for every delivering source: the slowest view within idleMs of the newest holds the watermark', async () => {
+    const dir = tmp();
+    const lake = path.join(dir, 'lake');
+    // Flows reach W2 + 30 min; the DNS object of the same period so far only W1 + 40 min (delivered later).
+    await ingestFiles(lake, [
+      writeFlows(dir, '20240301T0300Z_a', FLOWS),
+      writeQueries(dir, '20240301T0200Z_a', [
+        { at: A, name: 'www.example.com.', t: W0 + 5 * MIN },
+        { at: A, name: 'www.example.com.', t: W1 + 40 * MIN },
+      ]),
+    ]);
+    const sets = resolveFeatureSets(['network', 'dns']);
+    const db = await openLakeQuery(lake);
+    try {
+      const r = await computeFeatureWindows(db, { ...BASE, sets });
+      assert.equal(r.watermark, W1 + 30 * MIN, 'DNS (50 min behind the flows) holds the watermark');
+      assert.deepEqual([...new Set(r.windowStart)], [W0], 'window 1 waits for the rest of its DNS queries');
+      // A view further behind than idleMs is idle: the windows do not wait for it.
+      const idle = await computeFeatureWindows(db, { ...BASE, sets, idleMs: 30 * MIN });
+      assert.equal(idle.watermark, W2 + 20 * MIN);
+      assert.deepEqual([...new Set(idle.windowStart)], [W0, W1]);
+    } finally {
+      db.close();
+    }
+  });
+
   it('records far in the future do not move the watermark', async () => {
     const dir = tmp();
     const lake = path.join(dir, 'lake');

@@ -7,7 +7,11 @@
  *   exactly the set's declared columns (columns.ts: typed, NULL where the lake lacks one), restricted to the windows
  *   being computed, plus `<view>_history` with the lookback. A set none of whose views has rows is skipped with a
  *   message; its features stay in the windows at their defaults, so dimensions never depend on the lake's content.
- * - Watermark: the max event time of the sets' views (clamped to now + maxFutureMs) minus the lateness. A window
+ * - Watermark: the newest event time of the sets' views (clamped to now + maxFutureMs), taken as the OLDEST of the
+ *   views' newest times among the views that are not idle (newest record within idleMs of the newest of all views),
+ *   minus the lateness. Sources deliver at their own pace (flow logs, Route 53 and CloudTrail objects of the same hour
+ *   arrive one after another); a window closes once every delivering source has passed it, not when the first one
+ *   has. A source silent for longer than idleMs (CloudTrail sign-ins at night) does not hold windows back. A window
  *   [s, s + w) is closed when s + w <= watermark; only closed windows are emitted.
  * - Cursor: a call given the previous call's cursor emits only windows after the ones already emitted, and counts
  *   late records: records now in the lake for windows already emitted that were not there before (per view and
@@ -33,6 +37,8 @@ export const DEFAULT_LATENESS_MS = 600_000;
 export const DEFAULT_HISTORY_MS = 7 * DAY_MS;
 /** How far back the cursor keeps per-window record counts to tell late records: 1 day. */
 export const DEFAULT_LATE_HORIZON_MS = DAY_MS;
+/** A view whose newest record is further than this behind the newest of all views does not hold the watermark: 1 hour. */
+export const DEFAULT_IDLE_MS = HOUR_MS;
 /** Event times further than this past `now` do not move the watermark: 15 minutes. */
 export const DEFAULT_MAX_FUTURE_MS = 900_000;
 
@@ -54,6 +60,8 @@ export interface ComputeOptions {
   lateHorizonMs?: number;
   /** Current time for the watermark's clamp (default Date.now()). */
   now?: number;
+  /** A view whose newest record is further than this behind the newest of all views is idle: the watermark does not wait for it (default 1 h). */
+  idleMs?: number;
   /** Records further than this beyond `now` are ignored for the watermark (default 15 min). */
   maxFutureMs?: number;
   /** Subnets that count as internal besides RFC 1918/ULA/local (CIDR). */
@@ -248,9 +256,11 @@ export async function computeFeatureWindows(db: Duck, opts: ComputeOptions): Pro
   let minT: number | undefined;
   const future: Record<string, number> = {};
   const profiles = new Map<string, Map<number, number>>();
+  const newest: number[] = [];
   for (const v of activeViews) {
     const p = views.get(v)!.profile!;
     profiles.set(v, p.perWindow);
+    if (p.max !== undefined) newest.push(p.max);
     if (p.max !== undefined) maxT = maxT === undefined ? p.max : Math.max(maxT, p.max);
     if (p.min !== undefined) minT = minT === undefined ? p.min : Math.min(minT, p.min);
     if (p.future > 0) {
@@ -258,7 +268,11 @@ export async function computeFeatureWindows(db: Duck, opts: ComputeOptions): Pro
       say(`${v}: ${p.future} records are more than ${fmtMs(maxFuture)} past now (${new Date(now).toISOString()}); they do not move the watermark and wait in their windows`);
     }
   }
-  const watermark = maxT === undefined ? Number.NaN : maxT - latenessMs;
+  // The slowest delivering view (see the file's comment): views within idleMs of the newest hold the watermark.
+  const idleMs = opts.idleMs ?? DEFAULT_IDLE_MS;
+  if (!(idleMs >= 0)) throw new ConfigError(`idleMs must be >= 0, got ${idleMs}`, ['idleMs']);
+  const slowest = maxT === undefined ? undefined : Math.min(...newest.filter((t) => t >= maxT! - idleMs));
+  const watermark = slowest === undefined ? Number.NaN : slowest - latenessMs;
   let from: number;
   if (cursor) from = cursor.closedThrough;
   else if (opts.start !== undefined) from = Math.ceil(opts.start / windowMs) * windowMs;
