@@ -7,7 +7,7 @@
  *            replay the attack period into the lake -> a live generator drops new objects every few seconds
  *            (sometimes an attack) into <data>/incoming until stopped (SIGINT/SIGTERM or the AbortSignal).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SeclakeError, errorMessage } from '../core/errors.js';
 import { mountDashboard } from '../dashboard/index.js';
@@ -19,7 +19,7 @@ import { LiveGenerator } from './generate.js';
 import { PAIR_SOURCES } from './pairs.js';
 import { MATCHING_RULES, evaluateLabels, readLabelsFile, type AlertsPerDay, type Evaluation, type FindingLike, type IncidentLike, type IncidentScores } from '../calibrate/labels-eval.js';
 import { STATUS_SUPPRESSED, readEvaluationInputs } from '../calibrate/labels-lake.js';
-import { formatAlertsPerDay, formatEvaluation, headline } from '../calibrate/labels-report.js';
+import { evaluationCharts, evaluationPng, formatAlertsPerDay, formatEvaluation, headline, labelsReportHtml } from '../calibrate/labels-report.js';
 import type { DetectionFinding } from '../findings/types.js';
 import { runMonitorOnce, startLiveMonitor, type DemoFinding, type DemoModel, type LiveMonitor } from './monitor.js';
 import { setupDemo, type DemoSetup, type StepTiming } from './setup.js';
@@ -59,7 +59,7 @@ export interface OnceReport {
   history: { start: string; end: string; attack_period_start: string };
   steps: StepTiming[];
   total_ms: number;
-  models: { name: string; train_pairs: number; entities: number; held_out_pairs: number; threshold: number | null; auc: number }[];
+  models: { name: string; train_pairs: number; entities: number; held_out_pairs: number; threshold: number | null; auc: number; low_support?: boolean }[];
   /** The behaviour model: training and held-out windows, threshold and how it was chosen. */
   behaviour: { name: string; train_windows: number; entities: number; features: number; sets: string[]; held_out_windows: number; threshold: number | null; rule: string; held_out_fpr: number | null };
   findings_by_model: Record<string, number>;
@@ -75,6 +75,8 @@ export interface OnceReport {
   alerts_per_day: AlertsPerDay;
   /** The headline in one line (finding and incident precision, attacks found, alerts per day). */
   headline: string;
+  /** The evaluation's HTML report and precision-recall PNG (as `seclake evaluate --report --plot` writes them). */
+  report_files: { html: string; png: string };
   /** The headline figures. */
   summary: {
     attacks: number;
@@ -112,7 +114,7 @@ export function formatOnceReport(r: OnceReport): string {
   lines.push('');
   lines.push('Models:');
   for (const m of r.models) {
-    lines.push(`  ${m.name.padEnd(7)} ${m.train_pairs.toLocaleString('en-US')} training pairs, ${m.entities} entities; held-out AUC ${Number.isFinite(m.auc) ? m.auc.toFixed(4) : 'n/a (not calibrated)'}, threshold ${m.threshold === null ? 'n/a' : m.threshold.toFixed(3)}; ${r.findings_by_model[m.name] ?? 0} findings`);
+    lines.push(`  ${m.name.padEnd(14)} ${m.train_pairs.toLocaleString('en-US')} training pairs, ${m.entities} entities; held-out AUC ${Number.isFinite(m.auc) ? m.auc.toFixed(4) : 'n/a (not calibrated)'}, threshold ${m.threshold === null ? 'n/a' : m.threshold.toFixed(3)}${m.low_support ? ' (low support: too few held-out pairs for the FPR budget)' : ''}; ${r.findings_by_model[m.name] ?? 0} findings`);
   }
   const b = r.behaviour;
   lines.push(
@@ -130,6 +132,7 @@ export function formatOnceReport(r: OnceReport): string {
   lines.push(...formatAlertsPerDay(r.alerts_per_day));
   lines.push('');
   lines.push(`Summary: ${r.headline}`);
+  lines.push(`Report: ${r.report_files.html} (precision-recall curves: ${r.report_files.png})`);
   lines.push('');
   lines.push(`Matching: ${r.matching}`);
   return lines.join('\n') + '\n';
@@ -172,6 +175,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const models: DemoModel[] = [
     { name: 'flows', path: setup.models.flows.path, pairs: setup.models.flows.pairs, detector: 'ipinsights', views: [PAIR_SOURCES.flows.view] },
     { name: 'logins', path: setup.models.logins.path, pairs: setup.models.logins.pairs, detector: 'ipinsights', views: [PAIR_SOURCES.logins.view] },
+    // The history (longest-known-prefix) models on the same pairs.
+    ...(['flows-history', 'logins-history'] as const).flatMap((n) => {
+      const m = setup.models[n];
+      return m ? [{ name: n, path: m.path, pairs: m.pairs, detector: 'history', views: [PAIR_SOURCES[m.base].view] }] : [];
+    }),
     { name: setup.behaviour.name, path: setup.behaviour.path, detector: 'rcf', views: setup.behaviour.views },
   ];
 
@@ -211,15 +219,19 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       period: { from: attackStart, to: end },
     });
     const evaluation = full.findings;
+    const charts = evaluationCharts(full);
+    const reportFiles = { html: path.join(dataDir, 'evaluation.html'), png: path.join(dataDir, 'evaluation-pr.png') };
+    writeFileSync(reportFiles.html, labelsReportHtml(full, { lake: setup.lakeDir, labelsFile: setup.generated.labelsFile, generatedAt: new Date().toISOString() }, charts));
+    writeFileSync(reportFiles.png, evaluationPng(full, charts));
     const once: OnceReport = {
       data_dir: dataDir,
       reused_setup: setup.reused,
       history: { start: new Date(setup.generated.start).toISOString(), end: new Date(setup.generated.end).toISOString(), attack_period_start: new Date(setup.generated.attackStart).toISOString() },
       steps: timings,
       total_ms: Math.round(performance.now() - t0),
-      models: (['flows', 'logins'] as const).map((k) => {
+      models: (['flows', 'logins', 'flows-history', 'logins-history'] as const).flatMap((k) => {
         const m = setup.models[k];
-        return { name: k, train_pairs: m.trainPairs, entities: m.entities, held_out_pairs: m.heldOutPairs, threshold: m.threshold, auc: m.auc };
+        return m ? [{ name: k, train_pairs: m.trainPairs, entities: m.entities, held_out_pairs: m.heldOutPairs, threshold: m.threshold, auc: m.auc, ...(m.lowSupport ? { low_support: true } : {}) }] : [];
       }),
       behaviour: {
         name: setup.behaviour.name,
@@ -251,6 +263,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
         incidents_ap: full.curves.incidents?.ap_attacks ?? null,
       },
       headline: headline(full),
+      report_files: reportFiles,
     };
     return { setup, once };
   }
