@@ -138,10 +138,30 @@ test('three detectors on one entity within the hour: one incident, Fisher over t
   assert.equal(inc.end_time, Date.UTC(2026, 2, 2, 3));
   assert.equal(
     u.title,
-    'i-0db0db0db0db0db0d: 3 detectors agree: new peer 10.0.99.42 (IP Insights, history), unusual network behaviour (RCF), new peer 10.0.99.43 (IP Insights), 2026-03-02 02:00-03:00 UTC',
+    'i-0db0db0db0db0db0d: 3 detectors agree: new peers 10.0.99.42, 10.0.99.43 (IP Insights, history), unusual network behaviour (RCF), 2026-03-02 02:00-03:00 UTC',
   );
   assert.match(String(inc.message), /^i-0db0db0db0db0db0d, 2026-03-02 02:00-03:00 UTC: 3 detectors \(history, IP Insights, RCF\) agree; 4 findings, strongest first: /);
   assert.match(String(inc.message), /combined p 2\.4e-7 \(Fisher over the strongest finding of each of 3 models: flows 5\.0e-4, flows-history 2\.0e-3, rcf-network 1\.0e-3\)$/);
+});
+
+test('an uncalibrated model counts as a detector but weighs nothing in the combined p', () => {
+  const uncal = pairFinding({ ...HIST_MODEL, threshold: undefined }, { anomaly_percentile: undefined, is_anomaly: undefined, native_score: 3 });
+  assert.equal(findingPValue(uncal), UNCALIBRATED_P);
+  const [r] = new IncidentBuilder().add([pairFinding(IPI_MODEL, {}, { p_value: 0.001 }), uncal], OBJ);
+  const u = r!.incident.unmapped;
+  assert.equal(u.p_value, 0.001, 'Fisher over the calibrated model alone');
+  assert.deepEqual(u.detectors, ['history', 'ipinsights']);
+  assert.match(String(r!.incident.message), /p 1\.0e-3 \(flows; uncalibrated, no weight: flows-history\)$/);
+  const [only] = new IncidentBuilder().add([uncal], OBJ);
+  assert.equal(only!.incident.unmapped.p_value, UNCALIBRATED_P);
+  assert.equal(only!.incident.severity_id, 1);
+  assert.match(String(only!.incident.message), /no calibrated evidence \(flows-history uncalibrated\)$/);
+});
+
+test('many addresses of one kind are grouped in the title', () => {
+  const fs = [0, 1, 2, 3].map((i) => pairFinding(HIST_MODEL, { ref: { object: OBJ, row: i }, ip: `10.0.3.${101 + i}`, time: T + i }, { p_value: 0.01 + i * 0.001 }));
+  const [r] = new IncidentBuilder().add(fs, OBJ);
+  assert.equal(r!.incident.unmapped.title, 'i-0db0db0db0db0db0d: new peers 10.0.3.101, 10.0.3.102 and 2 more (history), 2026-03-02 02:10 UTC');
 });
 
 test('one detector alone is never Critical; low support everywhere caps at Medium; bands', () => {

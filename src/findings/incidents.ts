@@ -179,7 +179,10 @@ interface Member {
   severity_id: number;
   p: number;
   low: boolean;
-  /** The phrase in the incident's title ("new peer 10.0.99.42"); members with the same phrase are listed once. */
+  /** What was observed, for the incident's title: a label ("new peer") and its subject (the address, or ''). */
+  label: string;
+  subject: string;
+  /** The two together ("new peer 10.0.99.42"). */
   phrase: string;
   /** One line for the timeline and message. */
   summary: string;
@@ -201,12 +204,14 @@ function memberOf(f: DetectionFinding): (Member & { entity: string; cloud?: Reco
   const det = DETECTOR_SHORT[detector] ?? detector;
   const ip = typeof u.ip === 'string' ? u.ip : '';
   const kind = typeof u.kind === 'string' ? u.kind : 'anomaly';
-  let phrase: string;
+  let label: string;
+  let subject = ip ? shown(ip) : '';
   if (kind === 'behaviour') {
     const sets = typeof u.feature_sets === 'string' && u.feature_sets ? u.feature_sets.split(',').join('/') : '';
-    phrase = `unusual ${sets ? `${sets} ` : ''}behaviour`;
+    label = `unusual ${sets ? `${sets} ` : ''}behaviour`;
+    subject = '';
   } else if (kind === 'new_entity') {
-    phrase = `first seen${ip ? ` (with ${shown(ip)})` : ''}`;
+    label = subject ? 'first seen with' : 'first seen';
   } else {
     const ex = isObj(u.explanation) ? u.explanation : {};
     const full = ip.includes(':') ? 128 : 32;
@@ -215,10 +220,11 @@ function memberOf(f: DetectionFinding): (Member & { entity: string; cloud?: Reco
     const cls = num(ev.event_class_uid);
     const source = typeof u.source === 'string' ? u.source : '';
     const signIn = cls === 3002 || (cls === undefined && source.startsWith('CLOUD_TRAIL'));
-    if (signIn) phrase = `sign-in from ${known ? '' : 'new address '}${shown(ip)}`;
-    else if (cls === 4001 || source === 'VPC_FLOW') phrase = `${known ? 'unusual' : 'new'} peer ${shown(ip)}`;
-    else phrase = `${known ? 'unusual' : 'new'} address ${shown(ip)}`;
+    if (signIn) label = known ? 'sign-in from' : 'sign-in from new address';
+    else if (cls === 4001 || source === 'VPC_FLOW') label = `${known ? 'unusual' : 'new'} peer`;
+    else label = `${known ? 'unusual' : 'new'} address`;
   }
+  const phrase = subject ? `${label} ${subject}` : label;
   const severity_id = num(f.severity_id) ?? 0;
   const sev = SEVERITY_NAMES[severity_id] ?? String(severity_id);
   const p = findingPValue(f);
@@ -237,6 +243,8 @@ function memberOf(f: DetectionFinding): (Member & { entity: string; cloud?: Reco
     severity_id,
     p,
     low: findingLowSupport(f),
+    label,
+    subject,
     phrase,
     summary: `${sev}: ${phrase} (${det}, ${model}, p ${fmtP(p)})`,
     ...(cloud ? { cloud } : {}),
@@ -259,6 +267,8 @@ const memberSchema = z
     severity_id: z.number().int(),
     p: z.number(),
     low: z.boolean(),
+    label: z.string(),
+    subject: z.string(),
     phrase: z.string(),
     summary: z.string(),
   })
@@ -519,9 +529,15 @@ export class IncidentBuilder {
     }
   }
 
+  /**
+   * Fisher over the strongest finding of each model that carries evidence: a model whose best p is the uncalibrated
+   * 0.5 says nothing either way, and a Fisher term of 0.5 would dilute the others (it still counts as a detector).
+   */
   private combined(inc: Incident): { p: number; perModel: IncidentUnmapped['combined']['per_model'] } {
     const perModel = inc.best.map(([model, b]) => ({ model, detector: b.detector, p_value: b.p, finding_uid: b.uid }));
-    return { p: fisherCombine(perModel.map((x) => x.p_value)), perModel };
+    const weighed = perModel.filter((x) => x.p_value !== UNCALIBRATED_P);
+    const p = weighed.length === 0 ? UNCALIBRATED_P : weighed.length === 1 ? weighed[0]!.p_value : fisherCombine(weighed.map((x) => x.p_value));
+    return { p, perModel };
   }
 
   /** The Incident Finding of an incident's current revision. */
@@ -545,10 +561,15 @@ export class IncidentBuilder {
     const agree = inc.detectors.length > 1 ? `${inc.detectors.length} detectors (${detTitles.join(', ')}) agree` : `${detTitles[0]} alone`;
     const strongest = members.slice(0, 3).map((m) => m.summary);
     const more = members.length > 3 ? `; ${inc.finding_count - 3} more in the timeline` : '';
+    const weighed = perModel.filter((x) => x.p_value !== UNCALIBRATED_P);
+    const unweighed = perModel.filter((x) => x.p_value === UNCALIBRATED_P).map((x) => x.model);
+    const noWeight = unweighed.length > 0 ? `; uncalibrated, no weight: ${unweighed.join(', ')}` : '';
     const combinedText =
-      perModel.length > 1
-        ? `combined p ${fmtP(p)} (Fisher over the strongest finding of each of ${perModel.length} models: ${perModel.map((x) => `${x.model} ${fmtP(x.p_value)}`).join(', ')})`
-        : `p ${fmtP(p)} (${perModel[0]?.model ?? 'one model'})`;
+      weighed.length > 1
+        ? `combined p ${fmtP(p)} (Fisher over the strongest finding of each of ${weighed.length} models: ${weighed.map((x) => `${x.model} ${fmtP(x.p_value)}`).join(', ')}${noWeight})`
+        : weighed.length === 1
+          ? `p ${fmtP(p)} (${weighed[0]!.model}${noWeight})`
+          : `no calibrated evidence (${unweighed.join(', ')} uncalibrated)`;
     const low = inc.all_low ? '; every finding rests on thin data (low support): severity at most Medium' : '';
     const message = `${entity}, ${timeRange(inc.start, inc.end)}: ${agree}; ${inc.finding_count} finding${inc.finding_count === 1 ? '' : 's'}, strongest first: ${strongest.join('; ')}${more}; ${combinedText}${low}`;
     const sev = inc.severity_id;
@@ -629,24 +650,39 @@ function hhmm(t: number): string {
 export function timeRange(start: number, end: number): string {
   const a = new Date(start).toISOString();
   const b = new Date(end).toISOString();
-  if (a.slice(0, 10) === b.slice(0, 10)) return `${a.slice(0, 10)} ${hhmm(start)}${end !== start ? `-${hhmm(end)}` : ''} UTC`;
+  if (a.slice(0, 10) === b.slice(0, 10)) return `${a.slice(0, 10)} ${hhmm(start)}${hhmm(end) !== hhmm(start) ? `-${hhmm(end)}` : ''} UTC`;
   return `${a.slice(0, 10)} ${hhmm(start)} - ${b.slice(0, 10)} ${hhmm(end)} UTC`;
 }
 
+const PLURAL: Record<string, string> = {
+  'new peer': 'new peers',
+  'unusual peer': 'unusual peers',
+  'new address': 'new addresses',
+  'unusual address': 'unusual addresses',
+  'sign-in from': 'sign-ins from',
+  'sign-in from new address': 'sign-ins from new addresses',
+};
+
 /**
  * "db-1: 3 detectors agree: new peer 10.0.99.42 (IP Insights, history), unusual network behaviour (RCF), 2026-03-02
- * 02:00-03:00 UTC": each distinct phrase once, strongest first, with the detectors that said it (at most 3 phrases).
+ * 02:00-03:00 UTC": what was observed, grouped by kind (strongest first, at most 3 kinds), each with up to two
+ * subjects ("new peers 10.0.3.104, 10.0.3.156 and 58 more") and the detectors that said it.
  */
 export function incidentTitle(entity: string, members: readonly MemberState[], detectors: number, start: number, end: number): string {
-  const phrases = new Map<string, string[]>();
+  const groups = new Map<string, { subjects: string[]; detectors: string[] }>();
   for (const m of [...members].sort(byStrength)) {
     const d = DETECTOR_SHORT[m.detector] ?? m.detector;
-    const list = phrases.get(m.phrase);
-    if (!list) phrases.set(m.phrase, [d]);
-    else if (!list.includes(d)) list.push(d);
+    let g = groups.get(m.label);
+    if (!g) groups.set(m.label, (g = { subjects: [], detectors: [] }));
+    if (m.subject && !g.subjects.includes(m.subject)) g.subjects.push(m.subject);
+    if (!g.detectors.includes(d)) g.detectors.push(d);
   }
-  const parts = [...phrases].slice(0, 3).map(([ph, ds]) => `${ph} (${ds.join(', ')})`);
-  if (phrases.size > 3) parts.push(`${phrases.size - 3} more`);
+  const parts = [...groups].slice(0, 3).map(([label, g]) => {
+    const n = g.subjects.length;
+    const what = n === 0 ? label : n === 1 ? `${label} ${g.subjects[0]}` : `${PLURAL[label] ?? label} ${g.subjects.slice(0, 2).join(', ')}${n > 2 ? ` and ${n - 2} more` : ''}`;
+    return `${what} (${g.detectors.join(', ')})`;
+  });
+  if (groups.size > 3) parts.push(`${groups.size - 3} more kinds`);
   const head = detectors > 1 ? `${shown(entity)}: ${detectors} detectors agree: ` : `${shown(entity)}: `;
   return `${head}${parts.join(', ')}, ${timeRange(start, end)}`;
 }
