@@ -3,7 +3,7 @@
  * --once`), the charts (precision against attack and record recall over the ranking of the alerts, and precision
  * and recall against the number of alerts kept; SVG through charts.ts, PNG through png.ts) and the HTML report.
  */
-import type { AttackLabel, Evaluation, LabelsEvaluation, RankCurve, Scores } from './labels-eval.js';
+import type { AlertsPerDay, AttackLabel, Evaluation, LabelsEvaluation, RankCurve, Scores } from './labels-eval.js';
 import { LEGEND_LINE, axes, legendLines, legendRows, svgOpen, text, titleBlock, type Box, type LegendItem } from './charts.js';
 import { svgToPng } from './png.js';
 import { COLORS, esc, fmtNum, linearScale, niceTicks, pathD, r2, simplify } from './svg.js';
@@ -88,8 +88,7 @@ export function formatEvaluation(e: Evaluation, incidents?: LabelsEvaluation['in
 }
 
 /** Alerts per day, in one or a few lines. */
-export function formatAlertsPerDay(r: LabelsEvaluation): string[] {
-  const a = r.alerts_per_day;
+export function formatAlertsPerDay(a: AlertsPerDay): string[] {
   const lines = [
     `Alerts per day (${new Date(a.from).toISOString().slice(0, 16)}Z .. ${new Date(a.to).toISOString().slice(0, 16)}Z, ${fmtNum(a.days, 3)} day${a.days === 1 ? '' : 's'}): ` +
       `findings ${a.findings} (${rate(a.findings_per_day)}/day)` +
@@ -126,7 +125,7 @@ export function formatLabelsEvaluation(r: LabelsEvaluation): string[] {
   } else {
     lines.push(`Incidents: not evaluated${r.incidents_note ? ` (${r.incidents_note})` : ''}.`);
   }
-  lines.push(...formatAlertsPerDay(r));
+  lines.push(...formatAlertsPerDay(r.alerts_per_day));
   lines.push('');
   lines.push('Ranking (average precision over attack recall / record recall):');
   for (const c of [r.curves.combined, ...r.curves.per_detector, ...(r.curves.incidents ? [r.curves.incidents] : [])]) {
