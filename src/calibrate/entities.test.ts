@@ -164,7 +164,16 @@ test('seen in training: percentile capped below 1, p-value at least SEEN_PAIR_MI
   assert.ok(a.anomaly_percentile < 1);
   assert.equal(a.anomaly_percentile, 1 - 1 / (10_010 + 1));
   assert.equal(a.p_value, SEEN_PAIR_MIN_P_VALUE);
-  assert.equal(a.is_anomaly, true); // still beyond the threshold; the finding's severity is capped (build.ts)
+  assert.equal(a.is_anomaly, true); // beyond even the global threshold; the finding's severity is capped (build.ts)
+  // Between the global threshold and db-1's stricter own one: an address db-1 used in training is not flagged.
+  const between = (thresholdFor(cal, 'db-1').threshold + cal.threshold) / 2;
+  assert.equal(annotateEntity(between, cal, 'db-1').is_anomaly, true);
+  const s = annotateEntity(between, cal, 'db-1', { seen: true });
+  assert.equal(s.is_anomaly, false);
+  assert.equal(s.threshold.source, 'global');
+  assert.match(s.threshold.text, /a pair seen in training is judged by the global threshold, not db-1's stricter/);
+  // web-1's own threshold is not stricter than the global one: it stays.
+  assert.equal(annotateEntity(0, cal, 'web-1', { seen: true }).threshold.source, 'entity');
 });
 
 test('a higher-is-anomalous calibration: per-entity thresholds in native units decide the same way', () => {

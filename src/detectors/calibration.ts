@@ -459,6 +459,20 @@ export function pValueOf(native: number, cal: Calibration, entity: string, group
   return Math.max(floor, lo);
 }
 
+/**
+ * The threshold of a pair seen in training: the global one when the entity's own is stricter. Per-entity thresholds
+ * make a narrow entity sensitive to addresses it never used; an address it used in training is not one of those, so
+ * it is flagged only when even the global threshold would flag it (and then at most Low: build.ts).
+ */
+export function seenThreshold(cal: Calibration, entity: string, group?: string): ThresholdChoice {
+  const own = thresholdValue(cal, entity, group);
+  const dir = cal.direction ?? 'lower_is_anomalous';
+  const stricter = anomalyScoreOf(own.threshold, dir) < anomalyScoreOf(cal.threshold, dir);
+  if (own.source === 'global' || !stricter) return { ...own, text: thresholdText(cal, entity, own) };
+  const g = { threshold: cal.threshold, source: 'global' as const, n: cal.n_normal };
+  return { ...g, text: `${thresholdText(cal, entity, g)}; a pair seen in training is judged by the global threshold, not ${entity}'s stricter ${fmtScore(own.threshold)}` };
+}
+
 /** annotateEntity's result. */
 export interface EntityAnnotation {
   /** The global percentile (share of all held-out normal records less anomalous), as annotateScore gives. */
@@ -473,12 +487,13 @@ export interface EntityAnnotation {
 /**
  * The calibrated view of one native score of `entity` with per-entity thresholds: the global percentile, the
  * decision against the entity's threshold, its p-value and the threshold's reason. `seen` (the pair was in the
- * model's training data): the percentile is capped below every normal record (1 - 1/(n + 1)) and the p-value is at
- * least SEEN_PAIR_MIN_P_VALUE: such a pair is never reported as more unusual than all normal traffic.
+ * model's training data): judged by the global threshold when the entity's is stricter (seenThreshold), the
+ * percentile is capped below every normal record (1 - 1/(n + 1)) and the p-value is at least SEEN_PAIR_MIN_P_VALUE:
+ * such a pair is never reported as more unusual than all normal traffic.
  */
 export function annotateEntity(native: number, cal: Calibration, entity: string, opts: { group?: string; seen?: boolean } = {}): EntityAnnotation {
   const base = annotateScore(native, cal);
-  const t = thresholdFor(cal, entity, opts.group);
+  const t = opts.seen ? seenThreshold(cal, entity, opts.group) : thresholdFor(cal, entity, opts.group);
   let percentile = base.anomaly_percentile;
   let p = pValueOf(native, cal, entity, opts.group);
   if (opts.seen) {

@@ -86,15 +86,21 @@ export function scoreBatch(
     out.pairs++;
     const isKnown = known[i] === 1;
     const p = pairs[i]!;
-    // The entity's own threshold (calibration version 2), else its group's, else the global one.
-    const isAnomaly = cal ? beyondThreshold(s, thresholdValue(cal, p.entity).threshold, cal.direction) : undefined;
+    // The entity's own threshold (calibration version 2), else its group's, else the global one; a pair seen in
+    // training only by the global threshold (calibration.ts seenThreshold).
+    let isAnomaly = cal ? beyondThreshold(s, thresholdValue(cal, p.entity).threshold, cal.direction) : undefined;
+    let seen: boolean | undefined;
+    if (isAnomaly && cal!.per_entity && isKnown && !beyondThreshold(s, cal!.threshold, cal!.direction)) {
+      seen = seenInTraining(history, p.entity, p.ip);
+      if (seen) isAnomaly = false;
+    }
     if (policy.kindOf(isKnown, s, isAnomaly, modelRef) === null) {
       out.unflagged++;
       if (times[i]! > out.unflaggedMaxTime) out.unflaggedMaxTime = times[i]!;
       continue;
     }
     const c: Candidate = { entity: p.entity, ip: p.ip, time: times[i]!, row: rowNos[i]!, native_score: s, entity_known: isKnown };
-    const seen = isKnown && seenInTraining(history, p.entity, p.ip);
+    seen ??= isKnown && seenInTraining(history, p.entity, p.ip);
     if (seen) c.seen_in_training = true;
     const thinEntity = isKnown && model.entityInfo !== undefined && model.entityInfo(p.entity).count < MIN_ENTITY_TRAINING_RECORDS;
     if (calThin || thinEntity) c.low_support = true;
