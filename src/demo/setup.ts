@@ -16,8 +16,9 @@ import { NoCalibrationDataError, runCalibration } from '../calibrate/run.js';
 import { runFeatureCalibration } from '../calibrate/features.js';
 import { loadLakeFeatures } from '../detectors/rcf/lake.js';
 import { trainRcf } from '../detectors/rcf/train.js';
-import { loadPairsFromLake, writeLakePairsCsv } from '../detectors/pairs/lake.js';
+import { loadPairsFromLake } from '../detectors/pairs/lake.js';
 import { trainIpInsights } from '../detectors/ipinsights/train.js';
+import { trainHistory } from '../detectors/history/index.js';
 import { ingest, type IngestSummary } from '../ingest/ingest.js';
 import { readObjects } from '../lake/catalog.js';
 import { loadDemoNetworks, type DemoNetworks } from './asn-pools.js';
@@ -41,6 +42,19 @@ export const MODEL_SETTINGS: Record<PairModel, ModelSettings> = {
   flows: { hyperparameters: { vector_dim: 32, epochs: 4, num_entity_vectors: 1000, shuffled_negative_sampling_rate: 2, seed: 1 }, maxFpr: 0.001 },
   logins: { hyperparameters: { vector_dim: 16, epochs: 30, num_entity_vectors: 100, seed: 1 }, maxFpr: 0.01 },
 };
+
+/**
+ * The history (longest-known-prefix) models next to the IP Insights ones, on the same pairs: `flows-history` and
+ * `logins-history` (detector `history`), calibrated the same way (per-entity thresholds at the same FPR budget).
+ */
+export const HISTORY_SETTINGS: Record<PairModel, ModelSettings> = {
+  flows: { hyperparameters: {}, maxFpr: 0.001 },
+  logins: { hyperparameters: {}, maxFpr: 0.01 },
+};
+
+/** Every pair model of the demo: the IP Insights models, then the history ones. */
+export const PAIR_MODEL_NAMES = ['flows', 'logins', 'flows-history', 'logins-history'] as const;
+export type PairModelName = (typeof PAIR_MODEL_NAMES)[number];
 
 /**
  * The behaviour (RCF) model: every built-in feature set the demo's sources fill (network, DNS, API), 1-hour windows.
@@ -94,7 +108,10 @@ export interface StepTiming {
 }
 
 export interface ModelInfo {
-  name: PairModel;
+  name: PairModelName;
+  /** The pairs it learns (flows: instance -> peer; logins: user -> sign-in address). */
+  base: PairModel;
+  detector: 'ipinsights' | 'history';
   path: string;
   trainPairs: number;
   entities: number;
@@ -103,13 +120,16 @@ export interface ModelInfo {
   auc: number;
   /** The monitor's pair preset the model was trained on (what the monitor scores with it). */
   pairs: string;
+  /** The held-out window is too small for the FPR budget (its findings are capped at Medium). */
+  lowSupport?: boolean;
 }
 
 export interface DemoSetup {
   dataDir: string;
   lakeDir: string;
   generated: GenerateResult;
-  models: Record<PairModel, ModelInfo>;
+  /** The pair models (IP Insights: flows, logins; history: flows-history, logins-history). */
+  models: Record<PairModel, ModelInfo> & Partial<Record<PairModelName, ModelInfo>>;
   /** The behaviour model (RCF over per-entity hourly feature windows). */
   behaviour: BehaviourModelInfo;
   /** Catalog sequence number of the last baseline object: the monitor starts after it. */
@@ -155,7 +175,7 @@ export async function setupDemo(opts: SetupOptions): Promise<DemoSetup> {
     } catch {
       state = undefined;
     }
-    if (state?.models?.flows && state.models.logins && existsSync(state.models.flows.path) && existsSync(state.models.logins.path) && state.behaviour && existsSync(state.behaviour.path)) {
+    if (state?.models && PAIR_MODEL_NAMES.every((n) => state!.models[n] && existsSync(state!.models[n]!.path)) && state.behaviour && existsSync(state.behaviour.path)) {
       log(`Reusing the demo environment in ${dataDir} (history ${new Date(state.generated.start).toISOString()} .. ${new Date(state.generated.end).toISOString()}; --fresh starts over)`);
       return { ...state, reused: true, timings: [] };
     }
@@ -206,57 +226,74 @@ export async function setupDemo(opts: SetupOptions): Promise<DemoSetup> {
   const calDir = path.join(dataDir, 'calibration');
   mkdirSync(modelsDir, { recursive: true });
   mkdirSync(calDir, { recursive: true });
-  const models = {} as Record<PairModel, ModelInfo>;
-  for (const name of ['flows', 'logins'] as const) {
-    const file = path.join(modelsDir, `${name}.model`);
-    const settings = MODEL_SETTINGS[name];
-    const trained = await timed(timings, `train ${name}`, log, async () => {
+  const models = {} as DemoSetup['models'];
+  for (const modelName of PAIR_MODEL_NAMES) {
+    const name: PairModel = modelName.startsWith('logins') ? 'logins' : 'flows';
+    const detector = modelName.endsWith('-history') ? 'history' : 'ipinsights';
+    const file = path.join(modelsDir, `${modelName}.model`);
+    const settings = detector === 'history' ? HISTORY_SETTINGS[name] : MODEL_SETTINGS[name];
+    const trained = await timed(timings, `train ${modelName}`, log, async () => {
       const data = await loadPairsFromLake(lakeDir, pairSql(name, { untilMs: heldStart }));
       if (data.n === 0) throw new SeclakeError(`no ${name} training pairs in the lake before ${new Date(heldStart).toISOString()}`);
+      const source = `seclake demo: ${name} pairs before ${new Date(heldStart).toISOString()}`;
+      if (detector === 'history') {
+        const res = trainHistory({ train: data, hyperparameters: settings.hyperparameters, modelPath: file, source, log: () => {} });
+        const t = res.header.training;
+        return { value: { pairs: data.n, entities: t.distinct_entities }, detail: `${data.n.toLocaleString('en-US')} pairs, ${t.distinct_entities} entities, ${t.stored_addresses.toLocaleString('en-US')} addresses stored` };
+      }
       const hp: Record<string, string | number> = { ...settings.hyperparameters, ...(opts.threads !== undefined ? { threads: opts.threads } : {}) };
-      const res = await trainIpInsights({ train: data, hyperparameters: hp, modelPath: file, source: `seclake demo: ${name} pairs before ${new Date(heldStart).toISOString()}`, log: () => {} });
+      const res = await trainIpInsights({ train: data, hyperparameters: hp, modelPath: file, source, log: () => {} });
       const t = res.header.training;
       return { value: { pairs: data.n, entities: t.distinct_entities }, detail: `${data.n.toLocaleString('en-US')} pairs, ${t.distinct_entities} entities, ${t.epochs} epochs, final loss ${t.final_loss.toFixed(3)}` };
     });
-    const normalCsv = path.join(calDir, `${name}-heldout.csv`);
-    const cal = await timed(timings, `calibrate ${name}`, log, async () => {
-      const ex = await writeLakePairsCsv(lakeDir, normalCsv, pairSql(name, { sinceMs: heldStart, untilMs: generated.attackStart }));
-      if (ex.written === 0) {
-        // Few users sign in rarely: a held-out window (it moves with the clock in live mode) may hold none of their
-        // sign-ins. The model stays uncalibrated (findings use its detector's default threshold) instead of the whole
-        // demo failing.
-        return {
-          value: { heldOut: 0, threshold: null, auc: Number.NaN },
-          detail: `no ${name} pairs in the held-out window ${new Date(heldStart).toISOString()} .. ${new Date(generated.attackStart).toISOString()}: not calibrated (default threshold)`,
-        };
-      }
+    const window = `${new Date(heldStart).toISOString()} .. ${new Date(generated.attackStart).toISOString()}`;
+    const cal = await timed(timings, `calibrate ${modelName}`, log, async () => {
       let r: Awaited<ReturnType<typeof runCalibration>>;
       try {
+        // Normal pairs of the held-out window straight from the lake, with each entity's group (the instance's
+        // subnet, the user's account) for the per-entity thresholds.
         r = await runCalibration(
           {
             model: file,
-            normal: { kind: 'csv', file: normalCsv },
+            normal: { kind: 'lake', lakeDir, sinceMs: heldStart, untilMs: generated.attackStart, pairs: PAIR_SOURCES[name].preset },
             abnormal: { kind: 'generate', generator: 'asn' },
             rule: { kind: 'max_fpr', max_fpr: settings.maxFpr },
             sample: 50_000,
             seed: generated.seed,
-            report: path.join(calDir, `${name}.html`),
+            report: path.join(calDir, `${modelName}.html`),
           },
           modelAccess,
         );
       } catch (err) {
-        // The held-out sign-ins may all be of users the model never saw (few users, a window that moves with the
-        // clock): the same as no pairs, the model stays uncalibrated.
+        // Few users sign in rarely: a held-out window (it moves with the clock in live mode) may hold none of their
+        // sign-ins, or only sign-ins of users the model never saw. The model stays uncalibrated (findings use its
+        // detector's default threshold) instead of the whole demo failing.
         if (!(err instanceof NoCalibrationDataError)) throw err;
-        return { value: { heldOut: ex.written, threshold: null, auc: Number.NaN }, detail: `${err.message}: not calibrated (default threshold)` };
+        return { value: { heldOut: 0, threshold: null, auc: Number.NaN, support: null }, detail: `${err.message} (held-out window ${window}): not calibrated (default threshold)` };
       }
-      const thr = r.evaluation.calibration.threshold;
+      const c = r.evaluation.calibration;
+      const thr = c.threshold;
+      const pe = c.per_entity;
+      const perEntity = pe ? `; per-entity thresholds for ${Object.keys(pe.entities).length} entities (${Object.values(pe.entities).filter((e) => e.own !== null).length} with enough records of their own), ${Object.keys(pe.groups).length} groups` : '';
+      const support = c.support && !c.support.sufficient ? `; LOW SUPPORT: ${c.support.n_normal} held-out pairs, ${c.support.needed_n} needed` : '';
       return {
-        value: { heldOut: ex.written, threshold: Number.isFinite(thr) ? thr : null, auc: r.evaluation.auc },
-        detail: `${ex.written.toLocaleString('en-US')} held-out pairs vs generated ASN pairs: AUC ${r.evaluation.auc.toFixed(4)}, threshold ${Number(thr).toFixed(3)} at FPR <= ${settings.maxFpr}`,
+        value: { heldOut: r.json.normal.used, threshold: Number.isFinite(thr) ? thr : null, auc: r.evaluation.auc, support: c.support ?? null },
+        detail: `${r.json.normal.used.toLocaleString('en-US')} held-out pairs vs generated ASN pairs: AUC ${r.evaluation.auc.toFixed(4)}, threshold ${Number(thr).toFixed(3)} at FPR <= ${settings.maxFpr}${perEntity}${support}`,
       };
     });
-    models[name] = { name, path: file, trainPairs: trained.pairs, entities: trained.entities, heldOutPairs: cal.heldOut, threshold: cal.threshold, auc: cal.auc, pairs: PAIR_SOURCES[name].preset };
+    models[modelName] = {
+      name: modelName,
+      base: name,
+      detector,
+      path: file,
+      trainPairs: trained.pairs,
+      entities: trained.entities,
+      heldOutPairs: cal.heldOut,
+      threshold: cal.threshold,
+      auc: cal.auc,
+      pairs: PAIR_SOURCES[name].preset,
+      lowSupport: cal.support !== null && !cal.support.sufficient,
+    };
   }
   const behaviour = await setupBehaviour({ lakeDir, modelsDir, heldStart, attackStart: generated.attackStart, timings, log });
   const setup: DemoSetup = { dataDir, lakeDir, generated, models, behaviour, baselineSeq, attackPeriodFiles, timings, reused: false };
