@@ -27,7 +27,7 @@ import { open, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import { log } from '../core/log.js';
-import { annotateScore, beyondThreshold } from '../detectors/calibration.js';
+import { annotateEntity, beyondThreshold, calibrationLowSupport } from '../detectors/calibration.js';
 import type { BehaviourCursor, BehaviourStream, FeatureRecord, FeaturesModel, LakeBehaviour } from '../detectors/types.js';
 import { buildBehaviourFinding, behaviourSourceObject, type BehaviourContext } from '../findings/behaviour.js';
 import { DEFAULT_UNCALIBRATED_THRESHOLD } from '../findings/build.js';
@@ -248,7 +248,9 @@ export class BehaviourProcessor {
           this.say(`model ${this.modelRef.name}: the window of ${r.entity} at ${new Date(r.window_start!).toISOString()} cannot be scored (${r.values.length} features, not finite?); skipped`);
           continue;
         }
-        if (beyondThreshold(native, this.threshold, dir)) {
+        // The entity's own threshold (calibration version 2), else its group's, else the global one.
+        const ann = cal ? annotateEntity(native, cal, r.entity ?? '', r.group !== undefined ? { group: r.group } : {}) : undefined;
+        if (ann ? ann.is_anomaly : beyondThreshold(native, this.threshold, dir)) {
           const f = buildBehaviourFinding(
             {
               entity: r.entity!,
@@ -257,7 +259,16 @@ export class BehaviourProcessor {
               window_end: r.window_start! + b.windowMs,
               native_score: native,
               entity_known: known,
-              ...(cal ? { anomaly_percentile: annotateScore(native, cal).anomaly_percentile } : {}),
+              ...(ann
+                ? {
+                    anomaly_percentile: ann.anomaly_percentile,
+                    p_value: ann.p_value,
+                    threshold: ann.threshold.threshold,
+                    threshold_source: ann.threshold.source,
+                    threshold_text: ann.threshold.text,
+                    ...(calibrationLowSupport(cal) ? { low_support: true } : {}),
+                  }
+                : {}),
               features: this.featureValues(r),
               explanation: this.stream.explain(r, native),
             },
