@@ -13,8 +13,8 @@
  * Between 1 and 2, the findings of every model for the object (pair models and behaviour steps) go to the incident
  * builder (src/findings/incidents.ts; its state is in the checkpoint too): the incident revisions they cause are
  * written as one incidents object per source object (`ext/seclake_incidents/...`, the source object's key of class
- * 2005), then the sinks get the incidents (new, more severe, or with another detector: by default) and, with
- * `sinkDetections`, the detection findings. A finding an analyst's suppression covers (src/findings/suppress.ts) is
+ * 2005), then the sinks get the detection findings (`sinkDetections`) and the incident revisions that are news
+ * (`sinkIncidents`: new, more severe, or with another detector; what `seclake monitor` sends by default). A finding an analyst's suppression covers (src/findings/suppress.ts) is
  * written as "Suppressed", joins no incident and goes to no sink.
  *
  * A crash between 1 and 2 redoes the objects after the checkpoint from its policy and incident state: the same
@@ -83,13 +83,15 @@ export interface MonitorOptions {
   start?: 'now' | 'beginning' | { afterSeq: number };
   policy?: FindingPolicyOptions;
   /**
-   * Where findings go besides the lake. By default they get incident revisions (a new incident, a revision that raises
-   * its severity or adds a detector type) and not detection findings: see sinkIncidents and sinkDetections.
+   * Where findings go besides the lake: detection findings (`sinkDetections`, default true here) and incident revisions
+   * that are news (`sinkIncidents`: a new incident, a revision that raises its severity or adds a detector type; default
+   * false here, so a sink written for detection findings keeps working). `seclake monitor` sends incidents and no
+   * detection findings unless --sink-detections.
    */
   sinks?: readonly (AnySink | Sink)[];
-  /** Send incident revisions to the sinks (default true). */
+  /** Send incident revisions that are news to the sinks (default false; the CLI's default is true). */
   sinkIncidents?: boolean;
-  /** Send detection findings to the sinks too (default false; suppressed ones never go). */
+  /** Send detection findings to the sinks (default true; the CLI's default is false; suppressed ones never go). */
   sinkDetections?: boolean;
   /** Fuse findings into incidents (gap, assignee group, ...); `false`: no incidents (default: the defaults). */
   incidents?: IncidentOptions | false;
@@ -477,8 +479,8 @@ export class LakeMonitor {
     const sinks = this.o.sinks ?? [];
     if (sinks.length === 0) return;
     const batch: AnyFinding[] = [];
-    if (this.o.sinkDetections) for (const f of findings) if (!isSuppressed(f)) batch.push(f);
-    if (this.o.sinkIncidents !== false) for (const r of revisions) if (r.notify) batch.push(r.incident);
+    if (this.o.sinkDetections !== false) for (const f of findings) if (!isSuppressed(f)) batch.push(f);
+    if (this.o.sinkIncidents === true) for (const r of revisions) if (r.notify) batch.push(r.incident);
     if (batch.length === 0) return;
     await Promise.all(
       sinks.map(async (s) => {
