@@ -120,9 +120,10 @@ export interface LakeIncidents {
 /**
  * Every incident of the `incidents` view (latest revision per uid), or undefined when the connection has no such
  * view. Needs `uid`, `start_time`, `entity` and `finding_uids` (a JSON array of finding uids); `end_time`, `score`,
- * `p_value`, `detectors`, `severity` and `status_id` are read when present.
+ * `p_value`, `detectors`, `severity` and `status_id` are read when present. Suppressed incidents (status_id 3) are
+ * counted and left out unless `includeSuppressed`.
  */
-export async function readLakeIncidents(db: Duck, opts: { view?: string } = {}): Promise<LakeIncidents | undefined> {
+export async function readLakeIncidents(db: Duck, opts: { view?: string; includeSuppressed?: boolean } = {}): Promise<LakeIncidents | undefined> {
   const view = opts.view ?? 'incidents';
   if (!(await hasRelation(db, view))) return undefined;
   const cols = await columnsOf(db, view);
@@ -137,7 +138,7 @@ export async function readLakeIncidents(db: Duck, opts: { view?: string } = {}):
   const incidents: IncidentLike[] = [];
   let suppressed = 0;
   for (const r of rows) {
-    if (num(r.status_id) === STATUS_SUPPRESSED) {
+    if (!opts.includeSuppressed && num(r.status_id) === STATUS_SUPPRESSED) {
       suppressed++;
       continue;
     }
@@ -175,7 +176,7 @@ export interface EvaluationInputs {
  * (`ext/seclake_incidents/`): a lake scored by a monitor that did not build incidents has an empty view, reported as
  * "no incidents" rather than as zero incidents.
  */
-export async function readEvaluationInputs(lakeDir: string): Promise<EvaluationInputs> {
+export async function readEvaluationInputs(lakeDir: string, opts: { includeSuppressed?: boolean } = {}): Promise<EvaluationInputs> {
   const db = await openLakeQuery(lakeDir, { views: [findingsView, incidentRevisionsView, incidentsView] });
   try {
     // The short view (vpc_flow, cloudtrail_auth, ...) each catalogued object lands in, for per-model record recall.
@@ -187,7 +188,7 @@ export async function readEvaluationInputs(lakeDir: string): Promise<EvaluationI
     }
     const { findings, suppressed } = await readLakeFindings(db, { viewOf: (p) => viewByPath.get(p) });
     if (!objects.some((o) => o.source === findingsSourceName(2005))) return { findings, suppressed, suppressedIncidents: 0, incidentsNote: 'the lake has no incident objects (ext/seclake_incidents/): findings only' };
-    const inc = await readLakeIncidents(db);
+    const inc = await readLakeIncidents(db, opts);
     if (!inc) return { findings, suppressed, suppressedIncidents: 0, incidentsNote: 'no incidents view' };
     return { findings, suppressed, incidents: inc.incidents, suppressedIncidents: inc.suppressed };
   } finally {

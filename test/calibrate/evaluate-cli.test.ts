@@ -204,6 +204,9 @@ describe('seclake evaluate', () => {
     const m = JSON.parse(cli(['evaluate', '--lake', lake, '--labels', labelsFile, '--json', '--models', 'flows']).stdout);
     assert.deepEqual(m.findings.per_detector.map((d: { name: string }) => d.name), ['flows']);
     assert.deepEqual([m.findings.findings, m.incidents.incidents, m.incidents.true_positives, m.incidents.attacks_detected, m.incidents.unresolved_members], [3, 2, 1, 1, 0]);
+    // --include-suppressed: the suppressed (false) pair counts as an alert.
+    const s = JSON.parse(cli(['evaluate', '--lake', lake, '--labels', labelsFile, '--json', '--include-suppressed']).stdout);
+    assert.deepEqual([s.suppressed, s.findings.findings, s.findings.true_positives], [0, 7, 3]);
   });
 
   it('a lake without incident objects: findings only, and it says so', () => {

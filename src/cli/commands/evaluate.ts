@@ -18,6 +18,7 @@ interface EvaluateCliOptions {
   report?: string;
   plot?: string;
   json?: boolean;
+  includeSuppressed?: boolean;
   s3Endpoint?: string;
   s3Region?: string;
   cache?: string;
@@ -47,6 +48,7 @@ export function registerEvaluate(program: Command): void {
     .option('--report <file.html>', 'write an HTML report (tables and the curves inline)')
     .option('--plot <file.png>', 'write the precision-recall curves as a PNG')
     .option('--json', 'print the evaluation as JSON (with the curves)')
+    .option('--include-suppressed', 'count suppressed findings and incidents (status_id 3) like the others (default: left out and counted)')
     .option('--s3-endpoint <url>', 'S3 lake: endpoint URL (MinIO, moto, ...); default $SECLAKE_S3_ENDPOINT, else AWS')
     .option('--s3-region <region>', 'S3 lake: region of the bucket (default $AWS_REGION)')
     .option('--cache <dir>', 'S3 lake: local directory the lake is mirrored to (default: the lake cache, $SECLAKE_CACHE)')
@@ -59,7 +61,7 @@ its \`incidents\` view, and matches them against the labels:
     the attack's window; a window finding (entity, time range) when the entity is one of the attack's behaviour
     entities and the range overlaps its behaviour window;
   - an incident is true when at least one of its member findings (finding_uids) is.
-Suppressed findings and incidents (status_id 3) are left out and counted. Findings are ranked by p-value (else
+Suppressed findings and incidents (status_id 3) are left out and counted (--include-suppressed counts them as alerts). Findings are ranked by p-value (else
 percentile, else anomaly score) and incidents by score for the precision-recall curves. Alerts per day count over
 --since .. --until, else over the whole UTC days the alerts and labels touch.
 
@@ -81,7 +83,8 @@ Examples:
       const from = since ?? -Infinity;
       const to = until ?? Infinity;
       const labels = readLabelsFile(o.labels).filter((l) => inPeriod(l.start_ms, l.end_ms, from, to));
-      const input = await readEvaluationInputs(lakeDir);
+      const input = await readEvaluationInputs(lakeDir, { includeSuppressed: Boolean(o.includeSuppressed) });
+      if (o.includeSuppressed) input.findings.push(...input.suppressed.splice(0));
       const ofModels = (f: FindingLike): boolean => !models || models.includes(detectorNameOf(f));
       // Members of incidents: every finding of the models, whatever its time (an incident in the period may name one
       // just before it).
