@@ -33,6 +33,7 @@ import { buildBehaviourFinding, behaviourSourceObject, type BehaviourContext } f
 import { DEFAULT_UNCALIBRATED_THRESHOLD } from '../findings/build.js';
 import { findingsObjectKey, publishFindings } from '../findings/lake.js';
 import { modelRefOf } from '../findings/model-ref.js';
+import { applySuppressions, isSuppressed, lakeSuppressions, type SuppressionSource } from '../findings/suppress.js';
 import type { DetectionFinding, ModelRef, Sink } from '../findings/types.js';
 import type { CatalogObject } from '../lake/catalog.js';
 import { Duck } from '../lake/duckdb.js';
@@ -92,6 +93,11 @@ export interface BehaviourProcessorOptions {
   sinks?: readonly Sink[];
   /** Threshold when the model is uncalibrated (default: the detector's). */
   uncalibratedThreshold?: number;
+  /**
+   * Analysts' suppressions: covered findings are written as "Suppressed" and not sent (findings/suppress.ts).
+   * Default: the lake's feedback store; `false`: none.
+   */
+  suppressions?: SuppressionSource | false;
 }
 
 const FOREST_FILE = /^(.+)\.([0-9a-f]{16})\.forest$/;
@@ -281,6 +287,13 @@ export class BehaviourProcessor {
         }
         this.stream.update(r);
       }
+      // Suppressed findings are written as such and not sent.
+      const suppressions = this.o.suppressions === false ? undefined : (this.o.suppressions ?? lakeSuppressions(this.o.lakeDir));
+      if (suppressions && out.findings.length > 0) {
+        const now = Date.now();
+        out.findings = applySuppressions(out.findings, suppressions, now);
+        for (const [ws, list] of byWindow) byWindow.set(ws, applySuppressions(list, suppressions, now));
+      }
       // One findings object per window, published in window order; then the sinks.
       this.db ??= await Duck.open({ threads: 1 });
       for (const [ws, findings] of [...byWindow].sort((x, y) => x[0] - y[0])) {
@@ -288,11 +301,12 @@ export class BehaviourProcessor {
         await publishFindings(this.o.lakeDir, key, findings, { db: this.db });
         out.keys.push(key);
       }
-      if (out.findings.length > 0) {
+      const send = out.findings.filter((f) => !isSuppressed(f));
+      if (send.length > 0) {
         await Promise.all(
           (this.o.sinks ?? []).map(async (s) => {
             try {
-              await s.send(out.findings);
+              await s.send(send);
             } catch (err) {
               out.sinkErrors.push(s.name);
               log.warn(`sink ${s.name} failed: ${errorMessage(err)}`);

@@ -139,14 +139,22 @@ describe('monitor: findings of two detectors fused into incidents', () => {
   it('a suppression of the scanned range: those findings are written as Suppressed and leave the incident to rcf', async () => {
     const lakeDir = path.join(dir, 'suppressed');
     cpSync(t.lakeDir, lakeDir, { recursive: true });
-    openFeedback(lakeDir).addSuppression({ entity: BASTION.id, scope: { kind: 'cidr', cidr: '10.0.3.0/24' }, detector: 'history', reason: 'the scanner is ours' });
+    const fb = openFeedback(lakeDir);
+    fb.addSuppression({ entity: BASTION.id, scope: { kind: 'cidr', cidr: '10.0.3.0/24' }, detector: 'history', reason: 'the scanner is ours' });
+    // And every behaviour finding of the app server (the behaviour step applies suppressions too).
+    fb.addSuppression({ entity: APP.id, scope: { kind: 'any' }, detector: 'rcf', reason: 'the nightly backup' });
     const sink = path.join(dir, 'suppressed-sink.jsonl');
     const r = await cli([...args(lakeDir, sink), '--sink-detections']);
     assert.equal(r.code, 0, r.stderr);
     const all = await findings(lakeDir);
     const sup = all.filter((f) => f.status === 'Suppressed');
-    assert.ok(sup.length >= 1 && sup.every((f) => f.entity === BASTION.id && f.detector === 'history'), JSON.stringify(sup));
+    const supApp = sup.filter((f) => f.entity === APP.id);
+    assert.ok(supApp.length >= 1 && supApp.every((f) => f.detector === 'rcf'), `the app server's behaviour findings are suppressed: ${JSON.stringify(sup)}`);
+    assert.ok(all.filter((f) => f.entity === APP.id).every((f) => f.status === 'Suppressed'));
+    const supBastion = sup.filter((f) => f.entity === BASTION.id);
+    assert.ok(supBastion.length >= 1 && supBastion.every((f) => f.detector === 'history'), JSON.stringify(sup));
     const inc = await incidents(lakeDir);
+    assert.ok(!inc.some((i) => i.entity === APP.id), 'no incident of the app server: its only findings are suppressed');
     const bastion = inc.filter((i) => i.entity === BASTION.id);
     assert.ok(bastion.length >= 1);
     for (const i of bastion) {
