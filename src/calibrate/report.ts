@@ -233,6 +233,25 @@ export function reportHtml(r: ReportInput, charts = chartsFor(r)): string {
     h.push(`<p class="note warn">* fewer than one normal pair per budget step (${ev.curve.nNormal.toLocaleString('en-US')} normal pairs): the budget cannot be resolved; use more held-out normal traffic.</p>`);
   }
 
+  const sup = ev.calibration.support;
+  if (sup) {
+    h.push('<h2>Support</h2>');
+    h.push(`<p class="note${sup.sufficient ? '' : ' warn'}"><b>${sup.sufficient ? 'Sufficient' : 'Low support'}</b>: ${esc(sup.note)}.</p>`);
+  }
+  const pe = ev.calibration.per_entity;
+  if (pe) {
+    const ents = Object.entries(pe.entities).sort((a, b) => b[1].n - a[1].n);
+    h.push('<h2>Per-entity thresholds</h2>');
+    h.push(
+      `<p class="note">Each entity's own ${fmtPct(pe.target_fpr, 2)} quantile of its held-out normal scores, shrunk toward its group's and the global threshold with the weight n / (n + ${pe.prior_n.toLocaleString('en-US')}); ` +
+        `an own quantile needs ${pe.min_n.toLocaleString('en-US')} pairs to be measured. ${ents.length} entities, ${Object.keys(pe.groups).length} groups (of at least two entities).</p><table>`,
+    );
+    h.push(row(['entity', 'group', 'held-out pairs', 'own quantile', `threshold (flag if ${esc(sn)} &lt;)`], true));
+    for (const [e, x] of ents.slice(0, 50)) h.push(row([esc(e), esc(x.group ?? ''), x.n.toLocaleString('en-US'), x.own === null ? 'too few' : esc(fmtNum(x.own, 4)), esc(fmtNum(x.threshold, 4))]));
+    h.push('</table>');
+    if (ents.length > 50) h.push(`<p class="note">… ${ents.length - 50} more (seclake calibrate --json lists every one).</p>`);
+  }
+
   h.push('<h2>Confusion counts by normal:abnormal mix</h2>');
   h.push(`<p class="note">Expected counts at the chosen threshold in ${ev.mixes[0]!.total.toLocaleString('en-US')} pairs. Recall and FPR do not depend on how common attacks are, <b>precision does</b>: at realistic base rates (many normal logins per attack) most alerts are false positives unless the FPR is far below the attack rate.</p><table>`);
   h.push(row(['normal:abnormal', 'abnormal', 'flagged abnormal (TP)', 'missed (FN)', 'normal', 'flagged normal (FP)', 'precision', 'AP'], true));

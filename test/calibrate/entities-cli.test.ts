@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
@@ -67,7 +67,11 @@ test('calibrate: per-entity thresholds from the normal CSV\'s group column, stor
     assert.equal(thresholdFor(cal, 'user_9', 'subnet a').source, 'group');
 
     // The text output says it too.
-    const text = await calibrate(['--model', model, '--normal', normal, '--abnormal-gen', 'random', '--max-fpr', '1%', '--sample', '0', '--dry-run']);
+    const report = path.join(dir, 'cal.html');
+    const text = await calibrate(['--model', model, '--normal', normal, '--abnormal-gen', 'random', '--max-fpr', '1%', '--sample', '0', '--dry-run', '--report', report]);
+    const html = readFileSync(report, 'utf8');
+    assert.match(html, /<h2>Support<\/h2>/);
+    assert.match(html, /<h2>Per-entity thresholds<\/h2>[\s\S]*user_1[\s\S]*subnet a/);
     assert.match(text, /support {7}sufficient: /);
     assert.match(text, /per entity {4}3 entities \(2 with the 300 pairs needed to measure their own 1(\.00)?% quantile\), 1 groups; prior weight 300 pairs/);
 
