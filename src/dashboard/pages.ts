@@ -220,8 +220,8 @@ export function calibrationSupport(cal: Calibration): SupportView | undefined {
     needed_n: needed,
     sufficient: ok,
     note: ok
-      ? `${fmtInt(cal.n_normal)} held-out normal records resolve a ${fmtPct(cal.rule.max_fpr, 2)} false-positive rate (at least ${fmtInt(needed)} needed)`
-      : `${fmtInt(cal.n_normal)} held-out normal records cannot resolve a ${fmtPct(cal.rule.max_fpr, 2)} false-positive rate (at least ${fmtInt(needed)} needed, rule of three)`,
+      ? `enough held-out records to resolve a ${fmtPct(cal.rule.max_fpr, 2)} false-positive rate`
+      : `too few held-out records to resolve a ${fmtPct(cal.rule.max_fpr, 2)} false-positive rate (the rule of three needs 3 / rate)`,
   };
 }
 

@@ -192,7 +192,7 @@ describe('dashboard Models page: models of any detector', () => {
     assert.equal((html.match(/class="finding-tick"/g) ?? []).length, 2);
     assert.doesNotMatch(html, /line-chart/);
     // 1,000 held-out records resolve a 1% rate (300 needed): no low-support warning.
-    assert.match(html, /<p class="note support-ok">Support: 1,000 held-out normal records resolve a 1\.00% false-positive rate/);
+    assert.match(html, /<p class="note support-ok">Support: enough held-out records to resolve a 1\.00% false-positive rate \(1,000 held-out normal features of 300 needed\)\.<\/p>/);
     assert.doesNotMatch(html, /data-support="low"/);
   });
 
@@ -211,7 +211,7 @@ describe('dashboard Models page: models of any detector', () => {
     };
     // Version 1 (no stored support): judged by the rule of three, 84 of 3,000 held-out records.
     const v1 = page(base);
-    assert.match(v1, /<div class="support-low" data-support="low"><strong>Low support\.<\/strong> 84 held-out normal records cannot resolve a 0\.10% false-positive rate \(at least 3,000 needed, rule of three\)/);
+    assert.match(v1, /<div class="support-low" data-support="low"><strong>Low support\.<\/strong> too few held-out records to resolve a 0\.10% false-positive rate \(the rule of three needs 3 \/ rate\) \(84 held-out normal records of 3,000 needed\)/);
     assert.match(v1, /never High or Critical/);
     // Version 2: the stored support (with its interval) and the per-entity thresholds, escaped.
     const v2 = page({
