@@ -10,6 +10,7 @@ import {
   SEEN_PAIR_MIN_P_VALUE,
   supportOf,
   thresholdFor,
+  trainingSupport,
   type Calibration,
 } from '../detectors/calibration.js';
 import { fitPerEntity, nativePerEntity, quantileOf, shrink, supportFor } from './entities.js';
@@ -233,4 +234,12 @@ test('applyEntityThresholds: verbose is_anomaly follows the entity threshold', (
   ];
   applyEntityThresholds(preds, [{ entity: 'db-1' }, { entity: 'web-1' }, { entity: 'db-1' }], cal, 'dot_product');
   assert.deepEqual(preds.map((p) => p.is_anomaly), [true, false, undefined]);
+});
+
+test('training support: entities with fewer than 20 training records are thin', () => {
+  const keys = [...Array<string>(25).fill('busy'), ...Array<string>(6).fill('dave'), ...Array<string>(19).fill('erin')];
+  const s = trainingSupport(keys);
+  assert.deepEqual([s.entities, s.thin_entities, s.min_records_per_entity, s.median_records_per_entity, s.sufficient], [3, 2, 6, 19, false]);
+  assert.match(s.note, /^2 of 3 entities have fewer than 20 training records \(fewest 6, median 19\).*capped at Medium/);
+  assert.equal(trainingSupport(Array<number>(20).fill(7)).sufficient, true);
 });
