@@ -231,6 +231,22 @@ describe('dashboard incidents', () => {
     assert.equal((await http(`${base}/api/incidents/inc-nope`)).status, 404);
   });
 
+  it('a malicious verdict on an incident (the feedback API, with the page\'s CSRF token) shows in the list and on its page', async () => {
+    const target = incidents.find((i) => i.uid !== fx.fusedIncident && i.entity !== XSS_ENTITY && i.entity !== fx.lowSupportEntity)!;
+    const page = (await http(`${base}/incidents/${encodeURIComponent(target.uid)}`)).body;
+    const csrf = /<meta name="csrf-token" content="([^"]+)">/.exec(page)![1]!;
+    const body = JSON.stringify({ uid: target.uid, verdict: 'malicious', note: 'confirmed by <i>IR</i>' });
+    const refused = await http(`${base}/api/feedback`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+    assert.equal(refused.status, 403, 'no CSRF token: refused');
+    const r = await http(`${base}/api/feedback`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf, Origin: running.url }, body });
+    assert.equal(r.status, 200, r.body);
+    const list = (await http(`${base}/`)).body;
+    const row = list.slice(list.indexOf(`<tr data-uid="${target.uid}"`));
+    assert.match(row.slice(0, row.indexOf('</tr>')), /<span class="lbl lbl-tp">malicious<\/span>/);
+    const after = (await http(`${base}/incidents/${encodeURIComponent(target.uid)}`)).body;
+    assert.match(after, /<span id="verdict-current"><span class="lbl lbl-tp">malicious<\/span><\/span> <span class="note">given [^<]* by dashboard: confirmed by &lt;i&gt;IR&lt;\/i&gt;<\/span>/);
+  });
+
   it('the finding page carries the feedback form too (its own scopes)', async () => {
     const f = fx.findings.find((x) => x.finding_info.uid !== fx.xssUid)!;
     const page = (await http(`${base}/findings/${encodeURIComponent(f.finding_info.uid)}`)).body;
