@@ -263,6 +263,21 @@ test('the state round-trips through JSON: a builder restored from it gives the s
   assert.throws(() => IncidentBuilder.fromJSON({ version: 2 }), /incident state is not valid/);
 });
 
+test('undoLast takes back the last add (joined, opened and closed incidents) when its revisions could not be written', () => {
+  const b = new IncidentBuilder({ maxOpen: 2 });
+  b.add([pairFinding(IPI_MODEL, {}, { p_value: 0.001 })], 'o1');
+  b.add([pairFinding(IPI_MODEL, { entity: 'user-1', time: T + 1 })], 'o2');
+  const before = b.toJSON();
+  // Joins the first incident, opens two more (so the oldest closes: maxOpen 2).
+  const revs = b.add([pairFinding(HIST_MODEL, {}, { p_value: 0.002 }), pairFinding(IPI_MODEL, { entity: 'user-2', time: T + 2 }), pairFinding(IPI_MODEL, { entity: 'user-3', time: T + 3 })], 'o3');
+  assert.equal(revs.length, 3);
+  assert.notDeepEqual(b.toJSON(), before);
+  b.undoLast();
+  assert.deepEqual(b.toJSON(), before);
+  // The retry gives the same revisions as the first attempt.
+  assert.deepEqual(b.add([pairFinding(HIST_MODEL, {}, { p_value: 0.002 }), pairFinding(IPI_MODEL, { entity: 'user-2', time: T + 2 }), pairFinding(IPI_MODEL, { entity: 'user-3', time: T + 3 })], 'o3'), revs);
+});
+
 test('order of the input does not matter; output is byte-stable (golden)', () => {
   const fs = [pairFinding(IPI_MODEL, {}, { p_value: 0.0005 }), pairFinding(HIST_MODEL, {}, { p_value: 0.002 }), behaviourFinding(Date.UTC(2026, 2, 2, 2), 0.9995, { p_value: 0.001 })];
   const one = new IncidentBuilder().add(fs, OBJ);

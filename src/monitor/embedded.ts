@@ -370,7 +370,6 @@ export class LakeMonitor {
     // Behaviour models whose windows this object can close (or that it brings late records for), in order.
     const stepping = this.behaviours.filter((b) => b.note(obj));
     const snapshot = applicable.map((p) => p.policy.snapshot());
-    const incidentSnapshot = this.incidents?.snapshot();
     const attempts = Math.max(1, this.o.retries ?? 3);
     let pairs = 0;
     let findings: DetectionFinding[] = [];
@@ -403,14 +402,19 @@ export class LakeMonitor {
         // The findings of every model for this object -> incident revisions, written before the checkpoint moves.
         if (this.incidents) {
           revisions = this.incidents.add(findings, sourceRef);
+          try {
+            if (revisions.length > 0) await this.writeIncidents(sourceRef, revisions.map((r) => r.incident));
+          } catch (err) {
+            // Not written: the builder takes them back (a retry adds the same findings again).
+            this.incidents.undoLast();
+            throw err;
+          }
           this.incidents.advance(obj.time_max);
-          if (revisions.length > 0) await this.writeIncidents(sourceRef, revisions.map((r) => r.incident));
         }
         break;
       } catch (err) {
         failure = errorMessage(err);
         applicable.forEach((p, i) => p.policy.restore(snapshot[i]!));
-        if (incidentSnapshot) this.incidents!.restore(incidentSnapshot);
         if (attempt < attempts) {
           this.emit({ type: 'retry', seq: obj.seq, path: obj.path, attempt, reason: failure });
           await sleep((this.o.retryDelayMs ?? 200) * 2 ** (attempt - 1));

@@ -66,9 +66,15 @@ test('monitorOnce with an S3 LakeStore: findings for every foreign peer, finding
     assert.ok(fkeys.length >= 1 && fkeys.every((k) => /\/region=us-east-1\/accountId=123456789012\/eventDay=\d{8}\/[0-9a-f]{32}\.parquet$/.test(k)), fkeys.join());
     // ... and catalogued in the S3 catalog (once each), so the lake mirror has them; the monitor never scores them
     // (the run below has nothing to do although the catalog grew by the findings objects).
-    const derived = (await store.listCatalog(0)).filter((o) => o.derived_from !== undefined);
+    const all = (await store.listCatalog(0)).filter((o) => o.derived_from !== undefined);
+    const derived = all.filter((o) => o.source === 'EXT_seclake_findings');
     assert.deepEqual(derived.map((o) => o.path).sort(), fkeys.map((k) => k.slice('lake/'.length)).sort());
-    assert.ok(derived.every((o) => o.source === 'EXT_seclake_findings' && o.class_uid === 2004));
+    assert.ok(derived.every((o) => o.class_uid === 2004));
+    // The incidents the findings formed: uploaded and catalogued the same way (docs/incidents.md).
+    const ikeys = await keys('mon-lake', 'lake/ext/seclake_incidents/2.0/');
+    assert.ok(ikeys.length >= 1);
+    assert.deepEqual(all.filter((o) => o.source === 'EXT_seclake_incidents').map((o) => o.path).sort(), ikeys.map((k) => k.slice('lake/'.length)).sort());
+    assert.equal(all.length, derived.length + ikeys.length);
     assert.equal(readCheckpoint(state)!.seq, r.lastSeq);
     // Downloaded objects are not kept.
     assert.ok(!readdirSync(path.join(state, '_seclake', 'monitor')).some((f) => f.endsWith('.parquet')));
