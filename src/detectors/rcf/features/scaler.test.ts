@@ -150,15 +150,15 @@ describe('feature scaler (range scaling, the default)', () => {
   const s = FeatureScaler.fit(w);
   const median = FeatureScaler.fit(w, { scaling: 'median', sharePrior: 0 });
 
-  it('keeps what an entity has done before within +-2, and counts a value beyond its history in steps of the floor', () => {
+  it('keeps what an entity has done before within +-0.5, and counts a value beyond its history in steps of the floor', () => {
     assert.equal(s.scaling, 'range');
     // A nightly backup as large as before: inside the range (median scaling put it ~85 floors out).
-    assert.ok(s.transformRow([1.8e9, 100, 0.02], 'backup')[0]! <= 2 + 1e-9);
+    assert.ok(s.transformRow([1.8e9, 100, 0.02], 'backup')[0]! <= 0.5 + 1e-9);
     assert.ok(median.transformRow([1.8e9, 100, 0.02], 'backup')[0]! > 20);
-    // 30x the batch host's busiest hour: far out (beyond +2 by ln(30 / 1.2) / 0.5), while median scaling, divided by
-    // the wide spread of day and night, put it a few deviations out.
+    // 30x the batch host's busiest hour: far out (beyond +0.5 by ln(30 / 1.2) / 0.5), while median scaling, divided
+    // by the wide spread of day and night, put it a few deviations out.
     const z = s.transformRow([3.6e10, 100, 0.02], 'batch')[0]!;
-    const expect = 2 + (Math.log1p(3.6e10) - Math.log1p(1.2e9)) / 0.5;
+    const expect = 0.5 + (Math.log1p(3.6e10) - Math.log1p(1.2e9)) / 0.5;
     assert.ok(Math.abs(z - expect) < 0.05, `${z} vs ${expect}`);
     assert.ok(median.transformRow([3.6e10, 100, 0.02], 'batch')[0]! < z / 2);
   });

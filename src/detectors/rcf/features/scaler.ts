@@ -21,8 +21,8 @@
  *   inside the range:   z = inner * (t - median) / U       (U = max(hi - median, inner * floor); likewise below)
  *   beyond it:          z = inner + (t - median - U) / s_out,     s_out = min(scale, 2 * floor)
  *
- * (inner = 2): whatever the entity has done before stays within +-2 (a feature's ordinary spread), and a value beyond
- * anything in its history counts in steps of about the floor (a factor of 1.65 in log space for counts and volumes),
+ * (inner = 0.5): whatever the entity has done before stays within +-0.5, and a value beyond anything in its history
+ * counts in steps of about the floor (a factor of 1.65 in log space for counts and volumes),
  * however wide the entity's ordinary spread is; below the range at `lowWeight` (0.5) of that pace: a quieter hour than
  * ever (a host idle at night, a late log delivery) is less often a threat than a busier one. Continuous and monotone;
  * state version 1 (median scaling) still loads.
@@ -52,7 +52,7 @@ export interface ScalerOptions {
   tail?: ScalerTail;
   /** 'range' (default) or 'median' (robust z only, as scaler state version 1). */
   scaling?: ScalerMode;
-  /** Range scaling: |z| of the edge of an entity's usual range (default 2). */
+  /** Range scaling: |z| of the edge of an entity's usual range (default 0.5: the forest's cuts go to what lies beyond it). */
   inner?: number;
   /** Range scaling: the range is the [q, 1-q] quantiles of the entity's history (default 0.01). */
   rangeQuantile?: number;
@@ -68,7 +68,7 @@ export type ScalerTail = 'soft' | 'clip';
 export type ScalerMode = 'range' | 'median';
 
 /** Defaults of the range scaling and the sparse-window prior. */
-export const RANGE_INNER = 2;
+export const RANGE_INNER = 0.5;
 export const RANGE_QUANTILE = 0.01;
 export const SHARE_PRIOR = 20;
 export const LOW_WEIGHT = 0.5;
