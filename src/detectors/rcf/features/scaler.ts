@@ -18,11 +18,12 @@
  * hid an upload 30x larger than its busiest hour. So each entity also keeps the range of its history (the
  * `rangeQuantile` and 1 - `rangeQuantile` quantiles, default 1% / 99%: about its smallest and largest windows), and
  *
- *   inside the range:   z = inner * (t - median) / U       (U = max(hi - median, inner * floor); likewise below)
+ *   inside the range:   z = inner * (t - median) / U       (U = max(hi - median, 2 * floor); likewise below)
  *   beyond it:          z = inner + (t - median - U) / s_out,     s_out = min(scale, 2 * floor)
  *
- * (inner = 0.5): whatever the entity has done before stays within +-0.5, and a value beyond anything in its history
- * counts in steps of about the floor (a factor of 1.65 in log space for counts and volumes),
+ * (inner = 0.5): whatever the entity has done before stays within +-0.5 (and a feature that never moved may still
+ * move by two floors, a factor of 1.65 for counts and volumes), and a value beyond anything in its history counts in
+ * steps of about the floor,
  * however wide the entity's ordinary spread is; below the range at `lowWeight` (0.5) of that pace: a quieter hour than
  * ever (a host idle at night, a late log delivery) is less often a threat than a busier one. Continuous and monotone;
  * state version 1 (median scaling) still loads.
@@ -353,10 +354,10 @@ export class FeatureScaler {
     const out = Math.min(s, 2 * this.floors[d]!);
     const dz = x - c;
     if (dz >= 0) {
-      const u = Math.max(stats.hi[d]! - c, inner * this.floors[d]!);
+      const u = Math.max(stats.hi[d]! - c, 2 * this.floors[d]!);
       return dz <= u ? (inner * dz) / u : inner + (dz - u) / out;
     }
-    const l = Math.max(c - stats.lo[d]!, inner * this.floors[d]!);
+    const l = Math.max(c - stats.lo[d]!, 2 * this.floors[d]!);
     return -dz <= l ? (inner * dz) / l : -inner - (this.mapping.lowWeight * (-dz - l)) / out;
   }
 
@@ -368,10 +369,10 @@ export class FeatureScaler {
     const inner = this.mapping.inner;
     const out = Math.min(s, 2 * this.floors[d]!);
     if (z >= 0) {
-      const u = Math.max(stats.hi[d]! - c, inner * this.floors[d]!);
+      const u = Math.max(stats.hi[d]! - c, 2 * this.floors[d]!);
       return z <= inner ? c + (z * u) / inner : c + u + (z - inner) * out;
     }
-    const l = Math.max(c - stats.lo[d]!, inner * this.floors[d]!);
+    const l = Math.max(c - stats.lo[d]!, 2 * this.floors[d]!);
     return -z <= inner ? c + (z * l) / inner : c - l - ((-z - inner) * out) / this.mapping.lowWeight;
   }
 
