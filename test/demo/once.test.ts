@@ -29,27 +29,31 @@ test('demo --once on a small config: per-detector and combined precision and rec
   t.diagnostic(formatOnceReport(r));
   assert.equal(e.attacks, ATTACK_KINDS.length);
   assert.ok(e.findings > 0, 'some findings');
-  // Each IP model on its own, and the union.
+  // Each IP model (IP Insights and the history baseline on the same pairs) on its own, and the union.
   const by = Object.fromEntries(e.per_detector.map((d) => [d.name, d]));
-  assert.deepEqual(Object.keys(by).sort(), ['behaviour', 'flows', 'logins']);
+  const pairModels = ['flows', 'logins', 'flows-history', 'logins-history'];
+  assert.deepEqual(Object.keys(by).sort(), ['behaviour', 'flows', 'flows-history', 'logins', 'logins-history']);
   assert.equal(by.flows!.detector, 'ipinsights');
+  assert.equal(by['flows-history']!.detector, 'history');
   assert.equal(by.behaviour!.detector, 'rcf');
-  assert.equal(e.findings, by.flows!.findings + by.logins!.findings + by.behaviour!.findings);
-  assert.equal(e.true_positives, by.flows!.true_positives + by.logins!.true_positives + by.behaviour!.true_positives);
-  assert.ok(e.attacks_detected >= Math.max(by.flows!.attacks_detected, by.logins!.attacks_detected, by.behaviour!.attacks_detected));
+  const sum = (k: 'findings' | 'true_positives', names: string[]): number => names.reduce((a, n) => a + by[n]![k], 0);
+  assert.equal(e.findings, sum('findings', [...pairModels, 'behaviour']));
+  assert.equal(e.true_positives, sum('true_positives', [...pairModels, 'behaviour']));
+  assert.ok(e.attacks_detected >= Math.max(...Object.values(by).map((d) => d.attacks_detected)));
   assert.ok((e.precision ?? 0) >= 0.15, `precision ${e.precision} (${e.true_positives}/${e.findings})`);
   assert.ok(by.flows!.true_positives > 0, 'the flows model finds attack pairs');
-  // The sign-in from another country (logins model).
-  assert.ok(e.per_attack.find((a) => a.kind === 'console_login_new_country')?.detected_by.includes('logins'), 'console_login_new_country found by logins');
+  // The sign-in from another country (a logins model: IP Insights or the history baseline).
+  const login = e.per_attack.find((a) => a.kind === 'console_login_new_country');
+  assert.ok(login?.detected_by.some((m) => m === 'logins' || m === 'logins-history'), `console_login_new_country found by a logins model (${login?.detected_by.join(', ')})`);
   // No IP model sees the exfiltration to a usual destination, the DNS tunnel or the API burst.
   const invisible = ['exfiltration_usual_destination', 'dns_tunnelling', 'api_burst'];
   for (const kind of invisible) {
-    for (const ip of [by.flows!, by.logins!]) assert.equal(ip.per_kind[kind]?.detected ?? 0, 0, `${kind} is invisible to the IP models`);
+    for (const ip of pairModels.map((n) => by[n]!)) assert.equal(ip.per_kind[kind]?.detected ?? 0, 0, `${kind} is invisible to the IP models`);
     assert.equal(e.per_kind[kind]?.category, 'behaviour');
   }
   // The behaviour model's findings are window findings, trained before the held-out window and calibrated on it.
   assert.equal(e.window_findings, by.behaviour!.findings);
-  assert.equal(e.pair_findings, by.flows!.findings + by.logins!.findings);
+  assert.equal(e.pair_findings, sum('findings', pairModels));
   // ... and it finds at least one of the behaviour attacks the IP models cannot see (on this configuration and seeds
   // 1-3 of the default one: the DNS tunnel every time).
   const seen = invisible.filter((k) => (by.behaviour!.per_kind[k]?.detected ?? 0) > 0);
@@ -63,7 +67,7 @@ test('demo --once on a small config: per-detector and combined precision and rec
   assert.match(text, /\(all behaviour attacks\)(\s+\d\/4){4}/);
   // Record recall per model counts the records of the view it reads (the sign-ins for logins).
   assert.equal(by.logins!.scored_records, e.per_attack.filter((a) => a.kind === 'console_login_new_country').length);
-  assert.deepEqual(JSON.parse(JSON.stringify(r)).evaluation.per_detector.length, 3);
+  assert.deepEqual(JSON.parse(JSON.stringify(r)).evaluation.per_detector.length, 5);
   assert.ok(r.steps.some((s) => s.step === 'monitor'));
   assert.ok(existsSync(path.join(dir, 'demo', 'models', 'flows.model')));
   assert.ok(lines.some((l) => l.includes('train flows')));
