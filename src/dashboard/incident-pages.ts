@@ -111,7 +111,7 @@ function emptyState(ctx: PageContext, data: IncidentsPageData): string {
   );
 }
 
-export function incidentsPage(ctx: PageContext, data: IncidentsPageData, filter: IncidentFilter): string {
+export function incidentsPage(ctx: PageContext, data: IncidentsPageData, filter: IncidentFilter, live?: { version: string; query: string; pollMs: number }): string {
   const sevOpt = (v: number, label: string): string => `<option value="${v}"${(filter.minSeverity ?? 0) === v ? ' selected' : ''}>${esc(label)}</option>`;
   const statusOpts =
     '<option value="">any</option>' +
@@ -126,9 +126,16 @@ export function incidentsPage(ctx: PageContext, data: IncidentsPageData, filter:
     `<input type="search" name="entity" placeholder="entity" value="${esc(filter.entity ?? '')}" aria-label="entity">` +
     '<button type="submit">Filter</button>' +
     (filtered ? ` <a href="${esc(ctx.base)}/">clear filters</a>` : '') +
-    `<span class="note">Newest first. Detection findings one by one: <a href="${esc(ctx.base)}/findings">Detections</a>.</span></form>`;
+    `<span class="note">Newest first. Detection findings one by one: <a href="${esc(ctx.base)}/findings">Detections</a>.</span>` +
+    (live ? `<span class="live" id="incidents-live-status">Live · checked every ${Math.round(live.pollMs / 1000)} s</span>` : '') +
+    '</form>';
+  // The script polls /api/incidents with this version and reloads the page when the incidents (or verdicts) change.
+  const liveAttrs = live
+    ? `<div id="incidents-live" data-version="${esc(live.version)}" data-query="${esc(live.query)}" data-poll-ms="${esc(live.pollMs)}"></div>`
+    : '';
   const body =
     `<h1>Incidents <span class="pill" id="incidents-count">${esc(fmtInt(data.total))}</span></h1>` +
+    liveAttrs +
     (none
       ? emptyState(ctx, data)
       : form +

@@ -15,7 +15,7 @@
  *   GET  /findings                 Detections (detection findings): live list (polls /api/findings), filters
  *   GET  /findings/{uid}           one finding: explanation, source event, OCSF JSON, label and feedback buttons
  *   GET  /api/summary | /api/models | /api/findings?severity=&label=&q=&model=&limit=&version= | /api/findings/{uid} | /api/labels
- *   GET  /api/incidents?severity=&status=&entity=&limit= | /api/incidents/{uid}
+ *   GET  /api/incidents?severity=&status=&entity=&limit=&version= | /api/incidents/{uid}
  *   POST /api/findings/{uid}/label {"label":"true_positive"|"false_positive"}  -> appended to <lake>/_seclake/labels.jsonl
  *   POST /api/query                {"sql":"SELECT ...","limit":500}            -> read-only, sandboxed
  *   GET  /static/{style.css,app.js,favicon.svg}
@@ -39,10 +39,10 @@ import { listModels, modelApiView, readModelInfo, type ModelEntry, type ModelSou
 import { findingPage, findingsPage, lakePage, modelsPage } from './pages.js';
 import { incidentPage, incidentsPage, suppressionsPage } from './incident-pages.js';
 import { countIncidents, getIncident, incidentStatuses, incidentTimes, incidentsState, listIncidents, type IncidentFilter } from './incidents.js';
-import { openFeedback, suppressionHits } from '../findings/feedback.js';
+import { feedbackPath, openFeedback, suppressionHits } from '../findings/feedback.js';
 import { feedbackRoute } from './feedback.js';
 import { runLakeQuery, DEFAULT_QUERY_TIMEOUT_MS } from './query.js';
-import { LakeReader } from './reader.js';
+import { fileStamp, LakeReader } from './reader.js';
 import { APP_JS, ASSET_VERSION, FAVICON_SVG, STYLE_CSS } from './static.js';
 
 export type { ModelEntry, ModelSource } from './models.js';
@@ -141,6 +141,16 @@ function incidentFilterFrom(q: URLSearchParams): IncidentFilter {
   return f;
 }
 
+/** The incident filter as a canonical query string (what the list polls with). */
+function incidentFilterQuery(f: IncidentFilter): string {
+  const q = new URLSearchParams();
+  if (f.minSeverity) q.set('severity', String(f.minSeverity));
+  if (f.statusId !== undefined) q.set('status', String(f.statusId));
+  if (f.entity) q.set('entity', f.entity);
+  if (f.limit) q.set('limit', String(f.limit));
+  return q.toString();
+}
+
 export function createDashboard(opts: DashboardOptions): Dashboard {
   const prefix = (opts.prefix ?? DEFAULT_PREFIX).replace(/\/+$/, '');
   if (!prefix.startsWith('/') || prefix === '') throw new Error(`dashboard prefix must start with '/' and not be '/': '${opts.prefix}'`);
@@ -154,6 +164,8 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
 
   const models = (): ModelEntry[] => listModels(modelSource);
   const findingsVersion = (query: string): string => `${reader.findingsStamp()}|${labels.stamp()}|${query}`;
+  // The incidents objects, and the verdicts (the list's verdict column).
+  const incidentsVersion = (query: string): string => `${reader.incidentsStamp()}|${fileStamp(feedbackPath(lakeDir))}|${query}`;
 
   async function route(req: IncomingMessage, p: string, session: string): Promise<Reply> {
     const method = req.method ?? 'GET';
@@ -171,6 +183,7 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
     if (p === '/' || p === '/incidents') {
       onlyGet();
       const filter = incidentFilterFrom(q);
+      const iq = incidentFilterQuery(filter);
       const state = await incidentsState(reader);
       const feedback = openFeedback(lakeDir);
       return html(
@@ -186,6 +199,7 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
             findings: state === 'some' ? 0 : await countFindings(reader),
           },
           filter,
+          { version: incidentsVersion(iq), query: iq, pollMs },
         ),
       );
     }
@@ -210,9 +224,11 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
     if (p === '/api/incidents') {
       onlyGet();
       const filter = incidentFilterFrom(q);
+      const version = incidentsVersion(incidentFilterQuery(filter));
+      if (q.get('version') === version) return json({ unchanged: true, version });
       const verdicts = openFeedback(lakeDir).latestVerdicts();
       const items = await listIncidents(reader, filter);
-      return json({ state: await incidentsState(reader), total: await countIncidents(reader, filter), incidents: items.map((i) => ({ ...i, verdict: verdicts.get(i.uid) ?? null })) });
+      return json({ version, state: await incidentsState(reader), total: await countIncidents(reader, filter), incidents: items.map((i) => ({ ...i, verdict: verdicts.get(i.uid) ?? null })) });
     }
     if (p.startsWith('/api/incidents/')) {
       onlyGet();

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { isFindingsSource, listLegacyFindingsObjects } from '../findings/keys.js';
+import { findingsSourceName, isFindingsSource, listLegacyFindingsObjects } from '../findings/keys.js';
 import { findingsView } from '../findings/view.js';
 import { incidentRevisionsView, incidentsView } from '../findings/incidents-view.js';
 import { readObjects } from '../lake/catalog.js';
@@ -45,6 +45,7 @@ export class LakeReader {
   private idle: NodeJS.Timeout | undefined;
   private closed = false;
   private findingsPaths: { stamp: string; paths: string[] } | undefined;
+  private incidentsPaths: { stamp: string; paths: string[] } | undefined;
 
   constructor(readonly lakeDir: string) {}
 
@@ -66,6 +67,18 @@ export class LakeReader {
     const h = createHash('sha256').update(cat).update('\n');
     for (const p of this.findingsPaths.paths) h.update(p).update('\0').update(fileStamp(path.join(this.lakeDir, p))).update('\n');
     for (const k of listLegacyFindingsObjects(this.lakeDir)) h.update(k).update('\0').update(fileStamp(path.join(this.lakeDir, k))).update('\n');
+    return h.digest('hex').slice(0, 16);
+  }
+
+  /** Changes whenever an incidents object is published or rewritten in place (not when other objects arrive). */
+  incidentsStamp(): string {
+    const cat = this.catalogStamp();
+    if (this.incidentsPaths?.stamp !== cat) {
+      const source = findingsSourceName(2005);
+      this.incidentsPaths = { stamp: cat, paths: readObjects(this.lakeDir).filter((o) => o.source === source).map((o) => o.path) };
+    }
+    const h = createHash('sha256');
+    for (const p of this.incidentsPaths.paths) h.update(p).update('\0').update(fileStamp(path.join(this.lakeDir, p))).update('\n');
     return h.digest('hex').slice(0, 16);
   }
 

@@ -229,6 +229,32 @@ export const APP_JS = `
     setTimeout(poll, interval);
   }
 
+  // ---- incident list: reload when the incidents or verdicts change -----------------------------------------
+  var incLive = document.getElementById('incidents-live');
+  if (incLive) {
+    var incVersion = incLive.getAttribute('data-version') || '';
+    var incQuery = incLive.getAttribute('data-query') || '';
+    var incInterval = Number(incLive.getAttribute('data-poll-ms')) || 3000;
+    var incStatus = document.getElementById('incidents-live-status');
+    var incPoll = function () {
+      if (document.hidden) { setTimeout(incPoll, incInterval); return; }
+      api('GET', '/api/incidents?' + incQuery + (incQuery ? '&' : '') + 'version=' + encodeURIComponent(incVersion)).then(function (doc) {
+        if (doc && !doc.unchanged) {
+          var a = document.activeElement;
+          var typing = a && (a.tagName === 'INPUT' || a.tagName === 'SELECT' || a.tagName === 'TEXTAREA');
+          if (!typing) { window.location.reload(); return; }
+          incVersion = doc.version;
+          if (incStatus) { incStatus.className = 'live stale'; incStatus.textContent = 'Incidents changed: reload to see them'; }
+        } else if (incStatus) { incStatus.className = 'live'; incStatus.textContent = 'Live \u00b7 checked ' + new Date().toLocaleTimeString(); }
+        setTimeout(incPoll, incInterval);
+      }).catch(function () {
+        if (incStatus) { incStatus.className = 'live stale'; incStatus.textContent = 'Not updating (server unreachable); retrying'; }
+        setTimeout(incPoll, incInterval);
+      });
+    };
+    setTimeout(incPoll, incInterval);
+  }
+
   // ---- finding detail: label buttons ---------------------------------------------------------------------
   var actions = document.getElementById('label-actions');
   if (actions) {

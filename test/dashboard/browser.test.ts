@@ -13,7 +13,8 @@ import { mountDashboard, type Dashboard } from '../../src/dashboard/index.js';
 import { labelsPath } from '../../src/dashboard/labels.js';
 import type { AnyDetectorModel } from '../../src/detectors/types.js';
 import { buildFinding } from '../../src/findings/build.js';
-import { findingsObjectKey, publishFindings } from '../../src/findings/lake.js';
+import { findingsKeyForClass, findingsObjectKey, publishFindings } from '../../src/findings/lake.js';
+import { IncidentBuilder } from '../../src/findings/incidents.js';
 import { startServer } from '../../src/serve/start.js';
 import type { RunningServer } from '../../src/serve/server.js';
 import { CHROMIUM, launchBrowser, screenshot, screenshotOf, type PageLog, type TestBrowser } from './browser.js';
@@ -264,5 +265,26 @@ describe('dashboard in Chromium', { skip }, () => {
     assert.match(await page.locator('#live-status').innerText(), /Live/);
     await screenshot(page, 'findings-live');
     clean(log, 'live list');
+  });
+  it('the incident list reloads itself when the monitor writes a new incident', async () => {
+    const { page, log } = await browser.newPage(running.url);
+    await page.goto(`${base}/`);
+    await page.waitForLoadState('load');
+    const before = await page.locator('#incidents-table tbody tr[data-uid]').count();
+    const src = fx.findings[0]!;
+    const u = src.unmapped as { source_object: string; source_row: number };
+    const f = buildFinding(
+      { ref: { object: u.source_object, row: u.source_row, source: 'VPC_FLOW' }, entity: 'i-0live0live0live02', ip: '100.64.7.7', time: Date.UTC(2026, 10, 28, 10), native_score: -4, entity_known: true, entity_count: 30, anomaly_percentile: 0.9999, is_anomaly: true, event: {} },
+      { model: { detector: IPI, name: 'flows', version: 'live' }, kind: 'anomaly' },
+    );
+    const key = findingsObjectKey('browser-live-incident', { region: 'us-east-1', accountId: '123456789012', eventDay: '20261128' });
+    await publishFindings(fx.lakeDir, key, [f]);
+    const revs = new IncidentBuilder().add([f], 'browser-live-incident');
+    assert.equal(revs.length, 1);
+    await publishFindings(fx.lakeDir, findingsKeyForClass(key, 2005), revs.map((r) => r.incident));
+    await page.locator(`#incidents-table tr[data-uid="${revs[0]!.incident.unmapped.incident_uid}"]`).waitFor({ timeout: 15_000 });
+    assert.equal(await page.locator('#incidents-table tbody tr[data-uid]').count(), before + 1);
+    assert.match(await page.locator('#incidents-count').innerText(), new RegExp(`^${before + 1}$`));
+    clean(log, 'live incidents');
   });
 });

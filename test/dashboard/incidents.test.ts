@@ -173,10 +173,13 @@ describe('dashboard incidents', () => {
     const none = await http(`${base}/?status=5`);
     assert.deepEqual(rowUids(none.body, 'incidents-table'), []);
     assert.match(none.body, /No incident matches these filters/);
-    // The JSON list.
-    const api = JSON.parse((await http(`${base}/api/incidents?severity=3`)).body) as { state: string; total: number; incidents: { uid: string }[] };
+    // The JSON list, and its version: unchanged until an incidents object or a verdict changes.
+    const api = JSON.parse((await http(`${base}/api/incidents?severity=3`)).body) as { version: string; state: string; total: number; incidents: { uid: string }[] };
     assert.equal(api.state, 'some');
     assert.equal(api.total, med.length);
+    const pageVersion = /<div id="incidents-live" data-version="([^"]+)" data-query="severity=3" data-poll-ms="3000">/.exec((await http(`${base}/?severity=3`)).body)?.[1];
+    assert.equal(pageVersion?.replace(/&#124;|\|/g, '|'), api.version);
+    assert.deepEqual(JSON.parse((await http(`${base}/api/incidents?severity=3&version=${encodeURIComponent(api.version)}`)).body), { unchanged: true, version: api.version });
   });
 
   it('an incident opens to its evidence strongest first, the detectors that agreed and the feedback form', async () => {
@@ -238,8 +241,11 @@ describe('dashboard incidents', () => {
     const body = JSON.stringify({ uid: target.uid, verdict: 'malicious', note: 'confirmed by <i>IR</i>' });
     const refused = await http(`${base}/api/feedback`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
     assert.equal(refused.status, 403, 'no CSRF token: refused');
+    const v0 = (JSON.parse((await http(`${base}/api/incidents?limit=1`)).body) as { version: string }).version;
     const r = await http(`${base}/api/feedback`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf, Origin: running.url }, body });
     assert.equal(r.status, 200, r.body);
+    const v1 = (JSON.parse((await http(`${base}/api/incidents?limit=1&version=${encodeURIComponent(v0)}`)).body) as { unchanged?: boolean; version: string });
+    assert.notEqual(v1.unchanged, true, 'a verdict changes the list version');
     const list = (await http(`${base}/`)).body;
     const row = list.slice(list.indexOf(`<tr data-uid="${target.uid}"`));
     assert.match(row.slice(0, row.indexOf('</tr>')), /<span class="lbl lbl-tp">malicious<\/span>/);
