@@ -37,8 +37,12 @@ export const DEFAULT_LATENESS_MS = 600_000;
 export const DEFAULT_HISTORY_MS = 7 * DAY_MS;
 /** How far back the cursor keeps per-window record counts to tell late records: 1 day. */
 export const DEFAULT_LATE_HORIZON_MS = DAY_MS;
-/** A view whose newest record is further than this behind the newest of all views does not hold the watermark: 1 hour. */
-export const DEFAULT_IDLE_MS = HOUR_MS;
+/**
+ * A view whose newest record is further than this behind the newest of all views does not hold the watermark: 2 hours
+ * (more than a delivery interval: sources delivering hourly objects are up to an hour apart, and 1 h let the jitter of
+ * the object boundaries mark one idle).
+ */
+export const DEFAULT_IDLE_MS = 2 * HOUR_MS;
 /** Event times further than this past `now` do not move the watermark: 15 minutes. */
 export const DEFAULT_MAX_FUTURE_MS = 900_000;
 
@@ -60,7 +64,7 @@ export interface ComputeOptions {
   lateHorizonMs?: number;
   /** Current time for the watermark's clamp (default Date.now()). */
   now?: number;
-  /** A view whose newest record is further than this behind the newest of all views is idle: the watermark does not wait for it (default 1 h). */
+  /** A view whose newest record is further than this behind the newest of all views is idle: the watermark does not wait for it (default 2 h). */
   idleMs?: number;
   /** Records further than this beyond `now` are ignored for the watermark (default 15 min). */
   maxFutureMs?: number;
