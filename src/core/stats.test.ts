@@ -23,3 +23,16 @@ test('quantiles and meanStd', () => {
   assert.equal(mean, 5);
   assert.ok(std > 0);
 });
+
+test('cauchyCombine: the same evidence twice is not stronger; the smallest p dominates; valid under dependence', async () => {
+  const { cauchyCombine } = await import('./stats.js');
+  assert.ok(Math.abs(cauchyCombine([0.01]) - 0.01) < 1e-9);
+  assert.ok(Math.abs(cauchyCombine([0.001, 0.001]) - 0.001) < 1e-9);
+  assert.ok(Math.abs(cauchyCombine([1e-8, 1e-8]) - 1e-8) < 1e-15);
+  // one strong, one weak: about twice the strong p (equal weights), far above Fisher's product
+  const mixed = cauchyCombine([1e-4, 0.5]);
+  assert.ok(mixed > 1e-4 && mixed < 3e-4, String(mixed));
+  assert.ok(fisherCombine([1e-4, 1e-4]) < cauchyCombine([1e-4, 1e-4]));
+  assert.equal(cauchyCombine([]), 1);
+  assert.ok(cauchyCombine([0.9, 0.95]) <= 1);
+});

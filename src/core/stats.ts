@@ -50,3 +50,26 @@ export function fisherCombine(ps: readonly number[]): number {
   }
   return Math.min(1, Math.max(1e-300, Math.exp(-h) * sum));
 }
+
+/**
+ * The Cauchy combination (Liu & Xie 2020, "ACAT"): one p-value from k p-values that may be arbitrarily dependent,
+ * e.g. two detectors judging the same records. T = mean of tan((0.5 - p_i) π); p = 0.5 - atan(T) / π. For
+ * identical inputs it returns that p (the same evidence twice is not stronger); for one it returns it unchanged; it is
+ * dominated by the smallest p. p-values are clamped to [1e-300, 1 - 1e-15]; NaN inputs are ignored; no inputs give 1.
+ */
+export function cauchyCombine(ps: readonly number[]): number {
+  let t = 0;
+  let k = 0;
+  for (const p0 of ps) {
+    if (Number.isNaN(p0)) continue;
+    const p = Math.min(1 - 1e-15, Math.max(1e-300, p0));
+    // tan((0.5 - p) π) = 1 / tan(p π); for tiny p, 1 / (p π) without loss of precision
+    t += p < 1e-15 ? 1 / (p * Math.PI) : 1 / Math.tan(p * Math.PI);
+    k++;
+  }
+  if (k === 0) return 1;
+  t /= k;
+  // 0.5 - atan(t)/π; for large t, atan(t) = π/2 - atan(1/t), so p = atan(1/t)/π ≈ 1/(t π)
+  const p = t > 1e15 ? 1 / (t * Math.PI) : t > 0 ? Math.atan(1 / t) / Math.PI : 0.5 - Math.atan(t) / Math.PI;
+  return Math.min(1, Math.max(1e-300, p));
+}

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { validateEvent } from '../ocsf/validate.js';
-import { fisherCombine } from '../core/stats.js';
+import { cauchyCombine, fisherCombine } from '../core/stats.js';
 import { history } from '../detectors/history/index.js';
 import { buildFinding } from './build.js';
 import { buildBehaviourFinding, type BehaviourContext } from './behaviour.js';
@@ -98,7 +98,7 @@ test('a finding p-value: unmapped.p_value, else 1 - percentile (floored), else n
   assert.equal(findingPValue(uncal), UNCALIBRATED_P);
 });
 
-test('three detectors on one entity within the hour: one incident, Fisher over the strongest per model, Critical, readable, valid', () => {
+test('three detectors on one entity within the hour: one incident, Cauchy within a kind of evidence and Fisher across kinds, readable, valid', () => {
   const b = new IncidentBuilder();
   const ipi = pairFinding(IPI_MODEL, {}, { p_value: 0.0005 });
   const ipiWeaker = pairFinding(IPI_MODEL, { ref: { object: OBJ, row: 9, source: 'VPC_FLOW' }, time: T + 600_000, ip: '10.0.99.43', anomaly_percentile: 0.99 });
@@ -119,12 +119,16 @@ test('three detectors on one entity within the hour: one incident, Fisher over t
   assert.equal(u.revision, 1);
   // The uid: the entity and the earliest finding (the behaviour window from 02:00).
   assert.equal(u.incident_uid, incidentUid(DB, rcf.finding_info.uid));
-  // Fisher over the smallest p of each model: flows 0.0005 (not 0.01), flows-history 0.002, rcf-network 0.001.
-  const p = fisherCombine([0.0005, 0.002, 0.001]);
+  // The smallest p of each model: flows 0.0005 (not 0.01), flows-history 0.002 (both judge the same pairs: Cauchy),
+  // rcf-network 0.001 (behaviour, independent: Fisher).
+  const address = cauchyCombine([0.0005, 0.002]);
+  assert.ok(address > 0.0005 && address < 0.001, 'the same records judged twice are not twice the evidence');
+  const p = fisherCombine([address, 0.001]);
   assert.ok(Math.abs(u.p_value - p) < 1e-15);
   assert.ok(Math.abs(u.score - -Math.log10(p)) < 1e-3);
-  assert.ok(p < 1e-6, `combined p ${p}`);
-  assert.equal(inc.severity_id, 5, 'three detectors agreeing at p < 1e-6: Critical');
+  assert.ok(p < 1e-4 && p > 1e-6, `combined p ${p}`);
+  assert.ok(p < fisherCombine([0.0005, 0.001]) * 2 && p < address, 'address and behaviour agreeing is stronger than either');
+  assert.equal(inc.severity_id, 4, 'two kinds of evidence at p < 1e-4: High');
   assert.deepEqual(u.detectors, ['history', 'ipinsights', 'rcf']);
   assert.deepEqual(u.models, ['flows', 'flows-history', 'rcf-network']);
   assert.equal(u.finding_count, 4);
@@ -141,7 +145,7 @@ test('three detectors on one entity within the hour: one incident, Fisher over t
     'i-0db0db0db0db0db0d: 3 detectors agree: new peers 10.0.99.42, 10.0.99.43 (IP Insights, history), unusual network behaviour (RCF), 2026-03-02 02:00-03:00 UTC',
   );
   assert.match(String(inc.message), /^i-0db0db0db0db0db0d, 2026-03-02 02:00-03:00 UTC: 3 detectors \(history, IP Insights, RCF\) agree; 4 findings, strongest first: /);
-  assert.match(String(inc.message), /combined p 2\.4e-7 \(Fisher over the strongest finding of each of 3 models: flows 5\.0e-4, flows-history 2\.0e-3, rcf-network 1\.0e-3\)$/);
+  assert.match(String(inc.message), /combined p \S+ \(address evidence \S+ \(Cauchy over the strongest finding of flows 5\.0e-4, flows-history 2\.0e-3\) and behaviour evidence 1\.0e-3 \(rcf-network\), Fisher across independent kinds\)$/);
 });
 
 test('an uncalibrated model counts as a detector but weighs nothing in the combined p', () => {
@@ -152,10 +156,30 @@ test('an uncalibrated model counts as a detector but weighs nothing in the combi
   assert.equal(u.p_value, 0.001, 'Fisher over the calibrated model alone');
   assert.deepEqual(u.detectors, ['history', 'ipinsights']);
   assert.match(String(r!.incident.message), /p 1\.0e-3 \(flows; uncalibrated, no weight: flows-history\)$/);
-  const [only] = new IncidentBuilder().add([uncal], OBJ);
+  // No calibrated evidence is below the bar: no incident is raised (the finding stays a detection) ...
+  assert.deepEqual(new IncidentBuilder().add([uncal], OBJ), []);
+  // ... unless every finding is to raise one.
+  const [only] = new IncidentBuilder({ openP: 1 }).add([uncal], OBJ);
   assert.equal(only!.incident.unmapped.p_value, UNCALIBRATED_P);
   assert.equal(only!.incident.severity_id, 1);
   assert.match(String(only!.incident.message), /no calibrated evidence \(flows-history uncalibrated\)$/);
+});
+
+test('an incident is raised once its combined p reaches the bar, with every finding that waited, as revision 1', () => {
+  const b = new IncidentBuilder();
+  const weak = pairFinding(IPI_MODEL, { ip: '10.0.99.50' }, { p_value: 0.2 });
+  assert.deepEqual(b.add([weak], OBJ), [], 'p 0.2 alone: below the bar, nothing raised');
+  const strong = pairFinding(HIST_MODEL, { ref: { object: OBJ, row: 3 }, time: T + 60_000, ip: '10.0.99.51' }, { p_value: 0.001 });
+  const revs = b.add([strong], OBJ);
+  assert.equal(revs.length, 1);
+  assert.equal(revs[0]!.incident.unmapped.revision, 1);
+  assert.ok(revs[0]!.notify);
+  assert.deepEqual(new Set(revs[0]!.incident.unmapped.finding_uids), new Set([weak.finding_info.uid, strong.finding_info.uid]));
+  // The state round-trips a waiting incident.
+  const waiting = new IncidentBuilder();
+  waiting.add([weak], OBJ);
+  const again = IncidentBuilder.fromJSON(JSON.parse(JSON.stringify(waiting.toJSON())));
+  assert.equal(again.add([strong], OBJ)[0]!.incident.unmapped.revision, 1);
 });
 
 test('many addresses of one kind are grouped in the title', () => {

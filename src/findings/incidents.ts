@@ -27,7 +27,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
-import { fisherCombine } from '../core/stats.js';
+import { cauchyCombine, fisherCombine } from '../core/stats.js';
 import { seclakeVersion } from '../core/version.js';
 import { deriveEvent } from '../ocsf/derive.js';
 import { OCSF_VERSION } from '../ocsf/schema.js';
@@ -87,7 +87,7 @@ export interface IncidentUnmapped extends Record<string, unknown> {
   finding_count: number;
   timeline: TimelineEntry[];
   /** The combination: method and the strongest finding of each model. */
-  combined: { method: 'fisher'; per_model: { model: string; detector: string; p_value: number; finding_uid: string }[] };
+  combined: { method: 'cauchy-within-kind+fisher'; per_kind: { kind: EvidenceKind; p_value: number; models: string[] }[]; per_model: { model: string; detector: string; p_value: number; finding_uid: string }[] };
   /** The source object whose findings made this revision (the lake object it is derived from). */
   source_object: string;
   gap_ms: number;
@@ -96,6 +96,11 @@ export interface IncidentUnmapped extends Record<string, unknown> {
 export interface IncidentOptions {
   /** Findings of one entity this close in time (or overlapping) form one incident (default 1 h). */
   gapMs?: number;
+  /**
+   * An incident is raised (written, sent, revision 1) once its combined p is at most this (default 0.01, inside the Low
+   * band); until then its findings wait in the state as detections (1 = every finding raises an incident).
+   */
+  openP?: number;
   /** How long past end + gapMs (by the watermark) an incident still takes findings (default 2 h). */
   lateMs?: number;
   /** OCSF `assignee_group` (the class needs an assignee or group; default `{ name: 'security' }`). */
@@ -107,6 +112,21 @@ export interface IncidentOptions {
 }
 
 export const DEFAULT_INCIDENT_GAP_MS = 3_600_000;
+/** Combined p at or below which an incident is raised (1 in 100 of the normal findings that reach the models' thresholds would still raise one). */
+export const DEFAULT_INCIDENT_OPEN_P = 0.01;
+
+/**
+ * What a detector's evidence is about: `address` (the pair detectors, IP Insights and history, judge the same (entity,
+ * IP) records: their p-values are dependent) or `behaviour` (a forest over an entity's windows of features).
+ * Dependent evidence is combined with the Cauchy combination (valid under any dependence: the same new peer flagged by
+ * two pair models is one piece of evidence), independent kinds with Fisher's method (address and behaviour agreeing is
+ * stronger than either).
+ */
+export type EvidenceKind = 'address' | 'behaviour';
+export const EVIDENCE_KINDS: Readonly<Record<string, EvidenceKind>> = { ipinsights: 'address', history: 'address', rcf: 'behaviour' };
+export function evidenceKindOf(detector: string): EvidenceKind {
+  return EVIDENCE_KINDS[detector] ?? 'address';
+}
 export const DEFAULT_INCIDENT_LATE_MS = 2 * 3_600_000;
 /** A p-value from a percentile alone is never below this (the percentile does not say how many normal samples back it). */
 export const PERCENTILE_P_FLOOR = 1e-4;
@@ -278,7 +298,7 @@ const incidentSchema = z
   .object({
     uid: z.string(),
     entity: z.string(),
-    revision: z.number().int().positive(),
+    revision: z.number().int().nonnegative(),
     start: z.number(),
     end: z.number(),
     severity_id: z.number().int(),
@@ -338,6 +358,7 @@ export class IncidentBuilder {
   readonly lateMs: number;
   readonly maxOpen: number;
   readonly maxMembers: number;
+  readonly openP: number;
   private readonly assigneeGroup: { name?: string; uid?: string };
   private open = new Map<string, Incident>();
   /** Open incident uids by entity. */
@@ -355,6 +376,8 @@ export class IncidentBuilder {
     };
     this.gapMs = check(opts.gapMs, 'gapMs', DEFAULT_INCIDENT_GAP_MS, 0);
     this.lateMs = check(opts.lateMs, 'lateMs', DEFAULT_INCIDENT_LATE_MS, 0);
+    this.openP = check(opts.openP, 'openP', DEFAULT_INCIDENT_OPEN_P, 0);
+    if (this.openP > 1) throw new ConfigError(`incidents: openP must be a p-value in [0, 1], got ${this.openP}`, ['openP']);
     this.maxOpen = Math.floor(check(opts.maxOpen, 'maxOpen', 10_000, 1));
     this.maxMembers = Math.floor(check(opts.maxMembers, 'maxMembers', 100, 1));
     const g = opts.assigneeGroup ?? { name: 'security' };
@@ -449,7 +472,6 @@ export class IncidentBuilder {
         };
         // A restart can meet the same first finding again only from an older state: the uid is the same, so is the incident.
         this.put(inc);
-        this.stats.incidents++;
         prior.set(inc.uid, null);
       } else if (!prior.has(inc.uid)) prior.set(inc.uid, structuredClone(inc));
       if (!touched.has(inc.uid)) touched.set(inc.uid, { severity: inc.severity_id, detectors: inc.detectors.length, isNew: inc.revision === 0 });
@@ -459,8 +481,11 @@ export class IncidentBuilder {
     for (const uid of [...touched.keys()].sort()) {
       const inc = this.open.get(uid)!;
       const before = touched.get(uid)!;
-      inc.revision++;
       const { p } = this.combined(inc);
+      // Not raised yet: its evidence is below the bar (the findings stay detections, and wait here for more).
+      if (inc.revision === 0 && p > this.openP) continue;
+      if (inc.revision === 0) this.stats.incidents++;
+      inc.revision++;
       inc.severity_id = incidentSeverity(p, inc.detectors.length, inc.all_low);
       this.stats.revisions++;
       out.push({
@@ -556,19 +581,28 @@ export class IncidentBuilder {
   }
 
   /**
-   * Fisher over the strongest finding of each model that carries evidence: a model whose best p is the uncalibrated
-   * 0.5 says nothing either way, and a Fisher term of 0.5 would dilute the others (it still counts as a detector).
+   * The strongest finding of each model that carries evidence (a model whose best p is the uncalibrated 0.5 says
+   * nothing either way; it still counts as a detector), combined per evidence kind with the Cauchy combination (the
+   * models of one kind judge the same records), then across kinds with Fisher's method (independent evidence).
    */
-  private combined(inc: Incident): { p: number; perModel: IncidentUnmapped['combined']['per_model'] } {
+  private combined(inc: Incident): { p: number; perModel: IncidentUnmapped['combined']['per_model']; perKind: IncidentUnmapped['combined']['per_kind'] } {
     const perModel = inc.best.map(([model, b]) => ({ model, detector: b.detector, p_value: b.p, finding_uid: b.uid }));
     const weighed = perModel.filter((x) => x.p_value !== UNCALIBRATED_P);
-    const p = weighed.length === 0 ? UNCALIBRATED_P : weighed.length === 1 ? weighed[0]!.p_value : fisherCombine(weighed.map((x) => x.p_value));
-    return { p, perModel };
+    const kinds = new Map<EvidenceKind, typeof weighed>();
+    for (const x of weighed) {
+      const k = evidenceKindOf(x.detector);
+      kinds.set(k, [...(kinds.get(k) ?? []), x]);
+    }
+    const perKind = [...kinds.entries()]
+      .sort((a, b) => cmpStr(a[0], b[0]))
+      .map(([kind, xs]) => ({ kind, p_value: xs.length === 1 ? xs[0]!.p_value : cauchyCombine(xs.map((x) => x.p_value)), models: xs.map((x) => x.model) }));
+    const p = perKind.length === 0 ? UNCALIBRATED_P : perKind.length === 1 ? perKind[0]!.p_value : fisherCombine(perKind.map((x) => x.p_value));
+    return { p, perModel, perKind };
   }
 
   /** The Incident Finding of an incident's current revision. */
   private build(inc: Incident, sourceObject: string): IncidentFinding {
-    const { p, perModel } = this.combined(inc);
+    const { p, perModel, perKind } = this.combined(inc);
     const score = Math.round(-Math.log10(p) * 1000) / 1000;
     const members = inc.members;
     const entity = shown(inc.entity);
@@ -592,7 +626,7 @@ export class IncidentBuilder {
     const noWeight = unweighed.length > 0 ? `; uncalibrated, no weight: ${unweighed.join(', ')}` : '';
     const combinedText =
       weighed.length > 1
-        ? `combined p ${fmtP(p)} (Fisher over the strongest finding of each of ${weighed.length} models: ${weighed.map((x) => `${x.model} ${fmtP(x.p_value)}`).join(', ')}${noWeight})`
+        ? `combined p ${fmtP(p)} (${perKind.map((k) => `${k.kind} evidence ${fmtP(k.p_value)}${k.models.length > 1 ? ' (Cauchy over the strongest finding of ' + k.models.map((m) => `${m} ${fmtP(weighed.find((x) => x.model === m)!.p_value)}`).join(', ') + ')' : ` (${k.models[0]})`}`).join(perKind.length > 1 ? ' and ' : '')}${perKind.length > 1 ? ', Fisher across independent kinds' : ''}${noWeight})`
         : weighed.length === 1
           ? `p ${fmtP(p)} (${weighed[0]!.model}${noWeight})`
           : `no calibrated evidence (${unweighed.join(', ')} uncalibrated)`;
@@ -614,7 +648,7 @@ export class IncidentBuilder {
       finding_uids: members.map((m) => m.uid),
       finding_count: inc.finding_count,
       timeline,
-      combined: { method: 'fisher', per_model: perModel },
+      combined: { method: 'cauchy-within-kind+fisher', per_kind: perKind, per_model: perModel },
       source_object: sourceObject,
       gap_ms: this.gapMs,
     };

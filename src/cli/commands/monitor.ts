@@ -30,6 +30,7 @@ interface MonitorCliOptions extends AwsCliOptions {
   sinkIncidents: boolean;
   incidents: boolean;
   incidentGap: string;
+  incidentOpenP: string;
   incidentGroup: string;
   newEntity: 'once' | 'always' | 'never';
   dedupWindow: string;
@@ -173,6 +174,7 @@ export function registerMonitor(program: Command): void {
     .option('--no-sink-incidents', 'send no incidents to the sinks (with --sink-detections: detection findings only, as before incidents)')
     .option('--no-incidents', 'do not fuse findings into incidents (detection findings only; the sinks then get those)')
     .option('--incident-gap <duration>', 'findings of one entity this close in time form one incident', '1h')
+    .option('--incident-open-p <p>', 'raise an incident once its combined p-value is at most this (1 = every finding raises one)', '0.01')
     .option('--incident-group <name>', 'the OCSF assignee group of incidents', 'security')
     .addOption(new Option('--new-entity <mode>', 'findings for entities the model never saw').choices(['once', 'always', 'never']).default('once'))
     .option('--dedup-window <duration>', 'identical findings within this event-time window are one finding with a count', '1h')
@@ -233,6 +235,8 @@ Examples:
     if (o.threshold !== undefined && !Number.isFinite(Number(o.threshold))) throw new ConfigError(`--threshold must be a number, got ${JSON.stringify(o.threshold)}`, ['threshold']);
     const sinks = createSinks(o.sink, { background: true });
     const incidentGap = parseDuration(o.incidentGap, '--incident-gap');
+    const openP = Number(o.incidentOpenP);
+    if (!(openP >= 0 && openP <= 1)) throw new ConfigError(`--incident-open-p must be a p-value between 0 and 1, got '${o.incidentOpenP}'`, ['incident-open-p']);
     const log = (e: MonitorEvent): void => {
       if (o.quiet) return;
       if (o.json) process.stderr.write(JSON.stringify(e) + '\n');
@@ -276,7 +280,7 @@ Examples:
       // Without incidents the sinks get the detection findings (as before incidents existed).
       sinkDetections: o.sinkDetections === true || !o.incidents,
       sinkIncidents: o.sinkIncidents && o.incidents,
-      incidents: o.incidents ? { gapMs: incidentGap, assigneeGroup: { name: o.incidentGroup } } : false,
+      incidents: o.incidents ? { gapMs: incidentGap, openP, assigneeGroup: { name: o.incidentGroup } } : false,
       pollMs: Number(o.pollMs),
       checkpointMs: nonNegative(o.checkpointMs, '--checkpoint-ms'),
       onEvent: log,
