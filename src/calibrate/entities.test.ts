@@ -243,3 +243,25 @@ test('training support: entities with fewer than 20 training records are thin', 
   assert.match(s.note, /^2 of 3 entities have fewer than 20 training records \(fewest 6, median 19\).*capped at Medium/);
   assert.equal(trainingSupport(Array<number>(20).fill(7)).sufficient, true);
 });
+
+test('per-hour rates: a broad entity aims at q / m per record and its p-values are per hour (Šidák)', async () => {
+  const { perHourP } = await import('../detectors/calibration.js');
+  assert.equal(perHourP(0.001, undefined), 0.001);
+  assert.equal(perHourP(0.001, 1), 0.001);
+  // 40 distinct peers an hour: a 1-in-1000 peer is a 1-in-25 hour
+  assert.ok(Math.abs(perHourP(0.001, 40) - (1 - 0.999 ** 40)) < 1e-12);
+  assert.ok(perHourP(1e-9, 40) > 3.9e-8 && perHourP(1e-9, 40) < 4.1e-8, 'tiny p keep their precision');
+  // Two entities with the same scores: the one with 50 records an hour gets a stricter (lower) own quantile.
+  const scores: number[] = [];
+  const entities: string[] = [];
+  for (let i = 0; i < 20000; i++) {
+    scores.push(i / 1000, i / 1000);
+    entities.push('narrow', 'broad');
+  }
+  const pe = fitPerEntity({ scores, entities, targetFpr: 0.01, globalThreshold: 0, perHour: new Map([['narrow', 1], ['broad', 50]]) });
+  assert.equal(pe.entities.narrow!.per_hour, 1);
+  assert.equal(pe.entities.broad!.per_hour, 50);
+  assert.ok(pe.entities.broad!.own! < pe.entities.narrow!.own!, `${pe.entities.broad!.own} < ${pe.entities.narrow!.own}`);
+  assert.ok(Math.abs(pe.entities.narrow!.own! - 0.2) < 0.01);
+  assert.ok(Math.abs(pe.entities.broad!.own! - 0.004) < 0.01);
+});

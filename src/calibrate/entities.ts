@@ -53,6 +53,8 @@ export interface PerEntityInput {
   priorN?: number;
   /** "pairs", "windows" (messages). */
   unit?: string;
+  /** Each entity's distinct held-out records per hour (stored as `per_hour`: its p-values are per hour). */
+  perHour?: ReadonlyMap<string, number>;
 }
 
 const round = (x: number): number => Number(x.toPrecision(7));
@@ -83,9 +85,10 @@ export function fitPerEntity(input: PerEntityInput): PerEntityCalibration {
     if (m) m.push(e);
     else members.set(g, [e]);
   }
-  const node = (sorted: Float64Array, parent: number): { n: number; own: number | null; threshold: number; quantiles: number[] } => {
+  // An entity with m records an hour aims at q / m per record, so that its hours are flagged at about q (perHourP).
+  const node = (sorted: Float64Array, parent: number, perHour = 1): { n: number; own: number | null; threshold: number; quantiles: number[] } => {
     const n = sorted.length;
-    const ownQ = quantileOf(sorted, q);
+    const ownQ = quantileOf(sorted, q / Math.max(1, perHour));
     return {
       n,
       own: n >= minN ? round(ownQ) : null,
@@ -103,7 +106,8 @@ export function fitPerEntity(input: PerEntityInput): PerEntityCalibration {
   for (const e of [...byEntity.keys()].sort()) {
     const g = groupOf.get(e);
     const parent = g !== undefined && Object.hasOwn(groups, g) ? groups[g]!.threshold : input.globalThreshold;
-    entities[e] = { ...node(sortedOf(byEntity.get(e)!), parent), ...(g !== undefined ? { group: g } : {}) };
+    const ph = input.perHour?.get(e);
+    entities[e] = { ...node(sortedOf(byEntity.get(e)!), parent, ph), ...(g !== undefined ? { group: g } : {}), ...(ph !== undefined && ph > 0 ? { per_hour: round(ph) } : {}) };
   }
   return {
     target_fpr: q,

@@ -63,7 +63,16 @@ export interface LakeWindow {
   pairs?: string;
   /** A custom training query returning (entity, ip, time) instead of a definition (what `train --sql` recorded). */
   sql?: string;
+  /**
+   * The unit of calibration: one normal example per distinct (entity, ip) per window of this many ms (default 1 h, the
+   * findings policy's dedup window: an alert is one distinct pair per window, so the false-positive rate is per alert,
+   * not per connection); 0 = every record (a busy pair then outweighs a thousand one-off peers).
+   */
+  distinctMs?: number;
 }
+
+/** Default unit of calibration: distinct (entity, ip) per hour (src/findings/policy.ts DEFAULT_WINDOW_MS). */
+export const DEFAULT_DISTINCT_MS = 3_600_000;
 
 /**
  * The definition's parts with their group expression (a 4th column `grp`, with the kind per part), for the parts that
@@ -89,14 +98,17 @@ async function groupedSql(db: Duck, def: string): Promise<{ sql: string; kinds: 
 
 export async function readLakeWindowPairs(w: LakeWindow): Promise<Pair[]> {
   if (!(w.untilMs > w.sinceMs)) throw new ConfigError('--until must be later than --since', ['until']);
+  const distinct = w.distinctMs ?? DEFAULT_DISTINCT_MS;
+  if (!Number.isSafeInteger(distinct) || distinct < 0) throw new ConfigError(`distinct window must be a whole number of ms >= 0, got ${distinct}`, ['distinct']);
   const db = await openLakeQuery(w.lakeDir);
   try {
     const out: Pair[] = [];
     const grouped = w.sql === undefined ? await groupedSql(db, w.pairs ?? DEFAULT_PAIR_DEFINITION) : undefined;
     if (grouped) {
-      const sql = `SELECT entity, ip, grp, part FROM (${grouped.sql}) q
-WHERE ip IS NOT NULL AND entity IS NOT NULL AND entity <> '-' AND ip <> '-' AND time >= $1 AND time < $2`;
-      for await (const chunk of db.stream(sql, [BigInt(w.sinceMs), BigInt(w.untilMs)])) {
+      const sql = `SELECT ${distinct > 0 ? 'DISTINCT ' : ''}entity, ip, grp, part${distinct > 0 ? ', time // $3 AS bucket' : ''} FROM (${grouped.sql}) q
+WHERE ip IS NOT NULL AND entity IS NOT NULL AND entity <> '-' AND ip <> '-' AND time >= $1 AND time < $2${distinct > 0 ? '\nORDER BY bucket, entity, ip' : ''}`;
+      const params = [BigInt(w.sinceMs), BigInt(w.untilMs), ...(distinct > 0 ? [BigInt(distinct)] : [])];
+      for await (const chunk of db.stream(sql, params)) {
         for (const r of chunk.rows) {
           const kind = grouped.kinds[Number(r[3])];
           const group = kind && r[2] !== null && r[2] !== undefined ? groupName(kind, String(r[2])) : undefined;
@@ -108,7 +120,8 @@ WHERE ip IS NOT NULL AND entity IS NOT NULL AND entity <> '-' AND ip <> '-' AND 
       return out;
     }
     const pairsSql = w.sql !== undefined ? w.sql.trim().replace(/;+$/, '') : (await lakeDefinitionSql(db, w.pairs ?? DEFAULT_PAIR_DEFINITION)).sql;
-    for await (const chunk of db.stream(windowPairsSql(pairsSql), [BigInt(w.sinceMs), BigInt(w.untilMs)])) {
+    const plain = distinct > 0 ? windowPairsSql(pairsSql).replace('SELECT entity, ip FROM (', 'SELECT DISTINCT entity, ip, time // $3 AS bucket FROM (') + '\nORDER BY bucket, entity, ip' : windowPairsSql(pairsSql);
+    for await (const chunk of db.stream(plain, [BigInt(w.sinceMs), BigInt(w.untilMs), ...(distinct > 0 ? [BigInt(distinct)] : [])])) {
       for (const r of chunk.rows) out.push({ entity: String(r[0]).trim(), ip: String(r[1]).trim() });
     }
     return out;

@@ -13,7 +13,7 @@ import { loadAsnTable } from './asn.js';
 import { evaluate, evaluateWithFeedback, DEFAULT_RULE, type CalibrationRule, type Evaluation, type FeedbackEffect } from './evaluate.js';
 import { generateAbnormal, type AbnormalGenerator } from './generate.js';
 import { readLabels, readPairCsv, type Pair } from './inputs.js';
-import { readLakeWindowPairs, type LakeWindow } from './lake.js';
+import { DEFAULT_DISTINCT_MS, readLakeWindowPairs, type LakeWindow } from './lake.js';
 import { svgToPng } from './png.js';
 import { fitPerEntity, nativePerEntity, supportFor } from './entities.js';
 import { chartsFor, reportHtml, reportJson, type InputSummary, type ReportInput, type ReportJson } from './report.js';
@@ -238,6 +238,15 @@ export async function runCalibration(opts: CalibrateOptions, access: ModelAccess
     if (normalPairs.length === 0) throw new NoCalibrationDataError(`no (entity, ip) pairs in the lake between ${new Date(opts.normal.sinceMs).toISOString()} and ${new Date(opts.normal.untilMs).toISOString()}`);
   }
   const normalRead = normalPairs.length;
+  // Distinct pairs per hour (from the lake, one example per distinct pair and hour: the unit of an alert), counted
+  // before sampling: each entity's p-values become per hour (calibration.ts perHourP).
+  let perHour: Map<string, number> | undefined;
+  if (opts.normal.kind === 'lake' && (opts.normal.distinctMs ?? DEFAULT_DISTINCT_MS) > 0) {
+    const hours = (opts.normal.untilMs - opts.normal.sinceMs) / 3_600_000;
+    perHour = new Map();
+    for (const p of normalPairs) perHour.set(p.entity, (perHour.get(p.entity) ?? 0) + 1);
+    for (const [e, n] of perHour) perHour.set(e, n / hours);
+  }
   const sample = opts.sample ?? DEFAULT_SAMPLE;
   if (sample > 0 && normalPairs.length > sample) normalPairs = sampleWithoutReplacement(normalPairs, sample, rng);
   const normal = scoreAndSplit(model, normalPairs, normalSource, normalRead, normalSkipped, 'normal', progress);
@@ -326,6 +335,7 @@ export async function runCalibration(opts: CalibrateOptions, access: ModelAccess
       globalThreshold: evaluation.chosen.threshold,
       ...(opts.priorN !== undefined ? { priorN: opts.priorN } : {}),
       unit: 'pairs',
+      ...(perHour ? { perHour } : {}),
     });
   }
 

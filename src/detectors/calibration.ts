@@ -62,6 +62,12 @@ const entityThresholdSchema = z.object({
   threshold: finite,
   /** Its normal scores' quantiles at `quantile_probs` (native units, ascending), for p-values. */
   quantiles: z.array(finite).optional(),
+  /**
+   * Distinct held-out records (the unit of an alert: a distinct pair per hour) per hour: how many chances the entity
+   * has each hour to show a record this rare. Its p-values are per hour (Šidák: 1 - (1 - p)^per_hour), so a web server
+   * with 40 new clients an hour is not 40 times as alarming as a database with one peer.
+   */
+  per_hour: z.number().positive().optional(),
 });
 
 /**
@@ -491,11 +497,20 @@ export interface EntityAnnotation {
  * percentile is capped below every normal record (1 - 1/(n + 1)) and the p-value is at least SEEN_PAIR_MIN_P_VALUE:
  * such a pair is never reported as more unusual than all normal traffic.
  */
+/**
+ * A record's p-value as the p-value of its entity's hour: the probability that at least one of the entity's `perHour`
+ * records of an hour is this rare (Šidák, 1 - (1 - p)^m). Unchanged without a rate or at most one record an hour.
+ */
+export function perHourP(p: number, perHour: number | undefined): number {
+  if (perHour === undefined || !(perHour > 1) || !(p > 0)) return p;
+  return Math.min(1, -Math.expm1(perHour * Math.log1p(-Math.min(p, 1 - 1e-16))));
+}
+
 export function annotateEntity(native: number, cal: Calibration, entity: string, opts: { group?: string; seen?: boolean } = {}): EntityAnnotation {
   const base = annotateScore(native, cal);
   const t = opts.seen ? seenThreshold(cal, entity, opts.group) : thresholdFor(cal, entity, opts.group);
   let percentile = base.anomaly_percentile;
-  let p = pValueOf(native, cal, entity, opts.group);
+  let p = perHourP(pValueOf(native, cal, entity, opts.group), cal.per_entity?.entities[entity]?.per_hour);
   if (opts.seen) {
     percentile = Math.min(percentile, 1 - 1 / (cal.n_normal + 1));
     p = Math.max(p, SEEN_PAIR_MIN_P_VALUE);

@@ -20,6 +20,7 @@ interface CalibrateCliOptions {
   model: string;
   normal?: string;
   lake?: string;
+  everyRecord?: boolean;
   pairs?: string;
   since?: string;
   until?: string;
@@ -114,6 +115,7 @@ export function toCalibrateOptions(o: CalibrateCliOptions): CalibrateOptions {
     if (o.since === undefined || o.until === undefined) throw new ConfigError('--lake needs both --since and --until (a held-out window after the training data)', ['since', 'until']);
     normal = { kind: 'lake', lakeDir: resolveLakeDir(o.lake), sinceMs: parseInstant(o.since, '--since'), untilMs: parseInstant(o.until, '--until') };
     if (o.pairs !== undefined) normal.pairs = pairDefinition(o.pairs).name;
+    if (o.everyRecord) normal.distinctMs = 0;
     if (!(normal.untilMs > normal.sinceMs)) throw new ConfigError('--until must be later than --since', ['until']);
   } else {
     throw new ConfigError('normal traffic is required: --normal FILE (entity,ip CSV) or --lake DIR --since ISO --until ISO', ['normal']);
@@ -187,6 +189,7 @@ export function registerCalibrate(program: Command, io: CalibrateIo = PROCESS_IO
     .option('--normal <file>', 'held-out normal traffic: headerless entity,ip CSV')
     .option('--lake <dir>', 'take normal traffic from the lake instead (same pair definition as training)')
     .option('--pairs <name>', `with --lake: record definition (${Object.keys(PAIR_DEFINITIONS).join(', ')}); default: the one the model was trained on, else ${DEFAULT_PAIR_DEFINITION}`)
+    .option('--every-record', 'with --lake: calibrate on every record (default: one example per distinct entity,ip per hour, the unit of an alert)')
     .option('--since <iso>', 'with --lake: start of the held-out window (inclusive)')
     .option('--until <iso>', 'with --lake: end of the held-out window (exclusive)')
     .option('--abnormal <file>', 'labelled abnormal pairs: entity,ip CSV')
