@@ -12,7 +12,8 @@ import type { Calibration, ScoreDirection } from '../detectors/calibration.js';
 import { loadAsnTable } from './asn.js';
 import { evaluate, evaluateWithFeedback, DEFAULT_RULE, type CalibrationRule, type Evaluation, type FeedbackEffect } from './evaluate.js';
 import { generateAbnormal, type AbnormalGenerator } from './generate.js';
-import { readLabels, readPairCsv, type Pair } from './inputs.js';
+import { parseLabels, readLabels, readPairCsv, type LabelFile, type Pair } from './inputs.js';
+import { feedbackLabelsJsonl } from '../findings/feedback.js';
 import { DEFAULT_DISTINCT_MS, readLakeWindowPairs, type LakeWindow } from './lake.js';
 import { svgToPng } from './png.js';
 import { fitPerEntity, nativePerEntity, supportFor } from './entities.js';
@@ -78,6 +79,8 @@ export interface CalibrateOptions {
   seed?: number;
   asnTable?: string;
   labels?: string;
+  /** With a lake: fold in the analysts' verdicts recorded in it for this model (default true). */
+  feedback?: boolean;
   labelWeight?: number;
   /** Do not write the calibration into the model file. */
   dryRun?: boolean;
@@ -217,6 +220,15 @@ function displayName(file: string): string {
   return path.isAbsolute(file) ? path.basename(file) : file;
 }
 
+/**
+ * The analysts' verdicts recorded in a lake for a model (its findings carry the model file's base name), as labels:
+ * benign -> false_positive, malicious -> true_positive (findings without an address are left out).
+ */
+export function lakeFeedbackLabels(lakeDir: string, modelFile: string): LabelFile['labels'] {
+  const fb = feedbackLabelsJsonl(lakeDir, path.basename(modelFile, path.extname(modelFile)));
+  return fb.text.trim() === '' ? [] : parseLabels(fb.text, `${lakeDir} feedback`).labels;
+}
+
 export async function runCalibration(opts: CalibrateOptions, access: ModelAccess): Promise<CalibrateResult> {
   const seed = opts.seed ?? DEFAULT_SEED;
   const rng = new Rng(seed);
@@ -292,8 +304,12 @@ export async function runCalibration(opts: CalibrateOptions, access: ModelAccess
   let feedback: ReportInput['feedback'];
   let normalScores: number[] = normal.scores;
   let abnormalScores: number[] = abnormal.scores;
-  if (opts.labels) {
-    const lf = await readLabels(opts.labels);
+  // Analyst verdicts recorded in the lake (seclake feedback, the dashboard) for this model fold in like labels:
+  // benign findings as normal pairs, malicious ones as abnormal (docs/feedback.md).
+  const lakeLabels = opts.normal.kind === 'lake' && opts.feedback !== false ? lakeFeedbackLabels(opts.normal.lakeDir, opts.model) : [];
+  if (opts.labels || lakeLabels.length > 0) {
+    const lf: LabelFile = opts.labels ? await readLabels(opts.labels) : { labels: [], unresolved: [] };
+    lf.labels = [...lf.labels, ...lakeLabels];
     const fps = lf.labels.filter((l) => l.label === 'false_positive');
     const tps = lf.labels.filter((l) => l.label === 'true_positive');
     let unseen = 0;

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseLabels } from '../../src/calibrate/inputs.js';
+import { lakeFeedbackLabels } from '../../src/calibrate/run.js';
 import { createDashboard, type Dashboard } from '../../src/dashboard/index.js';
 import { buildFinding } from '../../src/findings/build.js';
 import { deriveEvent } from '../../src/ocsf/derive.js';
@@ -124,6 +125,12 @@ describe('seclake feedback / suppressions (CLI)', () => {
       { entity: 'alice', ip: '203.0.113.77', label: 'false_positive' },
       { entity: 'bob', ip: '2001:db8:5:6::9', label: 'true_positive' },
     ]);
+    // What calibrate --lake folds in by itself for the model file logins.model (and nothing for another model).
+    assert.deepEqual(lakeFeedbackLabels(lake, path.join('/models', 'logins.model')), [
+      { entity: 'alice', ip: '203.0.113.77', label: 'false_positive' },
+      { entity: 'bob', ip: '2001:db8:5:6::9', label: 'true_positive' },
+    ]);
+    assert.deepEqual(lakeFeedbackLabels(lake, 'flows.model'), []);
   });
 
   it('errors: unknown uid, bad verdict, scope or expiry, options a malicious verdict does not take, S3 lakes', () => {

@@ -21,6 +21,7 @@ interface CalibrateCliOptions {
   normal?: string;
   lake?: string;
   everyRecord?: boolean;
+  feedback?: boolean;
   pairs?: string;
   since?: string;
   until?: string;
@@ -159,6 +160,7 @@ export function toCalibrateOptions(o: CalibrateCliOptions): CalibrateOptions {
     seed: parseIntOpt('--seed', o.seed, 0),
     ...(o.asnTable !== undefined ? { asnTable: o.asnTable } : {}),
     ...(o.labels !== undefined ? { labels: o.labels } : {}),
+    ...(o.feedback === false ? { feedback: false } : {}),
     labelWeight: parseIntOpt('--label-weight', o.labelWeight, 1),
     dryRun: o.dryRun === true,
     ...(o.requireSupport ? { requireSupport: true } : {}),
@@ -189,6 +191,7 @@ export function registerCalibrate(program: Command, io: CalibrateIo = PROCESS_IO
     .option('--normal <file>', 'held-out normal traffic: headerless entity,ip CSV')
     .option('--lake <dir>', 'take normal traffic from the lake instead (same pair definition as training)')
     .option('--pairs <name>', `with --lake: record definition (${Object.keys(PAIR_DEFINITIONS).join(', ')}); default: the one the model was trained on, else ${DEFAULT_PAIR_DEFINITION}`)
+    .option('--no-feedback', "with --lake: leave out the analysts' verdicts recorded in the lake (seclake feedback; default: benign findings fold in as normal pairs, malicious ones as abnormal)")
     .option('--every-record', 'with --lake: calibrate on every record (default: one example per distinct entity,ip per hour, the unit of an alert)')
     .option('--since <iso>', 'with --lake: start of the held-out window (inclusive)')
     .option('--until <iso>', 'with --lake: end of the held-out window (exclusive)')
