@@ -146,17 +146,25 @@ test('annotateEntity: the entity threshold decides; p-values are consistent with
   const a = annotateEntity(t - 0.5, cal, 'db-1');
   assert.equal(a.is_anomaly, true);
   assert.ok(a.p_value <= 0.001 + 1e-9, `beyond the entity threshold, p ${a.p_value} <= target rate`);
-  // Never below 1 / (n + prior_n + 1).
+  // Beyond every held-out record: the floor 1 / (n + prior_n + 1) at the most anomalous record, then an exponential
+  // tail: just past it about the floor, far beyond it much less, monotone.
+  const floor = 1 / (5000 + 3000 + 1);
+  const q0 = (cal.per_entity!.entities['db-1']!.quantiles as number[])[0]!;
+  const w = 5000 / (5000 + 3000);
+  const near = pValueOf(w * q0 + (1 - w) * cal.normal_quantiles[0]! - 1e-9, cal, 'db-1'); // the mixture's q(0)
+  assert.ok(near <= floor && near > floor * 0.9, `just past the sample: ${near} ~ ${floor}`);
   const far = annotateEntity(-100, cal, 'db-1');
-  assert.ok(Math.abs(far.p_value - 1 / (5000 + 3000 + 1)) < 1e-12);
+  assert.ok(far.p_value < floor / 100 && far.p_value > 0, `far beyond: ${far.p_value}`);
+  assert.ok(pValueOf(-100, cal, 'db-1') <= pValueOf(-50, cal, 'db-1') && pValueOf(-50, cal, 'db-1') <= near);
   assert.equal(far.anomaly_percentile, 1); // the global percentile, as before
   // The same score is ordinary for web-1 (its own scores reach down to -3).
-  const w = annotateEntity(t - 0.5, cal, 'web-1');
-  assert.equal(w.is_anomaly, false);
-  assert.ok(w.p_value > 0.01);
+  const web = annotateEntity(t - 0.5, cal, 'web-1');
+  assert.equal(web.is_anomaly, false);
+  assert.ok(web.p_value > 0.01);
   // p-values grow with the score.
   assert.ok(pValueOf(2, cal, 'db-1') <= pValueOf(4, cal, 'db-1') && pValueOf(4, cal, 'db-1') <= pValueOf(6, cal, 'db-1'));
-  assert.ok(pValueOf(-100, cal, 'unknown') >= 1 / (10_010 + 1));
+  // An unknown entity: the global set's floor where its records end.
+  assert.ok(pValueOf(cal.normal_quantiles[0]! - 1e-9, cal, 'unknown') >= 1 / (10_010 + 1) - 1e-12);
 });
 
 test('seen in training: percentile capped below 1, p-value at least SEEN_PAIR_MIN_P_VALUE', () => {

@@ -424,6 +424,24 @@ function quantileAt(u: number, values: readonly number[], probs: readonly number
  * event rarer than it can measure (the global distribution: 1 / (N + 1)). Entities and groups without stored
  * quantiles use their parent's; a version-1 calibration gives the global p-value.
  */
+/** The share of the quantile function the exponential tail is fitted to (TAIL_U -> its quantile, floor -> q(0)). */
+export const TAIL_U = 0.1;
+
+/**
+ * A score beyond every held-out record: its p-value extrapolated with an exponential tail through two points of the
+ * oriented quantile function, (q(TAIL_U), TAIL_U) and (q(0), floor): p = floor · exp(−(q(0) − x) / β) with
+ * β = (q(TAIL_U) − q(0)) / ln(TAIL_U / floor) (peaks over threshold with an exponential excess, as SPOT does). A score
+ * just past the most anomalous held-out record gets about the floor; one far beyond it, much less. A degenerate tail
+ * (no spread) keeps the floor.
+ */
+function tailP(x: number, q: (u: number) => number, floor: number): number {
+  const q0 = q(0);
+  const qt = q(TAIL_U);
+  if (!(floor < TAIL_U) || !(qt > q0)) return floor;
+  const beta = (qt - q0) / Math.log(TAIL_U / floor);
+  return Math.max(1e-300, floor * Math.exp(-(q0 - x) / beta));
+}
+
 export function pValueOf(native: number, cal: Calibration, entity: string, group?: string): number {
   if (Number.isNaN(native)) return Number.NaN;
   const higher = cal.direction === 'higher_is_anomalous';
@@ -447,13 +465,15 @@ export function pValueOf(native: number, cal: Calibration, entity: string, group
       const parent = q;
       const w = node.n / (node.n + pe.prior_n);
       q = (u) => w * own(u) + (1 - w) * parent(u);
-      floor = 1 / (node.n + pe.prior_n + 1);
+      // Not rarer than the records behind it: the entity's own plus the prior's weight, and never rarer than the whole
+      // held-out set can show (the prior is that set: it is not worth more records than it has).
+      floor = Math.max(1 / (N + 1), 1 / (node.n + pe.prior_n + 1));
     };
     const e = entryOf(pe.entities, entity);
     mix(entryOf(pe.groups, e ? e.group : group));
     mix(e);
   }
-  if (x < q(0)) return floor;
+  if (x < q(0)) return tailP(x, q, floor);
   if (x >= q(1)) return 1;
   let lo = 0;
   let hi = 1;
