@@ -8,6 +8,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { SEVERITY_NAMES } from '../findings/build.js';
 import type { DetectionFinding, Sink } from '../findings/types.js';
+import { incidentLine } from '../findings/incidents.js';
 import { monitorDir, monitorOnce, startMonitor, type MonitorHandle, type MonitorModelSpec, type MonitorSummary } from '../monitor/embedded.js';
 import { FileSink } from '../sinks/index.js';
 
@@ -124,6 +125,8 @@ export interface LiveMonitorOptions extends MonitorOnceOptions {
   /** Raw log files dropped here are ingested, then scored. */
   watchDir: string;
   onFinding?: (f: DemoFinding) => void;
+  /** An incident raised, or made more severe or joined by another detector (the alerts a team would get). */
+  onIncident?: (line: string) => void;
   onError?: (message: string) => void;
   /** Catalog poll interval (default 1000 ms). */
   pollMs?: number;
@@ -157,7 +160,8 @@ export async function startLiveMonitor(o: LiveMonitorOptions): Promise<LiveMonit
     watchDir: o.watchDir,
     ...(o.pollMs !== undefined ? { pollMs: o.pollMs } : {}),
     onEvent: (e) => {
-      if (e.type === 'failed') o.onError?.(`${e.path}: ${e.reason}`);
+      if (e.type === 'incident' && e.notify) o.onIncident?.(incidentLine(e.incident));
+      else if (e.type === 'failed') o.onError?.(`${e.path}: ${e.reason}`);
       else if (e.type === 'ingest-error') o.onError?.(`ingest ${e.file}: ${e.reason}`);
       else if (e.type === 'ingested' && e.rejects > 0) o.onError?.(`ingest ${e.file}: ${e.rejects} records quarantined`);
     },

@@ -315,6 +315,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   let live: LiveGenerator | undefined;
   let monitor: LiveMonitor | undefined;
   let findingsSeen = 0;
+  let incidentsSeen = 0;
   let objectsWritten = 0;
   let attacksStarted = 0;
   let lastStatus = Date.now();
@@ -329,6 +330,10 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
         findingsSeen++;
         const what = f.scope === 'pair' ? f.ip : `${new Date(f.time).toISOString().slice(11, 16)}-${new Date(f.end ?? f.time).toISOString().slice(11, 16)}`;
         log(`  finding  ${new Date(f.time).toISOString().slice(0, 19)}Z  ${f.severity.padEnd(8)} ${f.model.padEnd(6)} ${(names.get(f.entity) ?? f.entity).padEnd(10)} ${what.padEnd(15)} score ${f.score.toFixed(2)}`);
+      },
+      onIncident: (line) => {
+        incidentsSeen++;
+        log(`  INCIDENT ${line}`);
       },
       onError: (m) => log(`warning: monitor: ${m}`),
     });
@@ -357,7 +362,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
         attacksStarted += r.started.length;
         if (now - lastStatus >= 60_000) {
           lastStatus = now;
-          log(`  live     ${objectsWritten} objects written, ${attacksStarted} attacks started, ${findingsSeen} findings so far (${homeUrl})`);
+          log(`  live     ${objectsWritten} objects written, ${attacksStarted} attacks started, ${findingsSeen} findings, ${incidentsSeen} incident alerts so far (${homeUrl})`);
         }
         for (const p of r.started) log(`  attack   ${new Date(p.start).toISOString().slice(0, 19)}Z  ${p.id}: ${p.description}`);
       } catch (err) {
