@@ -481,9 +481,10 @@ export class IncidentBuilder {
     for (const uid of [...touched.keys()].sort()) {
       const inc = this.open.get(uid)!;
       const before = touched.get(uid)!;
-      const { p } = this.combined(inc);
-      // Not raised yet: its evidence is below the bar (the findings stay detections, and wait here for more).
-      if (inc.revision === 0 && p > this.openP) continue;
+      const { p, perKind } = this.combined(inc);
+      // Not raised yet: its calibrated evidence is below the bar (the findings stay detections and wait here for
+      // more). Without any calibrated evidence (uncalibrated models only) the bar cannot judge: raised, Informational.
+      if (inc.revision === 0 && perKind.length > 0 && p > this.openP) continue;
       if (inc.revision === 0) this.stats.incidents++;
       inc.revision++;
       inc.severity_id = incidentSeverity(p, inc.detectors.length, inc.all_low);
