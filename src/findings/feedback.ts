@@ -463,31 +463,15 @@ function omitUndefined<T extends Record<string, unknown>>(o: T): T {
   return o;
 }
 
-export interface AddVerdictInput {
-  target_uid: string;
-  target_kind: TargetKind;
-  verdict: Verdict;
-  entity: string;
-  model?: string;
-  ip?: string;
-  note?: string;
-  by?: string;
-  members?: VerdictMember[];
-  suppression_ids?: string[];
-}
+/** A verdict as given: the record without what the store adds (type, id, time). */
+export type AddVerdictInput = Omit<VerdictRecord, 'type' | 'id' | 'at'>;
 
-export interface AddSuppressionInput {
-  entity: string;
-  scope: SuppressionScope;
+/** A suppression as asked for: the record without what the store adds, and its expiry as a time or a number of days. */
+export interface AddSuppressionInput extends Omit<Suppression, 'type' | 'id' | 'at' | 'expires_at'> {
   /** Epoch ms or ISO time it expires, or null for never; default `expires_days` after now. */
   expires_at?: number | string | null;
   /** Days until it expires (default 30) when `expires_at` is not given. */
   expires_days?: number;
-  model?: string;
-  detector?: string;
-  reason: string;
-  from_uid?: string;
-  by?: string;
 }
 
 export interface FeedbackStore {
