@@ -60,14 +60,16 @@ function isObj(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-function num(v: unknown): number | null {
+/** A column value as a finite number (numbers, bigints, numeric text), else null. */
+export function num(v: unknown): number | null {
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   if (typeof v === 'bigint') return Number(v);
   if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
   return null;
 }
 
-function str(v: unknown): string | null {
+/** A column value as text (strings, numbers, bigints), else null. */
+export function str(v: unknown): string | null {
   return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'bigint' ? String(v) : null;
 }
 

@@ -13,7 +13,7 @@
  */
 import { quoteIdent } from '../lake/duckdb.js';
 import type { FindingSummary } from './findings.js';
-import { getFindings } from './findings.js';
+import { getFindings, num, str } from './findings.js';
 import type { LakeReader } from './reader.js';
 
 import { INCIDENT_REVISIONS_VIEW, INCIDENTS_VIEW } from '../findings/incidents-view.js';
@@ -67,41 +67,27 @@ export interface IncidentFilter {
   limit?: number;
 }
 
-function num(v: unknown): number | null {
-  if (typeof v === 'number' && Number.isFinite(v)) return v;
-  if (typeof v === 'bigint') return Number(v);
-  if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
-  return null;
-}
-
-function str(v: unknown): string | null {
-  return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'bigint' ? String(v) : null;
+/** A JSON array column (JSON text or an already parsed list) as a list; anything else as []. */
+function jsonArray(v: unknown): unknown[] {
+  let a: unknown = v;
+  if (typeof v === 'string') {
+    try {
+      a = JSON.parse(v) as unknown;
+    } catch {
+      return [];
+    }
+  }
+  return Array.isArray(a) ? a : [];
 }
 
 /** A JSON array column (text or a parsed list) as strings; anything else as []. */
 export function stringList(v: unknown): string[] {
-  let a: unknown = v;
-  if (typeof v === 'string') {
-    try {
-      a = JSON.parse(v) as unknown;
-    } catch {
-      return [];
-    }
-  }
-  return Array.isArray(a) ? a.map((x) => str(x)).filter((x): x is string => x !== null) : [];
+  return jsonArray(v).map((x) => str(x)).filter((x): x is string => x !== null);
 }
 
 /** The timeline column (JSON text) as entries; malformed entries are skipped. */
 export function parseTimeline(v: unknown): TimelineEntry[] {
-  let a: unknown = v;
-  if (typeof v === 'string') {
-    try {
-      a = JSON.parse(v) as unknown;
-    } catch {
-      return [];
-    }
-  }
-  if (!Array.isArray(a)) return [];
+  const a = jsonArray(v);
   const out: TimelineEntry[] = [];
   for (const e of a) {
     if (e === null || typeof e !== 'object') continue;
