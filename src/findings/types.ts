@@ -19,25 +19,15 @@ export interface SourceRef {
   source?: string;
 }
 
-/** One (entity, IP) pair taken from a source event, scored by a model of any detector. */
-export interface ScoredRecord {
-  ref: SourceRef;
-  entity: string;
-  ip: string;
-  /** Event time, epoch ms. */
-  time: number;
-  /** The detector's native score (IP Insights: dot_product; history: prefix_score); its direction is the model's. */
-  native_score: number;
-  entity_known: boolean;
-  /** Training rows with this entity (0 when unknown). */
-  entity_count: number;
-  /** Calibrated share of normal traffic scoring higher, in [0, 1]; absent when the model is uncalibrated. */
+/** How a calibrated model judged one record (calibration.ts annotateEntity); every field absent when uncalibrated. */
+export interface RecordJudgement {
+  /** Calibrated share of normal traffic scoring higher, in [0, 1]. */
   anomaly_percentile?: number;
-  /** The native score is beyond the calibrated threshold (the entity's: `threshold`); absent when the model is uncalibrated. */
+  /** The native score is beyond the calibrated threshold (the entity's: `threshold`). */
   is_anomaly?: boolean;
   /**
-   * Calibrated models: the probability, under the entity's normal traffic (shrunk toward its group's and the global),
-   * of a score at least this anomalous (calibration.ts pValueOf).
+   * The probability, under the entity's normal traffic (shrunk toward its group's and the global), of a score at
+   * least this anomalous (calibration.ts pValueOf), per entity-hour where the calibration knows its rate.
    */
   p_value?: number;
   /** The calibrated threshold that judged the record (the entity's, its group's or the global one), native units. */
@@ -49,6 +39,20 @@ export interface ScoredRecord {
   seen_in_training?: boolean;
   /** The model's calibration or the entity's training history is thin: severity at most Medium. */
   low_support?: boolean;
+}
+
+/** One (entity, IP) pair taken from a source event, scored by a model of any detector. */
+export interface ScoredRecord extends RecordJudgement {
+  ref: SourceRef;
+  entity: string;
+  ip: string;
+  /** Event time, epoch ms. */
+  time: number;
+  /** The detector's native score (IP Insights: dot_product; history: prefix_score); its direction is the model's. */
+  native_score: number;
+  entity_known: boolean;
+  /** Training rows with this entity (0 when unknown). */
+  entity_count: number;
   /**
    * The source OCSF event's columns used as evidence, as plain JSON (whatever the object has of: class_uid,
    * class_name, time, metadata, cloud, src_endpoint, dst_endpoint, connection_info, traffic, query, actor, api).

@@ -6,13 +6,13 @@
  *
  * The same function runs inline and on the monitor's scoring worker (score-worker.ts), so both give the same result.
  */
-import { annotateEntity, beyondThreshold, calibrationLowSupport, thresholdValue, MIN_ENTITY_TRAINING_RECORDS, type ThresholdSource } from '../detectors/calibration.js';
+import { annotateEntity, beyondThreshold, calibrationLowSupport, thresholdValue, MIN_ENTITY_TRAINING_RECORDS } from '../detectors/calibration.js';
 import type { DetectorModel, EntityHistory, PairRecord } from '../detectors/types.js';
 import type { FindingPolicy } from '../findings/policy.js';
-import type { ModelRef } from '../findings/types.js';
+import type { ModelRef, RecordJudgement } from '../findings/types.js';
 
 /** A scored record that may become a finding (plain data: crosses a worker boundary). */
-export interface Candidate {
+export interface Candidate extends RecordJudgement {
   entity: string;
   ip: string;
   time: number;
@@ -20,17 +20,6 @@ export interface Candidate {
   /** The detector's native score. */
   native_score: number;
   entity_known: boolean;
-  anomaly_percentile?: number;
-  is_anomaly?: boolean;
-  /** Calibrated models: the entity's p-value and the threshold that judged it (calibration.ts annotateEntity). */
-  p_value?: number;
-  threshold?: number;
-  threshold_source?: ThresholdSource;
-  threshold_text?: string;
-  /** The pair is in the model's training data (its EntityHistory has this exact address). */
-  seen_in_training?: boolean;
-  /** The model's calibration or the entity's training history is too thin for High or Critical severity. */
-  low_support?: boolean;
 }
 
 /** Whether the model's stored training addresses of the entity include this exact address. */
