@@ -16,14 +16,13 @@
  * - severity: how far the score is beyond the threshold, in units of the threshold's distance from the median normal
  *   score (`behaviourSeverity`).
  */
-import { createHash } from 'node:crypto';
 import { deriveEvent } from '../ocsf/derive.js';
 import { OCSF_VERSION } from '../ocsf/schema.js';
 import { validateEvent } from '../ocsf/validate.js';
 import { seclakeVersion } from '../core/version.js';
 import { anomalyScoreOf, type ScoreDirection, type ThresholdSource } from '../detectors/calibration.js';
 import type { Explanation as DetectorExplanation } from '../detectors/types.js';
-import { FindingBuildError, MAX_SHOWN, SEVERITY, fmtP, fmtPercent, resourceTypeOf } from './build.js';
+import { FindingBuildError, MAX_SHOWN, SEVERITY, fmtP, fmtPercent, resourceTypeOf, sha256Hex, type ScoreExplanation } from './build.js';
 import type { DetectionFinding, ModelRef } from './types.js';
 
 /** One scored (entity, window) of a behaviour model. */
@@ -68,14 +67,7 @@ export interface BehaviourContext {
 }
 
 /** The structured explanation (`unmapped.explanation`). */
-export interface BehaviourExplanation {
-  detector: string;
-  score_name: string;
-  score: number;
-  direction: ScoreDirection;
-  threshold: number;
-  threshold_source: 'calibrated' | 'default';
-  percentile: number | null;
+export interface BehaviourExplanation extends ScoreExplanation {
   /** How far beyond the threshold, in units of the threshold's distance from the median normal score (severity). */
   margin: number;
   window_start: number;
@@ -84,15 +76,6 @@ export interface BehaviourExplanation {
   reason: string;
   /** The detector's facts: the features that drove the score, each with observed vs usual value and its share. */
   details?: Record<string, unknown>;
-}
-
-function sha256Hex(parts: readonly (string | number)[]): string {
-  const h = createHash('sha256');
-  for (const p of parts) {
-    h.update(String(p));
-    h.update('\0');
-  }
-  return h.digest('hex');
 }
 
 /** Stable uid of a behaviour finding: 32 hex digits of sha256(model name, entity, window start). */

@@ -52,13 +52,8 @@ export interface BuildContext {
   now?: number;
 }
 
-/** The structured explanation (`unmapped.explanation`). */
-export interface Explanation {
-  entity_history_size: number;
-  /** Training addresses stored for the entity (the model keeps a capped sample); null when unknown. */
-  entity_history_stored: number | null;
-  nearest_ip: string | null;
-  nearest_prefix_len: number | null;
+/** What every finding's explanation says about its score: the detector, its native score and the threshold. */
+export interface ScoreExplanation {
   /** Detector type and its native score's name, value and direction. */
   detector: string;
   score_name: string;
@@ -71,6 +66,15 @@ export interface Explanation {
   details?: Record<string, unknown>;
 }
 
+/** The structured explanation (`unmapped.explanation`). */
+export interface Explanation extends ScoreExplanation {
+  entity_history_size: number;
+  /** Training addresses stored for the entity (the model keeps a capped sample); null when unknown. */
+  entity_history_stored: number | null;
+  nearest_ip: string | null;
+  nearest_prefix_len: number | null;
+}
+
 export class FindingBuildError extends SeclakeError {
   readonly issues: ValidationIssue[];
   constructor(message: string, issues: ValidationIssue[]) {
@@ -81,7 +85,8 @@ export class FindingBuildError extends SeclakeError {
 }
 
 
-function sha256Hex(parts: readonly (string | number)[]): string {
+/** sha256 (hex) of parts joined by NUL bytes: the stable ids of findings and incidents. */
+export function sha256Hex(parts: readonly (string | number)[]): string {
   const h = createHash('sha256');
   for (const p of parts) {
     h.update(String(p));

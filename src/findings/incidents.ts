@@ -24,7 +24,6 @@
  * Deterministic and restart-safe: the state is plain JSON (`toJSON`/`fromJSON`, kept in the monitor's checkpoint),
  * nothing depends on the wall clock, and the same state plus the same findings give the same revisions, byte for byte.
  */
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import { cauchyCombine, fisherCombine } from '../core/stats.js';
@@ -32,7 +31,7 @@ import { seclakeVersion } from '../core/version.js';
 import { deriveEvent } from '../ocsf/derive.js';
 import { OCSF_VERSION } from '../ocsf/schema.js';
 import { validateEvent } from '../ocsf/validate.js';
-import { FindingBuildError, MAX_SHOWN, SEVERITY, SEVERITY_NAMES } from './build.js';
+import { FindingBuildError, MAX_SHOWN, SEVERITY, SEVERITY_NAMES, sha256Hex } from './build.js';
 import type { DetectionFinding } from './types.js';
 
 /** An OCSF 1.1.0 Incident Finding (class_uid 2005) as plain JSON that validates against the schema. */
@@ -335,11 +334,7 @@ export interface IncidentRevision {
   notify: boolean;
 }
 
-const sha = (parts: readonly (string | number)[]): string => {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(String(p)).update('\0');
-  return h.digest('hex').slice(0, 32);
-};
+const sha = (parts: readonly (string | number)[]): string => sha256Hex(parts).slice(0, 32);
 
 /** Stable incident uid: the entity and the first finding that opened it. */
 export function incidentUid(entity: string, firstFindingUid: string): string {
