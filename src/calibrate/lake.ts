@@ -38,14 +38,21 @@ export function groupName(kind: 'subnet' | 'account', value: string): string | u
   return undefined;
 }
 
-/** A pair query (entity, ip, time) wrapped with `$1` = since (ms, inclusive) and `$2` = until (ms, exclusive). */
-export function windowPairsSql(pairsSql: string): string {
+/**
+ * Rows of `from` (columns entity, ip, time and `extra`) in the window `$1` = since (ms, inclusive) .. `$2` = until
+ * (ms, exclusive), without missing entities or addresses; with `distinct`, one row per (entity, ip, extra) per window
+ * of `$3` ms (see LakeWindow.distinctMs).
+ */
+function windowSelect(from: string, extra: readonly string[], distinct: boolean): string {
   return `
-SELECT entity, ip FROM (
-  SELECT * FROM (${pairsSql}) q (entity, ip, time)
-)
+SELECT ${distinct ? 'DISTINCT ' : ''}${['entity', 'ip', ...extra].join(', ')}${distinct ? ', time // $3 AS bucket' : ''} FROM (${from}) w
 WHERE ip IS NOT NULL AND entity IS NOT NULL AND entity <> '-' AND ip <> '-'
-  AND time >= $1 AND time < $2`;
+  AND time >= $1 AND time < $2${distinct ? '\nORDER BY bucket, entity, ip' : ''}`;
+}
+
+/** A pair query (entity, ip, time) in a window (windowSelect). */
+export function windowPairsSql(pairsSql: string, distinct = false): string {
+  return windowSelect(`SELECT * FROM (${pairsSql}) q (entity, ip, time)`, [], distinct);
 }
 
 /** Parse an ISO-8601 instant (a bare date means midnight UTC); names the option on error. */
@@ -103,12 +110,10 @@ export async function readLakeWindowPairs(w: LakeWindow): Promise<Pair[]> {
   const db = await openLakeQuery(w.lakeDir);
   try {
     const out: Pair[] = [];
+    const params = [BigInt(w.sinceMs), BigInt(w.untilMs), ...(distinct > 0 ? [BigInt(distinct)] : [])];
     const grouped = w.sql === undefined ? await groupedSql(db, w.pairs ?? DEFAULT_PAIR_DEFINITION) : undefined;
     if (grouped) {
-      const sql = `SELECT ${distinct > 0 ? 'DISTINCT ' : ''}entity, ip, grp, part${distinct > 0 ? ', time // $3 AS bucket' : ''} FROM (${grouped.sql}) q
-WHERE ip IS NOT NULL AND entity IS NOT NULL AND entity <> '-' AND ip <> '-' AND time >= $1 AND time < $2${distinct > 0 ? '\nORDER BY bucket, entity, ip' : ''}`;
-      const params = [BigInt(w.sinceMs), BigInt(w.untilMs), ...(distinct > 0 ? [BigInt(distinct)] : [])];
-      for await (const chunk of db.stream(sql, params)) {
+      for await (const chunk of db.stream(windowSelect(grouped.sql, ['grp', 'part'], distinct > 0), params)) {
         for (const r of chunk.rows) {
           const kind = grouped.kinds[Number(r[3])];
           const group = kind && r[2] !== null && r[2] !== undefined ? groupName(kind, String(r[2])) : undefined;
@@ -120,8 +125,7 @@ WHERE ip IS NOT NULL AND entity IS NOT NULL AND entity <> '-' AND ip <> '-' AND 
       return out;
     }
     const pairsSql = w.sql !== undefined ? w.sql.trim().replace(/;+$/, '') : (await lakeDefinitionSql(db, w.pairs ?? DEFAULT_PAIR_DEFINITION)).sql;
-    const plain = distinct > 0 ? windowPairsSql(pairsSql).replace('SELECT entity, ip FROM (', 'SELECT DISTINCT entity, ip, time // $3 AS bucket FROM (') + '\nORDER BY bucket, entity, ip' : windowPairsSql(pairsSql);
-    for await (const chunk of db.stream(plain, [BigInt(w.sinceMs), BigInt(w.untilMs), ...(distinct > 0 ? [BigInt(distinct)] : [])])) {
+    for await (const chunk of db.stream(windowPairsSql(pairsSql, distinct > 0), params)) {
       for (const r of chunk.rows) out.push({ entity: String(r[0]).trim(), ip: String(r[1]).trim() });
     }
     return out;
