@@ -27,6 +27,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import { cauchyCombine, fisherCombine } from '../core/stats.js';
+import { findDetector } from '../detectors/index.js';
 import { seclakeVersion } from '../core/version.js';
 import { deriveEvent } from '../ocsf/derive.js';
 import { OCSF_VERSION } from '../ocsf/schema.js';
@@ -122,9 +123,9 @@ export const DEFAULT_INCIDENT_OPEN_P = 0.01;
  * stronger than either).
  */
 export type EvidenceKind = 'address' | 'behaviour';
-export const EVIDENCE_KINDS: Readonly<Record<string, EvidenceKind>> = { ipinsights: 'address', history: 'address', rcf: 'behaviour' };
+/** A detector's kind of evidence from the records it scores (the registry): pairs -> address, features -> behaviour. */
 export function evidenceKindOf(detector: string): EvidenceKind {
-  return EVIDENCE_KINDS[detector] ?? 'address';
+  return findDetector(detector)?.records === 'features' ? 'behaviour' : 'address';
 }
 export const DEFAULT_INCIDENT_LATE_MS = 2 * 3_600_000;
 /** A p-value from a percentile alone is never below this (the percentile does not say how many normal samples back it). */
