@@ -271,18 +271,22 @@ export interface KindResult {
   findings: number;
 }
 
-/** Precision and recall of one set of findings. */
-export interface Scores {
-  findings: number;
-  /** Findings by scope (pair: entity-IP detectors; window: behaviour detectors). */
-  pair_findings: number;
-  window_findings: number;
+/** Precision and attack recall of a set of alerts (findings or incidents). */
+export interface AlertScores {
   true_positives: number;
   false_positives: number;
   precision: number | null;
   attacks: number;
   attacks_detected: number;
   attack_recall: number | null;
+}
+
+/** Precision and recall of one set of findings. */
+export interface Scores extends AlertScores {
+  findings: number;
+  /** Findings by scope (pair: entity-IP detectors; window: behaviour detectors). */
+  pair_findings: number;
+  window_findings: number;
   scored_records: number;
   detected_records: number;
   record_recall: number | null;
@@ -551,14 +555,8 @@ export interface IncidentAttackResult {
   incidents: number;
 }
 
-export interface IncidentScores {
+export interface IncidentScores extends AlertScores {
   incidents: number;
-  true_positives: number;
-  false_positives: number;
-  precision: number | null;
-  attacks: number;
-  attacks_detected: number;
-  attack_recall: number | null;
   /** Labelled records with an entity covered by a true-positive member finding (pair or window) / such records. */
   records: number;
   detected_records: number;
