@@ -4,10 +4,16 @@
  * are bound as `$1, $2, ...` parameters (or `quoteString` for the few places DuckDB cannot bind,
  * such as file paths inside COPY ... TO).
  */
-import { DuckDBInstance, JSDuckDBValueConverter, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
 import { LakeError, errorMessage } from '../core/errors.js';
 
 export type SqlParams = DuckDBValue[] | Record<string, DuckDBValue>;
+
+/**
+ * The DuckDB package, loaded by the first Duck.open(): importing this module (a command's --help, code that only
+ * quotes identifiers) does not load the native library (about 0.3 s).
+ */
+let api: typeof import('@duckdb/node-api') | undefined;
 
 /** Quote an identifier (table, view, column): "a""b". */
 export function quoteIdent(name: string): string {
@@ -66,7 +72,8 @@ export class Duck {
     };
     if (opts.threads) config.threads = String(opts.threads);
     if (opts.memoryLimit) config.memory_limit = opts.memoryLimit;
-    const instance = await DuckDBInstance.create(opts.path ?? ':memory:', config);
+    api ??= await import('@duckdb/node-api');
+    const instance = await api.DuckDBInstance.create(opts.path ?? ':memory:', config);
     const con = await instance.connect();
     return new Duck(instance, con);
   }
@@ -115,7 +122,7 @@ export class Duck {
     while (true) {
       const chunk = await result.fetchChunk();
       if (!chunk || chunk.rowCount === 0) break;
-      yield { columns, rows: chunk.convertRows(JSDuckDBValueConverter).map((r) => r.map(normalize)) };
+      yield { columns, rows: chunk.convertRows(api!.JSDuckDBValueConverter).map((r) => r.map(normalize)) };
     }
   }
 
@@ -136,7 +143,7 @@ export class Duck {
       const chunk = await result.fetchChunk();
       if (!chunk || chunk.rowCount === 0) break;
       const data: unknown[][] = [];
-      for (let c = 0; c < columns.length; c++) data.push(chunk.convertColumnValues(c, JSDuckDBValueConverter));
+      for (let c = 0; c < columns.length; c++) data.push(chunk.convertColumnValues(c, api!.JSDuckDBValueConverter));
       yield { columns, rowCount: chunk.rowCount, data };
     }
   }
@@ -167,7 +174,7 @@ export class Duck {
           throw sqlError(err);
         }
         if (!chunk || chunk.rowCount === 0) return null;
-        return chunk.convertRows(JSDuckDBValueConverter).map((r) => r.map(normalize));
+        return chunk.convertRows(api!.JSDuckDBValueConverter).map((r) => r.map(normalize));
       },
     };
   }
