@@ -163,6 +163,12 @@ test('an uncalibrated model counts as a detector but weighs nothing in the combi
   assert.match(String(only!.incident.message), /no calibrated evidence \(flows-history uncalibrated\)$/);
 });
 
+test('a calibrated p of exactly 0.5 (one held-out pair: the floor 1/(n+1)) is calibrated evidence, not the uncalibrated marker', () => {
+  const thin = pairFinding(IPI_MODEL, {}, { p_value: 0.5, low_support: true });
+  assert.ok(findingPValue(thin) < UNCALIBRATED_P && findingPValue(thin) > 0.4999);
+  assert.deepEqual(new IncidentBuilder().add([thin], OBJ), [], 'below the bar: waits as a detection, not raised as Informational');
+});
+
 test('an incident is raised once its combined p reaches the bar, with every finding that waited, as revision 1', () => {
   const b = new IncidentBuilder();
   const weak = pairFinding(IPI_MODEL, { ip: '10.0.99.50' }, { p_value: 0.2 });

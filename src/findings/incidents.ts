@@ -165,6 +165,9 @@ function num(v: unknown): number | undefined {
 export function findingPValue(f: DetectionFinding): number {
   const u = isObj(f.unmapped) ? f.unmapped : {};
   const p = num(u.p_value);
+  // A calibrated p of exactly UNCALIBRATED_P (the floor 1/(n+1) of a model calibrated on one held-out pair) is still
+  // calibrated evidence (of nothing): the next float below keeps it apart from the marker of uncalibrated findings.
+  if (p === UNCALIBRATED_P) return UNCALIBRATED_P - 2 ** -54;
   if (p !== undefined && p > 0 && p <= 1) return p;
   if (p !== undefined && p <= 0) return 1e-300;
   const pct = num(u.anomaly_percentile);
