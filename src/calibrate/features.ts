@@ -5,7 +5,10 @@
  *
  *   - held-out windows: the model's feature sets computed over the lake (LakeBehaviour.windows) for the windows after
  *     the model's training cutoff (`closed_through`), or from `since`, up to `until` (default: every window the
- *     lake's watermark has closed); scored by the model as trained (no streaming update);
+ *     lake's watermark has closed); scored as the monitor scores them: in time order, each window against the model
+ *     that has learnt the earlier ones (score-then-update; `prequential: false` scores them by the model as trained);
+ *     with `learn: true` the stored model keeps what it learnt: its forest and training cutoff move to the end of the
+ *     held-out windows, so a monitor started from it begins after them (instead of scoring them again);
  *   - rule: `max_fpr` (default 1%): the lowest threshold that flags at most that share of the held-out windows;
  *     `three_sigma`: their mean + 3 standard deviations (stored as rule three_sigma);
  *     `threshold`: a given one, just measured;
@@ -16,6 +19,7 @@
 import { ConfigError, SeclakeError } from '../core/errors.js';
 import { anomalyScoreOf, beyondThreshold, CALIBRATION_VERSION, type Calibration, type ScoreDirection } from '../detectors/calibration.js';
 import { featuresModel, loadModel, updateModelMetadata } from '../detectors/index.js';
+import type { FeatureRecord, LakeBehaviour } from '../detectors/types.js';
 import { openLakeQuery } from '../lake/views.js';
 import { QUANTILE_POINTS, STANDARD_FPRS } from './evaluate.js';
 import { meanStd, quantiles } from '../core/stats.js';
@@ -46,6 +50,25 @@ export interface FeatureCalibrateOptions {
   requireSupport?: boolean;
   /** Messages of the window computation (sets skipped, columns read as NULL). */
   onMessage?: (m: string) => void;
+  /**
+   * Score the held-out windows score-then-update, in time order, as the monitor does (default true when they start
+   * at or after the training cutoff); false: by the model as trained.
+   */
+  prequential?: boolean;
+  /** With a prequential replay that is stored: keep what it learnt in the model (default false; see `learnt`). */
+  learn?: boolean;
+}
+
+/** Native scores of records in window order against a streaming copy of the model (score, then learn), in input order. */
+function scorePrequential(b: LakeBehaviour, records: readonly FeatureRecord[]): { native: number[]; state: () => Uint8Array } {
+  const stream = b.stream();
+  const order = records.map((_, i) => i).sort((x, y) => (records[x]!.window_start ?? 0) - (records[y]!.window_start ?? 0) || x - y);
+  const out = new Array<number>(records.length);
+  for (const i of order) {
+    out[i] = stream.score(records[i]!).native;
+    stream.update(records[i]!);
+  }
+  return { native: out, state: () => stream.state() };
 }
 
 export interface FeatureCalibrationJson {
@@ -73,6 +96,8 @@ export interface FeatureCalibrationJson {
   /** The threshold before (the training calibration), and how many held-out windows it flags. */
   previous: { threshold: number; flagged: number; fpr: number; source: string } | null;
   stored: boolean;
+  /** The model learnt the held-out windows (score-then-update): its training cutoff is now held_out.until. */
+  learnt: boolean;
   calibration: Calibration;
 }
 
@@ -119,7 +144,12 @@ export async function runFeatureCalibration(opts: FeatureCalibrateOptions): Prom
     );
   }
   const direction = model.detector.score.direction;
-  const scored = model.scoreBatch(w.records).native;
+  // Score-then-update, as the monitor does (src/monitor/behaviour.ts): each window against the model that has learnt
+  // every earlier one, so the held-out scores are those the monitor gives. Held-out windows overlapping the training
+  // period are scored by the model as trained (learning them again would count them twice).
+  const prequential = opts.prequential !== false && since >= b.closedThrough;
+  const replay = prequential ? scorePrequential(b, w.records) : undefined;
+  const scored = replay ? replay.native : model.scoreBatch(w.records).native;
   const scores = Float64Array.from(scored.filter((x) => Number.isFinite(x)));
   if (scores.length === 0) throw new SeclakeError(`none of the ${w.records.length} held-out windows could be scored by ${opts.model}`);
   const n = scores.length;
@@ -193,6 +223,10 @@ export async function runFeatureCalibration(opts: FeatureCalibrateOptions): Prom
   }
   const prev = model.calibration;
   const stored = !opts.dryRun;
+  // learn: the model keeps what the replay learnt (as the monitor would have): its forest and training cutoff move to
+  // the end of the held-out windows, so a monitor started from it goes on after them instead of scoring them again.
+  const learnt = stored && replay !== undefined && opts.learn === true;
+  if (learnt) b.saveLearnt(opts.model, replay.state(), w.closedThrough);
   if (stored) updateModelMetadata(opts.model, { calibration: calibration as unknown as Record<string, unknown> });
   const q = (p: number): number => nativeSorted[Math.min(n - 1, Math.round(p * (n - 1)))]!;
   return {
@@ -218,6 +252,7 @@ export async function runFeatureCalibration(opts: FeatureCalibrateOptions): Prom
       ? { threshold: prev.threshold, flagged: countBeyond(scores, prev.threshold, direction), fpr: countBeyond(scores, prev.threshold, direction) / n, source: prev.abnormal_source }
       : null,
     stored,
+    learnt,
     calibration,
   };
 }

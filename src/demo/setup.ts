@@ -295,7 +295,12 @@ export async function setupDemo(opts: SetupOptions): Promise<DemoSetup> {
       lowSupport: cal.support !== null && !cal.support.sufficient,
     };
   }
-  const behaviour = await setupBehaviour({ lakeDir, modelsDir, heldStart, attackStart: generated.attackStart, timings, log });
+  // The behaviour model learns as it scores, so its held-out windows need not be the pair models' (whose held-out
+  // pairs must be unseen by a model that stays fixed): it trains on the first half of the baseline (a day at least)
+  // and is calibrated on the second half, score-then-update as the monitor scores. Windows are few (one per entity and
+  // hour), and a p-value is never rarer than 1 / (held-out windows + 1): the more there are, the sharper its evidence.
+  const behaviourHeld = Math.min(heldStart, generated.start + Math.max(24 * HOUR, Math.floor((generated.attackStart - generated.start) / 2 / HOUR) * HOUR));
+  const behaviour = await setupBehaviour({ lakeDir, modelsDir, heldStart: behaviourHeld, attackStart: generated.attackStart, timings, log });
   const setup: DemoSetup = { dataDir, lakeDir, generated, models, behaviour, baselineSeq, attackPeriodFiles, timings, reused: false };
   writeFileSync(stateFile, JSON.stringify(setup, null, 2) + '\n');
   return setup;
@@ -320,7 +325,7 @@ async function setupBehaviour(o: { lakeDir: string; modelsDir: string; heldStart
     const probe = await runFeatureCalibration({ model: file, lakeDir: o.lakeDir, sinceMs: o.heldStart, untilMs: o.attackStart, rule: { kind: 'max_fpr', max_fpr: BEHAVIOUR_SETTINGS.maxFpr }, dryRun: true });
     // A rate finer than one window of the held-out set is not measured: the three-sigma convention instead.
     const rule = probe.under_resolved ? ({ kind: 'three_sigma' } as const) : ({ kind: 'max_fpr', max_fpr: BEHAVIOUR_SETTINGS.maxFpr } as const);
-    const r = await runFeatureCalibration({ model: file, lakeDir: o.lakeDir, sinceMs: o.heldStart, untilMs: o.attackStart, rule });
+    const r = await runFeatureCalibration({ model: file, lakeDir: o.lakeDir, sinceMs: o.heldStart, untilMs: o.attackStart, rule, learn: true });
     const ruleText = rule.kind === 'max_fpr' ? `FPR <= ${rule.max_fpr}` : 'three-sigma (too few held-out windows for the FPR budget)';
     return {
       value: { windows: r.held_out.windows, threshold: r.threshold, rule: ruleText, fpr: r.fpr },

@@ -192,6 +192,11 @@ export interface LakeBehaviour {
   windows(db: Duck, opts?: { cursor?: BehaviourCursor; start?: number; end?: number; now?: number; onMessage?: (m: string) => void }): Promise<BehaviourWindows>;
   /** A streaming copy of the model: from its trained state, or from a state `BehaviourStream.state()` saved. */
   stream(state?: Uint8Array): BehaviourStream;
+  /**
+   * Write the model to `file` with a stream's state as its trained state and its training cutoff moved to
+   * `closedThrough` (the windows the stream learnt: calibration's score-then-update replay). Other header slots stay.
+   */
+  saveLearnt(file: string, state: Uint8Array, closedThrough: number): void;
 }
 
 /** A features model that keeps learning: score a window, explain it, then update the model with it. */

@@ -6,7 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
@@ -35,6 +35,7 @@ describe('calibrate a behaviour model on held-out normal windows', () => {
   let t: TrainedLake;
   /** The held-out windows' scores, computed here independently of the calibration code. */
   let scores: number[];
+  let batchScores: number[];
 
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'seclake-calibrate-rcf-'));
@@ -44,7 +45,14 @@ describe('calibrate a behaviour model on held-out normal windows', () => {
     const db = await openLakeQuery(t.lakeDir);
     try {
       const w = await b.windows(db);
-      scores = [...model.scoreBatch(w.records).native];
+      // As the monitor scores them: in time order, each window against the model that learnt the earlier ones.
+      const stream = b.stream();
+      scores = w.records.map((r) => {
+        const s = stream.score(r).native;
+        stream.update(r);
+        return s;
+      });
+      batchScores = [...model.scoreBatch(w.records).native];
     } finally {
       db.close();
     }
@@ -95,6 +103,33 @@ describe('calibrate a behaviour model on held-out normal windows', () => {
     assert.equal(j.flagged, scores.filter((s) => s > j.threshold).length);
     assert.ok(j.flagged <= allowed);
     assert.equal(j.under_resolved, false);
+  });
+
+  it('scores the held-out windows score-then-update (the monitor\'s scores), not by the model as trained; learn: true keeps what it learnt', async () => {
+    assert.notDeepEqual(scores, batchScores, 'learning the earlier windows changes the later scores');
+    const frozen = await runFeatureCalibration({ model: t.model, lakeDir: t.lakeDir, rule: { kind: 'max_fpr', max_fpr: 0.05 }, dryRun: true, prequential: false });
+    const sorted = [...batchScores].sort((a, b) => a - b);
+    assert.equal(frozen.threshold, sorted[sorted.length - 1 - Math.floor(0.05 * batchScores.length)]);
+    assert.equal(frozen.learnt, false);
+    // learn: the stored model is the one that learnt the held-out windows; a monitor from it starts after them.
+    const copy = path.join(dir, 'learn.model');
+    copyFileSync(t.model, copy);
+    const j = await runFeatureCalibration({ model: copy, lakeDir: t.lakeDir, rule: { kind: 'max_fpr', max_fpr: 0.05 }, learn: true });
+    assert.equal(j.learnt, true);
+    const learnt = featuresModel(await loadModel(copy), 'test').behaviour!()!;
+    assert.equal(new Date(learnt.closedThrough).toISOString(), j.held_out.until);
+    assert.match(readModelHeader(copy).training.source, /then learnt the windows up to 2026-03-04T23:00:00\.000Z \(score-then-update\)$/);
+    assert.equal(readCalibration(readModelHeader(copy), copy)!.threshold, j.threshold);
+    const db = await openLakeQuery(t.lakeDir);
+    try {
+      const w = await featuresModel(await loadModel(t.model), 'test').behaviour!()!.windows(db);
+      const replayed = featuresModel(await loadModel(t.model), 'test').behaviour!()!.stream();
+      for (const r of w.records) replayed.update(r);
+      const fromFile = learnt.stream();
+      assert.deepEqual(w.records.map((r) => fromFile.score(r).native), w.records.map((r) => replayed.score(r).native), 'the stored forest is the one that learnt them');
+    } finally {
+      db.close();
+    }
   });
 
   it('refuses what needs an abnormal set, naming the flag and what to use instead', async () => {

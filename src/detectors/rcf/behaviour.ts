@@ -23,6 +23,8 @@ export interface BehaviourModel {
   readonly features: LakeFeatureParams;
   /** The same model (header, scaler, explanations) over another forest. */
   withForest(forest: RandomCutForest): { scoreBatch(records: readonly FeatureRecord[]): { native: Float64Array; known: Uint8Array }; explain(r: FeatureRecord, native: number): Explanation };
+  /** Write the model over another forest, with its training cutoff at `closedThrough`. */
+  saveWithForest(file: string, forest: RandomCutForest, closedThrough: number): void;
 }
 
 function cursorOf(c: BehaviourCursor | undefined, windowMs: number, file: string): FeatureCursor | undefined {
@@ -87,6 +89,11 @@ export function rcfBehaviour(m: BehaviourModel): LakeBehaviour {
         },
         state: () => forest.toState(),
       };
+    },
+    saveLearnt(file: string, state: Uint8Array, closedThrough: number): void {
+      const forest = RandomCutForest.fromState(state);
+      if (forest.inputDims !== m.dim) throw new ConfigError(`the learnt forest has ${forest.inputDims} features, ${m.path || 'the model'} ${m.dim}`, ['state']);
+      m.saveWithForest(file, forest, closedThrough);
     },
   };
 }

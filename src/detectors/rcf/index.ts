@@ -7,7 +7,7 @@
 import { ParseError } from '../../core/errors.js';
 import { readCalibration, type Calibration } from '../calibration.js';
 import { hyperparameterDocs } from '../hyperparameters.js';
-import { packModelData, type ModelData, type ModelHeader } from '../model-file.js';
+import { packModelData, writeModelFile, type ModelData, type ModelHeader } from '../model-file.js';
 import type { BatchScores, DetectorModel, EntityInfo, Explanation, FeatureRecord, FeaturesDetectorDefinition, LakeBehaviour, WireFormat } from '../types.js';
 import { rcfBehaviour } from './behaviour.js';
 import { hyperparametersSchema, parseHyperparameters, type Hyperparameters } from './config.js';
@@ -152,6 +152,20 @@ export class RcfModel implements DetectorModel<RcfPrediction, FeatureRecord> {
       scaler: this.scaler,
       features,
       withForest: (forest) => new RcfModel(this.path, this.header, forest, this.scaler),
+      saveWithForest: (file, forest, closedThrough) => {
+        const { sections: _s, data_crc32: _c, format: _f, format_version: _v, ...rest } = this.header;
+        const h = this.header;
+        const learnt = `; then learnt the windows up to ${new Date(closedThrough).toISOString()} (score-then-update)`;
+        writeModelFile(
+          file,
+          {
+            ...rest,
+            params: { ...h.params, features: { ...features, closed_through: closedThrough } },
+            training: { ...h.training, source: `${h.training.source.replace(/; then learnt the windows up to \S+ \(score-then-update\)$/, '')}${learnt}` },
+          },
+          rcfSections(forest, this.scaler),
+        );
+      },
     });
   }
 }
