@@ -15,7 +15,8 @@ import { ConfigError } from '../../src/core/errors.js';
 import { createHandler } from '../../src/lambda.js';
 import { Duck } from '../../src/lake/duckdb.js';
 import { findingsFilesSql } from '../../src/findings/view.js';
-import type { SqsEvent } from '../../src/monitor/aws/lambda-handler.js';
+import type { SQSEvent, SQSRecordAttributes } from 'aws-lambda';
+import { lambdaContext } from '../helpers/lambda.js';
 import { startServer } from '../../src/serve/start.js';
 import { buildLakeObjects, flowLog, instanceId, listKeys, makeBucketAndQueue, queueDepth, rejectLog, startAwsEnv, trainModel, uploadObject, type AwsEnv, type LakeObject } from './aws-fixture.js';
 
@@ -36,7 +37,7 @@ after(async () => {
 });
 
 /** Receive what is on the queue and shape it as Lambda's SQS event (records as the event source mapping sends them). */
-async function sqsEvent(queueUrl: string, queueArn: string, visibility = 30): Promise<SqsEvent> {
+async function sqsEvent(queueUrl: string, queueArn: string, visibility = 30): Promise<SQSEvent> {
   const got: Message[] = [];
   for (let i = 0; i < 5; i++) {
     const r = await env.sqs.send(
@@ -50,7 +51,7 @@ async function sqsEvent(queueUrl: string, queueArn: string, visibility = 30): Pr
       messageId: m.MessageId!,
       receiptHandle: m.ReceiptHandle!,
       body: m.Body!,
-      attributes: { ...(m.Attributes as Record<string, string>) },
+      attributes: { ...(m.Attributes as Record<string, string>) } as unknown as SQSRecordAttributes,
       messageAttributes: {},
       md5OfBody: m.MD5OfBody!,
       eventSource: 'aws:sqs',
@@ -61,7 +62,7 @@ async function sqsEvent(queueUrl: string, queueArn: string, visibility = 30): Pr
 }
 
 /** What Lambda does with the response: delete every record not reported as failed. */
-async function lambdaDeletes(queueUrl: string, event: SqsEvent, failures: { itemIdentifier: string }[]): Promise<void> {
+async function lambdaDeletes(queueUrl: string, event: SQSEvent, failures: { itemIdentifier: string }[]): Promise<void> {
   const failed = new Set(failures.map((f) => f.itemIdentifier));
   const { DeleteMessageCommand } = await import('@aws-sdk/client-sqs');
   for (const r of event.Records) if (!failed.has(r.messageId)) await env.sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: r.receiptHandle }));
@@ -109,7 +110,7 @@ test('MODEL_S3_URI: a batch with a good, a normal and a corrupt object reports o
     // The model and the three objects: four records (the model upload is not a .parquet: acknowledged).
     const ev1 = await sqsEvent(q.queueUrl, q.queueArn);
     assert.equal(ev1.Records.length, 4);
-    const res1 = await handler(ev1, {});
+    const res1 = await handler(ev1, lambdaContext());
     const corruptId = ev1.Records.find((r) => r.body.includes('corrupt.parquet'))!.messageId;
     assert.deepEqual(res1, { batchItemFailures: [{ itemIdentifier: corruptId }] });
     await lambdaDeletes(q.queueUrl, ev1, res1.batchItemFailures);
@@ -123,7 +124,7 @@ test('MODEL_S3_URI: a batch with a good, a normal and a corrupt object reports o
     const ev2 = await sqsEvent(q.queueUrl, q.queueArn);
     const again = ev2.Records.find((r) => r.messageId === corruptId)!;
     assert.equal(again.attributes!.ApproximateReceiveCount, '2');
-    const res2 = await handler(ev2, {});
+    const res2 = await handler(ev2, lambdaContext());
     assert.deepEqual(res2, { batchItemFailures: [] }, 'moved to the DLQ on the 2nd receive, so reported as done');
     await lambdaDeletes(q.queueUrl, ev2, res2.batchItemFailures);
     const dlq = await env.sqs.send(new ReceiveMessageCommand({ QueueUrl: q.dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }));
@@ -133,7 +134,7 @@ test('MODEL_S3_URI: a batch with a good, a normal and a corrupt object reports o
 
     // Redelivering the first batch (an at-least-once duplicate) writes nothing new.
     const before = await findingsRows(bucket, 'ext/seclake_findings/');
-    const res3 = await handler({ Records: ev1.Records.filter((r) => r.messageId !== corruptId).map((r) => ({ ...r, attributes: { ...r.attributes, ApproximateReceiveCount: '1' } })) }, {});
+    const res3 = await handler({ Records: ev1.Records.filter((r) => r.messageId !== corruptId).map((r) => ({ ...r, attributes: { ...r.attributes, ApproximateReceiveCount: '1' } })) }, lambdaContext());
     assert.deepEqual(res3, { batchItemFailures: [] });
     assert.deepEqual(await findingsRows(bucket, 'ext/seclake_findings/'), before);
   } finally {
@@ -161,14 +162,14 @@ test('ENDPOINT_NAME: scoring through a SageMaker-compatible endpoint (seclake se
   });
   try {
     const ev = await sqsEvent(q.queueUrl, q.queueArn);
-    const res = await handler(ev, {});
+    const res = await handler(ev, lambdaContext());
     assert.deepEqual(res, { batchItemFailures: [] });
     const viaEndpoint = await findingsRows(bucket, 'via-endpoint/ext/seclake_findings/');
     assert.ok(viaEndpoint.some((r) => r.kind === 'anomaly' && r.entity === instanceId(3) && r.ip === '203.0.113.9'), JSON.stringify(viaEndpoint));
     // Same object scored in-process (MODEL_PATH, named vpc after vpc.model) into another prefix: the same findings.
     const inproc = createHandler({ MODEL_PATH: modelPath, PAIRS: 'reference', FINDINGS_S3_URI: `s3://${bucket}/in-process`, TMP_DIR: path.join(env.tmp, 'lambda-tmp3'), S3_ENDPOINT_URL: env.moto.endpoint, SQS_ENDPOINT_URL: env.moto.endpoint, QUEUE_URL: q.queueUrl, AWS_REGION: 'us-east-1' });
     try {
-      const res2 = await inproc({ Records: ev.Records.filter((r) => r.body.includes('VPC_FLOW')) }, {});
+      const res2 = await inproc({ Records: ev.Records.filter((r) => r.body.includes('VPC_FLOW')) }, lambdaContext());
       assert.deepEqual(res2, { batchItemFailures: [] });
     } finally {
       await inproc.close();
@@ -183,11 +184,11 @@ test('ENDPOINT_NAME: scoring through a SageMaker-compatible endpoint (seclake se
 
 test('configuration errors are clear and name the variables', async () => {
   const h = createHandler({ MODEL_S3_URI: 's3://bucket-only', ENDPOINT_NAME: 'ep', MAX_RECEIVES: 'lots', DLQ_URL: 'sqs-queue' });
-  await assert.rejects(h({ Records: [] }, {}), (e: unknown) => e instanceof ConfigError && /MODEL_S3_URI: must name an object/.test(e.message) && /MAX_RECEIVES/.test(e.message) && /DLQ_URL: must be an http\(s\) URL/.test(e.message));
+  await assert.rejects(h({ Records: [] }, lambdaContext()), (e: unknown) => e instanceof ConfigError && /MODEL_S3_URI: must name an object/.test(e.message) && /MAX_RECEIVES/.test(e.message) && /DLQ_URL: must be an http\(s\) URL/.test(e.message));
   const h2 = createHandler({ MODEL_PATH: '/x.model' });
-  await assert.rejects(h2({ Records: [] }, {}), (e: unknown) => e instanceof ConfigError && /DLQ_URL/.test(e.message));
+  await assert.rejects(h2({ Records: [] }, lambdaContext()), (e: unknown) => e instanceof ConfigError && /DLQ_URL/.test(e.message));
   const h3 = createHandler({});
-  await assert.rejects(h3({ Records: [] }, {}), /set one of MODEL_S3_URI, MODEL_PATH or ENDPOINT_NAME/);
+  await assert.rejects(h3({ Records: [] }, lambdaContext()), /set one of MODEL_S3_URI, MODEL_PATH or ENDPOINT_NAME/);
 });
 
 test('a REJECT-only flow object (no src_endpoint.instance_uid) gives its pairs in the Lambda; an object without pairs is logged, not silent', async () => {
@@ -197,20 +198,20 @@ test('a REJECT-only flow object (no src_endpoint.instance_uid) gives its pairs i
   const [rejects] = await buildLakeObjects(env.tmp, 'lambda-rejects', rejectLog(7, scanners));
   const key = await uploadObject(env, rejects!, { bucket });
   const base = { MODEL_PATH: modelPath, DLQ_URL: q.dlqUrl, S3_ENDPOINT_URL: env.moto.endpoint, SQS_ENDPOINT_URL: env.moto.endpoint, QUEUE_URL: q.queueUrl, AWS_REGION: 'us-east-1' };
-  const flowPeer = createHandler({ ...base, PAIRS: 'flow-peer', TMP_DIR: path.join(env.tmp, 'lambda-tmp4') });
-  const reference = createHandler({ ...base, PAIRS: 'reference', TMP_DIR: path.join(env.tmp, 'lambda-tmp5') });
+  // Every line the handler writes is one JSON object.
   const logged: Record<string, unknown>[] = [];
-  const log = console.log;
-  console.log = (line: unknown) => void logged.push(JSON.parse(String(line)) as Record<string, unknown>);
+  const write = (line: string) => void logged.push(JSON.parse(line) as Record<string, unknown>);
+  const flowPeer = createHandler({ ...base, PAIRS: 'flow-peer', TMP_DIR: path.join(env.tmp, 'lambda-tmp4') }, undefined, { write });
+  const reference = createHandler({ ...base, PAIRS: 'reference', TMP_DIR: path.join(env.tmp, 'lambda-tmp5') }, undefined, { write });
   try {
     const ev = await sqsEvent(q.queueUrl, q.queueArn);
-    assert.deepEqual(await flowPeer(ev, {}), { batchItemFailures: [] });
+    assert.deepEqual(await flowPeer(ev, lambdaContext()), { batchItemFailures: [] });
     await lambdaDeletes(q.queueUrl, ev, []);
     const doneKeys = await listKeys(env, '_seclake/monitor/done/', bucket);
     assert.equal(doneKeys.length, 1);
     const done = JSON.parse(await (await env.s3.send(new GetObjectCommand({ Bucket: bucket, Key: doneKeys[0]! }))).Body!.transformToString()) as { pairs: number };
     assert.equal(done.pairs, scanners.length, 'every ingress record is a pair: the instance (dst_endpoint) and its scanner');
-    assert.ok(!logged.some((l) => l.msg === 'object gave no pairs'));
+    assert.ok(!logged.some((l) => l.message === 'object gave no pairs'));
 
     // The reference definition reads src_endpoint.instance_uid, which no record of this object has: no pairs, said.
     const newVersion = (body: string): string => {
@@ -220,15 +221,14 @@ test('a REJECT-only flow object (no src_endpoint.instance_uid) gives its pairs i
     };
     const other = { Records: ev.Records.filter((r) => r.body.includes('.parquet')).map((r) => ({ ...r, body: newVersion(r.body) })) };
     assert.equal(other.Records.length, 1);
-    assert.deepEqual(await reference(other, {}), { batchItemFailures: [] });
-    const said = logged.filter((l) => l.msg === 'object gave no pairs');
+    assert.deepEqual(await reference(other, lambdaContext()), { batchItemFailures: [] });
+    const said = logged.filter((l) => l.message === 'object gave no pairs');
     assert.equal(said.length, 1, JSON.stringify(logged));
     assert.equal(said[0]!.object, `s3://${bucket}/${key}`);
     assert.match(String(said[0]!.reason), /no record of the object is a pair of the record definition/);
-    const processed = logged.find((l) => l.msg === 'message processed' && JSON.stringify(l).includes('no_pairs'));
+    const processed = logged.find((l) => l.message === 'message processed' && JSON.stringify(l).includes('no_pairs'));
     assert.ok(processed, 'the message line marks the object too');
   } finally {
-    console.log = log;
     await flowPeer.close();
     await reference.close();
   }

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { ConfigError } from '../../core/errors.js';
+import { PAIR_DEFINITIONS } from '../../detectors/pairs/definitions.js';
 import { parseS3Uri } from './notifications.js';
 
 const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
@@ -32,8 +33,10 @@ export const lambdaEnvSchema = z
     ENDPOINT_NAME: optional(z.string().regex(/^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/, 'must be a SageMaker endpoint name')),
     /** The model's name in findings (default: the model file's base name, or the endpoint name). */
     MODEL_NAME: optional(z.string().min(1).max(128)),
-    /** Pair definition preset (reference, flow-peer, user-login; default reference). */
-    PAIRS: optional(z.string()),
+    /** Pair definition (a name of PAIR_DEFINITIONS); default: the one the model was trained on (its header says). */
+    PAIRS: optional(
+      z.string().refine((s) => Object.hasOwn(PAIR_DEFINITIONS, s), { message: `must be one of ${Object.keys(PAIR_DEFINITIONS).join(', ')} (or unset: the model's own definition)` }),
+    ),
     /** Where findings go: s3://bucket/prefix. Default: next to the source object (its bucket and lake prefix). */
     FINDINGS_S3_URI: optional(s3Uri),
     /** Dead-letter queue for poison messages (recommended; the SAM template creates one). */
@@ -48,6 +51,12 @@ export const lambdaEnvSchema = z
     MAX_OBJECT_BYTES: intIn(1, 10 * 1024 ** 3, 2 * 1024 ** 3),
     MODEL_REFRESH_SECONDS: intIn(0, 86_400, 300),
     TMP_DIR: z.preprocess(blankToUndefined, z.string().default('/tmp')),
+    /** A new message is started only while more than this (plus the batch's longest message so far) is left. */
+    REMAINING_TIME_MARGIN_SECONDS: intIn(0, 900, 30),
+    /** CloudWatch namespace of the metrics (Embedded Metric Format lines). */
+    METRICS_NAMESPACE: z.preprocess(blankToUndefined, z.string().min(1).max(255).refine((s) => !s.startsWith('AWS/'), { message: 'must not start with AWS/ (reserved for AWS services)' }).default('seclake')),
+    /** Set by Lambda: the metrics' FunctionName dimension. */
+    AWS_LAMBDA_FUNCTION_NAME: optional(z.string()),
     /** Endpoint overrides (VPC endpoints, local emulators). */
     S3_ENDPOINT_URL: optional(httpUrl),
     SQS_ENDPOINT_URL: optional(httpUrl),

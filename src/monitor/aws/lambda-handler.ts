@@ -6,39 +6,17 @@
  * A failing message gets its visibility set to the retry backoff (ChangeMessageVisibility) and is reported; once
  * it has been received MAX_RECEIVES times, or at once for errors a retry cannot fix, it is sent to DLQ_URL with its
  * reason (or quarantined under FINDINGS_S3_URI) and reported as a success, so Lambda deletes it.
+ *
+ * Time: a message is started only while more than the reserve (REMAINING_TIME_MARGIN_SECONDS, plus the longest
+ * message of this batch so far) is left of the invocation; the messages not started are reported as failures with
+ * their visibility set to 0, so another invocation takes them at once instead of the whole batch timing out.
  */
-import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityBatchCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { errorMessage } from '../../core/errors.js';
+import type { LogFn } from './lambda-log.js';
 import { decideFailure, errorName, handleMessage, moveAside, overReceived, setVisibility, type ObjectHandler, type RetryPolicy } from './message.js';
 import type { QuarantineStore } from './s3-object.js';
-
-/** One record of an SQS event (the fields Lambda sends; see the AWS Lambda SQS event docs). */
-export interface SqsEventRecord {
-  messageId: string;
-  receiptHandle: string;
-  /** The message body: a JSON string for S3/SNS/EventBridge notifications. */
-  body: string;
-  attributes?: { ApproximateReceiveCount?: string; SentTimestamp?: string; [k: string]: string | undefined };
-  messageAttributes?: Record<string, unknown>;
-  md5OfBody?: string;
-  eventSource?: string;
-  /** arn:aws:sqs:<region>:<account>:<queue> */
-  eventSourceARN?: string;
-  awsRegion?: string;
-}
-
-export interface SqsEvent {
-  Records: SqsEventRecord[];
-}
-
-export interface SqsBatchResponse {
-  batchItemFailures: { itemIdentifier: string }[];
-}
-
-export interface LambdaContextLike {
-  awsRequestId?: string;
-  getRemainingTimeInMillis?(): number;
-}
 
 export interface LambdaRuntime {
   handleObject: ObjectHandler;
@@ -50,14 +28,36 @@ export interface LambdaRuntime {
   queueUrl?: string;
 }
 
-export type LogFn = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+/** What one invocation did: the counts its EMF document reports. */
+export interface BatchStats {
+  /** Records in the batch. */
+  messages: number;
+  /** Objects scored and their findings written (already-done and skipped objects are not counted). */
+  objects: number;
+  /** Records (rows of the pair query) read from those objects. */
+  records: number;
+  findings: number;
+  /** Messages that failed: reported for a retry, or moved aside. */
+  failures: number;
+  /** Messages not started because the invocation's time was running out (reported for a retry). */
+  deferred: number;
+  /** Per processed object: milliseconds from its notification (S3 eventTime, EventBridge time, else the SQS send time) to its findings written. */
+  lagMs: number[];
+}
 
-/** Structured log lines (one JSON object per line), which CloudWatch Logs Insights can query. */
-export const jsonLog: LogFn = (level, msg, fields = {}) => {
-  const line = JSON.stringify({ level, msg, ...fields });
-  if (level === 'error') console.error(line);
-  else console.log(line);
-};
+export function emptyStats(): BatchStats {
+  return { messages: 0, objects: 0, records: 0, findings: 0, failures: 0, deferred: 0, lagMs: [] };
+}
+
+export interface HandleOptions {
+  log: LogFn;
+  /** Time left in the invocation (the Lambda context's getRemainingTimeInMillis); absent = no limit. */
+  remainingMs?: () => number;
+  /** Stop starting messages when less than this (plus the longest message so far) is left. */
+  reserveMs?: number;
+  stats?: BatchStats;
+  now?: () => number;
+}
 
 const queueUrls = new Map<string, Promise<string>>();
 
@@ -77,14 +77,72 @@ export function queueUrlForArn(sqs: SQSClient, arn: string): Promise<string> {
   return p;
 }
 
+function notificationTime(eventTime: string | undefined, rec: SQSRecord): number | undefined {
+  const t = eventTime ? Date.parse(eventTime) : Number.NaN;
+  if (Number.isFinite(t)) return t;
+  const sent = Number(rec.attributes?.SentTimestamp);
+  return Number.isFinite(sent) && sent > 0 ? sent : undefined;
+}
+
+/** Messages not started: visible again at once (best effort; otherwise the queue's visibility timeout applies). */
+async function releaseDeferred(rt: LambdaRuntime, recs: readonly SQSRecord[], log: LogFn): Promise<void> {
+  const byQueue = new Map<string, SQSRecord[]>();
+  for (const r of recs) {
+    try {
+      const url = rt.queueUrl ?? (await queueUrlForArn(rt.sqs, r.eventSourceARN ?? ''));
+      byQueue.set(url, [...(byQueue.get(url) ?? []), r]);
+    } catch (err) {
+      log('warn', 'could not release a deferred message; the queue visibility timeout applies', { messageId: r.messageId, error: errorMessage(err) });
+    }
+  }
+  for (const [url, list] of byQueue) {
+    for (let i = 0; i < list.length; i += 10) {
+      const chunk = list.slice(i, i + 10);
+      try {
+        const res = await rt.sqs.send(
+          new ChangeMessageVisibilityBatchCommand({ QueueUrl: url, Entries: chunk.map((r, j) => ({ Id: `m${i + j}`, ReceiptHandle: r.receiptHandle, VisibilityTimeout: 0 })) }),
+        );
+        for (const f of res.Failed ?? []) log('warn', 'could not release a deferred message; the queue visibility timeout applies', { id: f.Id, error: f.Message ?? f.Code });
+      } catch (err) {
+        log('warn', 'could not release the deferred messages; the queue visibility timeout applies', { count: chunk.length, error: errorMessage(err) });
+      }
+    }
+  }
+}
+
 /**
  * Process one SQS event batch. Records are processed in order; each record's outcome is independent. Returns the
- * failed message ids only.
+ * failed (and deferred) message ids only.
  */
-export async function handleSqsEvent(event: SqsEvent, rt: LambdaRuntime, log: LogFn = jsonLog): Promise<SqsBatchResponse> {
-  const failures: { itemIdentifier: string }[] = [];
-  const records = Array.isArray(event?.Records) ? event.Records : [];
-  for (const rec of records) {
+export async function handleSqsEvent(event: SQSEvent, rt: LambdaRuntime, opts: HandleOptions): Promise<SQSBatchResponse> {
+  const { log } = opts;
+  const now = opts.now ?? Date.now;
+  const stats = opts.stats ?? emptyStats();
+  const failures: SQSBatchItemFailure[] = [];
+  const records: SQSRecord[] = Array.isArray(event?.Records) ? event.Records : [];
+  stats.messages += records.length;
+  let slowest = 0;
+  for (let i = 0; i < records.length; i++) {
+    const rec = records[i]!;
+    // The first message is always started (otherwise a reserve longer than the timeout would never make progress).
+    if (i > 0 && opts.remainingMs) {
+      const left = opts.remainingMs();
+      const reserve = (opts.reserveMs ?? 0) + slowest;
+      if (left < reserve) {
+        const rest = records.slice(i);
+        log('warn', 'time is running out: messages not started are reported for a retry', {
+          deferred: rest.length,
+          remainingMs: left,
+          reserveMs: reserve,
+          messageIds: rest.map((r) => r.messageId),
+        });
+        for (const r of rest) failures.push({ itemIdentifier: r.messageId });
+        stats.deferred += rest.length;
+        await releaseDeferred(rt, rest, log);
+        break;
+      }
+    }
+    const started = now();
     const messageId = rec.messageId;
     const receiveCount = Number(rec.attributes?.ApproximateReceiveCount ?? '1') || 1;
     const body = typeof rec.body === 'string' ? rec.body : JSON.stringify(rec.body ?? '');
@@ -104,11 +162,22 @@ export async function handleSqsEvent(event: SqsEvent, rt: LambdaRuntime, log: Lo
     };
     const over = overReceived(receiveCount, rt.retry);
     if (over) {
+      stats.failures++;
       if (!(await aside(over, 'MaxReceivesExceeded'))) failures.push({ itemIdentifier: messageId });
+      slowest = Math.max(slowest, now() - started);
       continue;
     }
     try {
       const res = await handleMessage(body, messageId, rt.handleObject);
+      const done = now();
+      res.objects.forEach((o, k) => {
+        if (o.status !== 'processed') return;
+        stats.objects++;
+        stats.records += o.result.rows;
+        stats.findings += o.result.findings.length;
+        const t = notificationTime(res.notification.objects[k]?.eventTime, rec);
+        if (t !== undefined) stats.lagMs.push(Math.max(0, done - t));
+      });
       log('info', 'message processed', {
         messageId,
         receiveCount,
@@ -134,19 +203,21 @@ export async function handleSqsEvent(event: SqsEvent, rt: LambdaRuntime, log: Lo
       // An object without pairs is done, and said on a line of its own (a CloudWatch metric filter can count them).
       for (const o of res.objects) if (o.status === 'processed' && o.noPairs) log('warn', 'object gave no pairs', { messageId, object: o.uri, rows: o.result.rows, reason: o.noPairs });
     } catch (err) {
+      stats.failures++;
       const d = decideFailure(err, receiveCount, rt.retry);
       if (d.action === 'move-aside') {
         if (!(await aside(d.reason, errorName(err)))) failures.push({ itemIdentifier: messageId });
-        continue;
+      } else {
+        log('warn', 'message failed; will be retried', { messageId, receiveCount, delaySeconds: d.delaySeconds, reason: d.reason });
+        try {
+          await setVisibility(rt.sqs, await queueUrl(), rec.receiptHandle, d.delaySeconds);
+        } catch (e) {
+          log('warn', 'could not set the retry backoff; the queue visibility timeout applies', { messageId, error: errorMessage(e) });
+        }
+        failures.push({ itemIdentifier: messageId });
       }
-      log('warn', 'message failed; will be retried', { messageId, receiveCount, delaySeconds: d.delaySeconds, reason: d.reason });
-      try {
-        await setVisibility(rt.sqs, await queueUrl(), rec.receiptHandle, d.delaySeconds);
-      } catch (e) {
-        log('warn', 'could not set the retry backoff; the queue visibility timeout applies', { messageId, error: errorMessage(e) });
-      }
-      failures.push({ itemIdentifier: messageId });
     }
+    slowest = Math.max(slowest, now() - started);
   }
   return { batchItemFailures: failures };
 }

@@ -21,6 +21,8 @@ export type ScoringBackend = { kind: 'model'; path: string } | { kind: 'endpoint
 export type ProcessorFactory = (backend: ScoringBackend) => Promise<{ process: ProcessObjectFn; close?: () => Promise<void> | void }>;
 
 export interface LambdaState {
+  /** The validated environment it was built from. */
+  env: LambdaEnv;
   runtime: LambdaRuntime;
   /** Pick up a new model version (MODEL_S3_URI) if its ETag changed; cheap otherwise. */
   refresh(): Promise<void>;
@@ -79,6 +81,7 @@ export async function buildLambdaState(env: LambdaEnv, factory: ProcessorFactory
     ...(env.QUEUE_URL ? { queueUrl: env.QUEUE_URL } : {}),
   };
   return {
+    env,
     runtime,
     refresh,
     async close() {
