@@ -426,20 +426,25 @@ function quantileAt(u: number, values: readonly number[], probs: readonly number
  */
 /** The share of the quantile function the exponential tail is fitted to (TAIL_U -> its quantile, floor -> q(0)). */
 export const TAIL_U = 0.1;
+/** A score beyond every held-out record is at most this many times rarer than the floor (the rarest the set can show). */
+export const TAIL_MAX_FACTOR = 2;
 
 /**
- * A score beyond every held-out record: its p-value extrapolated with an exponential tail through two points of the
- * oriented quantile function, (q(TAIL_U), TAIL_U) and (q(0), floor): p = floor · exp(−(q(0) − x) / β) with
- * β = (q(TAIL_U) − q(0)) / ln(TAIL_U / floor) (peaks over threshold with an exponential excess, as SPOT does). A score
- * just past the most anomalous held-out record gets about the floor; one far beyond it, much less. A degenerate tail
- * (no spread) keeps the floor.
+ * A score beyond every held-out record: the floor, lowered toward floor / TAIL_MAX_FACTOR by how far beyond the sample
+ * it is, on an exponential tail through two points of the oriented quantile function, (q(TAIL_U), TAIL_U) and
+ * (q(0), floor), with β = (q(TAIL_U) − q(0)) / ln(TAIL_U / floor) (peaks over threshold with an exponential excess,
+ * as SPOT does): p = floor · (1/F + (1 − 1/F) · exp(−(q(0) − x) / β)). So a record far past anything seen ranks ahead
+ * of one just past it, but neither claims an event much rarer than the held-out set can measure: extrapolated
+ * further, the tail made web servers' occasional far-away clients look like 1-in-100,000 events, and a broad entity
+ * alerted every day. A degenerate tail (no spread) keeps the floor.
  */
 function tailP(x: number, q: (u: number) => number, floor: number): number {
   const q0 = q(0);
   const qt = q(TAIL_U);
   if (!(floor < TAIL_U) || !(qt > q0)) return floor;
   const beta = (qt - q0) / Math.log(TAIL_U / floor);
-  return Math.max(1e-300, floor * Math.exp(-(q0 - x) / beta));
+  const keep = 1 / TAIL_MAX_FACTOR;
+  return floor * (keep + (1 - keep) * Math.exp(-(q0 - x) / beta));
 }
 
 export function pValueOf(native: number, cal: Calibration, entity: string, group?: string): number {
