@@ -68,7 +68,7 @@ function cloneInto(dest: string): number {
   const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: REPO, maxBuffer: 64 * 1024 * 1024 })
     .toString('utf8')
     .split('\0')
-    .filter(Boolean);
+    .filter((f) => f !== '' && !f.startsWith('.aws-sam/'));
   let n = 0;
   for (const f of files) {
     const src = path.join(REPO, f);
@@ -235,4 +235,20 @@ test('the built handler, loaded as the Lambda runtime loads it, scores a batch f
   } finally {
     await env?.close();
   }
+});
+
+test('the template passes cfn-lint, SAM transform included (where cfn-lint is installed)', async (t) => {
+  let version: Run;
+  try {
+    version = await run('cfn-lint', ['--version'], { cwd: REPO, env: process.env, timeoutMs: 60_000 });
+  } catch {
+    t.skip('cfn-lint is not installed');
+    return;
+  }
+  if (version.code !== 0) {
+    t.skip(`cfn-lint does not run: ${version.stderr.trim()}`);
+    return;
+  }
+  const lint = await run('cfn-lint', [TEMPLATE_PATH], { cwd: REPO, env: process.env, timeoutMs: 120_000 });
+  assert.equal(lint.code, 0, `${lint.stdout}\n${lint.stderr}`);
 });
