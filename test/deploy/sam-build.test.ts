@@ -63,6 +63,12 @@ function dirBytes(dir: string): number {
   return n;
 }
 
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+    .sort();
+}
+
 /** A clean clone's files: what git tracks, plus new files it does not ignore (uncommitted work under test). */
 function cloneInto(dest: string): number {
   const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: REPO, maxBuffer: 64 * 1024 * 1024 })
@@ -175,8 +181,11 @@ test('the built handler, loaded as the Lambda runtime loads it, scores a batch f
       SECLAKE_RESULT_FILE: resultFile,
       SECLAKE_REQUEST_ID: requestId,
     };
+    const filesBefore = listFiles(artifacts);
     const invoked = await run(process.execPath, [path.join(REPO, 'test', 'deploy', 'invoke-artifact.mjs')], { cwd: artifacts, env: fnEnv, timeoutMs: 120_000 });
     assert.equal(invoked.code, 0, `${invoked.stdout}\n${invoked.stderr}`);
+    // LAMBDA_TASK_ROOT (/var/task, also the working directory) is read-only in Lambda: nothing may be written there.
+    assert.deepEqual(listFiles(artifacts), filesBefore);
     const result = JSON.parse(readFileSync(resultFile, 'utf8')) as unknown;
     assert.deepEqual(result, { batchItemFailures: [] }, `${invoked.stdout}\n${invoked.stderr}`);
 
