@@ -6,6 +6,7 @@
  */
 import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
 import { LakeError, errorMessage } from '../core/errors.js';
+import { TRINO_SESSION_SQL } from './trino.js';
 
 export type SqlParams = DuckDBValue[] | Record<string, DuckDBValue>;
 
@@ -34,6 +35,11 @@ export interface DuckOptions {
   path?: string;
   threads?: number;
   memoryLimit?: string;
+  /**
+   * Define Athena's (Trino's) functions as macros and set the session time zone to UTC (trino.ts), so queries
+   * written for Security Lake run unchanged; default true.
+   */
+  trino?: boolean;
 }
 
 /**
@@ -75,6 +81,15 @@ export class Duck {
     api ??= await import('@duckdb/node-api');
     const instance = await api.DuckDBInstance.create(opts.path ?? ':memory:', config);
     const con = await instance.connect();
+    if (opts.trino !== false) {
+      try {
+        await con.run(TRINO_SESSION_SQL);
+      } catch (err) {
+        con.closeSync();
+        instance.closeSync();
+        throw sqlError(err, 'defining the Trino functions');
+      }
+    }
     return new Duck(instance, con);
   }
 
