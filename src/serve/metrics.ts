@@ -1,8 +1,10 @@
 /**
- * In-process metrics for the inference server, rendered in the Prometheus text exposition format
- * (version 0.0.4). Label values are bounded: `model` is a configured model name or "" (requests that
- * never reached a model), `route` is one of a fixed set, `error_type` comes from the server's own codes.
+ * In-process metrics for the inference server, rendered in the Prometheus text exposition format (version 0.0.4; the
+ * writer, src/core/prometheus.ts, is shared with the monitor's /metrics). Label values are bounded: `model` is a
+ * configured model name or "" (requests that never reached a model), `route` is one of a fixed set, `error_type` comes
+ * from the server's own codes.
  */
+import { histogramSamples, renderMetrics, type MetricFamily } from '../core/prometheus.js';
 
 export type RouteLabel = 'endpoint' | 'invocations' | 'ping' | 'execution_parameters' | 'metrics' | 'mounted' | 'unknown';
 
@@ -75,63 +77,57 @@ export class ServeMetrics {
   }
 
   render(models: readonly ModelGauge[] = []): string {
-    const out: string[] = [];
-    out.push('# HELP seclake_serve_requests_total Requests answered, by model, route and HTTP status.');
-    out.push('# TYPE seclake_serve_requests_total counter');
-    for (const [k, v] of sorted(this.requests)) {
-      const [model, route, status] = k.split(SEP) as [string, string, string];
-      out.push(`seclake_serve_requests_total{model="${esc(model)}",route="${route}",status="${status}"} ${v}`);
-    }
-    out.push('# HELP seclake_serve_errors_total Error replies, by model, route and x-amzn-ErrorType.');
-    out.push('# TYPE seclake_serve_errors_total counter');
-    for (const [k, v] of sorted(this.errors)) {
-      const [model, route, type] = k.split(SEP) as [string, string, string];
-      out.push(`seclake_serve_errors_total{model="${esc(model)}",route="${route}",error_type="${esc(type)}"} ${v}`);
-    }
-    out.push('# HELP seclake_serve_request_duration_seconds Invocation latency from request start to last byte written, by model.');
-    out.push('# TYPE seclake_serve_request_duration_seconds histogram');
-    for (const [model, h] of sorted(this.latency)) {
-      let cum = 0;
-      for (let i = 0; i < LATENCY_BUCKETS.length; i++) {
-        cum += h.counts[i]!;
-        out.push(`seclake_serve_request_duration_seconds_bucket{model="${esc(model)}",le="${LATENCY_BUCKETS[i]}"} ${cum}`);
-      }
-      cum += h.counts[LATENCY_BUCKETS.length]!;
-      out.push(`seclake_serve_request_duration_seconds_bucket{model="${esc(model)}",le="+Inf"} ${cum}`);
-      out.push(`seclake_serve_request_duration_seconds_sum{model="${esc(model)}"} ${h.sum}`);
-      out.push(`seclake_serve_request_duration_seconds_count{model="${esc(model)}"} ${h.count}`);
-    }
-    out.push('# HELP seclake_serve_pairs_scored_total (entity, ip) pairs scored, by model.');
-    out.push('# TYPE seclake_serve_pairs_scored_total counter');
-    for (const [model, v] of sorted(this.pairs)) out.push(`seclake_serve_pairs_scored_total{model="${esc(model)}"} ${v}`);
-    out.push('# HELP seclake_serve_model_reloads_total Model reload attempts, by model and result.');
-    out.push('# TYPE seclake_serve_model_reloads_total counter');
-    for (const [k, v] of sorted(this.reloads)) {
-      const [model, result] = k.split(SEP) as [string, string];
-      out.push(`seclake_serve_model_reloads_total{model="${esc(model)}",result="${result}"} ${v}`);
-    }
-    out.push('# HELP seclake_serve_model_generation Number of times the served model has been (re)loaded, by model.');
-    out.push('# TYPE seclake_serve_model_generation gauge');
-    for (const g of models) out.push(`seclake_serve_model_generation{model="${esc(g.name)}"} ${g.generation}`);
-    out.push('# HELP seclake_serve_model_loaded_timestamp_seconds When the served model was loaded (unix time), by model.');
-    out.push('# TYPE seclake_serve_model_loaded_timestamp_seconds gauge');
-    for (const g of models) {
-      out.push(`seclake_serve_model_loaded_timestamp_seconds{model="${esc(g.name)}"} ${(g.loadedAt.getTime() / 1000).toFixed(3)}`);
-    }
-    out.push('# HELP seclake_serve_in_flight_requests Requests being handled right now.');
-    out.push('# TYPE seclake_serve_in_flight_requests gauge');
-    out.push(`seclake_serve_in_flight_requests ${this.inFlight}`);
-    out.push('# HELP seclake_serve_start_time_seconds When the server started (unix time).');
-    out.push('# TYPE seclake_serve_start_time_seconds gauge');
-    out.push(`seclake_serve_start_time_seconds ${this.startedAt.toFixed(3)}`);
-    return out.join('\n') + '\n';
+    const split = <V>(m: Map<string, V>): [string[], V][] => sorted(m).map(([k, v]) => [k.split(SEP), v]);
+    const families: MetricFamily[] = [
+      {
+        name: 'seclake_serve_requests_total',
+        help: 'Requests answered, by model, route and HTTP status.',
+        type: 'counter',
+        samples: split(this.requests).map(([[model, route, status], value]) => ({ labels: { model: model!, route: route!, status: status! }, value })),
+      },
+      {
+        name: 'seclake_serve_errors_total',
+        help: 'Error replies, by model, route and x-amzn-ErrorType.',
+        type: 'counter',
+        samples: split(this.errors).map(([[model, route, type], value]) => ({ labels: { model: model!, route: route!, error_type: type! }, value })),
+      },
+      {
+        name: 'seclake_serve_request_duration_seconds',
+        help: 'Invocation latency from request start to last byte written, by model.',
+        type: 'histogram',
+        samples: sorted(this.latency).flatMap(([model, h]) => histogramSamples({ model }, LATENCY_BUCKETS, h.counts, h.sum, h.count)),
+      },
+      {
+        name: 'seclake_serve_pairs_scored_total',
+        help: '(entity, ip) pairs scored, by model.',
+        type: 'counter',
+        samples: sorted(this.pairs).map(([model, value]) => ({ labels: { model }, value })),
+      },
+      {
+        name: 'seclake_serve_model_reloads_total',
+        help: 'Model reload attempts, by model and result.',
+        type: 'counter',
+        samples: split(this.reloads).map(([[model, result], value]) => ({ labels: { model: model!, result: result! }, value })),
+      },
+      {
+        name: 'seclake_serve_model_generation',
+        help: 'Number of times the served model has been (re)loaded, by model.',
+        type: 'gauge',
+        samples: models.map((g) => ({ labels: { model: g.name }, value: g.generation })),
+      },
+      {
+        name: 'seclake_serve_model_loaded_timestamp_seconds',
+        help: 'When the served model was loaded (unix time), by model.',
+        type: 'gauge',
+        samples: models.map((g) => ({ labels: { model: g.name }, value: g.loadedAt.getTime() / 1000 })),
+      },
+      { name: 'seclake_serve_in_flight_requests', help: 'Requests being handled right now.', type: 'gauge', samples: [{ value: this.inFlight }] },
+      { name: 'seclake_serve_start_time_seconds', help: 'When the server started (unix time).', type: 'gauge', samples: [{ value: this.startedAt }] },
+    ];
+    return renderMetrics(families);
   }
 }
 
 function sorted<V>(m: Map<string, V>): [string, V][] {
   return [...m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-}
-
-function esc(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
