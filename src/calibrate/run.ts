@@ -18,6 +18,7 @@ import { DEFAULT_DISTINCT_MS, readLakeWindowPairs, type LakeWindow } from './lak
 import { svgToPng } from './png.js';
 import { fitPerEntity, nativePerEntity, supportFor } from './entities.js';
 import { chartsFor, reportHtml, reportJson, type InputSummary, type ReportInput, type ReportJson } from './report.js';
+import { DEFAULT_SAMPLE, DEFAULT_SEED } from './defaults.js';
 
 
 /** The normal data holds nothing the model can be calibrated on (no pairs, or none of a known entity). */
@@ -104,8 +105,7 @@ export interface CalibrateResult {
   written: string[];
 }
 
-export const DEFAULT_SAMPLE = 100_000;
-export const DEFAULT_SEED = 1;
+export { DEFAULT_SAMPLE, DEFAULT_SEED };
 const CHUNK = 10_000;
 
 function scoreAll(model: CalibratableModel, pairs: Pair[], label: string, progress: boolean): ScoredLike[] {

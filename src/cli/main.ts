@@ -1,66 +1,16 @@
-import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
+import { CommanderError } from 'commander';
 import { ConfigError, SeclakeError, errorMessage } from '../core/errors.js';
 import { checkFaultEnv } from '../core/fault.js';
-import { registerIngest } from './commands/ingest.js';
-import { registerQuery } from './commands/query.js';
-import { registerValidate } from './commands/validate.js';
-import { registerQuarantine } from './commands/quarantine.js';
-import { registerCatalog } from './commands/catalog.js';
-import { registerPairs } from './commands/pairs.js';
-import { registerTrain } from './commands/train.js';
-import { registerScore } from './commands/score.js';
-import { registerDemo } from './commands/demo.js';
-import { registerServe } from './commands/serve.js';
-import { registerCalibrate } from './commands/calibrate.js';
-import { registerFindings } from './commands/findings.js';
-import { registerEvaluate } from './commands/evaluate.js';
-import { registerFeedback } from './commands/feedback.js';
-import { registerMonitor } from './commands/monitor.js';
-import { registerModels } from './commands/models.js';
+import { buildProgram } from './program.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-
-export function buildProgram(): Command {
-  const program = new Command();
-  program
-    .name('seclake')
-    .description(
-      'Security data lake with machine-learned anomaly detection. ' +
-        'Normalizes AWS logs (VPC Flow, Route 53, CloudTrail, OCSF) to OCSF 1.1.0, stores them in a ' +
-        'Security Lake-style Parquet lake, queries them with SQL, and learns which IPs each entity uses.',
-    )
-    .version(pkg.version)
-    .showHelpAfterError('(run with --help for usage)')
-    .configureHelp({ sortSubcommands: false })
-    .exitOverride();
-  registerDemo(program);
-  registerIngest(program);
-  registerQuery(program);
-  registerValidate(program);
-  registerQuarantine(program);
-  registerCatalog(program);
-  registerPairs(program);
-  registerTrain(program);
-  registerScore(program);
-  registerCalibrate(program);
-  registerServe(program);
-  registerFindings(program);
-  registerEvaluate(program);
-  registerFeedback(program);
-  registerMonitor(program);
-  registerModels(program);
-  for (const cmd of program.commands) cmd.exitOverride();
-  // Root options (--version, --help) only before the subcommand, so a subcommand's own subcommands (`demo generate
-  // --json`) get their options. Set after the commands exist: commands created later would inherit it, and
-  // `catalog ddl --lake X` would stop reaching catalog's --lake.
-  program.enablePositionalOptions();
-  return program;
-}
+// The AWS SDK (v3) warns on every run under Node.js 20 that its releases from 2027 need Node.js 22 (a
+// NodeVersionSupportWarning on stderr of every S3 or SQS command). This variable is the SDK's own switch for exactly
+// that warning; a value the user set is kept.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
   try {
+    const program = await buildProgram(argv.slice(2));
     // A crash test's SECLAKE_FAULT must name a real point (src/core/fault.ts): a typo would never crash.
     checkFaultEnv();
     await program.parseAsync(argv);

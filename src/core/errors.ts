@@ -21,6 +21,20 @@ export class ConfigError extends SeclakeError {
 }
 
 /**
+ * `--lake` (or $SECLAKE_LAKE, or the default ./seclake-data) names no lake: a directory that does not exist or holds
+ * no `_seclake/`, an S3 prefix with no catalog, or an S3 lake given to a command that reads local lakes only.
+ * `location` is the path or s3:// URL as resolved.
+ */
+export class NoLakeError extends ConfigError {
+  readonly location: string;
+  constructor(location: string, message: string, options?: { cause?: unknown }) {
+    super(message, ['lake'], options);
+    this.name = 'NoLakeError';
+    this.location = location;
+  }
+}
+
+/**
  * A record or object could not be parsed. `kind` follows matano: `partial` sidelines one line/record,
  * `total` fails the whole object (never the process).
  */

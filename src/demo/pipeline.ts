@@ -23,9 +23,9 @@ import { evaluationCharts, evaluationPng, formatAlertsPerDay, formatEvaluation, 
 import type { DetectionFinding } from '../findings/types.js';
 import { runMonitorOnce, startLiveMonitor, type DemoFinding, type DemoModel, type LiveMonitor } from './monitor.js';
 import { setupDemo, type DemoSetup, type StepTiming } from './setup.js';
+import { DEFAULT_PORT } from './defaults.js';
 
-export const DEFAULT_DATA_DIR = './seclake-demo';
-export const DEFAULT_PORT = 8080;
+export { DEFAULT_DATA_DIR, DEFAULT_PORT } from './defaults.js';
 
 export interface DemoOptions {
   dataDir: string;

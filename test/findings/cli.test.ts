@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +37,8 @@ const SPEC: [string, string, number, number][] = [
 before(async () => {
   lake = mkdtempSync(path.join(tmpdir(), 'seclake-findings-cli-'));
   empty = mkdtempSync(path.join(tmpdir(), 'seclake-findings-cli-empty-'));
+  // A lake with nothing in it (a lake is a directory holding _seclake/; a path without one is an error).
+  mkdirSync(path.join(empty, '_seclake'));
   const policy = new FindingPolicy();
   for (const [i, [entity, ip, hoursAgo, p]] of SPEC.entries()) {
     const object = `aws/VPC_FLOW/2.0/region=us-east-1/accountId=123456789012/eventDay=x/obj-${i}.parquet`;

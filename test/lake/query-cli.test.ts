@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -13,6 +13,8 @@ import { after, describe, it } from 'node:test';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const MAIN = path.join(ROOT, 'src/cli/main.ts');
 const dir = mkdtempSync(path.join(os.tmpdir(), 'seclake-query-cli-'));
+// An empty lake (a lake is a directory holding _seclake/; a path without one is an error: test/cli/lake.test.ts).
+mkdirSync(path.join(dir, 'lake', '_seclake'), { recursive: true });
 
 function query(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'query', '--lake', path.join(dir, 'lake'), ...args], {

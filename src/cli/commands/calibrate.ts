@@ -2,21 +2,19 @@ import { Command, Option } from 'commander';
 import { ConfigError } from '../../core/errors.js';
 import { log } from '../../core/log.js';
 import { resolveLakeDir } from '../../lake/layout.js';
-import { ruleText } from '../../calibrate/report.js';
 import { ABNORMAL_GENERATORS, type AbnormalGenerator } from '../../calibrate/generate.js';
 import { parseInstant } from '../../calibrate/lake.js';
-import { modelAccess } from '../../calibrate/model.js';
-import { DEFAULT_SAMPLE, DEFAULT_SEED, runCalibration, type AbnormalSource, type CalibrateOptions, type NormalSource } from '../../calibrate/run.js';
+import type { AbnormalSource, CalibrateOptions, NormalSource } from '../../calibrate/run.js';
+import { DEFAULT_SAMPLE, DEFAULT_SEED } from '../../calibrate/defaults.js';
 import type { CalibrationRule } from '../../calibrate/evaluate.js';
 import { fmtNum, fmtPct } from '../../calibrate/svg.js';
 import { fmtInt, jsonValue, renderTable } from '../format.js';
-import { readModelHeader } from '../../detectors/model-file.js';
-import { findDetector } from '../../detectors/index.js';
 import type { Calibration } from '../../detectors/calibration.js';
-import { runFeatureCalibration, type FeatureCalibrationRule } from '../../calibrate/features.js';
-import { DEFAULT_PAIR_DEFINITION, PAIR_DEFINITIONS, pairDefinition, recordDefinitionOf } from '../../detectors/pairs/definitions.js';
+import type { FeatureCalibrationRule } from '../../calibrate/features.js';
+import { DEFAULT_PAIR_DEFINITION, PAIR_DEFINITIONS, pairDefinition } from '../../detectors/pairs/definitions.js';
+import { readableLake, type S3LakeFlags } from '../lake.js';
 
-interface CalibrateCliOptions {
+interface CalibrateCliOptions extends S3LakeFlags {
   model: string;
   normal?: string;
   lake?: string;
@@ -189,7 +187,10 @@ export function registerCalibrate(program: Command, io: CalibrateIo = PROCESS_IO
     .description('Choose a model\'s alert threshold: from held-out normal traffic vs abnormal pairs (AUC, precision/recall, plots), or for a behaviour model from held-out normal windows of the lake; store it with the model')
     .requiredOption('--model <path>', 'model file to calibrate (the calibration is written into its header)')
     .option('--normal <file>', 'held-out normal traffic: headerless entity,ip CSV')
-    .option('--lake <dir>', 'take normal traffic from the lake instead (same pair definition as training)')
+    .option('--lake <dir|s3-url>', 'take normal traffic from the lake instead (same pair definition as training); an s3://bucket/prefix lake is mirrored to a local cache first')
+    .option('--s3-endpoint <url>', 'S3 lake: endpoint URL (MinIO, moto, ...); default $SECLAKE_S3_ENDPOINT, else AWS')
+    .option('--s3-region <region>', 'S3 lake: region of the bucket (default $AWS_REGION)')
+    .option('--cache <dir>', 'S3 lake: local directory the lake is mirrored to (default: the lake cache, $SECLAKE_CACHE)')
     .option('--pairs <name>', `with --lake: record definition (${Object.keys(PAIR_DEFINITIONS).join(', ')}); default: the one the model was trained on, else ${DEFAULT_PAIR_DEFINITION}`)
     .option('--no-feedback', "with --lake: leave out the analysts' verdicts recorded in the lake (seclake feedback; default: benign findings fold in as normal pairs, malicious ones as abnormal)")
     .option('--every-record', 'with --lake: calibrate on every record (default: one example per distinct entity,ip per hour, the unit of an alert)')
@@ -246,20 +247,26 @@ Examples:
   seclake calibrate --model ./lake/_seclake/models/rcf-network.model --lake ./lake --rule three-sigma`,
     )
     .action(async (o: CalibrateCliOptions) => {
-      if (scoresFeatures(o.model)) return calibrateFeatures(o, io);
+      if (await scoresFeatures(o.model)) return calibrateFeatures(o, io);
       if (o.rule !== undefined) throw new ConfigError('--rule is for behaviour models (rcf trained on the lake); pair models choose with --max-fpr or --min-precision', ['rule']);
       const opts = toCalibrateOptions(o);
-      if (opts.normal.kind === 'lake' && opts.normal.pairs === undefined) {
-        // Default: the pairs the model was trained on (train --lake records them), else the `default` definition.
-        let trained: ReturnType<typeof recordDefinitionOf>;
-        try {
-          trained = recordDefinitionOf(readModelHeader(opts.model));
-        } catch {
-          trained = undefined; // the model is loaded (and its errors reported) by the run itself
+      if (opts.normal.kind === 'lake') {
+        // The lake checked (an S3 lake: its local mirror) once every option is.
+        opts.normal.lakeDir = (await readableLake(o.lake, o)).dir;
+        if (opts.normal.pairs === undefined) {
+          // Default: the pairs the model was trained on (train --lake records them), else the `default` definition.
+          const [{ readModelHeader }, { recordDefinitionOf }] = await Promise.all([import('../../detectors/model-file.js'), import('../../detectors/pairs/definitions.js')]);
+          let trained: ReturnType<typeof recordDefinitionOf>;
+          try {
+            trained = recordDefinitionOf(readModelHeader(opts.model));
+          } catch {
+            trained = undefined; // the model is loaded (and its errors reported) by the run itself
+          }
+          if (trained?.name === 'custom') opts.normal.sql = trained.sql;
+          else if (trained && Object.hasOwn(PAIR_DEFINITIONS, trained.name)) opts.normal.pairs = trained.name;
         }
-        if (trained?.name === 'custom') opts.normal.sql = trained.sql;
-        else if (trained && Object.hasOwn(PAIR_DEFINITIONS, trained.name)) opts.normal.pairs = trained.name;
       }
+      const [{ runCalibration }, { modelAccess }, { ruleText }] = await Promise.all([import('../../calibrate/run.js'), import('../../calibrate/model.js'), import('../../calibrate/report.js')]);
       const res = await runCalibration(opts, modelAccess);
       if (o.json) {
         io.stdout(jsonValue(res.json) + '\n');
@@ -313,7 +320,8 @@ Examples:
 }
 
 /** Whether a model file is of a detector that scores feature vectors (behaviour windows), from its header. */
-function scoresFeatures(modelFile: string): boolean {
+async function scoresFeatures(modelFile: string): Promise<boolean> {
+  const [{ readModelHeader }, { findDetector }] = await Promise.all([import('../../detectors/model-file.js'), import('../../detectors/index.js')]);
   try {
     return findDetector(readModelHeader(modelFile).detector.type)?.records === 'features';
   } catch {
@@ -348,7 +356,8 @@ async function calibrateFeatures(o: CalibrateCliOptions, io: CalibrateIo): Promi
   const sinceMs = o.since !== undefined ? parseInstant(o.since, '--since') : undefined;
   const untilMs = o.until !== undefined ? parseInstant(o.until, '--until') : undefined;
   if (sinceMs !== undefined && untilMs !== undefined && !(untilMs > sinceMs)) throw new ConfigError('--until must be later than --since', ['until']);
-  const lakeDir = resolveLakeDir(o.lake);
+  const lakeDir = (await readableLake(o.lake, o)).dir;
+  const { runFeatureCalibration } = await import('../../calibrate/features.js');
   const j = await runFeatureCalibration({
     model: o.model,
     lakeDir,

@@ -2,16 +2,14 @@ import { Command, Option } from 'commander';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { ConfigError } from '../../core/errors.js';
-import { ingest } from '../../ingest/ingest.js';
 import { resolveLakeDir } from '../../lake/layout.js';
-import { openLakeQuery } from '../../lake/views.js';
 import { ATTACK_KINDS, type AttackKind } from '../../demo/attacks.js';
 import { DEFAULTS, generateDemo, LABELS_FILE, LiveGenerator, LOGS_DIR, MANIFEST_FILE, type GenerateResult } from '../../demo/generate.js';
 import { loadDemoNetworks } from '../../demo/asn-pools.js';
 import { describeEnvironment } from '../../demo/environment.js';
-import { runDemo, DEFAULT_DATA_DIR, DEFAULT_PORT, formatOnceReport } from '../../demo/pipeline.js';
-import { formatSummary } from './ingest.js';
+import { DEFAULT_DATA_DIR, DEFAULT_PORT } from '../../demo/defaults.js';
 import { renderTable } from '../format.js';
+import { registerLakeViews } from '../lake.js';
 
 export const REFERENCE_QUERY =
   "SELECT src_endpoint.instance_uid as instance_id, src_endpoint.ip as sourceip FROM vpc_flow WHERE src_endpoint.ip IS NOT NULL AND src_endpoint.instance_uid IS NOT NULL AND src_endpoint.instance_uid != '-' AND src_endpoint.ip != '-'";
@@ -151,6 +149,7 @@ Examples:
       const days = numberOption('--days', o.days, 2, 60);
       const interval = numberOption('--interval', o.interval, 0.5, 3600);
       const attackEvery = numberOption('--attack-every', o.attackEvery, 0, 86_400);
+      const { runDemo, formatOnceReport } = await import('../../demo/pipeline.js');
       const res = await runDemo({
         dataDir: path.resolve(o.data),
         port,
@@ -269,6 +268,7 @@ Examples:
       const lakeDir = resolveLakeDir(o.lake);
       const samples = fileURLToPath(new URL('../../../assets/samples', import.meta.url));
       process.stderr.write(`seclake demo samples: ingesting the bundled sample logs (${samples}) into ${lakeDir}\n\n`);
+      const [{ ingest }, { openLakeQuery }, { formatSummary }] = await Promise.all([import('../../ingest/ingest.js'), import('../../lake/views.js'), import('./ingest.js'), registerLakeViews()]);
       const summary = await ingest({ lakeDir, paths: [samples] });
       process.stdout.write(formatSummary(summary));
       const db = await openLakeQuery(lakeDir);

@@ -2,12 +2,9 @@ import { Command } from 'commander';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, SeclakeError, errorMessage } from '../../core/errors.js';
-import { resolveLakeDir } from '../../lake/layout.js';
-import { syncS3LakeForQuery } from '../../lake/store.js';
-import { detectorNameOf, evaluateLabels, readLabelsFile, type FindingLike, type IncidentLike } from '../../calibrate/labels-eval.js';
-import { readEvaluationInputs } from '../../calibrate/labels-lake.js';
-import { evaluationCharts, evaluationPng, formatLabelsEvaluation, labelsReportHtml } from '../../calibrate/labels-report.js';
+import type { FindingLike, IncidentLike } from '../../calibrate/labels-eval.js';
 import { parseTimeBound } from './findings.js';
+import { lakeArg as lakeOf, readableLake } from '../lake.js';
 
 interface EvaluateCliOptions {
   lake?: string;
@@ -77,8 +74,13 @@ Examples:
       if (since !== undefined && until !== undefined && until <= since) throw new ConfigError(`--until (${o.until}) is not after --since (${o.since})`, ['--until']);
       const models = o.models !== undefined ? o.models.split(',').map((s) => s.trim()).filter((s) => s !== '') : undefined;
       if (models && models.length === 0) throw new ConfigError('--models: give at least one model name', ['--models']);
-      const lakeArg = o.lake ?? process.env.SECLAKE_LAKE;
-      const lakeDir = lakeArg !== undefined && /^s3:\/\//i.test(lakeArg) ? await syncS3LakeForQuery(lakeArg, o) : resolveLakeDir(o.lake);
+      const lakeArg = lakeOf(o.lake);
+      const lakeDir = (await readableLake(o.lake, o)).dir;
+      const [{ detectorNameOf, evaluateLabels, readLabelsFile }, { readEvaluationInputs }, { evaluationCharts, evaluationPng, formatLabelsEvaluation, labelsReportHtml }] = await Promise.all([
+        import('../../calibrate/labels-eval.js'),
+        import('../../calibrate/labels-lake.js'),
+        import('../../calibrate/labels-report.js'),
+      ]);
 
       const from = since ?? -Infinity;
       const to = until ?? Infinity;

@@ -7,7 +7,6 @@ import { writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { Command } from 'commander';
 import { ConfigError } from '../../core/errors.js';
-import { resolveLakeDir } from '../../lake/layout.js';
 import {
   DEFAULT_EXPIRES_DAYS,
   FeedbackError,
@@ -23,6 +22,7 @@ import {
   type Verdict,
 } from '../../findings/feedback.js';
 import { renderTable } from '../format.js';
+import { localLake } from '../lake.js';
 
 const EXPIRY = /^(\d+(?:\.\d+)?)\s*(h|d|w)?$/i;
 const UNIT_DAYS: Record<string, number> = { h: 1 / 24, d: 1, w: 7 };
@@ -48,12 +48,9 @@ function whoAmI(flag: string | undefined): string | undefined {
   }
 }
 
-function lakeOf(flag: string | undefined): string {
-  const loc = flag ?? process.env.SECLAKE_LAKE;
-  if (loc !== undefined && /^s3:\/\//i.test(loc)) {
-    throw new FeedbackError(`${loc}: feedback and suppressions are kept in a local lake only (<lake>/_seclake/feedback.jsonl); an S3 lake has no feedback store yet`);
-  }
-  return resolveLakeDir(flag);
+/** The local lake (checked) whose feedback store a command reads and writes. */
+function lakeOf(flag: string | undefined, command: string): string {
+  return localLake(flag, command, 'verdicts and suppressions are kept in a local lake only (<lake>/_seclake/feedback.jsonl); an S3 lake has no feedback store yet');
 }
 
 function expiryCell(s: SuppressionView): string {
@@ -78,7 +75,7 @@ interface SuppressionsOptions {
 }
 
 async function listSuppressions(o: SuppressionsOptions): Promise<void> {
-  const lakeDir = lakeOf(o.lake);
+  const lakeDir = lakeOf(o.lake, 'suppressions');
   const store = openFeedback(lakeDir);
   const log = store.read();
   for (const s of log.skipped) process.stderr.write(`seclake: ${store.file}:${s.line}: skipped (${s.reason})\n`);
@@ -158,7 +155,7 @@ Examples:
       if (verdict === 'malicious' && (o.scope !== undefined || o.expires !== undefined || o.modelOnly)) {
         throw new ConfigError('--scope, --expires and --model-only are for benign verdicts (a malicious verdict adds no suppression)', ['--scope']);
       }
-      const lakeDir = lakeOf(o.lake);
+      const lakeDir = lakeOf(o.lake, 'feedback');
       const scope = o.scope !== undefined ? parseScope(o.scope) : undefined;
       const expires = o.expires !== undefined ? parseExpiry(o.expires) : undefined;
       const by = whoAmI(o.by);
@@ -202,7 +199,7 @@ Examples:
     .exitOverride()
     .action((_o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<{ lake?: string; model: string; out?: string }>();
-      const r = feedbackLabelsJsonl(lakeOf(o.lake), o.model);
+      const r = feedbackLabelsJsonl(lakeOf(o.lake, 'feedback export'), o.model);
       if (o.out !== undefined) writeFileSync(o.out, r.text);
       else process.stdout.write(r.text);
       process.stderr.write(
@@ -250,7 +247,7 @@ Examples:
     .exitOverride()
     .action((idArg: string, _o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<SuppressionsOptions>();
-      const lakeDir = lakeOf(o.lake);
+      const lakeDir = lakeOf(o.lake, 'suppressions remove');
       const store = openFeedback(lakeDir);
       const id = idArg.trim().toLowerCase();
       const all = store.suppressions();

@@ -1,12 +1,7 @@
 import { Command, Option } from 'commander';
 import { ConfigError } from '../../core/errors.js';
-import { resolveLakeDir } from '../../lake/layout.js';
-import { openLakeQuery } from '../../lake/views.js';
-import { openLakeStore, syncS3LakeForQuery } from '../../lake/store.js';
-import { LEGACY_FINDINGS_PREFIX, migrateLegacyFindings } from '../../findings/lake.js';
-import { countLegacyFindingsInS3 } from '../../findings/s3.js';
-import { findingsView } from '../../findings/view.js';
 import { fmtInt, renderTable } from '../format.js';
+import { checkS3Lake, isS3Lake, lakeArg, localLake, readableLake } from '../lake.js';
 import type { DuckDBValue } from '@duckdb/node-api';
 
 const SEVERITY_LEVELS: Record<string, number> = { informational: 1, info: 1, low: 2, medium: 3, high: 4, critical: 5 };
@@ -100,22 +95,20 @@ Examples:
         (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
         // uid, then the finding itself: a total order, so every run lists the same findings in the same order.
         ` ORDER BY time DESC, uid, finding LIMIT ${limit}`;
-      const lakeArg = o.lake ?? process.env.SECLAKE_LAKE;
-      let lakeDir: string;
-      if (lakeArg !== undefined && /^s3:\/\//i.test(lakeArg)) {
-        // Findings objects are catalogued: the lake's mirror (as for `seclake query`) has them.
-        lakeDir = await syncS3LakeForQuery(lakeArg, o);
-        const legacy = await countLegacyFindingsInS3(lakeArg, { ...(o.s3Endpoint ? { endpoint: o.s3Endpoint } : {}), ...(o.s3Region ? { region: o.s3Region } : {}) });
+      // Findings objects are catalogued: an S3 lake's mirror (as for `seclake query`) has them.
+      const lake = await readableLake(o.lake, o);
+      if (lake.s3) {
+        const [{ countLegacyFindingsInS3 }, { LEGACY_FINDINGS_PREFIX }] = await Promise.all([import('../../findings/s3.js'), import('../../findings/lake.js')]);
+        const legacy = await countLegacyFindingsInS3(lake.location, { ...(o.s3Endpoint ? { endpoint: o.s3Endpoint } : {}), ...(o.s3Region ? { region: o.s3Region } : {}) });
         if (legacy > 0) {
           process.stderr.write(
-            `seclake: ${legacy} findings object${legacy === 1 ? '' : 's'} of ${lakeArg} ${legacy === 1 ? 'is' : 'are'} in the format before 2.0 ` +
-              `(${LEGACY_FINDINGS_PREFIX}/, not catalogued) and not shown; convert them once with: seclake findings migrate --lake ${lakeArg}\n`,
+            `seclake: ${legacy} findings object${legacy === 1 ? '' : 's'} of ${lake.location} ${legacy === 1 ? 'is' : 'are'} in the format before 2.0 ` +
+              `(${LEGACY_FINDINGS_PREFIX}/, not catalogued) and not shown; convert them once with: seclake findings migrate --lake ${lake.location}\n`,
           );
         }
-      } else {
-        lakeDir = resolveLakeDir(o.lake);
       }
-      const db = await openLakeQuery(lakeDir, { views: [findingsView] });
+      const [{ openLakeQuery }, { findingsView }] = await Promise.all([import('../../lake/views.js'), import('../../findings/view.js')]);
+      const db = await openLakeQuery(lake.dir, { views: [findingsView] });
       let rows;
       try {
         rows = await db.all(sql, params);
@@ -171,11 +164,13 @@ Examples:
     .exitOverride()
     .action(async (_o: unknown, cmd: Command) => {
       const o = cmd.optsWithGlobals<{ lake?: string; s3Endpoint?: string; s3Region?: string; dryRun?: boolean; json?: boolean }>();
-      const loc = o.lake ?? process.env.SECLAKE_LAKE;
-      const isS3 = loc !== undefined && /^s3:\/\//i.test(loc);
-      const store = isS3 ? openLakeStore(loc, { ...(o.s3Endpoint ? { endpoint: o.s3Endpoint } : {}), ...(o.s3Region ? { region: o.s3Region } : {}) }) : undefined;
+      const loc = lakeArg(o.lake);
+      if (isS3Lake(loc)) await checkS3Lake(loc, o);
+      const dir = isS3Lake(loc) ? undefined : localLake(o.lake, 'findings migrate');
+      const [{ openLakeStore }, { migrateLegacyFindings }] = await Promise.all([import('../../lake/store.js'), import('../../findings/lake.js')]);
+      const store = isS3Lake(loc) ? openLakeStore(loc, { ...(o.s3Endpoint ? { endpoint: o.s3Endpoint } : {}), ...(o.s3Region ? { region: o.s3Region } : {}) }) : undefined;
       try {
-        const where = store ? store.location : resolveLakeDir(o.lake);
+        const where = store ? store.location : dir!;
         const res = await migrateLegacyFindings(store ?? where, {
           ...(o.dryRun ? { dryRun: true } : {}),
           onObject: (from, to, n) => {

@@ -1,10 +1,9 @@
 import { Command, Option } from 'commander';
-import { ingest, type IngestSummary } from '../../ingest/ingest.js';
+import type { IngestSummary } from '../../ingest/ingest.js';
 import { DEFAULT_MAX_GZIP_RATIO, DEFAULT_MAX_LINE_BYTES } from '../../ingest/inputs.js';
 import { resolveLakeDir } from '../../lake/layout.js';
 import { SOURCE_TYPES } from '../../sources/index.js';
 import type { SourceType } from '../../sources/types.js';
-import { createProgress } from '../../core/progress.js';
 import { fmtInt, renderTable } from '../format.js';
 import { ConfigError } from '../../core/errors.js';
 import { log } from '../../core/log.js';
@@ -83,6 +82,7 @@ Examples:
         const s3 = lakeArg !== undefined && /^s3:\/\//i.test(lakeArg);
         const lakeDir = s3 ? lakeArg : resolveLakeDir(o.lake);
         if (s3 && o.force) throw new ConfigError('--force is not supported for an S3 lake yet (redo the input in a local lake)');
+        const [{ ingest }, { createProgress }] = await Promise.all([import('../../ingest/ingest.js'), import('../../core/progress.js')]);
         let bar: ReturnType<typeof createProgress> | undefined;
         const summary = await ingest({
           lakeDir,

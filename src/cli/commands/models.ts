@@ -11,7 +11,6 @@
  */
 import { Command } from 'commander';
 import { readdirSync, statSync } from 'node:fs';
-import { resolveLakeDir } from '../../lake/layout.js';
 import { registeredModels } from '../../lake/models.js';
 import path from 'node:path';
 import { ConfigError, SeclakeError, errorMessage } from '../../core/errors.js';
@@ -35,6 +34,7 @@ import {
   valueText,
 } from '../../dashboard/models.js';
 import { renderTable } from '../format.js';
+import { localLake } from '../lake.js';
 
 /** Where output goes (tests capture it). */
 export interface ModelsIo {
@@ -194,13 +194,14 @@ function listJson(i: Inspected): Record<string, unknown> {
 function listModels(o: { dir?: string; lake?: string; json?: boolean; verify?: boolean }, files: string[], io: ModelsIo): void {
   if (o.lake !== undefined && (o.dir !== undefined || files.length > 0)) throw new ConfigError('give --lake, --dir or model files, not several', ['--lake']);
   // --lake: the models registered for the lake (seclake train --lake registers what it trains; the monitor runs them).
-  const paths = o.lake !== undefined ? registeredModels(resolveLakeDir(o.lake)).map((m) => m.path) : modelFiles(o.dir, files);
+  const lakeDir = o.lake !== undefined ? localLake(o.lake, 'models list --lake', 'models are registered for local lakes only (<lake>/_seclake/models.json)') : undefined;
+  const paths = lakeDir !== undefined ? registeredModels(lakeDir).map((m) => m.path) : modelFiles(o.dir, files);
   const items = paths.map((f) => inspect(f, o.verify === true));
   const failed = items.filter((i) => i.errors.length > 0);
   if (o.json) {
     io.stdout(JSON.stringify(items.map(listJson), null, 2) + '\n');
   } else if (items.length === 0) {
-    io.stdout(o.lake !== undefined ? `No model is registered for the lake ${resolveLakeDir(o.lake)} (seclake train --lake registers one).\n` : `No model files (*.model) in ${path.resolve(o.dir ?? '.')}.\n`);
+    io.stdout(lakeDir !== undefined ? `No model is registered for the lake ${lakeDir} (seclake train --lake registers one).\n` : `No model files (*.model) in ${path.resolve(o.dir ?? '.')}.\n`);
   } else {
     const readable = items.filter((i) => i.header);
     if (readable.length > 0) {

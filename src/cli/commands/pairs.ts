@@ -1,14 +1,16 @@
 import { Command } from 'commander';
 import { ConfigError } from '../../core/errors.js';
-import { writeLakePairsCsv } from '../../detectors/pairs/lake.js';
 import { DEFAULT_PAIR_DEFINITION, PAIR_DEFINITIONS, compileDefinitionSql, pairDefinition } from '../../detectors/pairs/definitions.js';
-import { resolveLakeDir } from '../../lake/layout.js';
+import { readableLake, type S3LakeFlags } from '../lake.js';
 
 export function registerPairs(program: Command): void {
   program
     .command('pairs')
     .description('Write IP Insights training pairs from the lake as headerless entity,ip CSV (SageMaker\'s training format).')
-    .option('--lake <dir>', 'lake directory (default: $SECLAKE_LAKE or ./seclake-data)')
+    .option('--lake <dir|s3-url>', 'lake directory or s3://bucket/prefix, mirrored to a local cache first (default: $SECLAKE_LAKE or ./seclake-data)')
+    .option('--s3-endpoint <url>', 'S3 lake: endpoint URL (MinIO, moto, ...); default $SECLAKE_S3_ENDPOINT, else AWS')
+    .option('--s3-region <region>', 'S3 lake: region of the bucket (default $AWS_REGION)')
+    .option('--cache <dir>', 'S3 lake: local directory the lake is mirrored to (default: the lake cache, $SECLAKE_CACHE)')
     .requiredOption('--out <file>', "CSV file to write ('-' = stdout)")
     .option('--pairs <name>', `record definition (${Object.keys(PAIR_DEFINITIONS).join(', ')}; default: ${DEFAULT_PAIR_DEFINITION})`)
     .option('--sql <sql>', 'a custom query producing (entity, ip[, time]) rows instead of a definition')
@@ -24,13 +26,15 @@ Default (--pairs default) query; parts over sources the lake does not hold are l
 Examples:
   seclake pairs --lake ./seclake-data --out pairs.csv
   seclake pairs --lake ./seclake-data --out flows.csv --pairs flow-peer
+  seclake pairs --lake s3://my-bucket/lake --s3-region eu-west-1 --out pairs.csv
   seclake pairs --out - --sql "SELECT actor.user.uid, src_endpoint.ip FROM cloudtrail_api WHERE src_endpoint.ip IS NOT NULL"`,
     )
-    .action(async (o: { lake?: string; out: string; sql?: string; pairs?: string }) => {
+    .action(async (o: { lake?: string; out: string; sql?: string; pairs?: string } & S3LakeFlags) => {
       if (o.pairs !== undefined && o.sql !== undefined) throw new ConfigError('give --pairs or --sql, not both', ['pairs', 'sql']);
-      const dir = resolveLakeDir(o.lake);
       const query = o.sql ?? { definition: pairDefinition(o.pairs ?? DEFAULT_PAIR_DEFINITION) };
-      const res = await writeLakePairsCsv(dir, o.out === '-' ? process.stdout : o.out, query);
+      const lake = await readableLake(o.lake, o);
+      const { writeLakePairsCsv } = await import('../../detectors/pairs/lake.js');
+      const res = await writeLakePairsCsv(lake.dir, o.out === '-' ? process.stdout : o.out, query);
       process.stderr.write(
         `seclake pairs: wrote ${res.written.toLocaleString('en-US')} pairs${o.out === '-' ? '' : ` to ${o.out}`}` +
           (res.skipped > 0 ? ` (${res.skipped} rows with an empty entity or IP skipped)` : '') +

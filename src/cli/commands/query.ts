@@ -1,7 +1,6 @@
 import { Command, Option } from 'commander';
-import { openLakeQuery } from '../../lake/views.js';
-import { resolveLakeDir } from '../../lake/layout.js';
 import { ConfigError } from '../../core/errors.js';
+import { readableLake } from '../lake.js';
 import { csvCell, jsonValue, renderTable, type OutputFormat } from '../format.js';
 
 export function registerQuery(program: Command): void {
@@ -12,6 +11,7 @@ export function registerQuery(program: Command): void {
     .option('--lake <dir>', 'lake directory (default: $SECLAKE_LAKE or ./seclake-data); s3://bucket/prefix is synced to a local cache first')
     .option('--cache <dir>', 'S3 lake: local cache directory (default $SECLAKE_CACHE or ~/.cache/seclake/s3/...)')
     .option('--s3-endpoint <url>', 'S3 lake: endpoint URL (default $SECLAKE_S3_ENDPOINT, else AWS)')
+    .option('--s3-region <region>', 'S3 lake: region of the bucket (default $AWS_REGION)')
     .option('--file <path>', 'read the SQL from a file')
     .addOption(new Option('--format <fmt>', 'output format').choices(['table', 'csv', 'json', 'jsonl']).default('table'))
     .option('--max-rows <n>', 'table format: rows to show (csv/json stream everything)', '200')
@@ -25,11 +25,11 @@ Examples:
   seclake query "SELECT * FROM amazon_security_lake_table_us_east_1_vpc_flow_2_0 LIMIT 5"
   seclake query --views`,
     )
-    .action(async (sqlArg: string | undefined, o: { lake?: string; cache?: string; s3Endpoint?: string; file?: string; format: OutputFormat; maxRows: string; views?: boolean }) => {
-      const lakeArg = o.lake ?? process.env.SECLAKE_LAKE;
+    .action(async (sqlArg: string | undefined, o: { lake?: string; cache?: string; s3Endpoint?: string; s3Region?: string; file?: string; format: OutputFormat; maxRows: string; views?: boolean }) => {
       // An S3 lake is queried through a local mirror of its catalogued objects (downloaded once, then incrementally).
-      const lakeDir = lakeArg && /^s3:\/\//i.test(lakeArg) ? await (await import('../../lake/store.js')).syncS3LakeForQuery(lakeArg, o) : resolveLakeDir(o.lake);
-      const db = await openLakeQuery(lakeDir);
+      const lake = await readableLake(o.lake, o);
+      const { openLakeQuery } = await import('../../lake/views.js');
+      const db = await openLakeQuery(lake.dir);
       try {
         if (o.views) {
           const rows = await db.all(

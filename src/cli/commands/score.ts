@@ -2,10 +2,6 @@ import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { ParseError, errorMessage } from '../../core/errors.js';
-import { applyEntityThresholds } from '../../detectors/calibration.js';
-import { isFeaturesModel, loadModel, pairsModel } from '../../detectors/index.js';
-import { parseCsvPairs } from '../../detectors/pairs/csv.js';
-import { parseFeatureCsv } from '../../detectors/rcf/csv.js';
 import type { FeaturesModel, ResponseType } from '../../detectors/types.js';
 
 interface ScoreCliOptions {
@@ -61,6 +57,11 @@ Examples:
   seclake score --model rcf.model --input features.csv --verbose`,
     )
     .action(async (o: ScoreCliOptions) => {
+      const [{ applyEntityThresholds }, { isFeaturesModel, loadModel, pairsModel }, { parseCsvPairs }] = await Promise.all([
+        import('../../detectors/calibration.js'),
+        import('../../detectors/index.js'),
+        import('../../detectors/pairs/csv.js'),
+      ]);
       const loaded = await loadModel(o.model);
       if (isFeaturesModel(loaded)) return scoreFeatures(loaded, o);
       if (o.accept === 'text/csv') throw new ParseError('--accept text/csv is for rcf models; pairs models answer application/json or application/jsonlines', { file: o.model });
@@ -99,7 +100,8 @@ Examples:
 }
 
 /** Score rows of numbers with a features model, in chunks, writing SageMaker RCF's body. */
-function scoreFeatures(model: FeaturesModel, o: ScoreCliOptions): void {
+async function scoreFeatures(model: FeaturesModel, o: ScoreCliOptions): Promise<void> {
+  const { parseFeatureCsv } = await import('../../detectors/rcf/csv.js');
   const source = o.input === '-' ? '(stdin)' : o.input;
   const m = parseFeatureCsv(readInput(o.input), source);
   const verbose = o.verbose === true;

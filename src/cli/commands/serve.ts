@@ -5,8 +5,7 @@ import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_INFLIGHT_BYTES } from '../../serve/
 import { isValidEndpointName, type ModelSpec } from '../../serve/registry.js';
 import { DEFAULT_OFFLOAD_MIN_BYTES, defaultWorkerCount } from '../../serve/score-pool.js';
 import { DEFAULT_MAX_CONNECTIONS, handleSignals, isLoopbackHost } from '../../serve/server.js';
-import { startServer } from '../../serve/start.js';
-import { mountDashboard } from '../../dashboard/index.js';
+import { localLake } from '../lake.js';
 
 interface ServeCliOptions {
   model: string[];
@@ -85,6 +84,9 @@ Examples:
       }
       if (o.authToken !== undefined && o.authToken.trim() === '') throw new ConfigError('--auth-token must not be empty', ['auth-token']);
       const accessKeys = o.accessKeyId !== undefined ? new Map([[o.accessKeyId, o.secretAccessKey!]]) : undefined;
+      // The dashboard's lake is checked before anything listens.
+      const lakeDir = o.lake !== undefined ? localLake(o.lake, 'serve --lake', 'the dashboard reads a local lake directory') : undefined;
+      const { startServer } = await import('../../serve/start.js');
 
       let running;
       try {
@@ -121,8 +123,9 @@ Examples:
       if (!isLoopbackHost(o.host) && o.authToken === undefined && !accessKeys) {
         log.warn(`listening on ${o.host} without --auth-token or --access-key-id: anyone who can reach it can score and read /metrics`);
       }
-      if (o.lake !== undefined) {
-        const dash = mountDashboard(running.app, { lakeDir: o.lake, registry: running.app.registry, log, ...(o.allowedHost.length > 0 ? { allowedHosts: o.allowedHost.map((h) => h.replace(/:\d+$/, '')) } : {}), ...(o.authToken !== undefined ? { authToken: o.authToken } : {}) });
+      if (lakeDir !== undefined) {
+        const { mountDashboard } = await import('../../dashboard/index.js');
+        const dash = mountDashboard(running.app, { lakeDir, registry: running.app.registry, log, ...(o.allowedHost.length > 0 ? { allowedHosts: o.allowedHost.map((h) => h.replace(/:\d+$/, '')) } : {}), ...(o.authToken !== undefined ? { authToken: o.authToken } : {}) });
         log.info(`Dashboard for lake ${dash.lakeDir} on ${running.url}${dash.prefix}/${o.authToken !== undefined ? ' (open it once with ?token=<auth token>)' : ''}`);
       }
       const { closed } = handleSignals(running, log);

@@ -1,21 +1,15 @@
 import { Command } from 'commander';
-import { ConfigError } from '../../core/errors.js';
-import { createProgress } from '../../core/progress.js';
-import { parseHpAssignments } from '../../detectors/ipinsights/config.js';
-import { loadPairsCsv, type BadRowReport, type PairData } from '../../detectors/pairs/data.js';
-import { loadPairsFromLake, pairDataKeys } from '../../detectors/pairs/lake.js';
-import { DEFAULT_PAIR_DEFINITION, PAIR_DEFINITIONS, checkDegenerate, compileDefinitionSql, pairDefinition } from '../../detectors/pairs/definitions.js';
-import { DEFAULT_DETECTOR, DETECTORS, detectorOf, type DetectorDefinition } from '../../detectors/index.js';
-import { readFeatureCsv } from '../../detectors/rcf/csv.js';
-import { loadLakeFeatures } from '../../detectors/rcf/lake.js';
-import type { RcfTrainingData } from '../../detectors/rcf/train.js';
-import { META_DIR, resolveLakeDir } from '../../lake/layout.js';
-import { trainingSupport } from '../../detectors/calibration.js';
-import { modelNameOf, registerModel } from '../../lake/models.js';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { ConfigError } from '../../core/errors.js';
+import type { BadRowReport, PairData } from '../../detectors/pairs/data.js';
+import { DEFAULT_PAIR_DEFINITION, PAIR_DEFINITIONS, checkDegenerate, compileDefinitionSql, pairDefinition } from '../../detectors/pairs/definitions.js';
+import { DEFAULT_DETECTOR, DETECTORS, detectorOf, type DetectorDefinition } from '../../detectors/index.js';
+import type { RcfTrainingData } from '../../detectors/rcf/train.js';
+import { META_DIR } from '../../lake/layout.js';
+import { isS3Lake, readableLake, type QueryableLake, type S3LakeFlags } from '../lake.js';
 
-interface TrainCliOptions {
+interface TrainCliOptions extends S3LakeFlags {
   detector: string;
   train?: string[];
   lake?: string;
@@ -57,12 +51,15 @@ export function registerTrain(program: Command): void {
     )
     .option('--detector <type>', `detector to train (${DETECTORS.map((d) => d.type).join(', ')})`, DEFAULT_DETECTOR)
     .option('--train <file>', 'training CSV: entity,ip per line, no header (repeatable)', collect)
-    .option('--lake <dir>', 'take the pairs from the lake instead (the record definition --pairs, default `default`)')
+    .option('--lake <dir|s3-url>', 'take the pairs from the lake instead (the record definition --pairs, default `default`); an s3://bucket/prefix lake is mirrored to a local cache first')
+    .option('--s3-endpoint <url>', 'S3 lake: endpoint URL (MinIO, moto, ...); default $SECLAKE_S3_ENDPOINT, else AWS')
+    .option('--s3-region <region>', 'S3 lake: region of the bucket (default $AWS_REGION)')
+    .option('--cache <dir>', 'S3 lake: local directory the lake is mirrored to (default: the lake cache, $SECLAKE_CACHE)')
     .option('--pairs <name>', `with --lake: record definition (${Object.keys(PAIR_DEFINITIONS).join(', ')}; default: ${DEFAULT_PAIR_DEFINITION})`)
     .option('--sql <sql>', 'with --lake: a custom query producing (entity, ip[, time]) rows instead of a definition')
-    .option('--model <path>', 'model file to write (with --lake, default <lake>/_seclake/models/<detector>-<definition>.model)')
-    .option('--name <name>', 'with --lake: the name the model is registered under in the lake (default: the file name without extension)')
-    .option('--no-register', 'with --lake: do not register the model for the lake (`seclake monitor` without --model runs the registered ones)')
+    .option('--model <path>', 'model file to write (with a local --lake, default <lake>/_seclake/models/<detector>-<definition>.model)')
+    .option('--name <name>', 'with a local --lake: the name the model is registered under in the lake (default: the file name without extension)')
+    .option('--no-register', 'with a local --lake: do not register the model for the lake (`seclake monitor` without --model runs the registered ones; models are not registered for an S3 lake)')
     .option('--validation <file>', 'validation CSV: logs validation:discriminator_auc every epoch (repeatable)', collect)
     .option('--test <file>', 'rcf: labelled test CSV (label 0/1 first, then the features; SageMaker\'s test channel): accuracy, precision, recall, F1 (repeatable)', collect)
     .option('--features <sets>', 'rcf with --lake: behaviour feature sets, comma-separated (default: every set whose source the lake holds)')
@@ -95,6 +92,7 @@ Examples:
   seclake train --lake ./seclake-data          # writes and registers <lake>/_seclake/models/ipinsights-default.model
   seclake train --lake ./seclake-data --model ipi.model --json
   seclake train --lake ./seclake-data --detector history --model history.model
+  seclake train --lake s3://my-bucket/lake --pairs flow-peer --model flows.model   # pairs from the lake's local mirror
   seclake train --detector rcf --train features.csv --test labelled.csv --model rcf.model --hp num_trees=100
   seclake train --detector rcf --lake ./seclake-data --features network,dns --window 1h   # behaviour per entity and hour`,
     )
@@ -107,6 +105,7 @@ Examples:
       if (o.pairs !== undefined && !o.lake) throw new ConfigError('--pairs needs --lake', ['pairs']);
       if (o.pairs !== undefined && o.sql !== undefined) throw new ConfigError('give --pairs or --sql, not both', ['pairs', 'sql']);
       const detector = detectorOf(o.detector);
+      const { parseHpAssignments } = await import('../../detectors/ipinsights/config.js');
       const hp: Record<string, string> = parseHpAssignments(o.hp);
       const accepts = (name: string): boolean => detector.hyperparameters.some((h) => h.name === name);
       for (const [flag, value] of [['threads', o.threads], ['seed', o.seed]] as const) {
@@ -116,7 +115,8 @@ Examples:
       }
       // Fail on a bad hyperparameter before reading any data.
       detector.parseHyperparameters(hp);
-      if (detector.records === 'features') return trainFeatures(o, detector, hp);
+      const lake = o.lake !== undefined ? await trainingLake(o) : undefined;
+      if (detector.records === 'features') return trainFeatures(o, detector, hp, lake);
       for (const [flag, value] of [['test', o.test], ['features', o.features], ['window', o.window], ['feature-config', o.featureConfig], ['until', o.until]] as const) {
         if (value !== undefined) throw new ConfigError(`--${flag} is for detectors of behaviour features (rcf), not ${detector.type}`, [flag]);
       }
@@ -125,8 +125,10 @@ Examples:
       let source: string;
       /** What the model is trained on, recorded in its header (record_definition). */
       let recordDefinition: { name: string; sql: string } | undefined;
-      if (o.lake) {
-        const dir = resolveLakeDir(o.lake);
+      const { loadPairsCsv } = await import('../../detectors/pairs/data.js');
+      const { loadPairsFromLake, pairDataKeys } = await import('../../detectors/pairs/lake.js');
+      if (lake) {
+        const dir = lake.dir;
         if (o.sql !== undefined) {
           data = await loadPairsFromLake(dir, o.sql);
           recordDefinition = { name: 'custom', sql: o.sql };
@@ -152,13 +154,14 @@ Examples:
       if (degenerate.warning) warnings.push(degenerate.warning);
       for (const w of warnings) process.stderr.write(`seclake train: warning: ${w}\n`);
 
-      const lakeDir = o.lake ? resolveLakeDir(o.lake) : undefined;
+      const lakeDir = lake && !lake.s3 ? lake.dir : undefined;
       let modelPath = o.model;
       if (!modelPath) {
         const dir = path.join(lakeDir!, META_DIR, 'models');
         mkdirSync(dir, { recursive: true });
         modelPath = path.join(dir, `${detector.type}-${recordDefinition?.name ?? 'custom'}.model`);
       }
+      const { createProgress } = await import('../../core/progress.js');
       let bar: ReturnType<typeof createProgress> | undefined;
       const res = await detector
         .train({
@@ -181,8 +184,9 @@ Examples:
         .finally(() => bar?.stop());
 
       // Registered for the lake, so `seclake monitor --lake` (no --model) runs it.
-      const registered = lakeDir && o.register ? await registerModel(lakeDir, o.name ?? modelNameOf(modelPath), modelPath, detector.type) : undefined;
+      const registered = lakeDir && o.register ? await register(lakeDir, o.name, modelPath, detector.type) : undefined;
       // Honest confidence: entities with too few training records cannot raise High or Critical findings.
+      const { trainingSupport } = await import('../../detectors/calibration.js');
       const support = trainingSupport(data.fp);
       if (!support.sufficient) process.stderr.write(`seclake train: warning: low support: ${support.note}\n`);
       const summary = {
@@ -206,8 +210,28 @@ Examples:
     });
 }
 
+/**
+ * The lake `train --lake` reads: a local lake (checked), or an S3 lake's local mirror. A model trained on an S3 lake is
+ * written where --model says (required) and not registered: the registry (`_seclake/models.json`) is a local lake's.
+ */
+async function trainingLake(o: TrainCliOptions): Promise<QueryableLake> {
+  if (isS3Lake(o.lake)) {
+    if (!o.model) throw new ConfigError(`give --model FILE: a model trained on the S3 lake ${o.lake} is written where --model says (models are registered for local lakes only)`, ['model']);
+    if (o.name !== undefined) throw new ConfigError(`--name registers the model for a local lake; models are not registered for the S3 lake ${o.lake}`, ['name']);
+  }
+  const lake = await readableLake(o.lake, o);
+  if (lake.s3 && o.register) process.stderr.write(`seclake train: the model is not registered for the S3 lake ${lake.location} (models are registered for local lakes only); monitor it with --model\n`);
+  return lake;
+}
+
+/** Register a model for a local lake (`seclake monitor --lake` without --model runs it). */
+async function register(lakeDir: string, name: string | undefined, modelPath: string, type: string): Promise<{ name: string }> {
+  const { modelNameOf, registerModel } = await import('../../lake/models.js');
+  return registerModel(lakeDir, name ?? modelNameOf(modelPath), modelPath, type);
+}
+
 /** `train` for a detector of the features kind: SageMaker RCF's CSV channels, or behaviour features from the lake. */
-async function trainFeatures(o: TrainCliOptions, detector: DetectorDefinition, hp: Record<string, string>): Promise<void> {
+async function trainFeatures(o: TrainCliOptions, detector: DetectorDefinition, hp: Record<string, string>, lake: QueryableLake | undefined): Promise<void> {
   for (const [flag, value] of [['sql', o.sql], ['pairs', o.pairs], ['validation', o.validation]] as const) {
     if (value !== undefined) throw new ConfigError(`--${flag} is for detectors of (entity, IP) pairs, not ${detector.type}`, [flag]);
   }
@@ -216,12 +240,14 @@ async function trainFeatures(o: TrainCliOptions, detector: DetectorDefinition, h
   }
   const until = o.until === undefined ? undefined : Date.parse(o.until);
   if (until !== undefined && !Number.isFinite(until)) throw new ConfigError(`--until: not a time: ${JSON.stringify(o.until)} (ISO 8601, e.g. 2026-12-01T00:00:00Z)`, ['until']);
-  const lakeDir = o.lake ? resolveLakeDir(o.lake) : undefined;
+  const lakeDir = lake && !lake.s3 ? lake.dir : undefined;
+  const { readFeatureCsv } = await import('../../detectors/rcf/csv.js');
   let data: RcfTrainingData;
   let source: string;
   let definition: string;
-  if (lakeDir) {
-    const lf = await loadLakeFeatures(lakeDir, {
+  if (lake) {
+    const { loadLakeFeatures } = await import('../../detectors/rcf/lake.js');
+    const lf = await loadLakeFeatures(lake.dir, {
       ...(o.features !== undefined ? { sets: o.features.split(',').map((s) => s.trim()).filter((s) => s !== '') } : {}),
       ...(o.window !== undefined ? { window: o.window } : {}),
       ...(o.featureConfig !== undefined ? { configFile: o.featureConfig } : {}),
@@ -247,6 +273,7 @@ async function trainFeatures(o: TrainCliOptions, detector: DetectorDefinition, h
     // Sets joined with '-' (the record definition says 'network+dns'): a model name may not hold '+' (lake/models.ts).
     modelPath = path.join(dir, `${detector.type}-${definition.replaceAll('+', '-')}.model`);
   }
+  const { createProgress } = await import('../../core/progress.js');
   let bar: ReturnType<typeof createProgress> | undefined;
   const res = await detector
     .train({
@@ -265,7 +292,7 @@ async function trainFeatures(o: TrainCliOptions, detector: DetectorDefinition, h
       },
     })
     .finally(() => bar?.stop());
-  const registered = lakeDir && o.register ? await registerModel(lakeDir, o.name ?? modelNameOf(modelPath), modelPath, detector.type) : undefined;
+  const registered = lakeDir && o.register ? await register(lakeDir, o.name, modelPath, detector.type) : undefined;
   const summary = { model: modelPath, detector: detector.type, ...(registered ? { registered: { name: registered.name, lake: lakeDir } } : {}), ...res.summary };
   if (o.json) {
     process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
