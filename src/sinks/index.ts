@@ -21,6 +21,7 @@ import { MemorySink } from './memory/index.js';
 import { StdoutSink } from './stdout/index.js';
 import { WebhookSink, type WebhookSinkOptions } from './webhook/index.js';
 import { BackgroundSink, type BackgroundSinkOptions } from './background.js';
+import { SINK_SPEC_HELP } from './spec.js';
 
 export { FileSink } from './file/index.js';
 export { MemorySink } from './memory/index.js';
@@ -31,7 +32,7 @@ export type { WebhookSinkOptions, WebhookFailure, WebhookStats, WebhookFormat } 
 export { BackgroundSink } from './background.js';
 export type { BackgroundSinkOptions, BackgroundStats } from './background.js';
 
-export const SINK_SPEC_HELP = 'stdout | stdout:text | file:PATH | webhook:URL | slack:URL';
+export { SINK_SPEC_HELP };
 
 export interface SinkSpecOptions {
   /** Stream for `stdout` (default process.stdout). */

@@ -39,7 +39,7 @@ export interface RetryPolicy {
   maxDelaySeconds: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { maxReceives: 5, baseDelaySeconds: 5, maxDelaySeconds: 900 };
+export { DEFAULT_RETRY } from './defaults.js';
 
 /** Exponential backoff with jitter: base * 2^(receives-1), capped, then scaled by a random factor in [0.5, 1]. */
 export function backoffSeconds(receiveCount: number, policy: RetryPolicy, rand: () => number = Math.random): number {

@@ -34,9 +34,9 @@ import type { ProcessObjectFn, ProcessResult } from '../processor.js';
 import { S3ObjectError } from './errors.js';
 import { parseLakeKey, s3Uri, type LakeKeyInfo, type S3ObjectRef } from './notifications.js';
 import { processTempDir } from './temp-dir.js';
+import { DEFAULT_MAX_OBJECT_BYTES } from './defaults.js';
 
-/** Default largest object downloaded (Security Lake objects are tens of MB at most). */
-export const DEFAULT_MAX_OBJECT_BYTES = 2 * 1024 ** 3;
+export { DEFAULT_MAX_OBJECT_BYTES };
 
 /** A local file name for an object: a hash of bucket and key, so a key can never name a path (no traversal). */
 export function localTempName(ref: { bucket: string; key: string }): string {

@@ -15,7 +15,7 @@
  * - stop() (SIGTERM in the CLI): no new receives; messages received but not started are released (visibility 0);
  *   the message in progress finishes; then run() resolves.
  */
-import { ChangeMessageVisibilityBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import { errorMessage } from '../../core/errors.js';
 import { faultPoint } from '../../core/fault.js';
 import {
@@ -59,7 +59,8 @@ export interface SqsMonitorOptions {
 
 export type MonitorEvent =
   | { type: 'start'; queueUrl: string; visibilityTimeout: number; maxReceives: number }
-  | { type: 'processed'; messageId: string; receiveCount: number; result: MessageResult }
+  /** `sentAt`: when the notification was sent (SQS SentTimestamp, unix ms), if SQS said. */
+  | { type: 'processed'; messageId: string; receiveCount: number; result: MessageResult; sentAt?: number }
   | { type: 'retry'; messageId: string; receiveCount: number; delaySeconds: number; reason: string }
   | { type: 'moved-aside'; messageId: string; receiveCount: number; reason: string; movedTo: MovedAside }
   | { type: 'released'; messageId: string }
@@ -141,6 +142,19 @@ export class SqsMonitor {
   /** Ask the loop to stop: no new receives; unstarted messages are released; the current one finishes. */
   stop(): void {
     this.stopCtl.abort();
+  }
+
+  /** The queue's approximate depth (GetQueueAttributes): messages waiting, held by workers, and delayed. */
+  async queueDepth(): Promise<{ visible: number; inFlight: number; delayed: number }> {
+    const res = await this.o.sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: this.o.queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+      }),
+    );
+    const a = res.Attributes ?? {};
+    const n = (k: string): number => Number(a[k as keyof typeof a] ?? 0) || 0;
+    return { visible: n('ApproximateNumberOfMessages'), inFlight: n('ApproximateNumberOfMessagesNotVisible'), delayed: n('ApproximateNumberOfMessagesDelayed') };
   }
 
   /** Receive and process until stop() (or the idle timeout). */
@@ -256,7 +270,8 @@ export class SqsMonitor {
         } else if (o.status === 'skipped') this.stats.skippedObjects++;
         else this.stats.alreadyDone++;
       }
-      this.emit({ type: 'processed', messageId, receiveCount, result });
+      const sentAt = Number(m.Attributes?.SentTimestamp);
+      this.emit({ type: 'processed', messageId, receiveCount, result, ...(Number.isFinite(sentAt) && sentAt > 0 ? { sentAt } : {}) });
     } catch (err) {
       // Deleting, retrying or moving aside failed (SQS unreachable): leave the message; it reappears after the
       // visibility timeout and is handled again (idempotently).
