@@ -160,16 +160,18 @@ export const DNS_SET: FeatureSet = {
 const CT_COLUMNS = [
   'actor.user.type', 'actor.user.uid', 'actor.user.name', 'actor.user.account.uid', 'actor.session.issuer',
   'api.service.name', 'api.operation', 'api.response.error', 'status_id', 'class_uid', 'activity_id', 'unmapped', 'cloud.account.uid',
+  'src_endpoint.ip',
 ];
-const CT_SELECT = 'window_start, class_uid, activity_id, status_id, actor, api, unmapped, cloud';
+const CT_SELECT = 'window_start, class_uid, activity_id, status_id, actor, api, unmapped, cloud, src_endpoint';
 /** An EC2 instance profile's session is named after the instance: `arn:aws:sts::<acct>:assumed-role/<role>/i-...`. */
 const INSTANCE_SESSION = "'/(i-[0-9a-f]{8,17})$'";
 
 const API_SQL = `
 WITH c AS (
-  SELECT ${CT_SELECT} FROM cloudtrail_api
-  UNION ALL BY NAME SELECT ${CT_SELECT} FROM cloudtrail_auth
-  UNION ALL BY NAME SELECT ${CT_SELECT} FROM cloudtrail_account
+  -- The lookback and the windows: per-API and per-address first uses of earlier windows feed new_apis, new_source_ips.
+  SELECT ${CT_SELECT} FROM cloudtrail_api_history
+  UNION ALL BY NAME SELECT ${CT_SELECT} FROM cloudtrail_auth_history
+  UNION ALL BY NAME SELECT ${CT_SELECT} FROM cloudtrail_account_history
 ),
 e AS (
   SELECT CASE
@@ -182,20 +184,48 @@ e AS (
            ELSE 'account:' || coalesce(actor.user.account.uid, cloud.account.uid)
          END AS entity_group,
          window_start, api.service.name AS service, api.operation AS operation, api.response.error AS error,
-         status_id, class_uid, activity_id, unmapped['readOnly'] AS read_only
+         status_id, class_uid, activity_id, unmapped['readOnly'] AS read_only, src_endpoint.ip AS src_ip
   FROM c
+),
+totals AS (
+  SELECT entity, min(entity_group) AS entity_group, window_start,
+         count(*) AS calls,
+         count(DISTINCT coalesce(service, '') || ':' || coalesce(operation, '')) AS distinct_apis,
+         avg(CASE WHEN error IS NOT NULL OR status_id = 2 THEN 1.0 ELSE 0.0 END) AS error_share,
+         avg(CASE WHEN regexp_matches(coalesce(error, ''), '(?i)accessdenied|unauthorized|notauthorized|forbidden') THEN 1.0 ELSE 0.0 END) AS access_denied_share,
+         count(*) FILTER (WHERE CASE WHEN read_only IS NOT NULL THEN lower(read_only) = 'false'
+                                     ELSE class_uid = 3001 OR (class_uid = 6003 AND activity_id IN (1, 3, 4)) END) AS write_calls,
+         count(*) FILTER (WHERE service = 'iam.amazonaws.com') AS iam_calls
+  FROM e
+  WHERE entity IS NOT NULL AND entity <> '' AND window_start >= $start
+  GROUP BY entity, window_start
+),
+uses AS (
+  -- One row per (entity, window, kind, value): the APIs it called and the addresses it called from.
+  SELECT DISTINCT entity, window_start, 'api' AS kind, coalesce(service, '') || ':' || coalesce(operation, '') AS v FROM e WHERE entity IS NOT NULL AND entity <> ''
+  UNION ALL
+  SELECT DISTINCT entity, window_start, 'ip' AS kind, src_ip AS v FROM e WHERE entity IS NOT NULL AND entity <> '' AND src_ip IS NOT NULL AND src_ip <> ''
+),
+first_uses AS (
+  -- New in a window: the entity did not use it in the $history_ms before. An entity's first window in the lookback
+  -- has nothing to compare with: 0 there.
+  SELECT entity, window_start,
+         count(*) FILTER (WHERE kind = 'api' AND is_new) AS new_apis,
+         count(*) FILTER (WHERE kind = 'ip' AND is_new) AS new_source_ips
+  FROM (
+    SELECT entity, window_start, kind,
+           window_start > min(window_start) OVER (PARTITION BY entity)
+             AND (lag(window_start) OVER (PARTITION BY entity, kind, v ORDER BY window_start) IS NULL
+                  OR window_start - lag(window_start) OVER (PARTITION BY entity, kind, v ORDER BY window_start) > $history_ms) AS is_new
+    FROM uses
+  )
+  WHERE window_start >= $start
+  GROUP BY entity, window_start
 )
-SELECT entity, min(entity_group) AS entity_group, window_start,
-       count(*) AS calls,
-       count(DISTINCT coalesce(service, '') || ':' || coalesce(operation, '')) AS distinct_apis,
-       avg(CASE WHEN error IS NOT NULL OR status_id = 2 THEN 1.0 ELSE 0.0 END) AS error_share,
-       avg(CASE WHEN regexp_matches(coalesce(error, ''), '(?i)accessdenied|unauthorized|notauthorized|forbidden') THEN 1.0 ELSE 0.0 END) AS access_denied_share,
-       count(*) FILTER (WHERE CASE WHEN read_only IS NOT NULL THEN lower(read_only) = 'false'
-                                   ELSE class_uid = 3001 OR (class_uid = 6003 AND activity_id IN (1, 3, 4)) END) AS write_calls,
-       count(*) FILTER (WHERE service = 'iam.amazonaws.com') AS iam_calls
-FROM e
-WHERE entity IS NOT NULL AND entity <> ''
-GROUP BY entity, window_start
+SELECT t.entity, t.entity_group, t.window_start, t.calls, t.distinct_apis, t.error_share, t.access_denied_share, t.write_calls, t.iam_calls,
+       coalesce(f.new_apis, 0) AS new_apis, coalesce(f.new_source_ips, 0) AS new_source_ips
+FROM totals t
+LEFT JOIN first_uses f ON f.entity = t.entity AND f.window_start = t.window_start
 `;
 
 export const API_SET: FeatureSet = {
@@ -211,6 +241,8 @@ export const API_SET: FeatureSet = {
     { name: 'access_denied_share', description: 'share of calls denied (AccessDenied, UnauthorizedOperation, ...)', unit: 'share', transform: 'none', support: 'calls' },
     { name: 'write_calls', description: 'calls that change something (readOnly false; else create/update/delete or account changes)', unit: 'count' },
     { name: 'iam_calls', description: 'calls to IAM (iam.amazonaws.com)', unit: 'count' },
+    { name: 'new_apis', description: 'service:operation pairs the entity did not call in its history window before this window', unit: 'count' },
+    { name: 'new_source_ips', description: 'source addresses the entity did not call from in its history window before this window', unit: 'count' },
   ],
   sql: API_SQL,
 };
