@@ -16,7 +16,7 @@ import { loadDemoNetworks, type DemoNetworks } from './asn-pools.js';
 import { ATTACK_KINDS, ATTACK_SPECS, hourlyEgress, planAttack, type AttackKind, type AttackPlan } from './attacks.js';
 import { buildEnvironment, describeEnvironment, type DemoEnvironment, type Instance } from './environment.js';
 import { objectKey, objectText, type LogKind, type RawRecord } from './records.js';
-import { HOUR, normalTraffic, type VolumeOptions } from './traffic.js';
+import { emptyWindow, employeeSessions, HOUR, normalTraffic, type VolumeOptions } from './traffic.js';
 import { behaviourOf, type AttackLabel, type LabelRecord } from './labels.js';
 
 export const DAY = 24 * HOUR;
@@ -29,6 +29,13 @@ export interface GenerateOptions {
   out: string;
   /** Days of history (default 4). */
   days?: number;
+  /**
+   * Days of console sign-in history (default 30; at least `days`): before the `days` of full history, the employees'
+   * sign-ins and console calls alone (CloudTrail), one object a day. Users sign in a few times a day: a model of
+   * who signs in from where needs weeks of them, as a security team would train it, where the network models learn
+   * from hours of flows.
+   */
+  signInDays?: number;
   seed?: number;
   /** End of the history, epoch ms (default: the current hour, rounded down). */
   end?: number;
@@ -61,7 +68,10 @@ export interface GenerateResult {
   labelsFile: string;
   env: DemoEnvironment;
   seed: number;
+  /** Start of the full history (every log kind). */
   start: number;
+  /** Start of the sign-in history (CloudTrail sign-ins and console calls only until `start`); <= start. */
+  signInStart: number;
   end: number;
   /** Attacks happen at or after this instant; everything before it is normal traffic. */
   attackStart: number;
@@ -71,7 +81,7 @@ export interface GenerateResult {
   elapsed_ms: number;
 }
 
-export const DEFAULTS = { days: 4, seed: 7, attackDays: 1, objectMinutes: 60 } as const;
+export const DEFAULTS = { days: 4, signInDays: 30, seed: 7, attackDays: 1, objectMinutes: 60 } as const;
 
 /** Window-specific generator: a mix of the seed and the window start (minutes). */
 export function windowRng(seed: number, t0: number, salt = 0): Rng {
@@ -217,6 +227,9 @@ export async function generateDemo(opts: GenerateOptions): Promise<GenerateResul
   const kinds = parseKinds(opts.attacks ?? ATTACK_KINDS);
   const end = opts.end ?? Math.floor(Date.now() / HOUR) * HOUR;
   const start = end - Math.round(days * DAY);
+  const signInDays = opts.signInDays ?? DEFAULTS.signInDays;
+  if (!(signInDays >= 0) || signInDays > 365) throw new ConfigError(`signInDays must be in [0, 365], got ${signInDays}`, ['sign-in-days']);
+  const signInStart = Math.min(start, end - Math.round(signInDays * DAY));
   const attackStart = end - Math.round(attackDays * DAY);
   const nets = opts.networks ?? (await loadDemoNetworks(opts.asnTable));
   const env = buildEnvironment(nets, { seed });
@@ -252,6 +265,16 @@ export async function generateDemo(opts: GenerateOptions): Promise<GenerateResul
   const objects: GeneratedObject[] = [];
   const tagged = new Map<string, LabelRecord[]>();
   const counts: Record<LogKind, number> = { vpc_flow: 0, route53: 0, cloudtrail: 0 };
+  // The sign-in history before the full history: an hour at a time (the rates follow the hour of day), one object a day.
+  for (let d = signInStart; d < start; d += DAY) {
+    const day = emptyWindow();
+    const d1 = Math.min(start, d + DAY);
+    for (let w = d; w < d1; w += HOUR) employeeSessions(env, w, Math.min(d1, w + HOUR), windowRng(seed, w, 2), day);
+    for (const o of writer.write({ vpc_flow: [], route53: [], cloudtrail: day.trail }, d1).objects) {
+      objects.push(o);
+      counts[o.kind] += o.records;
+    }
+  }
   const step = objectMinutes * 60_000;
   for (let w = start; w < end; w += step) {
     const w1 = Math.min(end, w + step);
@@ -282,7 +305,7 @@ export async function generateDemo(opts: GenerateOptions): Promise<GenerateResul
   const labels = plans.map((p) => labelOf(env, p, tagged.get(p.id) ?? []));
   const labelsFile = path.join(out, LABELS_FILE);
   writeFileSync(labelsFile, labels.map((l) => JSON.stringify(l)).join('\n') + (labels.length ? '\n' : ''));
-  const result: GenerateResult = { out, logsDir, labelsFile, env, seed, start, end, attackStart, objects, labels, records: counts, elapsed_ms: 0 };
+  const result: GenerateResult = { out, logsDir, labelsFile, env, seed, start, signInStart, end, attackStart, objects, labels, records: counts, elapsed_ms: 0 };
   writeFileSync(path.join(out, MANIFEST_FILE), JSON.stringify(manifestOf(result, nets), null, 2) + '\n');
   result.elapsed_ms = Math.round(performance.now() - t0);
   return result;
@@ -293,6 +316,7 @@ export function manifestOf(r: GenerateResult, nets: DemoNetworks): Record<string
     generator: 'seclake demo generate',
     seed: r.seed,
     start: new Date(r.start).toISOString(),
+    sign_in_start: new Date(r.signInStart).toISOString(),
     end: new Date(r.end).toISOString(),
     attack_period_start: new Date(r.attackStart).toISOString(),
     environment: describeEnvironment(r.env),

@@ -35,12 +35,17 @@ export interface ModelSettings {
   hyperparameters: Record<string, string | number>;
   /** Calibration budget: share of held-out normal pairs allowed above the threshold. */
   maxFpr: number;
+  /**
+   * Held-out window before the attack period (default: the demo's, 12 h), at most half the history of its pairs.
+   * Sign-ins are a few per user a day: their models are calibrated on a week of them, the network models on hours.
+   */
+  heldOutHours?: number;
 }
 
 /** Small, fast settings: 10 instances and 8 users need neither big vectors nor many epochs. */
 export const MODEL_SETTINGS: Record<PairModel, ModelSettings> = {
   flows: { hyperparameters: { vector_dim: 32, epochs: 4, num_entity_vectors: 1000, shuffled_negative_sampling_rate: 2, seed: 1 }, maxFpr: 0.001 },
-  logins: { hyperparameters: { vector_dim: 16, epochs: 30, num_entity_vectors: 100, seed: 1 }, maxFpr: 0.01 },
+  logins: { hyperparameters: { vector_dim: 16, epochs: 30, num_entity_vectors: 100, seed: 1 }, maxFpr: 0.01, heldOutHours: 7 * 24 },
 };
 
 /**
@@ -49,7 +54,7 @@ export const MODEL_SETTINGS: Record<PairModel, ModelSettings> = {
  */
 export const HISTORY_SETTINGS: Record<PairModel, ModelSettings> = {
   flows: { hyperparameters: {}, maxFpr: 0.001 },
-  logins: { hyperparameters: {}, maxFpr: 0.01 },
+  logins: { hyperparameters: {}, maxFpr: 0.01, heldOutHours: 7 * 24 },
 };
 
 /** Every pair model of the demo: the IP Insights models, then the history ones. */
@@ -232,10 +237,15 @@ export async function setupDemo(opts: SetupOptions): Promise<DemoSetup> {
     const detector = modelName.endsWith('-history') ? 'history' : 'ipinsights';
     const file = path.join(modelsDir, `${modelName}.model`);
     const settings = detector === 'history' ? HISTORY_SETTINGS[name] : MODEL_SETTINGS[name];
+    // The model's own held-out window: its setting, at most half the history its pairs have (sign-ins: the sign-in
+    // history), never shorter than the demo's.
+    const pairsStart = name === 'logins' ? generated.signInStart : generated.start;
+    const wanted = settings.heldOutHours !== undefined ? Math.min(settings.heldOutHours * HOUR, Math.floor((generated.attackStart - pairsStart) / 2 / HOUR) * HOUR) : 0;
+    const modelHeldStart = Math.min(heldStart, generated.attackStart - wanted);
     const trained = await timed(timings, `train ${modelName}`, log, async () => {
-      const data = await loadPairsFromLake(lakeDir, pairSql(name, { untilMs: heldStart }));
-      if (data.n === 0) throw new SeclakeError(`no ${name} training pairs in the lake before ${new Date(heldStart).toISOString()}`);
-      const source = `seclake demo: ${name} pairs before ${new Date(heldStart).toISOString()}`;
+      const data = await loadPairsFromLake(lakeDir, pairSql(name, { untilMs: modelHeldStart }));
+      if (data.n === 0) throw new SeclakeError(`no ${name} training pairs in the lake before ${new Date(modelHeldStart).toISOString()}`);
+      const source = `seclake demo: ${name} pairs before ${new Date(modelHeldStart).toISOString()}`;
       if (detector === 'history') {
         const res = trainHistory({ train: data, hyperparameters: settings.hyperparameters, modelPath: file, source, log: () => {} });
         const t = res.header.training;
@@ -246,7 +256,7 @@ export async function setupDemo(opts: SetupOptions): Promise<DemoSetup> {
       const t = res.header.training;
       return { value: { pairs: data.n, entities: t.distinct_entities }, detail: `${data.n.toLocaleString('en-US')} pairs, ${t.distinct_entities} entities, ${t.epochs} epochs, final loss ${t.final_loss.toFixed(3)}` };
     });
-    const window = `${new Date(heldStart).toISOString()} .. ${new Date(generated.attackStart).toISOString()}`;
+    const window = `${new Date(modelHeldStart).toISOString()} .. ${new Date(generated.attackStart).toISOString()}`;
     const cal = await timed(timings, `calibrate ${modelName}`, log, async () => {
       let r: Awaited<ReturnType<typeof runCalibration>>;
       try {
@@ -255,7 +265,7 @@ export async function setupDemo(opts: SetupOptions): Promise<DemoSetup> {
         r = await runCalibration(
           {
             model: file,
-            normal: { kind: 'lake', lakeDir, sinceMs: heldStart, untilMs: generated.attackStart, pairs: PAIR_SOURCES[name].preset },
+            normal: { kind: 'lake', lakeDir, sinceMs: modelHeldStart, untilMs: generated.attackStart, pairs: PAIR_SOURCES[name].preset },
             abnormal: { kind: 'generate', generator: 'asn' },
             rule: { kind: 'max_fpr', max_fpr: settings.maxFpr },
             sample: 50_000,
@@ -300,7 +310,7 @@ export async function setupDemo(opts: SetupOptions): Promise<DemoSetup> {
   // and is calibrated on the second half, score-then-update as the monitor scores. Windows are few (one per entity and
   // hour), and a p-value is never rarer than 1 / (held-out windows + 1): the more there are, the sharper its evidence.
   const behaviourHeld = Math.min(heldStart, generated.start + Math.max(24 * HOUR, Math.floor((generated.attackStart - generated.start) / 2 / HOUR) * HOUR));
-  const behaviour = await setupBehaviour({ lakeDir, modelsDir, heldStart: behaviourHeld, attackStart: generated.attackStart, timings, log });
+  const behaviour = await setupBehaviour({ lakeDir, modelsDir, since: generated.start, heldStart: behaviourHeld, attackStart: generated.attackStart, timings, log });
   const setup: DemoSetup = { dataDir, lakeDir, generated, models, behaviour, baselineSeq, attackPeriodFiles, timings, reused: false };
   writeFileSync(stateFile, JSON.stringify(setup, null, 2) + '\n');
   return setup;
@@ -310,10 +320,12 @@ export async function setupDemo(opts: SetupOptions): Promise<DemoSetup> {
  * Train the behaviour model on the windows before the held-out window (the IP models' training period: no attack and
  * no held-out window in it), then calibrate it on the held-out window's windows.
  */
-async function setupBehaviour(o: { lakeDir: string; modelsDir: string; heldStart: number; attackStart: number; timings: StepTiming[]; log: (l: string) => void }): Promise<BehaviourModelInfo> {
+async function setupBehaviour(o: { lakeDir: string; modelsDir: string; since: number; heldStart: number; attackStart: number; timings: StepTiming[]; log: (l: string) => void }): Promise<BehaviourModelInfo> {
   const file = path.join(o.modelsDir, `${BEHAVIOUR_MODEL}.model`);
   const trained = await timed(o.timings, 'train behaviour', o.log, async () => {
-    const f = await loadLakeFeatures(o.lakeDir, { until: o.heldStart, now: o.attackStart, log: () => {} });
+    // From the start of the full history: the sign-in history before it is users' alone (its windows still feed the
+    // history features' lookback: new APIs, new source addresses).
+    const f = await loadLakeFeatures(o.lakeDir, { since: o.since, until: o.heldStart, now: o.attackStart, log: () => {} });
     const res = trainRcf({ data: f.data, hyperparameters: BEHAVIOUR_SETTINGS.hyperparameters, modelPath: file, source: `seclake demo: behaviour windows before ${new Date(o.heldStart).toISOString()}`, log: () => {} });
     const views = [...new Set(f.data.features!.definition.flatMap((s) => s.source))];
     return {

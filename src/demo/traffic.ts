@@ -26,6 +26,8 @@ import { dnsLine, flowRecord, type RawRecord } from './records.js';
 
 export const HOUR = 3_600_000;
 const DAY_MS = 24 * HOUR;
+/** Office hours on weekdays, UTC [from, to) (US working day). */
+const OFFICE_HOURS = [13, 23] as const;
 
 export interface WindowRecords {
   flow: RawRecord[];
@@ -331,6 +333,35 @@ export function dailyEvents(ctx: TrafficContext, day: number): WindowRecords {
  * window is Poisson with the rate integrated over the window (evaluated at its midpoint), times the entity's
  * activity for that hour.
  */
+/**
+ * Employees: console sign-ins (office on weekdays in office hours, home otherwise), each followed by a few console
+ * calls, over [t0, t1) (hour-long windows or shorter: the rates are per hour of the window's middle).
+ */
+export function employeeSessions(env: DemoEnvironment, t0: number, t1: number, rng: Rng, out: WindowRecords): void {
+  const hours = (t1 - t0) / HOUR;
+  const mid = (t0 + t1) / 2;
+  const weekend = isWeekend(mid);
+  const hourOfDay = (mid % 86_400_000) / HOUR;
+  const office = !weekend && hourOfDay >= OFFICE_HOURS[0] && hourOfDay < OFFICE_HOURS[1];
+  for (const u of env.users) {
+    if (weekend && !u.weekend) continue;
+    const rate = office ? 0.6 : weekend ? 0.05 : 0.04;
+    const n = poisson(rate * hours, rng);
+    for (let k = 0; k < n; k++) {
+      const t = at(t0, t1, rng);
+      const ip = office && rng.next() < 0.7 ? env.officeIp : u.homeIps[rng.int(u.homeIps.length)]!;
+      const ua = userAgentOf(u);
+      out.trail.push({ t: Math.floor(t / 1000) * 1000, text: consoleLogin(env, rng, u, t, ip, ua) });
+      const calls = 2 + rng.int(6);
+      for (let c = 0; c < calls; c++) {
+        const tc = t + 20_000 + c * (10_000 + rng.int(60_000));
+        if (tc >= t1) break;
+        out.trail.push({ t: Math.floor(tc / 1000) * 1000, text: userApiCall(env, rng, u, tc, ip, ua, CONSOLE_CALLS[rng.int(CONSOLE_CALLS.length)]!) });
+      }
+    }
+  }
+}
+
 export function normalTraffic(ctx: TrafficContext, t0: number, t1: number, rng: Rng): WindowRecords {
   const { env, nets } = ctx;
   const out = emptyWindow();
@@ -412,7 +443,7 @@ export function normalTraffic(ctx: TrafficContext, t0: number, t1: number, rng: 
   }
 
   // bastion: admins in office hours (13:00-23:00 UTC on weekdays), rarely otherwise.
-  const office = !weekend && hourOfDay >= 13 && hourOfDay < 23;
+  const office = !weekend && hourOfDay >= OFFICE_HOURS[0] && hourOfDay < OFFICE_HOURS[1];
   const sessions = count((office ? 0.8 : 0.04) * act(bastion));
   for (let k = 0; k < sessions; k++) {
     const t = at(t0, t1, rng);
@@ -475,24 +506,7 @@ export function normalTraffic(ctx: TrafficContext, t0: number, t1: number, rng: 
     }
   }
 
-  // Employees: console sign-in (office on weekdays in office hours, home otherwise), then a few console calls.
-  for (const u of env.users) {
-    if (weekend && !u.weekend) continue;
-    const rate = office ? 0.6 : weekend ? 0.05 : 0.04;
-    const n = count(rate);
-    for (let k = 0; k < n; k++) {
-      const t = at(t0, t1, rng);
-      const ip = office && rng.next() < 0.7 ? env.officeIp : u.homeIps[rng.int(u.homeIps.length)]!;
-      const ua = userAgentOf(u);
-      out.trail.push({ t: Math.floor(t / 1000) * 1000, text: consoleLogin(env, rng, u, t, ip, ua) });
-      const calls = 2 + rng.int(6);
-      for (let c = 0; c < calls; c++) {
-        const tc = t + 20_000 + c * (10_000 + rng.int(60_000));
-        if (tc >= t1) break;
-        out.trail.push({ t: Math.floor(tc / 1000) * 1000, text: userApiCall(env, rng, u, tc, ip, ua, CONSOLE_CALLS[rng.int(CONSOLE_CALLS.length)]!) });
-      }
-    }
-  }
+  employeeSessions(env, t0, t1, rng, out);
 
   // The day's scheduled events that fall in this window.
   for (let day = Math.floor(t0 / DAY_MS); day * DAY_MS < t1; day++) {

@@ -194,3 +194,22 @@ test('live mode writes small objects per tick and labels an attack once all its 
   assert.equal(s.totals.rejects, 0);
   assert.equal(s.totals.failed, 0);
 });
+
+test('the sign-in history: before the full history, employees\' sign-ins and console calls only, one CloudTrail object a day', async (t) => {
+  const dir = tmp(t);
+  const r = await generateDemo(small(path.join(dir, 'h'), { days: 1, attackDays: 0.5, signInDays: 5 }));
+  assert.equal(r.signInStart, r.start - 4 * 24 * 3_600_000);
+  const before = r.objects.filter((o) => o.end < r.start);
+  assert.equal(before.length, 4, 'one object per day of the sign-in history');
+  assert.ok(before.every((o) => o.kind === 'cloudtrail' && o.start >= r.signInStart), JSON.stringify(before));
+  for (const o of before) {
+    const events = (JSON.parse(gunzipSync(readFileSync(path.join(r.logsDir, o.key))).toString('utf8')) as { Records: { userIdentity: { type: string }; eventName: string }[] }).Records;
+    assert.ok(events.length > 0 && events.every((e) => e.userIdentity.type === 'IAMUser'), 'users only: no instance, no role session');
+    assert.ok(events.some((e) => e.eventName === 'ConsoleLogin'));
+  }
+  // The full history is the same as without a sign-in history (its windows draw from their own generators).
+  const plain = await generateDemo(small(path.join(dir, 'p'), { days: 1, attackDays: 0.5, signInDays: 0 }));
+  assert.equal(plain.signInStart, plain.start);
+  assert.deepEqual(r.objects.filter((o) => o.end >= r.start).map((o) => o.key), plain.objects.map((o) => o.key));
+  assert.deepEqual(r.labels, plain.labels);
+});

@@ -34,6 +34,8 @@ export interface LakeFeaturesOptions {
   /** Training cutoff (epoch ms): only windows ending at or before it are training data (rounded down to a window
    * boundary); the model's `closed_through` is then at most this, so calibration and the monitor continue from it. */
   until?: number;
+  /** Only windows starting at or after this (epoch ms; default the lake's first); history features still look back before it. */
+  since?: number;
   /** Current time for the watermark (tests). */
   now?: number;
   log?: (line: string) => void;
@@ -60,6 +62,7 @@ export async function loadLakeFeatures(lakeDir: string, opts: LakeFeaturesOption
       ...(config?.latenessMs !== undefined ? { latenessMs: config.latenessMs } : {}),
       ...(config?.historyMs !== undefined ? { historyMs: config.historyMs } : {}),
       ...(config?.knownSubnets.length ? { knownSubnets: config.knownSubnets } : {}),
+      ...(opts.since !== undefined ? { start: opts.since } : {}),
       ...(opts.until !== undefined ? { end: opts.until } : {}),
       ...(opts.now !== undefined ? { now: opts.now } : {}),
       ...(opts.log ? { onMessage: opts.log } : {}),
