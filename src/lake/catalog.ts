@@ -54,7 +54,15 @@ export interface CatalogObject {
   derived_from?: string;
   /** Set (>= 1) on the objects of an input ingested again (`ingest --force`): the revision of the record committing them. */
   revision?: number;
+  /**
+   * The object's column types: OBJECT_TYPES (2) = Security Lake's (`*_dt` TIMESTAMP, ms, UTC). Absent on objects written
+   * before, whose `*_dt` are RFC 3339 text (VARCHAR): the views read those through a cast to TIMESTAMP (views.ts).
+   */
+  types?: number;
 }
+
+/** The column types objects written now have (CatalogObject.types). */
+export const OBJECT_TYPES = 2;
 
 export interface CatalogInput {
   input_hash: string;
@@ -509,6 +517,7 @@ export async function publishDerived(lakeDir: string, obj: DerivedObject, file: 
     const tail = catalogTail(lakeDir);
     const record: Omit<CatalogObject, 'seq'> = {
       ...obj,
+      types: OBJECT_TYPES,
       bytes,
       input_hash: derivedInputHash(obj.path),
       input_name: `derived from ${obj.derived_from}`,

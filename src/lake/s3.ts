@@ -44,7 +44,7 @@ import type { Readable } from 'node:stream';
 import { ConfigError, LakeError, errorMessage } from '../core/errors.js';
 import { faultPoint } from '../core/fault.js';
 import type { LakeSourceName, SourceType } from '../core/events.js';
-import { derivedInputHash, type CatalogInput, type CatalogObject, type DerivedObject } from './catalog.js';
+import { OBJECT_TYPES, derivedInputHash, type CatalogInput, type CatalogObject, type DerivedObject } from './catalog.js';
 import { META_DIR } from './layout.js';
 
 /** Connection settings; anything unset comes from the AWS SDK's usual environment and config files. */
@@ -532,7 +532,7 @@ export class S3Lake {
     const res = await this.publish({
       inputHash: hash,
       input: { input_hash: hash, input_name: inputName, source_type: obj.source_type, events: obj.rows, rejects: 0, ingested_at: now, derived_from: obj.derived_from },
-      objects: [{ key, file, uploadedBytes: bytes, meta: { ...meta, input_hash: hash, input_name: inputName, created_at: now } }],
+      objects: [{ key, file, uploadedBytes: bytes, meta: { ...meta, types: OBJECT_TYPES, input_hash: hash, input_name: inputName, created_at: now } }],
     });
     return res.status === 'published' ? { object: res.objects[0]!, added: true } : { added: false };
   }
@@ -660,5 +660,6 @@ export function objectMeta(o: {
     input_hash: o.inputHash,
     input_name: o.inputName,
     created_at: new Date().toISOString(),
+    types: OBJECT_TYPES,
   };
 }

@@ -1,14 +1,16 @@
 /**
  * Parquet column types for OCSF events. While events stream into the writer, their shape (the union of
- * attributes actually present) is tracked, and each attribute's type comes from the OCSF schema, so a
- * port is INTEGER, a byte count BIGINT, `unmapped` a MAP(VARCHAR, VARCHAR), and nested objects structs.
- * Only attributes present in the data become columns, as Security Lake does.
+ * attributes actually present) is tracked, and each attribute's type comes from the OCSF schema, as Security Lake
+ * stores it: a port is INTEGER, a byte count BIGINT, a `*_dt` (datetime_t) a TIMESTAMP in milliseconds, UTC (Parquet
+ * INT64 TIMESTAMP_MILLIS; the RFC 3339 text is parsed, offsets applied), `unmapped` a MAP(VARCHAR, VARCHAR), and
+ * nested objects structs. Only attributes present in the data become columns, as Security Lake does; the views give
+ * every table its full schema (columns.ts).
  */
 import { attributeAt } from '../ocsf/schema.js';
 import type { BulkExpr } from '../core/bulk.js';
 import { quoteIdent } from './duckdb.js';
 
-type Leaf = 'BOOLEAN' | 'INTEGER' | 'BIGINT' | 'DOUBLE' | 'VARCHAR' | 'MAP';
+type Leaf = 'BOOLEAN' | 'INTEGER' | 'BIGINT' | 'DOUBLE' | 'TIMESTAMP' | 'VARCHAR' | 'MAP';
 type Base = AttrKind['base'];
 /** Shape nodes remember their schema kind (`b`), so the schema is consulted once per attribute path, not per event. */
 export type Shape =
@@ -20,7 +22,8 @@ const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
 
 interface AttrKind {
-  base: 'string' | 'integer' | 'long' | 'float' | 'boolean' | 'json' | 'object' | 'struct' | 'unknown';
+  /** The schema's storage base, `datetime` for datetime_t (a string in OCSF JSON, a TIMESTAMP in the lake). */
+  base: 'string' | 'datetime' | 'integer' | 'long' | 'float' | 'boolean' | 'json' | 'object' | 'struct' | 'unknown';
 }
 
 const attrCache = new Map<string, AttrKind>();
@@ -30,7 +33,7 @@ function attrKind(classUid: number, segs: string[]): AttrKind {
   let k = attrCache.get(key);
   if (!k) {
     const info = attributeAt(classUid, segs);
-    k = { base: info ? info.base : 'unknown' };
+    k = { base: info ? (info.type === 'datetime_t' ? 'datetime' : info.base) : 'unknown' };
     attrCache.set(key, k);
   }
   return k;
@@ -128,6 +131,13 @@ function mergeValue(
       if (typeof value !== 'string') return `${segs.join('.')}: ${JSON.stringify(value)} is not a string`;
       setLeaf(fields, key, 'VARCHAR', kind);
       return undefined;
+    case 'datetime': {
+      const iso = typeof value === 'string' ? utcIso(value) : undefined;
+      if (iso === undefined) return `${segs.join('.')}: ${JSON.stringify(value)} is not an RFC 3339 date-time`;
+      parent[key] = iso;
+      setLeaf(fields, key, 'TIMESTAMP', kind);
+      return undefined;
+    }
     default:
       // Not in the schema (only reachable when validation is off): infer from the value.
       setLeaf(
@@ -140,7 +150,7 @@ function mergeValue(
   }
 }
 
-const WIDEN: Record<Leaf, number> = { BOOLEAN: 0, INTEGER: 1, BIGINT: 2, DOUBLE: 3, MAP: 4, VARCHAR: 5 };
+const WIDEN: Record<Leaf, number> = { BOOLEAN: 0, INTEGER: 1, BIGINT: 2, DOUBLE: 3, TIMESTAMP: 4, MAP: 5, VARCHAR: 6 };
 
 function setLeaf(fields: Map<string, Shape>, key: string, t: Leaf, b: Base): void {
   const cur = fields.get(key);
@@ -149,6 +159,52 @@ function setLeaf(fields: Map<string, Shape>, key: string, t: Leaf, b: Base): voi
     return;
   }
   fields.set(key, { k: 'leaf', t, b });
+}
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?$/;
+
+/**
+ * A datetime_t value as the lake stores it: the instant in UTC with milliseconds (`2024-01-02T03:04:05.123Z`), which
+ * DuckDB reads into TIMESTAMP_MS exactly. Text without an offset is UTC (as OCSF's datetime_t means it); digits
+ * beyond milliseconds are dropped. Undefined when the text is not a date-time.
+ */
+export function utcIso(text: string): string | undefined {
+  if (isCanonicalUtc(text)) return text;
+  const m = RFC3339.exec(text);
+  if (!m) return undefined;
+  const frac = m[7] ? m[7].slice(0, 4).padEnd(4, '0') : '.000';
+  const zone = !m[8] || m[8] === 'z' ? 'Z' : m[8];
+  const ms = Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${frac}${zone}`);
+  if (!Number.isFinite(ms)) return undefined;
+  const d = new Date(ms);
+  // Years outside 0000-9999 have no 4-digit form; TIMESTAMP holds them, but datetime_t text cannot name them.
+  return d.getUTCFullYear() >= 0 && d.getUTCFullYear() <= 9999 ? d.toISOString() : undefined;
+}
+
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Two ASCII digits at `i` as a number, or -1. */
+function two(t: string, i: number): number {
+  const a = t.charCodeAt(i) - 48;
+  const b = t.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/**
+ * Whether `t` is already `YYYY-MM-DDTHH:MM:SS.sssZ` naming a real instant (what deriveEvent writes): the common case,
+ * checked without building a Date (the writer sees several `*_dt` per event).
+ */
+function isCanonicalUtc(t: string): boolean {
+  if (t.length !== 24 || t[4] !== '-' || t[7] !== '-' || t[10] !== 'T' || t[13] !== ':' || t[16] !== ':' || t[19] !== '.' || t[23] !== 'Z') return false;
+  const hi = two(t, 0);
+  const lo = two(t, 2);
+  const month = two(t, 5);
+  const day = two(t, 8);
+  if (hi < 0 || lo < 0 || month < 1 || month > 12 || day < 1 || two(t, 11) < 0 || two(t, 11) > 23 || two(t, 14) < 0 || two(t, 14) > 59) return false;
+  if (two(t, 17) < 0 || two(t, 17) > 59 || two(t, 20) < 0 || t.charCodeAt(22) < 48 || t.charCodeAt(22) > 57) return false;
+  const year = hi * 100 + lo;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= (month === 2 && leap ? 29 : DAYS[month - 1]!);
 }
 
 /** `unmapped`-style free-form objects become flat string maps with dotted keys (as Security Lake stores them). */
@@ -167,7 +223,7 @@ export function flattenToStrings(obj: Record<string, unknown>, prefix = '', out:
 export function duckType(shape: Shape): string {
   switch (shape.k) {
     case 'leaf':
-      return shape.t === 'MAP' ? 'MAP(VARCHAR, VARCHAR)' : shape.t;
+      return shape.t === 'MAP' ? 'MAP(VARCHAR, VARCHAR)' : shape.t === 'TIMESTAMP' ? 'TIMESTAMP_MS' : shape.t;
     case 'list':
       return `${shape.el ? duckType(shape.el) : 'VARCHAR'}[]`;
     case 'struct':

@@ -24,7 +24,7 @@ import { rowToEvent } from '../ocsf/from-row.js';
 import { validateEvent } from '../ocsf/validate.js';
 import type { BulkBatch, BulkPlan } from '../core/bulk.js';
 import type { EventItem, LakeSourceName, SourceHints, SourceType } from '../core/events.js';
-import { currentInput, publish, removeRetracted, revisionOf, withLakeLock, type CatalogInput, type CatalogObject } from './catalog.js';
+import { OBJECT_TYPES, currentInput, publish, removeRetracted, revisionOf, withLakeLock, type CatalogInput, type CatalogObject } from './catalog.js';
 import { Duck, quoteIdent, quoteString } from './duckdb.js';
 import { META_DIR, eventDayOf, partitionDir, resolveInLake, type PartitionKey } from './layout.js';
 import { BulkPlanError, mergeEvent, readJsonColumns, selectFromShape, type Shape } from './shape.js';
@@ -581,6 +581,7 @@ export async function publishInput(req: PublishRequest): Promise<PublishResult> 
         input_name: req.inputName,
         created_at: new Date().toISOString(),
         ...(revision > 0 ? { revision } : {}),
+        types: OBJECT_TYPES,
       });
     }
     let quarantineRel: string | undefined;

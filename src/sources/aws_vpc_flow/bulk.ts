@@ -174,8 +174,9 @@ function captionCase(path: string, idSql: string, values: readonly number[]): st
   return `CASE ${idSql} ${values.map((v) => `WHEN ${v} THEN ${sqlString(caption(path, v))}`).join(' ')} END`;
 }
 
+/** A `*_dt` as the lake stores it: the TIMESTAMP (ms, UTC) of an epoch-ms expression, where deriveEvent sets one. */
 function dtSql(msSql: string): string {
-  return `CASE WHEN ${msSql} < ${DT_LIMIT_MS} THEN strftime(epoch_ms(${msSql}), '%Y-%m-%dT%H:%M:%S.%gZ') END`;
+  return `CASE WHEN ${msSql} < ${DT_LIMIT_MS} THEN epoch_ms(${msSql}) END`;
 }
 
 /** traffic-path 1..8 -> boundary_id 4..11 (to-ocsf.ts). */
@@ -222,8 +223,8 @@ export function buildPlan(plan: FieldPlan, ctx: MapContext): BulkPlan {
       '_act',
       action ? `CASE WHEN ${noData} THEN 0 WHEN ${action} = 'ACCEPT' THEN 6 WHEN ${action} = 'REJECT' THEN 5 ELSE 0 END` : '0',
     ],
-    ['_sdt', start ? dtSql(`${start} * 1000`) : 'NULL::VARCHAR'],
-    ['_edt', end ? dtSql(`${end} * 1000`) : 'NULL::VARCHAR'],
+    ['_sdt', start ? dtSql(`${start} * 1000`) : 'NULL::TIMESTAMP'],
+    ['_edt', end ? dtSql(`${end} * 1000`) : 'NULL::TIMESTAMP'],
   ];
 
   const e: Record<string, BulkExpr> = {};
@@ -366,7 +367,7 @@ export function buildPlan(plan: FieldPlan, ctx: MapContext): BulkPlan {
   e.type_name = captionCase('type_uid', `${CLASS_UID_NETWORK_ACTIVITY * 100} + _act`, [0, 5, 6].map((a) => CLASS_UID_NETWORK_ACTIVITY * 100 + a));
   e.start_time_dt = '_sdt';
   e.end_time_dt = '_edt';
-  const fallbackDt = sqlLiteral(formatTimestampMs(ctx.fallbackTimeMs));
+  const fallbackDt = formatTimestampMs(ctx.fallbackTimeMs) === undefined ? 'NULL::TIMESTAMP' : `epoch_ms(${Math.floor(ctx.fallbackTimeMs)}::BIGINT)`;
   e.time_dt = start
     ? `CASE WHEN ${start} IS NOT NULL THEN _sdt${end ? ` WHEN ${end} IS NOT NULL THEN _edt` : ''} ELSE ${fallbackDt} END`
     : end
