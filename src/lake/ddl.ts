@@ -2,9 +2,12 @@
  * CREATE TABLE statements for a lake's tables, so Athena/Glue (or Trino, or DuckDB) read the same Parquet objects.
  *
  * One table per (region, source) as Security Lake names them (`amazon_security_lake_table_us_east_1_vpc_flow_2_0`,
- * custom sources `..._ext_<name>_2_0`, see glueTableName), columns taken from the actual Parquet schema of the
- * table's catalogued objects (DuckDB DESCRIBE over all of them, union by name), DuckDB types mapped to Hive types
- * (struct<...>, array<...>, map<...>). Partitions are the layout's `region=/accountId=/eventDay=` folders, declared as
+ * custom sources `..._ext_<name>_2_0`, see glueTableName), with the fixed schema the lake's views have (columns.ts:
+ * every attribute of the source's OCSF classes under Security Lake's profiles, `*_dt` as `timestamp`) plus whatever
+ * else the table's catalogued objects hold (DuckDB DESCRIBE over them, union by name), DuckDB types mapped to Hive
+ * types (struct<...>, array<...>, map<...>). Objects written before the lake stored `*_dt` as timestamps hold them as
+ * text, which Athena cannot read as `timestamp`: the DDL says so for such a table (LakeTable.textTimestamps) and how
+ * to rewrite them. Partitions are the layout's `region=/accountId=/eventDay=` folders, declared as
  * `region`, `accountid`, `eventday` (Glue lower-cases names). Because the folder names are camelCase, Athena's
  * `MSCK REPAIR TABLE` cannot discover them: the default is partition projection with a storage location template;
  * `projection: false` emits `ALTER TABLE ... ADD PARTITION` statements for the partitions the catalog knows.
@@ -16,104 +19,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LakeError } from '../core/errors.js';
 import type { LakeSourceName } from '../core/events.js';
-import type { CatalogObject } from './catalog.js';
+import { OBJECT_TYPES, type CatalogObject } from './catalog.js';
+import { conformSelect, emptySelect, parseDuckType, printDuckType, sourceClasses, sourceProfiles, tableSchema, type ColType } from './columns.js';
 import { Duck, quoteIdent, quoteString } from './duckdb.js';
 import { SOURCE_VERSION, glueTableName, resolveInLake, sourcePrefix } from './layout.js';
 import type { S3Lake } from './s3.js';
 
-// ---- DuckDB type strings -> a small type tree -------------------------------------------------------------------
-
-export type ColType =
-  | { k: 'prim'; name: string }
-  | { k: 'struct'; fields: { name: string; type: ColType }[] }
-  | { k: 'list'; item: ColType }
-  | { k: 'map'; key: ColType; value: ColType };
-
-/** Parse a DuckDB type string: `STRUCT("ip" VARCHAR, "port" INTEGER)[]`, `MAP(VARCHAR, VARCHAR)`, `DECIMAL(18,3)`. */
-export function parseDuckType(text: string): ColType {
-  let i = 0;
-  const ws = (): void => {
-    while (i < text.length && text[i] === ' ') i++;
-  };
-  const expect = (c: string): void => {
-    ws();
-    if (text[i] !== c) throw new LakeError(`cannot parse DuckDB type ${JSON.stringify(text)}: expected '${c}' at ${i}`);
-    i++;
-  };
-  const name = (): string => {
-    ws();
-    if (text[i] === '"') {
-      let out = '';
-      i++;
-      for (;;) {
-        if (i >= text.length) throw new LakeError(`cannot parse DuckDB type ${JSON.stringify(text)}: unterminated name`);
-        if (text[i] === '"') {
-          if (text[i + 1] === '"') {
-            out += '"';
-            i += 2;
-            continue;
-          }
-          i++;
-          return out;
-        }
-        out += text[i++];
-      }
-    }
-    const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i));
-    if (!m) throw new LakeError(`cannot parse DuckDB type ${JSON.stringify(text)}: expected a name at ${i}`);
-    i += m[0].length;
-    return m[0];
-  };
-  const type = (): ColType => {
-    ws();
-    let t: ColType;
-    const rest = text.slice(i);
-    if (/^STRUCT\s*\(/i.test(rest)) {
-      i += rest.indexOf('(') + 1;
-      const fields: { name: string; type: ColType }[] = [];
-      ws();
-      if (text[i] === ')') i++;
-      else
-        for (;;) {
-          const n = name();
-          fields.push({ name: n, type: type() });
-          ws();
-          if (text[i] === ',') {
-            i++;
-            continue;
-          }
-          expect(')');
-          break;
-        }
-      t = { k: 'struct', fields };
-    } else if (/^MAP\s*\(/i.test(rest)) {
-      i += rest.indexOf('(') + 1;
-      const key = type();
-      expect(',');
-      const value = type();
-      expect(')');
-      t = { k: 'map', key, value };
-    } else {
-      // A primitive: words (TIMESTAMP WITH TIME ZONE) and an optional (p,s).
-      const m = /^[A-Za-z_][A-Za-z0-9_]*(?: [A-Za-z_][A-Za-z0-9_]*)*(?:\(\s*\d+\s*(?:,\s*\d+\s*)?\))?/.exec(rest);
-      if (!m) throw new LakeError(`cannot parse DuckDB type ${JSON.stringify(text)} at ${i}`);
-      i += m[0].length;
-      t = { k: 'prim', name: m[0].toUpperCase().replace(/\s+/g, ' ') };
-    }
-    // List suffixes: T[] (and fixed-size T[n], read as a list).
-    for (;;) {
-      const m = /^\[\d*\]/.exec(text.slice(i));
-      if (!m) break;
-      i += m[0].length;
-      t = { k: 'list', item: t };
-    }
-    return t;
-  };
-  const t = type();
-  ws();
-  if (i !== text.length) throw new LakeError(`cannot parse DuckDB type ${JSON.stringify(text)}: trailing text at ${i}`);
-  return t;
-}
+// ---- DuckDB types -> Hive types ---------------------------------------------------------------------------------
 
 const HIVE_PRIMS: Record<string, string> = {
   VARCHAR: 'string',
@@ -168,6 +80,10 @@ export function hiveType(t: ColType): string {
 export type DdlObject = Pick<CatalogObject, 'path' | 'source' | 'region' | 'account_id' | 'event_day'> & {
   /** Rows; -1 when unknown (read from the Parquet footer). */
   rows: number;
+  /** OCSF class (catalogued objects). */
+  class_uid?: number;
+  /** Column types version (CatalogObject.types). */
+  types?: number;
 };
 
 const KEY_RE = /^(aws\/([A-Z0-9_]+)|ext\/([a-z0-9_.+-]+))\/(\d+\.\d+)\/region=([^/]+)\/accountId=([^/]+)\/eventDay=([^/]+)\/[^/]+\.parquet$/;
@@ -205,8 +121,16 @@ export interface LakeTable {
   region: string;
   /** Lake-relative prefix of the source: aws/VPC_FLOW/2.0 */
   prefix: string;
-  /** Data columns in the objects' order (partition columns excluded), DuckDB type strings. */
+  /**
+   * Data columns (partition columns excluded), DuckDB type strings: the table schema's columns in its order, then
+   * columns only the objects have.
+   */
   columns: { name: string; type: string }[];
+  /**
+   * Column paths (`time_dt`, `actor.session.created_time_dt`) the schema types TIMESTAMP that some objects hold as
+   * text (written before the lake's `*_dt` were timestamps), and how many objects may: catalogued without `types`.
+   */
+  textTimestamps: { paths: string[]; objects: number };
   /** Known partitions (sorted). */
   partitions: { region: string; accountId: string; eventDay: string }[];
   objects: number;
@@ -215,6 +139,11 @@ export interface LakeTable {
 }
 
 const PARTITION_COLUMNS = ['region', 'accountid', 'eventday'];
+const PARTITION_SELECT = [
+  { name: 'region', type: 'VARCHAR' },
+  { name: 'accountId', type: 'VARCHAR' },
+  { name: 'eventDay', type: 'VARCHAR' },
+];
 
 interface Group {
   name: string;
@@ -272,9 +201,19 @@ export async function describeLakeTables(objects: readonly DdlObject[], where: {
         }
       }
       // DESCRIBE reads only the footers (an S3 lake's files here are footers in sparse files; a scan would fail).
-      const cols = (
+      const described = (
         await db.all(`DESCRIBE SELECT * FROM read_parquet([${files.map(quoteString).join(', ')}], union_by_name = true, hive_partitioning = false)`)
       ).map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
+      // The table schema (none for tables of no OCSF class, e.g. legacy flat findings), then the objects' other columns.
+      const classes = [...new Set([...sourceClasses(g.source), ...g.objects.flatMap((o) => (o.class_uid === undefined ? [] : [o.class_uid])).sort((a, b) => a - b)])];
+      const schema = tableSchema(classes, sourceProfiles(g.source));
+      const merged = conformSelect(described, schema).columns;
+      const known = new Set(merged.map((c) => c.name.toLowerCase()));
+      const cols = [
+        ...merged.map((c) => ({ name: c.name, type: printDuckType(c.type) })),
+        ...described.filter((c) => !known.has(c.name.toLowerCase())),
+      ];
+      const text = textTimestampPaths(described, schema);
       // Rows of objects that are not catalogued (findings): from the footers' metadata.
       const unknown = sample.flatMap((o, k) => (o.rows < 0 ? [files[k]!] : []));
       const unsampledUnknown = g.objects.some((o) => o.rows < 0) && sample.length < g.objects.length;
@@ -291,6 +230,7 @@ export async function describeLakeTables(objects: readonly DdlObject[], where: {
         region: g.region,
         prefix: `${sourcePrefix(g.source)}/${g.version}`,
         columns: cols.filter((c) => !PARTITION_COLUMNS.includes(c.name.toLowerCase())),
+        textTimestamps: { paths: text, objects: text.length === 0 ? 0 : g.objects.filter((o) => o.types !== OBJECT_TYPES).length },
         partitions: [...parts.values()].sort((a, b) => `${a.region}|${a.accountId}|${a.eventDay}`.localeCompare(`${b.region}|${b.accountId}|${b.eventDay}`)),
         objects: g.objects.length,
         rows: unsampledUnknown ? -1 : g.objects.reduce((a, o) => a + Math.max(0, o.rows), 0) + extraRows,
@@ -301,6 +241,31 @@ export async function describeLakeTables(objects: readonly DdlObject[], where: {
     db.close();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** Paths where `described` holds text and the schema a TIMESTAMP (structs only: lists of objects hold no `*_dt`). */
+function textTimestampPaths(described: readonly { name: string; type: string }[], schema: readonly { name: string; type: ColType }[]): string[] {
+  const out: string[] = [];
+  const walk = (a: ColType, t: ColType, at: string): void => {
+    if (a.k === 'prim' && t.k === 'prim') {
+      if (a.name === 'VARCHAR' && t.name === 'TIMESTAMP') out.push(at);
+    } else if (a.k === 'struct' && t.k === 'struct') {
+      for (const f of t.fields) {
+        const af = a.fields.find((x) => x.name === f.name);
+        if (af) walk(af.type, f.type, `${at}.${f.name}`);
+      }
+    }
+  };
+  for (const c of schema) {
+    const d = described.find((x) => x.name.toLowerCase() === c.name.toLowerCase());
+    if (!d) continue;
+    try {
+      walk(parseDuckType(d.type), c.type, c.name);
+    } catch {
+      // a type the parser does not know holds no text timestamp of the schema
+    }
+  }
+  return out;
 }
 
 // ---- DDL text ----------------------------------------------------------------------------------------------------
@@ -341,10 +306,17 @@ export function renderDdl(tables: LakeTable[], opts: DdlOptions): string {
       out.push(`-- ${t.source} in ${t.region}: ${t.objects} objects, ${rowsText(t)}; columns:`);
       for (const c of t.columns) out.push(`--   ${c.name} ${c.type}`);
       const glob = `${loc}/${t.prefix}/region=${t.region}/*/*/*.parquet`;
-      out.push(
-        `CREATE OR REPLACE VIEW ${quoteIdent(t.name)} AS SELECT * FROM read_parquet(${sqlString(glob)}, hive_partitioning = true, union_by_name = true, ` +
-          `hive_types = {'region': VARCHAR, 'accountId': VARCHAR, 'eventDay': VARCHAR});`,
-      );
+      if (t.textTimestamps.paths.length > 0) out.push(`-- ${t.textTimestamps.objects} objects written before *_dt were timestamps hold ${t.textTimestamps.paths.join(', ')} as text: read through a cast.`);
+      // The table's columns (an empty relation of them) by name before the objects: a column no object has is NULL.
+      const read =
+        `SELECT ${emptySelect(t.columns.map((c) => ({ name: c.name, type: parseDuckType(c.type) })), PARTITION_SELECT)} WHERE false ` +
+        `UNION ALL BY NAME SELECT * FROM read_parquet(${sqlString(glob)}, hive_partitioning = true, union_by_name = true, ` +
+        `hive_types = {'region': VARCHAR, 'accountId': VARCHAR, 'eventDay': VARCHAR})`;
+      const casts = [...new Set(t.textTimestamps.paths.map((p) => p.split('.')[0]!))].map((c) => {
+        const col = t.columns.find((x) => x.name === c)!;
+        return `CAST(${quoteIdent(c)} AS ${col.type}) AS ${quoteIdent(c)}`;
+      });
+      out.push(`CREATE OR REPLACE VIEW ${quoteIdent(t.name)} AS SELECT *${casts.length ? ` REPLACE (${casts.join(', ')})` : ''} FROM (${read});`);
     }
     return out.join('\n') + '\n';
   }
@@ -365,6 +337,12 @@ export function renderDdl(tables: LakeTable[], opts: DdlOptions): string {
     const tableLoc = `${loc}/${t.prefix}/`;
     out.push('');
     out.push(`-- ${t.source} in ${t.region}: ${t.objects} objects, ${rowsText(t)}`);
+    if (t.textTimestamps.paths.length > 0) {
+      out.push(
+        `-- WARNING: ${t.textTimestamps.objects} objects were written before seclake stored *_dt as timestamps: they hold ${t.textTimestamps.paths.join(', ')} as text,`,
+        '-- which Athena cannot read as timestamp. Rewrite them: seclake ingest --force <their inputs> (seclake catalog --objects lists them).',
+      );
+    }
     out.push(`CREATE EXTERNAL TABLE IF NOT EXISTS ${fq} (`);
     out.push(t.columns.map((c) => `  ${hiveIdent(c.name)} ${hiveType(parseDuckType(c.type))}`).join(',\n'));
     out.push(')');

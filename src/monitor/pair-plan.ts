@@ -14,14 +14,15 @@
  *
  * An object lacks the OCSF attributes none of its records has (a VPC flow object of ingress REJECTs only has no
  * `src_endpoint.instance_uid`): a spec that does not bind is tried again over the object with the attributes it names
- * and the object lacks read as typed NULLs (src/lake/absent-fields.ts), so the object gives the pairs it has. Such a
+ * and the object lacks read as typed NULLs (src/lake/columns.ts: the object read with the lake's table schema of its
+ * classes, as the views read it), so the object gives the pairs it has. Such a
  * plan fits that schema only, so it is never the source's "last plan" tried without a probe. Names the OCSF schema
  * does not know stay unbound: the object is skipped and said (onUnbound).
  */
 import { ConfigError } from '../core/errors.js';
 import { log } from '../core/log.js';
 import { specsForSource, type PairQuerySpec, type PairSpec } from '../detectors/pairs/definitions.js';
-import { absentFieldsSelect, columnPathsOf } from '../lake/absent-fields.js';
+import { absentFieldsSelect, columnPathsOf } from '../lake/columns.js';
 import { SqlBindError, type Duck } from '../lake/duckdb.js';
 
 /**

@@ -14,7 +14,8 @@ import { startMoto, type Moto } from '../helpers/moto.js';
 import { ingest } from '../../src/ingest/ingest.js';
 import { readObjects } from '../../src/lake/catalog.js';
 import { Duck } from '../../src/lake/duckdb.js';
-import { describeLakeTables, hiveType, parseDuckType, renderDdl, type LakeTable } from '../../src/lake/ddl.js';
+import { describeLakeTables, hiveType, renderDdl, type LakeTable } from '../../src/lake/ddl.js';
+import { parseDuckType } from '../../src/lake/columns.js';
 import { findingsObjectKey, publishFindings } from '../../src/findings/lake.js';
 import type { DetectionFinding } from '../../src/findings/types.js';
 import { S3Lake } from '../../src/lake/s3.js';
@@ -79,6 +80,10 @@ test('golden: Athena DDL for the bundled samples', () => {
     writeFileSync(golden, ddl);
   }
   assert.equal(ddl, readFileSync(golden, 'utf8'));
+  // *_dt are timestamps, as Security Lake's tables have them (AWS's `time_dt BETWEEN ...` needs it), at any depth.
+  assert.match(ddl, /\n {2}`time_dt` timestamp,?\n/);
+  assert.match(ddl, /`created_time_dt`:timestamp/);
+  assert.doesNotMatch(ddl, /_dt`:? ?string/);
   // One table per (region, source), named as Security Lake names them.
   const names = [...ddl.matchAll(/CREATE EXTERNAL TABLE IF NOT EXISTS `[a-z0-9_]+`\.`([a-z0-9_]+)`/g)].map((m) => m[1]);
   assert.ok(names.includes('amazon_security_lake_table_us_east_1_cloud_trail_mgmt_2_0'), names.join());

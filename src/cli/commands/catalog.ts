@@ -98,7 +98,7 @@ Examples:
 
   catalog
     .command('ddl')
-    .description("Print CREATE TABLE statements for the lake's tables (Athena/Glue or DuckDB), with columns from the objects' Parquet schema")
+    .description("Print CREATE TABLE statements for the lake's tables (Athena/Glue or DuckDB): each source's fixed OCSF schema, *_dt as timestamp")
     .addOption(new Option('--engine <engine>', 'SQL dialect').choices(['athena', 'duckdb']).default('athena'))
     .option('--database <name>', 'Athena database (default: Security Lake\'s amazon_security_lake_glue_db_<region>)')
     .option('--location <url>', 'where the engine finds the lake (default: the lake itself; Athena needs s3://bucket/prefix)')
@@ -111,8 +111,11 @@ Takes --lake and --s3-endpoint from \`seclake catalog\` (write them before or af
 
 One table per region and source, named as Security Lake names them (amazon_security_lake_table_us_east_1_vpc_flow_2_0,
 custom sources ..._ext_<name>_<version>, e.g. the monitor's findings ..._ext_seclake_findings_2_0), partitioned by region, accountid, eventday. Columns
-come from the catalogued objects' Parquet schemas (union by name); nested OCSF objects become struct<...>,
-lists array<...>, unmapped map<string,string>. For an S3 lake only each object's footer is downloaded.
+are the table's fixed schema, as the lake's views have it: every attribute of the source's OCSF classes under Security
+Lake's profiles (time_dt and the other *_dt timestamp, ids int, time bigint), plus anything else the catalogued
+objects' Parquet schemas hold (union by name); nested OCSF objects become struct<...>, lists array<...>, unmapped
+map<string,string>. For an S3 lake only each object's footer is downloaded. Objects written before seclake stored *_dt
+as timestamps hold them as text, which Athena cannot read as timestamp: the DDL warns (stderr too) and names the fix.
 
 Examples:
   seclake catalog ddl --engine athena --lake s3://my-bucket/lake > tables.sql
@@ -160,5 +163,13 @@ Examples:
         renderDdl(tables, { engine: o.engine, location, projection: o.projection, ...(o.database !== undefined ? { database: o.database } : {}) }),
       );
       if (tables.length === 0) process.stderr.write(`seclake: ${where} has no catalogued objects: no tables\n`);
+      for (const t of tables) {
+        if (t.textTimestamps.paths.length === 0) continue;
+        process.stderr.write(
+          `seclake: warning: ${t.name}: ${t.textTimestamps.objects} objects written before seclake stored *_dt as timestamps hold ${t.textTimestamps.paths.join(', ')} as text` +
+            (o.engine === 'athena' ? ', which Athena cannot read as timestamp: ingest their inputs again with `seclake ingest --force`' : ' (the view casts them)') +
+            '\n',
+        );
+      }
     });
 }
