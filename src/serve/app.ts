@@ -19,11 +19,9 @@ import { ServeMetrics, type RouteLabel } from './metrics.js';
 import { isValidEndpointName, ENDPOINT_NAME_RE, type LoadedModel, type ModelRegistry, type ServableModel } from './registry.js';
 import { scoreBody } from './score-body.js';
 import { verifySigV4 } from './sigv4.js';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_INFLIGHT_BYTES } from './limits.js';
 
-/** SageMaker's InvokeEndpoint body limit (6 MiB). */
-export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
-/** Default budget for the request bodies of all requests in flight together (256 MiB). */
-export const DEFAULT_MAX_INFLIGHT_BYTES = 256 * 1024 * 1024;
+export { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_INFLIGHT_BYTES };
 /** Seconds a client is told to wait (`Retry-After`) when the in-flight budget is spent. */
 const RETRY_AFTER_SECONDS = 1;
 /** The production variant name SDK-created endpoints use. */

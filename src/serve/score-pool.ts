@@ -16,11 +16,11 @@ import type { AcceptChoice, RequestFormat } from './formats.js';
 import type { LoadedModel } from './registry.js';
 import type { ScoredBody } from './score-body.js';
 import type { ScoreTask } from './score-task.js';
+import { DEFAULT_OFFLOAD_MIN_BYTES } from './limits.js';
 
 export { defaultWorkerCount };
 
-/** Requests with bodies at least this large are scored on a worker (≈ 500 CSV pairs). */
-export const DEFAULT_OFFLOAD_MIN_BYTES = 16 * 1024;
+export { DEFAULT_OFFLOAD_MIN_BYTES };
 
 const SCORE_TASK = taskModuleUrl(import.meta.url, 'score-task');
 

@@ -1,9 +1,8 @@
 import { Command, Option } from 'commander';
 import { ConfigError, SeclakeError, errorMessage } from '../../core/errors.js';
 import { log } from '../../core/log.js';
-import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_INFLIGHT_BYTES } from '../../serve/app.js';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_INFLIGHT_BYTES, DEFAULT_OFFLOAD_MIN_BYTES } from '../../serve/limits.js';
 import { isValidEndpointName, type ModelSpec } from '../../serve/registry.js';
-import { DEFAULT_OFFLOAD_MIN_BYTES, defaultWorkerCount } from '../../serve/score-pool.js';
 import { DEFAULT_MAX_CONNECTIONS, handleSignals, isLoopbackHost } from '../../serve/server.js';
 import { localLake } from '../lake.js';
 
@@ -78,7 +77,7 @@ Examples:
       const maxConnections = parseIntOption('--max-connections', o.maxConnections, 1, 1_000_000);
       if (maxInflightBytes < maxBodyBytes) log.warn(`--max-inflight-bytes ${maxInflightBytes} is below --max-body-bytes ${maxBodyBytes}: bodies larger than the budget always get 503`);
       const debounceMs = parseIntOption('--reload-debounce-ms', o.reloadDebounceMs, 0, 60_000);
-      const workers = o.workers === 'auto' ? defaultWorkerCount() : parseIntOption('--workers', o.workers, 0, 256);
+      const workers = o.workers === 'auto' ? (await import('../../serve/score-pool.js')).defaultWorkerCount() : parseIntOption('--workers', o.workers, 0, 256);
       if ((o.accessKeyId === undefined) !== (o.secretAccessKey === undefined)) {
         throw new ConfigError('--access-key-id and --secret-access-key must be given together', ['access-key-id', 'secret-access-key']);
       }
