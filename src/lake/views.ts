@@ -26,6 +26,7 @@ import { Duck, quoteIdent, quoteString } from './duckdb.js';
 import { OBJECT_TYPES, readObjects, type CatalogObject } from './catalog.js';
 import { conformSelect, emptySelect, printDuckType, sourceClasses, sourceProfiles, tableSchema, type TableColumn } from './columns.js';
 import { SHORT_VIEWS, glueTableName, resolveInLake, META_DIR, SOURCE_VERSION } from './layout.js';
+import { exposeGlueDatabases } from './glue-databases.js';
 import type { LakeSourceName } from '../core/events.js';
 
 /** The hive partition columns every source view ends with. */
@@ -202,6 +203,8 @@ export async function createLakeViews(db: Duck, lakeDir: string, opts: CreateVie
     await db.run(`CREATE OR REPLACE VIEW ${quoteIdent(name)} AS ${sql}`);
     views[name] = g.objects.length;
   }
+  // The same tables in schemas named like Security Lake's Glue databases: "amazon_security_lake_glue_db_us_east_1"."...".
+  await exposeGlueDatabases(db);
   // Every custom (ext/) source also gets a short view named after it, e.g. `seclake_findings`.
   for (const src of new Set(objects.map((o) => o.source).filter((s) => s.startsWith('EXT_')))) {
     const name = src.slice(4).toLowerCase();
