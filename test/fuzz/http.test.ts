@@ -117,12 +117,16 @@ function requestArb(uids: readonly string[], csrf: () => string, base: () => str
   const uid = fc.oneof(fc.constantFrom(...uids), tokenArb.map(enc), fc.constantFrom('%', '%zz', '%00', '..%2F..%2Fetc%2Fpasswd', '..', '%2e%2e', 'a'.repeat(5000)));
   const known = fc.oneof(
     fc.constantFrom('/ping', '/invocations', '/endpoints/flows/invocations', '/endpoints/history/invocations', '/execution-parameters', '/metrics', '/', '/ui', '/ui/', '/ui/lake', '/ui/models', '/ui/findings',
-      '/ui/api/summary', '/ui/api/models', '/ui/api/findings', '/ui/api/labels', '/ui/api/query', '/ui/static/style.css', '/ui/static/app.js', '/ui/static/favicon.svg', '/ui/static/../index.ts'),
+      '/ui/api/summary', '/ui/api/models', '/ui/api/findings', '/ui/api/labels', '/ui/api/query', '/ui/static/style.css', '/ui/static/app.js', '/ui/static/favicon.svg', '/ui/static/../index.ts',
+      '/ui/incidents', '/ui/suppressions', '/ui/api/incidents', '/ui/api/feedback', '/ui/api/suppressions', '/ui/api/suppressions?all=1&hits=1'),
+    uid.map((u) => `/ui/incidents/${u}`),
+    uid.map((u) => `/ui/api/incidents/${u}`),
+    uid.map((u) => `/ui/api/suppressions/${u}/remove`),
     uid.map((u) => `/ui/findings/${u}`),
     uid.map((u) => `/ui/api/findings/${u}`),
     uid.map((u) => `/ui/api/findings/${u}/label`),
     tokenArb.map((n) => `/endpoints/${enc(n)}/invocations`),
-    fc.constantFrom('/endpoints//invocations', '/endpoints/flows', '/endpoints/flows/invocations/x', '//ping', '/ping/', '/PING', '/ui//api/summary', '/ui/api/', '/ui/api/findings/', '/uix', 'http://127.0.0.1/ping', '*', '/%'),
+    fc.constantFrom('/endpoints//invocations', '/endpoints/flows', '/endpoints/flows/invocations/x', '//ping', '/ping/', '/PING', '/ui//api/summary', '/ui/api/', '/ui/api/findings/', '/ui/api/incidents/', '/ui/incidents/', '/ui/api/suppressions/', '/uix', 'http://127.0.0.1/ping', '*', '/%'),
   );
   const pathArb = fc.oneof({ weight: 6, arbitrary: known }, { weight: 1, arbitrary: fc.webPath() }, { weight: 1, arbitrary: mutatedText(['/ui/api/findings?severity=3&limit=5', '/endpoints/flows/invocations']) });
   const query = fc.oneof(
