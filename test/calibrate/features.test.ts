@@ -39,7 +39,7 @@ describe('calibrate a behaviour model on held-out normal windows', () => {
 
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'seclake-calibrate-rcf-'));
-    t = await buildTrainedLake(dir);
+    t = await buildTrainedLake(dir, { learn: false });
     const model = featuresModel(await loadModel(t.model), 'test');
     const b = model.behaviour!()!;
     const db = await openLakeQuery(t.lakeDir);
@@ -120,6 +120,13 @@ describe('calibrate a behaviour model on held-out normal windows', () => {
     assert.equal(new Date(learnt.closedThrough).toISOString(), j.held_out.until);
     assert.match(readModelHeader(copy).training.source, /then learnt the windows up to 2026-03-04T23:00:00\.000Z \(score-then-update\)$/);
     assert.equal(readCalibration(readModelHeader(copy), copy)!.threshold, j.threshold);
+    // The CLI's --learn does the same.
+    const viaCli = path.join(dir, 'learn-cli.model');
+    copyFileSync(t.model, viaCli);
+    const r = await calibrate(['--model', viaCli, '--lake', t.lakeDir, '--max-fpr', '5%', '--learn', '--json']);
+    assert.equal((JSON.parse(r.stdout) as { learnt: boolean }).learnt, true);
+    assert.equal(readModelHeader(viaCli).params.features !== undefined, true);
+    assert.equal(featuresModel(await loadModel(viaCli), 'test').behaviour!()!.closedThrough, learnt.closedThrough);
     const db = await openLakeQuery(t.lakeDir);
     try {
       const w = await featuresModel(await loadModel(t.model), 'test').behaviour!()!.windows(db);

@@ -131,7 +131,7 @@ export interface TrainedLake {
 }
 
 /** Build the trained lake in `dir` (what `train --detector rcf --lake --features network` then `calibrate` do, in-process). */
-export async function buildTrainedLake(dir: string): Promise<TrainedLake> {
+export async function buildTrainedLake(dir: string, opts: { learn?: boolean } = {}): Promise<TrainedLake> {
   const lakeDir = path.join(dir, 'lake');
   const inDir = path.join(dir, 'in');
   const hist = await ingest({ lakeDir, paths: [writeHours(inDir, 'd0', 0, 24), writeHours(inDir, 'd1', 24, 48)] });
@@ -144,8 +144,9 @@ export async function buildTrainedLake(dir: string): Promise<TrainedLake> {
   await registerModel(lakeDir, 'rcf-network', model, 'rcf');
   const held = await ingest({ lakeDir, paths: [writeHours(inDir, 'd2', 48, 72)] });
   if (held.totals.rejects !== 0) throw new Error('fixture ingest rejected records');
-  // learn: the model keeps the held-out day it was calibrated on (score-then-update), so the monitor goes on after it.
-  const calibration = await runFeatureCalibration({ model, lakeDir, learn: true });
+  // learn (default): the model keeps the held-out day it was calibrated on (score-then-update), so the monitor goes on
+  // after it; learn: false leaves the model as trained (calibration tests calibrate it again).
+  const calibration = await runFeatureCalibration({ model, lakeDir, learn: opts.learn ?? true });
   const startSeq = Math.max(...readObjects(lakeDir).map((o) => o.seq));
   const monitored: string[] = [];
   for (let h = MONITORED_FROM; h < MONITORED_TO; h++) monitored.push(writeHours(inDir, `h${h}`, h, h + 1, ANOMALIES));

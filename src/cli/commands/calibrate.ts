@@ -41,6 +41,7 @@ interface CalibrateCliOptions extends S3LakeFlags {
   dryRun?: boolean;
   rule?: string;
   requireSupport?: boolean;
+  learn?: boolean;
   perEntity?: boolean;
   entityPrior?: string;
 }
@@ -212,6 +213,7 @@ export function registerCalibrate(program: Command, io: CalibrateIo = PROCESS_IO
     .option('--plot <file...>', 'write charts: FILE.svg|FILE.png is the score histogram; FILE-roc and FILE-pr go next to it')
     .addOption(new Option('--rule <rule>', 'behaviour models (rcf from the lake): how to choose the threshold on held-out normal windows (default max-fpr, at --max-fpr or 1%)').choices(['max-fpr', 'three-sigma']))
     .option('--require-support', 'refuse (instead of storing a low-support calibration) when the held-out set is smaller than 3 / FPR records')
+    .option('--learn', 'behaviour model: keep what scoring the held-out windows taught it (score-then-update), so a monitor started from it begins after them')
     .option('--no-per-entity', 'one global threshold (no per-entity thresholds)')
     .option('--entity-prior <n>', 'per-entity thresholds: the prior\'s weight in records (default 3 / FPR)')
     .option('--json', 'print the full result as JSON on stdout')
@@ -235,10 +237,12 @@ achieved FPR's 95% Clopper-Pearson interval is printed, findings are capped at M
 --require-support. No usable normal pairs at all is always an error.
 
 A behaviour model (rcf trained with \`seclake train --detector rcf --lake\`) is calibrated on held-out NORMAL windows
-of the lake: its feature sets' windows after its training cutoff (or from --since, up to --until), scored by the
-model; the threshold flags at most --max-fpr of them (default 1%), or is their mean + 3 std with --rule three-sigma,
-or --threshold T is measured. There is no abnormal set for behaviour (--abnormal, --labels, --min-precision and the
-report are refused).
+of the lake: its feature sets' windows after its training cutoff (or from --since, up to --until), scored as the
+monitor scores them (in time order, each against the model that learnt the earlier ones); the threshold flags at most
+--max-fpr of them (default 1%), or is their mean + 3 std with --rule three-sigma, or --threshold T is measured. With
+--learn the model keeps what that replay taught it: its training cutoff moves to the end of the held-out windows, so
+the monitor does not score them again. There is no abnormal set for behaviour (--abnormal, --labels, --min-precision
+and the report are refused).
 
 Examples:
   seclake calibrate --model logins.model --normal heldout.csv --abnormal-gen asn --max-fpr 1% --report cal.html
@@ -249,6 +253,7 @@ Examples:
     .action(async (o: CalibrateCliOptions) => {
       if (await scoresFeatures(o.model)) return calibrateFeatures(o, io);
       if (o.rule !== undefined) throw new ConfigError('--rule is for behaviour models (rcf trained on the lake); pair models choose with --max-fpr or --min-precision', ['rule']);
+      if (o.learn) throw new ConfigError('--learn is for behaviour models (rcf trained on the lake), which learn as they score; a pair model stays as trained', ['learn']);
       const opts = toCalibrateOptions(o);
       if (opts.normal.kind === 'lake') {
         // The lake checked (an S3 lake: its local mirror) once every option is.
@@ -367,6 +372,7 @@ async function calibrateFeatures(o: CalibrateCliOptions, io: CalibrateIo): Promi
     dryRun: o.dryRun === true,
     ...(o.perEntity === false ? { perEntity: false } : {}),
     ...(o.requireSupport ? { requireSupport: true } : {}),
+    ...(o.learn ? { learn: true } : {}),
     ...(o.entityPrior !== undefined ? { priorN: parseEntityPrior(o.entityPrior) } : {}),
     onMessage: (m) => io.stderr(`seclake calibrate: ${m}\n`),
   });
