@@ -233,8 +233,8 @@ test('revisions: a finding within the gap joins (revision 2, notify only when se
   assert.equal(r3!.notify, true);
   // The same finding again changes nothing.
   assert.deepEqual(b.add([pairFinding(HIST_MODEL, { ref: { object: 'o3', row: 1 }, time: T + 100 * 60_000 }, { p_value: 0.02 })], 'o3'), []);
-  // Beyond the gap: a new incident.
-  const [r4] = b.add([pairFinding(IPI_MODEL, { ref: { object: 'o4', row: 1 }, time: T + 100 * 60_000 + H + 1 })], 'o4');
+  // Beyond the gap, about another address: a new incident.
+  const [r4] = b.add([pairFinding(IPI_MODEL, { ref: { object: 'o4', row: 1 }, time: T + 100 * 60_000 + H + 1, ip: '10.0.99.77' })], 'o4');
   assert.notEqual(r4!.incident.unmapped.incident_uid, r1!.incident.unmapped.incident_uid);
   assert.equal(r4!.incident.unmapped.revision, 1);
   // Another entity: its own incident.
@@ -243,8 +243,36 @@ test('revisions: a finding within the gap joins (revision 2, notify only when se
   assert.equal(b.size.open, 3);
 });
 
-test('closing: past end + gap + late (by the watermark) an incident leaves the state; a later finding opens a new one', () => {
-  const b = new IncidentBuilder({ gapMs: H, lateMs: H });
+test('the same entity and address again, hours later: the same incident (within rejoinMs), not one per sighting', () => {
+  const b = new IncidentBuilder({ gapMs: H, lateMs: H, rejoinMs: 24 * H });
+  const [r1] = b.add([pairFinding(IPI_MODEL, {}, { p_value: 0.001 })], 'o1');
+  assert.equal(r1!.incident.unmapped.revision, 1);
+  b.advance(T + 5 * H);
+  const [again] = b.add([pairFinding(IPI_MODEL, { ref: { object: 'o2', row: 1 }, time: T + 5 * H }, { p_value: 0.001 })], 'o2');
+  assert.equal(again!.incident.unmapped.incident_uid, r1!.incident.unmapped.incident_uid, 'same address 5 h later: joins');
+  assert.equal(again!.incident.unmapped.revision, 2);
+  assert.equal(again!.notify, false, 'nothing new to tell: no second alert');
+  assert.equal(Number(again!.incident.end_time), T + 5 * H);
+  // Another address of the entity next to that sighting: its own incident (a rejoined sighting does not stretch the
+  // span other findings join by, so a recurring peer does not draw the entity's unrelated findings in).
+  const [other] = b.add([pairFinding(IPI_MODEL, { ref: { object: 'o3', row: 1 }, time: T + 5 * H + 60_000, ip: '10.0.99.43' }, { p_value: 0.001 })], 'o3');
+  assert.notEqual(other!.incident.unmapped.incident_uid, r1!.incident.unmapped.incident_uid);
+  assert.equal(other!.incident.unmapped.revision, 1);
+  // The same address more than rejoinMs after the incident's end: a new incident.
+  const [late] = b.add([pairFinding(IPI_MODEL, { ref: { object: 'o4', row: 1 }, time: T + 5 * H + 24 * H + 1 }, { p_value: 0.001 })], 'o4');
+  assert.notEqual(late!.incident.unmapped.incident_uid, r1!.incident.unmapped.incident_uid);
+  // rejoinMs 0: each sighting beyond the gap is its own incident (as before).
+  const off = new IncidentBuilder({ gapMs: H, rejoinMs: 0 });
+  const [a] = off.add([pairFinding(IPI_MODEL, {}, { p_value: 0.001 })], 'o1');
+  const [b2] = off.add([pairFinding(IPI_MODEL, { ref: { object: 'o2', row: 1 }, time: T + 5 * H }, { p_value: 0.001 })], 'o2');
+  assert.notEqual(a!.incident.unmapped.incident_uid, b2!.incident.unmapped.incident_uid);
+  // The state (subjects included) survives a round trip.
+  const copy = IncidentBuilder.fromJSON(JSON.parse(JSON.stringify(b.toJSON())), { gapMs: H, lateMs: H, rejoinMs: 24 * H });
+  assert.deepEqual(copy.toJSON(), b.toJSON());
+});
+
+test('closing: past end + max(gap, rejoin) + late (by the watermark) an incident leaves the state; a later finding opens a new one', () => {
+  const b = new IncidentBuilder({ gapMs: H, lateMs: H, rejoinMs: 0 });
   const [r1] = b.add([pairFinding(IPI_MODEL)], 'o1');
   b.advance(T + 2 * H);
   assert.equal(b.size.open, 1, 'still open at end + 2h');

@@ -5,8 +5,11 @@
  *
  * - Membership: a finding (class 2004, not suppressed: status_id 3 never joins) with an `unmapped.entity` joins the
  *   open incident of that entity whose time span [start, end] it overlaps or comes within `gapMs` of (default 1 h);
- *   if several qualify, the one that ends last (then the smaller uid); if none, it opens a new incident. A finding
- *   already in an incident (same uid) changes nothing. Incidents are never merged.
+ *   if several qualify, the one that ends last (then the smaller uid). Else a finding about an address (its subject)
+ *   joins an incident of the entity that already holds that address and ended at most `rejoinMs` before it (default
+ *   24 h): the same entity and address again is the same story, told once (a peer that recurs all day is one
+ *   incident, not one per sighting). If none, it opens a new incident. A finding already in an incident (same uid)
+ *   changes nothing. Incidents are never merged.
  * - Evidence weight: a finding's p-value is `unmapped.p_value` (the calibrated per-entity tail probability), else
  *   `1 - anomaly_percentile` (at least PERCENTILE_P_FLOOR: a percentile says nothing about the sample size behind it),
  *   else 0.5 (uncalibrated: no weight). The incident's p is Fisher's combination (core/stats.ts) of the smallest p of
@@ -14,8 +17,8 @@
  * - Severity (`incidentSeverity`): INCIDENT_SEVERITY_BANDS over the combined p and the number of distinct detector
  *   types among the members; Critical needs two detectors; at most Medium when every member has low support.
  * - Closing: an incident no finding has joined takes findings until the watermark (the newest event time of the
- *   source objects processed, `advance()`) passes its end + gapMs + lateMs (default 2 h: behaviour windows are
- *   reported after they close); then it leaves the state (its last revision stays in the lake). At most `maxOpen`
+ *   source objects processed, `advance()`) passes its end + max(gapMs, rejoinMs) + lateMs (lateMs default 2 h:
+ *   behaviour windows are reported after they close); then it leaves the state (its last revision stays in the lake). At most `maxOpen`
  *   incidents are open (the one that ended first closes first), at most `maxMembers` members are kept per incident
  *   (the weakest dropped from the timeline; counts, time span and the per-model strongest stay exact).
  * - Revisions: `add()` returns one revision per incident the findings changed (revision 1 = new), each a complete
@@ -103,6 +106,8 @@ export interface IncidentOptions {
   openP?: number;
   /** How long past end + gapMs (by the watermark) an incident still takes findings (default 2 h). */
   lateMs?: number;
+  /** A finding about an address an incident of its entity already holds joins it up to this long after its end (default 24 h; 0: off). */
+  rejoinMs?: number;
   /** OCSF `assignee_group` (the class needs an assignee or group; default `{ name: 'security' }`). */
   assigneeGroup?: { name?: string; uid?: string };
   /** Most open incidents (default 10,000); the one that ended first closes first. */
@@ -112,6 +117,9 @@ export interface IncidentOptions {
 }
 
 export const DEFAULT_INCIDENT_GAP_MS = 3_600_000;
+export const DEFAULT_INCIDENT_REJOIN_MS = 24 * 3_600_000;
+/** Most distinct subjects (addresses) an incident remembers for rejoining. */
+const MAX_SUBJECTS = 256;
 /** Combined p at or below which an incident is raised (1 in 100 of the normal findings that reach the models' thresholds would still raise one). */
 export const DEFAULT_INCIDENT_OPEN_P = 0.01;
 
@@ -314,6 +322,10 @@ const incidentSchema = z
     finding_count: z.number().int(),
     all_low: z.boolean(),
     cloud: z.record(z.string(), z.unknown()).nullable(),
+    /** The distinct addresses of its members (at most MAX_SUBJECTS, first ones kept), for rejoining; absent in older states. */
+    subjects: z.array(z.string()).optional(),
+    /** End of the findings that joined by time (rejoined sightings of an address do not stretch it); absent: end. */
+    core_end: z.number().optional(),
   })
   .strict();
 
@@ -355,6 +367,7 @@ function byStrength(a: MemberState, b: MemberState): number {
 export class IncidentBuilder {
   readonly gapMs: number;
   readonly lateMs: number;
+  readonly rejoinMs: number;
   readonly maxOpen: number;
   readonly maxMembers: number;
   readonly openP: number;
@@ -375,6 +388,7 @@ export class IncidentBuilder {
     };
     this.gapMs = check(opts.gapMs, 'gapMs', DEFAULT_INCIDENT_GAP_MS, 0);
     this.lateMs = check(opts.lateMs, 'lateMs', DEFAULT_INCIDENT_LATE_MS, 0);
+    this.rejoinMs = check(opts.rejoinMs, 'rejoinMs', DEFAULT_INCIDENT_REJOIN_MS, 0);
     this.openP = check(opts.openP, 'openP', DEFAULT_INCIDENT_OPEN_P, 0);
     if (this.openP > 1) throw new ConfigError(`incidents: openP must be a p-value in [0, 1], got ${this.openP}`, ['openP']);
     this.maxOpen = Math.floor(check(opts.maxOpen, 'maxOpen', 10_000, 1));
@@ -452,7 +466,8 @@ export class IncidentBuilder {
       const { entity, cloud, ...member } = m;
       // A finding already in an open incident of its entity changes nothing.
       if (this.isMember(entity, m.uid)) continue;
-      let inc = this.findOpen(entity, m.time, m.end);
+      const found = this.findOpen(entity, m.time, m.end, m.subject);
+      let inc = found?.inc;
       if (!inc) {
         inc = {
           uid: incidentUid(entity, m.uid),
@@ -474,7 +489,7 @@ export class IncidentBuilder {
         prior.set(inc.uid, null);
       } else if (!prior.has(inc.uid)) prior.set(inc.uid, structuredClone(inc));
       if (!touched.has(inc.uid)) touched.set(inc.uid, { severity: inc.severity_id, detectors: inc.detectors.length, isNew: inc.revision === 0 });
-      this.join(inc, member, cloud);
+      this.join(inc, member, cloud, found?.rejoin === true);
     }
     const out: IncidentRevision[] = [];
     for (const uid of [...touched.keys()].sort()) {
@@ -504,7 +519,7 @@ export class IncidentBuilder {
     if (this.watermark !== null && watermark <= this.watermark) return;
     this.watermark = watermark;
     for (const [uid, inc] of this.open) {
-      if (inc.end + this.gapMs + this.lateMs < watermark) {
+      if (inc.end + Math.max(this.gapMs, this.rejoinMs) + this.lateMs < watermark) {
         this.remove(uid);
         this.stats.closed++;
       }
@@ -535,23 +550,39 @@ export class IncidentBuilder {
     return this.openOf(entity).some((inc) => inc.members.some((x) => x.uid === uid));
   }
 
-  private findOpen(entity: string, start: number, end: number): Incident | undefined {
+  /**
+   * The incident a finding joins: by time (within gapMs of the findings that joined by time), else by its address (an
+   * incident of the entity holding it that ended at most rejoinMs before). A rejoined sighting does not stretch the
+   * span other findings join by, so a peer that recurs all day does not draw the entity's unrelated findings in.
+   */
+  private findOpen(entity: string, start: number, end: number, subject: string): { inc: Incident; rejoin: boolean } | undefined {
     let best: Incident | undefined;
+    let again: Incident | undefined;
+    const later = (a: Incident, b: Incident | undefined): boolean => !b || a.end > b.end || (a.end === b.end && a.uid < b.uid);
     for (const inc of this.openOf(entity)) {
-      if (start > inc.end + this.gapMs || end < inc.start - this.gapMs) continue;
-      if (!best || inc.end > best.end || (inc.end === best.end && inc.uid < best.uid)) best = inc;
+      if (!(start > (inc.core_end ?? inc.end) + this.gapMs || end < inc.start - this.gapMs)) {
+        if (later(inc, best)) best = inc;
+      } else if (subject !== '' && start >= inc.start && start <= inc.end + this.rejoinMs && inc.subjects?.includes(subject)) {
+        if (later(inc, again)) again = inc;
+      }
     }
-    return best;
+    if (best) return { inc: best, rejoin: false };
+    return again ? { inc: again, rejoin: true } : undefined;
   }
 
-  private join(inc: Incident, m: MemberState, cloud: Record<string, unknown> | undefined): void {
+  private join(inc: Incident, m: MemberState, cloud: Record<string, unknown> | undefined, rejoin: boolean): void {
     this.stats.joined++;
     inc.start = Math.min(inc.start, m.time);
+    // core_end: only findings that joined by time stretch it (absent while it equals end).
+    const core = rejoin ? (inc.core_end ?? inc.end) : Math.max(inc.core_end ?? inc.end, m.end);
     inc.end = Math.max(inc.end, m.end);
+    if (core === inc.end) delete inc.core_end;
+    else inc.core_end = core;
     inc.finding_count++;
     inc.all_low = inc.all_low && m.low;
     if (!inc.detectors.includes(m.detector)) inc.detectors = [...inc.detectors, m.detector].sort();
     if (!inc.models.includes(m.model)) inc.models = [...inc.models, m.model].sort();
+    if (m.subject !== '' && !(inc.subjects ?? []).includes(m.subject) && (inc.subjects?.length ?? 0) < MAX_SUBJECTS) inc.subjects = [...(inc.subjects ?? []), m.subject];
     const best = inc.best.find(([k]) => k === m.model);
     if (!best) inc.best = [...inc.best, [m.model, { p: m.p, uid: m.uid, detector: m.detector }] as [string, { p: number; uid: string; detector: string }]].sort((a, b) => cmpStr(a[0], b[0]));
     else if (m.p < best[1].p || (m.p === best[1].p && m.uid < best[1].uid)) best[1] = { p: m.p, uid: m.uid, detector: m.detector };
