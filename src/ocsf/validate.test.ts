@@ -250,12 +250,21 @@ describe('types', () => {
     only(vpc((e) => (e.src_endpoint.port = '443')), ['error attribute_wrong_type src_endpoint.port']);
   });
 
-  it('hostname_t: labels, no trailing dot', () => {
+  it('hostname_t: labels; a trailing dot and underscores warn', () => {
     only(dns((e) => (e.query.hostname = 'ip-127-0-0-62.alert.firewall.canary')), []);
-    only(dns((e) => (e.query.hostname = 'ip-127-0-0-62.alert.firewall.canary.')), ['error attribute_value_regex_not_matched query.hostname']);
+    // The absolute name, as Route 53 logs it and Security Lake keeps it: a warning, the record is kept.
+    only(dns((e) => (e.query.hostname = 'ip-127-0-0-62.alert.firewall.canary.')), ['warning attribute_value_hostname_trailing_dot query.hostname']);
+    only(dns((e) => (e.query.hostname = '.')), ['warning attribute_value_hostname_trailing_dot query.hostname']);
     // Underscores are real in DNS (SRV, DMARC): a warning, the record is kept. Other violations stay errors.
     only(dns((e) => (e.query.hostname = '_ldap._tcp.example.com')), ['warning attribute_value_hostname_underscore query.hostname']);
+    only(dns((e) => (e.query.hostname = '_ldap._tcp.example.com.')), [
+      'warning attribute_value_hostname_trailing_dot query.hostname',
+      'warning attribute_value_hostname_underscore query.hostname',
+    ]);
     only(dns((e) => (e.query.hostname = 'bad host.example.com')), ['error attribute_value_regex_not_matched query.hostname']);
+    only(dns((e) => (e.query.hostname = 'bad host.example.com.')), ['error attribute_value_regex_not_matched query.hostname']);
+    only(dns((e) => (e.query.hostname = 'example.com..')), ['error attribute_value_regex_not_matched query.hostname']);
+    only(dns((e) => (e.query.hostname = '..')), ['error attribute_value_regex_not_matched query.hostname']);
   });
 
   it('subnet_t: CIDR (format warning)', () => {

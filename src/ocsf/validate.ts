@@ -254,7 +254,7 @@ function valueAtPath(obj: Record<string, unknown>, path: string[]): unknown {
 const FORMAT_HINTS: Record<string, string> = {
   datetime_t: 'RFC 3339 date-time with a "T", e.g. 2024-01-31T12:00:00.000Z',
   ip_t: 'IPv4 or IPv6 address',
-  hostname_t: 'DNS labels separated by dots, no trailing dot',
+  hostname_t: 'DNS labels of letters, digits and inner hyphens, separated by dots',
   mac_t: 'six hex pairs separated by ":" or "-"',
   email_t: 'name@domain',
   uuid_t: '8-4-4-4-12 hex digits',
@@ -427,11 +427,20 @@ class Compiler {
             if (typeof v !== 'string') return wrong(ctx, key, v, 'a string');
             if (v.length > max) return tooLong(ctx, key, v);
             if (!accept(v) && !regex.test(v)) {
-              // DNS names carry underscores (SRV `_ldap._tcp`, `_dmarc`, DKIM): hostname_t's regex refuses them, but
-              // the name is real data, so this is a warning rather than a reason to lose the record.
-              if (typeName === 'hostname_t' && v.includes('_') && regex.test(v.replaceAll('_', 'a'))) {
-                here(ctx, key, 'warning', 'attribute_value_hostname_underscore', `${show(v)} has underscores, which hostname_t does not allow`);
-                return true;
+              // DNS names carry underscores (SRV `_ldap._tcp`, `_dmarc`, DKIM) and, as DNS logs write them, the
+              // trailing dot of an absolute name (Security Lake keeps Route 53's `s3.amazonaws.com.`; `.` is the
+              // root): hostname_t's regex refuses both, but the name is real data, so each is a warning rather than
+              // a reason to lose the record.
+              if (typeName === 'hostname_t') {
+                const dot = v.endsWith('.');
+                const name = dot ? v.slice(0, -1) : v;
+                if (name.includes('_') || dot) {
+                  if (v === '.' || regex.test(name.replaceAll('_', 'a'))) {
+                    if (name.includes('_')) here(ctx, key, 'warning', 'attribute_value_hostname_underscore', `${show(v)} has underscores, which hostname_t does not allow`);
+                    if (dot) here(ctx, key, 'warning', 'attribute_value_hostname_trailing_dot', `${show(v)} is an absolute DNS name (trailing dot), which hostname_t does not allow`);
+                    return true;
+                  }
+                }
               }
               here(ctx, key, regexSeverity, 'attribute_value_regex_not_matched', `${show(v)} is not a valid ${typeName} (${hint})`);
               return regexSeverity !== 'error';
