@@ -49,6 +49,11 @@ describe('feature macros (DuckDB)', () => {
     ];
     for (const [name, want] of cases) assert.equal(await one('seclake_etld1($n)', { n: name }), want, name);
     assert.equal(await one("seclake_dns_name(' WWW.Example.COM. ')"), 'www.example.com');
+    // Route 53 names as the lake holds them now (absolute, as Security Lake writes them) and as lakes written before
+    // held them (trailing dot stripped; the root `.` had no query object): the same name, so the same features.
+    assert.equal(await one("seclake_dns_name('s3.amazonaws.com.')"), await one("seclake_dns_name('s3.amazonaws.com')"));
+    assert.equal(await one("seclake_dns_name('.')"), null);
+    assert.equal(await one('seclake_dns_name(NULL)'), null);
   });
 
   it('entropy and mean label length', async () => {

@@ -8,7 +8,8 @@
  * - `seclake_ip_internal(ip)`: true for private and local addresses (RFC 1918 10/8, 172.16/12, 192.168/16, loopback
  *   127/8, link-local 169.254/16; IPv6 ULA fc00::/7, link-local fe80::/10, ::1) and for the configured known subnets;
  *   false for any other address; NULL for NULL;
- * - `seclake_dns_name(h)`: a query name lower-cased without its trailing dot;
+ * - `seclake_dns_name(h)`: a query name lower-cased without its trailing dot (`S3.amazonaws.com.` and `s3.amazonaws.com`
+ *   both give `s3.amazonaws.com`); NULL for the root `.`, which names nothing;
  * - `seclake_etld1(name)`: the registrable domain (eTLD+1) of a normalised name, see PUBLIC_SUFFIXES;
  * - `seclake_entropy(s)`: Shannon entropy of the characters of `s` in bits per character (NULL for NULL or '');
  * - `seclake_mean_label_length(name)`: characters per label of a dotted name.
@@ -121,7 +122,7 @@ export function macroSql(knownSubnets: readonly SubnetRange[] = []): string[] {
     `CREATE OR REPLACE TEMP MACRO seclake_ip_internal_v6(ip) AS (coalesce(list_transform([seclake_ipv6_hex(ip)], h -> ${v6Test})[1], false))`,
     `CREATE OR REPLACE TEMP MACRO seclake_ip_internal(ip) AS (CASE WHEN ip IS NULL THEN NULL WHEN contains(ip, ':') ` +
       `THEN seclake_ip_internal_v6(ip) ELSE seclake_ip_internal_v4(ip) END)`,
-    `CREATE OR REPLACE TEMP MACRO seclake_dns_name(h) AS (CASE WHEN h IS NULL THEN NULL ELSE lower(rtrim(trim(h), '.')) END)`,
+    `CREATE OR REPLACE TEMP MACRO seclake_dns_name(h) AS (CASE WHEN h IS NULL THEN NULL ELSE nullif(lower(rtrim(trim(h), '.')), '') END)`,
     // eTLD+1 from the labels: one more label than the listed two-label suffix the name ends with, else two labels.
     `CREATE OR REPLACE TEMP MACRO seclake_etld1_of(l) AS (CASE WHEN len(l) >= 3 AND (l[len(l) - 1] || '.' || l[len(l)]) IN (${two}) ` +
       `THEN array_to_string(l[len(l) - 2:], '.') WHEN len(l) >= 2 THEN array_to_string(l[len(l) - 1:], '.') ELSE array_to_string(l, '.') END)`,
