@@ -6,10 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { deriveEvent } from '../../ocsf/derive.js';
 import { validateEvent } from '../../ocsf/validate.js';
 import type { OcsfEvent, SourceItem } from '../types.js';
-import { assertGolden, collect, deletePath, dtToInstant, fileInput, goldenItems, textInput, validationErrors } from '../ocsf/test-input.js';
+import { assertGolden, collect, dtToInstant, fileInput, goldenItems, textInput, validationErrors } from '../ocsf/test-input.js';
 import { awsRoute53, detectRoute53 } from './index.js';
 import { parseRoute53 } from './parse.js';
-import { RCODE_ID, dnsHostname, toOcsf } from './to-ocsf.js';
+import { RCODE_ID, toOcsf } from './to-ocsf.js';
 
 const SAMPLES = fileURLToPath(new URL('../../../test/samples/', import.meta.url));
 const TESTDATA = fileURLToPath(new URL('./testdata/', import.meta.url));
@@ -20,30 +20,49 @@ function mapOne(raw: unknown): OcsfEvent {
   return deriveEvent(toOcsf(p.record));
 }
 
+/** An object without its null fields; undefined when none is left. */
+function withoutNulls(v: unknown): Record<string, unknown> | undefined {
+  const out = Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== null));
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
 const events = (items: SourceItem[]): OcsfEvent[] => items.flatMap((i) => (i.kind === 'event' ? [i.event] : []));
 
-test('AWS v1.1.0 sample pair: raw -> OCSF equals the expected event except documented differences', () => {
-  const dir = path.join(SAMPLES, 'ocsf-examples-aws/v1.1.0/route53');
-  const raw = JSON.parse(readFileSync(path.join(dir, 'route53.raw.json'), 'utf8'));
-  const expected = JSON.parse(readFileSync(path.join(dir, 'route53.ocsf.json'), 'utf8')) as Record<string, unknown>;
-  const ours = mapOne(raw) as Record<string, unknown>;
-  assert.deepEqual(validateEvent(ours).filter((i) => i.severity === 'error'), []);
+test('AWS v1.1.0 and v1.5.0 sample pairs: raw -> OCSF equals the expected event except documented differences', () => {
+  for (const version of ['v1.1.0', 'v1.5.0']) {
+    const dir = path.join(SAMPLES, `ocsf-examples-aws/${version}/route53`);
+    const raw = JSON.parse(readFileSync(path.join(dir, 'route53.raw.json'), 'utf8'));
+    const exp = JSON.parse(readFileSync(path.join(dir, 'route53.ocsf.json'), 'utf8')) as Record<string, unknown>;
+    const ours = mapOne(raw) as Record<string, unknown>;
+    // The trailing dot stays, as AWS writes it (query.hostname and its observable): the validator only warns.
+    assert.deepEqual(validateEvent(ours).filter((i) => i.severity === 'error'), [], version);
+    assert.equal((ours.query as Record<string, unknown>).hostname, 'ip-127-0-0-62.alert.firewall.canary.', version);
+    // 1. The sample carries only the caption `disposition: "Alert"`; we set the authoritative disposition_id 19
+    //    (derive then writes the same caption).
+    assert.equal(ours.disposition_id, 19);
+    assert.equal(ours.disposition, exp.disposition);
+    delete ours.disposition_id;
+    // 2. metadata.version: we write 1.1.0 (the v1.5.0 sample says 1.5.0; nothing else differs between them).
+    (exp.metadata as Record<string, unknown>).version = '1.1.0';
+    // 3. time_dt: the sample renders a local offset (-04:00); derive writes UTC. Compare instants.
+    assert.deepEqual(dtToInstant(ours), dtToInstant(exp), version);
+  }
+});
 
-  // 1. Trailing dot: AWS keeps `ip-….canary.` in query.hostname (and the observable), which fails the
-  //    hostname_t regex; we strip it and keep the original FQDN in unmapped.query_name.
-  assert.equal((ours.query as Record<string, unknown>).hostname, 'ip-127-0-0-62.alert.firewall.canary');
-  assert.equal((ours.unmapped as Record<string, unknown>).query_name, 'ip-127-0-0-62.alert.firewall.canary.');
-  deletePath(ours, 'unmapped.query_name');
-  const exp = structuredClone(expected);
-  (exp.query as Record<string, unknown>).hostname = dnsHostname('ip-127-0-0-62.alert.firewall.canary.');
-  for (const o of exp.observables as Record<string, unknown>[]) if (o.name === 'query.hostname') o.value = 'ip-127-0-0-62.alert.firewall.canary';
-  // 2. The sample carries only the caption `disposition: "Alert"`; we set the authoritative disposition_id 19
-  //    (derive then writes the same caption).
-  assert.equal(ours.disposition_id, 19);
-  assert.equal(ours.disposition, exp.disposition);
-  delete ours.disposition_id;
-  // 3. time_dt: the sample renders a local offset (-04:00); derive writes UTC. Compare instants.
-  assert.deepEqual(dtToInstant(ours), dtToInstant(exp));
+test('real Security Lake output (source version 1 Parquet rows): query and answers as Security Lake wrote them', async () => {
+  const dir = path.join(SAMPLES, 'security-lake-ocsf-validation/1.0.0-rc.2/ROUTE53');
+  for (let i = 0; i < 4; i++) {
+    const items = await collect(awsRoute53, fileInput(path.join(dir, 'inputs', `route53-inputs${i}.json.decompressed.json`)));
+    const ours = deriveEvent((items[0] as { event: OcsfEvent }).event);
+    const sl = (JSON.parse(readFileSync(path.join(dir, `example${i}.json.gz.rendered.json`), 'utf8')) as Record<string, unknown>[])[0]!;
+    assert.deepEqual(ours.query, sl.query, `example${i} query`);
+    assert.deepEqual(ours.answers, sl.answers, `example${i} answers`);
+    // The Parquet rows hold every field of the Avro schema, null where the record had none: compare without them
+    // (in the lake, an absent field reads as NULL all the same).
+    assert.deepEqual(ours.src_endpoint, withoutNulls(sl.src_endpoint), `example${i} src_endpoint`);
+    assert.deepEqual(ours.dst_endpoint, withoutNulls(sl.dst_endpoint), `example${i} dst_endpoint`);
+    assert.deepEqual(ours.connection_info, sl.connection_info, `example${i} connection_info`);
+  }
 });
 
 test('every raw Route 53 sample maps with zero rejects and validates', async () => {
@@ -112,18 +131,20 @@ test('golden: mixed.jsonl (CNAME+A answers, IPv6, TCP, BLOCK, unknown action and
   assert.equal(ev[2]!.disposition_id, 2);
   assert.deepEqual((ev[2]!.metadata as Record<string, unknown>).profiles, ['cloud', 'security_control', 'datetime']);
   // line 4: unknown rcode -> 99 with the source text; unknown action -> action 0, disposition 99 with the text;
-  // the SRV name keeps its underscores in query.hostname (the validator only warns about them); the raw name
-  // with its trailing dot stays in unmapped
+  // the SRV name keeps its underscores and its trailing dot in query.hostname (the validator only warns about them)
   assert.equal(ev[3]!.rcode_id, 99);
   assert.equal(ev[3]!.rcode, 'BADCOOKIE2');
   assert.equal(ev[3]!.action_id, 0);
   assert.equal(ev[3]!.disposition_id, 99);
   assert.equal(ev[3]!.disposition, 'COUNT');
-  assert.deepEqual(ev[3]!.query, { hostname: '_ldap._tcp.dc.corp.example', type: 'SRV', class: 'IN' });
-  assert.equal((ev[3]!.unmapped as Record<string, string>).query_name, '_ldap._tcp.dc.corp.example.');
-  // line 5: root name, unknown srcids key and unknown top-level field kept in unmapped
-  assert.equal(ev[4]!.query, undefined);
-  assert.deepEqual(ev[4]!.unmapped, { query_name: '.', query_type: 'NS', query_class: 'IN', 'srcids.outpost': 'op-0000000000000001', 'new_field.x': '1' });
+  assert.deepEqual(ev[3]!.query, { hostname: '_ldap._tcp.dc.corp.example.', type: 'SRV', class: 'IN' });
+  assert.deepEqual(ev[3]!.answers, []);
+  assert.equal(ev[3]!.unmapped, undefined);
+  // line 5: the root name is query.hostname '.'; no `answers` in the record -> []; unknown srcids key and unknown
+  // top-level field kept in unmapped
+  assert.deepEqual(ev[4]!.query, { hostname: '.', type: 'NS', class: 'IN' });
+  assert.deepEqual(ev[4]!.answers, []);
+  assert.deepEqual(ev[4]!.unmapped, { 'srcids.outpost': 'op-0000000000000001', 'new_field.x': '1' });
 });
 
 test('golden: a JSON array is numbered by element; a bad element is rejected, the others land', async () => {
@@ -193,6 +214,28 @@ test('rcode table: every named code maps to its OCSF id, case-insensitively', ()
   const none = mapOne(base);
   assert.equal(none.rcode_id, undefined);
   assert.equal(none.dst_endpoint, undefined, 'no resolver endpoint ids -> no dst_endpoint');
+});
+
+test('query.hostname is the query name as delivered; answers is [] when the query got none', () => {
+  const base = { query_timestamp: '2024-01-01T00:00:00Z', srcaddr: '10.0.0.1' };
+  for (const name of ['s3.amazonaws.com.', 'S3.AmazonAWS.com.', 'no-dot.example', '_dmarc.example.com.', '.']) {
+    const ev = mapOne({ ...base, query_name: name });
+    assert.equal((ev.query as Record<string, unknown>).hostname, name);
+    assert.equal(ev.unmapped, undefined, name);
+    assert.deepEqual(
+      (ev.observables as Record<string, unknown>[]).filter((o) => o.name === 'query.hostname').map((o) => o.value),
+      [name],
+    );
+    assert.deepEqual(validateEvent(ev).filter((i) => i.severity === 'error'), [], name);
+  }
+  // A name hostname_t cannot hold at all: no query object, the raw fields in unmapped.
+  const bad = mapOne({ ...base, query_name: 'bad name.example.', query_type: 'A' });
+  assert.equal(bad.query, undefined);
+  assert.deepEqual(bad.unmapped, { query_name: 'bad name.example.', query_type: 'A' });
+  for (const answers of [[], null, undefined]) assert.deepEqual(mapOne({ ...base, query_name: 'a.example.', answers }).answers, [], String(answers));
+  assert.deepEqual(mapOne({ ...base, query_name: 'a.example.', answers: [{ Rdata: '192.0.2.1', Type: 'A', Class: 'IN' }] }).answers, [
+    { rdata: '192.0.2.1', type: 'A', class: 'IN' },
+  ]);
 });
 
 test('timestamps with and without milliseconds, numeric srcport, ALLOW action', () => {

@@ -53,11 +53,15 @@ const OBSERVABLE_IP = 2;
 const OBSERVABLE_RESOURCE_UID = 10;
 
 /**
- * `query.hostname` must match `hostname_t`, which has no trailing dot: strip one trailing dot (the
- * original FQDN goes to `unmapped.query_name`). The root name `.` is returned as is.
+ * Whether a query name can go to `query.hostname` as Route 53 delivered it, as Security Lake writes it: an
+ * absolute DNS name (`s3.amazonaws.com.`, with its trailing dot) whose labels are `hostname_t` labels, underscores
+ * allowed (SRV, DMARC, DKIM names), or the root `.`. The validator takes the trailing dot and the underscores as
+ * warnings (src/ocsf/validate.ts); any other name (spaces, escaped bytes, empty labels) fails `hostname_t`.
  */
-export function dnsHostname(queryName: string): string {
-  return queryName.length > 1 && queryName.endsWith('.') ? queryName.slice(0, -1) : queryName;
+export function isQueryHostname(queryName: string): boolean {
+  if (queryName === '.') return true;
+  const name = queryName.endsWith('.') ? queryName.slice(0, -1) : queryName;
+  return HOSTNAME_RE.test(name.replaceAll('_', 'a'));
 }
 
 export function toOcsf(r: Route53Record): OcsfEvent {
@@ -90,15 +94,16 @@ export function toOcsf(r: Route53Record): OcsfEvent {
   ev.time = r.time;
 
   // ---- primary
-  const hostname = dnsHostname(r.query_name);
-  // Underscores (SRV, DMARC, DKIM names) only draw a validator warning: keep those names in query.hostname.
-  const validHostname = HOSTNAME_RE.test(hostname.replaceAll('_', 'a'));
+  // query.hostname is the query name as delivered, trailing dot kept, as Security Lake writes it (its samples:
+  // `ip-127-0-0-62.alert.firewall.canary.`, `15.3.4.32.in-addr.arpa.`), so its documented queries
+  // (`query.hostname LIKE 's3.amazonaws.com.'`) find the same rows.
+  const hostname = r.query_name;
+  const validHostname = isQueryHostname(hostname);
   if (validHostname) {
-    if (hostname !== r.query_name) unmapped.query_name = r.query_name;
     ev.query = { hostname, type: r.query_type, class: r.query_class };
   } else {
-    // Names hostname_t cannot hold even with underscores allowed (the root `.`, spaces, ...): the query
-    // object (whose hostname is required) is left out and the raw fields are kept in unmapped.
+    // Names hostname_t cannot hold even as an absolute name with underscores (spaces, ...): the query object
+    // (whose hostname is required) is left out and the raw fields are kept in unmapped.
     Object.assign(unmapped, { query_name: r.query_name, query_type: r.query_type, query_class: r.query_class });
   }
   if (r.rcode !== undefined) {
@@ -109,12 +114,12 @@ export function toOcsf(r: Route53Record): OcsfEvent {
       ev.rcode = r.rcode; // Other: the sibling carries the source's own label
     }
   }
-  if (r.answers.length > 0) {
-    ev.answers = r.answers.map((a) => ({ rdata: a.rdata, type: a.type, class: a.class }));
-    r.answers.forEach((a, i) => {
-      if (Object.keys(a.extra).length > 0) unmapped[`answers.${i}`] = a.extra;
-    });
-  }
+  // Always an array, [] when the query got no answers (or the record has no `answers`): Security Lake's documented
+  // "didn't resolve" query is `cardinality(answers) = 0`, which a NULL would never match.
+  ev.answers = r.answers.map((a) => ({ rdata: a.rdata, type: a.type, class: a.class }));
+  r.answers.forEach((a, i) => {
+    if (Object.keys(a.extra).length > 0) unmapped[`answers.${i}`] = a.extra;
+  });
   const srcids = { ...r.srcids };
   const take = (k: string): string | undefined => {
     const v = srcids[k];

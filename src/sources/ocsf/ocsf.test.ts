@@ -92,7 +92,7 @@ test('round trip: our Route 53 and CloudTrail output read back as OCSF keeps eve
   for (const { f, s } of raw) mapped.push(...(await mapAll(s, [f])));
   const jsonl = mapped.map((m) => JSON.stringify(m.event)).join('\n');
   assert.ok(detectOcsf(jsonl.slice(0, 65536), 'x.jsonl') >= 0.9);
-  assert.equal(detectRoute53(jsonl.slice(0, 65536), 'x.jsonl'), 0, 'unmapped.query_name does not fool the Route 53 detector');
+  assert.equal(detectRoute53(jsonl.slice(0, 65536), 'x.jsonl'), 0, 'our OCSF output (query.hostname, raw keys in unmapped) does not fool the Route 53 detector');
   const back = await collect(ocsfSource, textInput(jsonl));
   assert.equal(back.length, mapped.length);
   back.forEach((it, i) => {
