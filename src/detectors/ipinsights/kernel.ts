@@ -117,7 +117,14 @@ export interface KernelBuffers {
   control: Int32Array;
 }
 
-export type SharedBufferSpec = Record<keyof KernelBuffers, { buffer: SharedArrayBuffer | ArrayBuffer; kind: 'f32' | 'f64' | 'u32' | 'i32' }>;
+/**
+ * Where each table lives: its own buffer, or (the WebAssembly kernel) a region of one shared WebAssembly memory,
+ * `offset` bytes in and `length` elements long.
+ */
+export type SharedBufferSpec = Record<
+  keyof KernelBuffers,
+  { buffer: SharedArrayBuffer | ArrayBuffer; kind: 'f32' | 'f64' | 'u32' | 'i32'; offset?: number; length?: number }
+>;
 
 const BETA1 = 0.9;
 const BETA2 = 0.999;
@@ -196,9 +203,9 @@ class SparseGrad {
 }
 
 export class Kernel {
-  private readonly cfg: KernelConfig;
-  private readonly buf: KernelBuffers;
-  private readonly worker: number;
+  protected readonly cfg: KernelConfig;
+  protected readonly buf: KernelBuffers;
+  protected readonly worker: number;
   // scratch
   private readonly hPos: Float32Array;
   private readonly gPos: Float32Array;
@@ -210,7 +217,7 @@ export class Kernel {
   private readonly eSlots: Int32Array;
   private readonly words = new Uint32Array(4);
   private readonly spec: EncoderSpec;
-  private readonly perm: Int32Array;
+  protected readonly perm: Int32Array;
   private readonly biasGrad: Float32Array;
   private readonly gGrad: Float32Array;
   // dense-layer caches: per positive: input of each dense layer and its pre-activation
@@ -222,8 +229,8 @@ export class Kernel {
   // lazy Adam accumulators
   private readonly sparseE: SparseGrad | undefined;
   private readonly sparseP: SparseGrad | undefined;
-  private loss = 0;
-  private correct = 0;
+  protected loss = 0;
+  protected correct = 0;
   /** Keeps the prefetch loads observable. */
   sink = 0;
 
@@ -253,7 +260,7 @@ export class Kernel {
     }
   }
 
-  private lrNow(): number {
+  protected lrNow(): number {
     const { stats } = this.buf;
     let done = 0;
     for (let w = 0; w < this.cfg.workers; w++) done += stats[w * STATS_WIDTH + STAT_POSITIVES]!;
@@ -293,12 +300,12 @@ export class Kernel {
   }
 
   /** A uniformly random address's hashed prefix rows into out[off..off+K). */
-  private randomRows(rng: Rng, out: Uint32Array, off: number): void {
+  protected randomRows(rng: Rng, out: Uint32Array, off: number): void {
     if (randomAddress(rng, this.cfg.p6, this.words) === 4) ipv4Rows(this.spec, this.words[0]!, out, off);
     else ipv6Rows(this.spec, this.words, out, off);
   }
 
-  private derange(m: number, rng: Rng): void {
+  protected derange(m: number, rng: Rng): void {
     derangement(this.perm, m, rng);
   }
 
@@ -382,7 +389,7 @@ export class Kernel {
    * record is still an independent uniform pairing, but each random address is encoded and updated once
    * per batch instead of once per record.
    */
-  private batch(start: number, end: number, rng: Rng): number {
+  protected batch(start: number, end: number, rng: Rng): number {
     const { d, k, R, S, wd, dense, hasBias } = this.cfg;
     const adam = this.cfg.optimizer === 'adam';
     const { E, G, entRow, rows, order } = this.buf;
@@ -817,9 +824,16 @@ export function derangement(perm: Int32Array, m: number, rng: Rng): void {
 /** Typed-array views over the buffers of a SharedBufferSpec. */
 export function viewsOf(spec: SharedBufferSpec): KernelBuffers {
   const out: Partial<Record<keyof KernelBuffers, unknown>> = {};
-  for (const [name, { buffer, kind }] of Object.entries(spec) as [keyof KernelBuffers, SharedBufferSpec[keyof KernelBuffers]][]) {
+  for (const [name, { buffer, kind, offset, length }] of Object.entries(spec) as [keyof KernelBuffers, SharedBufferSpec[keyof KernelBuffers]][]) {
+    const o = offset ?? 0;
     out[name] =
-      kind === 'f32' ? new Float32Array(buffer) : kind === 'f64' ? new Float64Array(buffer) : kind === 'u32' ? new Uint32Array(buffer) : new Int32Array(buffer);
+      kind === 'f32'
+        ? new Float32Array(buffer, o, length)
+        : kind === 'f64'
+          ? new Float64Array(buffer, o, length)
+          : kind === 'u32'
+            ? new Uint32Array(buffer, o, length)
+            : new Int32Array(buffer, o, length);
   }
   return out as KernelBuffers;
 }

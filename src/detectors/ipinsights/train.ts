@@ -32,6 +32,7 @@ import { memoryHeader, saveModel, type ModelHeader } from './model-file.js';
 import { buildHistory, type HistoryData } from './history.js';
 import { dot, encodeRows, encoderSpecFor, ipv4Rows, ipv6Rows, rowsPerIp, type EncoderSpec, type Layer, type Weights } from './model.js';
 import { seclakeVersion } from '../../core/version.js';
+import { KERNEL_ENV, WasmKernel, align, scratchLayout, wasmKernelModule, wasmUnsupported, type KernelChoice, type WasmKernelInit } from './wasm/kernel-wasm.js';
 
 export const METRICS_HOST = 'algo-1';
 /** Half-width of the uniform initialisation of entity rows (scaled by 1/sqrt(vector_dim)). */
@@ -62,6 +63,12 @@ export interface TrainOptions {
   source?: string;
   /** The record definition the pairs came from (stored in the model header). */
   recordDefinition?: RecordDefinitionRef;
+  /**
+   * The training kernel: 'js' (the reference, kernel.ts), 'wasm' (WebAssembly SIMD, wasm/kernel-wasm.ts; an error
+   * when it cannot run), 'auto' (wasm when it is available and supports the hyperparameters, else js with a log
+   * line). Default: $SECLAKE_IPI_KERNEL, else 'auto'.
+   */
+  kernel?: KernelChoice;
 }
 
 export interface EpochStats {
@@ -83,6 +90,8 @@ export interface TrainResult {
   bad: BadRowReport;
   hyperparameters: Hyperparameters;
   threads: number;
+  /** The kernel that trained: the JavaScript reference or WebAssembly SIMD. */
+  kernel: 'js' | 'wasm';
   seconds: number;
   recordsPerSecond: number;
 }
@@ -99,8 +108,62 @@ function pairSetSize(n: number): number {
   return size;
 }
 
-function sharedF32(n: number): { buffer: SharedArrayBuffer; kind: 'f32' } {
-  return { buffer: new SharedArrayBuffer(n * 4), kind: 'f32' };
+type TableKind = SharedBufferSpec[keyof KernelBuffers]['kind'];
+
+/**
+ * The tables: each in its own SharedArrayBuffer (the reference kernel), or all in one shared WebAssembly.Memory,
+ * 64-byte aligned (a row of vector_dim x 4 bytes then starts on a cache line), followed by each worker's scratch
+ * region (the WebAssembly kernel). Byte 0 of the memory is left unused (0 means "absent" to the kernel).
+ */
+function allocateTables(
+  sizes: Record<keyof KernelBuffers, [TableKind, number]>,
+  wasm: { module: WebAssembly.Module; cfg: KernelConfig; threads: number } | undefined,
+): { spec: SharedBufferSpec; inits: WasmKernelInit[] } {
+  const spec: Partial<SharedBufferSpec> = {};
+  const entries = Object.entries(sizes) as [keyof KernelBuffers, [TableKind, number]][];
+  const bytesOf = (kind: TableKind, n: number): number => n * (kind === 'f64' ? 8 : 4);
+  if (!wasm) {
+    for (const [name, [kind, n]] of entries) spec[name] = { buffer: new SharedArrayBuffer(bytesOf(kind, n)), kind };
+    return { spec: spec as SharedBufferSpec, inits: [] };
+  }
+  let at = 64;
+  const offsets: number[] = [];
+  for (const [, [kind, n]] of entries) {
+    offsets.push(at);
+    at = align(at + bytesOf(kind, n));
+  }
+  const scratch = [];
+  for (let w = 0; w < wasm.threads; w++) {
+    const sc = scratchLayout(wasm.cfg, at);
+    scratch.push(sc);
+    at = sc.end;
+  }
+  const pages = Math.ceil(at / 65536);
+  if (pages > 65536) throw new TrainingError(`the tables need ${(at / 2 ** 30).toFixed(1)} GiB, more than a WebAssembly memory holds (4 GiB)`);
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+  entries.forEach(([name, [kind, n]], i) => {
+    spec[name] = { buffer: memory.buffer, kind, offset: offsets[i]!, length: n };
+  });
+  return { spec: spec as SharedBufferSpec, inits: scratch.map((sc) => ({ module: wasm.module, memory, scratch: sc })) };
+}
+
+/** The kernel this run uses, from the option or $SECLAKE_IPI_KERNEL; logs why 'auto' falls back to JavaScript. */
+function chooseKernel(choice: KernelChoice | undefined, cfg: KernelConfig, log: (line: string) => void): WebAssembly.Module | undefined {
+  const env = process.env[KERNEL_ENV];
+  const want = choice ?? (env === 'js' || env === 'wasm' || env === 'auto' ? env : 'auto');
+  if (env !== undefined && choice === undefined && want !== env) {
+    throw new TrainingError(`${KERNEL_ENV}=${env}: expected js, wasm or auto`);
+  }
+  if (want === 'js') return undefined;
+  const unsupported = wasmUnsupported(cfg);
+  const loaded = wasmKernelModule();
+  const why = unsupported ?? ('reason' in loaded ? loaded.reason : undefined);
+  if (why !== undefined) {
+    if (want === 'wasm') throw new TrainingError(`the WebAssembly training kernel cannot run: ${why}`);
+    if (unsupported === undefined) log(`ipinsights: training with the JavaScript kernel: the WebAssembly SIMD kernel is unavailable: ${why}`);
+    return undefined;
+  }
+  return 'module' in loaded ? loaded.module : undefined;
 }
 
 /** Rows of the auto-sized IP table: distinct prefixes rounded up to a power of two, within [1024, cap]. */
@@ -247,61 +310,7 @@ export async function trainIpInsights(opts: TrainOptions): Promise<TrainResult> 
   const entRowLocal = new Uint32Array(n);
   for (let i = 0; i < n; i++) entRowLocal[i] = data.entHash[i]! % nE;
   const distinctRows = Uint32Array.from(new Set(entRowLocal));
-  // Shared tables.
-  const spec2: SharedBufferSpec = {
-    E: sharedF32(nE * d),
-    G: sharedF32(d),
-    P: sharedF32(nP * d),
-    bias: sharedF32(hasBias ? d : 0),
-    denseW: sharedF32(dense * d * d),
-    denseB: sharedF32(dense * d),
-    Em: sharedF32(adam ? nE * d : 0),
-    Ev: sharedF32(adam ? nE * d : 0),
-    Pm: sharedF32(adam ? nP * d : 0),
-    Pv: sharedF32(adam ? nP * d : 0),
-    biasM: sharedF32(adam && hasBias ? d : 0),
-    biasV: sharedF32(adam && hasBias ? d : 0),
-    Gm: sharedF32(adam ? d : 0),
-    Gv: sharedF32(adam ? d : 0),
-    denseWm: sharedF32(dense * d * d),
-    denseWv: sharedF32(dense * d * d),
-    denseBm: sharedF32(dense * d),
-    denseBv: sharedF32(dense * d),
-    entRow: { buffer: new SharedArrayBuffer(n * 4), kind: 'u32' },
-    entities: { buffer: new SharedArrayBuffer(distinctRows.length * 4), kind: 'u32' },
-    ipKey: { buffer: new SharedArrayBuffer(n * 4), kind: 'u32' },
-    pairSet: { buffer: new SharedArrayBuffer(S > 0 ? pairSetSize(n) * 4 : 0), kind: 'u32' },
-    rows: { buffer: new SharedArrayBuffer(n * k * 4), kind: 'u32' },
-    order: { buffer: new SharedArrayBuffer(n * 4), kind: 'u32' },
-    stats: { buffer: new SharedArrayBuffer(threads * STATS_WIDTH * 8), kind: 'f64' },
-    control: { buffer: new SharedArrayBuffer(16), kind: 'i32' },
-  };
-  const buf = viewsOf(spec2);
-  const rng = new Rng(hp.seed);
-  const a = ENTITY_INIT / Math.sqrt(d);
-  for (let i = 0; i < buf.E.length; i++) buf.E[i] = (rng.next() * 2 - 1) * a;
-  if (dense > 0) {
-    // He initialisation for the ReLU layers; small random prefix rows so the first layer is not dead.
-    const sd = Math.sqrt(2 / d);
-    for (let i = 0; i < buf.denseW.length; i++) buf.denseW[i] = rng.normal() * sd;
-    for (let i = 0; i < buf.P.length; i++) buf.P[i] = (rng.next() * 2 - 1) * a;
-  }
-  buf.entRow.set(entRowLocal);
-  buf.entities.set(distinctRows);
-  for (let i = 0; i < n; i++) {
-    let key: number;
-    if (data.fam[i] === 4) key = data.addr[i]!;
-    else {
-      const o = data.addr[i]! * 4;
-      key = murmur3Words5(data.v6[o]!, data.v6[o + 1]!, data.v6[o + 2]!, data.v6[o + 3]!, 6, 0x1b6);
-    }
-    buf.ipKey[i] = key;
-    if (S > 0) addPair(buf.pairSet, entRowLocal[i]!, key);
-  }
-  pairRows(spec, data, buf.rows);
-  const known = knownEntities(data.fp);
   const p6 = data.v6Rows === 0 ? 0 : data.v6Rows === n ? 1 : Math.min(0.9, Math.max(0.1, data.v6Rows / n));
-
   const cfg: KernelConfig = {
     d,
     k,
@@ -327,16 +336,75 @@ export async function trainIpInsights(opts: TrainOptions): Promise<TrainResult> 
     workers: threads,
     seed: hp.seed,
   };
+  const wasmModule = chooseKernel(opts.kernel, cfg, log);
+  // Shared tables.
+  const f32 = (count: number): [TableKind, number] => ['f32', count];
+  const { spec: spec2, inits: wasmInits } = allocateTables(
+    {
+      E: f32(nE * d),
+      G: f32(d),
+      P: f32(nP * d),
+      bias: f32(hasBias ? d : 0),
+      denseW: f32(dense * d * d),
+      denseB: f32(dense * d),
+      Em: f32(adam ? nE * d : 0),
+      Ev: f32(adam ? nE * d : 0),
+      Pm: f32(adam ? nP * d : 0),
+      Pv: f32(adam ? nP * d : 0),
+      biasM: f32(adam && hasBias ? d : 0),
+      biasV: f32(adam && hasBias ? d : 0),
+      Gm: f32(adam ? d : 0),
+      Gv: f32(adam ? d : 0),
+      denseWm: f32(dense * d * d),
+      denseWv: f32(dense * d * d),
+      denseBm: f32(dense * d),
+      denseBv: f32(dense * d),
+      entRow: ['u32', n],
+      entities: ['u32', distinctRows.length],
+      ipKey: ['u32', n],
+      pairSet: ['u32', S > 0 ? pairSetSize(n) : 0],
+      rows: ['u32', n * k],
+      order: ['u32', n],
+      stats: ['f64', threads * STATS_WIDTH],
+      control: ['i32', 4],
+    },
+    wasmModule ? { module: wasmModule, cfg, threads } : undefined,
+  );
+  const buf = viewsOf(spec2);
+  const rng = new Rng(hp.seed);
+  const a = ENTITY_INIT / Math.sqrt(d);
+  for (let i = 0; i < buf.E.length; i++) buf.E[i] = (rng.next() * 2 - 1) * a;
+  if (dense > 0) {
+    // He initialisation for the ReLU layers; small random prefix rows so the first layer is not dead.
+    const sd = Math.sqrt(2 / d);
+    for (let i = 0; i < buf.denseW.length; i++) buf.denseW[i] = rng.normal() * sd;
+    for (let i = 0; i < buf.P.length; i++) buf.P[i] = (rng.next() * 2 - 1) * a;
+  }
+  buf.entRow.set(entRowLocal);
+  buf.entities.set(distinctRows);
+  for (let i = 0; i < n; i++) {
+    let key: number;
+    if (data.fam[i] === 4) key = data.addr[i]!;
+    else {
+      const o = data.addr[i]! * 4;
+      key = murmur3Words5(data.v6[o]!, data.v6[o + 1]!, data.v6[o + 2]!, data.v6[o + 3]!, 6, 0x1b6);
+    }
+    buf.ipKey[i] = key;
+    if (S > 0) addPair(buf.pairSet, entRowLocal[i]!, key);
+  }
+  pairRows(spec, data, buf.rows);
+  const known = knownEntities(data.fp);
+
 
   // Workers (or the in-process kernel).
   const workers: Worker[] = [];
   let inline: Kernel | undefined;
   let workerError: unknown;
   if (opts.inProcess) {
-    inline = new Kernel(cfg, buf, 0);
+    inline = wasmModule ? new WasmKernel(cfg, buf, 0, wasmInits[0]!) : new Kernel(cfg, buf, 0);
   } else {
     for (let w = 0; w < threads; w++) {
-      const worker = startModuleWorker(import.meta.url, 'worker', { workerData: { cfg, buffers: spec2, worker: w } });
+      const worker = startModuleWorker(import.meta.url, 'worker', { workerData: { cfg, buffers: spec2, worker: w, wasm: wasmInits[w] } });
       worker.on('error', (err) => {
         workerError ??= err;
         Atomics.store(buf.control, 0, 1);
@@ -513,5 +581,5 @@ export async function trainIpInsights(opts: TrainOptions): Promise<TrainResult> 
   } else {
     header = memoryHeader(headerBase, weights, history);
   }
-  return { header, weights, history, epochs, bad: data.bad, hyperparameters: hp, threads, seconds, recordsPerSecond: allRecs / trainSecs };
+  return { header, weights, history, epochs, bad: data.bad, hyperparameters: hp, threads, kernel: wasmModule ? 'wasm' : 'js', seconds, recordsPerSecond: allRecs / trainSecs };
 }
