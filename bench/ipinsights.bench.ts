@@ -18,7 +18,7 @@
  *   subnet > foreign address, for IP Insights, history and fused (--seed N, --per-day N (600), --hp name=value).
  *
  * Options (after `--`): --users N (10000) --seed N (1) --threads N (all cores) --hp name=value (repeatable)
- *   --eval N (100000) --keep (keep .bench-tmp/ipinsights files)
+ *   --eval N (100000) --keep (keep .bench-tmp/ipinsights files, and the raw scores of the fusion step: scores.json + scores.f64)
  *   --memory: instead, train num_entity_vectors=1000000, vector_dim=128 (1 epoch over 1,000,000 entities x 3
  *   logins) and print the peak RSS of the process (training threads included).
  */
@@ -241,6 +241,12 @@ async function main(): Promise<void> {
     ['history (prefix_score)', hN, hA],
     ['fused (Fisher, p-values)', fN, fA],
   ];
+  if (process.argv.includes('--keep')) {
+    // The raw scores, for trying other fusion rules without training again (Float64 arrays in this order).
+    const parts = [ipiCal, normal, attack, hC, hN, hA];
+    writeFileSync(path.join(TMP, 'scores.json'), JSON.stringify({ order: ['ipi_cal', 'ipi_normal', 'ipi_attack', 'hist_cal', 'hist_normal', 'hist_attack'], lengths: parts.map((x) => x.length) }) + '\n');
+    writeFileSync(path.join(TMP, 'scores.f64'), Buffer.concat(parts.map((x) => Buffer.from(Float64Array.from(x).buffer))));
+  }
   log(`fusion: history trained in ${histSecs.toFixed(1)} s; p-values under ${calPairs.length.toLocaleString('en-US')} other held-out normal logins (never below 1/(n+1))`);
   const fusion: Record<string, { auc: number; recallAt1pct: number; fprAt1pct: number }> = {};
   for (const [name, n, a] of fusedRows) {
