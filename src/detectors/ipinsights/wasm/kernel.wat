@@ -361,6 +361,18 @@
           (i32.add (local.get $hPos) (i32.mul (local.get $b) (local.get $d4)))
           (i32.add (local.get $gPos) (i32.mul (local.get $b) (local.get $d4)))
           (local.get $ge) (local.get $d4) (f32.demote_f64 (local.get $g)) (i32.const 1))
+        ;; Touch the next positive's random-negative entity rows (uniform: random rows of the entity table).
+        (if (i32.and (local.get $uniform) (i32.lt_u (i32.add (local.get $b) (i32.const 1)) (local.get $m)))
+          (then
+            (local.set $r (i32.const 0))
+            (block $tDone
+              (loop $tLoop
+                (br_if $tDone (i32.ge_u (local.get $r) (local.get $R)))
+                (global.set $sink (f32.add (global.get $sink) (f32.load (i32.add (local.get $E) (i32.mul (local.get $d4)
+                  (i32.load (i32.add (local.get $negEnt)
+                    (i32.shl (i32.add (i32.mul (i32.add (local.get $b) (i32.const 1)) (local.get $R)) (local.get $r)) (i32.const 2)))))))))
+                (local.set $r (i32.add (local.get $r) (i32.const 1)))
+                (br $tLoop)))))
         (local.set $r (i32.const 0))
         (block $rDone
           (loop $rLoop
@@ -418,6 +430,10 @@
     (block $done
       (loop $l
         (br_if $done (i32.ge_u (local.get $b) (local.get $m)))
+        (if (i32.lt_u (i32.add (local.get $b) (i32.const 4)) (local.get $m))
+          (then
+            (local.set $p (i32.load (i32.add (local.get $order) (i32.shl (i32.add (i32.add (local.get $start) (local.get $b)) (i32.const 4)) (i32.const 2)))))
+            (call $touch (i32.add (local.get $rows) (i32.mul (local.get $p) (local.get $kb))) (local.get $P) (local.get $d4) (local.get $k))))
         (local.set $p (i32.load (i32.add (local.get $order) (i32.shl (i32.add (local.get $start) (local.get $b)) (i32.const 2)))))
         (call $applyIp (i32.add (local.get $rows) (i32.mul (local.get $p) (local.get $kb)))
           (i32.add (local.get $gPos) (i32.mul (local.get $b) (local.get $d4)))
@@ -428,6 +444,9 @@
     (block $done
       (loop $l
         (br_if $done (i32.ge_u (local.get $j) (local.get $M)))
+        (if (i32.lt_u (i32.add (local.get $j) (i32.const 4)) (local.get $M))
+          (then (call $touch (i32.add (local.get $poolRows) (i32.mul (i32.add (local.get $j) (i32.const 4)) (local.get $kb)))
+            (local.get $P) (local.get $d4) (local.get $k))))
         (call $applyIp (i32.add (local.get $poolRows) (i32.mul (local.get $j) (local.get $kb)))
           (i32.add (local.get $gPool) (i32.mul (local.get $j) (local.get $d4)))
           (local.get $P) (local.get $d4) (local.get $k) (local.get $lr) (local.get $decay) (local.get $biasGrad))
