@@ -18,6 +18,7 @@
  *   subnet > foreign address, for IP Insights, history and fused (--seed N, --per-day N (600), --hp name=value).
  *
  * Options (after `--`): --users N (10000) --seed N (1) --threads N (all cores) --hp name=value (repeatable)
+ *   --no-kernels (skip the one-epoch run of the other training kernel, wasm vs js; SECLAKE_IPI_KERNEL picks the main one)
  *   --eval N (100000) --keep (keep .bench-tmp/ipinsights files, and the raw scores of the fusion step: scores.json + scores.f64)
  *   --memory: instead, train num_entity_vectors=1000000, vector_dim=128 (1 epoch over 1,000,000 entities x 3
  *   logins) and print the peak RSS of the process (training threads included).
@@ -161,6 +162,23 @@ async function main(): Promise<void> {
     `train: ${res.threads} threads, optimizer ${hp.optimizer}, ${res.header.params.encoder.num_ip_vectors} IP rows, ` +
       `${res.recordsPerSecond.toFixed(0)} records/s, ${secsPerEpoch.toFixed(2)} s/epoch, RSS peak ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`,
   );
+  // The training kernel beside the JavaScript reference kernel, in this run: one epoch of each on the same data
+  // (epoch 0 of the run above against a one-epoch run of the other kernel; --no-kernels skips it).
+  let kernelCompare: { kernel: string; epoch0: number; other: string; otherEpoch0: number } | undefined;
+  if (!process.argv.includes('--no-kernels')) {
+    const other = res.kernel === 'wasm' ? 'js' : 'wasm';
+    try {
+      const o = await trainIpInsights({ train: pairs, hyperparameters: { ...hpIn, epochs: '1' }, kernel: other, log: () => {} });
+      kernelCompare = { kernel: res.kernel, epoch0: res.epochs[0]!.recordsPerSecond, other, otherEpoch0: o.epochs[0]!.recordsPerSecond };
+      const [w, j] = res.kernel === 'wasm' ? [kernelCompare.epoch0, kernelCompare.otherEpoch0] : [kernelCompare.otherEpoch0, kernelCompare.epoch0];
+      log(
+        `kernel: wasm (SIMD) ${Math.round(w).toLocaleString('en-US')} records/s vs js (reference kernel) ${Math.round(j).toLocaleString('en-US')} records/s ` +
+          `in epoch 0, same run: ${(w / j).toFixed(2)}x (this run trained with ${res.kernel})`,
+      );
+    } catch (err) {
+      log(`kernel: no ${other} kernel to compare with (${err instanceof Error ? err.message : String(err)})`);
+    }
+  }
 
   // Score from the saved file, as `seclake score` and the server do.
   const model = await IpInsightsModel.load(modelFile);
@@ -258,7 +276,7 @@ async function main(): Promise<void> {
   log('');
   targets.push(['fused AUC above IP Insights and history alone', fusedAuc > ours.auc && fusedAuc > fusion['history (prefix_score)']!.auc]);
   log('targets: ' + targets.map(([n, ok]) => `${ok ? 'PASS' : 'MISS'} ${n}`).join('; '));
-  const summary = { users, seed, hyperparameters: hp, threads: res.threads, records_per_second: res.recordsPerSecond, seconds_per_epoch: secsPerEpoch, ours, baseline, fusion, machine_reference_ops: ref };
+  const summary = { users, seed, hyperparameters: hp, threads: res.threads, kernel: res.kernel, kernel_compare: kernelCompare ?? null, records_per_second: res.recordsPerSecond, seconds_per_epoch: secsPerEpoch, ours, baseline, fusion, machine_reference_ops: ref };
   writeFileSync(path.join(TMP, 'result.json'), JSON.stringify(summary, null, 2) + '\n');
   if (!process.argv.includes('--keep')) rmSync(trainCsv, { force: true });
 }
