@@ -166,7 +166,8 @@ try {
       `${gen.records.cloudtrail.toLocaleString('en-US')} CloudTrail records in ${s.totals.ingested} objects (${((performance.now() - t0) / 1000).toFixed(1)} s to generate and ingest)`,
   );
 
-  const db = await openLakeQuery(lake);
+  // As training, calibration and the monitor open the lake for the feature sets (views of the objects' own columns).
+  const db = await openLakeQuery(lake, { schema: 'objects' });
   try {
     const sets = BUILTIN_FEATURE_SETS;
     const now = end + 3_600_000;

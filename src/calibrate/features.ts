@@ -128,7 +128,7 @@ export async function runFeatureCalibration(opts: FeatureCalibrateOptions): Prom
   }
   const rule = opts.rule ?? DEFAULT_RULE;
   const since = opts.sinceMs ?? b.closedThrough;
-  const db = await openLakeQuery(opts.lakeDir);
+  const db = await openLakeQuery(opts.lakeDir, { schema: 'objects' }); // the feature sets read absent columns as NULL themselves
   let w: Awaited<ReturnType<typeof b.windows>>;
   try {
     w = await b.windows(db, { start: since, ...(opts.untilMs !== undefined ? { end: opts.untilMs } : {}), ...(opts.onMessage ? { onMessage: opts.onMessage } : {}) });

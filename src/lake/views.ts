@@ -101,9 +101,10 @@ async function templateFile(db: Duck, lakeDir: string, schema: readonly TableCol
  * The SELECT of a source view over `objects`: the table schema of `classUids` under `profiles` (see the module
  * comment); an empty lake gives the schema's columns and no rows.
  */
-async function sourceViewSql(db: Duck, lakeDir: string, objects: readonly CatalogObject[], classUids: readonly number[], profiles: readonly string[]): Promise<string> {
+async function sourceViewSql(db: Duck, lakeDir: string, objects: readonly CatalogObject[], classUids: readonly number[], profiles: readonly string[], opts: CreateViewsOptions): Promise<string> {
   const schema = tableSchema(classUids, profiles);
   if (objects.length === 0) return `SELECT ${emptySelect(schema, PARTITION_COLUMNS)} WHERE false`;
+  if (opts.schema === 'objects') return readObjectsSql(lakeDir, objects.map((o) => o.path))!;
   const read = readParquet([await templateFile(db, lakeDir, schema), ...objects.map((o) => resolveInLake(lakeDir, o.path))]);
   // Objects of today's types: the reader alone gives the schema (the template's columns first, in its order).
   if (objects.every((o) => o.types === OBJECT_TYPES)) return `SELECT * FROM ${read}`;
@@ -176,6 +177,13 @@ export interface CreateViewsOptions {
    * a bounded period of a long lake opens only its objects. Objects with no time range are kept.
    */
   timeFrom?: number;
+  /**
+   * `table` (default): every source view has its table's fixed schema. `objects`: the source views have only the
+   * columns their objects hold (a plain read_parquet), for readers that declare the columns they read and read the
+   * absent ones as NULL themselves (the behaviour features, src/detectors/rcf/features/columns.ts): filling the table
+   * schema's absent struct fields costs a query that reads struct fields about 2-3x (npm run bench:views).
+   */
+  schema?: 'table' | 'objects';
 }
 
 /** Create (or replace) the lake views on an open connection. */
@@ -186,7 +194,7 @@ export async function createLakeViews(db: Duck, lakeDir: string, opts: CreateVie
   const views: Record<string, number> = {};
   for (const def of SHORT_VIEWS) {
     const objs = objects.filter((o) => def.sources.includes(o.source) && (!def.classUids || def.classUids.includes(o.class_uid)));
-    const sql = await sourceViewSql(db, lakeDir, objs, classesOf(def.sources, objs, def.classUids), sourceProfiles(def.sources[0]!));
+    const sql = await sourceViewSql(db, lakeDir, objs, classesOf(def.sources, objs, def.classUids), sourceProfiles(def.sources[0]!), opts);
     await db.run(`CREATE OR REPLACE VIEW ${quoteIdent(def.name)} AS ${sql}`);
     views[def.name] = objs.length;
   }
@@ -199,7 +207,7 @@ export async function createLakeViews(db: Duck, lakeDir: string, opts: CreateVie
     glue.get(name)!.objects.push(o);
   }
   for (const [name, g] of glue) {
-    const sql = await sourceViewSql(db, lakeDir, g.objects, classesOf([g.source], g.objects), sourceProfiles(g.source));
+    const sql = await sourceViewSql(db, lakeDir, g.objects, classesOf([g.source], g.objects), sourceProfiles(g.source), opts);
     await db.run(`CREATE OR REPLACE VIEW ${quoteIdent(name)} AS ${sql}`);
     views[name] = g.objects.length;
   }
@@ -210,7 +218,7 @@ export async function createLakeViews(db: Duck, lakeDir: string, opts: CreateVie
     const name = src.slice(4).toLowerCase();
     if (views[name] !== undefined) continue;
     const objs = objects.filter((o) => o.source === src);
-    const sql = await sourceViewSql(db, lakeDir, objs, classesOf([src], objs), sourceProfiles(src));
+    const sql = await sourceViewSql(db, lakeDir, objs, classesOf([src], objs), sourceProfiles(src), opts);
     await db.run(`CREATE OR REPLACE VIEW ${quoteIdent(name)} AS ${sql}`);
     views[name] = objs.length;
   }

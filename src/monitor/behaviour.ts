@@ -222,7 +222,8 @@ export class BehaviourProcessor {
     // The lake as of this object, restricted to the objects whose events reach the computation's lookback (history
     // features, late-record counts) before its first window: a step reads a bounded period, not the whole lake.
     const first = this.cursor ? this.closedThrough : b.closedThrough;
-    const db = await openLakeQuery(this.o.lakeDir, { throughSeq: obj.seq, ...(b.lookbackMs !== undefined ? { timeFrom: first - b.lookbackMs } : {}) });
+    // The feature sets declare their columns and read absent ones as NULL: the views need not carry the table schema.
+    const db = await openLakeQuery(this.o.lakeDir, { schema: 'objects', throughSeq: obj.seq, ...(b.lookbackMs !== undefined ? { timeFrom: first - b.lookbackMs } : {}) });
     let w: Awaited<ReturnType<LakeBehaviour['windows']>>;
     try {
       const now = Date.parse(obj.created_at);

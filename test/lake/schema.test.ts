@@ -268,3 +268,18 @@ test('a lake written with *_dt as text reads the same instants as TIMESTAMP, alo
   assert.doesNotMatch(fresh, /WARNING/);
   assert.doesNotMatch(fresh, /_dt` string/);
 });
+
+test("schema: 'objects' (the behaviour features' reads): source views of the objects' own columns; empty ones still the table's", async () => {
+  const db = await openLakeQuery(lake, { schema: 'objects' });
+  try {
+    await assert.rejects(db.all('SELECT src_endpoint.domain FROM vpc_flow'), SqlBindError);
+    const files = readObjects(lake).filter((o) => o.source === 'VPC_FLOW').map((o) => quoteString(resolveInLake(lake, o.path)));
+    const own = await db.describe(`SELECT * FROM read_parquet([${files.join(', ')}], union_by_name = true, hive_partitioning = true) LIMIT 0`);
+    assert.deepEqual((await db.describe('SELECT * FROM vpc_flow LIMIT 0')).map((c) => c.name), own.map((c) => c.name));
+    const s3 = new Map((await db.describe('SELECT * FROM s3_data LIMIT 0')).map((c) => [c.name, c.type]));
+    assert.equal(s3.get('time_dt'), 'TIMESTAMP');
+    assert.ok(s3.has('api') && s3.has('actor'));
+  } finally {
+    db.close();
+  }
+});

@@ -53,7 +53,8 @@ export async function loadLakeFeatures(lakeDir: string, opts: LakeFeaturesOption
   const config: FeatureConfig | undefined = opts.configFile ? loadFeatureConfig(opts.configFile) : undefined;
   const sets = resolveFeatureSets(opts.sets, config);
   const windowMs = opts.window !== undefined ? parseDuration(opts.window, 'window') : config?.windowMs;
-  const db = await openLakeQuery(lakeDir);
+  // The feature sets declare their columns and read absent ones as NULL: the views need not carry the table schema.
+  const db = await openLakeQuery(lakeDir, { schema: 'objects' });
   let w: ComputeResult;
   try {
     w = await computeFeatureWindows(db, {
