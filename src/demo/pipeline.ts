@@ -45,6 +45,8 @@ export interface DemoOptions {
   volume?: number;
   /** End of the generated history (default: now). Tests pin it. */
   end?: number;
+  /** Live mode: print every detection finding too (default: the incidents only, as the sinks get them). */
+  findings?: boolean;
   log?: (line: string) => void;
   /** Live mode stops when this aborts (besides SIGINT/SIGTERM). */
   signal?: AbortSignal;
@@ -328,6 +330,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       watchDir: incoming,
       onFinding: (f) => {
         findingsSeen++;
+        if (!opts.findings) return;
         const what = f.scope === 'pair' ? f.ip : `${new Date(f.time).toISOString().slice(11, 16)}-${new Date(f.end ?? f.time).toISOString().slice(11, 16)}`;
         log(`  finding  ${new Date(f.time).toISOString().slice(0, 19)}Z  ${f.severity.padEnd(8)} ${f.model.padEnd(6)} ${(names.get(f.entity) ?? f.entity).padEnd(10)} ${what.padEnd(15)} score ${f.score.toFixed(2)}`);
       },

@@ -26,6 +26,7 @@ test('live demo: API, dashboard, findings from replayed and live objects, clean 
     threads: 1,
     intervalMs: 400,
     attackEveryMs: 1500,
+    findings: true,
     signal: ac.signal,
     log: (l) => {
       lines.push(l);

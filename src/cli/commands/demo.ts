@@ -56,11 +56,13 @@ interface DemoCliOptions {
   attackEvery: string;
   threads?: string;
   end?: string;
+  findings?: boolean;
 }
 
 interface GenerateCliOptions {
   out: string;
   days: string;
+  signInDays: string;
   seed: string;
   attacks: string;
   end?: string;
@@ -120,18 +122,21 @@ export function registerDemo(program: Command): void {
     .option('--attack-every <seconds>', 'live mode: mean time between live attacks (0 = none)', '90')
     .option('--threads <n>', 'training threads (default: one per core; 1 makes training bit-for-bit reproducible)')
     .option('--end <iso>', 'end of the generated history (default: now); with --threads 1 a --once run is reproducible')
+    .option('--findings', 'live mode: print every detection finding too (default: the incidents, as the sinks get them)')
     .addHelpText(
       'after',
       `
 Steps:
   1. generate  ${DEFAULTS.days} days of VPC flow logs, Route 53 query logs and CloudTrail for a small AWS account
-               (seclake demo generate --help), with labelled attacks in the last day;
+               (seclake demo generate --help), with labelled attacks in the last day, after ${DEFAULTS.signInDays} days of
+               console sign-ins;
   2. ingest    the attack-free days into the lake (<data>/lake);
-  3. train     two IP Insights models: instance -> peer address (VPC flows) and user -> source address
-               (CloudTrail sign-ins);
-  4. calibrate each on a held-out window (alert threshold at a false positive budget);
+  3. train     IP Insights and history models of instance -> peer address (VPC flows) and user -> source
+               address (CloudTrail sign-ins), and a behaviour model (Random Cut Forest over hourly windows);
+  4. calibrate each on a held-out window (per-entity thresholds at a false positive budget);
   5. serve     the SageMaker-compatible API and the dashboard on http://127.0.0.1:${DEFAULT_PORT};
-  6. monitor   the last day (replayed) and new log objects written every few seconds, with occasional attacks.
+  6. monitor   the last day (replayed) and new log objects written every few seconds, with occasional attacks;
+               prints each incident (findings of every detector about one entity fused; --findings: each finding too).
 Ctrl-C stops cleanly. With --once: steps 1-4, then the monitor over the attack period, then precision and recall
 of the findings against the labels, per detector, per attack kind and combined (docs/demo.md explains the matching).
 The attacks: ${ATTACK_KINDS.join(', ')}; the last four keep to the entities' usual addresses (only a behaviour
@@ -163,6 +168,7 @@ Examples:
         attackEveryMs: Math.round(attackEvery * 1000),
         ...(o.threads !== undefined ? { threads: intOption('--threads', o.threads, 1, 256) } : {}),
         ...(o.end !== undefined ? { end: parseEnd(o.end) } : {}),
+        ...(o.findings ? { findings: true } : {}),
         log: (line) => process.stderr.write(line + '\n'),
       });
       if (o.once && res.once) {
@@ -176,6 +182,7 @@ Examples:
     .description('Write a realistic, seeded demo environment: raw AWS logs as delivered to S3, plus labelled attacks')
     .requiredOption('--out <dir>', 'output folder (logs/AWSLogs/..., labels.jsonl, manifest.json)')
     .option('--days <n>', 'days of history', String(DEFAULTS.days))
+    .option('--sign-in-days <n>', 'days of console sign-in history before the full history (sign-ins and console calls only; one CloudTrail object a day)', String(DEFAULTS.signInDays))
     .option('--seed <n>', 'seed: the same seed and --end give byte-identical files', String(DEFAULTS.seed))
     .option('--attacks <list>', `attacks to inject (comma-separated; all, none; kinds: ${ATTACK_KINDS.join(', ')})`, 'all')
     .option('--end <iso>', 'end of the history (default: the current hour)')
@@ -214,6 +221,7 @@ Examples:
       const res = await generateDemo({
         out: o.out,
         days: numberOption('--days', o.days, 0.05, 60),
+        signInDays: numberOption('--sign-in-days', o.signInDays, 0, 365),
         seed: intOption('--seed', o.seed, 0, 2 ** 32 - 1),
         attacks: parseAttackList(o.attacks),
         attackDays: numberOption('--attack-days', o.attackDays, 0, 59),
@@ -227,6 +235,7 @@ Examples:
         labels: res.labelsFile,
         manifest: path.join(res.out, MANIFEST_FILE),
         seed: res.seed,
+        sign_in_start: new Date(res.signInStart).toISOString(),
         start: new Date(res.start).toISOString(),
         end: new Date(res.end).toISOString(),
         attack_period_start: new Date(res.attackStart).toISOString(),
