@@ -34,7 +34,7 @@ export function isS3Lake(loc: string | undefined): loc is string {
   return loc !== undefined && /^s3:\/\//i.test(loc);
 }
 
-/** Check that a directory is a lake (it holds `_seclake/`); returns it. */
+/** Check that a directory is a lake (it holds `_seclake/`, or aws/ or ext/ as Security Lake lays them out); returns it. */
 export function checkLakeDir(dir: string): string {
   const isDir = (p: string): boolean | undefined => {
     try {
@@ -46,8 +46,10 @@ export function checkLakeDir(dir: string): string {
   const top = isDir(dir);
   if (top === undefined) throw new NoLakeError(dir, `no lake at ${dir}: the directory does not exist (\`seclake ingest --lake ${dir}\` creates a lake)`);
   if (!top) throw new NoLakeError(dir, `no lake at ${dir}: it is a file, not a lake directory`);
-  if (isDir(path.join(dir, META_DIR)) !== true) {
-    throw new NoLakeError(dir, `no lake at ${dir}: the directory has no ${META_DIR}/ (a lake's catalog; \`seclake ingest --lake ${dir}\` creates one)`);
+  // A lake has its catalog (_seclake/), or at least Security Lake's layout (aws/, ext/): a copy of a Security Lake
+  // bucket, or a lake written before the catalog existed (its old findings objects: `seclake findings migrate`).
+  if (isDir(path.join(dir, META_DIR)) !== true && isDir(path.join(dir, 'aws')) !== true && isDir(path.join(dir, 'ext')) !== true) {
+    throw new NoLakeError(dir, `no lake at ${dir}: the directory has no ${META_DIR}/ (a lake's catalog; \`seclake ingest --lake ${dir}\` creates one) and no aws/ or ext/ (Security Lake's layout)`);
   }
   return dir;
 }

@@ -38,10 +38,11 @@ export type LakePairsQuery = string | { definition: string | PairDefinition };
 export const DEFAULT_LAKE_PAIRS: LakePairsQuery = { definition: DEFAULT_PAIR_DEFINITION };
 
 /**
- * A definition's training SQL for this lake: the parts (spec x view) whose query binds against the lake's views,
- * UNION ALL. An empty view lacks most columns (e.g. connection_info, actor), so a part over a source the lake does
- * not hold is left out rather than failing the whole query. When no part binds, a ConfigError says why and what to
- * use instead.
+ * A definition's training SQL for this lake: the parts (spec x view) that bind against the lake's views and read at
+ * least one record, UNION ALL. A part over a source the lake does not hold, or whose filter no record meets (flow-peer
+ * over flow logs without flow-direction: the views have every column of their class, NULL where the data has none),
+ * is left out rather than adding nothing or failing the whole query. When no part reads anything, a ConfigError says
+ * why and what to use instead.
  */
 export async function lakeDefinitionSql(db: Duck, def: string | PairDefinition): Promise<{ sql: string; skipped: string[] }> {
   const d = typeof def === 'string' ? pairDefinition(def) : def;
@@ -51,6 +52,11 @@ export async function lakeDefinitionSql(db: Duck, def: string | PairDefinition):
   for (const part of definitionParts(d)) {
     try {
       await db.describe(part.sql);
+      if ((await db.all(`SELECT 1 FROM (${part.sql}) AS part LIMIT 1`)).length === 0) {
+        skipped.push(`${part.spec.name ?? d.name} over ${part.view}`);
+        reasons.push(`${part.spec.name ?? d.name} over ${part.view}: no record of ${part.view} meets it`);
+        continue;
+      }
       keep.push(part.sql);
     } catch (err) {
       const msg = errorMessage(err);
