@@ -62,6 +62,8 @@ const READERS: [string, string[]][] = [
   ['models list --lake', ['models', 'list']],
   ['monitor', ['monitor', '--once']],
   ['serve --lake', ['serve', '--model', `m=${model}`, '--port', '0']],
+  ['catalog', ['catalog']],
+  ['catalog ddl', ['catalog', 'ddl']],
 ];
 
 function withLake(args: string[], lake: string): string[] {

@@ -3,6 +3,7 @@ import type { CatalogInput, CatalogObject } from '../../lake/catalog.js';
 import { resolveLakeDir } from '../../lake/layout.js';
 import { ConfigError } from '../../core/errors.js';
 import { fmtInt, renderTable } from '../format.js';
+import { checkLakeDir, checkS3Lake } from '../lake.js';
 
 const isS3 = (s: string | undefined): s is string => s !== undefined && /^s3:\/\//i.test(s);
 
@@ -10,6 +11,7 @@ const isS3 = (s: string | undefined): s is string => s !== undefined && /^s3:\/\
 async function loadCatalog(lake: string | undefined, endpoint: string | undefined, afterSeq: number): Promise<{ where: string; objects: CatalogObject[]; inputs: CatalogInput[] }> {
   const loc = lake ?? process.env.SECLAKE_LAKE;
   if (isS3(loc)) {
+    await checkS3Lake(loc, endpoint ? { s3Endpoint: endpoint } : {});
     const { S3Lake } = await import('../../lake/s3.js');
     const s3 = new S3Lake(loc, endpoint ? { endpoint } : {});
     try {
@@ -19,7 +21,7 @@ async function loadCatalog(lake: string | undefined, endpoint: string | undefine
     }
   }
   const { readInputs, readObjects } = await import('../../lake/catalog.js');
-  const dir = resolveLakeDir(lake);
+  const dir = checkLakeDir(resolveLakeDir(lake));
   return { where: dir, objects: readObjects(dir, afterSeq), inputs: readInputs(dir) };
 }
 
@@ -141,6 +143,7 @@ Examples:
       let tables;
       let where: string;
       if (isS3(loc)) {
+        await checkS3Lake(loc, o.s3Endpoint ? { s3Endpoint: o.s3Endpoint } : {});
         const { S3Lake } = await import('../../lake/s3.js');
         const s3 = new S3Lake(loc, o.s3Endpoint ? { endpoint: o.s3Endpoint } : {});
         try {
@@ -151,7 +154,7 @@ Examples:
         where = loc.replace(/\/+$/, '');
       } else {
         const { readObjects } = await import('../../lake/catalog.js');
-        const dir = resolveLakeDir(o.lake);
+        const dir = checkLakeDir(resolveLakeDir(o.lake));
         tables = await describeLakeTables(readObjects(dir), { dir }, { maxObjectsPerTable: maxObjects });
         where = dir;
       }
