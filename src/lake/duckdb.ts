@@ -4,6 +4,8 @@
  * are bound as `$1, $2, ...` parameters (or `quoteString` for the few places DuckDB cannot bind,
  * such as file paths inside COPY ... TO).
  */
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from '@duckdb/node-api';
 import { LakeError, errorMessage } from '../core/errors.js';
 import { TRINO_SESSION_SQL } from './trino.js';
@@ -78,6 +80,9 @@ export class Duck {
     };
     if (opts.threads) config.threads = String(opts.threads);
     if (opts.memoryLimit) config.memory_limit = opts.memoryLimit;
+    // An in-memory database spills to `.tmp` in the working directory by default: a user's folder, or Lambda's
+    // read-only task root. The OS temp directory instead (created only when a query spills).
+    if (opts.path === undefined || opts.path === ':memory:') config.temp_directory = path.join(tmpdir(), `seclake-duckdb-${process.pid}`);
     api ??= await import('@duckdb/node-api');
     const instance = await api.DuckDBInstance.create(opts.path ?? ':memory:', config);
     const con = await instance.connect();
