@@ -40,7 +40,7 @@ export async function trainTinyModel(dir: string, name = 'tiny.model', seed = 1)
   const modelPath = path.join(dir, name);
   await trainIpInsights({
     train: await loadPairsCsv([csv]),
-    hyperparameters: { num_entity_vectors: 400, vector_dim: 16, epochs: 2, mini_batch_size: 500, threads: 1, seed, learning_rate: 0.05 },
+    hyperparameters: { num_entity_vectors: 400, vector_dim: 16, epochs: 2, mini_batch_size: 500, threads: 1, seed, learning_rate: 0.01 },
     modelPath,
     inProcess: true,
     log: () => {},

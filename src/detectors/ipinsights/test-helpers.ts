@@ -1,7 +1,7 @@
 /** Small deterministic data sets and tiny models for the detector's tests (not shipped API). */
 import { Rng } from '../../core/rng.js';
 import { PairCollector, type PairData } from '../pairs/data.js';
-import { trainIpInsights, type TrainResult } from './train.js';
+import { trainIpInsights, type TrainOptions, type TrainResult } from './train.js';
 import type { HyperparameterInput } from './config.js';
 
 export const TINY_HP: HyperparameterInput = {
@@ -30,7 +30,7 @@ export function subnetData(users = 40, perUser = 60, seed = 1): PairData {
   return c.finish();
 }
 
-export async function trainTiny(data: PairData, hp: HyperparameterInput = {}, extra: { modelPath?: string; validation?: PairData; log?: (l: string) => void; inProcess?: boolean } = {}): Promise<TrainResult> {
+export async function trainTiny(data: PairData, hp: HyperparameterInput = {}, extra: { modelPath?: string; validation?: PairData; log?: (l: string) => void; inProcess?: boolean; kernel?: TrainOptions['kernel'] } = {}): Promise<TrainResult> {
   return trainIpInsights({
     train: data,
     hyperparameters: { ...TINY_HP, ...hp },
@@ -38,5 +38,6 @@ export async function trainTiny(data: PairData, hp: HyperparameterInput = {}, ex
     log: extra.log ?? (() => {}),
     ...(extra.modelPath ? { modelPath: extra.modelPath } : {}),
     ...(extra.validation ? { validation: extra.validation } : {}),
+    ...(extra.kernel ? { kernel: extra.kernel } : {}),
   });
 }

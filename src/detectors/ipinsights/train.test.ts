@@ -227,6 +227,14 @@ describe('training', () => {
       trainTiny(subnetData(10, 10), { learning_rate: 10, weight_decay: 10, entity_max_norm: 0, epochs: 3 }),
       (err: unknown) => err instanceof TrainingError && /diverged/.test(err.message),
     );
+    // Finite but absurd (the JS kernel's float64 loss reached 1e34 here without a NaN): diverged too, with either kernel.
+    for (const kernel of ['js', 'auto'] as const) {
+      await assert.rejects(
+        trainTiny(subnetData(10, 10), { learning_rate: 0.5, entity_max_norm: 0, epochs: 2 }, { kernel }),
+        (err: unknown) => err instanceof TrainingError && /diverged in epoch \d+: (the mean loss is|the loss became NaN)/.test(err.message),
+        kernel,
+      );
+    }
     const c = new PairCollector();
     c.addCsvLine('a,1.2.3.4,extra', 'bad.csv', 1);
     c.addCsvLine('b,999.1.1.1', 'bad.csv', 2);

@@ -34,6 +34,9 @@ import { dot, encodeRows, encoderSpecFor, ipv4Rows, ipv6Rows, rowsPerIp, type En
 import { seclakeVersion } from '../../core/version.js';
 import { KERNEL_ENV, WasmKernel, align, scratchLayout, wasmKernelModule, wasmUnsupported, type KernelChoice, type WasmKernelInit } from './wasm/kernel-wasm.js';
 
+
+/** A mean training cross-entropy (nats) above this is divergence, not learning (chance is ln 2). */
+const MAX_SANE_LOSS = 50;
 export const METRICS_HOST = 'algo-1';
 /** Half-width of the uniform initialisation of entity rows (scaled by 1/sqrt(vector_dim)). */
 const ENTITY_INIT = 0.5;
@@ -503,6 +506,12 @@ export async function trainIpInsights(opts: TrainOptions): Promise<TrainResult> 
       prev = cur;
       log(`#quality_metric: host=${METRICS_HOST}, epoch=${epoch}, train binary_classification_accuracy <score>=${fmt(acc)}`);
       log(`#quality_metric: host=${METRICS_HOST}, epoch=${epoch}, train binary_classification_cross_entropy <loss>=${fmt(loss)}`);
+      // A finite but absurd loss diverged as surely as a NaN: a mean cross-entropy of MAX_SANE_LOSS nats means the
+      // model gives the true labels probabilities near e^-MAX_SANE_LOSS (chance is ln 2 = 0.69). The float32 kernel
+      // overflows to Infinity on the same run; the float64 accumulation of the JS kernel did not say so.
+      if (loss > MAX_SANE_LOSS) {
+        throw new TrainingError(`training diverged in epoch ${epoch}: the mean loss is ${fmt(loss)} (learning_rate=${hp.learning_rate} is probably too high); no model was written`);
+      }
       log(`#progress_metric: host=${METRICS_HOST}, completed ${fmt(((epoch + 1) / hp.epochs) * 100)} %`);
       log(`#throughput_metric: host=${METRICS_HOST}, train throughput=${(recs / secs).toFixed(2)} records/second`);
       let vauc: number | null = null;
