@@ -1,10 +1,11 @@
 /**
  * Fusing pair detectors the way incidents do (docs/ipinsights.md "Fusion"): each detector's native score becomes a
  * p-value, the tail probability of a score at least this anomalous under held-out normal scores (never below
- * 1 / (n + 1)), and the p-values of one pair are combined with Fisher's method (`fisherCombine`). The fused
+ * 1 / (n + 1)), and the p-values of one pair are combined with Fisher's method (`fisherCombine`) or the Cauchy
+ * combination (`cauchyCombine`, what incidents use for the pair detectors). The fused
  * normality score is log10 of the combined p (larger = more normal, like the detectors' own scores).
  */
-import { fisherCombine } from '../../src/core/stats.js';
+import { cauchyCombine, fisherCombine } from '../../src/core/stats.js';
 import { rocAuc } from '../../src/detectors/ipinsights/auc.js';
 
 /**
@@ -34,14 +35,19 @@ export function pValues(normal: ArrayLike<number>, scores: ArrayLike<number>): F
   return out;
 }
 
-/** Fused normality score per pair: log10(fisherCombine(p_1[i], ..., p_k[i])). */
-export function fuseLog10(ps: readonly Float64Array[]): Float64Array {
+/**
+ * Fused normality score per pair: log10 of the combined p-value, by Fisher's method (independent evidence) or the
+ * Cauchy combination (what incidents use for the pair detectors, whose evidence about one pair is dependent:
+ * src/findings/incidents.ts).
+ */
+export function fuseLog10(ps: readonly Float64Array[], method: 'fisher' | 'cauchy' = 'fisher'): Float64Array {
+  const combine = method === 'cauchy' ? cauchyCombine : fisherCombine;
   const n = ps[0]?.length ?? 0;
   const out = new Float64Array(n);
   const row: number[] = new Array(ps.length);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < ps.length; j++) row[j] = ps[j]![i]!;
-    out[i] = Math.log10(fisherCombine(row));
+    out[i] = Math.log10(combine(row));
   }
   return out;
 }
