@@ -34,7 +34,8 @@ class BuildError extends Error {
   override name = 'BuildError';
 }
 
-function dirBytes(dir: string): number {
+/** Bytes of the files under a directory. */
+export function dirBytes(dir: string): number {
   let n = 0;
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, e.name);

@@ -28,6 +28,7 @@ import { sqsEventFromQueue } from '../helpers/lambda.js';
 import { buildLakeObjects, flowLog, instanceId, listKeys, makeBucketAndQueue, startAwsEnv, trainModel, uploadObject, type AwsEnv } from '../monitor/aws-fixture.js';
 import { emfProblems } from './emf-check.js';
 import { block, REPO, scalar, templateText, TEMPLATE_PATH } from './template.js';
+import { dirBytes } from '../../scripts/build-lambda.js';
 
 const LOGICAL_ID = 'MonitorFunction';
 const INSTANCES = 12;
@@ -52,15 +53,6 @@ function run(cmd: string, args: readonly string[], opts: { cwd: string; env: Nod
       resolve({ code, stdout, stderr });
     });
   });
-}
-
-function dirBytes(dir: string): number {
-  let n = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    n += e.isDirectory() ? dirBytes(p) : statSync(p).size;
-  }
-  return n;
 }
 
 function listFiles(dir: string): string[] {

@@ -6,7 +6,7 @@
  * of an object lacking attributes the definition names (REJECT-only flows), and logs an object without pairs.
  */
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -15,8 +15,8 @@ import { ConfigError } from '../../src/core/errors.js';
 import { createHandler } from '../../src/lambda.js';
 import { Duck } from '../../src/lake/duckdb.js';
 import { findingsFilesSql } from '../../src/findings/view.js';
-import type { SQSEvent, SQSRecordAttributes } from 'aws-lambda';
-import { lambdaContext } from '../helpers/lambda.js';
+import type { SQSEvent } from 'aws-lambda';
+import { lambdaContext, sqsEventFromQueue } from '../helpers/lambda.js';
 import { startServer } from '../../src/serve/start.js';
 import { buildLakeObjects, flowLog, instanceId, listKeys, makeBucketAndQueue, queueDepth, rejectLog, startAwsEnv, trainModel, uploadObject, type AwsEnv, type LakeObject } from './aws-fixture.js';
 
@@ -37,28 +37,9 @@ after(async () => {
 });
 
 /** Receive what is on the queue and shape it as Lambda's SQS event (records as the event source mapping sends them). */
-async function sqsEvent(queueUrl: string, queueArn: string, visibility = 30): Promise<SQSEvent> {
-  const got: Message[] = [];
-  for (let i = 0; i < 5; i++) {
-    const r = await env.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: visibility, MessageSystemAttributeNames: ['All'] }),
-    );
-    got.push(...(r.Messages ?? []));
-    if ((r.Messages ?? []).length === 0) break;
-  }
-  return {
-    Records: got.map((m) => ({
-      messageId: m.MessageId!,
-      receiptHandle: m.ReceiptHandle!,
-      body: m.Body!,
-      attributes: { ...(m.Attributes as Record<string, string>) } as unknown as SQSRecordAttributes,
-      messageAttributes: {},
-      md5OfBody: m.MD5OfBody!,
-      eventSource: 'aws:sqs',
-      eventSourceARN: queueArn,
-      awsRegion: 'us-east-1',
-    })),
-  };
+/** What is on the queue as Lambda's SQS event. */
+function sqsEvent(queueUrl: string, queueArn: string, visibility = 30): Promise<SQSEvent> {
+  return sqsEventFromQueue(env.sqs, queueUrl, queueArn, visibility);
 }
 
 /** What Lambda does with the response: delete every record not reported as failed. */
