@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -371,7 +371,10 @@ test('CLI: seclake ingest / catalog / query --lake s3://', async () => {
   assert.equal(d.status, 0, d.stderr);
   assert.match(d.stdout, /CREATE EXTERNAL TABLE IF NOT EXISTS `sec`\.`amazon_security_lake_table_[a-z0-9_]+_vpc_flow_2_0` \(/);
   assert.ok(d.stdout.includes(`LOCATION '${url}/aws/VPC_FLOW/2.0/'`), d.stdout.slice(0, 2000));
-  const bad = cli(['catalog', 'ddl', '--engine', 'athena', '--lake', path.join(tmp(), 'empty')]);
+  // A local lake (an empty one) for Athena: the DDL needs to know where it lives in S3.
+  const empty = path.join(tmp(), 'empty');
+  mkdirSync(path.join(empty, '_seclake'), { recursive: true });
+  const bad = cli(['catalog', 'ddl', '--engine', 'athena', '--lake', empty]);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--location s3:\/\//);
 });
