@@ -28,6 +28,7 @@ interface MonitorCliOptions extends AwsCliOptions {
   sinkIncidents: boolean;
   incidents: boolean;
   incidentGap: string;
+  incidentRejoin: string;
   incidentOpenP: string;
   incidentGroup: string;
   newEntity: 'once' | 'always' | 'never';
@@ -191,6 +192,7 @@ export function registerMonitor(program: Command): void {
     .option('--no-sink-incidents', 'send no incidents to the sinks (with --sink-detections: detection findings only, as before incidents)')
     .option('--no-incidents', 'do not fuse findings into incidents (detection findings only; the sinks then get those)')
     .option('--incident-gap <duration>', 'findings of one entity this close in time form one incident', '1h')
+    .option('--incident-rejoin <duration>', 'a finding about an address an incident of its entity holds joins it this long after its end (0 = off)', '24h')
     .option('--incident-open-p <p>', 'raise an incident once its combined p-value is at most this (1 = every finding raises one)', '0.01')
     .option('--incident-group <name>', 'the OCSF assignee group of incidents', 'security')
     .addOption(new Option('--new-entity <mode>', 'findings for entities the model never saw').choices(['once', 'always', 'never']).default('once'))
@@ -208,8 +210,8 @@ export function registerMonitor(program: Command): void {
 Embedded mode (default) follows the lake's catalog. Per object: every model whose pair definition covers the
 object's source scores its (entity, IP) pairs; findings (OCSF Detection Finding 2004, with an explanation) are written
 to <lake>/ext/seclake_findings/; the findings of all models about one entity within --incident-gap of each other
-become an incident (OCSF Incident Finding 2005, <lake>/ext/seclake_incidents/, views \`incidents\` and
-\`incident_revisions\`; docs/incidents.md); the sinks get new incidents and updates that raise the severity or add a
+(or about an address one of its incidents holds, within --incident-rejoin) become an incident (OCSF Incident
+Finding 2005, <lake>/ext/seclake_incidents/, views \`incidents\` and \`incident_revisions\`; docs/incidents.md); the sinks get new incidents and updates that raise the severity or add a
 detector (--sink-detections: the detection findings too); then the checkpoint <lake>/_seclake/monitor/<name>.json moves
 on. A finding an analyst's suppression covers (\`seclake feedback benign\`, \`seclake suppressions\`) is written as
 Suppressed, joins no incident and goes to no sink. A restart resumes after the last finished object, neither skipping nor doubling. A bad object is retried, then
@@ -258,6 +260,7 @@ Examples:
     };
     if (o.threshold !== undefined && !Number.isFinite(Number(o.threshold))) throw new ConfigError(`--threshold must be a number, got ${JSON.stringify(o.threshold)}`, ['threshold']);
     const incidentGap = parseDuration(o.incidentGap, '--incident-gap');
+    const incidentRejoin = parseDuration(o.incidentRejoin, '--incident-rejoin');
     const openP = Number(o.incidentOpenP);
     if (!(openP >= 0 && openP <= 1)) throw new ConfigError(`--incident-open-p must be a p-value between 0 and 1, got '${o.incidentOpenP}'`, ['incident-open-p']);
     if (o.afterSeq !== undefined && !Number.isInteger(Number(o.afterSeq))) throw new ConfigError(`--after-seq must be an integer, got ${JSON.stringify(o.afterSeq)}`, ['after-seq']);
@@ -271,7 +274,7 @@ Examples:
     const say = (line: string): void => (o.json ? json({ type: 'warning', message: line }) : void process.stderr.write(`seclake monitor: ${line}\n`));
     const restoreLog = o.json ? logAsJson(json) : undefined;
     try {
-      await runMonitorCommand(o, { policy, incidentGap, openP, metricsPort, json, say });
+      await runMonitorCommand(o, { policy, incidentGap, incidentRejoin, openP, metricsPort, json, say });
     } finally {
       restoreLog?.();
     }
@@ -290,6 +293,7 @@ function logAsJson(json: (obj: Record<string, unknown>) => void): () => void {
 interface MonitorRun {
   policy: { newEntity: 'once' | 'always' | 'never'; windowMs: number; uncalibratedThreshold?: number };
   incidentGap: number;
+  incidentRejoin: number;
   openP: number;
   metricsPort: number | undefined;
   /** Write one JSON status line (stderr). */
@@ -381,7 +385,7 @@ async function runMonitorCommand(o: MonitorCliOptions, r: MonitorRun): Promise<v
       // Without incidents the sinks get the detection findings (as before incidents existed).
       sinkDetections: o.sinkDetections === true || !o.incidents,
       sinkIncidents: o.sinkIncidents && o.incidents,
-      incidents: o.incidents ? { gapMs: r.incidentGap, openP: r.openP, assigneeGroup: { name: o.incidentGroup } } : false,
+      incidents: o.incidents ? { gapMs: r.incidentGap, rejoinMs: r.incidentRejoin, openP: r.openP, assigneeGroup: { name: o.incidentGroup } } : false,
       pollMs: Number(o.pollMs),
       checkpointMs: nonNegative(o.checkpointMs, '--checkpoint-ms'),
       onEvent,
