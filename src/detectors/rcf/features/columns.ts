@@ -11,6 +11,7 @@
  * STRUCT type strings are parsed here.
  */
 import { ConfigError } from '../../../core/errors.js';
+import { type ColType } from '../../../lake/columns.js';
 import { quoteIdent } from '../../../lake/duckdb.js';
 import { attributeAt } from '../../../ocsf/schema.js';
 
@@ -122,95 +123,6 @@ function nodeType(node: ColumnNode): string {
   return `STRUCT(${[...node.children!].map(([k, c]) => `${quoteIdent(k)} ${nodeType(c)}`).join(', ')})`;
 }
 
-// ---- DuckDB type strings (DESCRIBE's column_type) ----
-
-/** A parsed DuckDB type: STRUCT fields (for projection), anything else opaque. */
-export type DuckType = { kind: 'struct'; fields: Map<string, DuckType> } | { kind: 'other'; text: string };
-
-/** Parse a DuckDB type string such as `STRUCT(ip VARCHAR, "type" VARCHAR, account STRUCT(uid VARCHAR))[]`. */
-export function parseDuckType(text: string): DuckType {
-  let i = 0;
-  const s = text;
-  const ws = (): void => {
-    while (i < s.length && /\s/.test(s[i]!)) i++;
-  };
-  const ident = (): string => {
-    ws();
-    if (s[i] === '"') {
-      let out = '';
-      i++;
-      while (i < s.length) {
-        if (s[i] === '"') {
-          if (s[i + 1] === '"') {
-            out += '"';
-            i += 2;
-            continue;
-          }
-          i++;
-          return out;
-        }
-        out += s[i++];
-      }
-      return out;
-    }
-    const start = i;
-    while (i < s.length && !/[\s,()[\]]/.test(s[i]!)) i++;
-    return s.slice(start, i);
-  };
-  /** Skip a balanced parenthesised group starting at '(' (strings in quotes respected). */
-  const skipGroup = (): void => {
-    let depth = 0;
-    for (; i < s.length; i++) {
-      const c = s[i]!;
-      if (c === "'" || c === '"') {
-        const q = c;
-        i++;
-        while (i < s.length && !(s[i] === q && s[i + 1] !== q)) i += s[i] === q ? 2 : 1;
-        continue;
-      }
-      if (c === '(') depth++;
-      else if (c === ')' && --depth === 0) {
-        i++;
-        return;
-      }
-    }
-  };
-  const type = (): DuckType => {
-    ws();
-    const start = i;
-    // The type name: words until '(' , ',' , ')' or '[' (TIMESTAMP WITH TIME ZONE has spaces).
-    while (i < s.length && !/[,()[\]]/.test(s[i]!)) i++;
-    const name = s.slice(start, i).trim().toUpperCase();
-    let result: DuckType;
-    if (name === 'STRUCT' && s[i] === '(') {
-      i++;
-      const fields = new Map<string, DuckType>();
-      ws();
-      while (i < s.length && s[i] !== ')') {
-        const field = ident();
-        fields.set(field, type());
-        ws();
-        if (s[i] === ',') i++;
-        ws();
-      }
-      i++;
-      result = { kind: 'struct', fields };
-    } else {
-      if (s[i] === '(') skipGroup();
-      result = { kind: 'other', text: s.slice(start, i).trim() };
-    }
-    // Arrays: a list of anything is opaque here.
-    let list = false;
-    while (s[i] === '[') {
-      while (i < s.length && s[i] !== ']') i++;
-      i++;
-      list = true;
-    }
-    return list ? { kind: 'other', text: s.slice(start, i).trim() } : result;
-  };
-  return type();
-}
-
 // ---- the stand-in relation ----
 
 /** What a projection left as NULL, for messages: dotted paths. */
@@ -223,12 +135,12 @@ export interface Projection {
 
 /**
  * The SELECT list standing in for a view: each declared column cast to its type, or a typed NULL where the view
- * (per `schema`, its DESCRIBE types by top-level column) lacks it; structs rebuilt from the declared fields.
- * `qualifier` prefixes the view's columns (`__src.`).
+ * (per `schema`, its DESCRIBE types by top-level column, parsed by the lake's `parseDuckType`) lacks it; structs
+ * rebuilt from the declared fields. `qualifier` prefixes the view's columns (`__src.`).
  */
-export function projection(tree: Map<string, ColumnNode>, schema: ReadonlyMap<string, DuckType>, qualifier = ''): Projection {
+export function projection(tree: Map<string, ColumnNode>, schema: ReadonlyMap<string, ColType>, qualifier = ''): Projection {
   const missing: string[] = [];
-  const expr = (node: ColumnNode, actual: DuckType | undefined, sqlPath: string, dotted: string): string => {
+  const expr = (node: ColumnNode, actual: ColType | undefined, sqlPath: string, dotted: string): string => {
     if (node.type !== undefined) {
       if (!actual) {
         missing.push(dotted);
@@ -236,11 +148,11 @@ export function projection(tree: Map<string, ColumnNode>, schema: ReadonlyMap<st
       }
       return `CAST(${sqlPath} AS ${node.type})`;
     }
-    if (!actual || actual.kind !== 'struct') {
+    if (!actual || actual.k !== 'struct') {
       collectLeaves(node, dotted, missing);
       return `NULL::${nodeType(node)}`;
     }
-    const parts = [...node.children!].map(([k, c]) => `${quoteIdent(k)} := ${expr(c, actual.fields.get(k), `${sqlPath}.${quoteIdent(k)}`, `${dotted}.${k}`)}`);
+    const parts = [...node.children!].map(([k, c]) => `${quoteIdent(k)} := ${expr(c, actual.fields.find((f) => f.name === k)?.type, `${sqlPath}.${quoteIdent(k)}`, `${dotted}.${k}`)}`);
     return `struct_pack(${parts.join(', ')})`;
   };
   const select = [...tree].map(([k, node]) => `${expr(node, schema.get(k), qualifier + quoteIdent(k), k)} AS ${quoteIdent(k)}`);

@@ -20,7 +20,8 @@
  */
 import { ConfigError, LakeError } from '../../../core/errors.js';
 import { quoteIdent, type Duck } from '../../../lake/duckdb.js';
-import { parseDuckType, projection, type ColumnNode, type DuckType } from './columns.js';
+import { parseDuckType, type ColType } from '../../../lake/columns.js';
+import { projection, type ColumnNode } from './columns.js';
 import { checkFeatureSet } from './config.js';
 import { installMacros, parseSubnet } from './macros.js';
 import { BUILTIN_FEATURE_SETS } from './sets.js';
@@ -101,7 +102,7 @@ interface ViewInfo {
   /** Records per window, max/min time, records past the clamp (from one scan of `time`). */
   profile?: TimeProfile;
   /** Top-level columns and their parsed types. */
-  schema: Map<string, DuckType>;
+  schema: Map<string, ColType>;
 }
 
 function floorTo(t: number, w: number): number {
@@ -133,7 +134,7 @@ function fmtMs(ms: number): string {
  */
 async function inspectViews(db: Duck, views: Iterable<string>, windowMs: number, limit: number): Promise<Map<string, ViewInfo>> {
   const names = [...views];
-  const schemas = new Map<string, Map<string, DuckType>>();
+  const schemas = new Map<string, Map<string, ColType>>();
   const wanted = new Set(names);
   const cols = await db.all('SELECT table_name, column_name, data_type FROM information_schema.columns ORDER BY table_name, ordinal_position');
   for (const c of cols) {
@@ -159,11 +160,11 @@ async function inspectViews(db: Duck, views: Iterable<string>, windowMs: number,
 
 /** The stand-in relation of one view: declared columns + time + window_start, over [lo, $end). */
 function sourceRelation(view: string, info: ViewInfo, tree: Map<string, ColumnNode>, lo: string): { sql: string; missing: string[] } {
-  const p = projection(tree, info.exists ? info.schema : new Map<string, DuckType>(), '__src.');
+  const p = projection(tree, info.exists ? info.schema : new Map<string, ColType>(), '__src.');
   const hasTime = info.exists && info.schema.has('time');
   if (!hasTime) {
     // No such view (or no time column): a typed relation with no rows.
-    const nulls = projection(tree, new Map<string, DuckType>());
+    const nulls = projection(tree, new Map<string, ColType>());
     return { sql: `SELECT ${[...nulls.select, 'NULL::BIGINT AS "time"', 'NULL::BIGINT AS window_start'].join(', ')} WHERE false`, missing: p.missing };
   }
   const cols = [...p.select, 'CAST(__src."time" AS BIGINT) AS "time"', '(CAST(__src."time" AS BIGINT) // $window_ms) * $window_ms AS window_start'];

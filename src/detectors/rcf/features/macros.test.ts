@@ -1,7 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Duck } from '../../../lake/duckdb.js';
-import { columnTree, parseDuckType, projection } from './columns.js';
+import { parseDuckType } from '../../../lake/columns.js';
+import { columnTree, projection } from './columns.js';
 import { installMacros, parseSubnet } from './macros.js';
 import { entropy } from './test-data.js';
 
@@ -67,21 +68,7 @@ describe('feature macros (DuckDB)', () => {
   });
 });
 
-describe('columns: DuckDB types and the stand-in projection', () => {
-  it('parses STRUCT type strings, quoted names, lists and maps', () => {
-    const t = parseDuckType('STRUCT("user" STRUCT("type" VARCHAR, uid VARCHAR, account STRUCT(uid VARCHAR)), "session" STRUCT(created_time BIGINT, "a b" TIMESTAMP WITH TIME ZONE), xs STRUCT(a INTEGER)[], m MAP(VARCHAR, VARCHAR), d DECIMAL(18,3))');
-    assert.equal(t.kind, 'struct');
-    if (t.kind !== 'struct') return;
-    assert.deepEqual([...t.fields.keys()], ['user', 'session', 'xs', 'm', 'd']);
-    const user = t.fields.get('user')!;
-    assert.ok(user.kind === 'struct' && user.fields.get('account')?.kind === 'struct');
-    const session = t.fields.get('session')!;
-    assert.ok(session.kind === 'struct' && session.fields.has('a b'));
-    assert.equal(t.fields.get('xs')!.kind, 'other');
-    assert.deepEqual(t.fields.get('m'), { kind: 'other', text: 'MAP(VARCHAR, VARCHAR)' });
-    assert.deepEqual(parseDuckType('VARCHAR[]'), { kind: 'other', text: 'VARCHAR[]' });
-  });
-
+describe('columns: the stand-in projection (DuckDB types parsed by the lake: src/lake/columns.test.ts)', () => {
   it('declared columns the view lacks become typed NULLs; structs are rebuilt from the declared fields only', async () => {
     const tree = columnTree(['traffic.bytes', 'traffic.bytes_in', 'src_endpoint.ip', 'connection_info.direction_id', 'action_id'], 'vpc_flow', 4001, 'cols');
     const schema = new Map([
