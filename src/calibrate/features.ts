@@ -59,16 +59,18 @@ export interface FeatureCalibrateOptions {
   learn?: boolean;
 }
 
-/** Native scores of records in window order against a streaming copy of the model (score, then learn), in input order. */
+/**
+ * Native scores of records against a streaming copy of the model (score, then learn), in their order: windows() gives
+ * them in window then entity order, as the monitor meets them.
+ */
 function scorePrequential(b: LakeBehaviour, records: readonly FeatureRecord[]): { native: number[]; state: () => Uint8Array } {
   const stream = b.stream();
-  const order = records.map((_, i) => i).sort((x, y) => (records[x]!.window_start ?? 0) - (records[y]!.window_start ?? 0) || x - y);
-  const out = new Array<number>(records.length);
-  for (const i of order) {
-    out[i] = stream.score(records[i]!).native;
-    stream.update(records[i]!);
-  }
-  return { native: out, state: () => stream.state() };
+  const native = records.map((r) => {
+    const s = stream.score(r).native;
+    stream.update(r);
+    return s;
+  });
+  return { native, state: () => stream.state() };
 }
 
 export interface FeatureCalibrationJson {
